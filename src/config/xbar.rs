@@ -1,0 +1,294 @@
+//! `[array]` and `[device]` sections: how weights map onto crossbar subarrays and how the memory
+//! cells behave. Read by the crossbar simulation and by the chip cost model alike.
+
+use serde::{Deserialize, Serialize};
+
+use super::error::{check, ConfigError};
+
+/// How a signed weight is held in non-negative conductances.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mapping {
+    /// Weight offset into [0, 2^b - 1]; a reference column at mid value is subtracted digitally.
+    Offset,
+    /// w = w+ - w-: two cells (two slice sets) per weight.
+    Differential,
+}
+
+/// How the ADC range is set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AdcMode {
+    /// One LSB per unit cell current (counting ADC); saturates at 2^b - 1.
+    Unit,
+    /// The whole possible range of a row group divided into 2^b codes; never clips.
+    Full,
+    /// Per-layer range from a percentile of partial sums observed on a calibration batch.
+    Calibrated,
+}
+
+/// Rounding of pulse counts when programming.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Rounding {
+    Stochastic,
+    Nearest,
+}
+
+/// Subarray geometry and the precision of every conversion around it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ArrayConfig {
+    /// Rows (wordlines) per subarray.
+    pub rows: u32,
+    /// Columns (bitlines) per subarray.
+    pub cols: u32,
+    /// Rows activated at once; a row group takes ceil(rows / parallel_rows) ADC passes.
+    pub parallel_rows: u32,
+    /// Bits of a weight (forward inference mapping).
+    pub weight_bits: u32,
+    /// Bits held per cell; a weight spans ceil(weight_bits / cell_bits) slices.
+    pub cell_bits: u32,
+    pub mapping: Mapping,
+    /// Bits of a forward input (activation).
+    pub input_bits: u32,
+    /// Bits applied per read cycle (1 = binary read pulses).
+    pub dac_bits: u32,
+    /// Bits of the forward ADC.
+    pub adc_bits: u32,
+    pub adc_mode: AdcMode,
+    /// Percentile of |partial sums| that sets the range in `calibrated` mode.
+    pub adc_percentile: f64,
+    /// Bits of a backward input (error) for BP's transposed read.
+    pub error_bits: u32,
+    /// Bits of the ADC for the transposed (backward) read.
+    pub adc_bits_backward: u32,
+    /// Bits of a DFA feedback-array weight; 0 means the feedback projection is ideal (float).
+    pub feedback_bits: u32,
+    /// Column-mux ratio: columns sharing one ADC (cost model and latency).
+    pub mux: u32,
+}
+
+impl Default for ArrayConfig {
+    fn default() -> Self {
+        Self {
+            rows: 128,
+            cols: 128,
+            parallel_rows: 128,
+            weight_bits: 8,
+            cell_bits: 2,
+            mapping: Mapping::Offset,
+            input_bits: 8,
+            dac_bits: 1,
+            adc_bits: 6,
+            adc_mode: AdcMode::Full,
+            adc_percentile: 99.9,
+            error_bits: 8,
+            adc_bits_backward: 8,
+            feedback_bits: 0,
+            mux: 8,
+        }
+    }
+}
+
+/// Drift of conductance with time since programming: G(t) = G0 (t / 1 s)^(-nu).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Drift {
+    pub nu: f64,
+    /// Seconds since programming at which reads happen; 0 or 1 means no drift.
+    pub t: f64,
+}
+
+impl Default for Drift {
+    fn default() -> Self {
+        Self { nu: 0.0, t: 1.0 }
+    }
+}
+
+/// Memory-cell behaviour. Presets live in `configs/devices/`; fields given in the experiment
+/// override the preset one by one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DeviceConfig {
+    /// Name of the preset this device started from (informational after resolution).
+    pub preset: Option<String>,
+    /// Memory technology for the cost model: rram, fefet, pcm, sram.
+    pub technology: String,
+    /// Maximum conductance in siemens.
+    pub g_max: f64,
+    /// G_max / G_min.
+    pub on_off: f64,
+    /// Pulse-addressable states end to end (training).
+    pub levels: u32,
+    /// Nonlinearity label of potentiation (0 = linear), |NL| <= 9.
+    pub nl_ltp: f64,
+    /// Nonlinearity label of depression (sign as papers quote it; magnitude is used).
+    pub nl_ltd: f64,
+    /// Device-to-device relative conductance spread (frozen per cell).
+    pub d2d: f64,
+    /// Device-to-device spread of the NL shape parameter A (relative).
+    pub nl_d2d: f64,
+    /// Cycle-to-cycle write noise, in units of (G_max - G_min) per sqrt(pulse).
+    pub c2c: f64,
+    /// Per-read relative conductance noise.
+    pub read_noise: f64,
+    /// Per-conversion output noise in ADC LSBs.
+    pub output_noise: f64,
+    /// Fraction of cells stuck at G_max.
+    pub stuck_on: f64,
+    /// Fraction of cells stuck at G_min.
+    pub stuck_off: f64,
+    pub drift: Drift,
+    /// Largest |pulse count| applied to one cell in one update.
+    pub max_pulses_per_update: u32,
+    pub rounding: Rounding,
+    /// Read voltage in volts.
+    pub v_read: f64,
+    /// Read pulse width in seconds.
+    pub t_read: f64,
+    /// Write (programming) voltage in volts.
+    pub v_write: f64,
+    /// Write pulse width in seconds.
+    pub t_write: f64,
+}
+
+impl Default for DeviceConfig {
+    /// The ideal device: linear, noiseless, effectively infinite on/off ratio.
+    fn default() -> Self {
+        Self {
+            preset: None,
+            technology: "rram".into(),
+            g_max: 1e-5,
+            on_off: 1e9,
+            levels: 256,
+            nl_ltp: 0.0,
+            nl_ltd: 0.0,
+            d2d: 0.0,
+            nl_d2d: 0.0,
+            c2c: 0.0,
+            read_noise: 0.0,
+            output_noise: 0.0,
+            stuck_on: 0.0,
+            stuck_off: 0.0,
+            drift: Drift::default(),
+            max_pulses_per_update: 256,
+            rounding: Rounding::Nearest,
+            v_read: 0.5,
+            t_read: 10e-9,
+            v_write: 2.0,
+            t_write: 10e-9,
+        }
+    }
+}
+
+impl ArrayConfig {
+    /// Slices a weight spans.
+    pub fn slices(&self) -> u32 {
+        self.weight_bits.div_ceil(self.cell_bits)
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        check("array.rows", self.rows, (1..=4096).contains(&self.rows), "1..=4096")?;
+        check("array.cols", self.cols, (1..=4096).contains(&self.cols), "1..=4096")?;
+        check(
+            "array.parallel_rows",
+            self.parallel_rows,
+            self.parallel_rows >= 1 && self.parallel_rows <= self.rows,
+            &format!("1..=array.rows ({})", self.rows),
+        )?;
+        check("array.weight_bits", self.weight_bits, (1..=16).contains(&self.weight_bits), "1..=16")?;
+        check(
+            "array.cell_bits",
+            self.cell_bits,
+            self.cell_bits >= 1 && self.cell_bits <= self.weight_bits.min(8),
+            &format!("1..=min(8, array.weight_bits = {})", self.weight_bits),
+        )?;
+        check("array.input_bits", self.input_bits, (1..=16).contains(&self.input_bits), "1..=16")?;
+        check(
+            "array.dac_bits",
+            self.dac_bits,
+            self.dac_bits >= 1 && self.dac_bits <= self.input_bits,
+            &format!("1..=array.input_bits ({})", self.input_bits),
+        )?;
+        check("array.adc_bits", self.adc_bits, (1..=16).contains(&self.adc_bits), "1..=16")?;
+        check("array.error_bits", self.error_bits, (1..=16).contains(&self.error_bits), "1..=16")?;
+        check(
+            "array.adc_bits_backward",
+            self.adc_bits_backward,
+            (1..=16).contains(&self.adc_bits_backward),
+            "1..=16",
+        )?;
+        check("array.feedback_bits", self.feedback_bits, self.feedback_bits <= 16, "0 (ideal) or 1..=16")?;
+        check(
+            "array.adc_percentile",
+            self.adc_percentile,
+            self.adc_percentile > 50.0 && self.adc_percentile <= 100.0,
+            "(50, 100]",
+        )?;
+        check(
+            "array.mux",
+            self.mux,
+            self.mux >= 1 && self.mux <= self.cols && self.mux.is_power_of_two(),
+            &format!("a power of two in 1..=array.cols ({})", self.cols),
+        )?;
+        Ok(())
+    }
+}
+
+impl DeviceConfig {
+    /// Lowest conductance, from the on/off ratio.
+    pub fn g_min(&self) -> f64 {
+        self.g_max / self.on_off
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        const TECHS: [&str; 4] = ["rram", "fefet", "pcm", "sram"];
+        check(
+            "device.technology",
+            &self.technology,
+            TECHS.contains(&self.technology.as_str()),
+            "one of rram, fefet, pcm, sram",
+        )?;
+        check("device.g_max", self.g_max, self.g_max > 0.0 && self.g_max < 1.0, "(0, 1) siemens")?;
+        check("device.on_off", self.on_off, self.on_off > 1.0, "> 1")?;
+        check("device.levels", self.levels, (2..=65536).contains(&self.levels), "2..=65536")?;
+        for (name, v) in [("device.nl_ltp", self.nl_ltp), ("device.nl_ltd", self.nl_ltd)] {
+            check(name, v, v.abs() <= 9.0, "|NL| <= 9 (0 = linear)")?;
+        }
+        for (name, v, hi) in [
+            ("device.d2d", self.d2d, 1.0),
+            ("device.nl_d2d", self.nl_d2d, 1.0),
+            ("device.c2c", self.c2c, 1.0),
+            ("device.read_noise", self.read_noise, 1.0),
+            ("device.output_noise", self.output_noise, 64.0),
+            ("device.stuck_on", self.stuck_on, 1.0),
+            ("device.stuck_off", self.stuck_off, 1.0),
+            ("device.drift.nu", self.drift.nu, 1.0),
+        ] {
+            check(name, v, (0.0..=hi).contains(&v), &format!("0..={hi}"))?;
+        }
+        check(
+            "device.stuck_on + device.stuck_off",
+            self.stuck_on + self.stuck_off,
+            self.stuck_on + self.stuck_off <= 1.0,
+            "<= 1",
+        )?;
+        check("device.drift.t", self.drift.t, self.drift.t >= 1.0, ">= 1 second")?;
+        check(
+            "device.max_pulses_per_update",
+            self.max_pulses_per_update,
+            self.max_pulses_per_update >= 1,
+            ">= 1",
+        )?;
+        for (name, v) in [
+            ("device.v_read", self.v_read),
+            ("device.t_read", self.t_read),
+            ("device.v_write", self.v_write),
+            ("device.t_write", self.t_write),
+        ] {
+            check(name, v, v > 0.0 && v.is_finite(), "> 0")?;
+        }
+        Ok(())
+    }
+}
