@@ -17,12 +17,7 @@ pub enum ConfigError {
 }
 
 /// `Ok(())` if `ok`, else an error naming `field`, its `value` and the `allowed` set.
-pub fn check<V: Display + ?Sized>(
-    field: &str,
-    value: &V,
-    ok: bool,
-    allowed: &str,
-) -> Result<(), ConfigError> {
+pub fn check(field: &str, value: impl Display, ok: bool, allowed: &str) -> Result<(), ConfigError> {
     if ok {
         Ok(())
     } else {

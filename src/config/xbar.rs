@@ -189,37 +189,72 @@ impl ArrayConfig {
     }
 
     pub fn validate(&self) -> Result<(), ConfigError> {
-        check("array.rows", self.rows, (1..=4096).contains(&self.rows), "1..=4096")?;
-        check("array.cols", self.cols, (1..=4096).contains(&self.cols), "1..=4096")?;
+        check(
+            "array.rows",
+            self.rows,
+            (1..=4096).contains(&self.rows),
+            "1..=4096",
+        )?;
+        check(
+            "array.cols",
+            self.cols,
+            (1..=4096).contains(&self.cols),
+            "1..=4096",
+        )?;
         check(
             "array.parallel_rows",
             self.parallel_rows,
             self.parallel_rows >= 1 && self.parallel_rows <= self.rows,
             &format!("1..=array.rows ({})", self.rows),
         )?;
-        check("array.weight_bits", self.weight_bits, (1..=16).contains(&self.weight_bits), "1..=16")?;
+        check(
+            "array.weight_bits",
+            self.weight_bits,
+            (1..=16).contains(&self.weight_bits),
+            "1..=16",
+        )?;
         check(
             "array.cell_bits",
             self.cell_bits,
             self.cell_bits >= 1 && self.cell_bits <= self.weight_bits.min(8),
             &format!("1..=min(8, array.weight_bits = {})", self.weight_bits),
         )?;
-        check("array.input_bits", self.input_bits, (1..=16).contains(&self.input_bits), "1..=16")?;
+        check(
+            "array.input_bits",
+            self.input_bits,
+            (1..=16).contains(&self.input_bits),
+            "1..=16",
+        )?;
         check(
             "array.dac_bits",
             self.dac_bits,
             self.dac_bits >= 1 && self.dac_bits <= self.input_bits,
             &format!("1..=array.input_bits ({})", self.input_bits),
         )?;
-        check("array.adc_bits", self.adc_bits, (1..=16).contains(&self.adc_bits), "1..=16")?;
-        check("array.error_bits", self.error_bits, (1..=16).contains(&self.error_bits), "1..=16")?;
+        check(
+            "array.adc_bits",
+            self.adc_bits,
+            (1..=16).contains(&self.adc_bits),
+            "1..=16",
+        )?;
+        check(
+            "array.error_bits",
+            self.error_bits,
+            (1..=16).contains(&self.error_bits),
+            "1..=16",
+        )?;
         check(
             "array.adc_bits_backward",
             self.adc_bits_backward,
             (1..=16).contains(&self.adc_bits_backward),
             "1..=16",
         )?;
-        check("array.feedback_bits", self.feedback_bits, self.feedback_bits <= 16, "0 (ideal) or 1..=16")?;
+        check(
+            "array.feedback_bits",
+            self.feedback_bits,
+            self.feedback_bits <= 16,
+            "0 (ideal) or 1..=16",
+        )?;
         check(
             "array.adc_percentile",
             self.adc_percentile,
@@ -250,10 +285,23 @@ impl DeviceConfig {
             TECHS.contains(&self.technology.as_str()),
             "one of rram, fefet, pcm, sram",
         )?;
-        check("device.g_max", self.g_max, self.g_max > 0.0 && self.g_max < 1.0, "(0, 1) siemens")?;
+        check(
+            "device.g_max",
+            self.g_max,
+            self.g_max > 0.0 && self.g_max < 1.0,
+            "(0, 1) siemens",
+        )?;
         check("device.on_off", self.on_off, self.on_off > 1.0, "> 1")?;
-        check("device.levels", self.levels, (2..=65536).contains(&self.levels), "2..=65536")?;
-        for (name, v) in [("device.nl_ltp", self.nl_ltp), ("device.nl_ltd", self.nl_ltd)] {
+        check(
+            "device.levels",
+            self.levels,
+            (2..=65536).contains(&self.levels),
+            "2..=65536",
+        )?;
+        for (name, v) in [
+            ("device.nl_ltp", self.nl_ltp),
+            ("device.nl_ltd", self.nl_ltd),
+        ] {
             check(name, v, v.abs() <= 9.0, "|NL| <= 9 (0 = linear)")?;
         }
         for (name, v, hi) in [
@@ -274,7 +322,12 @@ impl DeviceConfig {
             self.stuck_on + self.stuck_off <= 1.0,
             "<= 1",
         )?;
-        check("device.drift.t", self.drift.t, self.drift.t >= 1.0, ">= 1 second")?;
+        check(
+            "device.drift.t",
+            self.drift.t,
+            self.drift.t >= 1.0,
+            ">= 1 second",
+        )?;
         check(
             "device.max_pulses_per_update",
             self.max_pulses_per_update,
