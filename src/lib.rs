@@ -1,4 +1,7 @@
 //! insitu: simulation of neural-network training and inference on compute-in-memory crossbars.
 
+pub mod backend;
 pub mod config;
+pub mod cpu;
+pub mod gpu;
 pub mod rng;

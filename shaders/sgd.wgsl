@@ -1,0 +1,25 @@
+// SGD with momentum and weight decay, per instance learning rate:
+// v = momentum v + g + weight_decay w; w -= lr[p] v. Elements off + i, i < count, p = i / n.
+
+struct Params {
+    n: u32, count: u32, off: u32, _pad0: u32,
+    momentum: f32, weight_decay: f32, _pad1: f32, _pad2: f32,
+}
+
+@group(0) @binding(0) var<uniform> prm: Params;
+@group(0) @binding(1) var<storage, read_write> w: array<f32>;
+@group(0) @binding(2) var<storage, read_write> v: array<f32>;
+@group(0) @binding(3) var<storage, read> g: array<f32>;
+@group(0) @binding(4) var<storage, read> lr: array<f32>;
+
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = gid.x + gid.y * nwg.x * 256u;
+    if (i >= prm.count) {
+        return;
+    }
+    let j = prm.off + i;
+    let vel = prm.momentum * v[j] + g[j] + prm.weight_decay * w[j];
+    v[j] = vel;
+    w[j] = w[j] - lr[i / prm.n] * vel;
+}

@@ -1,0 +1,38 @@
+//! The operations training is written in, implemented by the GPU (`gpu::GpuBackend`) and by the
+//! plain-Rust reference (`cpu::CpuBackend`). Training code is generic over [`Backend`], so the
+//! two paths run the same algorithm and the CPU one is the oracle for the GPU one.
+
+pub mod ops;
+
+pub use ops::*;
+
+/// A buffer handle, valid for the backend that made it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Buf(pub usize);
+
+pub trait Backend {
+    /// Name, backend and driver of what runs the kernels.
+    fn describe(&self) -> crate::gpu::AdapterSummary;
+    /// A zeroed f32 buffer.
+    fn alloc(&mut self, len: usize) -> Buf;
+    /// A zeroed u32 buffer.
+    fn alloc_u32(&mut self, len: usize) -> Buf;
+    fn write(&mut self, buf: Buf, data: &[f32]);
+    fn write_u32(&mut self, buf: Buf, data: &[u32]);
+    /// Reads a buffer back (completes all queued work first).
+    fn read(&mut self, buf: Buf) -> Vec<f32>;
+    fn read_u32(&mut self, buf: Buf) -> Vec<u32>;
+
+    fn gemm(&mut self, a: Buf, b: Buf, c: Buf, g: &Gemm);
+    fn bias_act(&mut self, x: Buf, bias: Buf, p: &ActParams);
+    fn act_backward(&mut self, d: Buf, h: Buf, p: &ActParams);
+    fn bias_grad(&mut self, g: Buf, d: Buf, p: &ActParams);
+    fn loss(&mut self, y: Buf, labels: Buf, dy: Buf, stats: Buf, p: &LossParams);
+    fn accumulate(&mut self, stats: Buf, acc: Buf, p: &AccumulateParams);
+    fn sgd(&mut self, w: Buf, v: Buf, g: Buf, lr: Buf, p: &SgdParams);
+    #[allow(clippy::too_many_arguments)]
+    fn gather(&mut self, images: Buf, perm: Buf, labels: Buf, x: Buf, y: Buf, p: &GatherParams);
+    fn fill(&mut self, buf: Buf, p: &FillParams);
+    /// Submits queued work (one command buffer per call); a no-op on the CPU.
+    fn flush(&mut self);
+}

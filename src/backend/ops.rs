@@ -1,0 +1,157 @@
+//! Parameters of every kernel, laid out exactly as the WGSL `Params` structs (uniform buffers)
+//! and read identically by the CPU twins.
+
+use bytemuck::{Pod, Zeroable};
+
+/// Activation functions, by the code the shaders switch on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Activation {
+    Identity = 0,
+    Relu = 1,
+    Tanh = 2,
+    Sigmoid = 3,
+}
+
+/// `C[p] = alpha op(A[p]) op(B[p]) + beta C[p]`; see `shaders/gemm.wgsl`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Pod, Zeroable, PartialEq)]
+pub struct GemmParams {
+    pub m: u32,
+    pub n: u32,
+    pub k: u32,
+    pub lda: u32,
+    pub ldb: u32,
+    pub ldc: u32,
+    pub off_a: u32,
+    pub off_b: u32,
+    pub off_c: u32,
+    pub stride_a: u32,
+    pub stride_b: u32,
+    pub stride_c: u32,
+    pub alpha: f32,
+    pub beta: f32,
+    pub _pad: [u32; 2],
+}
+
+/// A batched matrix product and its operand orientation.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Gemm {
+    pub params: GemmParams,
+    pub trans_a: bool,
+    pub trans_b: bool,
+    /// Instances (the population axis).
+    pub batch: u32,
+}
+
+impl Gemm {
+    /// Dense row-major operands with natural leading dimensions, C overwritten.
+    pub fn dense(m: u32, n: u32, k: u32, trans_a: bool, trans_b: bool, batch: u32) -> Gemm {
+        let lda = if trans_a { m } else { k };
+        let ldb = if trans_b { k } else { n };
+        Gemm {
+            params: GemmParams {
+                m,
+                n,
+                k,
+                lda,
+                ldb,
+                ldc: n,
+                off_a: 0,
+                off_b: 0,
+                off_c: 0,
+                stride_a: m * k,
+                stride_b: k * n,
+                stride_c: m * n,
+                alpha: 1.0,
+                beta: 0.0,
+                _pad: [0; 2],
+            },
+            trans_a,
+            trans_b,
+            batch,
+        }
+    }
+}
+
+/// Two strided matrix views for activation kernels; see `shaders/act.wgsl`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Pod, Zeroable, PartialEq)]
+pub struct ActParams {
+    pub rows: u32,
+    pub cols: u32,
+    pub count: u32,
+    pub act: u32,
+    pub ld0: u32,
+    pub off0: u32,
+    pub stride0: u32,
+    pub ld1: u32,
+    pub off1: u32,
+    pub stride1: u32,
+    pub _pad: [u32; 2],
+}
+
+/// Loss kinds, by shader code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LossKind {
+    CrossEntropy = 0,
+    Mse = 1,
+}
+
+/// See `shaders/loss.wgsl`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Pod, Zeroable, PartialEq)]
+pub struct LossParams {
+    pub rows: u32,
+    pub classes: u32,
+    pub count: u32,
+    pub kind: u32,
+    pub off_y: u32,
+    pub stride_y: u32,
+    pub _pad0: [u32; 2],
+    pub scale: f32,
+    pub _pad1: [f32; 3],
+}
+
+/// See `shaders/metrics.wgsl`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Pod, Zeroable, PartialEq)]
+pub struct AccumulateParams {
+    pub rows: u32,
+    pub count: u32,
+    pub _pad: [u32; 2],
+}
+
+/// See `shaders/sgd.wgsl`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Pod, Zeroable, PartialEq)]
+pub struct SgdParams {
+    pub n: u32,
+    pub count: u32,
+    pub off: u32,
+    pub _pad0: u32,
+    pub momentum: f32,
+    pub weight_decay: f32,
+    pub _pad1: [f32; 2],
+}
+
+/// See `shaders/gather.wgsl`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Pod, Zeroable, PartialEq)]
+pub struct GatherParams {
+    pub rows: u32,
+    pub features: u32,
+    pub start: u32,
+    pub count: u32,
+}
+
+/// See `shaders/fill.wgsl`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Pod, Zeroable, PartialEq)]
+pub struct FillParams {
+    pub off: u32,
+    pub count: u32,
+    pub value: f32,
+    pub _pad: u32,
+}

@@ -1,0 +1,146 @@
+//! The reference backend: every kernel as plain Rust on host memory.
+
+use super::{act, gemm, loss, update};
+use crate::backend::*;
+use crate::gpu::AdapterSummary;
+
+enum Data {
+    F32(Vec<f32>),
+    U32(Vec<u32>),
+}
+
+#[derive(Default)]
+pub struct CpuBackend {
+    bufs: Vec<Data>,
+}
+
+impl CpuBackend {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn f(&self, b: Buf) -> &[f32] {
+        match &self.bufs[b.0] {
+            Data::F32(v) => v,
+            Data::U32(_) => panic!("buffer {b:?} holds u32, f32 expected"),
+        }
+    }
+
+    fn u(&self, b: Buf) -> &[u32] {
+        match &self.bufs[b.0] {
+            Data::U32(v) => v,
+            Data::F32(_) => panic!("buffer {b:?} holds f32, u32 expected"),
+        }
+    }
+
+    /// Runs `op` with the output buffer taken out, so inputs can be borrowed beside it.
+    /// (Outputs never alias inputs in the kernels' contracts.)
+    fn with_out(&mut self, out: Buf, op: impl FnOnce(&Self, &mut Vec<f32>)) {
+        let mut v = match std::mem::replace(&mut self.bufs[out.0], Data::F32(Vec::new())) {
+            Data::F32(v) => v,
+            Data::U32(_) => panic!("buffer {out:?} holds u32, f32 expected"),
+        };
+        op(self, &mut v);
+        self.bufs[out.0] = Data::F32(v);
+    }
+}
+
+impl Backend for CpuBackend {
+    fn describe(&self) -> AdapterSummary {
+        AdapterSummary {
+            name: "cpu reference".into(),
+            backend: "cpu".into(),
+            driver: format!("rustc {}", env!("CARGO_PKG_VERSION")),
+            device_type: "Cpu".into(),
+        }
+    }
+
+    fn alloc(&mut self, len: usize) -> Buf {
+        self.bufs.push(Data::F32(vec![0.0; len]));
+        Buf(self.bufs.len() - 1)
+    }
+
+    fn alloc_u32(&mut self, len: usize) -> Buf {
+        self.bufs.push(Data::U32(vec![0; len]));
+        Buf(self.bufs.len() - 1)
+    }
+
+    fn write(&mut self, buf: Buf, data: &[f32]) {
+        match &mut self.bufs[buf.0] {
+            Data::F32(v) => v[..data.len()].copy_from_slice(data),
+            Data::U32(_) => panic!("buffer {buf:?} holds u32"),
+        }
+    }
+
+    fn write_u32(&mut self, buf: Buf, data: &[u32]) {
+        match &mut self.bufs[buf.0] {
+            Data::U32(v) => v[..data.len()].copy_from_slice(data),
+            Data::F32(_) => panic!("buffer {buf:?} holds f32"),
+        }
+    }
+
+    fn read(&mut self, buf: Buf) -> Vec<f32> {
+        self.f(buf).to_vec()
+    }
+
+    fn read_u32(&mut self, buf: Buf) -> Vec<u32> {
+        self.u(buf).to_vec()
+    }
+
+    fn gemm(&mut self, a: Buf, b: Buf, c: Buf, g: &Gemm) {
+        self.with_out(c, |s, out| gemm::gemm(s.f(a), s.f(b), out, g));
+    }
+
+    fn bias_act(&mut self, x: Buf, bias: Buf, p: &ActParams) {
+        self.with_out(x, |s, out| act::bias_act(out, s.f(bias), p));
+    }
+
+    fn act_backward(&mut self, d: Buf, h: Buf, p: &ActParams) {
+        self.with_out(d, |s, out| act::act_backward(out, s.f(h), p));
+    }
+
+    fn bias_grad(&mut self, g: Buf, d: Buf, p: &ActParams) {
+        self.with_out(g, |s, out| act::bias_grad(out, s.f(d), p));
+    }
+
+    fn loss(&mut self, y: Buf, labels: Buf, dy: Buf, stats: Buf, p: &LossParams) {
+        let mut st = std::mem::take(match &mut self.bufs[stats.0] {
+            Data::F32(v) => v,
+            Data::U32(_) => panic!("stats buffer holds u32"),
+        });
+        self.with_out(dy, |s, out| {
+            loss::loss(s.f(y), s.u(labels), out, &mut st, p)
+        });
+        self.bufs[stats.0] = Data::F32(st);
+    }
+
+    fn accumulate(&mut self, stats: Buf, acc: Buf, p: &AccumulateParams) {
+        self.with_out(acc, |s, out| loss::accumulate(s.f(stats), out, p));
+    }
+
+    fn sgd(&mut self, w: Buf, v: Buf, g: Buf, lr: Buf, p: &SgdParams) {
+        let mut vel = std::mem::take(match &mut self.bufs[v.0] {
+            Data::F32(x) => x,
+            Data::U32(_) => panic!("velocity buffer holds u32"),
+        });
+        self.with_out(w, |s, out| update::sgd(out, &mut vel, s.f(g), s.f(lr), p));
+        self.bufs[v.0] = Data::F32(vel);
+    }
+
+    fn gather(&mut self, images: Buf, perm: Buf, labels: Buf, x: Buf, y: Buf, p: &GatherParams) {
+        let mut ys = std::mem::take(match &mut self.bufs[y.0] {
+            Data::U32(v) => v,
+            Data::F32(_) => panic!("label buffer holds f32"),
+        });
+        self.with_out(x, |s, out| {
+            update::gather(s.f(images), s.u(perm), s.u(labels), out, &mut ys, p)
+        });
+        self.bufs[y.0] = Data::U32(ys);
+    }
+
+    fn fill(&mut self, buf: Buf, p: &FillParams) {
+        self.with_out(buf, |_, out| update::fill(out, p));
+    }
+
+    fn flush(&mut self) {}
+}

@@ -1,0 +1,9 @@
+//! Reference kernels: the test oracle for every GPU kernel and the `--backend cpu` path.
+
+pub mod act;
+pub mod backend;
+pub mod gemm;
+pub mod loss;
+pub mod update;
+
+pub use backend::CpuBackend;

@@ -1,0 +1,273 @@
+//! The GPU backend: kernels are recorded as dispatches and submitted together, one command
+//! buffer per `flush` (a whole training step). Parameter uniforms and bind groups are created
+//! on first use and reused, keyed by content, so steady-state steps create nothing.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use bytemuck::Pod;
+
+use super::context::{AdapterSummary, GpuContext};
+use super::pipelines::{Pipeline, PipelineCache};
+use super::shaders::{self, Kernel};
+use crate::backend::*;
+
+struct Dispatch {
+    pipeline: Arc<Pipeline>,
+    bind_group: wgpu::BindGroup,
+    groups: [u32; 3],
+}
+
+type BindKey = (
+    &'static str,
+    &'static str,
+    Vec<(&'static str, u64)>,
+    usize,
+    Vec<usize>,
+);
+
+pub struct GpuBackend {
+    pub ctx: Arc<GpuContext>,
+    pipelines: PipelineCache,
+    bufs: Vec<(wgpu::Buffer, usize)>,
+    uniforms: Vec<wgpu::Buffer>,
+    uniform_index: HashMap<Vec<u8>, usize>,
+    bind_groups: HashMap<BindKey, wgpu::BindGroup>,
+    pending: Vec<Dispatch>,
+    staging: Option<wgpu::Buffer>,
+}
+
+/// Workgroups for a 1-D kernel over `count` items, folded into y beyond the x limit.
+fn groups_1d(count: u32, size: u32) -> [u32; 3] {
+    let g = count.div_ceil(size).max(1);
+    [g.min(65535), g.div_ceil(65535), 1]
+}
+
+impl GpuBackend {
+    pub fn new(ctx: Arc<GpuContext>) -> Self {
+        GpuBackend {
+            ctx,
+            pipelines: PipelineCache::default(),
+            bufs: Vec::new(),
+            uniforms: Vec::new(),
+            uniform_index: HashMap::new(),
+            bind_groups: HashMap::new(),
+            pending: Vec::new(),
+            staging: None,
+        }
+    }
+
+    fn uniform<P: Pod>(&mut self, params: &P) -> usize {
+        let bytes = bytemuck::bytes_of(params).to_vec();
+        if let Some(&i) = self.uniform_index.get(&bytes) {
+            return i;
+        }
+        let buf = self.ctx.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("params"),
+            size: bytes.len() as u64,
+            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        self.ctx.queue.write_buffer(&buf, 0, &bytes);
+        self.uniforms.push(buf);
+        self.uniform_index.insert(bytes, self.uniforms.len() - 1);
+        self.uniforms.len() - 1
+    }
+
+    /// Records one dispatch of `k` with `params` over `bufs`.
+    pub fn dispatch<P: Pod>(
+        &mut self,
+        k: &Kernel,
+        constants: &[(&'static str, f64)],
+        params: &P,
+        bufs: &[Buf],
+        groups: [u32; 3],
+    ) {
+        assert_eq!(bufs.len(), k.bindings.len(), "{}: binding count", k.entry);
+        let pipeline = self.pipelines.get(&self.ctx.device, k, constants);
+        let u = self.uniform(params);
+        let key: BindKey = (
+            k.shader,
+            k.entry,
+            constants.iter().map(|(n, v)| (*n, v.to_bits())).collect(),
+            u,
+            bufs.iter().map(|b| b.0).collect(),
+        );
+        let bind_group = match self.bind_groups.get(&key) {
+            Some(bg) => bg.clone(),
+            None => {
+                let mut entries = vec![wgpu::BindGroupEntry {
+                    binding: 0,
+                    resource: self.uniforms[u].as_entire_binding(),
+                }];
+                for (i, b) in bufs.iter().enumerate() {
+                    entries.push(wgpu::BindGroupEntry {
+                        binding: i as u32 + 1,
+                        resource: self.bufs[b.0].0.as_entire_binding(),
+                    });
+                }
+                let bg = self
+                    .ctx
+                    .device
+                    .create_bind_group(&wgpu::BindGroupDescriptor {
+                        label: Some(k.entry),
+                        layout: &pipeline.layout,
+                        entries: &entries,
+                    });
+                self.bind_groups.insert(key, bg.clone());
+                bg
+            }
+        };
+        self.pending.push(Dispatch {
+            pipeline,
+            bind_group,
+            groups,
+        });
+    }
+
+    fn dispatch_1d<P: Pod>(&mut self, k: &Kernel, params: &P, bufs: &[Buf], count: u32, wg: u32) {
+        self.dispatch(k, &[], params, bufs, groups_1d(count, wg));
+    }
+
+    fn create(&mut self, len: usize) -> Buf {
+        let buf = self.ctx.device.create_buffer(&wgpu::BufferDescriptor {
+            label: None,
+            size: (len.max(1) * 4) as u64,
+            usage: wgpu::BufferUsages::STORAGE
+                | wgpu::BufferUsages::COPY_SRC
+                | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        self.bufs.push((buf, len));
+        Buf(self.bufs.len() - 1)
+    }
+
+    fn read_bytes(&mut self, buf: Buf) -> Vec<u8> {
+        self.flush();
+        let (src, len) = (&self.bufs[buf.0].0, self.bufs[buf.0].1);
+        let size = (len.max(1) * 4) as u64;
+        if self.staging.as_ref().is_none_or(|s| s.size() < size) {
+            self.staging = Some(self.ctx.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("staging"),
+                size: size.next_power_of_two(),
+                usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            }));
+        }
+        let staging = self.staging.as_ref().unwrap();
+        let mut enc = self.ctx.device.create_command_encoder(&Default::default());
+        enc.copy_buffer_to_buffer(src, 0, staging, 0, size);
+        self.ctx.queue.submit([enc.finish()]);
+        let slice = staging.slice(..size);
+        slice.map_async(wgpu::MapMode::Read, |r| r.expect("map staging buffer"));
+        self.ctx
+            .device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .expect("device lost while reading back");
+        let out = slice.get_mapped_range().expect("mapped range").to_vec();
+        staging.unmap();
+        out[..len * 4].to_vec()
+    }
+}
+
+impl Backend for GpuBackend {
+    fn describe(&self) -> AdapterSummary {
+        self.ctx.summary()
+    }
+
+    fn alloc(&mut self, len: usize) -> Buf {
+        self.create(len)
+    }
+
+    fn alloc_u32(&mut self, len: usize) -> Buf {
+        self.create(len)
+    }
+
+    fn write(&mut self, buf: Buf, data: &[f32]) {
+        // Queue writes land before the next submission: submit what is recorded first.
+        self.flush();
+        self.ctx
+            .queue
+            .write_buffer(&self.bufs[buf.0].0, 0, bytemuck::cast_slice(data));
+    }
+
+    fn write_u32(&mut self, buf: Buf, data: &[u32]) {
+        self.flush();
+        self.ctx
+            .queue
+            .write_buffer(&self.bufs[buf.0].0, 0, bytemuck::cast_slice(data));
+    }
+
+    fn read(&mut self, buf: Buf) -> Vec<f32> {
+        bytemuck::pod_collect_to_vec(&self.read_bytes(buf))
+    }
+
+    fn read_u32(&mut self, buf: Buf) -> Vec<u32> {
+        bytemuck::pod_collect_to_vec(&self.read_bytes(buf))
+    }
+
+    fn gemm(&mut self, a: Buf, b: Buf, c: Buf, g: &Gemm) {
+        let groups = [
+            g.params.n.div_ceil(64).max(1),
+            g.params.m.div_ceil(64).max(1),
+            g.batch,
+        ];
+        let constants = shaders::gemm_constants(g.trans_a, g.trans_b);
+        self.dispatch(&shaders::GEMM, &constants, &g.params, &[a, b, c], groups);
+    }
+
+    fn bias_act(&mut self, x: Buf, bias: Buf, p: &ActParams) {
+        self.dispatch_1d(&shaders::BIAS_ACT, p, &[x, bias], p.count, 256);
+    }
+
+    fn act_backward(&mut self, d: Buf, h: Buf, p: &ActParams) {
+        self.dispatch_1d(&shaders::ACT_BACKWARD, p, &[d, h], p.count, 256);
+    }
+
+    fn bias_grad(&mut self, g: Buf, d: Buf, p: &ActParams) {
+        self.dispatch_1d(&shaders::BIAS_GRAD, p, &[g, d], p.count, 256);
+    }
+
+    fn loss(&mut self, y: Buf, labels: Buf, dy: Buf, stats: Buf, p: &LossParams) {
+        self.dispatch_1d(&shaders::LOSS, p, &[y, labels, dy, stats], p.count, 64);
+    }
+
+    fn accumulate(&mut self, stats: Buf, acc: Buf, p: &AccumulateParams) {
+        self.dispatch_1d(&shaders::ACCUMULATE, p, &[stats, acc], p.count, 64);
+    }
+
+    fn sgd(&mut self, w: Buf, v: Buf, g: Buf, lr: Buf, p: &SgdParams) {
+        self.dispatch_1d(&shaders::SGD, p, &[w, v, g, lr], p.count, 256);
+    }
+
+    fn gather(&mut self, images: Buf, perm: Buf, labels: Buf, x: Buf, y: Buf, p: &GatherParams) {
+        self.dispatch_1d(
+            &shaders::GATHER,
+            p,
+            &[images, perm, labels, x, y],
+            p.count,
+            256,
+        );
+    }
+
+    fn fill(&mut self, buf: Buf, p: &FillParams) {
+        self.dispatch_1d(&shaders::FILL, p, &[buf], p.count, 256);
+    }
+
+    fn flush(&mut self) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let mut enc = self.ctx.device.create_command_encoder(&Default::default());
+        {
+            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor::default());
+            for d in &self.pending {
+                pass.set_pipeline(&d.pipeline.pipeline);
+                pass.set_bind_group(0, &d.bind_group, &[]);
+                pass.dispatch_workgroups(d.groups[0], d.groups[1], d.groups[2]);
+            }
+        }
+        self.pending.clear();
+        self.ctx.queue.submit([enc.finish()]);
+    }
+}

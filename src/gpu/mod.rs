@@ -1,0 +1,10 @@
+//! wgpu compute: adapter selection, the kernel registry, the pipeline cache and the backend.
+
+pub mod backend;
+pub mod context;
+pub mod pipelines;
+pub mod shaders;
+pub mod validate;
+
+pub use backend::GpuBackend;
+pub use context::{list_adapters, AdapterChoice, AdapterSummary, GpuContext, GpuError};

@@ -1,0 +1,124 @@
+//! Every WGSL kernel, embedded at build time, with the bindings each entry point uses.
+
+/// Binding kinds, in binding order after the uniform parameters at binding 0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Access {
+    Read,
+    ReadWrite,
+}
+
+use Access::{Read as R, ReadWrite as W};
+
+/// A kernel: a shader module, its entry point and its storage bindings (1..).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Kernel {
+    pub shader: &'static str,
+    pub entry: &'static str,
+    pub bindings: &'static [Access],
+}
+
+const PHILOX: &str = include_str!("../../shaders/philox.wgsl");
+
+/// The source of a shader module by name (snippets such as Philox joined in).
+pub fn source(shader: &str) -> String {
+    match shader {
+        "gemm" => include_str!("../../shaders/gemm.wgsl").into(),
+        "act" => include_str!("../../shaders/act.wgsl").into(),
+        "loss" => include_str!("../../shaders/loss.wgsl").into(),
+        "metrics" => include_str!("../../shaders/metrics.wgsl").into(),
+        "sgd" => include_str!("../../shaders/sgd.wgsl").into(),
+        "gather" => include_str!("../../shaders/gather.wgsl").into(),
+        "fill" => include_str!("../../shaders/fill.wgsl").into(),
+        "philox_test" => format!(
+            "{PHILOX}\n{}",
+            include_str!("../../shaders/philox_test.wgsl")
+        ),
+        other => panic!("unknown shader `{other}`"),
+    }
+}
+
+pub const GEMM: Kernel = Kernel {
+    shader: "gemm",
+    entry: "main",
+    bindings: &[R, R, W],
+};
+pub const BIAS_ACT: Kernel = Kernel {
+    shader: "act",
+    entry: "bias_act",
+    bindings: &[W, R],
+};
+pub const ACT_BACKWARD: Kernel = Kernel {
+    shader: "act",
+    entry: "act_backward",
+    bindings: &[W, R],
+};
+pub const BIAS_GRAD: Kernel = Kernel {
+    shader: "act",
+    entry: "bias_grad",
+    bindings: &[W, R],
+};
+pub const LOSS: Kernel = Kernel {
+    shader: "loss",
+    entry: "main",
+    bindings: &[R, R, W, W],
+};
+pub const ACCUMULATE: Kernel = Kernel {
+    shader: "metrics",
+    entry: "main",
+    bindings: &[R, W],
+};
+pub const SGD: Kernel = Kernel {
+    shader: "sgd",
+    entry: "main",
+    bindings: &[W, W, R, R],
+};
+pub const GATHER: Kernel = Kernel {
+    shader: "gather",
+    entry: "main",
+    bindings: &[R, R, R, W, W],
+};
+pub const FILL: Kernel = Kernel {
+    shader: "fill",
+    entry: "main",
+    bindings: &[W],
+};
+pub const PHILOX_TEST: Kernel = Kernel {
+    shader: "philox_test",
+    entry: "main",
+    bindings: &[W, W],
+};
+
+/// Every shader module name, for validation.
+pub const SHADERS: &[&str] = &[
+    "gemm",
+    "act",
+    "loss",
+    "metrics",
+    "sgd",
+    "gather",
+    "fill",
+    "philox_test",
+];
+
+/// Every override set used with each shader, for validation.
+pub fn override_sets(shader: &str) -> Vec<Vec<(&'static str, f64)>> {
+    match shader {
+        "gemm" => gemm_orientations()
+            .iter()
+            .map(|&(a, b)| gemm_constants(a, b))
+            .collect(),
+        _ => vec![vec![]],
+    }
+}
+
+fn gemm_orientations() -> [(bool, bool); 3] {
+    [(false, true), (false, false), (true, false)]
+}
+
+/// Override constants of a GEMM orientation.
+pub fn gemm_constants(trans_a: bool, trans_b: bool) -> Vec<(&'static str, f64)> {
+    vec![
+        ("TRANS_A", trans_a as u8 as f64),
+        ("TRANS_B", trans_b as u8 as f64),
+    ]
+}
