@@ -1,4 +1,5 @@
 //! insitu: simulation of neural-network training and inference on compute-in-memory crossbars.
 
 pub mod config;
+pub mod data;
 pub mod rng;
