@@ -3,5 +3,6 @@
 pub mod backend;
 pub mod config;
 pub mod cpu;
+pub mod data;
 pub mod gpu;
 pub mod rng;
