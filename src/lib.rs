@@ -1,8 +1,10 @@
 //! insitu: simulation of neural-network training and inference on compute-in-memory crossbars.
 
 pub mod backend;
+pub mod cli;
 pub mod config;
 pub mod cpu;
 pub mod data;
 pub mod gpu;
 pub mod rng;
+pub mod train;

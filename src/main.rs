@@ -1,1 +1,60 @@
-fn main() {}
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use insitu::cli::{self, backend::BackendKind};
+
+/// Neural-network training and inference on simulated compute-in-memory crossbar chips.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    /// Where kernels run.
+    #[arg(long, global = true, value_enum, default_value = "gpu")]
+    backend: BackendKind,
+    /// Adapter name substring (else WGPU_ADAPTER_NAME, else the best adapter).
+    #[arg(long, global = true)]
+    adapter: Option<String>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Train BP and DFA on the embedded MNIST subset and print them side by side.
+    Demo {
+        #[arg(long, default_value_t = 5)]
+        epochs: u32,
+        /// Write both reports as JSON.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Train an experiment file.
+    Train {
+        config: PathBuf,
+        /// Override a config field, e.g. --set train.epochs=5 (repeatable).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        sets: Vec<String>,
+        /// Write the JSON report here (rewritten after every epoch).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// List adapters, the chosen one, its features and limits.
+    Info,
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let result = match cli.command.unwrap_or(Command::Demo {
+        epochs: 5,
+        out: None,
+    }) {
+        Command::Demo { epochs, out } => cli::train::demo(epochs, cli.backend, cli.adapter, out),
+        Command::Train { config, sets, out } => {
+            cli::train::train(&config, &sets, out, cli.backend, cli.adapter).map(|_| ())
+        }
+        Command::Info => cli::info::run(cli.adapter),
+    };
+    if let Err(e) = result {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}

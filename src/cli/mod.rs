@@ -1,0 +1,5 @@
+//! Command-line commands (parsing lives in `main.rs`; these run and print).
+
+pub mod backend;
+pub mod info;
+pub mod train;

@@ -1,0 +1,268 @@
+//! The experiment file: one TOML document for accuracy simulation and chip cost alike.
+
+use serde::{Deserialize, Serialize};
+
+use super::error::{check, ConfigError};
+use super::xbar::{ArrayConfig, DeviceConfig};
+use crate::backend::{Activation, LossKind};
+use crate::data::DataConfig;
+
+/// Weight initialisation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Init {
+    /// Uniform with variance 2 / fan_in (ReLU nets).
+    He,
+    /// Uniform with variance 2 / (fan_in + fan_out) (tanh / sigmoid nets).
+    Xavier,
+    /// All weights zero (DFA only: its error signals do not pass through the weights).
+    Zero,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NetworkConfig {
+    /// Hidden layer widths of a multi-layer perceptron (input and output come from the data).
+    pub hidden: Vec<usize>,
+    /// Layer list such as "C128-C128-M-FC1024-FC10" (used by the chip model); overrides
+    /// `hidden` where given.
+    pub arch: Option<String>,
+    pub activation: Activation,
+    pub init: Init,
+    /// Input shape [C, H, W]; defaults to the data set's.
+    pub input: Option<[usize; 3]>,
+}
+
+impl Default for NetworkConfig {
+    fn default() -> Self {
+        Self {
+            hidden: vec![256, 256],
+            arch: None,
+            activation: Activation::Relu,
+            init: Init::He,
+            input: None,
+        }
+    }
+}
+
+/// How errors reach the hidden layers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Rule {
+    /// Backpropagation: transposed reads, layer by layer from the top.
+    Bp,
+    /// Direct Feedback Alignment: fixed random projections of the output error, all at once.
+    Dfa,
+}
+
+/// DFA feedback matrices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Feedback {
+    /// Independent per layer, uniform in +-1/sqrt(n_l).
+    Independent,
+    /// One matrix of the widest layer's height; layer l uses its first n_l rows.
+    Shared,
+    /// Independent, entries +-1/sqrt(n_l) with random sign.
+    Sign,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrainConfig {
+    pub rule: Rule,
+    pub epochs: u32,
+    pub batch_size: u32,
+    pub loss: LossKind,
+    pub feedback: Feedback,
+    /// Train only the output layer (the control experiment for DFA).
+    pub last_layer_only: bool,
+    /// Compute DFA's alignment with the true gradient each epoch.
+    pub alignment: bool,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        Self {
+            rule: Rule::Bp,
+            epochs: 10,
+            batch_size: 64,
+            loss: LossKind::CrossEntropy,
+            feedback: Feedback::Independent,
+            last_layer_only: false,
+            alignment: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OptimizerConfig {
+    pub lr: f64,
+    pub momentum: f64,
+    pub weight_decay: f64,
+}
+
+impl Default for OptimizerConfig {
+    fn default() -> Self {
+        Self {
+            lr: 0.05,
+            momentum: 0.9,
+            weight_decay: 0.0,
+        }
+    }
+}
+
+/// One instance of a population: per-instance seed and scalar knobs; unset fields keep the
+/// experiment's values.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct InstanceConfig {
+    pub seed: Option<u64>,
+    pub lr: Option<f64>,
+    pub c2c: Option<f64>,
+    pub d2d: Option<f64>,
+    pub read_noise: Option<f64>,
+    pub nl_ltp: Option<f64>,
+    pub nl_ltd: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExperimentConfig {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+    #[serde(default)]
+    pub data: DataConfig,
+    #[serde(default)]
+    pub network: NetworkConfig,
+    #[serde(default)]
+    pub train: TrainConfig,
+    #[serde(default)]
+    pub optimizer: OptimizerConfig,
+    /// Present: train and infer on simulated crossbars. Absent: float reference.
+    #[serde(default)]
+    pub array: Option<ArrayConfig>,
+    /// The memory cell, after its preset is resolved.
+    #[serde(default)]
+    pub device: Option<DeviceConfig>,
+    /// Independent instances trained in one dispatch; empty means one instance.
+    #[serde(default)]
+    pub population: Vec<InstanceConfig>,
+    #[serde(default)]
+    pub chip: Option<toml::Table>,
+}
+
+fn default_seed() -> u64 {
+    1
+}
+
+impl Default for ExperimentConfig {
+    fn default() -> Self {
+        toml::from_str("").expect("empty experiment parses")
+    }
+}
+
+impl ExperimentConfig {
+    /// Instances to train (at least one).
+    pub fn instances(&self) -> Vec<InstanceConfig> {
+        if self.population.is_empty() {
+            vec![InstanceConfig::default()]
+        } else {
+            self.population.clone()
+        }
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.data.validate()?;
+        let n = &self.network;
+        check(
+            "network.hidden",
+            format!("{:?}", n.hidden),
+            n.hidden.iter().all(|&h| (1..=65536).contains(&h)),
+            "widths in 1..=65536",
+        )?;
+        check(
+            "network.init",
+            "\"zero\"",
+            n.init != Init::Zero || self.train.rule == Rule::Dfa,
+            "\"he\" or \"xavier\" with train.rule = \"bp\" (zero init only learns with DFA)",
+        )?;
+        let t = &self.train;
+        check(
+            "train.epochs",
+            t.epochs,
+            (1..=100_000).contains(&t.epochs),
+            "1..=100000",
+        )?;
+        check(
+            "train.batch_size",
+            t.batch_size,
+            (1..=65536).contains(&t.batch_size),
+            "1..=65536",
+        )?;
+        let o = &self.optimizer;
+        check("optimizer.lr", o.lr, o.lr > 0.0 && o.lr.is_finite(), "> 0")?;
+        check(
+            "optimizer.momentum",
+            o.momentum,
+            (0.0..1.0).contains(&o.momentum),
+            "[0, 1)",
+        )?;
+        check(
+            "optimizer.weight_decay",
+            o.weight_decay,
+            (0.0..1.0).contains(&o.weight_decay),
+            "[0, 1)",
+        )?;
+        check(
+            "population",
+            format!("{} entries", self.population.len()),
+            self.population.len() <= 4096,
+            "at most 4096 instances",
+        )?;
+        for (i, inst) in self.population.iter().enumerate() {
+            if let Some(lr) = inst.lr {
+                check(
+                    &format!("population[{i}].lr"),
+                    lr,
+                    lr > 0.0 && lr.is_finite(),
+                    "> 0",
+                )?;
+            }
+            for (name, v) in [
+                ("c2c", inst.c2c),
+                ("d2d", inst.d2d),
+                ("read_noise", inst.read_noise),
+            ] {
+                if let Some(v) = v {
+                    check(
+                        &format!("population[{i}].{name}"),
+                        v,
+                        (0.0..=1.0).contains(&v),
+                        "0..=1",
+                    )?;
+                }
+            }
+            for (name, v) in [("nl_ltp", inst.nl_ltp), ("nl_ltd", inst.nl_ltd)] {
+                if let Some(v) = v {
+                    check(
+                        &format!("population[{i}].{name}"),
+                        v,
+                        v.abs() <= 9.0,
+                        "|NL| <= 9",
+                    )?;
+                }
+            }
+        }
+        if let Some(a) = &self.array {
+            a.validate()?;
+        }
+        if let Some(d) = &self.device {
+            d.validate()?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,9 @@
+//! Training: networks on a backend, BP and DFA steps, epochs, metrics and reports.
+
+pub mod init;
+pub mod net;
+pub mod report;
+pub mod run;
+
+pub use report::RunReport;
+pub use run::{run, run_on, RunOptions, Trainer};

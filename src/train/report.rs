@@ -1,0 +1,68 @@
+//! The run report: what ran, on what, with which settings, and what came out.
+
+use serde::Serialize;
+
+use crate::config::ExperimentConfig;
+use crate::gpu::AdapterSummary;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EpochRecord {
+    pub epoch: u32,
+    pub train_loss: f64,
+    pub train_accuracy: f64,
+    pub test_accuracy: f64,
+    pub seconds: f64,
+    /// DFA only: cosine similarity of the DFA and the true BP weight update, per hidden layer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alignment: Option<Vec<f64>>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FinalRecord {
+    pub test_accuracy: f64,
+    /// Training samples per second of training time (each sample counted once however many
+    /// instances trained on it).
+    pub samples_per_second: f64,
+    /// Samples x instances per second.
+    pub instance_samples_per_second: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct InstanceRecord {
+    pub index: usize,
+    pub seed: u64,
+    pub lr: f64,
+    pub epochs: Vec<EpochRecord>,
+    pub test_accuracy: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RunReport {
+    pub version: String,
+    pub adapter: AdapterSummary,
+    pub backend: String,
+    pub seed: u64,
+    pub config: ExperimentConfig,
+    /// Instance 0's history (the whole run when there is one instance).
+    pub epochs: Vec<EpochRecord>,
+    #[serde(rename = "final")]
+    pub final_: Option<FinalRecord>,
+    /// Every instance, when a population trained.
+    pub instances: Vec<InstanceRecord>,
+    /// Set when the run stopped early; the epochs above are complete.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stopped: Option<String>,
+}
+
+impl RunReport {
+    /// Writes the report atomically (temp file + rename), so an interrupted run leaves the
+    /// last complete report.
+    pub fn save(&self, path: &std::path::Path) -> std::io::Result<()> {
+        let tmp = path.with_extension("json.partial");
+        std::fs::write(
+            &tmp,
+            serde_json::to_vec_pretty(self).map_err(std::io::Error::other)?,
+        )?;
+        std::fs::rename(tmp, path)
+    }
+}

@@ -1,0 +1,376 @@
+//! Running an experiment: data on the backend, epochs of steps, evaluation, the report.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use super::init;
+use super::net::{Net, NetSpec};
+use super::report::{EpochRecord, FinalRecord, InstanceRecord, RunReport};
+use crate::backend::*;
+use crate::config::{ExperimentConfig, Rule};
+use crate::data::{self, Dataset, Split};
+
+/// Where a run's progress goes.
+#[derive(Default)]
+pub struct RunOptions {
+    /// Rewrite the report here after every epoch.
+    pub out: Option<PathBuf>,
+    /// Show a progress bar (hidden anyway when stderr is not a terminal).
+    pub progress: bool,
+    /// Label printed beside the progress bar.
+    pub label: String,
+}
+
+/// A data split resident on the backend.
+struct Resident {
+    images: Buf,
+    labels: Buf,
+    n: usize,
+}
+
+fn upload(be: &mut dyn Backend, d: &Dataset) -> Resident {
+    let images = be.alloc(d.images.len());
+    be.write(images, &d.images);
+    let labels = be.alloc_u32(d.labels.len());
+    be.write_u32(labels, &d.labels);
+    Resident {
+        images,
+        labels,
+        n: d.len(),
+    }
+}
+
+/// Per-instance seeds and learning rates.
+fn instance_settings(cfg: &ExperimentConfig) -> Vec<(u64, f64)> {
+    cfg.instances()
+        .iter()
+        .enumerate()
+        .map(|(i, inst)| {
+            (
+                inst.seed.unwrap_or(cfg.seed.wrapping_add(i as u64)),
+                inst.lr.unwrap_or(cfg.optimizer.lr),
+            )
+        })
+        .collect()
+}
+
+pub struct Trainer<'a> {
+    pub be: &'a mut dyn Backend,
+    pub cfg: ExperimentConfig,
+    pub net: Net,
+    train: Resident,
+    test: Resident,
+    perm: Buf,
+    order: Buf,
+    features: usize,
+}
+
+impl<'a> Trainer<'a> {
+    pub fn new(be: &'a mut dyn Backend, cfg: &ExperimentConfig, split: &Split) -> Trainer<'a> {
+        let settings = instance_settings(cfg);
+        let p = settings.len();
+        let features = split.train.features();
+        let classes = split.train.classes;
+        let mut sizes = vec![features];
+        sizes.extend(&cfg.network.hidden);
+        sizes.push(classes);
+        let batch = (cfg.train.batch_size as usize).min(split.train.len().max(1));
+        let weights: Vec<Vec<f32>> = (0..sizes.len() - 1)
+            .map(|l| {
+                settings
+                    .iter()
+                    .flat_map(|(seed, _)| {
+                        init::weights(cfg.network.init, sizes[l], sizes[l + 1], *seed, l as u32)
+                    })
+                    .collect()
+            })
+            .collect();
+        let feedback: Option<Vec<f32>> = (cfg.train.rule == Rule::Dfa).then(|| {
+            settings
+                .iter()
+                .flat_map(|(seed, _)| {
+                    init::feedback(cfg.train.feedback, &cfg.network.hidden, classes, *seed)
+                })
+                .collect()
+        });
+        let lr: Vec<f32> = settings.iter().map(|(_, lr)| *lr as f32).collect();
+        let spec = NetSpec {
+            sizes,
+            instances: p,
+            batch,
+            activation: cfg.network.activation,
+            loss: cfg.train.loss,
+            momentum: cfg.optimizer.momentum as f32,
+            weight_decay: cfg.optimizer.weight_decay as f32,
+        };
+        let net = Net::new(be, spec, &weights, feedback.as_deref(), &lr);
+        let train = upload(be, &split.train);
+        let test = upload(be, &split.test);
+        let perm = be.alloc_u32(train.n);
+        let order = be.alloc_u32(train.n.max(test.n));
+        let ident: Vec<u32> = (0..train.n.max(test.n) as u32).collect();
+        be.write_u32(order, &ident);
+        Trainer {
+            be,
+            cfg: cfg.clone(),
+            net,
+            train,
+            test,
+            perm,
+            order,
+            features,
+        }
+    }
+
+    fn gather(&mut self, set: &Resident, perm: Buf, start: usize, rows: usize) {
+        let (images, labels) = (set.images, set.labels);
+        self.be.gather(
+            images,
+            perm,
+            labels,
+            self.net.x,
+            self.net.y,
+            &GatherParams {
+                rows: rows as u32,
+                features: self.features as u32,
+                start: start as u32,
+                count: (rows * self.features) as u32,
+            },
+        );
+    }
+
+    fn reset_acc(&mut self) {
+        let n = 4 * self.net.spec.instances as u32;
+        self.be.fill(
+            self.net.acc,
+            &FillParams {
+                off: 0,
+                count: n,
+                value: 0.0,
+                _pad: 0,
+            },
+        );
+    }
+
+    /// (loss, accuracy) per instance from the accumulators.
+    fn read_acc(&mut self) -> Vec<(f64, f64)> {
+        let acc = self.be.read(self.net.acc);
+        acc.chunks(4)
+            .map(|c| {
+                let n = c[2].max(1.0) as f64;
+                (c[0] as f64 / n, c[1] as f64 / n)
+            })
+            .collect()
+    }
+
+    /// One training step on rows [start, start + rows) of the epoch's permutation.
+    fn step(&mut self, start: usize, rows: usize) {
+        let train = self.train_ref();
+        self.gather(&train, self.perm, start, rows);
+        let rule = self.cfg.train.rule;
+        self.net.forward(self.be, rows);
+        self.net.loss(self.be, rows);
+        let layers = self.net.layers();
+        let first = if self.cfg.train.last_layer_only {
+            layers - 1
+        } else {
+            self.net.backward(self.be, rows, rule);
+            0
+        };
+        self.net.gradients(self.be, rows, rule);
+        self.net.update(self.be, first..layers);
+        self.be.flush();
+    }
+
+    fn train_ref(&self) -> Resident {
+        Resident {
+            images: self.train.images,
+            labels: self.train.labels,
+            n: self.train.n,
+        }
+    }
+
+    /// Trains one epoch; returns per-instance (loss, accuracy) on the training batches.
+    pub fn train_epoch(&mut self, epoch: u32, bar: &indicatif::ProgressBar) -> Vec<(f64, f64)> {
+        let order = data::epoch_order(self.train.n, self.cfg.seed, epoch);
+        self.be.write_u32(self.perm, &order);
+        self.reset_acc();
+        let b = self.net.spec.batch;
+        let mut start = 0;
+        while start < self.train.n {
+            let rows = b.min(self.train.n - start);
+            self.step(start, rows);
+            start += rows;
+            bar.inc(rows as u64);
+        }
+        self.read_acc()
+    }
+
+    /// Test accuracy per instance.
+    pub fn evaluate(&mut self) -> Vec<f64> {
+        self.reset_acc();
+        let test = Resident {
+            images: self.test.images,
+            labels: self.test.labels,
+            n: self.test.n,
+        };
+        let b = self.net.spec.batch;
+        let mut start = 0;
+        while start < test.n {
+            let rows = b.min(test.n - start);
+            self.gather(&test, self.order, start, rows);
+            self.net.forward(self.be, rows);
+            self.net.loss(self.be, rows);
+            self.be.flush();
+            start += rows;
+        }
+        self.read_acc().into_iter().map(|(_, a)| a).collect()
+    }
+
+    /// DFA's alignment: per instance and hidden layer, the cosine between the DFA and the BP
+    /// weight gradients on the first training batch (weights untouched).
+    pub fn alignment(&mut self) -> Vec<Vec<f64>> {
+        let rows = self.net.spec.batch.min(self.train.n);
+        let train = self.train_ref();
+        self.gather(&train, self.order, 0, rows);
+        self.net.forward(self.be, rows);
+        self.net.loss(self.be, rows);
+        let hidden = self.net.layers() - 1;
+        let mut grads = Vec::new();
+        for rule in [Rule::Bp, Rule::Dfa] {
+            self.net.backward(self.be, rows, rule);
+            self.net.gradients(self.be, rows, rule);
+            let g: Vec<Vec<f32>> = (0..hidden).map(|l| self.be.read(self.net.gw[l])).collect();
+            grads.push(g);
+        }
+        let p = self.net.spec.instances;
+        (0..p)
+            .map(|i| {
+                (0..hidden)
+                    .map(|l| {
+                        let n = grads[0][l].len() / p;
+                        cosine(
+                            &grads[0][l][i * n..(i + 1) * n],
+                            &grads[1][l][i * n..(i + 1) * n],
+                        )
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+}
+
+fn cosine(a: &[f32], b: &[f32]) -> f64 {
+    let (mut ab, mut aa, mut bb) = (0f64, 0f64, 0f64);
+    for (x, y) in a.iter().zip(b) {
+        ab += *x as f64 * *y as f64;
+        aa += *x as f64 * *x as f64;
+        bb += *y as f64 * *y as f64;
+    }
+    if aa == 0.0 || bb == 0.0 {
+        0.0
+    } else {
+        ab / (aa.sqrt() * bb.sqrt())
+    }
+}
+
+/// Loads the data, trains every epoch, evaluates, and returns (and optionally saves) the report.
+pub fn run(
+    be: &mut dyn Backend,
+    cfg: &ExperimentConfig,
+    opts: &RunOptions,
+) -> anyhow::Result<RunReport> {
+    let split = data::load(&cfg.data)?;
+    run_on(be, cfg, &split, opts)
+}
+
+/// As [`run`], on data already loaded.
+pub fn run_on(
+    be: &mut dyn Backend,
+    cfg: &ExperimentConfig,
+    split: &Split,
+    opts: &RunOptions,
+) -> anyhow::Result<RunReport> {
+    let settings = instance_settings(cfg);
+    let adapter = be.describe();
+    let mut t = Trainer::new(be, cfg, split);
+    let p = settings.len();
+    let mut report = RunReport {
+        version: env!("CARGO_PKG_VERSION").into(),
+        backend: adapter.backend.clone(),
+        adapter,
+        seed: cfg.seed,
+        config: cfg.clone(),
+        epochs: vec![],
+        final_: None,
+        instances: settings
+            .iter()
+            .enumerate()
+            .map(|(i, (seed, lr))| InstanceRecord {
+                index: i,
+                seed: *seed,
+                lr: *lr,
+                epochs: vec![],
+                test_accuracy: 0.0,
+            })
+            .collect(),
+        stopped: None,
+    };
+    let total = split.train.len() as u64 * cfg.train.epochs as u64;
+    let bar = if opts.progress {
+        let b = indicatif::ProgressBar::new(total);
+        b.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{prefix} {bar:30} {pos}/{len} samples {per_sec} eta {eta}",
+            )
+            .expect("progress template"),
+        );
+        b.set_prefix(opts.label.clone());
+        b
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let mut train_seconds = 0.0;
+    for epoch in 0..cfg.train.epochs {
+        let t0 = Instant::now();
+        let train = t.train_epoch(epoch, &bar);
+        let secs = t0.elapsed().as_secs_f64();
+        train_seconds += secs;
+        let test = t.evaluate();
+        let align = (cfg.train.rule == Rule::Dfa && cfg.train.alignment && t.net.layers() > 1)
+            .then(|| t.alignment());
+        let diverged = train.iter().any(|(l, _)| !l.is_finite());
+        for i in 0..p {
+            report.instances[i].epochs.push(EpochRecord {
+                epoch: epoch + 1,
+                train_loss: train[i].0,
+                train_accuracy: train[i].1,
+                test_accuracy: test[i],
+                seconds: secs,
+                alignment: align.as_ref().map(|a| a[i].clone()),
+            });
+            report.instances[i].test_accuracy = test[i];
+        }
+        report.epochs = report.instances[0].epochs.clone();
+        let n = split.train.len() as f64 * (epoch + 1) as f64;
+        report.final_ = Some(FinalRecord {
+            test_accuracy: test[0],
+            samples_per_second: n / train_seconds,
+            instance_samples_per_second: n * p as f64 / train_seconds,
+        });
+        if diverged {
+            report.stopped = Some(format!(
+                "training loss is not finite after epoch {}",
+                epoch + 1
+            ));
+        }
+        if let Some(path) = &opts.out {
+            report.save(path)?;
+        }
+        if diverged {
+            break;
+        }
+    }
+    bar.finish_and_clear();
+    Ok(report)
+}
