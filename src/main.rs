@@ -8,7 +8,7 @@ use insitu::cli::{self, backend::BackendKind};
 #[command(version, about)]
 struct Cli {
     /// Where kernels run.
-    #[arg(long, global = true, value_enum, default_value = "gpu")]
+    #[arg(long, global = true, value_enum, default_value = "auto")]
     backend: BackendKind,
     /// Adapter name substring (else WGPU_ADAPTER_NAME, else the best adapter).
     #[arg(long, global = true)]

@@ -2,10 +2,12 @@
 
 use crate::backend::Backend;
 use crate::cpu::CpuBackend;
-use crate::gpu::{AdapterChoice, GpuBackend, GpuContext};
+use crate::gpu::{AdapterChoice, GpuBackend, GpuContext, GpuError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum BackendKind {
+    /// The GPU when an adapter exists, else the CPU reference (with a note).
+    Auto,
     /// wgpu compute shaders on the chosen adapter.
     Gpu,
     /// The plain-Rust reference kernels.
@@ -20,5 +22,16 @@ pub fn open(kind: BackendKind, adapter: Option<String>) -> anyhow::Result<Box<dy
             let ctx = GpuContext::open(&AdapterChoice { name: adapter })?;
             Box::new(GpuBackend::new(ctx))
         }
+        BackendKind::Auto => match GpuContext::open(&AdapterChoice { name: adapter }) {
+            Ok(ctx) => Box::new(GpuBackend::new(ctx)),
+            Err(GpuError::NoAdapter { .. }) => {
+                eprintln!(
+                    "note: no GPU adapter found; running the CPU reference backend \
+                     (`insitu info` says how to get an adapter)"
+                );
+                Box::new(CpuBackend::new())
+            }
+            Err(e) => return Err(e.into()),
+        },
     })
 }

@@ -52,7 +52,8 @@ pub enum GpuError {
 
 fn instance() -> wgpu::Instance {
     let mut desc = wgpu::InstanceDescriptor::new_without_display_handle();
-    desc.backends = wgpu::Backends::from_env().unwrap_or(wgpu::Backends::all());
+    // GL adds nothing for compute and prints display-server noise on headless machines.
+    desc.backends = wgpu::Backends::from_env().unwrap_or(wgpu::Backends::PRIMARY);
     wgpu::Instance::new(desc)
 }
 
