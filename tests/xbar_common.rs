@@ -14,7 +14,13 @@ pub fn values(n: usize, seed: u64, lo: f32, hi: f32) -> Vec<f32> {
 }
 
 /// An ideal array: huge on/off, no noise, unit ADC with 16 bits.
-pub fn ideal(mapping: Mapping, weight_bits: u32, cell_bits: u32, input_bits: u32, dac_bits: u32) -> Xbar {
+pub fn ideal(
+    mapping: Mapping,
+    weight_bits: u32,
+    cell_bits: u32,
+    input_bits: u32,
+    dac_bits: u32,
+) -> Xbar {
     Xbar {
         array: ArrayConfig {
             weight_bits,

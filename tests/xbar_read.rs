@@ -9,6 +9,7 @@ use insitu::xbar::mapping::{map_weights, weight_code};
 use insitu::xbar::read::{input_code, read, read_raw, Direction};
 use insitu::xbar::{calibrate, read_forward, read_transposed};
 
+#[allow(clippy::too_many_arguments)]
 /// Integer reference: out[b][o] = sum_l code_w(l, o) * (q+ - q-).
 fn int_matmul(
     w: &[f32],
@@ -50,7 +51,12 @@ fn int_matmul(
 fn ideal_read_equals_integer_matmul() {
     let mut case = 0u64;
     for mapping in [Mapping::Offset, Mapping::Differential] {
-        for (wb, cb, ib, db, par) in [(8, 2, 8, 1, 128), (8, 3, 6, 2, 48), (4, 4, 5, 5, 128), (1, 1, 3, 1, 32)] {
+        for (wb, cb, ib, db, par) in [
+            (8, 2, 8, 1, 128),
+            (8, 3, 6, 2, 48),
+            (4, 4, 5, 5, 128),
+            (1, 1, 3, 1, 32),
+        ] {
             for (k, n, batch) in [(1, 3, 1), (127, 5, 2), (129, 4, 3), (300, 7, 1)] {
                 case += 1;
                 let mut cfg = ideal(mapping, wb, cb, ib, db);
@@ -70,7 +76,10 @@ fn ideal_read_equals_integer_matmul() {
                     }
                     let want = int_matmul(&w, n, k, &x_ref, batch, 1.0, &cfg, dir, s);
                     for (r, w) in raw.iter().zip(&want) {
-                        assert_eq!(*r, *w as f64, "{mapping:?} wb {wb} cb {cb} k {k} n {n} {dir:?}");
+                        assert_eq!(
+                            *r, *w as f64,
+                            "{mapping:?} wb {wb} cb {cb} k {k} n {n} {dir:?}"
+                        );
                     }
                     assert_eq!(cnt.adc_clipped, 0);
                     // Conversions: per sample and sign, every nonempty pass x slices x cycles x columns.
@@ -83,7 +92,8 @@ fn ideal_read_equals_integer_matmul() {
                         }
                     }
                     let signs = 1 + signed as u64;
-                    let expect = batch as u64 * signs * passes * (geo.slices * geo.cycles * geo.ncol) as u64;
+                    let expect =
+                        batch as u64 * signs * passes * (geo.slices * geo.cycles * geo.ncol) as u64;
                     assert_eq!(cnt.adc_conversions, expect);
                 }
             }
@@ -116,7 +126,10 @@ fn float_precision_read_matches_float_matmul() {
                         bound += xv.abs() * dw as f64 + wv.abs() * 2.0 / 65535.0 / 2.0 + 1e-9;
                     }
                     let got = y[b * n + j] as f64;
-                    assert!((got - f).abs() <= bound * 1.01 + 1e-6, "fwd {mapping:?} k {k}: {got} vs {f}");
+                    assert!(
+                        (got - f).abs() <= bound * 1.01 + 1e-6,
+                        "fwd {mapping:?} k {k}: {got} vs {f}"
+                    );
                 }
                 for i in 0..k {
                     let (mut f, mut bound) = (0f64, 0f64);
@@ -126,7 +139,10 @@ fn float_precision_read_matches_float_matmul() {
                         bound += ev.abs() * dw as f64 + wv.abs() * 0.5 / 65535.0 / 2.0 + 1e-9;
                     }
                     let got = yt[b * k + i] as f64;
-                    assert!((got - f).abs() <= bound * 1.01 + 1e-6, "bwd {mapping:?} k {k}: {got} vs {f}");
+                    assert!(
+                        (got - f).abs() <= bound * 1.01 + 1e-6,
+                        "bwd {mapping:?} k {k}: {got} vs {f}"
+                    );
                 }
             }
         }
@@ -143,10 +159,23 @@ fn unit_adc_saturates_at_full_code() {
         let (n, batch) = (3usize, 2usize);
         let layer = map_weights(&vec![1.0; n * k], n, k, None, &cfg, 0, 0);
         let x = vec![1.0; batch * k];
-        let (raw, cnt) = read_raw(&layer, Direction::Forward, &x, batch, 1.0, false, &cfg, &quiet(0), 0);
+        let (raw, cnt) = read_raw(
+            &layer,
+            Direction::Forward,
+            &x,
+            batch,
+            1.0,
+            false,
+            &cfg,
+            &quiet(0),
+            0,
+        );
         let conv = (batch * 4 * 8 * 2 * n) as u64; // batch x slices x cycles x columns
         assert_eq!(cnt.adc_conversions, conv);
-        assert_eq!(cnt.adc_clipped, if clip { (batch * 4 * 8 * n) as u64 } else { 0 });
+        assert_eq!(
+            cnt.adc_clipped,
+            if clip { (batch * 4 * 8 * n) as u64 } else { 0 }
+        );
         // Every + conversion reads 63 (exact or saturated): 63 * sum_k 4^k * sum_t 2^t.
         let want = 63.0 * 85.0 * 255.0;
         assert!(raw.iter().all(|&r| r == want), "{raw:?}");
@@ -154,13 +183,22 @@ fn unit_adc_saturates_at_full_code() {
     }
 }
 
-fn rms_error(cfg: &insitu::xbar::Xbar, w: &[f32], x: &[f32], n: usize, k: usize, batch: usize) -> f64 {
+fn rms_error(
+    cfg: &insitu::xbar::Xbar,
+    w: &[f32],
+    x: &[f32],
+    n: usize,
+    k: usize,
+    batch: usize,
+) -> f64 {
     let layer = map_weights(w, n, k, None, cfg, 0, 0);
     let (y, _) = read_forward(&layer, x, batch, 1.0, cfg, &quiet(0), 0);
     let mut se = 0f64;
     for b in 0..batch {
         for j in 0..n {
-            let f: f64 = (0..k).map(|i| w[j * k + i] as f64 * x[b * k + i] as f64).sum();
+            let f: f64 = (0..k)
+                .map(|i| w[j * k + i] as f64 * x[b * k + i] as f64)
+                .sum();
             se += (y[b * n + j] as f64 - f).powi(2);
         }
     }
@@ -191,7 +229,11 @@ fn fewer_adc_bits_degrade_monotonically() {
         let mut cfg = ideal(Mapping::Offset, 8, 2, 8, 1);
         cfg.array.adc_bits = bits;
         let layer = map_weights(&w, n, k, None, &cfg, 0, 0);
-        clips.push(read_forward(&layer, &x, batch, 1.0, &cfg, &quiet(0), 0).1.adc_clipped);
+        clips.push(
+            read_forward(&layer, &x, batch, 1.0, &cfg, &quiet(0), 0)
+                .1
+                .adc_clipped,
+        );
         errs.push(rms_error(&cfg, &w, &x, n, k, batch));
     }
     for p in clips.windows(2) {
@@ -211,10 +253,30 @@ fn calibrated_range_covers_the_chosen_percentile() {
     let w = values(n * k, 5, -1.0, 1.0);
     let x = values(batch * k, 6, 0.0, 1.0);
     let mut layer = map_weights(&w, n, k, None, &cfg, 0, 0);
-    let range = calibrate(&mut layer, Direction::Forward, &x, batch, 1.0, false, &cfg, &quiet(0), 0);
+    let range = calibrate(
+        &mut layer,
+        Direction::Forward,
+        &x,
+        batch,
+        1.0,
+        false,
+        &cfg,
+        &quiet(0),
+        0,
+    );
     assert!(range > 0.0 && range <= 128.0 * 3.0);
     assert_eq!(layer.adc_range_fwd, Some(range));
-    let (_, cnt) = read(&layer, Direction::Forward, &x, batch, 1.0, false, &cfg, &quiet(0), 0);
+    let (_, cnt) = read(
+        &layer,
+        Direction::Forward,
+        &x,
+        batch,
+        1.0,
+        false,
+        &cfg,
+        &quiet(0),
+        0,
+    );
     // Data columns never exceed the 100th percentile; the reference columns may.
     let refs_per_read = (2 * 4 * 8 * 2) as u64 * batch as u64; // 2 refs x slices x cycles x groups
     assert!(cnt.adc_clipped <= refs_per_read, "{cnt:?}");
@@ -241,7 +303,9 @@ fn rms_error_layer(
     let mut se = 0f64;
     for b in 0..batch {
         for j in 0..n {
-            let f: f64 = (0..k).map(|i| w[j * k + i] as f64 * x[b * k + i] as f64).sum();
+            let f: f64 = (0..k)
+                .map(|i| w[j * k + i] as f64 * x[b * k + i] as f64)
+                .sum();
             se += (y[b * n + j] as f64 - f).powi(2);
         }
     }

@@ -57,7 +57,9 @@ impl CellCurve {
 pub fn expm1f(z: f32) -> f32 {
     if z.abs() < 0.1 {
         // Taylor to z^6: remainder below 2e-11 relative.
-        z * (1.0 + z * (0.5 + z * (1.0 / 6.0 + z * (1.0 / 24.0 + z * (1.0 / 120.0 + z * (1.0 / 720.0))))))
+        z * (1.0
+            + z * (0.5
+                + z * (1.0 / 6.0 + z * (1.0 / 24.0 + z * (1.0 / 120.0 + z * (1.0 / 720.0))))))
     } else {
         z.exp() - 1.0
     }
@@ -110,6 +112,11 @@ pub fn apply_pulses(g: f32, n: i32, c: &CellCurve, c2c: f32, z: f32) -> f32 {
     let y_new = if n > 0 {
         let p = snap(rise_inv(y, c.a_ltp) * c.p_max);
         rise((p + n as f32).clamp(0.0, c.p_max) / c.p_max, c.a_ltp)
+    } else if c.a_ltd == 0.0 {
+        // Linear depression in the potentiation coordinate, so a level reached either way has
+        // the same f32 value.
+        let p = snap(y * c.p_max);
+        (p + n as f32).clamp(0.0, c.p_max) / c.p_max
     } else {
         let q = snap(rise_inv(1.0 - y, c.a_ltd) * c.p_max); // pulses from G_max
         1.0 - rise((q - n as f32).clamp(0.0, c.p_max) / c.p_max, c.a_ltd)
@@ -169,8 +176,17 @@ mod tests {
         let g = apply_pulses(apply_pulses(g0, 20, &lin, 0.0, 0.0), -20, &lin, 0.0, 0.0);
         assert!((g - g0).abs() < 1e-5, "linear: {g0} -> {g}");
         let g0 = g_after_ltp(30.0, &nonlin);
-        let g = apply_pulses(apply_pulses(g0, 20, &nonlin, 0.0, 0.0), -20, &nonlin, 0.0, 0.0);
-        assert!((g - g0).abs() > 0.01, "nonlinear device returned: {g0} -> {g}");
+        let g = apply_pulses(
+            apply_pulses(g0, 20, &nonlin, 0.0, 0.0),
+            -20,
+            &nonlin,
+            0.0,
+            0.0,
+        );
+        assert!(
+            (g - g0).abs() > 0.01,
+            "nonlinear device returned: {g0} -> {g}"
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //!   2X - (lo + hi) = 2X - M is exact in integers; the integer weight code is 2X - M (odd).
 //! - `differential`: X+ = round(M max(w/s, 0)), X- = round(M max(-w/s, 0)) in two cell sets; the
 //!   integer weight code is X+ - X-.
+//!
 //! Either way the weight is w_q = s * code / M.
 //!
 //! Bit slicing: slice k holds r_k = (X >> (c k)) & (2^c - 1); level r has normalised conductance
@@ -155,7 +156,14 @@ pub fn layer_scale(w: &[f32], scale: Option<f32>) -> f32 {
     })
 }
 
-fn empty_layer(fan_out: usize, fan_in: usize, scale: f32, cfg: &Xbar, instance: u32, layer: u32) -> LayerCells {
+fn empty_layer(
+    fan_out: usize,
+    fan_in: usize,
+    scale: f32,
+    cfg: &Xbar,
+    instance: u32,
+    layer: u32,
+) -> LayerCells {
     let a = &cfg.array;
     let slices = a.slices() as usize;
     let mut l = LayerCells {
@@ -204,7 +212,11 @@ pub fn map_weights(
     instance: u32,
     layer: u32,
 ) -> LayerCells {
-    assert_eq!(w.len(), fan_out * fan_in, "weights must be fan_out x fan_in");
+    assert_eq!(
+        w.len(),
+        fan_out * fan_in,
+        "weights must be fan_out x fan_in"
+    );
     let s = layer_scale(w, scale);
     let mut l = empty_layer(fan_out, fan_in, s, cfg, instance, layer);
     let c = l.cell_bits as usize;
@@ -250,6 +262,7 @@ pub fn nominal_curve(cfg: &Xbar, knobs: &Knobs) -> CellCurve {
 /// Offset target: y = (w/s + 1) / 2, reference at mid conductance (levels lo/hi around M/2).
 /// Differential target: y+ = (1 + w/s) / 2 and y- = (1 - w/s) / 2, so both cells start near the
 /// middle and w = s (y+ - y-).
+#[allow(clippy::too_many_arguments)]
 pub fn map_for_training(
     w: &[f32],
     fan_out: usize,
@@ -261,7 +274,11 @@ pub fn map_for_training(
     layer: u32,
 ) -> Result<LayerCells, ConfigError> {
     cfg.validate(true)?;
-    assert_eq!(w.len(), fan_out * fan_in, "weights must be fan_out x fan_in");
+    assert_eq!(
+        w.len(),
+        fan_out * fan_in,
+        "weights must be fan_out x fan_in"
+    );
     let mut l = empty_layer(fan_out, fan_in, scale, cfg, instance, layer);
     let base = nominal_curve(cfg, knobs);
     let key_nl = stream_key(knobs.seed, Purpose::NlD2d, instance, layer);

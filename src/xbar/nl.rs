@@ -28,7 +28,7 @@ pub fn gap(a: f64) -> f64 {
 /// treated as [`NL_MAX`] so the result is always finite.
 pub fn shape_from_nl(nl: f64) -> Option<f64> {
     let target = GAP_PER_NL * nl.abs().min(NL_MAX);
-    if !(target > 0.0) {
+    if target.is_nan() || target <= 0.0 {
         return None;
     }
     // gap(1e-4) ~ 1 > target(NL_MAX) ~ 0.89 and gap(1e9) ~ 1e-10 < target for any |NL| >= 1e-8.

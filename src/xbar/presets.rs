@@ -53,7 +53,11 @@ pub fn resolve(table: &Table) -> Result<DeviceConfig, ConfigError> {
     let base = preset(name)?;
     let mut merged = match Value::try_from(&base) {
         Ok(Value::Table(t)) => t,
-        _ => return Err(ConfigError::Parse("device preset does not serialise to a table".into())),
+        _ => {
+            return Err(ConfigError::Parse(
+                "device preset does not serialise to a table".into(),
+            ))
+        }
     };
     let mut user = table.clone();
     user.remove("preset");
@@ -103,17 +107,28 @@ mod tests {
 
     #[test]
     fn overrides_and_unknown_fields() {
-        let t: Table = toml::from_str("preset = \"rram\"\nc2c = 0.02\nlevels = 64\n[drift]\nnu = 0.1").unwrap();
+        let t: Table =
+            toml::from_str("preset = \"rram\"\nc2c = 0.02\nlevels = 64\n[drift]\nnu = 0.1")
+                .unwrap();
         let d = resolve(&t).unwrap();
         let r = preset("rram").unwrap();
         assert_eq!((d.c2c, d.levels, d.drift.nu), (0.02, 64, 0.1));
-        assert_eq!((d.nl_ltp, d.on_off, d.drift.t), (r.nl_ltp, r.on_off, r.drift.t));
+        assert_eq!(
+            (d.nl_ltp, d.on_off, d.drift.t),
+            (r.nl_ltp, r.on_off, r.drift.t)
+        );
         assert_eq!(resolve(&Table::new()).unwrap(), preset("ideal").unwrap());
-        let e = resolve(&toml::from_str("c2cc = 0.1").unwrap()).unwrap_err().to_string();
+        let e = resolve(&toml::from_str("c2cc = 0.1").unwrap())
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("device.c2cc"), "{e}");
-        let e = resolve(&toml::from_str("[drift]\nmu = 0.1").unwrap()).unwrap_err().to_string();
+        let e = resolve(&toml::from_str("[drift]\nmu = 0.1").unwrap())
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("device.drift.mu"), "{e}");
-        let e = resolve(&toml::from_str("levels = 1").unwrap()).unwrap_err().to_string();
+        let e = resolve(&toml::from_str("levels = 1").unwrap())
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("device.levels"), "{e}");
     }
 }

@@ -57,7 +57,11 @@ pub fn program(
 ) -> Result<WriteCounters, ConfigError> {
     cfg.validate(true)?;
     let (n_out, k_in) = (layer.fan_out, layer.fan_in);
-    assert_eq!(grad.len(), n_out * k_in, "gradient must be fan_out x fan_in");
+    assert_eq!(
+        grad.len(),
+        n_out * k_in,
+        "gradient must be fan_out x fan_in"
+    );
     assert_eq!(layer.slices, 1, "programming needs one cell per weight");
     let dev = &cfg.device;
     let base = nominal_curve(cfg, knobs);
@@ -76,7 +80,13 @@ pub fn program(
                 Rounding::Stochastic => uniform_at(key_round, [widx as u32, step, 0, 0]),
                 Rounding::Nearest => 0.0,
             };
-            let n = pulse_count(-knobs.lr * grad[widx], dw_1, dev.rounding, u, dev.max_pulses_per_update);
+            let n = pulse_count(
+                -knobs.lr * grad[widx],
+                dw_1,
+                dev.rounding,
+                u,
+                dev.max_pulses_per_update,
+            );
             if n == 0 {
                 continue;
             }

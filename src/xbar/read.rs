@@ -24,6 +24,7 @@
 //! 4. code = clamp(floor(v + 0.5), 0, 2^b_a - 1); clipped if floor(v + 0.5) was outside.
 //! 5. Shift-add in i64: acc_o += (2 code_o - code_lo - code_hi) << (c k + d t) (offset) or
 //!    (code_o+ - code_o-) << (c k + d t) (differential).
+//!
 //! After all groups: raw = step * (acc_positive - acc_negative) (f64), which equals
 //! sum_l code_w(l, o) q_l (integer weight code x input code) on an ideal array, and
 //! y = raw * s x_max / (M (2^bits - 1)).
@@ -104,10 +105,20 @@ pub struct Geometry {
 pub fn geometry(layer: &LayerCells, dir: Direction, cfg: &Xbar) -> Geometry {
     let a = &cfg.array;
     let sets = layer.sets();
-    let refs = if layer.mapping == Mapping::Offset { 2 } else { 0 };
+    let refs = if layer.mapping == Mapping::Offset {
+        2
+    } else {
+        0
+    };
     let n_pass = a.rows.div_ceil(a.parallel_rows) as usize;
     let (lines, outs, group, in_bits, adc_bits) = match dir {
-        Direction::Forward => (layer.fan_in, layer.fan_out, a.rows as usize, a.input_bits, a.adc_bits),
+        Direction::Forward => (
+            layer.fan_in,
+            layer.fan_out,
+            a.rows as usize,
+            a.input_bits,
+            a.adc_bits,
+        ),
         Direction::Transposed => (
             layer.fan_out,
             layer.fan_in,
@@ -167,7 +178,13 @@ pub fn descale(layer: &LayerCells, dir: Direction, x_max: f32, cfg: &Xbar) -> f6
 
 /// Effective conductances `[col][k][line]` and their cell indices, for one call: stuck cells,
 /// drift and frozen d2d applied.
-fn effective(layer: &LayerCells, dir: Direction, geo: &Geometry, cfg: &Xbar, knobs: &Knobs) -> (Vec<f32>, Vec<u32>) {
+fn effective(
+    layer: &LayerCells,
+    dir: Direction,
+    geo: &Geometry,
+    cfg: &Xbar,
+    knobs: &Knobs,
+) -> (Vec<f32>, Vec<u32>) {
     let dev = &cfg.device;
     let (n, kk, s) = (layer.fan_out, layer.fan_in, layer.slices);
     let sets = layer.sets();
@@ -197,7 +214,9 @@ fn effective(layer: &LayerCells, dir: Direction, geo: &Geometry, cfg: &Xbar, kno
                 let idx = match dir {
                     Direction::Forward if c < sets * n => (c * kk + l) * s + k,
                     Direction::Forward => r1 + (l * s + k) * 2 + (c - sets * n),
-                    Direction::Transposed if c < sets * kk => (((c / kk) * n + l) * kk + c % kk) * s + k,
+                    Direction::Transposed if c < sets * kk => {
+                        (((c / kk) * n + l) * kk + c % kk) * s + k
+                    }
                     Direction::Transposed => r2 + (l * s + k) * 2 + (c - sets * kk),
                 };
                 let ctr = [idx as u32, 0, 0, 0];
@@ -239,8 +258,16 @@ fn read_core(
     mut collect: Option<&mut Vec<f32>>,
 ) -> (Vec<f64>, Counters) {
     let geo = geometry(layer, dir, cfg);
-    assert_eq!(x.len(), batch * geo.lines, "input must be batch x {}", geo.lines);
-    assert!(x_max > 0.0 && x_max.is_finite(), "x_max must be positive, got {x_max}");
+    assert_eq!(
+        x.len(),
+        batch * geo.lines,
+        "input must be batch x {}",
+        geo.lines
+    );
+    assert!(
+        x_max > 0.0 && x_max.is_finite(),
+        "x_max must be positive, got {x_max}"
+    );
     let (eff, index) = effective(layer, dir, &geo, cfg, knobs);
     let step = adc_step(layer, dir, cfg);
     let inv_unit = 1.0 / layer.unit();
@@ -248,7 +275,12 @@ fn read_core(
     let max_code = ((1u64 << geo.adc_bits) - 1) as f32;
     let transposed = dir == Direction::Transposed;
     let key_read = stream_key(knobs.seed, Purpose::ReadNoise, layer.instance, layer.layer);
-    let key_out = stream_key(knobs.seed, Purpose::OutputNoise, layer.instance, layer.layer);
+    let key_out = stream_key(
+        knobs.seed,
+        Purpose::OutputNoise,
+        layer.instance,
+        layer.layer,
+    );
     let (outs, lines, s, t_n) = (geo.outs, geo.lines, geo.slices, geo.cycles);
     let n_data = layer.sets() * outs;
     let d = geo.dac_bits as usize;
@@ -297,8 +329,12 @@ fn read_core(
                                     let ids = &index[base..base + width];
                                     for l in 0..width {
                                         if dt[l] != 0 {
-                                            let z = normal_at(key_read, [ids[l], read_counter, tg, b as u32]);
-                                            i_sum += dt[l] as f32 * gs[l] * (1.0 + knobs.read_noise * z);
+                                            let z = normal_at(
+                                                key_read,
+                                                [ids[l], read_counter, tg, b as u32],
+                                            );
+                                            i_sum +=
+                                                dt[l] as f32 * gs[l] * (1.0 + knobs.read_noise * z);
                                         }
                                     }
                                 } else {
@@ -315,7 +351,10 @@ fn read_core(
                                 if knobs.output_noise > 0.0 {
                                     let conv = ((g * geo.n_pass + p) * s + k) * geo.ncol + c;
                                     v += knobs.output_noise
-                                        * normal_at(key_out, [conv as u32, read_counter, tg, b as u32]);
+                                        * normal_at(
+                                            key_out,
+                                            [conv as u32, read_counter, tg, b as u32],
+                                        );
                                 }
                                 let r = (v + 0.5).floor();
                                 if !(0.0..=max_code).contains(&r) {
@@ -342,7 +381,11 @@ fn read_core(
                     }
                 }
             }
-            let sgn = if negative { -(step as f64) } else { step as f64 };
+            let sgn = if negative {
+                -(step as f64)
+            } else {
+                step as f64
+            };
             for (r, &a) in raw[b * outs..(b + 1) * outs].iter_mut().zip(&acc) {
                 *r += sgn * a as f64;
             }
@@ -365,7 +408,18 @@ pub fn read_raw(
     knobs: &Knobs,
     read_counter: u32,
 ) -> (Vec<f64>, Counters) {
-    read_core(layer, dir, x, batch, x_max, signed, cfg, knobs, read_counter, None)
+    read_core(
+        layer,
+        dir,
+        x,
+        batch,
+        x_max,
+        signed,
+        cfg,
+        knobs,
+        read_counter,
+        None,
+    )
 }
 
 /// Read in weight x activation units: `[batch][outs]`.
@@ -381,7 +435,17 @@ pub fn read(
     knobs: &Knobs,
     read_counter: u32,
 ) -> (Vec<f32>, Counters) {
-    let (raw, counters) = read_raw(layer, dir, x, batch, x_max, signed, cfg, knobs, read_counter);
+    let (raw, counters) = read_raw(
+        layer,
+        dir,
+        x,
+        batch,
+        x_max,
+        signed,
+        cfg,
+        knobs,
+        read_counter,
+    );
     let f = descale(layer, dir, x_max, cfg);
     (raw.iter().map(|&r| (r * f) as f32).collect(), counters)
 }
@@ -397,7 +461,17 @@ pub fn read_forward(
     knobs: &Knobs,
     read_counter: u32,
 ) -> (Vec<f32>, Counters) {
-    read(layer, Direction::Forward, x, batch, x_max, false, cfg, knobs, read_counter)
+    read(
+        layer,
+        Direction::Forward,
+        x,
+        batch,
+        x_max,
+        false,
+        cfg,
+        knobs,
+        read_counter,
+    )
 }
 
 /// Transposed read W^T e of signed errors `[batch][out]` -> `[batch][in]`, with `error_bits`
@@ -411,7 +485,17 @@ pub fn read_transposed(
     knobs: &Knobs,
     read_counter: u32,
 ) -> (Vec<f32>, Counters) {
-    read(layer, Direction::Transposed, e, batch, e_max, true, cfg, knobs, read_counter)
+    read(
+        layer,
+        Direction::Transposed,
+        e,
+        batch,
+        e_max,
+        true,
+        cfg,
+        knobs,
+        read_counter,
+    )
 }
 
 /// Sets the `calibrated` ADC range of `dir` from a calibration batch: the `adc_percentile`
@@ -429,7 +513,18 @@ pub fn calibrate(
     read_counter: u32,
 ) -> f32 {
     let mut seen = Vec::new();
-    read_core(layer, dir, x, batch, x_max, signed, cfg, knobs, read_counter, Some(&mut seen));
+    read_core(
+        layer,
+        dir,
+        x,
+        batch,
+        x_max,
+        signed,
+        cfg,
+        knobs,
+        read_counter,
+        Some(&mut seen),
+    );
     seen.sort_unstable_by(f32::total_cmp);
     let range = if seen.is_empty() {
         1.0

@@ -4,7 +4,11 @@ use crate::config::{check, ArrayConfig, ConfigError, DeviceConfig};
 
 /// Validates both sections and their combination. `training`: the array is programmed in situ,
 /// one analog cell per weight (NeuroSim V2 convention: cell precision = weight precision).
-pub fn validate_pair(array: &ArrayConfig, device: &DeviceConfig, training: bool) -> Result<(), ConfigError> {
+pub fn validate_pair(
+    array: &ArrayConfig,
+    device: &DeviceConfig,
+    training: bool,
+) -> Result<(), ConfigError> {
     array.validate()?;
     device.validate()?;
     if training {
