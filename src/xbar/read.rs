@@ -193,7 +193,7 @@ fn effective(
     } else {
         1.0
     };
-    let (stuck_off, stuck_on) = (dev.stuck_off as f32, (dev.stuck_off + dev.stuck_on) as f32);
+    let (stuck_off, stuck_any) = (dev.stuck_off as f32, (dev.stuck_off + dev.stuck_on) as f32);
     let key_d2d = stream_key(knobs.seed, Purpose::D2d, layer.instance, layer.layer);
     let key_stuck = stream_key(knobs.seed, Purpose::Stuck, layer.instance, layer.layer);
     let (r1, r2) = (layer.ref_fwd_base(), layer.ref_bwd_base());
@@ -221,11 +221,11 @@ fn effective(
                 };
                 let ctr = [idx as u32, 0, 0, 0];
                 let mut g = stored(idx);
-                if stuck_on > 0.0 {
+                if stuck_any > 0.0 {
                     let u = uniform_at(key_stuck, ctr);
                     if u < stuck_off {
                         g = layer.g_min;
-                    } else if u < stuck_on {
+                    } else if u < stuck_any {
                         g = 1.0;
                     }
                 }
