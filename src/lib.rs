@@ -8,3 +8,4 @@ pub mod data;
 pub mod gpu;
 pub mod rng;
 pub mod train;
+pub mod xbar;

@@ -1,0 +1,35 @@
+//! Crossbar physics, the plain-Rust reference: weight-to-cell mapping, the quantized analog read
+//! (forward and transposed), conductance-update programming and the device models. The GPU
+//! kernels mirror these functions; `docs/crossbar.md` states the model and the random-draw layout.
+
+pub mod device;
+pub mod draws;
+pub mod knobs;
+pub mod mapping;
+pub mod nl;
+pub mod presets;
+pub mod program;
+pub mod read;
+pub mod validate;
+
+pub use knobs::Knobs;
+pub use mapping::{map_for_training, map_weights, LayerCells};
+pub use program::{program, WriteCounters};
+pub use read::{calibrate, read, read_forward, read_raw, read_transposed, Counters, Direction};
+pub use validate::validate_pair;
+
+use crate::config::{ArrayConfig, ConfigError, DeviceConfig};
+
+/// The two config sections every crossbar operation needs.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Xbar {
+    pub array: ArrayConfig,
+    pub device: DeviceConfig,
+}
+
+impl Xbar {
+    /// See [`validate_pair`].
+    pub fn validate(&self, training: bool) -> Result<(), ConfigError> {
+        validate_pair(&self.array, &self.device, training)
+    }
+}

@@ -1,0 +1,110 @@
+//! In-situ programming of one cell per weight (physics.md section 4).
+//!
+//! Per weight (index j * K + i of the `[out][in]` gradient):
+//! dw = -lr * grad; dw_1 = (w_max - w_min) / P_max = 2 s / P_max;
+//! n = round(dw / dw_1) (stochastic: floor(v + u), u from `Rounding` `[weight, step, 0, 0]`;
+//! nearest: floor(v + 0.5)), clipped to +-max_pulses_per_update; all f32.
+//! Offset mapping: the cell gets n pulses. Differential: the + cell gets n and the - cell -n, so
+//! a pulse moves w by dw_1 as in the offset case. Each cell then follows `device::apply_pulses`
+//! with its frozen NL curve (`NlD2d`) and c2c draw `C2c` `[cell, step, 0, 0]`.
+
+use crate::config::{ConfigError, Rounding};
+use crate::rng::Purpose;
+
+use super::device::apply_pulses;
+use super::draws::{normal_at, stream_key, uniform_at};
+use super::mapping::{cell_curve, nominal_curve, LayerCells};
+use super::{Knobs, Xbar};
+
+/// Write activity of one update.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WriteCounters {
+    /// Sum of |n| over cells.
+    pub pulses: u64,
+    /// Cells that received at least one pulse.
+    pub cells_written: u64,
+    /// Per row (input index i): the largest |n| over the row's cells (write latency).
+    pub row_max: Vec<u32>,
+}
+
+impl WriteCounters {
+    /// Sum over rows of the per-row maximum (rows written one after another).
+    pub fn sum_row_max(&self) -> u64 {
+        self.row_max.iter().map(|&v| v as u64).sum()
+    }
+}
+
+/// Pulse count of one weight update (before the device).
+#[inline]
+pub fn pulse_count(dw: f32, dw_1: f32, rounding: Rounding, u: f32, max_pulses: u32) -> i32 {
+    let v = dw / dw_1;
+    let n = match rounding {
+        Rounding::Stochastic => (v + u).floor(),
+        Rounding::Nearest => (v + 0.5).floor(),
+    };
+    let m = max_pulses as f32;
+    n.clamp(-m, m) as i32
+}
+
+/// Applies one update `-lr * grad` (`grad` is `[out][in]`, after any momentum) to a layer mapped
+/// by `mapping::map_for_training`. `step` keys the rounding and c2c draws.
+pub fn program(
+    layer: &mut LayerCells,
+    grad: &[f32],
+    cfg: &Xbar,
+    knobs: &Knobs,
+    step: u32,
+) -> Result<WriteCounters, ConfigError> {
+    cfg.validate(true)?;
+    let (n_out, k_in) = (layer.fan_out, layer.fan_in);
+    assert_eq!(
+        grad.len(),
+        n_out * k_in,
+        "gradient must be fan_out x fan_in"
+    );
+    assert_eq!(layer.slices, 1, "programming needs one cell per weight");
+    let dev = &cfg.device;
+    let base = nominal_curve(cfg, knobs);
+    let dw_1 = 2.0 * layer.scale / base.p_max;
+    let key_round = stream_key(knobs.seed, Purpose::Rounding, layer.instance, layer.layer);
+    let key_c2c = stream_key(knobs.seed, Purpose::C2c, layer.instance, layer.layer);
+    let key_nl = stream_key(knobs.seed, Purpose::NlD2d, layer.instance, layer.layer);
+    let mut wc = WriteCounters {
+        row_max: vec![0; k_in],
+        ..Default::default()
+    };
+    for j in 0..n_out {
+        for i in 0..k_in {
+            let widx = j * k_in + i;
+            let u = match dev.rounding {
+                Rounding::Stochastic => uniform_at(key_round, [widx as u32, step, 0, 0]),
+                Rounding::Nearest => 0.0,
+            };
+            let n = pulse_count(
+                -knobs.lr * grad[widx],
+                dw_1,
+                dev.rounding,
+                u,
+                dev.max_pulses_per_update,
+            );
+            if n == 0 {
+                continue;
+            }
+            for set in 0..layer.sets() {
+                let idx = layer.cell_index(set, j, i, 0);
+                let c = cell_curve(&base, knobs, key_nl, idx);
+                let z = if knobs.c2c > 0.0 {
+                    normal_at(key_c2c, [idx as u32, step, 0, 0])
+                } else {
+                    0.0
+                };
+                let n_cell = if set == 0 { n } else { -n };
+                layer.cells[idx] = apply_pulses(layer.cells[idx], n_cell, &c, knobs.c2c, z);
+                wc.pulses += n.unsigned_abs() as u64;
+                wc.cells_written += 1;
+                wc.row_max[i] = wc.row_max[i].max(n.unsigned_abs());
+            }
+        }
+    }
+    Ok(wc)
+}

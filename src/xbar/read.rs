@@ -1,0 +1,540 @@
+//! The quantized analog read, forward (y = W x) and transposed (e_in = W^T e_out): the reference
+//! the fused GPU kernel is tested against (physics.md section 2).
+//!
+//! Terms: a *line* is what the input drives (forward: row i of the K fan-in rows; transposed:
+//! output j, driving the bitlines); a *column* is what one ADC conversion senses.
+//! Forward columns: `set * N + j` for the data cells, then (offset) `N + h`, the reference lo/hi.
+//! Transposed columns: `set * K + i`, then (offset) `K + h`, the reference rows.
+//!
+//! Geometry: forward lines are grouped `rows` per row group; transposed lines are grouped
+//! `max(1, cols / (S * sets))` per group (the outputs whose columns share a subarray). A group takes
+//! `n_pass = ceil(rows / parallel_rows)` passes of `pass` lines each (forward `parallel_rows`,
+//! transposed `ceil(group / n_pass)`); passes with no lines are skipped.
+//!
+//! Per sample b, sign pass s (positive inputs, then for signed reads the negated negative ones),
+//! group g, pass p, slice k, cycle t, column c, in this order:
+//! 1. q = floor((2^bits - 1) clamp(x / x_max, 0, 1) + 0.5); digit q_t = (q >> d t) & (2^d - 1).
+//! 2. I = sum over the pass's lines l with q_t,l != 0, in increasing l, of
+//!    q_t,l * G_eff(l,c,k) * (1 + read_noise z_read)  (f32),
+//!    G_eff = (stuck value or g) * drift * max(0, 1 + d2d z_d2d), drift = t^(-nu).
+//! 3. v = I * inv_lsb + output_noise z_out, inv_lsb = 1 / (unit * step) (f32), unit = one level of
+//!    normalised conductance; step = ADC LSB in levels: `unit` 1; `full` range / (2^b_a - 1) with
+//!    range = pass * (2^d - 1) * ((2^c - 1) + g_min / unit); `calibrated` the calibrated range /
+//!    (2^b_a - 1) (the full range until calibrated).
+//! 4. code = clamp(floor(v + 0.5), 0, 2^b_a - 1); clipped if floor(v + 0.5) was outside.
+//! 5. Shift-add in i64: acc_o += (2 code_o - code_lo - code_hi) << (c k + d t) (offset) or
+//!    (code_o+ - code_o-) << (c k + d t) (differential).
+//!
+//! After all groups: raw = step * (acc_positive - acc_negative) (f64), which equals
+//! sum_l code_w(l, o) q_l (integer weight code x input code) on an ideal array, and
+//! y = raw * s x_max / (M (2^bits - 1)).
+//!
+//! Draw indices: read noise `[cell, read_counter, tag, b]`, output noise
+//! `[conversion, read_counter, tag, b]` with conversion = ((g * n_pass + p) * S + k) * ncol + c;
+//! see `draws`.
+
+use std::ops::AddAssign;
+
+use crate::config::{AdcMode, Mapping};
+use crate::rng::Purpose;
+
+use super::draws::{normal_at, stream_key, tag, uniform_at};
+use super::mapping::LayerCells;
+use super::{Knobs, Xbar};
+
+/// Which way the array is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// Inputs on the rows (fan-in), outputs on the columns.
+    Forward,
+    /// Inputs on the columns (fan-out), outputs on the rows: W^T e.
+    Transposed,
+}
+
+/// Activity of one call, exact integers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counters {
+    /// Sum over reads (sample, sign pass, group, pass, cycle) of lines with a nonzero digit.
+    pub active_rows: u64,
+    /// ADC conversions, reference columns included.
+    pub adc_conversions: u64,
+    /// Conversions whose rounded value fell outside [0, 2^b - 1].
+    pub adc_clipped: u64,
+}
+
+impl AddAssign for Counters {
+    fn add_assign(&mut self, o: Self) {
+        self.active_rows += o.active_rows;
+        self.adc_conversions += o.adc_conversions;
+        self.adc_clipped += o.adc_clipped;
+    }
+}
+
+/// Input code q of one value.
+#[inline]
+pub fn input_code(x: f32, x_max: f32, bits: u32) -> u32 {
+    let qmax = ((1u32 << bits) - 1) as f32;
+    (qmax * (x / x_max).clamp(0.0, 1.0) + 0.5).floor() as u32
+}
+
+/// Shape of one read.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Geometry {
+    /// Lines driven (K forward, N transposed).
+    pub lines: usize,
+    /// Outputs (N forward, K transposed).
+    pub outs: usize,
+    /// Columns converted per (group, pass, slice, cycle), references included.
+    pub ncol: usize,
+    /// Lines per group.
+    pub group: usize,
+    pub n_groups: usize,
+    pub n_pass: usize,
+    /// Lines per pass.
+    pub pass: usize,
+    pub slices: usize,
+    /// Input cycles T = ceil(bits / d).
+    pub cycles: usize,
+    pub dac_bits: u32,
+    /// Input bits (input_bits forward, error_bits transposed).
+    pub in_bits: u32,
+    pub adc_bits: u32,
+}
+
+/// The geometry of a read of `layer` in direction `dir`.
+pub fn geometry(layer: &LayerCells, dir: Direction, cfg: &Xbar) -> Geometry {
+    let a = &cfg.array;
+    let sets = layer.sets();
+    let refs = if layer.mapping == Mapping::Offset {
+        2
+    } else {
+        0
+    };
+    let n_pass = a.rows.div_ceil(a.parallel_rows) as usize;
+    let (lines, outs, group, in_bits, adc_bits) = match dir {
+        Direction::Forward => (
+            layer.fan_in,
+            layer.fan_out,
+            a.rows as usize,
+            a.input_bits,
+            a.adc_bits,
+        ),
+        Direction::Transposed => (
+            layer.fan_out,
+            layer.fan_in,
+            (a.cols as usize / (layer.slices * sets)).max(1),
+            a.error_bits,
+            a.adc_bits_backward,
+        ),
+    };
+    let pass = match dir {
+        Direction::Forward => a.parallel_rows as usize,
+        Direction::Transposed => group.div_ceil(n_pass),
+    };
+    Geometry {
+        lines,
+        outs,
+        ncol: sets * outs + refs,
+        group,
+        n_groups: lines.div_ceil(group),
+        n_pass,
+        pass,
+        slices: layer.slices,
+        cycles: in_bits.div_ceil(a.dac_bits) as usize,
+        dac_bits: a.dac_bits,
+        in_bits,
+        adc_bits,
+    }
+}
+
+/// ADC LSB in levels (one level = one step of cell conductance times a unit digit).
+pub fn adc_step(layer: &LayerCells, dir: Direction, cfg: &Xbar) -> f32 {
+    let geo = geometry(layer, dir, cfg);
+    let max_code = ((1u64 << geo.adc_bits) - 1) as f32;
+    let full = || {
+        let levels = ((1u32 << layer.cell_bits) - 1) as f32;
+        let digit = ((1u32 << geo.dac_bits) - 1) as f32;
+        geo.pass as f32 * digit * (levels + layer.g_min / layer.unit()) / max_code
+    };
+    match cfg.array.adc_mode {
+        AdcMode::Unit => 1.0,
+        AdcMode::Full => full(),
+        AdcMode::Calibrated => {
+            let r = match dir {
+                Direction::Forward => layer.adc_range_fwd,
+                Direction::Transposed => layer.adc_range_bwd,
+            };
+            r.map_or_else(full, |r| r / max_code)
+        }
+    }
+}
+
+/// Factor from raw (levels x input codes) to weight x activation units: s x_max / (M Q_x).
+pub fn descale(layer: &LayerCells, dir: Direction, x_max: f32, cfg: &Xbar) -> f64 {
+    let geo = geometry(layer, dir, cfg);
+    let qmax = ((1u64 << geo.in_bits) - 1) as f64;
+    layer.scale as f64 * x_max as f64 / (layer.max_code() as f64 * qmax)
+}
+
+/// Effective conductances `[col][k][line]` and their cell indices, for one call: stuck cells,
+/// drift and frozen d2d applied.
+fn effective(
+    layer: &LayerCells,
+    dir: Direction,
+    geo: &Geometry,
+    cfg: &Xbar,
+    knobs: &Knobs,
+) -> (Vec<f32>, Vec<u32>) {
+    let dev = &cfg.device;
+    let (n, kk, s) = (layer.fan_out, layer.fan_in, layer.slices);
+    let sets = layer.sets();
+    let drift = if dev.drift.nu > 0.0 && dev.drift.t > 1.0 {
+        dev.drift.t.powf(-dev.drift.nu) as f32
+    } else {
+        1.0
+    };
+    let (stuck_off, stuck_any) = (dev.stuck_off as f32, (dev.stuck_off + dev.stuck_on) as f32);
+    let key_d2d = stream_key(knobs.seed, Purpose::D2d, layer.instance, layer.layer);
+    let key_stuck = stream_key(knobs.seed, Purpose::Stuck, layer.instance, layer.layer);
+    let (r1, r2) = (layer.ref_fwd_base(), layer.ref_bwd_base());
+    let stored = |idx: usize| -> f32 {
+        if idx < r1 {
+            layer.cells[idx]
+        } else if idx < r2 {
+            layer.ref_fwd[idx - r1]
+        } else {
+            layer.ref_bwd[idx - r2]
+        }
+    };
+    let len = geo.ncol * s * geo.lines;
+    let (mut eff, mut index) = (Vec::with_capacity(len), Vec::with_capacity(len));
+    for c in 0..geo.ncol {
+        for k in 0..s {
+            for l in 0..geo.lines {
+                let idx = match dir {
+                    Direction::Forward if c < sets * n => (c * kk + l) * s + k,
+                    Direction::Forward => r1 + (l * s + k) * 2 + (c - sets * n),
+                    Direction::Transposed if c < sets * kk => {
+                        (((c / kk) * n + l) * kk + c % kk) * s + k
+                    }
+                    Direction::Transposed => r2 + (l * s + k) * 2 + (c - sets * kk),
+                };
+                let ctr = [idx as u32, 0, 0, 0];
+                let mut g = stored(idx);
+                if stuck_any > 0.0 {
+                    let u = uniform_at(key_stuck, ctr);
+                    if u < stuck_off {
+                        g = layer.g_min;
+                    } else if u < stuck_any {
+                        g = 1.0;
+                    }
+                }
+                g *= drift;
+                if knobs.d2d > 0.0 {
+                    g *= (1.0 + knobs.d2d * normal_at(key_d2d, ctr)).max(0.0);
+                }
+                eff.push(g);
+                index.push(idx as u32);
+            }
+        }
+    }
+    (eff, index)
+}
+
+/// The read, before de-scaling: raw `[batch][outs]` in levels x input codes, and the counters.
+/// `signed`: negative inputs are read in a second pass and subtracted (else they count as 0).
+/// `collect`: receives |I| in levels of every data-column conversion (calibration).
+#[allow(clippy::too_many_arguments)]
+fn read_core(
+    layer: &LayerCells,
+    dir: Direction,
+    x: &[f32],
+    batch: usize,
+    x_max: f32,
+    signed: bool,
+    cfg: &Xbar,
+    knobs: &Knobs,
+    read_counter: u32,
+    mut collect: Option<&mut Vec<f32>>,
+) -> (Vec<f64>, Counters) {
+    let geo = geometry(layer, dir, cfg);
+    assert_eq!(
+        x.len(),
+        batch * geo.lines,
+        "input must be batch x {}",
+        geo.lines
+    );
+    assert!(
+        x_max > 0.0 && x_max.is_finite(),
+        "x_max must be positive, got {x_max}"
+    );
+    let (eff, index) = effective(layer, dir, &geo, cfg, knobs);
+    let step = adc_step(layer, dir, cfg);
+    let inv_unit = 1.0 / layer.unit();
+    let inv_lsb = 1.0 / (layer.unit() * step);
+    let max_code = ((1u64 << geo.adc_bits) - 1) as f32;
+    let transposed = dir == Direction::Transposed;
+    let key_read = stream_key(knobs.seed, Purpose::ReadNoise, layer.instance, layer.layer);
+    let key_out = stream_key(
+        knobs.seed,
+        Purpose::OutputNoise,
+        layer.instance,
+        layer.layer,
+    );
+    let (outs, lines, s, t_n) = (geo.outs, geo.lines, geo.slices, geo.cycles);
+    let n_data = layer.sets() * outs;
+    let d = geo.dac_bits as usize;
+    let digit_mask = (1u32 << d) - 1;
+    let c_bits = layer.cell_bits as usize;
+
+    let mut raw = vec![0f64; batch * outs];
+    let mut counters = Counters::default();
+    let mut q = vec![0u32; lines];
+    let mut digits = vec![0u32; t_n * geo.pass];
+    let mut codes = vec![0i64; geo.ncol];
+    let mut acc = vec![0i64; outs];
+    for b in 0..batch {
+        let xb = &x[b * lines..(b + 1) * lines];
+        for sign in 0..1 + signed as usize {
+            let negative = sign == 1;
+            for (qi, &v) in q.iter_mut().zip(xb) {
+                *qi = input_code(if negative { -v } else { v }, x_max, geo.in_bits);
+            }
+            acc.fill(0);
+            for g in 0..geo.n_groups {
+                let g_end = ((g + 1) * geo.group).min(lines);
+                for p in 0..geo.n_pass {
+                    let lo = g * geo.group + p * geo.pass;
+                    let hi = (lo + geo.pass).min(g_end);
+                    if lo >= hi {
+                        continue;
+                    }
+                    let width = hi - lo;
+                    for t in 0..t_n {
+                        let dt = &mut digits[t * geo.pass..t * geo.pass + width];
+                        for (dl, &ql) in dt.iter_mut().zip(&q[lo..hi]) {
+                            *dl = (ql >> (d * t)) & digit_mask;
+                        }
+                        counters.active_rows += dt.iter().filter(|&&v| v != 0).count() as u64;
+                    }
+                    for k in 0..s {
+                        for t in 0..t_n {
+                            let dt = &digits[t * geo.pass..t * geo.pass + width];
+                            let tg = tag(t as u32, negative, transposed);
+                            for (c, code) in codes.iter_mut().enumerate() {
+                                let base = (c * s + k) * lines + lo;
+                                let gs = &eff[base..base + width];
+                                let mut i_sum = 0f32;
+                                if knobs.read_noise > 0.0 {
+                                    let ids = &index[base..base + width];
+                                    for l in 0..width {
+                                        if dt[l] != 0 {
+                                            let z = normal_at(
+                                                key_read,
+                                                [ids[l], read_counter, tg, b as u32],
+                                            );
+                                            i_sum +=
+                                                dt[l] as f32 * gs[l] * (1.0 + knobs.read_noise * z);
+                                        }
+                                    }
+                                } else {
+                                    for l in 0..width {
+                                        i_sum += dt[l] as f32 * gs[l];
+                                    }
+                                }
+                                if c < n_data {
+                                    if let Some(v) = collect.as_deref_mut() {
+                                        v.push((i_sum * inv_unit).abs());
+                                    }
+                                }
+                                let mut v = i_sum * inv_lsb;
+                                if knobs.output_noise > 0.0 {
+                                    let conv = ((g * geo.n_pass + p) * s + k) * geo.ncol + c;
+                                    v += knobs.output_noise
+                                        * normal_at(
+                                            key_out,
+                                            [conv as u32, read_counter, tg, b as u32],
+                                        );
+                                }
+                                let r = (v + 0.5).floor();
+                                if !(0.0..=max_code).contains(&r) {
+                                    counters.adc_clipped += 1;
+                                }
+                                *code = r.clamp(0.0, max_code) as i64;
+                            }
+                            counters.adc_conversions += geo.ncol as u64;
+                            let shift = c_bits * k + d * t;
+                            match layer.mapping {
+                                Mapping::Offset => {
+                                    let r = codes[outs] + codes[outs + 1];
+                                    for (a, &cd) in acc.iter_mut().zip(&codes[..outs]) {
+                                        *a += (2 * cd - r) << shift;
+                                    }
+                                }
+                                Mapping::Differential => {
+                                    for (o, a) in acc.iter_mut().enumerate() {
+                                        *a += (codes[o] - codes[outs + o]) << shift;
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            let sgn = if negative {
+                -(step as f64)
+            } else {
+                step as f64
+            };
+            for (r, &a) in raw[b * outs..(b + 1) * outs].iter_mut().zip(&acc) {
+                *r += sgn * a as f64;
+            }
+        }
+    }
+    (raw, counters)
+}
+
+/// Raw read: `[batch][outs]` in levels x input codes (an integer on an ideal array with the
+/// `unit` ADC: sum over lines of weight code x input code), and the counters.
+#[allow(clippy::too_many_arguments)]
+pub fn read_raw(
+    layer: &LayerCells,
+    dir: Direction,
+    x: &[f32],
+    batch: usize,
+    x_max: f32,
+    signed: bool,
+    cfg: &Xbar,
+    knobs: &Knobs,
+    read_counter: u32,
+) -> (Vec<f64>, Counters) {
+    read_core(
+        layer,
+        dir,
+        x,
+        batch,
+        x_max,
+        signed,
+        cfg,
+        knobs,
+        read_counter,
+        None,
+    )
+}
+
+/// Read in weight x activation units: `[batch][outs]`.
+#[allow(clippy::too_many_arguments)]
+pub fn read(
+    layer: &LayerCells,
+    dir: Direction,
+    x: &[f32],
+    batch: usize,
+    x_max: f32,
+    signed: bool,
+    cfg: &Xbar,
+    knobs: &Knobs,
+    read_counter: u32,
+) -> (Vec<f32>, Counters) {
+    let (raw, counters) = read_raw(
+        layer,
+        dir,
+        x,
+        batch,
+        x_max,
+        signed,
+        cfg,
+        knobs,
+        read_counter,
+    );
+    let f = descale(layer, dir, x_max, cfg);
+    (raw.iter().map(|&r| (r * f) as f32).collect(), counters)
+}
+
+/// Forward read y = W x of non-negative inputs `[batch][in]` -> `[batch][out]`; negative inputs
+/// count as 0 (use [`read`] with `signed` for signed activations).
+pub fn read_forward(
+    layer: &LayerCells,
+    x: &[f32],
+    batch: usize,
+    x_max: f32,
+    cfg: &Xbar,
+    knobs: &Knobs,
+    read_counter: u32,
+) -> (Vec<f32>, Counters) {
+    read(
+        layer,
+        Direction::Forward,
+        x,
+        batch,
+        x_max,
+        false,
+        cfg,
+        knobs,
+        read_counter,
+    )
+}
+
+/// Transposed read W^T e of signed errors `[batch][out]` -> `[batch][in]`, with `error_bits`
+/// and `adc_bits_backward`; `e_max` is the error range.
+pub fn read_transposed(
+    layer: &LayerCells,
+    e: &[f32],
+    batch: usize,
+    e_max: f32,
+    cfg: &Xbar,
+    knobs: &Knobs,
+    read_counter: u32,
+) -> (Vec<f32>, Counters) {
+    read(
+        layer,
+        Direction::Transposed,
+        e,
+        batch,
+        e_max,
+        true,
+        cfg,
+        knobs,
+        read_counter,
+    )
+}
+
+/// Sets the `calibrated` ADC range of `dir` from a calibration batch: the `adc_percentile`
+/// percentile of |I| (levels) over all data-column conversions. Returns the range.
+#[allow(clippy::too_many_arguments)]
+pub fn calibrate(
+    layer: &mut LayerCells,
+    dir: Direction,
+    x: &[f32],
+    batch: usize,
+    x_max: f32,
+    signed: bool,
+    cfg: &Xbar,
+    knobs: &Knobs,
+    read_counter: u32,
+) -> f32 {
+    let mut seen = Vec::new();
+    read_core(
+        layer,
+        dir,
+        x,
+        batch,
+        x_max,
+        signed,
+        cfg,
+        knobs,
+        read_counter,
+        Some(&mut seen),
+    );
+    seen.sort_unstable_by(f32::total_cmp);
+    let range = if seen.is_empty() {
+        1.0
+    } else {
+        let rank = (cfg.array.adc_percentile / 100.0 * seen.len() as f64).ceil() as usize;
+        seen[rank.clamp(1, seen.len()) - 1].max(f32::MIN_POSITIVE)
+    };
+    match dir {
+        Direction::Forward => layer.adc_range_fwd = Some(range),
+        Direction::Transposed => layer.adc_range_bwd = Some(range),
+    }
+    range
+}
