@@ -3,8 +3,10 @@
 //! two paths run the same algorithm and the CPU one is the oracle for the GPU one.
 
 pub mod ops;
+pub mod xbar;
 
 pub use ops::*;
+pub use xbar::{HostXbar, MatView, XbarActivity, XbarId, XbarRead};
 
 /// A buffer handle, valid for the backend that made it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -35,4 +37,45 @@ pub trait Backend {
     fn fill(&mut self, buf: Buf, p: &FillParams);
     /// Submits queued work (one command buffer per call); a no-op on the CPU.
     fn flush(&mut self);
+
+    /// Host copies of crossbar layers (the reference implementation's storage).
+    fn host_xbars(&mut self) -> &mut Vec<HostXbar>;
+
+    /// Creates P instances of a crossbar layer (one `LayerCells` and `Knobs` per instance,
+    /// equal shapes). Settings must already be validated.
+    fn xbar_create(&mut self, cfg: &Xbar, layers: Vec<LayerCells>, knobs: Vec<Knobs>) -> XbarId {
+        let store = self.host_xbars();
+        store.push(HostXbar {
+            cfg: cfg.clone(),
+            layers,
+            knobs,
+            activity: XbarActivity::default(),
+        });
+        XbarId(store.len() - 1)
+    }
+
+    /// Quantized analog read of `op.rows` vectors per instance: forward y = W x
+    /// ([rows][fan_in] -> [rows][fan_out]) or transposed y = W^T x. Each instance's inputs are
+    /// scaled by their own range (`xbar::input_range`).
+    fn xbar_read(&mut self, id: XbarId, x: MatView, y: MatView, op: &XbarRead) {
+        xbar::host_read(self, id, x, y, op);
+    }
+
+    /// Programs every instance's cells with the update -lr * grad; `grad` is [P][out][in].
+    /// `step` keys the rounding and cycle-to-cycle draws.
+    fn xbar_program(&mut self, id: XbarId, grad: Buf, step: u32) {
+        xbar::host_program(self, id, grad, step);
+    }
+
+    /// The cells as the device holds them now, one per instance.
+    fn xbar_cells(&mut self, id: XbarId) -> Vec<LayerCells> {
+        self.host_xbars()[id.0].layers.clone()
+    }
+
+    /// Activity since creation, summed over instances.
+    fn xbar_activity(&mut self, id: XbarId) -> XbarActivity {
+        self.host_xbars()[id.0].activity.clone()
+    }
 }
+
+use crate::xbar::{Knobs, LayerCells, Xbar};

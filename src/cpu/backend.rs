@@ -12,6 +12,7 @@ enum Data {
 #[derive(Default)]
 pub struct CpuBackend {
     bufs: Vec<Data>,
+    xbars: Vec<HostXbar>,
 }
 
 impl CpuBackend {
@@ -140,6 +141,10 @@ impl Backend for CpuBackend {
 
     fn fill(&mut self, buf: Buf, p: &FillParams) {
         self.with_out(buf, |_, out| update::fill(out, p));
+    }
+
+    fn host_xbars(&mut self) -> &mut Vec<HostXbar> {
+        &mut self.xbars
     }
 
     fn flush(&mut self) {}

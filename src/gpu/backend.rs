@@ -35,6 +35,7 @@ pub struct GpuBackend {
     bind_groups: HashMap<BindKey, wgpu::BindGroup>,
     pending: Vec<Dispatch>,
     staging: Option<wgpu::Buffer>,
+    xbars: Vec<HostXbar>,
 }
 
 /// Workgroups for a 1-D kernel over `count` items, folded into y beyond the x limit.
@@ -54,6 +55,7 @@ impl GpuBackend {
             bind_groups: HashMap::new(),
             pending: Vec::new(),
             staging: None,
+            xbars: Vec::new(),
         }
     }
 
@@ -252,6 +254,10 @@ impl Backend for GpuBackend {
 
     fn fill(&mut self, buf: Buf, p: &FillParams) {
         self.dispatch_1d(&shaders::FILL, p, &[buf], p.count, 256);
+    }
+
+    fn host_xbars(&mut self) -> &mut Vec<HostXbar> {
+        &mut self.xbars
     }
 
     fn flush(&mut self) {

@@ -52,7 +52,7 @@ pub enum Direction {
 }
 
 /// Activity of one call, exact integers.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Counters {
     /// Sum over reads (sample, sign pass, group, pass, cycle) of lines with a nonzero digit.
     pub active_rows: u64,

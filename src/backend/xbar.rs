@@ -1,0 +1,154 @@
+//! Crossbar operations on a backend: P instances of one layer's cells, read (forward or
+//! transposed) and programmed in one call each.
+//!
+//! The host implementation here runs the reference physics of `crate::xbar` on rows copied
+//! from backend buffers; it is what `CpuBackend` uses. `GpuBackend` overrides these methods with
+//! fused WGSL kernels that reproduce it (tests/gpu_xbar.rs).
+
+use super::{Backend, Buf};
+use crate::xbar::program::{program, WriteCounters};
+use crate::xbar::read::{read, Counters, Direction};
+use crate::xbar::{Knobs, LayerCells, Xbar};
+
+/// A crossbar layer created on a backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct XbarId(pub usize);
+
+/// Per-instance row-major matrices in a buffer: element (p, r, c) at off + p*stride + r*ld + c.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MatView {
+    pub buf: Buf,
+    pub off: u32,
+    pub ld: u32,
+    pub stride: u32,
+}
+
+/// One read of `rows` input vectors per instance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct XbarRead {
+    pub dir: Direction,
+    /// Signed inputs are read as a positive and a negative pass.
+    pub signed: bool,
+    pub rows: u32,
+    /// Keys the per-read noise draws; distinct per read of a run.
+    pub read_counter: u32,
+}
+
+/// Activity of a layer since it was created, summed over instances (for the cost model).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct XbarActivity {
+    /// Input vectors read, forward and transposed.
+    pub vectors_forward: u64,
+    pub vectors_transposed: u64,
+    pub forward: Counters,
+    pub transposed: Counters,
+    /// Programming: pulses, cells written, and the sum over updates of per-row maximum pulses.
+    pub write_pulses: u64,
+    pub cells_written: u64,
+    pub row_max_pulses: u64,
+    pub updates: u64,
+}
+
+/// Host copy of a layer's P instances.
+pub struct HostXbar {
+    pub cfg: Xbar,
+    pub layers: Vec<LayerCells>,
+    pub knobs: Vec<Knobs>,
+    pub activity: XbarActivity,
+}
+
+/// The input range of one instance's rows: max |x| (signed) or max x, 1 when all are zero.
+/// Dynamic per-batch scaling, as WAGE-style in-situ training quantizes activations and errors.
+pub fn input_range(x: &[f32], signed: bool) -> f32 {
+    let m = x.iter().fold(0f32, |a, &v| a.max(if signed { v.abs() } else { v }));
+    if m > 0.0 {
+        m
+    } else {
+        1.0
+    }
+}
+
+fn gather_rows(all: &[f32], v: MatView, p: usize, rows: usize, cols: usize) -> Vec<f32> {
+    let mut out = Vec::with_capacity(rows * cols);
+    for r in 0..rows {
+        let s = v.off as usize + p * v.stride as usize + r * v.ld as usize;
+        out.extend_from_slice(&all[s..s + cols]);
+    }
+    out
+}
+
+impl HostXbar {
+    fn dims(&self, dir: Direction) -> (usize, usize) {
+        let l = &self.layers[0];
+        match dir {
+            Direction::Forward => (l.fan_in, l.fan_out),
+            Direction::Transposed => (l.fan_out, l.fan_in),
+        }
+    }
+}
+
+/// Host implementation of [`Backend::xbar_read`] for any backend.
+pub fn host_read<B: Backend + ?Sized>(
+    be: &mut B,
+    id: XbarId,
+    x: MatView,
+    y: MatView,
+    op: &XbarRead,
+) {
+    let xs = be.read(x.buf);
+    let mut ys = be.read(y.buf);
+    let rows = op.rows as usize;
+    let hx = &mut be.host_xbars()[id.0];
+    let (k_in, n_out) = hx.dims(op.dir);
+    for p in 0..hx.layers.len() {
+        let xin = gather_rows(&xs, x, p, rows, k_in);
+        let range = input_range(&xin, op.signed);
+        let (out, c) = read(
+            &hx.layers[p],
+            op.dir,
+            &xin,
+            rows,
+            range,
+            op.signed,
+            &hx.cfg,
+            &hx.knobs[p],
+            op.read_counter,
+        );
+        for r in 0..rows {
+            let s = y.off as usize + p * y.stride as usize + r * y.ld as usize;
+            ys[s..s + n_out].copy_from_slice(&out[r * n_out..(r + 1) * n_out]);
+        }
+        let a = &mut hx.activity;
+        let (vectors, total) = match op.dir {
+            Direction::Forward => (&mut a.vectors_forward, &mut a.forward),
+            Direction::Transposed => (&mut a.vectors_transposed, &mut a.transposed),
+        };
+        *vectors += rows as u64;
+        total.active_rows += c.active_rows;
+        total.adc_conversions += c.adc_conversions;
+        total.adc_clipped += c.adc_clipped;
+    }
+    be.write(y.buf, &ys);
+}
+
+/// Host implementation of [`Backend::xbar_program`]: `grad` holds [P][out][in] at offset 0.
+pub fn host_program<B: Backend + ?Sized>(be: &mut B, id: XbarId, grad: Buf, step: u32) {
+    let g = be.read(grad);
+    let hx = &mut be.host_xbars()[id.0];
+    let n = hx.layers[0].fan_in * hx.layers[0].fan_out;
+    for p in 0..hx.layers.len() {
+        let w: WriteCounters = program(
+            &mut hx.layers[p],
+            &g[p * n..(p + 1) * n],
+            &hx.cfg,
+            &hx.knobs[p],
+            step,
+        )
+        .expect("crossbar settings were validated when the layer was created");
+        let a = &mut hx.activity;
+        a.write_pulses += w.pulses;
+        a.cells_written += w.cells_written;
+        a.row_max_pulses += w.sum_row_max();
+    }
+    hx.activity.updates += 1;
+}
