@@ -79,6 +79,9 @@ pub struct TrainConfig {
     pub last_layer_only: bool,
     /// Compute DFA's alignment with the true gradient each epoch.
     pub alignment: bool,
+    /// In-situ training: weights of layer l live in [-r_l, r_l] with r_l = this factor times
+    /// the layer's He/Xavier initialisation limit.
+    pub weight_range: f64,
 }
 
 impl Default for TrainConfig {
@@ -91,6 +94,7 @@ impl Default for TrainConfig {
             feedback: Feedback::Independent,
             last_layer_only: false,
             alignment: true,
+            weight_range: 2.0,
         }
     }
 }
@@ -257,12 +261,28 @@ impl ExperimentConfig {
                 }
             }
         }
+        check(
+            "train.weight_range",
+            t.weight_range,
+            t.weight_range > 0.0 && t.weight_range <= 100.0,
+            "(0, 100]",
+        )?;
         if let Some(a) = &self.array {
-            a.validate()?;
-        }
-        if let Some(d) = &self.device {
-            d.validate()?;
+            self.xbar(a).validate(true)?;
+        } else if self.device.is_some() {
+            return Err(ConfigError::Parse(
+                "[device] is given without [array]: add an [array] section to train on crossbars"
+                    .into(),
+            ));
         }
         Ok(())
+    }
+
+    /// The crossbar settings of an in-situ run (ideal device when `[device]` is absent).
+    pub fn xbar(&self, array: &ArrayConfig) -> crate::xbar::Xbar {
+        crate::xbar::Xbar {
+            array: array.clone(),
+            device: self.device.clone().unwrap_or_default(),
+        }
     }
 }

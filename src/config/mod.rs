@@ -10,8 +10,21 @@ pub use experiment::*;
 pub use load::{load, parse};
 pub use xbar::{AdcMode, ArrayConfig, DeviceConfig, Drift, Mapping, Rounding};
 
-/// Replaces a `[device]` table naming a `preset` by the preset's fields with the table's
-/// overrides applied (no-op while no presets are defined beyond the defaults).
-fn resolve_device(_table: &mut toml::Table) -> Result<(), ConfigError> {
+/// Replaces the `[device]` table by its preset's fields with the table's overrides applied.
+fn resolve_device(table: &mut toml::Table) -> Result<(), ConfigError> {
+    let Some(dev) = table.get("device") else {
+        return Ok(());
+    };
+    let Some(t) = dev.as_table() else {
+        return Err(ConfigError::Invalid {
+            field: "device".into(),
+            value: dev.to_string(),
+            allowed: "a table (e.g. [device] preset = \"fefet\")".into(),
+        });
+    };
+    let resolved = crate::xbar::presets::resolve(t)?;
+    let value = toml::Value::try_from(&resolved)
+        .map_err(|e| ConfigError::Parse(format!("[device]: {e}")))?;
+    table.insert("device".into(), value);
     Ok(())
 }

@@ -2,15 +2,32 @@
 //! training step: forward, loss, error signals (BP chain or DFA fan-out), gradients, update.
 
 use crate::backend::*;
-use crate::config::Rule;
+use std::cell::Cell;
 
-/// A strided view of per-instance matrices in a buffer.
-#[derive(Debug, Clone, Copy)]
-pub struct View {
-    pub buf: Buf,
-    pub off: u32,
-    pub ld: u32,
-    pub stride: u32,
+use crate::backend::xbar::{MatView, XbarId, XbarRead};
+use crate::config::Rule;
+use crate::xbar::read::Direction;
+
+/// Crossbar arrays holding the weights (in-situ training) and, for DFA, the feedback.
+pub struct XbarNet {
+    pub layers: Vec<XbarId>,
+    /// Quantized feedback arrays (`array.feedback_bits` > 0); else the projection is ideal.
+    pub feedback: Option<XbarId>,
+    /// Whether layer l's inputs can be negative (signed read).
+    pub signed_inputs: Vec<bool>,
+    /// Zeros standing in for weights and learning rates when only momentum is wanted.
+    pub zero_weights: Buf,
+    pub zero_lr: Buf,
+    pub reads: Cell<u32>,
+    pub steps: Cell<u32>,
+}
+
+impl XbarNet {
+    fn next_read(&self) -> u32 {
+        let r = self.reads.get();
+        self.reads.set(r.wrapping_add(1));
+        r
+    }
 }
 
 /// Shapes and hyper-parameters fixed for a run.
@@ -50,6 +67,8 @@ pub struct Net {
     pub acc: Buf,
     /// Per-instance learning rate [P].
     pub lr: Buf,
+    /// Present when the weights live on simulated crossbars.
+    pub xbar: Option<XbarNet>,
 }
 
 impl Net {
@@ -87,6 +106,7 @@ impl Net {
             stats: be.alloc(2 * p * bsz),
             acc: be.alloc(4 * p),
             lr: be.alloc(p),
+            xbar: None,
             spec,
         };
         be.write(net.lr, lr);
@@ -114,9 +134,9 @@ impl Net {
     }
 
     /// View of layer l's activations (l = 0 is the shared input).
-    pub fn input_view(&self, l: usize) -> View {
+    pub fn input_view(&self, l: usize) -> MatView {
         if l == 0 {
-            View {
+            MatView {
                 buf: self.x,
                 off: 0,
                 ld: self.spec.sizes[0] as u32,
@@ -127,9 +147,9 @@ impl Net {
         }
     }
 
-    fn out_view(&self, buf: Buf, l: usize) -> View {
+    fn out_view(&self, buf: Buf, l: usize) -> MatView {
         let n = self.spec.sizes[l + 1] as u32;
-        View {
+        MatView {
             buf,
             off: 0,
             ld: n,
@@ -138,13 +158,13 @@ impl Net {
     }
 
     /// Where layer l's error signal lives under `rule`.
-    pub fn delta_view(&self, l: usize, rule: Rule) -> View {
+    pub fn delta_view(&self, l: usize, rule: Rule) -> MatView {
         let last = self.layers() - 1;
         match (rule, self.proj) {
             (Rule::Dfa, Some(proj)) if l < last => {
                 let s = Self::hidden_total(&self.spec) as u32;
                 let off: usize = self.spec.sizes[1..l + 1].iter().sum();
-                View {
+                MatView {
                     buf: proj,
                     off: off as u32,
                     ld: s,
@@ -170,12 +190,22 @@ impl Net {
             let (fi, fo) = (self.spec.sizes[l] as u32, self.spec.sizes[l + 1] as u32);
             let a = self.input_view(l);
             let c = self.out_view(self.h[l], l);
-            let mut g = Gemm::dense(rows as u32, fo, fi, false, true, p);
-            g.params.lda = a.ld;
-            g.params.stride_a = a.stride;
-            g.params.stride_b = fo * fi;
-            g.params.stride_c = c.stride;
-            be.gemm(a.buf, self.w[l], c.buf, &g);
+            if let Some(x) = &self.xbar {
+                let op = XbarRead {
+                    dir: Direction::Forward,
+                    signed: x.signed_inputs[l],
+                    rows: rows as u32,
+                    read_counter: x.next_read(),
+                };
+                be.xbar_read(x.layers[l], a, c, &op);
+            } else {
+                let mut g = Gemm::dense(rows as u32, fo, fi, false, true, p);
+                g.params.lda = a.ld;
+                g.params.stride_a = a.stride;
+                g.params.stride_b = fo * fi;
+                g.params.stride_c = c.stride;
+                be.gemm(a.buf, self.w[l], c.buf, &g);
+            }
             be.bias_act(
                 c.buf,
                 self.b[l],
@@ -229,7 +259,7 @@ impl Net {
         );
     }
 
-    fn act_backward(&self, be: &mut dyn Backend, d: View, l: usize, rows: usize) {
+    fn act_backward(&self, be: &mut dyn Backend, d: MatView, l: usize, rows: usize) {
         let h = self.out_view(self.h[l], l);
         let cols = self.spec.sizes[l + 1] as u32;
         be.act_backward(
@@ -261,13 +291,23 @@ impl Net {
                     let (fi, fo) = (self.spec.sizes[l] as u32, self.spec.sizes[l + 1] as u32);
                     let src = self.delta_view(l, rule);
                     let dst = self.delta_view(l - 1, rule);
-                    let mut g = Gemm::dense(rows as u32, fi, fo, false, false, p);
-                    g.params.lda = src.ld;
-                    g.params.stride_a = src.stride;
-                    g.params.stride_b = fo * fi;
-                    g.params.ldc = dst.ld;
-                    g.params.stride_c = dst.stride;
-                    be.gemm(src.buf, self.w[l], dst.buf, &g);
+                    if let Some(x) = &self.xbar {
+                        let op = XbarRead {
+                            dir: Direction::Transposed,
+                            signed: true,
+                            rows: rows as u32,
+                            read_counter: x.next_read(),
+                        };
+                        be.xbar_read(x.layers[l], src, dst, &op);
+                    } else {
+                        let mut g = Gemm::dense(rows as u32, fi, fo, false, false, p);
+                        g.params.lda = src.ld;
+                        g.params.stride_a = src.stride;
+                        g.params.stride_b = fo * fi;
+                        g.params.ldc = dst.ld;
+                        g.params.stride_c = dst.stride;
+                        be.gemm(src.buf, self.w[l], dst.buf, &g);
+                    }
                     self.act_backward(be, dst, l - 1, rows);
                 }
             }
@@ -282,12 +322,31 @@ impl Net {
                 let s = Self::hidden_total(&self.spec) as u32;
                 let e = self.delta_view(last, rule);
                 // One product gives every hidden layer's signal: E B^T, B stacked.
-                let mut g = Gemm::dense(rows as u32, s, classes, false, true, p);
-                g.params.lda = e.ld;
-                g.params.stride_a = e.stride;
-                g.params.stride_b = s * classes;
-                g.params.stride_c = self.spec.batch as u32 * s;
-                be.gemm(e.buf, fb, proj, &g);
+                let out = MatView {
+                    buf: proj,
+                    off: 0,
+                    ld: s,
+                    stride: self.spec.batch as u32 * s,
+                };
+                match self.xbar.as_ref().and_then(|x| x.feedback.map(|f| (x, f))) {
+                    Some((x, fb_array)) => {
+                        let op = XbarRead {
+                            dir: Direction::Forward,
+                            signed: true,
+                            rows: rows as u32,
+                            read_counter: x.next_read(),
+                        };
+                        be.xbar_read(fb_array, e, out, &op);
+                    }
+                    None => {
+                        let mut g = Gemm::dense(rows as u32, s, classes, false, true, p);
+                        g.params.lda = e.ld;
+                        g.params.stride_a = e.stride;
+                        g.params.stride_b = s * classes;
+                        g.params.stride_c = out.stride;
+                        be.gemm(e.buf, fb, proj, &g);
+                    }
+                }
                 for l in 0..last {
                     self.act_backward(be, self.delta_view(l, rule), l, rows);
                 }
@@ -329,20 +388,31 @@ impl Net {
         }
     }
 
-    /// SGD with momentum on the given layers.
+    /// SGD with momentum on the given layers. On crossbars the weights' update (after the
+    /// digital momentum) is programmed as pulses; biases stay digital.
     pub fn update(&self, be: &mut dyn Backend, layers: std::ops::Range<usize>) {
         let p = self.spec.instances as u32;
+        let step = self.xbar.as_ref().map(|x| {
+            let s = x.steps.get();
+            x.steps.set(s.wrapping_add(1));
+            s
+        });
         for l in layers {
             let (fi, fo) = (self.spec.sizes[l] as u32, self.spec.sizes[l + 1] as u32);
-            for (w, v, g, n) in [
-                (self.w[l], self.vw[l], self.gw[l], fi * fo),
-                (self.b[l], self.vb[l], self.gb[l], fo),
+            for (w, v, g, n, weights) in [
+                (self.w[l], self.vw[l], self.gw[l], fi * fo, true),
+                (self.b[l], self.vb[l], self.gb[l], fo, false),
             ] {
+                let (w, lr) = match (&self.xbar, weights) {
+                    // Momentum only: zero weights and learning rates leave `w` untouched.
+                    (Some(x), true) => (x.zero_weights, x.zero_lr),
+                    _ => (w, self.lr),
+                };
                 be.sgd(
                     w,
                     v,
                     g,
-                    self.lr,
+                    lr,
                     &SgdParams {
                         n,
                         count: p * n,
@@ -353,6 +423,9 @@ impl Net {
                         _pad1: [0.0; 2],
                     },
                 );
+                if let (Some(x), true, Some(step)) = (&self.xbar, weights, step) {
+                    be.xbar_program(x.layers[l], v, step);
+                }
             }
         }
     }

@@ -66,7 +66,11 @@ pub struct Trainer<'a> {
 }
 
 impl<'a> Trainer<'a> {
-    pub fn new(be: &'a mut dyn Backend, cfg: &ExperimentConfig, split: &Split) -> Trainer<'a> {
+    pub fn new(
+        be: &'a mut dyn Backend,
+        cfg: &ExperimentConfig,
+        split: &Split,
+    ) -> anyhow::Result<Trainer<'a>> {
         let settings = instance_settings(cfg);
         let p = settings.len();
         let features = split.train.features();
@@ -103,14 +107,15 @@ impl<'a> Trainer<'a> {
             momentum: cfg.optimizer.momentum as f32,
             weight_decay: cfg.optimizer.weight_decay as f32,
         };
-        let net = Net::new(be, spec, &weights, feedback.as_deref(), &lr);
+        let mut net = Net::new(be, spec, &weights, feedback.as_deref(), &lr);
+        super::insitu::attach(be, &mut net, cfg, &weights, feedback.as_deref(), &settings)?;
         let train = upload(be, &split.train);
         let test = upload(be, &split.test);
         let perm = be.alloc_u32(train.n);
         let order = be.alloc_u32(train.n.max(test.n));
         let ident: Vec<u32> = (0..train.n.max(test.n) as u32).collect();
         be.write_u32(order, &ident);
-        Trainer {
+        Ok(Trainer {
             be,
             cfg: cfg.clone(),
             net,
@@ -119,7 +124,7 @@ impl<'a> Trainer<'a> {
             perm,
             order,
             features,
-        }
+        })
     }
 
     fn gather(&mut self, set: &Resident, perm: Buf, start: usize, rows: usize) {
@@ -293,7 +298,7 @@ pub fn run_on(
 ) -> anyhow::Result<RunReport> {
     let settings = instance_settings(cfg);
     let adapter = be.describe();
-    let mut t = Trainer::new(be, cfg, split);
+    let mut t = Trainer::new(be, cfg, split)?;
     let p = settings.len();
     let mut report = RunReport {
         version: env!("CARGO_PKG_VERSION").into(),
