@@ -101,7 +101,7 @@ pub fn estimate(req: &EstimateRequest) -> Result<ChipReport, ChipError> {
     };
     let area = &b.plan.area;
     let mm2 = 1e6;
-    let fb_area = if req.training.map(|w| w.rule) == Some(Rule::Dfa) {
+    let fb_area = if req.training.map(|w| w.rule) == Some(Rule::Dfa) && b.plan.feedback_tiles > 0 {
         Some(b.plan.feedback_tiles as f64 * b.plan.tile.total() * mm2)
     } else {
         None

@@ -88,9 +88,9 @@ fn backward(g: &mut Graph, d: &Durations, rule: Rule, top: usize) -> (Vec<usize>
             }
         }
         Rule::Dfa => {
-            for l in 0..n.saturating_sub(1) {
+            for (l, slot) in ready.iter_mut().enumerate().take(n.saturating_sub(1)) {
                 let id = g.node(d.fb[l], Res::Feedback(l), &[top]);
-                ready[l] = id;
+                *slot = id;
                 reads.push(id);
             }
         }
@@ -123,9 +123,8 @@ pub fn step_latency(d: &Durations, rule: Rule, batch: usize, pipelined: bool) ->
             wg_nodes[l].push(id);
         }
     }
-    for l in 0..n {
-        let deps = wg_nodes[l].clone();
-        g.node(d.wu[l], Res::Array(l), &deps);
+    for (l, deps) in wg_nodes.iter().enumerate() {
+        g.node(d.wu[l], Res::Array(l), deps);
     }
     g.makespan()
 }

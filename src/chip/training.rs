@@ -195,8 +195,17 @@ pub(crate) fn tally(b: &Built, fw: &[Cost], w: TrainingWorkload) -> (Training, S
         speedup: bp_step / dfa_step,
         bp_backward_latency_s: bp_back,
         dfa_backward_latency_s: dfa_back,
-        backward_ratio: dfa_back / bp_back,
-        backward_speedup: bp_back / dfa_back,
+        // A single-layer network has no error phase under either rule.
+        backward_ratio: if bp_back > 0.0 {
+            dfa_back / bp_back
+        } else {
+            1.0
+        },
+        backward_speedup: if dfa_back > 0.0 {
+            bp_back / dfa_back
+        } else {
+            1.0
+        },
     };
 
     let energy_epoch = forward.energy_j_per_epoch

@@ -183,7 +183,7 @@ pub fn shapes(specs: &[LayerSpec], input_chw: [usize; 3]) -> Result<Vec<LayerSha
     let [c0, h0, w0] = input_chw;
     crate::config::check(
         "network.input",
-        &format!("{input_chw:?}"),
+        format!("{input_chw:?}").as_str(),
         c0 > 0 && h0 > 0 && w0 > 0,
         "[channels, height, width], all >= 1",
     )?;

@@ -20,8 +20,9 @@ pub struct Network {
 }
 
 impl Network {
+    /// H-tree levels; a single tile still hangs on one arm from the global buffer.
     fn levels(&self) -> u32 {
-        (self.leaves.max(1) as f64).log2().ceil() as u32
+        ((self.leaves.max(1) as f64).log2().ceil() as u32).max(1)
     }
 
     /// H-tree segment of level `i` (from the root): the first H spans half the side, so its arms
