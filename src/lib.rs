@@ -1,11 +1,13 @@
 //! insitu: simulation of neural-network training and inference on compute-in-memory crossbars.
 
 pub mod backend;
+pub mod chip;
 pub mod cli;
 pub mod config;
 pub mod cpu;
 pub mod data;
 pub mod gpu;
+pub mod nn;
 pub mod rng;
 pub mod train;
 pub mod xbar;

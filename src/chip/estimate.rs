@@ -1,0 +1,326 @@
+//! `estimate`: validates the request, maps and floorplans the chip, and tallies inference and
+//! (optionally) training.
+
+use super::activity::{self, LayerActivity};
+use super::blocks::{adc::Adc, wg_unit::WgUnit};
+use super::config::ChipConfig;
+use super::error::ChipError;
+use super::floorplan::{self, FloorplanInput};
+use super::mapping::{map_matrix, replication_plan, MatrixMap};
+use super::report::{Area, AreaBreakdown, ChipReport, Inference, LayerReport};
+use super::schedule::Rule;
+use super::tally::{Cost, Ctx, EnergyParts, ReadOp};
+use super::tech::{ReadMode, Tech};
+use super::training;
+use crate::config::{ArrayConfig, DeviceConfig};
+use crate::nn::arch::LayerShape;
+
+/// The training run whose per-step and per-epoch cost is wanted.
+#[derive(Debug, Clone, Copy)]
+pub struct TrainingWorkload {
+    pub batch: usize,
+    pub samples_per_epoch: usize,
+    pub rule: Rule,
+    /// Output classes: the width of DFA's output error.
+    pub classes: usize,
+}
+
+pub struct EstimateRequest<'a> {
+    pub chip: &'a ChipConfig,
+    pub array: &'a ArrayConfig,
+    pub device: &'a DeviceConfig,
+    pub layers: &'a [LayerShape],
+    /// Measured activity per layer; `None` uses the typical estimate (`activity::typical`).
+    pub activity: Option<&'a [LayerActivity]>,
+    pub training: Option<TrainingWorkload>,
+}
+
+/// Everything derived from the request that the tallies share.
+pub(crate) struct Built<'a> {
+    pub tech: Tech,
+    pub req: &'a EstimateRequest<'a>,
+    pub maps: Vec<MatrixMap>,
+    /// DFA feedback arrays of the hidden layers (training only).
+    pub feedback: Vec<MatrixMap>,
+    pub plan: floorplan::Floorplan,
+    pub activity: Vec<LayerActivity>,
+    pub wg: Option<WgUnit>,
+}
+
+impl Built<'_> {
+    pub fn ctx(&self) -> Ctx<'_> {
+        Ctx {
+            tech: &self.tech,
+            array: self.req.array,
+            device: self.req.device,
+            chip: self.req.chip,
+            plan: &self.plan,
+        }
+    }
+
+    /// Forward read of layer `l` for one image.
+    pub fn forward(&self, l: usize) -> Cost {
+        let s = &self.req.layers[l];
+        let a = self.req.array;
+        let act = &self.activity[l];
+        self.ctx().read(&ReadOp {
+            map: &self.maps[l],
+            transposed: false,
+            reads: s.positions as f64,
+            in_bits: a.input_bits,
+            signed: false,
+            density: act.input_density,
+            adc_bits: a.adc_bits,
+            in_values: s.inputs() as f64,
+            out_values: s.outputs() as f64,
+            out_bits: a.input_bits,
+            level: activity::TYPICAL_WEIGHT_LEVEL,
+            conversions_measured: Some(act.adc_conversions),
+            pool: s.pool,
+            activation: true,
+        })
+    }
+}
+
+fn request_error(msg: String) -> ChipError {
+    ChipError::Request(msg)
+}
+
+/// Area, energy and latency of the chip for the request.
+pub fn estimate(req: &EstimateRequest) -> Result<ChipReport, ChipError> {
+    let b = build(req)?;
+    let n = req.layers.len();
+    let costs: Vec<Cost> = (0..n).map(|l| b.forward(l)).collect();
+    let inference = inference_report(&b, &costs);
+    let (training, schedule) = match req.training {
+        Some(w) => {
+            let (t, s) = training::tally(&b, &costs, w);
+            (Some(t), Some(s))
+        }
+        None => (None, None),
+    };
+    let area = &b.plan.area;
+    let mm2 = 1e6;
+    let fb_area = if req.training.map(|w| w.rule) == Some(Rule::Dfa) && b.plan.feedback_tiles > 0 {
+        Some(b.plan.feedback_tiles as f64 * b.plan.tile.total() * mm2)
+    } else {
+        None
+    };
+    let report = ChipReport {
+        area_mm2: Area {
+            total: area.total() * mm2,
+            breakdown: AreaBreakdown {
+                arrays: area.arrays * mm2,
+                adc: area.adc * mm2,
+                shift_add_accumulation: area.shift_add_accumulation * mm2,
+                buffers: area.buffers * mm2,
+                interconnect: area.interconnect * mm2,
+                other: area.other * mm2,
+                weight_gradient_unit: b.wg.map(|_| b.plan.wg_area * mm2),
+                feedback_arrays: fb_area,
+            },
+            tiles: b.plan.tiles,
+            subarrays: b
+                .maps
+                .iter()
+                .chain(&b.feedback_counted())
+                .map(|m| m.subarrays_used)
+                .sum(),
+        },
+        inference,
+        training,
+        schedule,
+        activity: if req.activity.is_some() {
+            "measured"
+        } else {
+            "typical"
+        }
+        .into(),
+        node_nm: b.tech.node.f_nm,
+        memory: b.tech.memory.clone(),
+    };
+    Ok(report)
+}
+
+impl Built<'_> {
+    /// Feedback arrays that are part of the chip (DFA training only).
+    fn feedback_counted(&self) -> Vec<MatrixMap> {
+        match self.req.training {
+            Some(w) if w.rule == Rule::Dfa => self.feedback.clone(),
+            _ => Vec::new(),
+        }
+    }
+}
+
+fn build<'a>(req: &'a EstimateRequest<'a>) -> Result<Built<'a>, ChipError> {
+    req.chip.validate()?;
+    req.array.validate()?;
+    req.device.validate()?;
+    if req.layers.is_empty() {
+        return Err(request_error(
+            "the network has no weight layer to map".into(),
+        ));
+    }
+    for s in req.layers {
+        if s.fan_in == 0 || s.fan_out == 0 || s.positions == 0 {
+            return Err(request_error(format!(
+                "layer {}: fan_in {}, fan_out {}, positions {} must all be >= 1",
+                s.name, s.fan_in, s.fan_out, s.positions
+            )));
+        }
+    }
+    let tech = Tech::resolve(req.chip, req.device)?;
+    if tech.cell.read == ReadMode::Capacitive && req.array.cell_bits != 1 {
+        return Err(ChipError::Config(crate::config::ConfigError::Invalid {
+            field: "array.cell_bits".into(),
+            value: req.array.cell_bits.to_string(),
+            allowed: format!("1 for memory {} (a bitcell holds one bit)", tech.memory),
+        }));
+    }
+    if let Some(w) = req.training {
+        if w.batch == 0 || w.samples_per_epoch == 0 || w.classes == 0 {
+            return Err(request_error(format!(
+                "training workload: batch {}, samples_per_epoch {}, classes {} must all be >= 1",
+                w.batch, w.samples_per_epoch, w.classes
+            )));
+        }
+    }
+    let positions: Vec<usize> = req.layers.iter().map(|s| s.positions).collect();
+    let repl = replication_plan(&positions, req.chip);
+    let a = req.array;
+    let maps: Vec<MatrixMap> = req
+        .layers
+        .iter()
+        .zip(&repl)
+        .map(|(s, &r)| map_matrix(s.fan_in, s.fan_out, a.weight_bits, a, req.chip, r))
+        .collect();
+    let feedback: Vec<MatrixMap> = match req.training {
+        Some(w) => {
+            let bits = if a.feedback_bits == 0 {
+                a.weight_bits
+            } else {
+                a.feedback_bits
+            };
+            let cell_bits = a.cell_bits.min(bits);
+            let fb_array = ArrayConfig {
+                cell_bits,
+                ..a.clone()
+            };
+            req.layers[..req.layers.len() - 1]
+                .iter()
+                .map(|s| map_matrix(w.classes, s.outputs(), bits, &fb_array, req.chip, 1))
+                .collect()
+        }
+        None => Vec::new(),
+    };
+    let wg = req.training.map(|_| WgUnit {
+        macs: req.chip.wg_macs,
+        x_bits: a.input_bits,
+        e_bits: a.error_bits,
+        acc_bits: req.chip.gradient_bits,
+    });
+    let adc_bits = if req.training.is_some() {
+        a.adc_bits.max(a.adc_bits_backward)
+    } else {
+        a.adc_bits
+    };
+    let counted: Vec<MatrixMap> = match req.training {
+        Some(w) if w.rule == Rule::Dfa => feedback.clone(),
+        _ => Vec::new(),
+    };
+    let plan = floorplan::build(&FloorplanInput {
+        tech: &tech,
+        array: a,
+        chip: req.chip,
+        maps: &maps,
+        feedback: &counted,
+        wg,
+        adc: Adc {
+            bits: adc_bits,
+            kind: req.chip.adc_type,
+        },
+    });
+    let activity = match req.activity {
+        Some(acts) => {
+            if acts.len() != req.layers.len() {
+                return Err(request_error(format!(
+                    "activity has {} layers, the network {}",
+                    acts.len(),
+                    req.layers.len()
+                )));
+            }
+            for (act, s) in acts.iter().zip(req.layers) {
+                act.validate(&s.name).map_err(request_error)?;
+            }
+            acts.to_vec()
+        }
+        None => {
+            let cells: Vec<f64> = maps
+                .iter()
+                .map(|m| (m.rows * m.data_cols * m.replication) as f64)
+                .collect();
+            activity::typical(req.layers, req.device, &cells)
+        }
+    };
+    Ok(Built {
+        tech,
+        req,
+        maps,
+        feedback,
+        plan,
+        activity,
+        wg,
+    })
+}
+
+fn inference_report(b: &Built, costs: &[Cost]) -> Inference {
+    let req = b.req;
+    let latency: f64 = costs.iter().map(|c| c.latency).sum();
+    let energy: EnergyParts = costs.iter().map(|c| c.energy).sum();
+    let ops: f64 = req.layers.iter().map(|s| 2.0 * s.macs as f64).sum();
+    let slowest = costs.iter().map(|c| c.latency).fold(0.0, f64::max);
+    let images_per_s = if req.chip.pipelined {
+        1.0 / slowest
+    } else {
+        1.0 / latency
+    };
+    let tops = ops * images_per_s / 1e12;
+    let area_mm2 = b.plan.area.total() * 1e6;
+    let layers = req
+        .layers
+        .iter()
+        .zip(&b.maps)
+        .zip(costs)
+        .zip(&b.activity)
+        .map(|(((s, m), c), act)| LayerReport {
+            name: s.name.clone(),
+            latency_s: c.latency,
+            energy_j: c.energy.total(),
+            subarrays: m.subarrays_used,
+            subarrays_allocated: m.subarrays_allocated,
+            tiles: m.tiles,
+            replication: m.replication,
+            utilisation: m.utilisation,
+            adc_conversions: c.conversions,
+            clipped_fraction: if act.adc_conversions > 0.0 {
+                act.clipped_conversions / act.adc_conversions
+            } else {
+                0.0
+            },
+        })
+        .collect();
+    Inference {
+        latency_s: latency,
+        energy_j: energy.total(),
+        dynamic_energy_j: energy.dynamic(),
+        leakage_energy_j: energy.leakage,
+        energy_breakdown: energy,
+        ops_per_image: ops,
+        tops,
+        tops_per_w: ops / energy.total() / 1e12,
+        tops_per_mm2: tops / area_mm2,
+        images_per_s,
+        pipelined: req.chip.pipelined,
+        layers,
+    }
+}

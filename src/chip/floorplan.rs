@@ -1,0 +1,195 @@
+//! Floorplan: what one tile holds, how many tiles the mapped layers need, and the resulting chip
+//! area by category, chip side, interconnect and leakage power.
+
+use serde::Serialize;
+
+use super::blocks::{
+    activation, adc::Adc, adder_tree, buffer, cell_array, drivers, interconnect::Network, mux,
+    shift_add, wg_unit::WgUnit,
+};
+use super::config::ChipConfig;
+use super::mapping::{grid_side, MatrixMap};
+use super::tech::{ReadMode, Tech};
+use crate::config::ArrayConfig;
+
+/// Area by category, m^2.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct AreaParts {
+    pub arrays: f64,
+    pub adc: f64,
+    pub shift_add_accumulation: f64,
+    pub buffers: f64,
+    pub interconnect: f64,
+    pub other: f64,
+}
+
+impl AreaParts {
+    pub fn total(&self) -> f64 {
+        self.arrays
+            + self.adc
+            + self.shift_add_accumulation
+            + self.buffers
+            + self.interconnect
+            + self.other
+    }
+    fn scaled(&self, k: f64) -> AreaParts {
+        AreaParts {
+            arrays: self.arrays * k,
+            adc: self.adc * k,
+            shift_add_accumulation: self.shift_add_accumulation * k,
+            buffers: self.buffers * k,
+            interconnect: self.interconnect * k,
+            other: self.other * k,
+        }
+    }
+    fn add(&mut self, o: &AreaParts) {
+        self.arrays += o.arrays;
+        self.adc += o.adc;
+        self.shift_add_accumulation += o.shift_add_accumulation;
+        self.buffers += o.buffers;
+        self.interconnect += o.interconnect;
+        self.other += o.other;
+    }
+}
+
+/// The chip built from identical tiles.
+#[derive(Debug, Clone)]
+pub struct Floorplan {
+    pub tile: AreaParts,
+    /// Leakage of one powered tile, W.
+    pub tile_leakage: f64,
+    pub tiles: usize,
+    /// Tiles holding DFA feedback arrays (part of `tiles` when counted).
+    pub feedback_tiles: usize,
+    pub area: AreaParts,
+    pub network: Network,
+    /// Leakage of the always-on global parts (global buffer, accumulator, repeaters), W.
+    pub global_leakage: f64,
+    /// Weight-gradient unit and its buffer (training only): area m^2, leakage W.
+    pub wg_area: f64,
+    pub wg_leakage: f64,
+    /// Width of partial sums after shift-add and accumulation, bits.
+    pub acc_bits: usize,
+    pub adcs_per_subarray: usize,
+}
+
+pub struct FloorplanInput<'a> {
+    pub tech: &'a Tech,
+    pub array: &'a ArrayConfig,
+    pub chip: &'a ChipConfig,
+    pub maps: &'a [MatrixMap],
+    pub feedback: &'a [MatrixMap],
+    pub wg: Option<WgUnit>,
+    /// ADC of the forward read (the backward ADC of training shares the same converters, sized
+    /// for the larger of the two).
+    pub adc: Adc,
+}
+
+pub fn build(inp: &FloorplanInput) -> Floorplan {
+    let (t, a, chip) = (inp.tech, inp.array, inp.chip);
+    let (r, c) = (a.rows as usize, a.cols as usize);
+    let spe = grid_side(chip.subarrays_per_pe);
+    let stile = grid_side(chip.pes_per_tile);
+    let subs_per_tile = (spe * spe * stile * stile) as f64;
+    let adcs = c.div_ceil(a.mux as usize);
+    let w_sa = shift_add::width(inp.adc.bits, a.input_bits.max(a.error_bits));
+    let max_blocks = inp
+        .maps
+        .iter()
+        .map(|m| m.row_blocks * m.slice_groups)
+        .max()
+        .unwrap_or(1);
+    let acc_bits = w_sa + a.weight_bits as usize + (max_blocks as f64).log2().ceil() as usize;
+
+    // One subarray with its periphery.
+    let sub_cells = cell_array::area(t, r, c);
+    let sub_adc = adcs as f64 * inp.adc.area(t);
+    let sub_sa = adcs as f64 * shift_add::area(t, w_sa);
+    let sub_other = drivers::area(t, r, c) + mux::area(t, c, a.mux as usize);
+    // PE adder trees: one per column of subarrays, `spe` inputs, `adcs` lanes per subarray.
+    let pe_tree = spe as f64 * adder_tree::area(t, spe, adcs, acc_bits);
+    // Tile adder trees over PEs, and the tile's local H-tree between its PEs.
+    let tile_tree = stile as f64 * adder_tree::area(t, stile, spe * adcs, acc_bits);
+    let lanes = (chip.bus_bits / a.input_bits).max(1) as usize;
+    let act = activation::activation_area(t, lanes, a.input_bits)
+        + activation::pool_area(t, lanes, a.input_bits);
+    let pes = (stile * stile) as f64;
+    let tile_buf = buffer::area(t, chip.buffer_kb) + pes * buffer::area(t, chip.pe_buffer_kb);
+    let core = subs_per_tile * (sub_cells + sub_adc + sub_sa + sub_other)
+        + (stile * stile) as f64 * pe_tree
+        + tile_tree
+        + act
+        + tile_buf;
+    let tile_net = Network {
+        kind: chip.interconnect,
+        leaves: stile * stile,
+        side: core.sqrt(),
+        bus_bits: chip.bus_bits,
+    };
+    let tile = AreaParts {
+        arrays: subs_per_tile * sub_cells,
+        adc: subs_per_tile * sub_adc,
+        shift_add_accumulation: subs_per_tile * sub_sa
+            + (stile * stile) as f64 * pe_tree
+            + tile_tree,
+        buffers: tile_buf,
+        interconnect: tile_net.area(t),
+        other: subs_per_tile * sub_other + act,
+    };
+    let logic_leak = |area: f64| area / t.gate_area() * t.gate_leak();
+    let sram_cells_leak = if t.cell.read == ReadMode::Capacitive {
+        subs_per_tile * (r * c) as f64 * t.sram_bit_leak()
+    } else {
+        0.0
+    };
+    let tile_leakage = subs_per_tile
+        * (adcs as f64 * (inp.adc.leakage(t) + shift_add::leakage(t, w_sa))
+            + drivers::leakage(t, r, c))
+        + logic_leak((stile * stile) as f64 * pe_tree + tile_tree + act)
+        + buffer::leakage(t, chip.buffer_kb)
+        + pes * buffer::leakage(t, chip.pe_buffer_kb)
+        + tile_net.leakage(t)
+        + sram_cells_leak;
+
+    let feedback_tiles: usize = inp.feedback.iter().map(|m| m.tiles).sum();
+    let tiles: usize = inp.maps.iter().map(|m| m.tiles).sum::<usize>() + feedback_tiles;
+    let mut area = tile.scaled(tiles as f64);
+    // Global buffer and the accumulator that adds partial sums of layers spanning several tiles.
+    let g_lanes = (chip.bus_bits as usize / acc_bits).max(1);
+    let g_acc = adder_tree::area(t, 2, g_lanes, acc_bits);
+    area.buffers += buffer::area(t, chip.global_buffer_kb);
+    area.shift_add_accumulation += g_acc;
+    let (wg_area, wg_leakage) = match inp.wg {
+        Some(wg) => (
+            wg.area(t) + buffer::area(t, chip.wg_buffer_kb),
+            wg.leakage(t) + buffer::leakage(t, chip.wg_buffer_kb),
+        ),
+        None => (0.0, 0.0),
+    };
+    area.other += wg_area;
+    let network = Network {
+        kind: chip.interconnect,
+        leaves: tiles.max(1),
+        side: area.total().sqrt(),
+        bus_bits: chip.bus_bits,
+    };
+    area.add(&AreaParts {
+        interconnect: network.area(t),
+        ..Default::default()
+    });
+    let global_leakage =
+        buffer::leakage(t, chip.global_buffer_kb) + logic_leak(g_acc) + network.leakage(t);
+    Floorplan {
+        tile,
+        tile_leakage,
+        tiles,
+        feedback_tiles,
+        area,
+        network,
+        global_leakage,
+        wg_area,
+        wg_leakage,
+        acc_bits,
+        adcs_per_subarray: adcs,
+    }
+}

@@ -1,0 +1,28 @@
+//! Chip cost model: area, energy and latency of a compute-in-memory chip running a network,
+//! for inference and for in-situ training (BP or DFA).
+//!
+//! Structure: technology tables (`tech`) -> circuit blocks (`blocks`) -> mapping of layers onto
+//! subarrays, PEs and tiles (`mapping`) -> floorplan (`floorplan`) -> activity-driven tally
+//! (`tally`) -> training phases (`training`) and the step task graph (`schedule`) -> `report`.
+//! Entry point: [`estimate`].
+
+pub mod activity;
+pub mod blocks;
+pub mod config;
+pub mod error;
+mod estimate;
+pub mod floorplan;
+pub mod mapping;
+pub mod netlist;
+pub mod report;
+pub mod schedule;
+pub mod tally;
+pub mod tech;
+pub mod training;
+
+pub use activity::LayerActivity;
+pub use config::{AdcType, ChipConfig, Dram, Interconnect};
+pub use error::ChipError;
+pub use estimate::{estimate, EstimateRequest, TrainingWorkload};
+pub use report::{print_table, ChipReport};
+pub use schedule::Rule;

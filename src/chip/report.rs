@@ -1,0 +1,268 @@
+//! The cost report: stable keys for JSON, and a terminal table.
+
+use std::fmt::Write;
+
+use serde::Serialize;
+
+use super::schedule::Rule;
+use super::tally::EnergyParts;
+
+/// Area in mm^2.
+#[derive(Debug, Clone, Serialize)]
+pub struct AreaBreakdown {
+    pub arrays: f64,
+    pub adc: f64,
+    pub shift_add_accumulation: f64,
+    pub buffers: f64,
+    pub interconnect: f64,
+    /// Drivers, decoders, column mux, activation and pooling units (and the training units).
+    pub other: f64,
+    /// Part of `other`: the weight-gradient unit and its buffer (training only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub weight_gradient_unit: Option<f64>,
+    /// Part of the categories above: tiles of DFA feedback arrays (DFA training only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub feedback_arrays: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Area {
+    pub total: f64,
+    pub breakdown: AreaBreakdown,
+    pub tiles: usize,
+    pub subarrays: usize,
+}
+
+/// One weight layer in inference.
+#[derive(Debug, Clone, Serialize)]
+pub struct LayerReport {
+    pub name: String,
+    pub latency_s: f64,
+    pub energy_j: f64,
+    /// Subarrays holding data (all copies).
+    pub subarrays: usize,
+    /// Subarrays of the tiles the layer owns.
+    pub subarrays_allocated: usize,
+    pub tiles: usize,
+    pub replication: usize,
+    /// Cells holding data or references / cells of the allocated subarrays.
+    pub utilisation: f64,
+    pub adc_conversions: f64,
+    /// Clipped / all conversions (0 when not measured).
+    pub clipped_fraction: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Inference {
+    /// Latency of one image, s.
+    pub latency_s: f64,
+    /// Energy of one image (dynamic + leakage), J.
+    pub energy_j: f64,
+    pub dynamic_energy_j: f64,
+    pub leakage_energy_j: f64,
+    /// Energy of one image by category, J.
+    pub energy_breakdown: EnergyParts,
+    pub ops_per_image: f64,
+    pub tops: f64,
+    pub tops_per_w: f64,
+    pub tops_per_mm2: f64,
+    pub images_per_s: f64,
+    pub pipelined: bool,
+    pub layers: Vec<LayerReport>,
+}
+
+/// Latency and energy of one phase of training.
+#[derive(Debug, Clone, Serialize)]
+pub struct Phase {
+    pub latency_s_per_step: f64,
+    pub energy_j_per_step: f64,
+    pub latency_s_per_epoch: f64,
+    pub energy_j_per_epoch: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Training {
+    pub rule: Rule,
+    pub batch: usize,
+    pub steps_per_epoch: usize,
+    pub forward: Phase,
+    /// The error (activation-gradient) phase.
+    pub error: Phase,
+    pub weight_gradient: Phase,
+    pub weight_update: Phase,
+    pub dram_energy_j_per_epoch: f64,
+    /// DRAM energy / all training energy of an epoch.
+    pub dram_share: f64,
+    pub dram_bits_per_step: f64,
+    /// Sum of the phases (no overlap), s.
+    pub serial_latency_s_per_epoch: f64,
+    /// Critical path of the step graph for the chosen rule, times steps, s.
+    pub scheduled_latency_s_per_epoch: f64,
+    pub energy_j_per_epoch: f64,
+    pub ops_per_epoch: f64,
+    pub tops_per_w: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Schedule {
+    pub bp_step_latency_s: f64,
+    pub dfa_step_latency_s: f64,
+    /// dfa / bp step latency.
+    pub ratio: f64,
+    /// bp / dfa step latency.
+    pub speedup: f64,
+    pub bp_backward_latency_s: f64,
+    pub dfa_backward_latency_s: f64,
+    /// dfa / bp backward (error phase) latency of one image.
+    pub backward_ratio: f64,
+    pub backward_speedup: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ChipReport {
+    pub area_mm2: Area,
+    pub inference: Inference,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub training: Option<Training>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<Schedule>,
+    /// "measured" or "typical".
+    pub activity: String,
+    pub node_nm: u32,
+    pub memory: String,
+}
+
+fn eng(v: f64, unit: &str) -> String {
+    let (k, p) = [
+        (1e-15, "f"),
+        (1e-12, "p"),
+        (1e-9, "n"),
+        (1e-6, "u"),
+        (1e-3, "m"),
+        (1.0, ""),
+        (1e3, "k"),
+        (1e6, "M"),
+        (1e9, "G"),
+        (1e12, "T"),
+    ]
+    .iter()
+    .rev()
+    .find(|(k, _)| v.abs() >= *k)
+    .copied()
+    .unwrap_or((1.0, ""));
+    format!("{:.3} {p}{unit}", v / k)
+}
+
+/// A human-readable summary for the terminal.
+pub fn print_table(r: &ChipReport) -> String {
+    let mut s = String::new();
+    let a = &r.area_mm2;
+    let b = &a.breakdown;
+    let _ = writeln!(
+        s,
+        "chip: {} nm, {} cells, activity {}",
+        r.node_nm, r.memory, r.activity
+    );
+    let _ = writeln!(
+        s,
+        "area {:.3} mm^2 ({} tiles, {} subarrays)",
+        a.total, a.tiles, a.subarrays
+    );
+    for (k, v) in [
+        ("arrays", b.arrays),
+        ("adc", b.adc),
+        ("shift-add/accumulation", b.shift_add_accumulation),
+        ("buffers", b.buffers),
+        ("interconnect", b.interconnect),
+        ("other", b.other),
+    ] {
+        let _ = writeln!(s, "  {k:<24} {v:>10.3} mm^2 {:>6.1}%", 100.0 * v / a.total);
+    }
+    let i = &r.inference;
+    let _ = writeln!(
+        s,
+        "inference per image: latency {}, energy {} (dynamic {}, leakage {})",
+        eng(i.latency_s, "s"),
+        eng(i.energy_j, "J"),
+        eng(i.dynamic_energy_j, "J"),
+        eng(i.leakage_energy_j, "J")
+    );
+    let _ = writeln!(
+        s,
+        "  {:.3} TOPS, {:.2} TOPS/W, {:.4} TOPS/mm^2, {:.1} images/s{}",
+        i.tops,
+        i.tops_per_w,
+        i.tops_per_mm2,
+        i.images_per_s,
+        if i.pipelined { " (pipelined)" } else { "" }
+    );
+    let _ = writeln!(
+        s,
+        "  {:<10} {:>12} {:>12} {:>9} {:>6} {:>6} {:>7}",
+        "layer", "latency", "energy", "subarrays", "tiles", "copies", "util"
+    );
+    for l in &i.layers {
+        let _ = writeln!(
+            s,
+            "  {:<10} {:>12} {:>12} {:>9} {:>6} {:>6} {:>6.1}%",
+            l.name,
+            eng(l.latency_s, "s"),
+            eng(l.energy_j, "J"),
+            l.subarrays,
+            l.tiles,
+            l.replication,
+            100.0 * l.utilisation
+        );
+    }
+    if let Some(t) = &r.training {
+        let _ = writeln!(
+            s,
+            "training ({:?}, batch {}, {} steps/epoch), per epoch:",
+            t.rule, t.batch, t.steps_per_epoch
+        );
+        for (k, p) in [
+            ("forward", &t.forward),
+            ("error", &t.error),
+            ("weight gradient", &t.weight_gradient),
+            ("weight update", &t.weight_update),
+        ] {
+            let _ = writeln!(
+                s,
+                "  {k:<16} {:>12} {:>12}",
+                eng(p.latency_s_per_epoch, "s"),
+                eng(p.energy_j_per_epoch, "J")
+            );
+        }
+        let _ = writeln!(
+            s,
+            "  DRAM {} ({:.1}% of {}), {:.2} TOPS/W",
+            eng(t.dram_energy_j_per_epoch, "J"),
+            100.0 * t.dram_share,
+            eng(t.energy_j_per_epoch, "J"),
+            t.tops_per_w
+        );
+        let _ = writeln!(
+            s,
+            "  epoch latency: {} serial, {} scheduled",
+            eng(t.serial_latency_s_per_epoch, "s"),
+            eng(t.scheduled_latency_s_per_epoch, "s")
+        );
+    }
+    if let Some(c) = &r.schedule {
+        let _ = writeln!(
+            s,
+            "step latency: BP {}, DFA {} (DFA speed-up {:.2}x)",
+            eng(c.bp_step_latency_s, "s"),
+            eng(c.dfa_step_latency_s, "s"),
+            c.speedup
+        );
+        let _ = writeln!(
+            s,
+            "error phase per image: BP {}, DFA {} (DFA speed-up {:.2}x)",
+            eng(c.bp_backward_latency_s, "s"),
+            eng(c.dfa_backward_latency_s, "s"),
+            c.backward_speedup
+        );
+    }
+    s
+}

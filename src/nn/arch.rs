@@ -1,0 +1,359 @@
+//! The layer-list grammar (NeuroSim-style strings) and shape inference.
+//!
+//! Grammar, tokens joined by `-`:
+//! - `C<n>`: 3x3 convolution, stride 1, padding 1, `n` output channels;
+//!   `C<n>k<k>` and `C<n>k<k>s<s>p<p>` (each of `k`, `s`, `p` optional, in that order) for others;
+//!   the default padding is `k / 2` ("same" for odd kernels at stride 1).
+//! - `M`: 2x2 max pool, stride 2; `A`: 2x2 average pool, stride 2; `G`: global average pool.
+//! - `FC<n>`: fully connected with `n` outputs (the input is flattened).
+//!
+//! Example: `C128-C128-M-C256-C256-M-C512-C512-M-FC1024-FC10` (VGG-8 on CIFAR-10), or
+//! `FC256-FC256-FC10` for an MLP.
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::ConfigError;
+
+const FIELD: &str = "network.arch";
+const GRAMMAR: &str =
+    "tokens joined by '-': C<n>[k<k>][s<s>][p<p>] (conv), FC<n> (fully connected), \
+M (2x2 max pool), A (2x2 avg pool), G (global avg pool); e.g. C128-C128-M-FC10";
+
+/// Pooling that may follow a weight layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PoolKind {
+    /// 2x2 max pool, stride 2.
+    Max,
+    /// 2x2 average pool, stride 2.
+    Avg,
+    /// Global average pool down to 1x1.
+    Global,
+}
+
+/// One token of the layer list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LayerSpec {
+    Conv {
+        out: usize,
+        k: usize,
+        stride: usize,
+        pad: usize,
+    },
+    Fc {
+        out: usize,
+    },
+    Pool(PoolKind),
+}
+
+/// The two kinds of weight layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LayerKind {
+    Conv,
+    Fc,
+}
+
+/// Shape of one weight layer (conv or FC) for one image.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LayerShape {
+    /// `conv<i>` or `fc<i>`, `i` counting weight layers from 1.
+    pub name: String,
+    pub kind: LayerKind,
+    /// Kernel size (1 for FC).
+    pub k: usize,
+    pub stride: usize,
+    pub padding: usize,
+    pub c_in: usize,
+    pub c_out: usize,
+    pub in_h: usize,
+    pub in_w: usize,
+    pub out_h: usize,
+    pub out_w: usize,
+    /// Rows of the unrolled weight matrix: k * k * c_in.
+    pub fan_in: usize,
+    /// Columns of the unrolled weight matrix: c_out.
+    pub fan_out: usize,
+    /// Output pixels per image (one crossbar read each); 1 for FC.
+    pub positions: usize,
+    /// Multiply-accumulates per image.
+    pub macs: usize,
+    /// Pooling applied to this layer's output, if any.
+    pub pool: Option<PoolKind>,
+}
+
+impl LayerShape {
+    /// Weights held by the layer.
+    pub fn weights(&self) -> usize {
+        self.fan_in * self.fan_out
+    }
+
+    /// Output values per image before pooling.
+    pub fn outputs(&self) -> usize {
+        self.positions * self.c_out
+    }
+
+    /// Input values per image (the feature map, not unrolled).
+    pub fn inputs(&self) -> usize {
+        self.in_h * self.in_w * self.c_in
+    }
+}
+
+fn bad(token: &str, why: &str) -> ConfigError {
+    ConfigError::Invalid {
+        field: FIELD.into(),
+        value: format!("token {token:?}{why}"),
+        allowed: GRAMMAR.into(),
+    }
+}
+
+/// Splits `s` into the leading decimal number and the rest.
+fn number(s: &str) -> (Option<usize>, &str) {
+    let end = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    (s[..end].parse().ok(), &s[end..])
+}
+
+fn parse_conv(token: &str, body: &str) -> Result<LayerSpec, ConfigError> {
+    let (out, mut rest) = number(body);
+    let out = out
+        .filter(|&n| n > 0)
+        .ok_or_else(|| bad(token, " needs a positive channel count"))?;
+    let mut k = 3;
+    let mut stride = 1;
+    let mut pad = None;
+    for (letter, slot) in [('k', 0), ('s', 1), ('p', 2)] {
+        if let Some(r) = rest.strip_prefix(letter) {
+            let (v, r) = number(r);
+            let v = v.ok_or_else(|| bad(token, &format!(" needs a number after '{letter}'")))?;
+            match slot {
+                0 => k = v,
+                1 => stride = v,
+                _ => pad = Some(v),
+            }
+            rest = r;
+        }
+    }
+    if !rest.is_empty() {
+        return Err(bad(token, &format!(" has unexpected text {rest:?}")));
+    }
+    if k == 0 || stride == 0 {
+        return Err(bad(token, " needs kernel and stride >= 1"));
+    }
+    Ok(LayerSpec::Conv {
+        out,
+        k,
+        stride,
+        pad: pad.unwrap_or(k / 2),
+    })
+}
+
+/// Parses a layer list such as `C128-C128-M-FC10`.
+pub fn parse(arch: &str) -> Result<Vec<LayerSpec>, ConfigError> {
+    let arch = arch.trim();
+    if arch.is_empty() {
+        return Err(bad("", " (empty layer list)"));
+    }
+    arch.split('-')
+        .map(|raw| {
+            let token = raw.trim();
+            let upper = token.to_ascii_uppercase();
+            match upper.as_str() {
+                "M" => Ok(LayerSpec::Pool(PoolKind::Max)),
+                "A" => Ok(LayerSpec::Pool(PoolKind::Avg)),
+                "G" => Ok(LayerSpec::Pool(PoolKind::Global)),
+                _ => {
+                    if let Some(body) = upper.strip_prefix("FC") {
+                        match number(body) {
+                            (Some(out), "") if out > 0 => Ok(LayerSpec::Fc { out }),
+                            _ => Err(bad(token, " needs a positive output count, e.g. FC10")),
+                        }
+                    } else if let Some(body) = upper.strip_prefix('C') {
+                        parse_conv(token, &body.to_ascii_lowercase())
+                    } else {
+                        Err(bad(token, " is not a known layer"))
+                    }
+                }
+            }
+        })
+        .collect()
+}
+
+/// Shapes of every weight layer for an input of `[channels, height, width]`.
+pub fn shapes(specs: &[LayerSpec], input_chw: [usize; 3]) -> Result<Vec<LayerShape>, ConfigError> {
+    let [c0, h0, w0] = input_chw;
+    crate::config::check(
+        "network.input",
+        format!("{input_chw:?}").as_str(),
+        c0 > 0 && h0 > 0 && w0 > 0,
+        "[channels, height, width], all >= 1",
+    )?;
+    let (mut c, mut h, mut w) = (c0, h0, w0);
+    let mut flat = false;
+    let mut out: Vec<LayerShape> = Vec::new();
+    for spec in specs {
+        match *spec {
+            LayerSpec::Conv {
+                out: n,
+                k,
+                stride,
+                pad,
+            } => {
+                let token = format!("C{n}k{k}s{stride}p{pad}");
+                if flat {
+                    return Err(bad(
+                        &token,
+                        " follows a fully connected layer (convolutions need a feature map)",
+                    ));
+                }
+                if h + 2 * pad < k || w + 2 * pad < k {
+                    return Err(bad(
+                        &token,
+                        &format!(" has a kernel larger than its padded {h}x{w} input"),
+                    ));
+                }
+                let oh = (h + 2 * pad - k) / stride + 1;
+                let ow = (w + 2 * pad - k) / stride + 1;
+                let fan_in = k * k * c;
+                out.push(LayerShape {
+                    name: format!("conv{}", out.len() + 1),
+                    kind: LayerKind::Conv,
+                    k,
+                    stride,
+                    padding: pad,
+                    c_in: c,
+                    c_out: n,
+                    in_h: h,
+                    in_w: w,
+                    out_h: oh,
+                    out_w: ow,
+                    fan_in,
+                    fan_out: n,
+                    positions: oh * ow,
+                    macs: oh * ow * fan_in * n,
+                    pool: None,
+                });
+                (c, h, w) = (n, oh, ow);
+            }
+            LayerSpec::Fc { out: n } => {
+                let fan_in = c * h * w;
+                out.push(LayerShape {
+                    name: format!("fc{}", out.len() + 1),
+                    kind: LayerKind::Fc,
+                    k: 1,
+                    stride: 1,
+                    padding: 0,
+                    c_in: fan_in,
+                    c_out: n,
+                    in_h: 1,
+                    in_w: 1,
+                    out_h: 1,
+                    out_w: 1,
+                    fan_in,
+                    fan_out: n,
+                    positions: 1,
+                    macs: fan_in * n,
+                    pool: None,
+                });
+                (c, h, w) = (n, 1, 1);
+                flat = true;
+            }
+            LayerSpec::Pool(kind) => {
+                let token = match kind {
+                    PoolKind::Max => "M",
+                    PoolKind::Avg => "A",
+                    PoolKind::Global => "G",
+                };
+                let last = match out.last_mut() {
+                    Some(l) if !flat => l,
+                    Some(_) => return Err(bad(token, " follows a fully connected layer")),
+                    None => return Err(bad(token, " comes before any weight layer")),
+                };
+                if last.pool.is_some() {
+                    return Err(bad(
+                        token,
+                        &format!(" is a second pooling after {}", last.name),
+                    ));
+                }
+                (h, w) = match kind {
+                    PoolKind::Global => (1, 1),
+                    _ if h < 2 || w < 2 => {
+                        return Err(bad(
+                            token,
+                            &format!(" cannot pool a {h}x{w} feature map 2x2"),
+                        ))
+                    }
+                    _ => (h / 2, w / 2),
+                };
+                last.pool = Some(kind);
+            }
+        }
+    }
+    if out.is_empty() {
+        return Err(bad(
+            &specs
+                .iter()
+                .map(|s| format!("{s:?}"))
+                .collect::<Vec<_>>()
+                .join("-"),
+            " has no weight layer",
+        ));
+    }
+    Ok(out)
+}
+
+/// Parses `arch` and infers its shapes in one call.
+pub fn parse_shapes(arch: &str, input_chw: [usize; 3]) -> Result<Vec<LayerShape>, ConfigError> {
+    shapes(&parse(arch)?, input_chw)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vgg8_shapes() {
+        let s = parse_shapes(
+            "C128-C128-M-C256-C256-M-C512-C512-M-FC1024-FC10",
+            [3, 32, 32],
+        )
+        .unwrap();
+        assert_eq!(s.len(), 8);
+        assert_eq!(s[0].fan_in, 27);
+        assert_eq!(s[1].pool, Some(PoolKind::Max));
+        assert_eq!((s[2].in_h, s[2].c_in), (16, 128));
+        assert_eq!(s[6].fan_in, 8192);
+        assert_eq!(s[7].fan_out, 10);
+        let macs: usize = s.iter().map(|l| l.macs).sum();
+        assert_eq!(macs, 615_917_568);
+    }
+
+    #[test]
+    fn mlp_and_kernel_options() {
+        let s = parse_shapes("FC256-FC256-FC10", [1, 28, 28]).unwrap();
+        assert_eq!(s[0].fan_in, 784);
+        assert_eq!(s.iter().map(|l| l.positions).sum::<usize>(), 3);
+        let s = parse_shapes("C16k5s2p0-G-FC10", [3, 11, 11]).unwrap();
+        assert_eq!((s[0].out_h, s[0].fan_in), (4, 75));
+        assert_eq!(s[1].fan_in, 16);
+    }
+
+    #[test]
+    fn errors_name_field_and_token() {
+        for bad in [
+            "C128-X-FC10",
+            "",
+            "C0",
+            "FC",
+            "M-FC10",
+            "FC10-C3",
+            "C3k9p0",
+            "C8-M-M",
+            "C8k3q",
+        ] {
+            let e = parse_shapes(bad, [1, 4, 4]).unwrap_err().to_string();
+            assert!(e.contains("network.arch"), "{bad}: {e}");
+        }
+        let e = parse("C128-X-FC10").unwrap_err().to_string();
+        assert!(e.contains("\"X\"") && e.contains("FC<n>"), "{e}");
+    }
+}

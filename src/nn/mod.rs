@@ -1,0 +1,3 @@
+//! Network descriptions shared by the simulation and the chip cost model.
+
+pub mod arch;
