@@ -37,6 +37,15 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Chip area, energy and latency of an experiment's network, without training.
+    Estimate {
+        config: PathBuf,
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        sets: Vec<String>,
+        /// Write the report as JSON.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// List adapters, the chosen one, its features and limits.
     Info,
 }
@@ -51,6 +60,7 @@ fn main() {
         Command::Train { config, sets, out } => {
             cli::train::train(&config, &sets, out, cli.backend, cli.adapter).map(|_| ())
         }
+        Command::Estimate { config, sets, out } => cli::estimate::run(&config, &sets, out),
         Command::Info => cli::info::run(cli.adapter),
     };
     if let Err(e) = result {

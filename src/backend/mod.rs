@@ -6,7 +6,7 @@ pub mod ops;
 pub mod xbar;
 
 pub use ops::*;
-pub use xbar::{HostXbar, MatView, XbarActivity, XbarId, XbarRead};
+pub use xbar::{input_range, HostXbar, MatView, XbarActivity, XbarId, XbarRead};
 
 /// A buffer handle, valid for the backend that made it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -10,6 +10,7 @@ pub mod activity;
 pub mod blocks;
 pub mod config;
 pub mod error;
+pub mod experiment;
 mod estimate;
 pub mod floorplan;
 pub mod mapping;

@@ -1,5 +1,6 @@
 //! Command-line commands (parsing lives in `main.rs`; these run and print).
 
 pub mod backend;
+pub mod estimate;
 pub mod info;
 pub mod train;

@@ -156,7 +156,8 @@ pub struct ExperimentConfig {
     #[serde(default)]
     pub population: Vec<InstanceConfig>,
     #[serde(default)]
-    pub chip: Option<toml::Table>,
+    /// The chip the network runs on (cost model); defaults apply when absent.
+    pub chip: Option<crate::chip::ChipConfig>,
 }
 
 fn default_seed() -> u64 {
@@ -180,7 +181,11 @@ impl ExperimentConfig {
     }
 
     pub fn validate(&self) -> Result<(), ConfigError> {
-        self.data.validate()?;
+        // A file source's missing `data.path` is reported when data is loaded, so that
+        // shape-only commands (`insitu estimate`) work without the files.
+        if self.data.path.is_some() || self.data.source == crate::data::Source::Mnist5k {
+            self.data.validate()?;
+        }
         let n = &self.network;
         check(
             "network.hidden",
@@ -267,8 +272,12 @@ impl ExperimentConfig {
             t.weight_range > 0.0 && t.weight_range <= 100.0,
             "(0, 100]",
         )?;
+        if let Some(c) = &self.chip {
+            c.validate()?;
+        }
         if let Some(a) = &self.array {
-            self.xbar(a).validate(true)?;
+            // In-situ training adds its own check (one cell per weight) when it maps weights.
+            self.xbar(a).validate(false)?;
         } else if self.device.is_some() {
             return Err(ConfigError::Parse(
                 "[device] is given without [array]: add an [array] section to train on crossbars"

@@ -5,10 +5,11 @@ use std::cell::Cell;
 
 use super::net::{Net, XbarNet};
 use crate::backend::{Activation, Backend};
-use crate::config::{ExperimentConfig, Init, InstanceConfig};
-use crate::data::Normalize;
+use super::calibrate::calibrate_instance;
+use crate::config::{AdcMode, ExperimentConfig, Init, InstanceConfig};
+use crate::data::{Dataset, Normalize};
 use crate::xbar::mapping::{map_for_training, map_weights};
-use crate::xbar::{Knobs, Xbar};
+use crate::xbar::{Knobs, LayerCells, Xbar};
 
 /// Layer id of the DFA feedback arrays in the random streams (weights use 0..63).
 const FEEDBACK_LAYER: u32 = 63;
@@ -51,6 +52,7 @@ pub fn attach(
     weights: &[Vec<f32>],
     feedback: Option<&[f32]>,
     instances: &[(u64, f64)],
+    calib: &Dataset,
 ) -> anyhow::Result<()> {
     let Some(array) = &cfg.array else {
         return Ok(());
@@ -63,22 +65,22 @@ pub fn attach(
         .map(|((seed, lr), inst)| knobs(cfg, inst, *seed, *lr))
         .collect();
     let sizes = net.spec.sizes.clone();
-    let mut layers = Vec::new();
+    let n_layers = sizes.len() - 1;
     let mut largest = 0;
-    for l in 0..sizes.len() - 1 {
+    // cells[p][l]: instance p's arrays.
+    let mut cells: Vec<Vec<LayerCells>> = vec![Vec::new(); all_knobs.len()];
+    for l in 0..n_layers {
         let (fi, fo) = (sizes[l], sizes[l + 1]);
         largest = largest.max(fi * fo);
         let scale = cfg.train.weight_range as f32
             * init_limit(cfg.network.init, cfg.network.activation, fi, fo);
-        let mut cells = Vec::new();
         for (p, k) in all_knobs.iter().enumerate() {
             let w = &weights[l][p * fi * fo..(p + 1) * fi * fo];
-            cells.push(map_for_training(w, fo, fi, scale, &xb, k, p as u32, l as u32)?);
+            cells[p].push(map_for_training(w, fo, fi, scale, &xb, k, p as u32, l as u32)?);
         }
-        layers.push(be.xbar_create(&xb, cells, all_knobs.clone()));
     }
-    let feedback_id = match (feedback, array.feedback_bits) {
-        (Some(fb), bits) if bits > 0 => {
+    let fx = match (feedback, array.feedback_bits) {
+        (Some(_), bits) if bits > 0 => {
             let mut fa = array.clone();
             fa.weight_bits = bits;
             fa.cell_bits = fa.cell_bits.min(bits);
@@ -87,27 +89,54 @@ pub fn attach(
                 device: xb.device.clone(),
             };
             fx.validate(false)?;
-            let classes = sizes[sizes.len() - 1];
-            let s: usize = sizes[1..sizes.len() - 1].iter().sum();
-            let cells = (0..all_knobs.len())
-                .map(|p| {
-                    let w = &fb[p * s * classes..(p + 1) * s * classes];
-                    map_weights(w, s, classes, None, &fx, p as u32, FEEDBACK_LAYER)
-                })
-                .collect();
-            Some(be.xbar_create(&fx, cells, all_knobs.clone()))
+            Some(fx)
         }
         _ => None,
     };
-    let signed_inputs = (0..sizes.len() - 1)
+    let classes = sizes[n_layers];
+    let s: usize = sizes[1..n_layers].iter().sum();
+    let mut fb_cells: Vec<LayerCells> = match (&fx, feedback) {
+        (Some(fx), Some(fb)) => (0..all_knobs.len())
+            .map(|p| {
+                let w = &fb[p * s * classes..(p + 1) * s * classes];
+                map_weights(w, s, classes, None, fx, p as u32, FEEDBACK_LAYER)
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    let signed_inputs: Vec<bool> = (0..n_layers)
         .map(|l| {
             if l == 0 {
                 cfg.data.normalize != Normalize::Unit
             } else {
-                cfg.network.activation != Activation::Relu && cfg.network.activation != Activation::Sigmoid
+                matches!(cfg.network.activation, Activation::Tanh | Activation::Identity)
             }
         })
         .collect();
+    if array.adc_mode == AdcMode::Calibrated {
+        let rows = (cfg.train.batch_size as usize).min(calib.len()).max(1);
+        let x = &calib.images[..rows * calib.features()];
+        for (p, k) in all_knobs.iter().enumerate() {
+            let fb = fb_cells.get_mut(p).zip(fx.as_ref());
+            calibrate_instance(
+                &mut cells[p],
+                fb,
+                &xb,
+                k,
+                cfg.network.activation,
+                &signed_inputs,
+                cfg.train.rule,
+                x,
+                &calib.labels[..rows],
+            );
+        }
+    }
+    let mut layers = Vec::new();
+    for l in 0..n_layers {
+        let per_instance = cells.iter().map(|c| c[l].clone()).collect();
+        layers.push(be.xbar_create(&xb, per_instance, all_knobs.clone()));
+    }
+    let feedback_id = fx.map(|fx| be.xbar_create(&fx, fb_cells, all_knobs.clone()));
     net.xbar = Some(XbarNet {
         layers,
         feedback: feedback_id,

@@ -49,6 +49,13 @@ pub struct RunReport {
     pub final_: Option<FinalRecord>,
     /// Every instance, when a population trained.
     pub instances: Vec<InstanceRecord>,
+    /// Crossbar activity per layer since the start (in-situ runs).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub activity: Vec<crate::backend::XbarActivity>,
+    /// The chip that runs this network: area, inference and (in-situ runs) training cost,
+    /// driven by the measured activity where there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cost: Option<crate::chip::ChipReport>,
     /// Set when the run stopped early; the epochs above are complete.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stopped: Option<String>,

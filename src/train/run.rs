@@ -108,7 +108,15 @@ impl<'a> Trainer<'a> {
             weight_decay: cfg.optimizer.weight_decay as f32,
         };
         let mut net = Net::new(be, spec, &weights, feedback.as_deref(), &lr);
-        super::insitu::attach(be, &mut net, cfg, &weights, feedback.as_deref(), &settings)?;
+        super::insitu::attach(
+            be,
+            &mut net,
+            cfg,
+            &weights,
+            feedback.as_deref(),
+            &settings,
+            &split.train,
+        )?;
         let train = upload(be, &split.train);
         let test = upload(be, &split.test);
         let perm = be.alloc_u32(train.n);
@@ -319,6 +327,8 @@ pub fn run_on(
                 test_accuracy: 0.0,
             })
             .collect(),
+        activity: vec![],
+        cost: None,
         stopped: None,
     };
     let total = split.train.len() as u64 * cfg.train.epochs as u64;
@@ -363,6 +373,20 @@ pub fn run_on(
             samples_per_second: n / train_seconds,
             instance_samples_per_second: n * p as f64 / train_seconds,
         });
+        if let Some(x) = &t.net.xbar {
+            let ids = x.layers.clone();
+            report.activity = ids.iter().map(|id| t.be.xbar_activity(*id)).collect();
+        }
+        let measured = (!report.activity.is_empty())
+            .then(|| crate::chip::experiment::measured(cfg, &report.activity));
+        // The cost model never costs a run its results: a failure is reported and skipped.
+        report.cost = match crate::chip::experiment::report(cfg, measured.as_deref()) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                eprintln!("warning: chip cost not estimated: {e:#}");
+                None
+            }
+        };
         if diverged {
             report.stopped = Some(format!(
                 "training loss is not finite after epoch {}",

@@ -1,0 +1,129 @@
+//! The chip an experiment runs on: its layer shapes, array, device and workload, and measured
+//! crossbar activity turned into the cost model's per-layer activity.
+
+use super::{estimate, ChipConfig, ChipReport, EstimateRequest, LayerActivity, TrainingWorkload};
+use crate::backend::XbarActivity;
+use crate::config::{ArrayConfig, ExperimentConfig, Rule};
+use crate::data::Source;
+use crate::nn::arch::{self, LayerShape};
+
+/// Input shape [C, H, W] and classes of the experiment's data (without loading it).
+pub fn data_shape(cfg: &ExperimentConfig) -> ([usize; 3], usize) {
+    let input = cfg.network.input.unwrap_or(match cfg.data.source {
+        Source::Cifar10 => [3, 32, 32],
+        Source::Mnist5k | Source::Idx => [1, 28, 28],
+    });
+    let classes = if cfg.data.classes > 0 {
+        cfg.data.classes
+    } else {
+        10
+    };
+    (input, classes)
+}
+
+/// Training images per epoch (the data set's size, or its limit).
+fn samples_per_epoch(cfg: &ExperimentConfig) -> usize {
+    let full = match cfg.data.source {
+        Source::Mnist5k => 4000,
+        Source::Cifar10 => 50_000,
+        Source::Idx => 60_000,
+    };
+    if cfg.data.train_limit > 0 {
+        cfg.data.train_limit.min(full)
+    } else {
+        full
+    }
+}
+
+/// The weight layers: from `chip.netlist`, else `network.arch`, else the MLP of
+/// `network.hidden`.
+pub fn layer_shapes(cfg: &ExperimentConfig) -> anyhow::Result<Vec<LayerShape>> {
+    if let Some(path) = cfg.chip.as_ref().and_then(|c| c.netlist.clone()) {
+        return Ok(super::netlist::load(&path)?);
+    }
+    let (input, classes) = data_shape(cfg);
+    let text = match &cfg.network.arch {
+        Some(a) => a.clone(),
+        None => cfg
+            .network
+            .hidden
+            .iter()
+            .chain(std::iter::once(&classes))
+            .map(|h| format!("FC{h}"))
+            .collect::<Vec<_>>()
+            .join("-"),
+    };
+    Ok(arch::parse_shapes(&text, input)?)
+}
+
+/// Per-layer activity per image (reads) and per step (writes) from the crossbar counters.
+pub fn measured(cfg: &ExperimentConfig, acts: &[XbarActivity]) -> Vec<LayerActivity> {
+    let array = cfg.array.clone().unwrap_or_default();
+    let sizes: Vec<usize> = {
+        let (input, classes) = data_shape(cfg);
+        let mut s = vec![input.iter().product()];
+        s.extend(&cfg.network.hidden);
+        s.push(classes);
+        s
+    };
+    let per = |num: u64, den: f64| if den > 0.0 { num as f64 / den } else { 0.0 };
+    acts.iter()
+        .enumerate()
+        .map(|(l, a)| {
+            let (fan_in, fan_out) = (sizes[l] as f64, sizes[l + 1] as f64);
+            let t_in = array.input_bits.div_ceil(array.dac_bits) as f64;
+            let t_err = array.error_bits.div_ceil(array.dac_bits) as f64;
+            let vf = a.vectors_forward as f64;
+            let vt = a.vectors_transposed as f64;
+            let updates = a.updates as f64;
+            LayerActivity {
+                input_density: per(a.forward.active_rows, vf * t_in * fan_in).min(1.0),
+                error_density: per(a.transposed.active_rows, 2.0 * vt * t_err * fan_out).min(1.0),
+                adc_conversions: per(a.forward.adc_conversions, vf),
+                clipped_conversions: per(a.forward.adc_clipped, vf),
+                write_pulses: per(a.write_pulses, updates),
+                max_pulses_per_row: per(a.row_max_pulses, updates * fan_in),
+            }
+        })
+        .collect()
+}
+
+/// Whether the experiment's arrays can be trained in situ: one cell per weight, the layout
+/// programming supports. Sliced-weight arrays are inference chips.
+pub fn trains_in_situ(cfg: &ExperimentConfig) -> bool {
+    cfg.array
+        .as_ref()
+        .is_some_and(|a| a.cell_bits == a.weight_bits)
+}
+
+/// The chip report of an experiment (with the training phases when it trains in situ);
+/// `activity` from a run, or `None` for typical activity.
+pub fn report(
+    cfg: &ExperimentConfig,
+    activity: Option<&[LayerActivity]>,
+) -> anyhow::Result<ChipReport> {
+    let layers = layer_shapes(cfg)?;
+    let chip = cfg.chip.clone().unwrap_or_default();
+    let array: ArrayConfig = cfg.array.clone().unwrap_or_default();
+    let device = cfg.device.clone().unwrap_or_default();
+    let (_, classes) = data_shape(cfg);
+    let training = TrainingWorkload {
+        batch: cfg.train.batch_size as usize,
+        samples_per_epoch: samples_per_epoch(cfg),
+        rule: match cfg.train.rule {
+            Rule::Bp => super::Rule::Bp,
+            Rule::Dfa => super::Rule::Dfa,
+        },
+        classes,
+    };
+    let activity = activity.filter(|a| a.len() == layers.len());
+    let chip_cfg: &ChipConfig = &chip;
+    Ok(estimate(&EstimateRequest {
+        chip: chip_cfg,
+        array: &array,
+        device: &device,
+        layers: &layers,
+        activity,
+        training: trains_in_situ(cfg).then_some(training),
+    })?)
+}

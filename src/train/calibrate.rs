@@ -1,0 +1,80 @@
+//! Calibrated ADC ranges for in-situ training: one batch is run through the freshly programmed
+//! arrays on the host (forward, then the error path of the learning rule), and every read sets
+//! its ADC range from a percentile of the partial sums it sees (`array.adc_percentile`).
+//! Inputs of every read are scaled by their own range, so a range set at the start stays
+//! appropriate as activations and errors change in magnitude.
+
+use crate::backend::{input_range, Activation};
+use crate::config::Rule;
+use crate::cpu::act::derivative;
+use crate::xbar::read::{calibrate, read, Direction};
+use crate::xbar::{Knobs, LayerCells, Xbar};
+
+fn activate(act: Activation, z: f32) -> f32 {
+    match act {
+        Activation::Identity => z,
+        Activation::Relu => z.max(0.0),
+        Activation::Tanh => z.tanh(),
+        Activation::Sigmoid => 1.0 / (1.0 + (-z).exp()),
+    }
+}
+
+/// One instance's layers (and DFA feedback array), calibrated in place on `x` ([rows][in])
+/// with `labels`. Biases are zero at the start of training, so they are left out.
+#[allow(clippy::too_many_arguments)]
+pub fn calibrate_instance(
+    layers: &mut [LayerCells],
+    feedback: Option<(&mut LayerCells, &Xbar)>,
+    cfg: &Xbar,
+    knobs: &Knobs,
+    act: Activation,
+    signed_inputs: &[bool],
+    rule: Rule,
+    x: &[f32],
+    labels: &[u32],
+) {
+    let rows = labels.len();
+    let last = layers.len() - 1;
+    let mut acts = vec![x.to_vec()];
+    for (l, layer) in layers.iter_mut().enumerate() {
+        let input = &acts[l];
+        let range = input_range(input, signed_inputs[l]);
+        calibrate(layer, Direction::Forward, input, rows, range, signed_inputs[l], cfg, knobs, 0);
+        let (y, _) = read(layer, Direction::Forward, input, rows, range, signed_inputs[l], cfg, knobs, 0);
+        let a = if l == last { Activation::Identity } else { act };
+        acts.push(y.into_iter().map(|z| activate(a, z)).collect());
+    }
+    // Output error of softmax cross-entropy (its scale does not matter: inputs are rescaled).
+    let classes = layers[last].fan_out;
+    let mut e = acts[last + 1].clone();
+    for r in 0..rows {
+        let row = &mut e[r * classes..(r + 1) * classes];
+        let top = row.iter().copied().fold(f32::MIN, f32::max);
+        let sum: f32 = row.iter().map(|v| (v - top).exp()).sum();
+        for (c, v) in row.iter_mut().enumerate() {
+            *v = (*v - top).exp() / sum - if c as u32 == labels[r] { 1.0 } else { 0.0 };
+        }
+    }
+    match rule {
+        Rule::Bp => {
+            let mut d = e;
+            for l in (1..=last).rev() {
+                let range = input_range(&d, true);
+                let layer = &mut layers[l];
+                calibrate(layer, Direction::Transposed, &d, rows, range, true, cfg, knobs, 0);
+                let (back, _) = read(layer, Direction::Transposed, &d, rows, range, true, cfg, knobs, 0);
+                d = back
+                    .iter()
+                    .zip(&acts[l])
+                    .map(|(v, h)| v * derivative(act as u32, *h))
+                    .collect();
+            }
+        }
+        Rule::Dfa => {
+            if let Some((fb, fcfg)) = feedback {
+                let range = input_range(&e, true);
+                calibrate(fb, Direction::Forward, &e, rows, range, true, fcfg, knobs, 0);
+            }
+        }
+    }
+}
