@@ -75,8 +75,17 @@ fn add_shifted(acc: vec2<u32>, v: i32, sh: u32) -> vec2<u32> {
     return vec2<u32>(nlo, acc.y + hi + carry);
 }
 
+// The two-word integer as f32: exact below 2^24, else within an ulp or so.
 fn to_f32(acc: vec2<u32>) -> f32 {
-    return f32(bitcast<i32>(acc.y)) * 4294967296.0 + f32(acc.x);
+    let neg = (acc.y & 0x80000000u) != 0u;
+    var lo = acc.x;
+    var hi = acc.y;
+    if (neg) {
+        lo = ~acc.x + 1u;
+        hi = ~acc.y + select(0u, 1u, lo == 0u);
+    }
+    let mag = f32(hi) * 4294967296.0 + (f32(lo & 0xffff0000u) + f32(lo & 0xffffu));
+    return select(mag, -mag, neg);
 }
 
 // q = floor((2^bits - 1) clamp(x / x_max, 0, 1) + 0.5), as read::input_code.

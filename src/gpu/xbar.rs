@@ -405,7 +405,10 @@ pub(super) fn create(
 }
 
 pub(super) fn read(be: &mut GpuBackend, id: XbarId, x: MatView, y: MatView, op: &XbarRead) {
-    assert_ne!(x.buf, y.buf, "crossbar read: input and output must be different buffers");
+    assert_ne!(
+        x.buf, y.buf,
+        "crossbar read: input and output must be different buffers"
+    );
     let slot = ring_slot(be, id, op.read_counter);
     let xb = &be.gpu_xbars[id.0];
     let l = &xb.meta[0];
@@ -449,11 +452,7 @@ pub(super) fn read(be: &mut GpuBackend, id: XbarId, x: MatView, y: MatView, op: 
         fan_out: l.fan_out as u32,
         r1: data_cells as u32,
         r2: (data_cells + refs_fwd) as u32,
-        counter_base: if transposed {
-            COUNTER_BWD
-        } else {
-            COUNTER_FWD
-        },
+        counter_base: if transposed { COUNTER_BWD } else { COUNTER_FWD },
         sets: sets as u32,
         _pad: [0; 3],
     };
@@ -468,7 +467,13 @@ pub(super) fn read(be: &mut GpuBackend, id: XbarId, x: MatView, y: MatView, op: 
     );
     be.dispatch(&shaders::XBAR_ABSMAX, &[], &prm, &bufs, [p, 1, 1]);
     if op.rows > 0 {
-        be.dispatch(&shaders::XBAR_READ, &[], &prm, &bufs, [tiles, row_blocks, p]);
+        be.dispatch(
+            &shaders::XBAR_READ,
+            &[],
+            &prm,
+            &bufs,
+            [tiles, row_blocks, p],
+        );
     }
     let xb = &mut be.gpu_xbars[id.0];
     let v = op.rows as u64 * p as u64;
@@ -484,7 +489,10 @@ pub(super) fn program(be: &mut GpuBackend, id: XbarId, grad: Buf, step: u32) {
     xb.cfg
         .validate(true)
         .expect("crossbar settings were validated when the layer was created");
-    assert_eq!(xb.meta[0].slices, 1, "programming needs one cell per weight");
+    assert_eq!(
+        xb.meta[0].slices, 1,
+        "programming needs one cell per weight"
+    );
     let slot = ring_slot(be, id, step);
     let xb = &be.gpu_xbars[id.0];
     let l = &xb.meta[0];
