@@ -232,6 +232,26 @@ const CASES: &[ReadCase] = &[
         mode: AdcMode::Unit,
         par: 8,
     },
+    ReadCase {
+        mapping: Mapping::Offset,
+        wb: 6,
+        cb: 2,
+        ib: 4,
+        db: 2,
+        adc: 6,
+        mode: AdcMode::Full,
+        par: 64,
+    },
+    ReadCase {
+        mapping: Mapping::Differential,
+        wb: 5,
+        cb: 5,
+        ib: 4,
+        db: 1,
+        adc: 4,
+        mode: AdcMode::Unit,
+        par: 128,
+    },
 ];
 
 const SHAPES: &[(usize, usize, usize)] = &[
@@ -248,6 +268,7 @@ const SHAPES: &[(usize, usize, usize)] = &[
 fn ideal_reads_match_reference_exactly() {
     let mut g = gpu();
     let mut c = CpuBackend::new();
+    let mut clipped = 0;
     for (ci, rc) in CASES.iter().enumerate() {
         for (si, &(k, n, rows)) in SHAPES.iter().enumerate() {
             let case = (ci * 10 + si) as u64;
@@ -283,20 +304,28 @@ fn ideal_reads_match_reference_exactly() {
                 let x_max = range(&x, signed);
                 let (raw, _) =
                     read_raw(&layers[0], dir, &x, rows, x_max, signed, &cfg, &knobs[0], 3);
-                let f = descale(&layers[0], dir, x_max, &cfg);
+                // raw = ADC step x integer shift-add sum.
+                let step = adc_step(&layers[0], dir, &cfg) as f64;
+                let f = descale(&layers[0], dir, x_max, &cfg) * step;
                 for (e, (&yv, &r)) in yg.iter().zip(&raw).enumerate() {
-                    if r.abs() < 4e6 {
+                    let int = r / step;
+                    assert_eq!(int, int.round(), "{what}: reference not an integer");
+                    if int.abs() < 4e6 {
                         let back = yv as f64 / f;
                         assert!(
-                            (back - r).abs() < 0.5,
-                            "{what}: output {e} integer {r} vs gpu {back}"
+                            (back - int).abs() < 0.5,
+                            "{what}: output {e} integer {int} vs gpu {back}"
                         );
                     }
+                }
+                if rc.adc == 4 {
+                    clipped += ac.forward.adc_clipped + ac.transposed.adc_clipped;
                 }
                 assert_eq!(yg.len(), rows * outs);
             }
         }
     }
+    assert!(clipped > 0, "the 4-bit unit ADC case should clip");
 }
 
 /// The ideal read equals the float matmul of the quantized operands.
