@@ -60,7 +60,9 @@ pub struct HostXbar {
 /// The input range of one instance's rows: max |x| (signed) or max x, 1 when all are zero.
 /// Dynamic per-batch scaling, as WAGE-style in-situ training quantizes activations and errors.
 pub fn input_range(x: &[f32], signed: bool) -> f32 {
-    let m = x.iter().fold(0f32, |a, &v| a.max(if signed { v.abs() } else { v }));
+    let m = x
+        .iter()
+        .fold(0f32, |a, &v| a.max(if signed { v.abs() } else { v }));
     if m > 0.0 {
         m
     } else {

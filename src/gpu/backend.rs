@@ -36,6 +36,8 @@ pub struct GpuBackend {
     pending: Vec<Dispatch>,
     staging: Option<wgpu::Buffer>,
     xbars: Vec<HostXbar>,
+    /// Crossbar layers resident on the GPU (`super::xbar`).
+    pub(super) gpu_xbars: Vec<super::xbar::GpuXbar>,
 }
 
 /// Workgroups for a 1-D kernel over `count` items, folded into y beyond the x limit.
@@ -56,6 +58,7 @@ impl GpuBackend {
             pending: Vec::new(),
             staging: None,
             xbars: Vec::new(),
+            gpu_xbars: Vec::new(),
         }
     }
 
@@ -129,6 +132,11 @@ impl GpuBackend {
 
     fn dispatch_1d<P: Pod>(&mut self, k: &Kernel, params: &P, bufs: &[Buf], count: u32, wg: u32) {
         self.dispatch(k, &[], params, bufs, groups_1d(count, wg));
+    }
+
+    /// The wgpu buffer behind a handle.
+    pub(super) fn raw_buffer(&self, buf: Buf) -> &wgpu::Buffer {
+        &self.bufs[buf.0].0
     }
 
     fn create(&mut self, len: usize) -> Buf {
@@ -258,6 +266,31 @@ impl Backend for GpuBackend {
 
     fn host_xbars(&mut self) -> &mut Vec<HostXbar> {
         &mut self.xbars
+    }
+
+    fn xbar_create(
+        &mut self,
+        cfg: &crate::xbar::Xbar,
+        layers: Vec<crate::xbar::LayerCells>,
+        knobs: Vec<crate::xbar::Knobs>,
+    ) -> XbarId {
+        super::xbar::create(self, cfg, layers, knobs)
+    }
+
+    fn xbar_read(&mut self, id: XbarId, x: MatView, y: MatView, op: &XbarRead) {
+        super::xbar::read(self, id, x, y, op);
+    }
+
+    fn xbar_program(&mut self, id: XbarId, grad: Buf, step: u32) {
+        super::xbar::program(self, id, grad, step);
+    }
+
+    fn xbar_cells(&mut self, id: XbarId) -> Vec<crate::xbar::LayerCells> {
+        super::xbar::cells(self, id)
+    }
+
+    fn xbar_activity(&mut self, id: XbarId) -> XbarActivity {
+        super::xbar::activity(self, id)
     }
 
     fn flush(&mut self) {

@@ -5,6 +5,7 @@ pub mod context;
 pub mod pipelines;
 pub mod shaders;
 pub mod validate;
+pub mod xbar;
 
 pub use backend::GpuBackend;
 pub use context::{list_adapters, AdapterChoice, AdapterSummary, GpuContext, GpuError};

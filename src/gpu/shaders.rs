@@ -29,6 +29,12 @@ pub fn source(shader: &str) -> String {
         "sgd" => include_str!("../../shaders/sgd.wgsl").into(),
         "gather" => include_str!("../../shaders/gather.wgsl").into(),
         "fill" => include_str!("../../shaders/fill.wgsl").into(),
+        "xbar_read" => format!("{PHILOX}\n{}", include_str!("../../shaders/xbar_read.wgsl")),
+        "xbar_eff" => include_str!("../../shaders/xbar_eff.wgsl").into(),
+        "xbar_program" => format!(
+            "{PHILOX}\n{}",
+            include_str!("../../shaders/xbar_program.wgsl")
+        ),
         "philox_test" => format!(
             "{PHILOX}\n{}",
             include_str!("../../shaders/philox_test.wgsl")
@@ -88,6 +94,38 @@ pub const PHILOX_TEST: Kernel = Kernel {
     bindings: &[W, W],
 };
 
+/// Crossbar read bindings, shared by `absmax` and `read`: per-instance table, state (counters
+/// and per-call ring), effective conductances, input, input ranges, output.
+const XBAR_READ_BINDINGS: &[Access] = &[R, W, R, R, W, W];
+pub const XBAR_ABSMAX: Kernel = Kernel {
+    shader: "xbar_read",
+    entry: "absmax",
+    bindings: XBAR_READ_BINDINGS,
+};
+pub const XBAR_READ: Kernel = Kernel {
+    shader: "xbar_read",
+    entry: "read_fused",
+    bindings: XBAR_READ_BINDINGS,
+};
+pub const XBAR_EFF: Kernel = Kernel {
+    shader: "xbar_eff",
+    entry: "main",
+    bindings: &[R, R, W, W],
+};
+/// Programming bindings, shared by `program` and `row_max_sum`: per-instance table, gradient,
+/// cell curves, cells, state, per-row maxima.
+const XBAR_PROGRAM_BINDINGS: &[Access] = &[R, R, R, W, W, W];
+pub const XBAR_PROGRAM: Kernel = Kernel {
+    shader: "xbar_program",
+    entry: "program",
+    bindings: XBAR_PROGRAM_BINDINGS,
+};
+pub const XBAR_ROW_MAX: Kernel = Kernel {
+    shader: "xbar_program",
+    entry: "row_max_sum",
+    bindings: XBAR_PROGRAM_BINDINGS,
+};
+
 /// Every shader module name, for validation.
 pub const SHADERS: &[&str] = &[
     "gemm",
@@ -98,6 +136,9 @@ pub const SHADERS: &[&str] = &[
     "gather",
     "fill",
     "philox_test",
+    "xbar_read",
+    "xbar_eff",
+    "xbar_program",
 ];
 
 /// Every override set used with each shader, for validation.

@@ -1,0 +1,196 @@
+// In-situ programming of P instances of a crossbar layer (one cell per weight), mirroring
+// src/xbar/program.rs and src/xbar/device.rs: pulse count from -lr grad / dw_1 (stochastic or
+// nearest rounding), the nonlinear update on the cell's own curve, c2c noise, clipping; write
+// counters (pulses, cells written, per-row maximum) reduced with u32 atomics.
+//
+// `curves` holds the per-cell curve shapes (a_ltp, a_ltd), computed on the host with the
+// reference draws; `inst` the per-instance table (see src/gpu/xbar.rs); `state` the per-layer
+// counters (two words each) and the ring of per-call counters; `rowmax` [P][K] the per-row
+// maximum of the current update, summed and cleared by `row_max_sum`.
+
+struct Params {
+    fan_in: u32, fan_out: u32, sets: u32, n_inst: u32,
+    total: u32, slot: u32, stochastic: u32, max_pulses: u32,
+    counter_base: u32, _pad0: u32, _pad1: u32, _pad2: u32,
+}
+
+@group(0) @binding(0) var<uniform> prm: Params;
+@group(0) @binding(1) var<storage, read> inst: array<u32>;
+@group(0) @binding(2) var<storage, read> grad: array<f32>;
+@group(0) @binding(3) var<storage, read> curves: array<f32>;
+@group(0) @binding(4) var<storage, read_write> cells: array<f32>;
+@group(0) @binding(5) var<storage, read_write> state: array<atomic<u32>>;
+@group(0) @binding(6) var<storage, read_write> rowmax: array<atomic<u32>>;
+
+const INST_STRIDE: u32 = 24u;
+const RING_BASE: u32 = 32u;
+const SNAP: f32 = 0.01;
+
+var<workgroup> wsum: array<atomic<u32>, 4>; // pulses lo, hi; cells written; row-max sum
+
+fn inst_f32(p: u32, i: u32) -> f32 {
+    return bitcast<f32>(inst[p * INST_STRIDE + i]);
+}
+
+fn add_counter(i: u32, v: u32) {
+    if (v == 0u) {
+        return;
+    }
+    let old = atomicAdd(&state[2u * i], v);
+    if (old > 0xffffffffu - v) {
+        atomicAdd(&state[2u * i + 1u], 1u);
+    }
+}
+
+fn expm1f(z: f32) -> f32 {
+    if (abs(z) < 0.1) {
+        return z * (1.0 + z * (0.5 + z * (1.0 / 6.0 + z * (1.0 / 24.0 + z * (1.0 / 120.0 + z * (1.0 / 720.0))))));
+    }
+    return exp(z) - 1.0;
+}
+
+fn rise(x: f32, a: f32) -> f32 {
+    if (a == 0.0) {
+        return x;
+    }
+    return clamp(expm1f(-x / a) / expm1f(-1.0 / a), 0.0, 1.0);
+}
+
+// Inverse of `rise`; ln(1 + z) as device::ln1pf, an infinite log meaning x = 1.
+fn rise_inv(y: f32, a: f32) -> f32 {
+    if (a == 0.0) {
+        return y;
+    }
+    let den = -expm1f(-1.0 / a);
+    let z = -y * den;
+    var l: f32;
+    if (abs(z) < 0.01) {
+        l = z * (1.0 - z * (0.5 - z * (1.0 / 3.0 - z * 0.25)));
+    } else if (1.0 + z <= 0.0) {
+        return 1.0;
+    } else {
+        l = log(1.0 + z);
+    }
+    return clamp(-a * l, 0.0, 1.0);
+}
+
+fn snap(p: f32) -> f32 {
+    let r = floor(p + 0.5);
+    return select(p, r, abs(p - r) < SNAP);
+}
+
+fn apply_pulses(g: f32, n: i32, a_ltp: f32, a_ltd: f32, p_max: f32, g_min: f32, c2c: f32, z: f32) -> f32 {
+    let range = 1.0 - g_min;
+    let y = clamp((g - g_min) / range, 0.0, 1.0);
+    let nf = f32(n);
+    var y_new: f32;
+    if (n > 0) {
+        let p = snap(rise_inv(y, a_ltp) * p_max);
+        y_new = rise(clamp(p + nf, 0.0, p_max) / p_max, a_ltp);
+    } else if (a_ltd == 0.0) {
+        let p = snap(y * p_max);
+        y_new = clamp(p + nf, 0.0, p_max) / p_max;
+    } else {
+        let q = snap(rise_inv(1.0 - y, a_ltd) * p_max);
+        y_new = 1.0 - rise(clamp(q - nf, 0.0, p_max) / p_max, a_ltd);
+    }
+    let noisy = g_min + y_new * range + c2c * range * sqrt(f32(abs(n))) * z;
+    return clamp(noisy, g_min, 1.0);
+}
+
+// Two-word add into workgroup counter pair (i, i + 1).
+fn wg_add(i: u32, v: u32) {
+    if (v == 0u) {
+        return;
+    }
+    let old = atomicAdd(&wsum[i], v);
+    if (old > 0xffffffffu - v) {
+        atomicAdd(&wsum[i + 1u], 1u);
+    }
+}
+
+@compute @workgroup_size(256)
+fn program(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+    if (lid.x < 4u) {
+        atomicStore(&wsum[lid.x], 0u);
+    }
+    workgroupBarrier();
+    let e = gid.x + gid.y * 65535u * 256u;
+    let kn = prm.fan_in * prm.fan_out;
+    if (e < prm.n_inst * kn) {
+        let p = e / kn;
+        let widx = e % kn;
+        let j = widx / prm.fan_in;
+        let i = widx % prm.fan_in;
+        let step = atomicLoad(&state[RING_BASE + prm.slot]);
+        let lr = inst_f32(p, 11u);
+        let dw_1 = inst_f32(p, 12u);
+        let m = f32(prm.max_pulses);
+        let v = (-lr * grad[e]) / dw_1;
+        var nf: f32;
+        if (prm.stochastic != 0u) {
+            let key_round = vec2<u32>(inst[p * INST_STRIDE + 4u], inst[p * INST_STRIDE + 5u]);
+            let u = philox_uniform(philox4x32_10(vec4<u32>(widx, step, 0u, 0u), key_round).x);
+            nf = floor(v + u);
+        } else {
+            nf = floor(v + 0.5);
+        }
+        let n = i32(clamp(nf, -m, m));
+        if (n != 0) {
+            let key_c2c = vec2<u32>(inst[p * INST_STRIDE + 6u], inst[p * INST_STRIDE + 7u]);
+            let c2c = inst_f32(p, 10u);
+            let p_max = inst_f32(p, 13u);
+            let g_min = inst_f32(p, 14u);
+            let an = u32(abs(n));
+            for (var cs = 0u; cs < prm.sets; cs++) {
+                let idx = ((cs * prm.fan_out + j) * prm.fan_in + i);
+                var z = 0.0;
+                if (c2c > 0.0) {
+                    let w = philox4x32_10(vec4<u32>(idx, step, 0u, 0u), key_c2c);
+                    z = philox_normal(w.x, w.y);
+                }
+                let n_cell = select(-n, n, cs == 0u);
+                let cv = p * (prm.fan_out * prm.fan_in * prm.sets) + idx;
+                let a_ltp = curves[2u * cv];
+                let a_ltd = curves[2u * cv + 1u];
+                let e_cell = p * prm.total + idx;
+                cells[e_cell] = apply_pulses(cells[e_cell], n_cell, a_ltp, a_ltd, p_max, g_min, c2c, z);
+            }
+            wg_add(0u, an * prm.sets);
+            atomicAdd(&wsum[2], prm.sets);
+            atomicMax(&rowmax[p * prm.fan_in + i], an);
+        }
+    }
+    workgroupBarrier();
+    if (lid.x == 0u) {
+        let lo = atomicLoad(&wsum[0]);
+        let hi = atomicLoad(&wsum[1]);
+        add_counter(prm.counter_base, lo);
+        if (hi != 0u) {
+            atomicAdd(&state[2u * prm.counter_base + 1u], hi);
+        }
+        add_counter(prm.counter_base + 1u, atomicLoad(&wsum[2]));
+    }
+}
+
+// Sums the per-row maxima of the last update into the row-max counter and clears them.
+@compute @workgroup_size(256)
+fn row_max_sum(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+    if (lid.x < 4u) {
+        atomicStore(&wsum[lid.x], 0u);
+    }
+    workgroupBarrier();
+    let e = gid.x + gid.y * 65535u * 256u;
+    if (e < prm.n_inst * prm.fan_in) {
+        wg_add(0u, atomicExchange(&rowmax[e], 0u));
+    }
+    workgroupBarrier();
+    if (lid.x == 0u) {
+        let lo = atomicLoad(&wsum[0]);
+        let hi = atomicLoad(&wsum[1]);
+        add_counter(prm.counter_base + 2u, lo);
+        if (hi != 0u) {
+            atomicAdd(&state[2u * (prm.counter_base + 2u) + 1u], hi);
+        }
+    }
+}
