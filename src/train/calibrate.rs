@@ -39,8 +39,28 @@ pub fn calibrate_instance(
     for (l, layer) in layers.iter_mut().enumerate() {
         let input = &acts[l];
         let range = input_range(input, signed_inputs[l]);
-        calibrate(layer, Direction::Forward, input, rows, range, signed_inputs[l], cfg, knobs, 0);
-        let (y, _) = read(layer, Direction::Forward, input, rows, range, signed_inputs[l], cfg, knobs, 0);
+        calibrate(
+            layer,
+            Direction::Forward,
+            input,
+            rows,
+            range,
+            signed_inputs[l],
+            cfg,
+            knobs,
+            0,
+        );
+        let (y, _) = read(
+            layer,
+            Direction::Forward,
+            input,
+            rows,
+            range,
+            signed_inputs[l],
+            cfg,
+            knobs,
+            0,
+        );
         let a = if l == last { Activation::Identity } else { act };
         acts.push(y.into_iter().map(|z| activate(a, z)).collect());
     }
@@ -61,8 +81,28 @@ pub fn calibrate_instance(
             for l in (1..=last).rev() {
                 let range = input_range(&d, true);
                 let layer = &mut layers[l];
-                calibrate(layer, Direction::Transposed, &d, rows, range, true, cfg, knobs, 0);
-                let (back, _) = read(layer, Direction::Transposed, &d, rows, range, true, cfg, knobs, 0);
+                calibrate(
+                    layer,
+                    Direction::Transposed,
+                    &d,
+                    rows,
+                    range,
+                    true,
+                    cfg,
+                    knobs,
+                    0,
+                );
+                let (back, _) = read(
+                    layer,
+                    Direction::Transposed,
+                    &d,
+                    rows,
+                    range,
+                    true,
+                    cfg,
+                    knobs,
+                    0,
+                );
                 d = back
                     .iter()
                     .zip(&acts[l])
@@ -73,7 +113,17 @@ pub fn calibrate_instance(
         Rule::Dfa => {
             if let Some((fb, fcfg)) = feedback {
                 let range = input_range(&e, true);
-                calibrate(fb, Direction::Forward, &e, rows, range, true, fcfg, knobs, 0);
+                calibrate(
+                    fb,
+                    Direction::Forward,
+                    &e,
+                    rows,
+                    range,
+                    true,
+                    fcfg,
+                    knobs,
+                    0,
+                );
             }
         }
     }

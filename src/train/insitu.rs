@@ -3,9 +3,9 @@
 
 use std::cell::Cell;
 
+use super::calibrate::calibrate_instance;
 use super::net::{Net, XbarNet};
 use crate::backend::{Activation, Backend};
-use super::calibrate::calibrate_instance;
 use crate::config::{AdcMode, ExperimentConfig, Init, InstanceConfig};
 use crate::data::{Dataset, Normalize};
 use crate::xbar::mapping::{map_for_training, map_weights};
@@ -76,7 +76,9 @@ pub fn attach(
             * init_limit(cfg.network.init, cfg.network.activation, fi, fo);
         for (p, k) in all_knobs.iter().enumerate() {
             let w = &weights[l][p * fi * fo..(p + 1) * fi * fo];
-            cells[p].push(map_for_training(w, fo, fi, scale, &xb, k, p as u32, l as u32)?);
+            cells[p].push(map_for_training(
+                w, fo, fi, scale, &xb, k, p as u32, l as u32,
+            )?);
         }
     }
     let fx = match (feedback, array.feedback_bits) {
@@ -109,7 +111,10 @@ pub fn attach(
             if l == 0 {
                 cfg.data.normalize != Normalize::Unit
             } else {
-                matches!(cfg.network.activation, Activation::Tanh | Activation::Identity)
+                matches!(
+                    cfg.network.activation,
+                    Activation::Tanh | Activation::Identity
+                )
             }
         })
         .collect();

@@ -1,7 +1,7 @@
 //! Training: networks on a backend, BP and DFA steps, epochs, metrics and reports.
 
-pub mod init;
 pub mod calibrate;
+pub mod init;
 pub mod insitu;
 pub mod net;
 pub mod report;
