@@ -1,6 +1,7 @@
 //! insitu: simulation of neural-network training and inference on compute-in-memory crossbars.
 
 pub mod backend;
+pub mod bench;
 pub mod chip;
 pub mod cli;
 pub mod config;
@@ -9,5 +10,6 @@ pub mod data;
 pub mod gpu;
 pub mod nn;
 pub mod rng;
+pub mod study;
 pub mod train;
 pub mod xbar;

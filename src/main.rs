@@ -46,6 +46,25 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// In-situ BP vs DFA test accuracy versus ADC bits, weight bits, c2c, d2d, NL and on/off
+    /// ratio, one knob at a time from the FeFET-like reference (configs/xbar_mlp_bp.toml).
+    Robustness {
+        /// Overrides of the reference, e.g. --set train.epochs=3 --set network.hidden=[128].
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        sets: Vec<String>,
+        /// Directory for robustness.csv and robustness.json (rewritten after every run).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Run the benchmark suite (GEMM, fused crossbar read, training, population, estimate).
+    Bench {
+        /// Small sizes (software adapters, CI).
+        #[arg(long)]
+        quick: bool,
+        /// Write the results as JSON.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// List adapters, the chosen one, its features and limits.
     Info,
 }
@@ -61,6 +80,10 @@ fn main() {
             cli::train::train(&config, &sets, out, cli.backend, cli.adapter).map(|_| ())
         }
         Command::Estimate { config, sets, out } => cli::estimate::run(&config, &sets, out),
+        Command::Robustness { sets, out } => {
+            cli::robustness::run(&sets, out, cli.backend, cli.adapter)
+        }
+        Command::Bench { quick, out } => cli::bench::run(quick, out, cli.backend, cli.adapter),
         Command::Info => cli::info::run(cli.adapter),
     };
     if let Err(e) = result {

@@ -1,6 +1,8 @@
 //! Command-line commands (parsing lives in `main.rs`; these run and print).
 
 pub mod backend;
+pub mod bench;
 pub mod estimate;
+pub mod robustness;
 pub mod info;
 pub mod train;

@@ -1,0 +1,51 @@
+//! `insitu robustness`: BP vs DFA in situ under one nonideality at a time.
+
+use std::path::PathBuf;
+
+use super::backend::{open, BackendKind};
+use crate::config;
+use crate::data;
+use crate::study::robustness;
+
+/// The reference chip: the shipped in-situ config (FeFET-like, 5-bit cells, 6-bit ADC).
+const BASE: &str = include_str!("../../configs/xbar_mlp_bp.toml");
+
+pub fn run(
+    sets: &[String],
+    out: Option<PathBuf>,
+    kind: BackendKind,
+    adapter: Option<String>,
+) -> anyhow::Result<()> {
+    let cfg = config::parse(BASE, "configs/xbar_mlp_bp.toml", sets)?;
+    let split = data::load(&cfg.data)?;
+    let mut be = open(kind, adapter)?;
+    if let Some(dir) = &out {
+        std::fs::create_dir_all(dir)?;
+    }
+    let save = |points: &[robustness::Point]| {
+        if let Some(dir) = &out {
+            // Rewritten after every run: an interrupted study keeps what it finished.
+            let _ = std::fs::write(dir.join("robustness.csv"), robustness::csv(points));
+            let _ = std::fs::write(
+                dir.join("robustness.json"),
+                serde_json::to_vec_pretty(&serde_json::json!({
+                    "version": env!("CARGO_PKG_VERSION"),
+                    "config": &cfg,
+                    "points": points,
+                }))
+                .unwrap_or_default(),
+            );
+        }
+        eprint!("\r{} points done", points.len());
+    };
+    let points = robustness::run(be.as_mut(), BASE, "configs/xbar_mlp_bp.toml", sets, &split, save)?;
+    eprintln!();
+    println!(
+        "in-situ test accuracy, one knob at a time from the reference (FeFET-like, 5-bit cells, \
+         6-bit ADC); {} on {}",
+        be.describe().backend,
+        be.describe().name
+    );
+    print!("{}", robustness::table(&points));
+    Ok(())
+}

@@ -1,0 +1,3 @@
+//! Studies: fixed experiments that answer one question each.
+
+pub mod robustness;
