@@ -10,11 +10,18 @@ fn main() -> anyhow::Result<()> {
     let ctx = GpuContext::open(&AdapterChoice::default())?;
     let gpu = insitu::bench::run(&mut GpuBackend::new(ctx), quick)?;
     let cpu = insitu::bench::run(&mut CpuBackend::new(), quick)?;
-    print!("{}{}", insitu::bench::table(&gpu), insitu::bench::table(&cpu));
+    print!(
+        "{}{}",
+        insitu::bench::table(&gpu),
+        insitu::bench::table(&cpu)
+    );
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench");
     std::fs::create_dir_all(&dir)?;
     let path = dir.join("throughput.json");
-    std::fs::write(&path, serde_json::to_vec_pretty(&serde_json::json!({"gpu": gpu, "cpu": cpu}))?)?;
+    std::fs::write(
+        &path,
+        serde_json::to_vec_pretty(&serde_json::json!({"gpu": gpu, "cpu": cpu}))?,
+    )?;
     println!("written {}", path.display());
     Ok(())
 }

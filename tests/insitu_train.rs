@@ -73,7 +73,10 @@ fn fefet_crossbars_learn_with_bp_and_dfa() {
     assert!(cost.area_mm2.total > 0.0);
     let act = &bp.activity[0];
     assert!(act.forward.adc_conversions > 0 && act.transposed.adc_conversions > 0);
-    assert_eq!(dfa.activity[0].transposed.adc_conversions, 0, "DFA reads no transposes");
+    assert_eq!(
+        dfa.activity[0].transposed.adc_conversions, 0,
+        "DFA reads no transposes"
+    );
 }
 
 #[test]
@@ -83,15 +86,25 @@ fn too_few_adc_bits_degrade_accuracy_monotonically() {
         .map(|b| {
             let bits = format!("array.adc_bits={b}");
             let back = format!("array.adc_bits_backward={b}");
-            acc(&train(&mut CpuBackend::new(), &small("bp", &[&bits, &back, "array.adc_mode=\"full\""])))
+            acc(&train(
+                &mut CpuBackend::new(),
+                &small("bp", &[&bits, &back, "array.adc_mode=\"full\""]),
+            ))
         })
         .collect();
     assert!(accs[0] + 0.02 < accs[2], "2-bit ADC should lose: {accs:?}");
-    assert!(accs[0] <= accs[1] + 0.01 && accs[1] <= accs[2] + 0.01, "{accs:?}");
+    assert!(
+        accs[0] <= accs[1] + 0.01 && accs[1] <= accs[2] + 0.01,
+        "{accs:?}"
+    );
 }
 
 fn tiny(rule: &str, extra: &[&str]) -> ExperimentConfig {
-    let mut e: Vec<&str> = vec!["network.hidden=[16]", "data.train_limit=200", "data.test_limit=200"];
+    let mut e: Vec<&str> = vec![
+        "network.hidden=[16]",
+        "data.train_limit=200",
+        "data.test_limit=200",
+    ];
     e.extend(extra);
     small(rule, &e)
 }
@@ -104,7 +117,10 @@ fn gpu_and_cpu_agree_in_situ() {
         let c = train(&mut CpuBackend::new(), &cfg);
         let (a, b) = (acc(&g), acc(&c));
         assert!((a - b).abs() <= 0.03, "{rule}: gpu {a} vs cpu {b}");
-        assert_eq!(g.activity[0].forward.adc_conversions, c.activity[0].forward.adc_conversions);
+        assert_eq!(
+            g.activity[0].forward.adc_conversions,
+            c.activity[0].forward.adc_conversions
+        );
     }
 }
 
@@ -118,9 +134,17 @@ fn in_situ_population_equals_separate_runs_and_seeds_reproduce() {
         one.population = vec![cfg.population[i].clone()];
         let alone = train(&mut common::gpu(), &one);
         let (a, b) = (&together.instances[i].epochs[0], &alone.epochs[0]);
-        assert!((a.train_loss - b.train_loss).abs() < 1e-5, "instance {i}: {} vs {}", a.train_loss, b.train_loss);
+        assert!(
+            (a.train_loss - b.train_loss).abs() < 1e-5,
+            "instance {i}: {} vs {}",
+            a.train_loss,
+            b.train_loss
+        );
         assert_eq!(a.test_accuracy, b.test_accuracy, "instance {i}");
     }
     let again = train(&mut common::gpu(), &cfg);
-    assert_eq!(together.instances[1].epochs[0].train_loss, again.instances[1].epochs[0].train_loss);
+    assert_eq!(
+        together.instances[1].epochs[0].train_loss,
+        again.instances[1].epochs[0].train_loss
+    );
 }

@@ -72,7 +72,13 @@ fn gemm_case(be: &mut dyn Backend, n: u32, reps: u32) -> Case {
     }
 }
 
-fn xbar_case(be: &mut dyn Backend, batch: u32, fan_in: usize, fan_out: usize, reps: u32) -> Vec<Case> {
+fn xbar_case(
+    be: &mut dyn Backend,
+    batch: u32,
+    fan_in: usize,
+    fan_out: usize,
+    reps: u32,
+) -> Vec<Case> {
     let cfg = parse(
         include_str!("../../configs/xbar_mlp_bp.toml"),
         "bench",
@@ -88,7 +94,10 @@ fn xbar_case(be: &mut dyn Backend, batch: u32, fan_in: usize, fan_out: usize, re
     let cells = map_weights(&w, fan_out, fan_in, None, &xb, 0, 0);
     let id = be.xbar_create(&xb, vec![cells], vec![knobs]);
     let x = be.alloc(batch as usize * fan_in);
-    let xs: Vec<f32> = rand(batch as usize * fan_in, 4).iter().map(|v| v.abs()).collect();
+    let xs: Vec<f32> = rand(batch as usize * fan_in, 4)
+        .iter()
+        .map(|v| v.abs())
+        .collect();
     be.write(x, &xs);
     let y = be.alloc(batch as usize * fan_out);
     let view = |buf, ld: usize| MatView {
@@ -169,7 +178,11 @@ fn train_case(be: &mut dyn Backend, name: &str, cfg: &ExperimentConfig, split: &
 pub fn run(be: &mut dyn Backend, quick: bool) -> anyhow::Result<BenchReport> {
     let t0 = Instant::now();
     let mut cases = Vec::new();
-    let sizes: &[u32] = if quick { &[128, 256] } else { &[256, 1024, 2048] };
+    let sizes: &[u32] = if quick {
+        &[128, 256]
+    } else {
+        &[256, 1024, 2048]
+    };
     for &n in sizes {
         cases.push(gemm_case(be, n, if quick { 4 } else { 20 }));
     }
@@ -177,15 +190,34 @@ pub fn run(be: &mut dyn Backend, quick: bool) -> anyhow::Result<BenchReport> {
     cases.extend(xbar_case(be, batch, 784, 256, reps));
     let limit = if quick { 256 } else { 4000 };
     let split = data::load(
-        &parse("", "bench", &[format!("data.train_limit={limit}"), "data.test_limit=200".into()])?.data,
+        &parse(
+            "",
+            "bench",
+            &[
+                format!("data.train_limit={limit}"),
+                "data.test_limit=200".into(),
+            ],
+        )?
+        .data,
     )?;
-    let mut sets = vec!["train.epochs=1".to_string(), "train.batch_size=64".to_string()];
+    let mut sets = vec![
+        "train.epochs=1".to_string(),
+        "train.batch_size=64".to_string(),
+    ];
     if quick {
         sets.push("network.hidden=[64]".into());
     }
-    let float = parse(include_str!("../../configs/mlp_mnist_bp.toml"), "bench", &sets)?;
+    let float = parse(
+        include_str!("../../configs/mlp_mnist_bp.toml"),
+        "bench",
+        &sets,
+    )?;
     cases.push(train_case(be, "train_float", &float, &split));
-    let insitu = parse(include_str!("../../configs/xbar_mlp_bp.toml"), "bench", &sets)?;
+    let insitu = parse(
+        include_str!("../../configs/xbar_mlp_bp.toml"),
+        "bench",
+        &sets,
+    )?;
     cases.push(train_case(be, "train_insitu", &insitu, &split));
     let mut pop = insitu.clone();
     pop.population = (0..16)
@@ -204,7 +236,11 @@ pub fn run(be: &mut dyn Backend, quick: bool) -> anyhow::Result<BenchReport> {
         detail: "time of 16 instances in one run / time of one instance (16 = no sharing)".into(),
     });
     cases.push(p16);
-    let vgg = parse(include_str!("../../configs/neurosim_vgg8_training.toml"), "bench", &[])?;
+    let vgg = parse(
+        include_str!("../../configs/neurosim_vgg8_training.toml"),
+        "bench",
+        &[],
+    )?;
     let t = Instant::now();
     let reps = 100;
     for _ in 0..reps {
@@ -229,7 +265,10 @@ pub fn run(be: &mut dyn Backend, quick: bool) -> anyhow::Result<BenchReport> {
 
 /// A table for people.
 pub fn table(r: &BenchReport) -> String {
-    let mut s = format!("{} ({}, {})\n", r.adapter.name, r.adapter.backend, r.adapter.driver);
+    let mut s = format!(
+        "{} ({}, {})\n",
+        r.adapter.name, r.adapter.backend, r.adapter.driver
+    );
     for c in &r.cases {
         s.push_str(&format!(
             "  {:<28} {:>14.4e} {:<16} {:>9.3} s  {}\n",

@@ -3,6 +3,6 @@
 pub mod backend;
 pub mod bench;
 pub mod estimate;
-pub mod robustness;
 pub mod info;
+pub mod robustness;
 pub mod train;

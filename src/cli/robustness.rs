@@ -38,7 +38,14 @@ pub fn run(
         }
         eprint!("\r{} points done", points.len());
     };
-    let points = robustness::run(be.as_mut(), BASE, "configs/xbar_mlp_bp.toml", sets, &split, save)?;
+    let points = robustness::run(
+        be.as_mut(),
+        BASE,
+        "configs/xbar_mlp_bp.toml",
+        sets,
+        &split,
+        save,
+    )?;
     eprintln!();
     println!(
         "in-situ test accuracy, one knob at a time from the reference (FeFET-like, 5-bit cells, \

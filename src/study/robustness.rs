@@ -40,7 +40,13 @@ fn knobs() -> Vec<(&'static str, Knob)> {
                 [2u32, 3, 4, 5, 6, 8]
                     .iter()
                     .map(|b| {
-                        (b.to_string(), vec![format!("array.adc_bits={b}"), format!("array.adc_bits_backward={}", b + 2)])
+                        (
+                            b.to_string(),
+                            vec![
+                                format!("array.adc_bits={b}"),
+                                format!("array.adc_bits_backward={}", b + 2),
+                            ],
+                        )
                     })
                     .collect(),
             ),
@@ -165,7 +171,11 @@ pub fn table(points: &[Point]) -> String {
                 .map(|p| format!("{:>10.2}%", 100.0 * p.test_accuracy))
                 .unwrap_or_else(|| format!("{:>11}", "-"))
         };
-        out.push_str(&format!("{knob:<12} {value:<9} {}  {}\n", find("bp"), find("dfa")));
+        out.push_str(&format!(
+            "{knob:<12} {value:<9} {}  {}\n",
+            find("bp"),
+            find("dfa")
+        ));
     }
     out
 }

@@ -76,9 +76,9 @@ pub fn attach(
             * init_limit(cfg.network.init, cfg.network.activation, fi, fo);
         for (p, k) in all_knobs.iter().enumerate() {
             let w = &weights[l][p * fi * fo..(p + 1) * fi * fo];
-            cells[p].push(map_for_training(
-                w, fo, fi, scale, &xb, k, p as u32, l as u32,
-            )?);
+            // Streams key on the instance's own seed (instance id 0), so an instance draws the
+            // same noise alone or inside a population.
+            cells[p].push(map_for_training(w, fo, fi, scale, &xb, k, 0, l as u32)?);
         }
     }
     let fx = match (feedback, array.feedback_bits) {
@@ -101,7 +101,7 @@ pub fn attach(
         (Some(fx), Some(fb)) => (0..all_knobs.len())
             .map(|p| {
                 let w = &fb[p * s * classes..(p + 1) * s * classes];
-                map_weights(w, s, classes, None, fx, p as u32, FEEDBACK_LAYER)
+                map_weights(w, s, classes, None, fx, 0, FEEDBACK_LAYER)
             })
             .collect(),
         _ => Vec::new(),

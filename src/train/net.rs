@@ -110,10 +110,10 @@ impl Net {
             spec,
         };
         be.write(net.lr, lr);
-        for l in 0..net.layers() {
+        for (l, init) in weights.iter().enumerate().take(net.layers()) {
             let (fi, fo) = (net.spec.sizes[l], net.spec.sizes[l + 1]);
             let w = be.alloc(p * fi * fo);
-            be.write(w, &weights[l]);
+            be.write(w, init);
             net.w.push(w);
             net.b.push(be.alloc(p * fo));
             net.vw.push(be.alloc(p * fi * fo));
