@@ -67,8 +67,12 @@ fn ideal_crossbar_training_tracks_float() {
 fn fefet_crossbars_learn_with_bp_and_dfa() {
     let bp = train(&mut CpuBackend::new(), &small("bp", &[]));
     assert!(acc(&bp) > 0.75, "in-situ BP {}", acc(&bp));
-    let dfa = train(&mut CpuBackend::new(), &small("dfa", &[]));
-    assert!(acc(&dfa) > 0.5, "in-situ DFA {}", acc(&dfa));
+    // DFA starts slower: two epochs of smaller batches.
+    let dfa = train(
+        &mut CpuBackend::new(),
+        &small("dfa", &["train.epochs=2", "train.batch_size=32"]),
+    );
+    assert!(acc(&dfa) > 0.6, "in-situ DFA {}", acc(&dfa));
     let cost = bp.cost.as_ref().expect("cost section");
     assert!(cost.area_mm2.total > 0.0);
     let act = &bp.activity[0];
