@@ -49,6 +49,35 @@ pub struct XbarActivity {
     pub updates: u64,
 }
 
+impl XbarActivity {
+    fn zip(&self, o: &Self, f: impl Fn(u64, u64) -> u64) -> Self {
+        let c = |a: &Counters, b: &Counters| Counters {
+            active_rows: f(a.active_rows, b.active_rows),
+            adc_conversions: f(a.adc_conversions, b.adc_conversions),
+            adc_clipped: f(a.adc_clipped, b.adc_clipped),
+        };
+        XbarActivity {
+            vectors_forward: f(self.vectors_forward, o.vectors_forward),
+            vectors_transposed: f(self.vectors_transposed, o.vectors_transposed),
+            forward: c(&self.forward, &o.forward),
+            transposed: c(&self.transposed, &o.transposed),
+            write_pulses: f(self.write_pulses, o.write_pulses),
+            cells_written: f(self.cells_written, o.cells_written),
+            row_max_pulses: f(self.row_max_pulses, o.row_max_pulses),
+            updates: f(self.updates, o.updates),
+        }
+    }
+
+    pub fn plus(&self, o: &Self) -> Self {
+        self.zip(o, |a, b| a + b)
+    }
+
+    /// Activity of `self` not in `o` (an earlier snapshot).
+    pub fn minus(&self, o: &Self) -> Self {
+        self.zip(o, u64::saturating_sub)
+    }
+}
+
 /// Host copy of a layer's P instances.
 pub struct HostXbar {
     pub cfg: Xbar,

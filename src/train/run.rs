@@ -240,6 +240,17 @@ impl<'a> Trainer<'a> {
         self.read_acc().into_iter().map(|(_, a)| a).collect()
     }
 
+    /// Crossbar activity of every weight layer so far (empty for float runs).
+    pub fn activity(&mut self) -> Vec<XbarActivity> {
+        let ids = self
+            .net
+            .xbar
+            .as_ref()
+            .map(|x| x.layers.clone())
+            .unwrap_or_default();
+        ids.iter().map(|id| self.be.xbar_activity(*id)).collect()
+    }
+
     /// DFA's alignment: per instance and hidden layer, the cosine between the DFA and the BP
     /// weight gradients on the first training batch (weights untouched).
     pub fn alignment(&mut self) -> Vec<Vec<f64>> {
@@ -346,14 +357,20 @@ pub fn run_on(
         indicatif::ProgressBar::hidden()
     };
     let mut train_seconds = 0.0;
+    let mut diagnostic = vec![XbarActivity::default(); t.activity().len()];
     for epoch in 0..cfg.train.epochs {
         let t0 = Instant::now();
         let train = t.train_epoch(epoch, &bar);
         let secs = t0.elapsed().as_secs_f64();
         train_seconds += secs;
         let test = t.evaluate();
+        // The alignment diagnostic reads the arrays too; its reads are not the chip's work.
+        let before = t.activity();
         let align = (cfg.train.rule == Rule::Dfa && cfg.train.alignment && t.net.layers() > 1)
             .then(|| t.alignment());
+        for ((d, a), b) in diagnostic.iter_mut().zip(t.activity()).zip(&before) {
+            *d = d.plus(&a.minus(b));
+        }
         let diverged = train.iter().any(|(l, _)| !l.is_finite());
         for i in 0..p {
             report.instances[i].epochs.push(EpochRecord {
@@ -373,10 +390,12 @@ pub fn run_on(
             samples_per_second: n / train_seconds,
             instance_samples_per_second: n * p as f64 / train_seconds,
         });
-        if let Some(x) = &t.net.xbar {
-            let ids = x.layers.clone();
-            report.activity = ids.iter().map(|id| t.be.xbar_activity(*id)).collect();
-        }
+        report.activity = t
+            .activity()
+            .iter()
+            .zip(&diagnostic)
+            .map(|(a, d)| a.minus(d))
+            .collect();
         let measured = (!report.activity.is_empty())
             .then(|| crate::chip::experiment::measured(cfg, &report.activity));
         // The cost model never costs a run its results: a failure is reported and skipped.
