@@ -47,7 +47,8 @@ enum Command {
         out: Option<PathBuf>,
     },
     /// In-situ BP vs DFA test accuracy versus ADC bits, weight bits, c2c, d2d, NL and on/off
-    /// ratio, one knob at a time from the FeFET-like reference (configs/xbar_mlp_bp.toml).
+    /// ratio, one knob at a time from the FeFET-like references (configs/xbar_mlp_{bp,dfa}.toml,
+    /// run as 784-128-10 for 3 epochs on 2000 images unless overridden).
     Robustness {
         /// Overrides of the reference, e.g. --set train.epochs=3 --set network.hidden=[128].
         #[arg(long = "set", value_name = "KEY=VALUE")]

@@ -7,8 +7,27 @@ use crate::config;
 use crate::data;
 use crate::study::robustness;
 
-/// The reference chip: the shipped in-situ config (FeFET-like, 5-bit cells, 6-bit ADC).
-const BASE: &str = include_str!("../../configs/xbar_mlp_bp.toml");
+/// The reference chips: the shipped in-situ configs (FeFET-like, 5-bit cells, 6-bit ADC).
+const REFERENCES: [robustness::Reference; 2] = [
+    (
+        "bp",
+        include_str!("../../configs/xbar_mlp_bp.toml"),
+        "configs/xbar_mlp_bp.toml",
+    ),
+    (
+        "dfa",
+        include_str!("../../configs/xbar_mlp_dfa.toml"),
+        "configs/xbar_mlp_dfa.toml",
+    ),
+];
+
+/// A study-sized network and run, applied before the user's overrides.
+const DEFAULTS: [&str; 4] = [
+    "network.hidden=[128]",
+    "train.epochs=3",
+    "data.train_limit=2000",
+    "data.test_limit=1000",
+];
 
 pub fn run(
     sets: &[String],
@@ -16,7 +35,13 @@ pub fn run(
     kind: BackendKind,
     adapter: Option<String>,
 ) -> anyhow::Result<()> {
-    let cfg = config::parse(BASE, "configs/xbar_mlp_bp.toml", sets)?;
+    let sets: Vec<String> = DEFAULTS
+        .iter()
+        .map(|s| s.to_string())
+        .chain(sets.iter().cloned())
+        .collect();
+    let (_, base, origin) = REFERENCES[0];
+    let cfg = config::parse(base, origin, &sets)?;
     let split = data::load(&cfg.data)?;
     let mut be = open(kind, adapter)?;
     if let Some(dir) = &out {
@@ -30,7 +55,7 @@ pub fn run(
                 dir.join("robustness.json"),
                 serde_json::to_vec_pretty(&serde_json::json!({
                     "version": env!("CARGO_PKG_VERSION"),
-                    "config": &cfg,
+                    "overrides": &sets,
                     "points": points,
                 }))
                 .unwrap_or_default(),
@@ -38,14 +63,7 @@ pub fn run(
         }
         eprint!("\r{} points done", points.len());
     };
-    let points = robustness::run(
-        be.as_mut(),
-        BASE,
-        "configs/xbar_mlp_bp.toml",
-        sets,
-        &split,
-        save,
-    )?;
+    let points = robustness::run(be.as_mut(), &REFERENCES, &sets, &split, save)?;
     eprintln!();
     println!(
         "in-situ test accuracy, one knob at a time from the reference (FeFET-like, 5-bit cells, \

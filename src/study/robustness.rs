@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 use crate::backend::Backend;
-use crate::config::{parse, ExperimentConfig, InstanceConfig, Rule};
+use crate::config::{parse, ExperimentConfig, InstanceConfig};
 use crate::data::Split;
 use crate::train::{run_on, RunOptions};
 
@@ -105,21 +105,21 @@ fn knobs() -> Vec<(&'static str, Knob)> {
     ]
 }
 
-/// Runs the study from `base` (an in-situ experiment) with extra overrides `sets`; calls
-/// `done` after every point so callers can save progress.
+/// A learning rule's reference experiment: (rule name, TOML text, origin for messages).
+pub type Reference<'a> = (&'a str, &'a str, &'a str);
+
+/// Runs the study from each rule's reference in-situ experiment with extra overrides `sets`;
+/// calls `done` after every run so callers can save progress.
 pub fn run(
     be: &mut dyn Backend,
-    base: &str,
-    origin: &str,
+    references: &[Reference],
     sets: &[String],
     split: &Split,
     mut done: impl FnMut(&[Point]),
 ) -> anyhow::Result<Vec<Point>> {
     let mut points = Vec::new();
-    for rule in [Rule::Bp, Rule::Dfa] {
-        let rule_name = if rule == Rule::Bp { "bp" } else { "dfa" };
-        let mut rule_sets = sets.to_vec();
-        rule_sets.push(format!("train.rule=\"{rule_name}\""));
+    for &(rule_name, base, origin) in references {
+        let rule_sets = sets.to_vec();
         for (knob, k) in knobs() {
             let runs: Vec<(Vec<String>, ExperimentConfig)> = match k {
                 Knob::Instances(list) => {
