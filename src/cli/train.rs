@@ -68,6 +68,9 @@ pub fn print_epochs(r: &RunReport) {
     if let Some(s) = &r.stopped {
         println!("stopped: {s}");
     }
+    if let Some(c) = &r.cost {
+        println!("{}", crate::chip::print_table(c));
+    }
 }
 
 /// The embedded experiment files the demo runs.
