@@ -1,6 +1,6 @@
 //! Geometry of one convolution over a batch, and the kernel parameters derived from it.
 
-use crate::backend::{Gemm, Im2colParams};
+use crate::backend::{Gemm, Im2colParams, PermuteParams};
 
 /// Where a conv layer's input lives: NCHW images (the data) or channel-major CNHW maps (what
 /// conv layers write, so that one GEMM over the whole batch gives every output channel).
@@ -78,15 +78,51 @@ impl ConvGeom {
         Gemm::dense(self.c_out as u32, n, self.fan_in() as u32, false, false, 1)
     }
 
-    /// `dW[C_out][k k C_in] = d[C_out][B P] cols^T`.
+    /// `dW[C_out][k k C_in] = d[C_out][B P] colsT[B P][k k C_in]`, with the columns
+    /// transposed first so that both operands stream along rows (the reference GEMM is an
+    /// order of magnitude slower on a transposed B of this shape).
     pub fn weight_grad_gemm(&self, batch: usize) -> Gemm {
         let n = (batch * self.positions()) as u32;
-        Gemm::dense(self.c_out as u32, self.fan_in() as u32, n, false, true, 1)
+        Gemm::dense(self.c_out as u32, self.fan_in() as u32, n, false, false, 1)
     }
 
-    /// `dcols[k k C_in][B P] = W^T d`.
+    /// Transposes the columns `[k k C_in][B P] -> [B P][k k C_in]`.
+    pub fn cols_transpose(&self, batch: usize) -> PermuteParams {
+        let n = (batch * self.positions()) as u32;
+        PermuteParams {
+            a: self.fan_in() as u32,
+            b: n,
+            s: 1,
+            count: self.fan_in() as u32 * n,
+        }
+    }
+
+    /// `dcolsT[B P][k k C_in] = dT[B P][C_out] W`: the sparse error (ReLU and max-pool
+    /// zeros) is the left operand, whose zeros the reference GEMM skips.
     pub fn input_grad_gemm(&self, batch: usize) -> Gemm {
         let n = (batch * self.positions()) as u32;
-        Gemm::dense(self.fan_in() as u32, n, self.c_out as u32, true, false, 1)
+        Gemm::dense(n, self.fan_in() as u32, self.c_out as u32, false, false, 1)
+    }
+
+    /// Transposes the output error `[C_out][B P] -> [B P][C_out]`.
+    pub fn error_transpose(&self, batch: usize) -> PermuteParams {
+        let n = (batch * self.positions()) as u32;
+        PermuteParams {
+            a: self.c_out as u32,
+            b: n,
+            s: 1,
+            count: self.c_out as u32 * n,
+        }
+    }
+
+    /// Transposes column gradients back `[B P][k k C_in] -> [k k C_in][B P]`.
+    pub fn cols_untranspose(&self, batch: usize) -> PermuteParams {
+        let n = (batch * self.positions()) as u32;
+        PermuteParams {
+            a: n,
+            b: self.fan_in() as u32,
+            s: 1,
+            count: self.fan_in() as u32 * n,
+        }
     }
 }

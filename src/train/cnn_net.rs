@@ -122,6 +122,8 @@ pub struct CnnNet {
     pub lr: Buf,
     /// Unrolled inputs (and their gradient, in turn), sized for the largest layer.
     cols: Buf,
+    cols_t: Buf,
+    dout_t: Buf,
     /// Basis maps of PENNI layers in inference form `[d C_in][B P]`.
     maps: Buf,
     /// Run PENNI layers in the two-step inference form instead of rebuilding the kernel.
@@ -140,6 +142,7 @@ impl CnnNet {
         let dims = model.dims();
         let mut cols_len = 1;
         let mut maps_len = 1;
+        let mut out_len = 1;
         let mut layers = Vec::new();
         for (l, layer) in model.layers.iter().enumerate() {
             let [c, h, w] = dims[l];
@@ -148,6 +151,7 @@ impl CnnNet {
                     let geom = model.geom(l).unwrap();
                     let n = b * geom.positions();
                     cols_len = cols_len.max(geom.fan_in() * n);
+                    out_len = out_len.max(v.c_out * n);
                     let weights = match &v.weights {
                         ConvWeights::Dense(w) => Weights::Dense(Param::new(be, w)),
                         ConvWeights::Penni(p) => {
@@ -215,6 +219,8 @@ impl CnnNet {
             acc: be.alloc(4),
             lr,
             cols: be.alloc(cols_len),
+            cols_t: be.alloc(cols_len),
+            dout_t: be.alloc(out_len),
             maps: be.alloc(maps_len),
             inference_form: false,
         })
@@ -432,7 +438,8 @@ impl CnnNet {
                         Weights::Dense(w) => (w.w, w.g),
                         Weights::Penni { w, gw, .. } => (*w, *gw),
                     };
-                    be.gemm(lb.dout, self.cols, gw, &g.weight_grad_gemm(rows));
+                    be.permute(self.cols, self.cols_t, &g.cols_transpose(rows));
+                    be.gemm(lb.dout, self.cols_t, gw, &g.weight_grad_gemm(rows));
                     if let Weights::Penni { d, basis, coef, .. } = &lb.weights {
                         let (rows_c, kk, d) = ((g.c_out * g.c_in) as u32, (g.k * g.k) as u32, *d as u32);
                         // dC = dW V^T, dV = C^T dW
@@ -440,7 +447,9 @@ impl CnnNet {
                         be.gemm(coef.w, gw, basis.g, &Gemm::dense(d, kk, rows_c, true, false, 1));
                     }
                     if let Some(din) = din {
-                        be.gemm(wbuf, lb.dout, self.cols, &g.input_grad_gemm(rows));
+                        be.permute(lb.dout, self.dout_t, &g.error_transpose(rows));
+                        be.gemm(self.dout_t, wbuf, self.cols_t, &g.input_grad_gemm(rows));
+                        be.permute(self.cols_t, self.cols, &g.cols_untranspose(rows));
                         be.col2im(self.cols, din, &g.col2im(rows, *layout));
                     }
                 }
