@@ -3,10 +3,12 @@
 pub mod backend;
 pub mod chip;
 pub mod cli;
+pub mod compress;
 pub mod config;
 pub mod cpu;
 pub mod data;
 pub mod gpu;
+pub mod model_io;
 pub mod nn;
 pub mod rng;
 pub mod train;

@@ -1,6 +1,7 @@
 //! Command-line commands (parsing lives in `main.rs`; these run and print).
 
 pub mod backend;
+pub mod compress;
 pub mod estimate;
 pub mod info;
 pub mod train;
