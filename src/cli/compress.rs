@@ -9,9 +9,12 @@ use crate::config;
 
 /// Splits the experiment file into the experiment and its `[compress]` section, applying
 /// `--set` overrides to either (keys starting `compress.` go to the latter).
-pub fn load(path: &Path, sets: &[String]) -> anyhow::Result<(config::ExperimentConfig, CompressConfig)> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+pub fn load(
+    path: &Path,
+    sets: &[String],
+) -> anyhow::Result<(config::ExperimentConfig, CompressConfig)> {
+    let text =
+        std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     let mut table: toml::Table =
         toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     let mut section = match table.remove("compress") {
@@ -21,7 +24,10 @@ pub fn load(path: &Path, sets: &[String]) -> anyhow::Result<(config::ExperimentC
     };
     let mut rest = Vec::new();
     for s in sets {
-        match s.strip_prefix("compress.").and_then(|kv| kv.split_once('=')) {
+        match s
+            .strip_prefix("compress.")
+            .and_then(|kv| kv.split_once('='))
+        {
             Some((k, v)) => config::load::set_key(&mut section, k.trim(), v.trim())?,
             None => rest.push(s.clone()),
         }
@@ -29,7 +35,11 @@ pub fn load(path: &Path, sets: &[String]) -> anyhow::Result<(config::ExperimentC
     let cc: CompressConfig = CompressConfig::deserialize(section)
         .map_err(|e| anyhow::anyhow!("{}: [compress]: {e}", path.display()))?;
     cc.validate()?;
-    let cfg = config::parse(&toml::to_string(&table)?, &path.display().to_string(), &rest)?;
+    let cfg = config::parse(
+        &toml::to_string(&table)?,
+        &path.display().to_string(),
+        &rest,
+    )?;
     Ok((cfg, cc))
 }
 

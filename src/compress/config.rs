@@ -45,7 +45,12 @@ impl Default for CompressConfig {
 
 impl CompressConfig {
     pub fn validate(&self) -> Result<(), ConfigError> {
-        check("compress.basis", self.basis, (1..=49).contains(&self.basis), "1..=49")?;
+        check(
+            "compress.basis",
+            self.basis,
+            (1..=49).contains(&self.basis),
+            "1..=49",
+        )?;
         check(
             "compress.alternate",
             self.alternate,
@@ -64,7 +69,10 @@ impl CompressConfig {
             (0.0..=10.0).contains(&self.threshold),
             "[0, 10]",
         )?;
-        for (name, v) in [("compress.lr", self.lr), ("compress.finetune_lr", self.finetune_lr)] {
+        for (name, v) in [
+            ("compress.lr", self.lr),
+            ("compress.finetune_lr", self.finetune_lr),
+        ] {
             check(name, v, v > 0.0 && v.is_finite(), "> 0")?;
         }
         check(

@@ -11,7 +11,12 @@ pub fn symmetric_eigen(a: &[f64], n: usize) -> (Vec<f64>, Vec<Vec<f64>>) {
     for i in 0..n {
         v[i * n + i] = 1.0;
     }
-    let scale: f64 = m.iter().map(|x| x * x).sum::<f64>().sqrt().max(f64::MIN_POSITIVE);
+    let scale: f64 = m
+        .iter()
+        .map(|x| x * x)
+        .sum::<f64>()
+        .sqrt()
+        .max(f64::MIN_POSITIVE);
     for _sweep in 0..100 {
         let off: f64 = (0..n)
             .flat_map(|i| (0..n).filter(move |&j| j != i).map(move |j| (i, j)))
@@ -78,7 +83,11 @@ mod tests {
         for i in 0..n {
             for j in 0..n {
                 let r: f64 = (0..n).map(|k| vals[k] * vecs[k][i] * vecs[k][j]).sum();
-                assert!((r - a[i * n + j]).abs() < 1e-9, "({i},{j}) {r} vs {}", a[i * n + j]);
+                assert!(
+                    (r - a[i * n + j]).abs() < 1e-9,
+                    "({i},{j}) {r} vs {}",
+                    a[i * n + j]
+                );
                 let dot: f64 = (0..n).map(|k| vecs[i][k] * vecs[j][k]).sum();
                 assert!((dot - (i == j) as u8 as f64).abs() < 1e-9);
             }

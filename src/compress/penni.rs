@@ -55,7 +55,12 @@ pub fn prune(model: &mut Model, s: f64) -> Vec<Option<(Vec<f32>, Vec<f32>)>> {
             };
             let n = p.coef.len() as f64;
             let mean = p.coef.iter().map(|v| *v as f64).sum::<f64>() / n;
-            let var = p.coef.iter().map(|v| (*v as f64 - mean).powi(2)).sum::<f64>() / n;
+            let var = p
+                .coef
+                .iter()
+                .map(|v| (*v as f64 - mean).powi(2))
+                .sum::<f64>()
+                / n;
             let cut = s * var.sqrt();
             for v in &mut p.coef {
                 if (*v as f64).abs() < cut {
@@ -64,11 +69,18 @@ pub fn prune(model: &mut Model, s: f64) -> Vec<Option<(Vec<f32>, Vec<f32>)>> {
             }
             let per_out = c.c_in * p.d;
             for (o, b) in c.bias.iter_mut().enumerate() {
-                if p.coef[o * per_out..(o + 1) * per_out].iter().all(|v| *v == 0.0) {
+                if p.coef[o * per_out..(o + 1) * per_out]
+                    .iter()
+                    .all(|v| *v == 0.0)
+                {
                     *b = 0.0;
                 }
             }
-            let mask = |v: &[f32]| v.iter().map(|x| (*x != 0.0) as u8 as f32).collect::<Vec<_>>();
+            let mask = |v: &[f32]| {
+                v.iter()
+                    .map(|x| (*x != 0.0) as u8 as f32)
+                    .collect::<Vec<_>>()
+            };
             let coef_mask = mask(&p.coef);
             let bias_mask = (0..c.c_out)
                 .map(|o| {
@@ -97,7 +109,10 @@ fn used_inputs(layer: &Layer, channels: usize, hw: usize) -> Vec<bool> {
             let w = c.dense_rows();
             let per = c.c_in_weights();
             (0..channels)
-                .map(|i| w.iter().any(|row| row[i * per..(i + 1) * per].iter().any(|v| *v != 0.0)))
+                .map(|i| {
+                    w.iter()
+                        .any(|row| row[i * per..(i + 1) * per].iter().any(|v| *v != 0.0))
+                })
                 .collect()
         }
         Layer::Fc(f) => (0..channels)
@@ -148,7 +163,13 @@ impl Conv {
                     .collect::<Vec<_>>()
             })
             .collect();
-        self.bias = self.bias.iter().zip(outs).filter(|(_, k)| **k).map(|(b, _)| *b).collect();
+        self.bias = self
+            .bias
+            .iter()
+            .zip(outs)
+            .filter(|(_, k)| **k)
+            .map(|(b, _)| *b)
+            .collect();
         match &mut self.weights {
             ConvWeights::Dense(w) => *w = rows,
             ConvWeights::Penni(p) => p.coef = rows,
@@ -195,7 +216,10 @@ impl Conv {
 impl Fc {
     /// Keeps the inputs of the flagged channels (`hw` values each).
     fn keep_channels(&mut self, keep: &[bool], hw: usize) {
-        let cols: Vec<bool> = keep.iter().flat_map(|k| std::iter::repeat_n(*k, hw)).collect();
+        let cols: Vec<bool> = keep
+            .iter()
+            .flat_map(|k| std::iter::repeat_n(*k, hw))
+            .collect();
         self.weight = self
             .weight
             .chunks(self.fan_in)
@@ -225,7 +249,11 @@ pub fn shrink(model: &mut Model) -> usize {
                 continue;
             };
             let [_, h, w] = dims[l + 1];
-            let hw = if matches!(model.layers[l + 1], Layer::Fc(_)) { h * w } else { 1 };
+            let hw = if matches!(model.layers[l + 1], Layer::Fc(_)) {
+                h * w
+            } else {
+                1
+            };
             let live = live_outputs(c);
             let used = used_inputs(&model.layers[l + 1], c.c_out, hw);
             let keep: Vec<bool> = live.iter().zip(&used).map(|(a, b)| *a && *b).collect();

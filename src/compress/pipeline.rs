@@ -116,8 +116,7 @@ fn train_phase(
     let bar = indicatif::ProgressBar::hidden();
     let t0 = Instant::now();
     for epoch in 0..epochs {
-        t.net
-            .set_lr(t.be, cc.lr_at(lr0, epoch, epochs) as f32);
+        t.net.set_lr(t.be, cc.lr_at(lr0, epoch, epochs) as f32);
         let coef_turn = (epoch / cc.alternate) % 2 == 0;
         for lb in &mut t.net.layers {
             if let Weights::Penni { basis, coef, .. } = &mut lb.weights {
@@ -244,9 +243,18 @@ pub fn run(
     penni::shrink(&mut m);
     stages.push(stage(be, "shrunk", &m, 0.0)?);
     let (first, last) = (&stages[0], stages.last().unwrap());
-    let frac = |a: usize, b: usize| if a > 0 { 1.0 - b as f64 / a as f64 } else { 0.0 };
+    let frac = |a: usize, b: usize| {
+        if a > 0 {
+            1.0 - b as f64 / a as f64
+        } else {
+            0.0
+        }
+    };
     // Coefficients removed, against the decomposed network's full coefficient set.
-    let coefficients_removed = frac(stages[1].counts.coefficients, last.counts.nonzero_coefficients);
+    let coefficients_removed = frac(
+        stages[1].counts.coefficients,
+        last.counts.nonzero_coefficients,
+    );
     let warn = |e: anyhow::Error| {
         eprintln!("warning: chip cost not estimated: {e:#}");
     };

@@ -57,14 +57,22 @@ pub fn to_bytes(model: &Model) -> Vec<u8> {
                     )),
                     ConvWeights::Penni(p) => {
                         tensors.push((format!("layers.{l}.basis"), vec![p.d, v.k, v.k], &p.basis));
-                        tensors.push((format!("layers.{l}.coef"), vec![v.c_out, v.c_in, p.d], &p.coef));
+                        tensors.push((
+                            format!("layers.{l}.coef"),
+                            vec![v.c_out, v.c_in, p.d],
+                            &p.coef,
+                        ));
                     }
                 }
                 tensors.push((format!("layers.{l}.bias"), vec![v.c_out], &v.bias));
             }
             Layer::Fc(f) => {
                 meta.insert(format!("layers.{l}"), "fc".into());
-                tensors.push((format!("layers.{l}.weight"), vec![f.fan_out, f.fan_in], &f.weight));
+                tensors.push((
+                    format!("layers.{l}.weight"),
+                    vec![f.fan_out, f.fan_in],
+                    &f.weight,
+                ));
                 tensors.push((format!("layers.{l}.bias"), vec![f.fan_out], &f.bias));
             }
         }
@@ -105,7 +113,10 @@ pub fn from_bytes(bytes: &[u8]) -> anyhow::Result<Model> {
         .and_then(|m| m.as_object())
         .ok_or_else(|| anyhow::anyhow!("no __metadata__ (not an insitu-cnn model)"))?;
     let get = |k: &str| meta.get(k).and_then(|v| v.as_str());
-    anyhow::ensure!(get("format") == Some("insitu-cnn"), "metadata format is not insitu-cnn");
+    anyhow::ensure!(
+        get("format") == Some("insitu-cnn"),
+        "metadata format is not insitu-cnn"
+    );
     let input: Vec<usize> = get("input")
         .ok_or_else(|| anyhow::anyhow!("metadata has no input shape"))?
         .split(',')
@@ -120,7 +131,9 @@ pub fn from_bytes(bytes: &[u8]) -> anyhow::Result<Model> {
         let shape: Vec<usize> = serde_json::from_value(t["shape"].clone())?;
         let off: [usize; 2] = serde_json::from_value(t["data_offsets"].clone())?;
         anyhow::ensure!(
-            off[0] <= off[1] && off[1] <= data.len() && off[1] - off[0] == 4 * shape.iter().product::<usize>(),
+            off[0] <= off[1]
+                && off[1] <= data.len()
+                && off[1] - off[0] == 4 * shape.iter().product::<usize>(),
             "{name}: byte range does not match its shape"
         );
         let v = data[off[0]..off[1]]
@@ -131,12 +144,19 @@ pub fn from_bytes(bytes: &[u8]) -> anyhow::Result<Model> {
     };
     let mut layers = Vec::new();
     for l in 0.. {
-        let Some(desc) = get(&format!("layers.{l}")) else { break };
+        let Some(desc) = get(&format!("layers.{l}")) else {
+            break;
+        };
         let (_, bias) = tensor(&format!("layers.{l}.bias"))?;
         if desc == "fc" {
             let (s, w) = tensor(&format!("layers.{l}.weight"))?;
             anyhow::ensure!(s.len() == 2, "layers.{l}.weight must be [out, in]");
-            layers.push(Layer::Fc(Fc { fan_in: s[1], fan_out: s[0], weight: w, bias }));
+            layers.push(Layer::Fc(Fc {
+                fan_in: s[1],
+                fan_out: s[0],
+                weight: w,
+                bias,
+            }));
             continue;
         }
         let mut kv = BTreeMap::new();
@@ -147,7 +167,10 @@ pub fn from_bytes(bytes: &[u8]) -> anyhow::Result<Model> {
             kv.insert(k, v);
         }
         let num = |k: &str| -> anyhow::Result<usize> {
-            Ok(kv.get(k).ok_or_else(|| anyhow::anyhow!("layers.{l}: no {k}"))?.parse()?)
+            Ok(kv
+                .get(k)
+                .ok_or_else(|| anyhow::anyhow!("layers.{l}: no {k}"))?
+                .parse()?)
         };
         let pool = match kv.get("pool").copied() {
             Some("max") => Some(PoolKind::Max),
@@ -158,11 +181,25 @@ pub fn from_bytes(bytes: &[u8]) -> anyhow::Result<Model> {
         let (c_out, c_in, weights) = if header.contains_key(&format!("layers.{l}.coef")) {
             let (sb, basis) = tensor(&format!("layers.{l}.basis"))?;
             let (sc, coef) = tensor(&format!("layers.{l}.coef"))?;
-            anyhow::ensure!(sc.len() == 3 && sb.len() == 3 && sb[0] == sc[2], "layers.{l}: basis/coef shapes");
-            (sc[0], sc[1], ConvWeights::Penni(Penni { d: sb[0], basis, coef }))
+            anyhow::ensure!(
+                sc.len() == 3 && sb.len() == 3 && sb[0] == sc[2],
+                "layers.{l}: basis/coef shapes"
+            );
+            (
+                sc[0],
+                sc[1],
+                ConvWeights::Penni(Penni {
+                    d: sb[0],
+                    basis,
+                    coef,
+                }),
+            )
         } else {
             let (s, w) = tensor(&format!("layers.{l}.weight"))?;
-            anyhow::ensure!(s.len() == 4, "layers.{l}.weight must be [C_out, C_in, k, k]");
+            anyhow::ensure!(
+                s.len() == 4,
+                "layers.{l}.weight must be [C_out, C_in, k, k]"
+            );
             (s[0], s[1], ConvWeights::Dense(w))
         };
         layers.push(Layer::Conv(Conv {
@@ -176,7 +213,10 @@ pub fn from_bytes(bytes: &[u8]) -> anyhow::Result<Model> {
             pool,
         }));
     }
-    let model = Model { input: [input[0], input[1], input[2]], layers };
+    let model = Model {
+        input: [input[0], input[1], input[2]],
+        layers,
+    };
     model.validate()?;
     Ok(model)
 }

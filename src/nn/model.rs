@@ -305,7 +305,9 @@ impl Model {
         for l in 0..self.layers.len() {
             let name = format!("layer{}", l + 1);
             match &self.layers[l] {
-                Layer::Fc(f) => out.push(shape(&name, LayerKind::Fc, 1, f.fan_in, f.fan_out, 1, None)),
+                Layer::Fc(f) => {
+                    out.push(shape(&name, LayerKind::Fc, 1, f.fan_in, f.fan_out, 1, None))
+                }
                 Layer::Conv(c) => {
                     let g = self.geom(l).unwrap();
                     let hw = g.positions();
@@ -319,7 +321,15 @@ impl Model {
                             in_w: g.w,
                             out_h: g.out_h(),
                             out_w: g.out_w(),
-                            ..shape(&name, LayerKind::Conv, hw, g.fan_in(), c.c_out, c.c_out, c.pool)
+                            ..shape(
+                                &name,
+                                LayerKind::Conv,
+                                hw,
+                                g.fan_in(),
+                                c.c_out,
+                                c.c_out,
+                                c.pool,
+                            )
                         }),
                         ConvWeights::Penni(p) => {
                             let kk = c.k * c.k;
@@ -337,7 +347,9 @@ impl Model {
                                 .filter(|&j| (0..c.c_out).any(|o| p.coef[o * cols + j] != 0.0))
                                 .count();
                             let outs_used = (0..c.c_out)
-                                .filter(|&o| p.coef[o * cols..(o + 1) * cols].iter().any(|v| *v != 0.0))
+                                .filter(|&o| {
+                                    p.coef[o * cols..(o + 1) * cols].iter().any(|v| *v != 0.0)
+                                })
                                 .count();
                             out.push(shape(
                                 &format!("{name}.coef"),

@@ -186,7 +186,11 @@ impl<'a> CnnTrainer<'a> {
             batches += 1;
         }
         let (loss, acc) = self.read_acc();
-        (loss, acc, t0.elapsed().as_secs_f64() / batches.max(1) as f64)
+        (
+            loss,
+            acc,
+            t0.elapsed().as_secs_f64() / batches.max(1) as f64,
+        )
     }
 
     pub fn model(&mut self) -> Model {

@@ -60,7 +60,10 @@ pub enum Weights {
 }
 
 pub enum Kind {
-    Conv { geom: ConvGeom, layout: Layout },
+    Conv {
+        geom: ConvGeom,
+        layout: Layout,
+    },
     /// `from_conv`: (channels, pixels) of the conv maps flattened into this layer's input.
     Fc {
         fan_in: usize,
@@ -270,8 +273,14 @@ impl CnnNet {
                         } => {
                             // W[(o, i)][k k] = C[(o, i)][d] V[d][k k]
                             let kk = (g.k * g.k) as u32;
-                            let rebuild =
-                                Gemm::dense((g.c_out * g.c_in) as u32, kk, *d as u32, false, false, 1);
+                            let rebuild = Gemm::dense(
+                                (g.c_out * g.c_in) as u32,
+                                kk,
+                                *d as u32,
+                                false,
+                                false,
+                                1,
+                            );
                             be.gemm(coef.w, basis.w, *w, &rebuild);
                             be.gemm(*w, self.cols, lb.out, &g.forward_gemm(rows));
                         }
@@ -315,7 +324,12 @@ impl CnnNet {
                         unreachable!("fully connected layers are dense")
                     };
                     let (fi, fo) = (*fan_in as u32, *fan_out as u32);
-                    be.gemm(src, w.w, lb.out, &Gemm::dense(rows as u32, fo, fi, false, true, 1));
+                    be.gemm(
+                        src,
+                        w.w,
+                        lb.out,
+                        &Gemm::dense(rows as u32, fo, fi, false, true, 1),
+                    );
                     be.bias_act(
                         lb.out,
                         lb.bias.w,
@@ -441,10 +455,21 @@ impl CnnNet {
                     be.permute(self.cols, self.cols_t, &g.cols_transpose(rows));
                     be.gemm(lb.dout, self.cols_t, gw, &g.weight_grad_gemm(rows));
                     if let Weights::Penni { d, basis, coef, .. } = &lb.weights {
-                        let (rows_c, kk, d) = ((g.c_out * g.c_in) as u32, (g.k * g.k) as u32, *d as u32);
+                        let (rows_c, kk, d) =
+                            ((g.c_out * g.c_in) as u32, (g.k * g.k) as u32, *d as u32);
                         // dC = dW V^T, dV = C^T dW
-                        be.gemm(gw, basis.w, coef.g, &Gemm::dense(rows_c, d, kk, false, true, 1));
-                        be.gemm(coef.w, gw, basis.g, &Gemm::dense(d, kk, rows_c, true, false, 1));
+                        be.gemm(
+                            gw,
+                            basis.w,
+                            coef.g,
+                            &Gemm::dense(rows_c, d, kk, false, true, 1),
+                        );
+                        be.gemm(
+                            coef.w,
+                            gw,
+                            basis.g,
+                            &Gemm::dense(d, kk, rows_c, true, false, 1),
+                        );
                     }
                     if let Some(din) = din {
                         be.permute(lb.dout, self.dout_t, &g.error_transpose(rows));
@@ -473,14 +498,7 @@ impl CnnNet {
                         _pad: [0; 2],
                     };
                     be.act_backward(lb.dout, lb.out, &view);
-                    be.bias_grad(
-                        lb.bias.g,
-                        lb.dout,
-                        &ActParams {
-                            count: fo,
-                            ..view
-                        },
-                    );
+                    be.bias_grad(lb.bias.g, lb.dout, &ActParams { count: fo, ..view });
                     let (src, dsrc) = match lb.flat {
                         Some((f, df)) => (f, Some(df)),
                         None => (input, din),
@@ -488,9 +506,19 @@ impl CnnNet {
                     let Weights::Dense(w) = &lb.weights else {
                         unreachable!("fully connected layers are dense")
                     };
-                    be.gemm(lb.dout, src, w.g, &Gemm::dense(fo, fi, rows as u32, true, false, 1));
+                    be.gemm(
+                        lb.dout,
+                        src,
+                        w.g,
+                        &Gemm::dense(fo, fi, rows as u32, true, false, 1),
+                    );
                     if let (Some(dsrc), Some(din)) = (dsrc, din) {
-                        be.gemm(lb.dout, w.w, dsrc, &Gemm::dense(rows as u32, fi, fo, false, false, 1));
+                        be.gemm(
+                            lb.dout,
+                            w.w,
+                            dsrc,
+                            &Gemm::dense(rows as u32, fi, fo, false, false, 1),
+                        );
                         if let Some((c, hw)) = from_conv {
                             be.permute(dsrc, din, &permute(rows, *c, *hw));
                         }
@@ -586,7 +614,9 @@ impl CnnNet {
                         fan_out: *fan_out,
                         weight: match &lb.weights {
                             Weights::Dense(w) => be.read(w.w),
-                            Weights::Penni { .. } => unreachable!("fully connected layers are dense"),
+                            Weights::Penni { .. } => {
+                                unreachable!("fully connected layers are dense")
+                            }
                         },
                         bias,
                     }),
