@@ -117,7 +117,7 @@ fn train_phase(
     let t0 = Instant::now();
     for epoch in 0..epochs {
         t.net.set_lr(t.be, cc.lr_at(lr0, epoch, epochs) as f32);
-        let coef_turn = (epoch / cc.alternate) % 2 == 0;
+        let coef_turn = (epoch / cc.alternate).is_multiple_of(2);
         for lb in &mut t.net.layers {
             if let Weights::Penni { basis, coef, .. } = &mut lb.weights {
                 match phase {

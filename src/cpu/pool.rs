@@ -20,9 +20,9 @@ fn argmax(x: &[f32], p: &PoolParams, plane: usize, oy: usize, ox: usize) -> usiz
 pub fn forward(x: &[f32], y: &mut [f32], p: &PoolParams) {
     let (h, w, kh, kw) = (p.h as usize, p.w as usize, p.kh as usize, p.kw as usize);
     let (oh, ow) = (p.oh as usize, p.ow as usize);
-    for o in 0..p.count as usize {
+    for (o, out) in y.iter_mut().enumerate().take(p.count as usize) {
         let (ox, oy, plane) = (o % ow, (o / ow) % oh, o / (ow * oh));
-        y[o] = if p.op == 0 {
+        *out = if p.op == 0 {
             x[argmax(x, p, plane, oy, ox)]
         } else {
             let mut s = 0f32;
@@ -39,10 +39,10 @@ pub fn forward(x: &[f32], y: &mut [f32], p: &PoolParams) {
 pub fn backward(x: &[f32], dy: &[f32], dx: &mut [f32], p: &PoolParams) {
     let (h, w, kh, kw) = (p.h as usize, p.w as usize, p.kh as usize, p.kw as usize);
     let (oh, ow) = (p.oh as usize, p.ow as usize);
-    for i in 0..p.count as usize {
+    for (i, out) in dx.iter_mut().enumerate().take(p.count as usize) {
         let (xx, y, plane) = (i % w, (i / w) % h, i / (w * h));
         let (oy, ox) = (y / kh, xx / kw);
-        dx[i] = if oy < oh && ox < ow {
+        *out = if oy < oh && ox < ow {
             let o = (plane * oh + oy) * ow + ox;
             if p.op == 0 {
                 if argmax(x, p, plane, oy, ox) == i {

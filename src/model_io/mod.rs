@@ -92,7 +92,7 @@ pub fn to_bytes(model: &Model) -> Vec<u8> {
     }
     let mut text = serde_json::to_vec(&Value::Object(header)).expect("header serialises");
     // Pad the header with spaces to 8 bytes, as the format recommends.
-    while text.len() % 8 != 0 {
+    while !text.len().is_multiple_of(8) {
         text.push(b' ');
     }
     let mut out = (text.len() as u64).to_le_bytes().to_vec();
