@@ -66,6 +66,21 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// PENNI compression of a conv network, with the stage table.
+    Compress {
+        config: PathBuf,
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        sets: Vec<String>,
+        /// Write the stage report as JSON.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Start from a trained model (safetensors) instead of training a baseline.
+        #[arg(long)]
+        model: Option<PathBuf>,
+        /// Save the baseline and compressed models as <SAVE>.baseline/.penni.safetensors.
+        #[arg(long)]
+        save: Option<PathBuf>,
+    },
     /// List adapters, the chosen one, its features and limits.
     Info,
 }
@@ -85,6 +100,23 @@ fn main() {
             cli::robustness::run(&sets, out, cli.backend, cli.adapter)
         }
         Command::Bench { quick, out } => cli::bench::run(quick, out, cli.backend, cli.adapter),
+        Command::Compress {
+            config,
+            sets,
+            out,
+            model,
+            save,
+        } => cli::compress::run(
+            &cli::compress::Args {
+                config,
+                sets,
+                out,
+                model,
+                save,
+            },
+            cli.backend,
+            cli.adapter,
+        ),
         Command::Info => cli::info::run(cli.adapter),
     };
     if let Err(e) = result {

@@ -35,6 +35,20 @@ pub trait Backend {
     #[allow(clippy::too_many_arguments)]
     fn gather(&mut self, images: Buf, perm: Buf, labels: Buf, x: Buf, y: Buf, p: &GatherParams);
     fn fill(&mut self, buf: Buf, p: &FillParams);
+    /// Unrolls conv inputs into columns (`Im2colParams`, count = k k C x B OH OW).
+    fn im2col(&mut self, x: Buf, cols: Buf, p: &Im2colParams);
+    /// The adjoint of `im2col`: sums column gradients back onto the input (count = B C H W).
+    fn col2im(&mut self, cols: Buf, x: Buf, p: &Im2colParams);
+    /// `y[b][a][s] = x[a][b][s]`.
+    fn permute(&mut self, x: Buf, y: Buf, p: &PermuteParams);
+    /// Non-overlapping max or average pooling, `y` = pooled `x`.
+    fn pool(&mut self, x: Buf, y: Buf, p: &PoolParams);
+    /// Pooling gradient: `dx` from the pooled maps' gradient `dy` (and `x` for max).
+    fn pool_backward(&mut self, x: Buf, dy: Buf, dx: Buf, p: &PoolParams);
+    /// `g += lambda sign(w)` (the L1 penalty's subgradient).
+    fn l1_grad(&mut self, g: Buf, w: Buf, p: &SparseParams);
+    /// `w *= mask`.
+    fn mask(&mut self, w: Buf, mask: Buf, p: &SparseParams);
     /// Submits queued work (one command buffer per call); a no-op on the CPU.
     fn flush(&mut self);
 

@@ -155,3 +155,69 @@ pub struct FillParams {
     pub value: f32,
     pub _pad: u32,
 }
+
+/// Unrolling of conv inputs; see `shaders/im2col.wgsl`. Input element (b, c, y, x) lives at
+/// `b * sb + c * sc + y * w + x`, so one kernel reads NCHW (`sb = C H W`, `sc = H W`) and the
+/// channel-major CNHW layout conv layers write (`sb = H W`, `sc = B H W`). Columns are
+/// `[(c k + ky) k + kx][b OH OW + oy OW + ox]`: one crossbar column per kernel, one row per
+/// output pixel of the batch. `count` is the number of elements the call computes.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Pod, Zeroable, PartialEq)]
+pub struct Im2colParams {
+    pub batch: u32,
+    pub c: u32,
+    pub h: u32,
+    pub w: u32,
+    pub k: u32,
+    pub stride: u32,
+    pub pad: u32,
+    pub count: u32,
+    pub oh: u32,
+    pub ow: u32,
+    pub sb: u32,
+    pub sc: u32,
+}
+
+/// `y[b][a][s] = x[a][b][s]` over `count = a b s` elements; see `shaders/im2col.wgsl`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Pod, Zeroable, PartialEq)]
+pub struct PermuteParams {
+    pub a: u32,
+    pub b: u32,
+    pub s: u32,
+    pub count: u32,
+}
+
+/// Pooling kinds, by shader code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PoolOp {
+    Max = 0,
+    Avg = 1,
+}
+
+/// Non-overlapping `kh x kw` pooling (stride = window, no padding, floor) of `planes`
+/// `h x w` maps into `oh x ow`; see `shaders/pool.wgsl`. `count` is `planes oh ow` forward
+/// and `planes h w` backward.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Pod, Zeroable, PartialEq)]
+pub struct PoolParams {
+    pub planes: u32,
+    pub h: u32,
+    pub w: u32,
+    pub kh: u32,
+    pub kw: u32,
+    pub oh: u32,
+    pub ow: u32,
+    pub op: u32,
+    pub count: u32,
+    pub _pad: [u32; 3],
+}
+
+/// Elementwise sparsity kernels over `count` values; see `shaders/conv_sparse.wgsl`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Pod, Zeroable, PartialEq)]
+pub struct SparseParams {
+    pub count: u32,
+    pub _pad: [u32; 2],
+    pub lambda: f32,
+}

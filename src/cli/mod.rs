@@ -2,6 +2,7 @@
 
 pub mod backend;
 pub mod bench;
+pub mod compress;
 pub mod estimate;
 pub mod info;
 pub mod robustness;

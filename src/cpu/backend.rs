@@ -1,6 +1,6 @@
 //! The reference backend: every kernel as plain Rust on host memory.
 
-use super::{act, gemm, loss, update};
+use super::{act, conv, gemm, loss, pool, update};
 use crate::backend::*;
 use crate::gpu::AdapterSummary;
 
@@ -141,6 +141,34 @@ impl Backend for CpuBackend {
 
     fn fill(&mut self, buf: Buf, p: &FillParams) {
         self.with_out(buf, |_, out| update::fill(out, p));
+    }
+
+    fn im2col(&mut self, x: Buf, cols: Buf, p: &Im2colParams) {
+        self.with_out(cols, |s, out| conv::im2col(s.f(x), out, p));
+    }
+
+    fn col2im(&mut self, cols: Buf, x: Buf, p: &Im2colParams) {
+        self.with_out(x, |s, out| conv::col2im(s.f(cols), out, p));
+    }
+
+    fn permute(&mut self, x: Buf, y: Buf, p: &PermuteParams) {
+        self.with_out(y, |s, out| conv::permute(s.f(x), out, p));
+    }
+
+    fn pool(&mut self, x: Buf, y: Buf, p: &PoolParams) {
+        self.with_out(y, |s, out| pool::forward(s.f(x), out, p));
+    }
+
+    fn pool_backward(&mut self, x: Buf, dy: Buf, dx: Buf, p: &PoolParams) {
+        self.with_out(dx, |s, out| pool::backward(s.f(x), s.f(dy), out, p));
+    }
+
+    fn l1_grad(&mut self, g: Buf, w: Buf, p: &SparseParams) {
+        self.with_out(g, |s, out| conv::l1_grad(out, s.f(w), p));
+    }
+
+    fn mask(&mut self, w: Buf, mask: Buf, p: &SparseParams) {
+        self.with_out(w, |s, out| conv::mask(out, s.f(mask), p));
     }
 
     fn host_xbars(&mut self) -> &mut Vec<HostXbar> {

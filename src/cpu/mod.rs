@@ -2,8 +2,10 @@
 
 pub mod act;
 pub mod backend;
+pub mod conv;
 pub mod gemm;
 pub mod loss;
+pub mod pool;
 pub mod update;
 
 pub use backend::CpuBackend;

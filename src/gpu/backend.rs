@@ -264,6 +264,34 @@ impl Backend for GpuBackend {
         self.dispatch_1d(&shaders::FILL, p, &[buf], p.count, 256);
     }
 
+    fn im2col(&mut self, x: Buf, cols: Buf, p: &Im2colParams) {
+        self.dispatch_1d(&shaders::IM2COL, p, &[x, cols], p.count, 256);
+    }
+
+    fn col2im(&mut self, cols: Buf, x: Buf, p: &Im2colParams) {
+        self.dispatch_1d(&shaders::COL2IM, p, &[cols, x], p.count, 256);
+    }
+
+    fn permute(&mut self, x: Buf, y: Buf, p: &PermuteParams) {
+        self.dispatch_1d(&shaders::PERMUTE, p, &[x, y], p.count, 256);
+    }
+
+    fn pool(&mut self, x: Buf, y: Buf, p: &PoolParams) {
+        self.dispatch_1d(&shaders::POOL_FORWARD, p, &[x, y], p.count, 256);
+    }
+
+    fn pool_backward(&mut self, x: Buf, dy: Buf, dx: Buf, p: &PoolParams) {
+        self.dispatch_1d(&shaders::POOL_BACKWARD, p, &[x, dx, dy], p.count, 256);
+    }
+
+    fn l1_grad(&mut self, g: Buf, w: Buf, p: &SparseParams) {
+        self.dispatch_1d(&shaders::L1_GRAD, p, &[g, w], p.count, 256);
+    }
+
+    fn mask(&mut self, w: Buf, mask: Buf, p: &SparseParams) {
+        self.dispatch_1d(&shaders::MASK, p, &[w, mask], p.count, 256);
+    }
+
     fn host_xbars(&mut self) -> &mut Vec<HostXbar> {
         &mut self.xbars
     }

@@ -35,6 +35,10 @@ pub fn source(shader: &str) -> String {
             "{PHILOX}\n{}",
             include_str!("../../shaders/xbar_program.wgsl")
         ),
+        "im2col" => include_str!("../../shaders/im2col.wgsl").into(),
+        "im2col_permute" => include_str!("../../shaders/im2col_permute.wgsl").into(),
+        "pool" => include_str!("../../shaders/pool.wgsl").into(),
+        "conv_sparse" => include_str!("../../shaders/conv_sparse.wgsl").into(),
         "philox_test" => format!(
             "{PHILOX}\n{}",
             include_str!("../../shaders/philox_test.wgsl")
@@ -126,6 +130,43 @@ pub const XBAR_ROW_MAX: Kernel = Kernel {
     bindings: XBAR_PROGRAM_BINDINGS,
 };
 
+pub const IM2COL: Kernel = Kernel {
+    shader: "im2col",
+    entry: "im2col",
+    bindings: &[R, W],
+};
+pub const COL2IM: Kernel = Kernel {
+    shader: "im2col",
+    entry: "col2im",
+    bindings: &[R, W],
+};
+pub const PERMUTE: Kernel = Kernel {
+    shader: "im2col_permute",
+    entry: "main",
+    bindings: &[R, W],
+};
+pub const POOL_FORWARD: Kernel = Kernel {
+    shader: "pool",
+    entry: "forward",
+    bindings: &[R, W],
+};
+/// Bindings: input maps, input gradient (written), output gradient.
+pub const POOL_BACKWARD: Kernel = Kernel {
+    shader: "pool",
+    entry: "backward",
+    bindings: &[R, W, R],
+};
+pub const L1_GRAD: Kernel = Kernel {
+    shader: "conv_sparse",
+    entry: "l1_grad",
+    bindings: &[W, R],
+};
+pub const MASK: Kernel = Kernel {
+    shader: "conv_sparse",
+    entry: "mask",
+    bindings: &[W, R],
+};
+
 /// Every shader module name, for validation.
 pub const SHADERS: &[&str] = &[
     "gemm",
@@ -139,6 +180,10 @@ pub const SHADERS: &[&str] = &[
     "xbar_read",
     "xbar_eff",
     "xbar_program",
+    "im2col",
+    "im2col_permute",
+    "pool",
+    "conv_sparse",
 ];
 
 /// Every override set used with each shader, for validation.

@@ -1,3 +1,6 @@
 //! Network descriptions shared by the simulation and the chip cost model.
 
 pub mod arch;
+pub mod conv;
+pub mod model;
+pub mod pool;

@@ -1,6 +1,8 @@
 //! Training: networks on a backend, BP and DFA steps, epochs, metrics and reports.
 
 pub mod calibrate;
+pub mod cnn;
+pub mod cnn_net;
 pub mod init;
 pub mod insitu;
 pub mod net;

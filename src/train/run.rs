@@ -315,6 +315,9 @@ pub fn run_on(
     split: &Split,
     opts: &RunOptions,
 ) -> anyhow::Result<RunReport> {
+    if super::cnn::is_cnn(cfg) {
+        return super::cnn::run_on(be, cfg, split, opts);
+    }
     let settings = instance_settings(cfg);
     let adapter = be.describe();
     let mut t = Trainer::new(be, cfg, split)?;

@@ -1,0 +1,286 @@
+//! PENNI's model transformations on the host: decomposition into shared basis kernels and
+//! coefficients, magnitude pruning, and shrinking of channels and bases to a fixed point.
+
+use super::eigen::symmetric_eigen;
+use crate::nn::model::{Conv, ConvWeights, Fc, Layer, Model, Penni};
+
+/// Rewrites every dense k x k conv (k > 1) as `W ~ C V` with the top `d` right singular vectors
+/// of the `(C_out C_in) x k^2` kernel matrix (uncentred: eigenvectors of `K^T K`). `d >= k^2`
+/// keeps all k^2 and reconstructs exactly (up to rounding).
+pub fn decompose(model: &mut Model, d: usize) {
+    for layer in &mut model.layers {
+        let Layer::Conv(c) = layer else { continue };
+        let ConvWeights::Dense(w) = &c.weights else {
+            continue;
+        };
+        if c.k < 2 {
+            continue;
+        }
+        let kk = c.k * c.k;
+        let d = d.min(kk);
+        let mut gram = vec![0f64; kk * kk];
+        for row in w.chunks(kk) {
+            for i in 0..kk {
+                for j in 0..kk {
+                    gram[i * kk + j] += row[i] as f64 * row[j] as f64;
+                }
+            }
+        }
+        let (_, vecs) = symmetric_eigen(&gram, kk);
+        let basis: Vec<f32> = vecs[..d].iter().flatten().map(|v| *v as f32).collect();
+        let coef: Vec<f32> = w
+            .chunks(kk)
+            .flat_map(|row| {
+                vecs[..d]
+                    .iter()
+                    .map(|v| row.iter().zip(v).map(|(a, b)| *a as f64 * b).sum::<f64>() as f32)
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        c.weights = ConvWeights::Penni(Penni { d, basis, coef });
+    }
+}
+
+/// Per PENNI layer, zeroes coefficients with `|c| < s * std(C_layer)` and the biases of output
+/// channels left without any coefficient (so that a dead channel outputs exactly zero and can
+/// be removed). Returns, per layer, the 0/1 masks (coefficients, bias) to fine-tune with.
+pub fn prune(model: &mut Model, s: f64) -> Vec<Option<(Vec<f32>, Vec<f32>)>> {
+    model
+        .layers
+        .iter_mut()
+        .map(|layer| {
+            let Layer::Conv(c) = layer else { return None };
+            let ConvWeights::Penni(p) = &mut c.weights else {
+                return None;
+            };
+            let n = p.coef.len() as f64;
+            let mean = p.coef.iter().map(|v| *v as f64).sum::<f64>() / n;
+            let var = p
+                .coef
+                .iter()
+                .map(|v| (*v as f64 - mean).powi(2))
+                .sum::<f64>()
+                / n;
+            let cut = s * var.sqrt();
+            for v in &mut p.coef {
+                if (*v as f64).abs() < cut {
+                    *v = 0.0;
+                }
+            }
+            let per_out = c.c_in * p.d;
+            for (o, b) in c.bias.iter_mut().enumerate() {
+                if p.coef[o * per_out..(o + 1) * per_out]
+                    .iter()
+                    .all(|v| *v == 0.0)
+                {
+                    *b = 0.0;
+                }
+            }
+            let mask = |v: &[f32]| {
+                v.iter()
+                    .map(|x| (*x != 0.0) as u8 as f32)
+                    .collect::<Vec<_>>()
+            };
+            let coef_mask = mask(&p.coef);
+            let bias_mask = (0..c.c_out)
+                .map(|o| {
+                    p.coef[o * per_out..(o + 1) * per_out]
+                        .iter()
+                        .any(|v| *v != 0.0) as u8 as f32
+                })
+                .collect();
+            Some((coef_mask, bias_mask))
+        })
+        .collect()
+}
+
+/// Output channels of a conv that produce something: a non-zero weight or bias.
+fn live_outputs(c: &Conv) -> Vec<bool> {
+    let w = c.dense_rows();
+    (0..c.c_out)
+        .map(|o| c.bias[o] != 0.0 || w[o].iter().any(|v| *v != 0.0))
+        .collect()
+}
+
+/// Input channels a layer reads: any non-zero weight on them. For FC, `hw` values per channel.
+fn used_inputs(layer: &Layer, channels: usize, hw: usize) -> Vec<bool> {
+    match layer {
+        Layer::Conv(c) => {
+            let w = c.dense_rows();
+            let per = c.c_in_weights();
+            (0..channels)
+                .map(|i| {
+                    w.iter()
+                        .any(|row| row[i * per..(i + 1) * per].iter().any(|v| *v != 0.0))
+                })
+                .collect()
+        }
+        Layer::Fc(f) => (0..channels)
+            .map(|i| {
+                (0..f.fan_out).any(|o| {
+                    f.weight[o * f.fan_in + i * hw..o * f.fan_in + (i + 1) * hw]
+                        .iter()
+                        .any(|v| *v != 0.0)
+                })
+            })
+            .collect(),
+    }
+}
+
+impl Conv {
+    /// Per output channel, the stored values that read the inputs: dense `C_in k k` or PENNI
+    /// `C_in d`, in input-channel order.
+    fn dense_rows(&self) -> Vec<&[f32]> {
+        let per = self.c_in * self.c_in_weights();
+        let data = match &self.weights {
+            ConvWeights::Dense(w) => w,
+            ConvWeights::Penni(p) => &p.coef,
+        };
+        data.chunks(per.max(1)).collect()
+    }
+
+    /// Stored values per (output, input) channel pair.
+    fn c_in_weights(&self) -> usize {
+        match &self.weights {
+            ConvWeights::Dense(_) => self.k * self.k,
+            ConvWeights::Penni(p) => p.d,
+        }
+    }
+
+    /// Keeps the flagged output and input channels.
+    fn keep(&mut self, outs: &[bool], ins: &[bool]) {
+        let per = self.c_in_weights();
+        let rows: Vec<f32> = self
+            .dense_rows()
+            .iter()
+            .zip(outs)
+            .filter(|(_, k)| **k)
+            .flat_map(|(row, _)| {
+                row.chunks(per)
+                    .zip(ins)
+                    .filter(|(_, k)| **k)
+                    .flat_map(|(c, _)| c.to_vec())
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        self.bias = self
+            .bias
+            .iter()
+            .zip(outs)
+            .filter(|(_, k)| **k)
+            .map(|(b, _)| *b)
+            .collect();
+        match &mut self.weights {
+            ConvWeights::Dense(w) => *w = rows,
+            ConvWeights::Penni(p) => p.coef = rows,
+        }
+        self.c_out = outs.iter().filter(|k| **k).count();
+        self.c_in = ins.iter().filter(|k| **k).count();
+    }
+
+    /// Removes bases no coefficient uses.
+    fn drop_unused_bases(&mut self) -> bool {
+        let ConvWeights::Penni(p) = &mut self.weights else {
+            return false;
+        };
+        let used: Vec<bool> = (0..p.d)
+            .map(|b| p.coef.iter().skip(b).step_by(p.d).any(|v| *v != 0.0))
+            .collect();
+        if used.iter().all(|u| *u) {
+            return false;
+        }
+        let kk = self.k * self.k;
+        p.basis = p
+            .basis
+            .chunks(kk)
+            .zip(&used)
+            .filter(|(_, u)| **u)
+            .flat_map(|(b, _)| b.to_vec())
+            .collect();
+        p.coef = p
+            .coef
+            .chunks(p.d)
+            .flat_map(|c| {
+                c.iter()
+                    .zip(&used)
+                    .filter(|(_, u)| **u)
+                    .map(|(v, _)| *v)
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        p.d = used.iter().filter(|u| **u).count();
+        true
+    }
+}
+
+impl Fc {
+    /// Keeps the inputs of the flagged channels (`hw` values each).
+    fn keep_channels(&mut self, keep: &[bool], hw: usize) {
+        let cols: Vec<bool> = keep
+            .iter()
+            .flat_map(|k| std::iter::repeat_n(*k, hw))
+            .collect();
+        self.weight = self
+            .weight
+            .chunks(self.fan_in)
+            .flat_map(|row| {
+                row.iter()
+                    .zip(&cols)
+                    .filter(|(_, k)| **k)
+                    .map(|(v, _)| *v)
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        self.fan_in = cols.iter().filter(|k| **k).count();
+    }
+}
+
+/// Removes, to a fixed point, every conv output channel that is dead (no weight, zero bias:
+/// it outputs zero) or unused by the next layer, with the next layer's inputs on it, and every
+/// unused basis. Outputs of the network do not change. Returns the number of rounds.
+pub fn shrink(model: &mut Model) -> usize {
+    let mut rounds = 0;
+    loop {
+        rounds += 1;
+        let mut changed = false;
+        let dims = model.dims();
+        for l in 0..model.layers.len().saturating_sub(1) {
+            let Layer::Conv(c) = &model.layers[l] else {
+                continue;
+            };
+            let [_, h, w] = dims[l + 1];
+            let hw = if matches!(model.layers[l + 1], Layer::Fc(_)) {
+                h * w
+            } else {
+                1
+            };
+            let live = live_outputs(c);
+            let used = used_inputs(&model.layers[l + 1], c.c_out, hw);
+            let keep: Vec<bool> = live.iter().zip(&used).map(|(a, b)| *a && *b).collect();
+            if keep.iter().all(|k| *k) || keep.iter().all(|k| !*k) {
+                // A layer left with no channel would cut the network: keep it as is.
+                continue;
+            }
+            changed = true;
+            if let Layer::Conv(c) = &mut model.layers[l] {
+                let ins = vec![true; c.c_in];
+                c.keep(&keep, &ins);
+            }
+            match &mut model.layers[l + 1] {
+                Layer::Conv(n) => {
+                    let outs = vec![true; n.c_out];
+                    n.keep(&outs, &keep);
+                }
+                Layer::Fc(f) => f.keep_channels(&keep, hw),
+            }
+        }
+        for layer in &mut model.layers {
+            if let Layer::Conv(c) = layer {
+                changed |= c.drop_unused_bases();
+            }
+        }
+        if !changed {
+            return rounds;
+        }
+    }
+}

@@ -1,0 +1,324 @@
+//! The PENNI pipeline on a backend: baseline, decomposed, retrained (L1 on coefficients,
+//! alternating bases and coefficients), pruned, fine-tuned (pruned entries masked), shrunk;
+//! each stage evaluated in inference form with its counts, measured latency, and the chip
+//! cost of the dense and the compressed network.
+
+use std::time::Instant;
+
+use serde::Serialize;
+
+use super::config::CompressConfig;
+use super::penni;
+use crate::backend::Backend;
+use crate::chip::{self, ChipReport, EstimateRequest};
+use crate::config::ExperimentConfig;
+use crate::data::Split;
+use crate::nn::model::{Counts, Model};
+use crate::train::cnn::{self, CnnTrainer};
+use crate::train::cnn_net::Weights;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Stage {
+    pub name: String,
+    pub test_accuracy: f64,
+    #[serde(flatten)]
+    pub counts: Counts,
+    /// Wall time of one forward batch on the backend (test set, inference form).
+    pub latency_s_per_batch: f64,
+    /// Training time spent in this stage.
+    pub train_seconds: f64,
+}
+
+/// Area, energy and latency of one network on the experiment's chip.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChipCost {
+    pub area_mm2: f64,
+    pub energy_j_per_image: f64,
+    pub latency_s_per_image: f64,
+    pub subarrays: usize,
+    /// The full report.
+    pub report: ChipReport,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CompressReport {
+    pub version: String,
+    pub adapter: crate::gpu::AdapterSummary,
+    pub config: ExperimentConfig,
+    pub compress: CompressConfig,
+    pub batch: usize,
+    pub stages: Vec<Stage>,
+    /// Fractions removed by the final stage relative to the baseline.
+    pub macs_removed: f64,
+    pub coefficients_removed: f64,
+    pub params_removed: f64,
+    pub accuracy_change: f64,
+    /// Channels per conv layer after shrinking, and bases kept.
+    pub shrunk_layers: Vec<String>,
+    pub chip_dense: Option<ChipCost>,
+    pub chip_compressed: Option<ChipCost>,
+}
+
+/// Test accuracy and seconds per batch of `model` (PENNI layers in inference form).
+pub fn evaluate(
+    be: &mut dyn Backend,
+    cfg: &ExperimentConfig,
+    model: &Model,
+    split: &Split,
+) -> anyhow::Result<(f64, f64)> {
+    let hyper = cnn::hyper(cfg, split.train.len());
+    let mut t = CnnTrainer::new(be, model, hyper, split, cfg.seed)?;
+    t.net.inference_form = true;
+    t.evaluate(); // warm-up (pipelines, caches)
+    let (_, acc, lat) = t.evaluate();
+    Ok((acc, lat))
+}
+
+/// Which PENNI tensors train during an epoch.
+#[derive(Clone, Copy)]
+enum Phase {
+    /// L1 on coefficients; bases and coefficients alternate.
+    Retrain,
+    /// Masks hold pruned coefficients (and dead biases) at zero.
+    FineTune,
+}
+
+#[allow(clippy::too_many_arguments)]
+fn train_phase(
+    be: &mut dyn Backend,
+    cfg: &ExperimentConfig,
+    cc: &CompressConfig,
+    model: &Model,
+    split: &Split,
+    phase: Phase,
+    masks: &[Option<(Vec<f32>, Vec<f32>)>],
+    label: &str,
+) -> anyhow::Result<(Model, f64)> {
+    let (epochs, lr0) = match phase {
+        Phase::Retrain => (cc.retrain_epochs, cc.lr),
+        Phase::FineTune => (cc.finetune_epochs, cc.finetune_lr),
+    };
+    let hyper = cnn::hyper(cfg, split.train.len());
+    let mut t = CnnTrainer::new(be, model, hyper, split, cfg.seed)?;
+    if let Phase::FineTune = phase {
+        for (lb, m) in t.net.layers.iter_mut().zip(masks) {
+            let (Some((cm, bm)), Weights::Penni { coef, .. }) = (m, &mut lb.weights) else {
+                continue;
+            };
+            let cbuf = t.be.alloc(cm.len());
+            t.be.write(cbuf, cm);
+            coef.mask = Some(cbuf);
+            let bbuf = t.be.alloc(bm.len());
+            t.be.write(bbuf, bm);
+            lb.bias.mask = Some(bbuf);
+        }
+    }
+    let bar = indicatif::ProgressBar::hidden();
+    let t0 = Instant::now();
+    for epoch in 0..epochs {
+        t.net.set_lr(t.be, cc.lr_at(lr0, epoch, epochs) as f32);
+        let coef_turn = (epoch / cc.alternate).is_multiple_of(2);
+        for lb in &mut t.net.layers {
+            if let Weights::Penni { basis, coef, .. } = &mut lb.weights {
+                match phase {
+                    Phase::Retrain => {
+                        coef.trainable = coef_turn;
+                        basis.trainable = !coef_turn;
+                        coef.l1 = cc.lambda as f32;
+                    }
+                    Phase::FineTune => {
+                        coef.trainable = true;
+                        basis.trainable = true;
+                        coef.l1 = 0.0;
+                    }
+                }
+            }
+        }
+        let (loss, acc) = t.train_epoch(epoch, &bar);
+        eprintln!(
+            "  {label} epoch {}/{epochs}: loss {loss:.4}, train accuracy {:.2}%",
+            epoch + 1,
+            100.0 * acc
+        );
+        anyhow::ensure!(loss.is_finite(), "{label}: training loss is not finite");
+    }
+    let secs = t0.elapsed().as_secs_f64();
+    Ok((t.model(), secs))
+}
+
+/// The chip cost of `model`'s crossbar layers on the experiment's chip.
+pub fn chip_cost(cfg: &ExperimentConfig, model: &Model) -> anyhow::Result<ChipCost> {
+    let layers = model.chip_layers();
+    let chip_cfg = cfg.chip.clone().unwrap_or_default();
+    let array = cfg.array.clone().unwrap_or_default();
+    let device = cfg.device.clone().unwrap_or_default();
+    let report = chip::estimate(&EstimateRequest {
+        chip: &chip_cfg,
+        array: &array,
+        device: &device,
+        layers: &layers,
+        activity: None,
+        training: None,
+    })?;
+    Ok(ChipCost {
+        area_mm2: report.area_mm2.total,
+        energy_j_per_image: report.inference.energy_j,
+        latency_s_per_image: report.inference.latency_s,
+        subarrays: report.area_mm2.subarrays,
+        report,
+    })
+}
+
+fn describe_layers(model: &Model) -> Vec<String> {
+    use crate::nn::model::{ConvWeights, Layer};
+    model
+        .layers
+        .iter()
+        .map(|l| match l {
+            Layer::Conv(c) => match &c.weights {
+                ConvWeights::Dense(_) => format!("conv {}->{} k{} dense", c.c_in, c.c_out, c.k),
+                ConvWeights::Penni(p) => {
+                    format!("conv {}->{} k{} d={}", c.c_in, c.c_out, c.k, p.d)
+                }
+            },
+            Layer::Fc(f) => format!("fc {}->{}", f.fan_in, f.fan_out),
+        })
+        .collect()
+}
+
+/// Runs every stage from `baseline` (or trains one with the experiment's settings).
+pub fn run(
+    be: &mut dyn Backend,
+    cfg: &ExperimentConfig,
+    cc: &CompressConfig,
+    split: &Split,
+    baseline: Option<Model>,
+) -> anyhow::Result<(CompressReport, Model, Model)> {
+    cc.validate()?;
+    let mut stages = Vec::new();
+    let stage = |be: &mut dyn Backend, name: &str, m: &Model, secs: f64| -> anyhow::Result<Stage> {
+        let (acc, lat) = evaluate(be, cfg, m, split)?;
+        let s = Stage {
+            name: name.into(),
+            test_accuracy: acc,
+            counts: m.total(),
+            latency_s_per_batch: lat,
+            train_seconds: secs,
+        };
+        eprintln!(
+            "{name}: test accuracy {:.2}%, MACs {}, non-zero coefficients {}",
+            100.0 * acc,
+            s.counts.macs,
+            s.counts.nonzero_coefficients
+        );
+        Ok(s)
+    };
+    let t0 = Instant::now();
+    let (base, base_secs) = match baseline {
+        Some(m) => (m, 0.0),
+        None => {
+            let opts = crate::train::RunOptions::default();
+            let (r, m) = cnn::train(be, cfg, split, &opts, None)?;
+            for e in &r.epochs {
+                eprintln!(
+                    "  baseline epoch {}: loss {:.4}, test accuracy {:.2}%",
+                    e.epoch,
+                    e.train_loss,
+                    100.0 * e.test_accuracy
+                );
+            }
+            (m, t0.elapsed().as_secs_f64())
+        }
+    };
+    stages.push(stage(be, "baseline", &base, base_secs)?);
+    let mut m = base.clone();
+    penni::decompose(&mut m, cc.basis);
+    stages.push(stage(be, "decomposed", &m, 0.0)?);
+    let (mut m, secs) = train_phase(be, cfg, cc, &m, split, Phase::Retrain, &[], "retrain")?;
+    stages.push(stage(be, "retrained", &m, secs)?);
+    let masks = penni::prune(&mut m, cc.threshold);
+    stages.push(stage(be, "pruned", &m, 0.0)?);
+    let (mut m, secs) = train_phase(be, cfg, cc, &m, split, Phase::FineTune, &masks, "fine-tune")?;
+    stages.push(stage(be, "fine-tuned", &m, secs)?);
+    penni::shrink(&mut m);
+    stages.push(stage(be, "shrunk", &m, 0.0)?);
+    let (first, last) = (&stages[0], stages.last().unwrap());
+    let frac = |a: usize, b: usize| {
+        if a > 0 {
+            1.0 - b as f64 / a as f64
+        } else {
+            0.0
+        }
+    };
+    // Coefficients removed, against the decomposed network's full coefficient set.
+    let coefficients_removed = frac(
+        stages[1].counts.coefficients,
+        last.counts.nonzero_coefficients,
+    );
+    let warn = |e: anyhow::Error| {
+        eprintln!("warning: chip cost not estimated: {e:#}");
+    };
+    let report = CompressReport {
+        version: env!("CARGO_PKG_VERSION").into(),
+        adapter: be.describe(),
+        config: cfg.clone(),
+        compress: cc.clone(),
+        batch: cnn::hyper(cfg, split.train.len()).batch,
+        macs_removed: frac(first.counts.macs, last.counts.macs),
+        coefficients_removed,
+        params_removed: frac(first.counts.nonzero_params, last.counts.nonzero_params),
+        accuracy_change: last.test_accuracy - first.test_accuracy,
+        shrunk_layers: describe_layers(&m),
+        chip_dense: chip_cost(cfg, &base).map_err(warn).ok(),
+        chip_compressed: chip_cost(cfg, &m).map_err(warn).ok(),
+        stages,
+    };
+    Ok((report, base, m))
+}
+
+/// The stage table as text.
+pub fn table(r: &CompressReport) -> String {
+    let mut s = format!(
+        "{:<11} {:>9} {:>9} {:>11} {:>10} {:>10} {:>12}\n",
+        "stage", "accuracy", "params", "nz params", "nz coef", "MACs", "ms/batch"
+    );
+    for st in &r.stages {
+        s += &format!(
+            "{:<11} {:>8.2}% {:>9} {:>11} {:>10} {:>10} {:>12.2}\n",
+            st.name,
+            100.0 * st.test_accuracy,
+            st.counts.params,
+            st.counts.nonzero_params,
+            st.counts.nonzero_coefficients,
+            st.counts.macs,
+            1e3 * st.latency_s_per_batch
+        );
+    }
+    s += &format!(
+        "MACs removed {:.1}%, coefficients removed {:.1}%, non-zero parameters removed {:.1}%, \
+         accuracy change {:+.2} points (batch {})\n",
+        100.0 * r.macs_removed,
+        100.0 * r.coefficients_removed,
+        100.0 * r.params_removed,
+        100.0 * r.accuracy_change,
+        r.batch
+    );
+    s += &format!("shrunk layers: {}\n", r.shrunk_layers.join(", "));
+    if let (Some(d), Some(c)) = (&r.chip_dense, &r.chip_compressed) {
+        s += &format!(
+            "chip        {:>10} {:>14} {:>14} {:>10}\n",
+            "area mm2", "energy uJ/img", "latency us/img", "subarrays"
+        );
+        for (name, x) in [("dense", d), ("compressed", c)] {
+            s += &format!(
+                "{:<11} {:>10.3} {:>14.4} {:>14.3} {:>10}\n",
+                name,
+                x.area_mm2,
+                1e6 * x.energy_j_per_image,
+                1e6 * x.latency_s_per_image,
+                x.subarrays
+            );
+        }
+    }
+    s
+}

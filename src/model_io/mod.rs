@@ -1,0 +1,231 @@
+//! Conv models on disk as safetensors (a u64 little-endian header length, a JSON header of
+//! tensor names, dtypes, shapes and byte ranges, then the raw little-endian data).
+//!
+//! Tensor names, layer `l` counting weight layers from 0:
+//! - `layers.<l>.weight`: dense conv `[C_out, C_in, k, k]` or fully connected `[out, in]`
+//!   (a flattened conv input is ordered channel, y, x, as PyTorch's `flatten`);
+//! - `layers.<l>.bias`: `[C_out]` / `[out]`;
+//! - PENNI conv: `layers.<l>.basis` `[d, k, k]` and `layers.<l>.coef` `[C_out, C_in, d]`
+//!   (the kernel is `W[o, i] = sum_b coef[o, i, b] basis[b]`).
+//!
+//! `__metadata__` holds `format = "insitu-cnn"`, `input = "C,H,W"` and per layer
+//! `layers.<l> = "conv k=3 stride=1 pad=1 pool=max"` (pool `max`, `avg`, `global` or `none`)
+//! or `"fc"`. All tensors are F32.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde_json::{json, Value};
+
+use crate::nn::arch::PoolKind;
+use crate::nn::model::{Conv, ConvWeights, Fc, Layer, Model, Penni};
+
+fn pool_name(p: Option<PoolKind>) -> &'static str {
+    match p {
+        Some(PoolKind::Max) => "max",
+        Some(PoolKind::Avg) => "avg",
+        Some(PoolKind::Global) => "global",
+        None => "none",
+    }
+}
+
+/// Serialises `model` to safetensors bytes.
+pub fn to_bytes(model: &Model) -> Vec<u8> {
+    let mut tensors: Vec<(String, Vec<usize>, &[f32])> = Vec::new();
+    let mut meta = BTreeMap::new();
+    meta.insert("format".to_string(), "insitu-cnn".to_string());
+    let [c, h, w] = model.input;
+    meta.insert("input".into(), format!("{c},{h},{w}"));
+    for (l, layer) in model.layers.iter().enumerate() {
+        match layer {
+            Layer::Conv(v) => {
+                meta.insert(
+                    format!("layers.{l}"),
+                    format!(
+                        "conv k={} stride={} pad={} pool={}",
+                        v.k,
+                        v.stride,
+                        v.pad,
+                        pool_name(v.pool)
+                    ),
+                );
+                match &v.weights {
+                    ConvWeights::Dense(x) => tensors.push((
+                        format!("layers.{l}.weight"),
+                        vec![v.c_out, v.c_in, v.k, v.k],
+                        x,
+                    )),
+                    ConvWeights::Penni(p) => {
+                        tensors.push((format!("layers.{l}.basis"), vec![p.d, v.k, v.k], &p.basis));
+                        tensors.push((
+                            format!("layers.{l}.coef"),
+                            vec![v.c_out, v.c_in, p.d],
+                            &p.coef,
+                        ));
+                    }
+                }
+                tensors.push((format!("layers.{l}.bias"), vec![v.c_out], &v.bias));
+            }
+            Layer::Fc(f) => {
+                meta.insert(format!("layers.{l}"), "fc".into());
+                tensors.push((
+                    format!("layers.{l}.weight"),
+                    vec![f.fan_out, f.fan_in],
+                    &f.weight,
+                ));
+                tensors.push((format!("layers.{l}.bias"), vec![f.fan_out], &f.bias));
+            }
+        }
+    }
+    let mut header = serde_json::Map::new();
+    header.insert("__metadata__".into(), json!(meta));
+    let mut data = Vec::new();
+    for (name, shape, values) in &tensors {
+        let begin = data.len();
+        for v in values.iter() {
+            data.extend_from_slice(&v.to_le_bytes());
+        }
+        header.insert(
+            name.clone(),
+            json!({"dtype": "F32", "shape": shape, "data_offsets": [begin, data.len()]}),
+        );
+    }
+    let mut text = serde_json::to_vec(&Value::Object(header)).expect("header serialises");
+    // Pad the header with spaces to 8 bytes, as the format recommends.
+    while !text.len().is_multiple_of(8) {
+        text.push(b' ');
+    }
+    let mut out = (text.len() as u64).to_le_bytes().to_vec();
+    out.extend(text);
+    out.extend(data);
+    out
+}
+
+/// Parses safetensors bytes written by [`to_bytes`] (or by any tool using the same names).
+pub fn from_bytes(bytes: &[u8]) -> anyhow::Result<Model> {
+    anyhow::ensure!(bytes.len() >= 8, "file too short for a safetensors header");
+    let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    anyhow::ensure!(8 + n <= bytes.len(), "header length {n} exceeds the file");
+    let header: serde_json::Map<String, Value> = serde_json::from_slice(&bytes[8..8 + n])?;
+    let data = &bytes[8 + n..];
+    let meta = header
+        .get("__metadata__")
+        .and_then(|m| m.as_object())
+        .ok_or_else(|| anyhow::anyhow!("no __metadata__ (not an insitu-cnn model)"))?;
+    let get = |k: &str| meta.get(k).and_then(|v| v.as_str());
+    anyhow::ensure!(
+        get("format") == Some("insitu-cnn"),
+        "metadata format is not insitu-cnn"
+    );
+    let input: Vec<usize> = get("input")
+        .ok_or_else(|| anyhow::anyhow!("metadata has no input shape"))?
+        .split(',')
+        .map(|s| s.trim().parse())
+        .collect::<Result<_, _>>()?;
+    anyhow::ensure!(input.len() == 3, "input shape must be C,H,W");
+    let tensor = |name: &str| -> anyhow::Result<(Vec<usize>, Vec<f32>)> {
+        let t = header
+            .get(name)
+            .ok_or_else(|| anyhow::anyhow!("missing tensor {name}"))?;
+        anyhow::ensure!(t["dtype"] == "F32", "{name}: dtype must be F32");
+        let shape: Vec<usize> = serde_json::from_value(t["shape"].clone())?;
+        let off: [usize; 2] = serde_json::from_value(t["data_offsets"].clone())?;
+        anyhow::ensure!(
+            off[0] <= off[1]
+                && off[1] <= data.len()
+                && off[1] - off[0] == 4 * shape.iter().product::<usize>(),
+            "{name}: byte range does not match its shape"
+        );
+        let v = data[off[0]..off[1]]
+            .chunks(4)
+            .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+            .collect();
+        Ok((shape, v))
+    };
+    let mut layers = Vec::new();
+    for l in 0.. {
+        let Some(desc) = get(&format!("layers.{l}")) else {
+            break;
+        };
+        let (_, bias) = tensor(&format!("layers.{l}.bias"))?;
+        if desc == "fc" {
+            let (s, w) = tensor(&format!("layers.{l}.weight"))?;
+            anyhow::ensure!(s.len() == 2, "layers.{l}.weight must be [out, in]");
+            layers.push(Layer::Fc(Fc {
+                fan_in: s[1],
+                fan_out: s[0],
+                weight: w,
+                bias,
+            }));
+            continue;
+        }
+        let mut kv = BTreeMap::new();
+        for part in desc.split_whitespace().skip(1) {
+            let (k, v) = part
+                .split_once('=')
+                .ok_or_else(|| anyhow::anyhow!("layers.{l}: bad description {desc:?}"))?;
+            kv.insert(k, v);
+        }
+        let num = |k: &str| -> anyhow::Result<usize> {
+            Ok(kv
+                .get(k)
+                .ok_or_else(|| anyhow::anyhow!("layers.{l}: no {k}"))?
+                .parse()?)
+        };
+        let pool = match kv.get("pool").copied() {
+            Some("max") => Some(PoolKind::Max),
+            Some("avg") => Some(PoolKind::Avg),
+            Some("global") => Some(PoolKind::Global),
+            _ => None,
+        };
+        let (c_out, c_in, weights) = if header.contains_key(&format!("layers.{l}.coef")) {
+            let (sb, basis) = tensor(&format!("layers.{l}.basis"))?;
+            let (sc, coef) = tensor(&format!("layers.{l}.coef"))?;
+            anyhow::ensure!(
+                sc.len() == 3 && sb.len() == 3 && sb[0] == sc[2],
+                "layers.{l}: basis/coef shapes"
+            );
+            (
+                sc[0],
+                sc[1],
+                ConvWeights::Penni(Penni {
+                    d: sb[0],
+                    basis,
+                    coef,
+                }),
+            )
+        } else {
+            let (s, w) = tensor(&format!("layers.{l}.weight"))?;
+            anyhow::ensure!(
+                s.len() == 4,
+                "layers.{l}.weight must be [C_out, C_in, k, k]"
+            );
+            (s[0], s[1], ConvWeights::Dense(w))
+        };
+        layers.push(Layer::Conv(Conv {
+            c_in,
+            c_out,
+            k: num("k")?,
+            stride: num("stride")?,
+            pad: num("pad")?,
+            weights,
+            bias,
+            pool,
+        }));
+    }
+    let model = Model {
+        input: [input[0], input[1], input[2]],
+        layers,
+    };
+    model.validate()?;
+    Ok(model)
+}
+
+pub fn save(model: &Model, path: &Path) -> anyhow::Result<()> {
+    std::fs::write(path, to_bytes(model)).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+}
+
+pub fn load(path: &Path) -> anyhow::Result<Model> {
+    let bytes = std::fs::read(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    from_bytes(&bytes).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+}

@@ -1,0 +1,323 @@
+//! Training convolutional networks with backpropagation on any backend: data resident on the
+//! backend, epochs of steps, evaluation, and the same `RunReport` as the MLP path.
+
+use std::time::Instant;
+
+use super::cnn_net::{CnnNet, Hyper};
+use super::report::{EpochRecord, FinalRecord, InstanceRecord, RunReport};
+use super::run::RunOptions;
+use crate::backend::*;
+use crate::config::{ExperimentConfig, Rule};
+use crate::data::{self, Dataset, Split};
+use crate::nn::arch::{self, LayerSpec};
+use crate::nn::model::Model;
+
+/// Whether the experiment's network has convolutions (and so trains here).
+pub fn is_cnn(cfg: &ExperimentConfig) -> bool {
+    cfg.network.arch.as_deref().is_some_and(|a| {
+        arch::parse(a).is_ok_and(|s| s.iter().any(|l| matches!(l, LayerSpec::Conv { .. })))
+    })
+}
+
+/// A data split resident on the backend.
+pub struct Resident {
+    pub images: Buf,
+    pub labels: Buf,
+    pub n: usize,
+}
+
+pub fn upload(be: &mut dyn Backend, d: &Dataset) -> Resident {
+    let images = be.alloc(d.images.len());
+    be.write(images, &d.images);
+    let labels = be.alloc_u32(d.labels.len());
+    be.write_u32(labels, &d.labels);
+    Resident {
+        images,
+        labels,
+        n: d.len(),
+    }
+}
+
+/// The optimiser settings of an experiment.
+pub fn hyper(cfg: &ExperimentConfig, train_len: usize) -> Hyper {
+    Hyper {
+        batch: (cfg.train.batch_size as usize).min(train_len.max(1)),
+        activation: cfg.network.activation,
+        loss: cfg.train.loss,
+        momentum: cfg.optimizer.momentum as f32,
+        weight_decay: cfg.optimizer.weight_decay as f32,
+        lr: cfg.optimizer.lr as f32,
+    }
+}
+
+/// A freshly initialised model for the experiment's `network.arch` and data.
+pub fn init_model(cfg: &ExperimentConfig, split: &Split) -> anyhow::Result<Model> {
+    let arch = cfg
+        .network
+        .arch
+        .as_deref()
+        .ok_or_else(|| anyhow::anyhow!("network.arch is required for a conv network"))?;
+    let shape = split.train.shape;
+    if let Some(input) = cfg.network.input {
+        anyhow::ensure!(
+            input == shape,
+            "network.input {input:?} differs from the data's shape {shape:?}"
+        );
+    }
+    Model::init(arch, shape, split.train.classes, cfg.network.init, cfg.seed)
+}
+
+/// A network and the data it trains on, on one backend.
+pub struct CnnTrainer<'a> {
+    pub be: &'a mut dyn Backend,
+    pub net: CnnNet,
+    pub train: Resident,
+    pub test: Resident,
+    perm: Buf,
+    order: Buf,
+    features: usize,
+    seed: u64,
+}
+
+impl<'a> CnnTrainer<'a> {
+    pub fn new(
+        be: &'a mut dyn Backend,
+        model: &Model,
+        hyper: Hyper,
+        split: &Split,
+        seed: u64,
+    ) -> anyhow::Result<CnnTrainer<'a>> {
+        anyhow::ensure!(
+            model.input == split.train.shape,
+            "the model's input {:?} differs from the data's shape {:?}",
+            model.input,
+            split.train.shape
+        );
+        let net = CnnNet::new(be, model, hyper)?;
+        let train = upload(be, &split.train);
+        let test = upload(be, &split.test);
+        let perm = be.alloc_u32(train.n);
+        let order = be.alloc_u32(train.n.max(test.n));
+        let ident: Vec<u32> = (0..train.n.max(test.n) as u32).collect();
+        be.write_u32(order, &ident);
+        Ok(CnnTrainer {
+            be,
+            net,
+            train,
+            test,
+            perm,
+            order,
+            features: split.train.features(),
+            seed,
+        })
+    }
+
+    fn gather(&mut self, test: bool, perm: Buf, start: usize, rows: usize) {
+        let set = if test { &self.test } else { &self.train };
+        let (images, labels) = (set.images, set.labels);
+        self.be.gather(
+            images,
+            perm,
+            labels,
+            self.net.x,
+            self.net.y,
+            &GatherParams {
+                rows: rows as u32,
+                features: self.features as u32,
+                start: start as u32,
+                count: (rows * self.features) as u32,
+            },
+        );
+    }
+
+    fn reset_acc(&mut self) {
+        self.be.fill(
+            self.net.acc,
+            &FillParams {
+                off: 0,
+                count: 4,
+                value: 0.0,
+                _pad: 0,
+            },
+        );
+    }
+
+    fn read_acc(&mut self) -> (f64, f64) {
+        let a = self.be.read(self.net.acc);
+        let n = a[2].max(1.0) as f64;
+        (a[0] as f64 / n, a[1] as f64 / n)
+    }
+
+    /// One epoch of BP steps; (loss, accuracy) over its batches.
+    pub fn train_epoch(&mut self, epoch: u32, bar: &indicatif::ProgressBar) -> (f64, f64) {
+        let order = data::epoch_order(self.train.n, self.seed, epoch);
+        self.be.write_u32(self.perm, &order);
+        self.reset_acc();
+        let b = self.net.hyper.batch;
+        let mut start = 0;
+        while start < self.train.n {
+            let rows = b.min(self.train.n - start);
+            self.gather(false, self.perm, start, rows);
+            self.net.forward(self.be, rows);
+            self.net.loss(self.be, rows);
+            self.net.backward(self.be, rows);
+            self.net.update(self.be);
+            self.be.flush();
+            start += rows;
+            bar.inc(rows as u64);
+        }
+        self.read_acc()
+    }
+
+    /// Test (loss, accuracy) and seconds per batch of the forward passes.
+    pub fn evaluate(&mut self) -> (f64, f64, f64) {
+        self.reset_acc();
+        self.be.read(self.net.acc);
+        let b = self.net.hyper.batch;
+        let t0 = Instant::now();
+        let (mut start, mut batches) = (0, 0);
+        while start < self.test.n {
+            let rows = b.min(self.test.n - start);
+            self.gather(true, self.order, start, rows);
+            self.net.forward(self.be, rows);
+            self.net.loss(self.be, rows);
+            self.be.flush();
+            start += rows;
+            batches += 1;
+        }
+        let (loss, acc) = self.read_acc();
+        (
+            loss,
+            acc,
+            t0.elapsed().as_secs_f64() / batches.max(1) as f64,
+        )
+    }
+
+    pub fn model(&mut self) -> Model {
+        self.net.to_model(self.be)
+    }
+}
+
+/// A progress bar over `total` samples (hidden unless asked for).
+pub fn progress(opts: &RunOptions, total: u64) -> indicatif::ProgressBar {
+    if !opts.progress {
+        return indicatif::ProgressBar::hidden();
+    }
+    let b = indicatif::ProgressBar::new(total);
+    b.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{prefix} {bar:30} {pos}/{len} samples {per_sec} eta {eta}",
+        )
+        .expect("progress template"),
+    );
+    b.set_prefix(opts.label.clone());
+    b
+}
+
+/// Trains the experiment's conv network with BP and reports like the MLP path. With
+/// `model`, training starts from those weights instead of a fresh initialisation; the trained
+/// model is returned beside the report.
+pub fn train(
+    be: &mut dyn Backend,
+    cfg: &ExperimentConfig,
+    split: &Split,
+    opts: &RunOptions,
+    model: Option<Model>,
+) -> anyhow::Result<(RunReport, Model)> {
+    anyhow::ensure!(
+        cfg.array.is_none(),
+        "conv networks train in float only: in-situ training on crossbars ([array]) is \
+         implemented for fully connected networks (network.hidden)"
+    );
+    anyhow::ensure!(
+        cfg.train.rule == Rule::Bp && cfg.population.len() <= 1,
+        "conv networks train with train.rule = \"bp\" and one instance"
+    );
+    let model = match model {
+        Some(m) => m,
+        None => init_model(cfg, split)?,
+    };
+    let adapter = be.describe();
+    let seed = cfg.instances()[0].seed.unwrap_or(cfg.seed);
+    let mut t = CnnTrainer::new(be, &model, hyper(cfg, split.train.len()), split, seed)?;
+    let mut report = RunReport {
+        version: env!("CARGO_PKG_VERSION").into(),
+        backend: adapter.backend.clone(),
+        adapter,
+        seed: cfg.seed,
+        config: cfg.clone(),
+        epochs: vec![],
+        final_: None,
+        instances: vec![InstanceRecord {
+            index: 0,
+            seed,
+            lr: cfg.optimizer.lr,
+            epochs: vec![],
+            test_accuracy: 0.0,
+        }],
+        activity: vec![],
+        cost: None,
+        stopped: None,
+    };
+    let bar = progress(opts, split.train.len() as u64 * cfg.train.epochs as u64);
+    let mut train_seconds = 0.0;
+    for epoch in 0..cfg.train.epochs {
+        let t0 = Instant::now();
+        let (loss, acc) = t.train_epoch(epoch, &bar);
+        let secs = t0.elapsed().as_secs_f64();
+        train_seconds += secs;
+        let (_, test, _) = t.evaluate();
+        let rec = EpochRecord {
+            epoch: epoch + 1,
+            train_loss: loss,
+            train_accuracy: acc,
+            test_accuracy: test,
+            seconds: secs,
+            alignment: None,
+        };
+        report.instances[0].epochs.push(rec.clone());
+        report.instances[0].test_accuracy = test;
+        report.epochs.push(rec);
+        let n = split.train.len() as f64 * (epoch + 1) as f64;
+        report.final_ = Some(FinalRecord {
+            test_accuracy: test,
+            samples_per_second: n / train_seconds,
+            instance_samples_per_second: n / train_seconds,
+        });
+        if report.cost.is_none() {
+            report.cost = match crate::chip::experiment::report(cfg, None) {
+                Ok(c) => Some(c),
+                Err(e) => {
+                    eprintln!("warning: chip cost not estimated: {e:#}");
+                    None
+                }
+            };
+        }
+        let diverged = !loss.is_finite();
+        if diverged {
+            report.stopped = Some(format!(
+                "training loss is not finite after epoch {}",
+                epoch + 1
+            ));
+        }
+        if let Some(path) = &opts.out {
+            report.save(path)?;
+        }
+        if diverged {
+            break;
+        }
+    }
+    bar.finish_and_clear();
+    let model = t.model();
+    Ok((report, model))
+}
+
+/// [`train`] without the model: the entry point `train::run_on` dispatches to.
+pub fn run_on(
+    be: &mut dyn Backend,
+    cfg: &ExperimentConfig,
+    split: &Split,
+    opts: &RunOptions,
+) -> anyhow::Result<RunReport> {
+    train(be, cfg, split, opts, None).map(|(r, _)| r)
+}

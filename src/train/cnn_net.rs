@@ -1,0 +1,641 @@
+//! A convolutional network's buffers on one backend and the kernels of a training step:
+//! forward (im2col + GEMM per conv, pooling, flatten, FC), loss, backward (col2im for the
+//! input gradient), gradients and SGD. Conv maps are channel-major (CNHW) so that one GEMM
+//! covers the batch. PENNI layers train as `W = C V` (the dense kernel is rebuilt each step
+//! and its gradient split into basis and coefficient gradients) and infer in the two-step form
+//! (per-channel basis convolution, then the 1x1 coefficient convolution).
+
+use crate::backend::*;
+use crate::nn::arch::PoolKind;
+use crate::nn::conv::{ConvGeom, Layout};
+use crate::nn::model::{Conv, ConvWeights, Fc, Layer, Model, Penni};
+use crate::nn::pool;
+
+/// A trainable tensor: values, gradient, momentum, optional 0/1 mask, L1 strength.
+pub struct Param {
+    pub w: Buf,
+    pub g: Buf,
+    pub v: Buf,
+    pub len: usize,
+    pub mask: Option<Buf>,
+    pub trainable: bool,
+    pub l1: f32,
+}
+
+impl Param {
+    fn new(be: &mut dyn Backend, values: &[f32]) -> Param {
+        let w = be.alloc(values.len());
+        be.write(w, values);
+        Param {
+            w,
+            g: be.alloc(values.len()),
+            v: be.alloc(values.len()),
+            len: values.len(),
+            mask: None,
+            trainable: true,
+            l1: 0.0,
+        }
+    }
+
+    fn sparse(&self) -> SparseParams {
+        SparseParams {
+            count: self.len as u32,
+            _pad: [0; 2],
+            lambda: self.l1,
+        }
+    }
+}
+
+pub enum Weights {
+    Dense(Param),
+    /// Bases `[d][k k]`, coefficients `[C_out][C_in][d]`, and scratch for the rebuilt kernel
+    /// and its gradient `[C_out][C_in k k]`.
+    Penni {
+        d: usize,
+        basis: Param,
+        coef: Param,
+        w: Buf,
+        gw: Buf,
+    },
+}
+
+pub enum Kind {
+    Conv {
+        geom: ConvGeom,
+        layout: Layout,
+    },
+    /// `from_conv`: (channels, pixels) of the conv maps flattened into this layer's input.
+    Fc {
+        fan_in: usize,
+        fan_out: usize,
+        from_conv: Option<(usize, usize)>,
+    },
+}
+
+pub struct LayerBufs {
+    pub kind: Kind,
+    pub pool: Option<PoolKind>,
+    pub weights: Weights,
+    pub bias: Param,
+    /// Post-activation output (conv `[C_out][B P]`, FC `[B][N]`) and its gradient.
+    pub out: Buf,
+    pub dout: Buf,
+    /// Pooled maps and their gradient.
+    pub pooled: Option<(Buf, Buf)>,
+    /// FC after conv: flattened input `[B][C H W]` and its gradient.
+    pub flat: Option<(Buf, Buf)>,
+}
+
+impl LayerBufs {
+    /// What the next layer reads, and where its input gradient goes.
+    fn output(&self) -> (Buf, Buf) {
+        self.pooled.unwrap_or((self.out, self.dout))
+    }
+
+    pub fn params_mut(&mut self) -> Vec<&mut Param> {
+        let mut v: Vec<&mut Param> = match &mut self.weights {
+            Weights::Dense(p) => vec![p],
+            Weights::Penni { basis, coef, .. } => vec![basis, coef],
+        };
+        v.push(&mut self.bias);
+        v
+    }
+}
+
+/// Optimiser and loss settings of a network on a backend.
+#[derive(Debug, Clone, Copy)]
+pub struct Hyper {
+    pub batch: usize,
+    pub activation: Activation,
+    pub loss: LossKind,
+    pub momentum: f32,
+    pub weight_decay: f32,
+    pub lr: f32,
+}
+
+pub struct CnnNet {
+    pub hyper: Hyper,
+    pub input: [usize; 3],
+    pub layers: Vec<LayerBufs>,
+    /// Batch images `[B][C H W]` and labels.
+    pub x: Buf,
+    pub y: Buf,
+    pub stats: Buf,
+    pub acc: Buf,
+    pub lr: Buf,
+    /// Unrolled inputs (and their gradient, in turn), sized for the largest layer.
+    cols: Buf,
+    cols_t: Buf,
+    dout_t: Buf,
+    /// Basis maps of PENNI layers in inference form `[d C_in][B P]`.
+    maps: Buf,
+    /// Run PENNI layers in the two-step inference form instead of rebuilding the kernel.
+    pub inference_form: bool,
+}
+
+impl CnnNet {
+    /// Uploads `model` for batches of up to `hyper.batch` images.
+    pub fn new(be: &mut dyn Backend, model: &Model, hyper: Hyper) -> anyhow::Result<CnnNet> {
+        model.validate()?;
+        anyhow::ensure!(
+            matches!(model.layers.last(), Some(Layer::Fc(_))),
+            "the network must end with a fully connected layer (e.g. ...-FC10)"
+        );
+        let b = hyper.batch;
+        let dims = model.dims();
+        let mut cols_len = 1;
+        let mut maps_len = 1;
+        let mut out_len = 1;
+        let mut layers = Vec::new();
+        for (l, layer) in model.layers.iter().enumerate() {
+            let [c, h, w] = dims[l];
+            let lb = match layer {
+                Layer::Conv(v) => {
+                    let geom = model.geom(l).unwrap();
+                    let n = b * geom.positions();
+                    cols_len = cols_len.max(geom.fan_in() * n);
+                    out_len = out_len.max(v.c_out * n);
+                    let weights = match &v.weights {
+                        ConvWeights::Dense(w) => Weights::Dense(Param::new(be, w)),
+                        ConvWeights::Penni(p) => {
+                            maps_len = maps_len.max(p.d * v.c_in * n);
+                            let kernel = v.c_out * geom.fan_in();
+                            Weights::Penni {
+                                d: p.d,
+                                basis: Param::new(be, &p.basis),
+                                coef: Param::new(be, &p.coef),
+                                w: be.alloc(kernel),
+                                gw: be.alloc(kernel),
+                            }
+                        }
+                    };
+                    let pooled = v.pool.map(|k| {
+                        let (oh, ow) = pool::out_size(k, geom.out_h(), geom.out_w());
+                        let len = v.c_out * b * oh * ow;
+                        (be.alloc(len), be.alloc(len))
+                    });
+                    LayerBufs {
+                        kind: Kind::Conv {
+                            geom,
+                            layout: if l == 0 { Layout::Nchw } else { Layout::Cnhw },
+                        },
+                        pool: v.pool,
+                        weights,
+                        bias: Param::new(be, &v.bias),
+                        out: be.alloc(v.c_out * n),
+                        dout: be.alloc(v.c_out * n),
+                        pooled,
+                        flat: None,
+                    }
+                }
+                Layer::Fc(f) => {
+                    let from_conv = (l > 0 && matches!(model.layers[l - 1], Layer::Conv(_)))
+                        .then_some((c, h * w));
+                    LayerBufs {
+                        kind: Kind::Fc {
+                            fan_in: f.fan_in,
+                            fan_out: f.fan_out,
+                            from_conv,
+                        },
+                        pool: None,
+                        weights: Weights::Dense(Param::new(be, &f.weight)),
+                        bias: Param::new(be, &f.bias),
+                        out: be.alloc(b * f.fan_out),
+                        dout: be.alloc(b * f.fan_out),
+                        pooled: None,
+                        flat: from_conv.map(|_| (be.alloc(b * f.fan_in), be.alloc(b * f.fan_in))),
+                    }
+                }
+            };
+            layers.push(lb);
+        }
+        let features: usize = model.input.iter().product();
+        let lr = be.alloc(1);
+        be.write(lr, &[hyper.lr]);
+        Ok(CnnNet {
+            hyper,
+            input: model.input,
+            layers,
+            x: be.alloc(b * features),
+            y: be.alloc_u32(b),
+            stats: be.alloc(2 * b),
+            acc: be.alloc(4),
+            lr,
+            cols: be.alloc(cols_len),
+            cols_t: be.alloc(cols_len),
+            dout_t: be.alloc(out_len),
+            maps: be.alloc(maps_len),
+            inference_form: false,
+        })
+    }
+
+    pub fn set_lr(&mut self, be: &mut dyn Backend, lr: f32) {
+        self.hyper.lr = lr;
+        be.write(self.lr, &[lr]);
+    }
+
+    fn act(&self, l: usize) -> u32 {
+        if l + 1 == self.layers.len() {
+            Activation::Identity as u32
+        } else {
+            self.hyper.activation as u32
+        }
+    }
+
+    /// The input of layer `l` and where its gradient goes (None for the images).
+    fn input_of(&self, l: usize) -> (Buf, Option<Buf>) {
+        if l == 0 {
+            (self.x, None)
+        } else {
+            let (o, d) = self.layers[l - 1].output();
+            (o, Some(d))
+        }
+    }
+
+    /// Forward pass of `rows` images already in `x`.
+    pub fn forward(&self, be: &mut dyn Backend, rows: usize) {
+        for l in 0..self.layers.len() {
+            let (input, _) = self.input_of(l);
+            let act = self.act(l);
+            let lb = &self.layers[l];
+            match &lb.kind {
+                Kind::Conv { geom, layout } => {
+                    let g = *geom;
+                    let n = (rows * g.positions()) as u32;
+                    be.im2col(input, self.cols, &g.im2col(rows, *layout));
+                    match &lb.weights {
+                        Weights::Dense(w) => be.gemm(w.w, self.cols, lb.out, &g.forward_gemm(rows)),
+                        Weights::Penni { d, basis, coef, .. } if self.inference_form => {
+                            self.penni_inference(be, &g, *d, basis.w, coef.w, lb.out, rows)
+                        }
+                        Weights::Penni {
+                            d, basis, coef, w, ..
+                        } => {
+                            // W[(o, i)][k k] = C[(o, i)][d] V[d][k k]
+                            let kk = (g.k * g.k) as u32;
+                            let rebuild = Gemm::dense(
+                                (g.c_out * g.c_in) as u32,
+                                kk,
+                                *d as u32,
+                                false,
+                                false,
+                                1,
+                            );
+                            be.gemm(coef.w, basis.w, *w, &rebuild);
+                            be.gemm(*w, self.cols, lb.out, &g.forward_gemm(rows));
+                        }
+                    }
+                    let c_out = g.c_out as u32;
+                    be.bias_act(
+                        lb.out,
+                        lb.bias.w,
+                        &ActParams {
+                            rows: n,
+                            cols: 1,
+                            count: c_out * n,
+                            act,
+                            ld0: 1,
+                            off0: 0,
+                            stride0: n,
+                            ld1: 0,
+                            off1: 0,
+                            stride1: 1,
+                            _pad: [0; 2],
+                        },
+                    );
+                    if let (Some(k), Some((p, _))) = (lb.pool, lb.pooled) {
+                        let prm = pool::params(k, g.c_out * rows, g.out_h(), g.out_w());
+                        be.pool(lb.out, p, &prm);
+                    }
+                }
+                Kind::Fc {
+                    fan_in,
+                    fan_out,
+                    from_conv,
+                } => {
+                    let src = match (from_conv, lb.flat) {
+                        (Some((c, hw)), Some((flat, _))) => {
+                            be.permute(input, flat, &permute(*c, rows, *hw));
+                            flat
+                        }
+                        _ => input,
+                    };
+                    let Weights::Dense(w) = &lb.weights else {
+                        unreachable!("fully connected layers are dense")
+                    };
+                    let (fi, fo) = (*fan_in as u32, *fan_out as u32);
+                    be.gemm(
+                        src,
+                        w.w,
+                        lb.out,
+                        &Gemm::dense(rows as u32, fo, fi, false, true, 1),
+                    );
+                    be.bias_act(
+                        lb.out,
+                        lb.bias.w,
+                        &ActParams {
+                            rows: rows as u32,
+                            cols: fo,
+                            count: rows as u32 * fo,
+                            act,
+                            ld0: fo,
+                            off0: 0,
+                            stride0: 0,
+                            ld1: 0,
+                            off1: 0,
+                            stride1: 0,
+                            _pad: [0; 2],
+                        },
+                    );
+                }
+            }
+        }
+    }
+
+    /// PENNI inference form: basis maps `[i d + b][B P] = V[b] * channel i` (one GEMM per input
+    /// channel, batched), then `out = C[C_out][d C_in] maps`.
+    #[allow(clippy::too_many_arguments)]
+    fn penni_inference(
+        &self,
+        be: &mut dyn Backend,
+        g: &ConvGeom,
+        d: usize,
+        basis: Buf,
+        coef: Buf,
+        out: Buf,
+        rows: usize,
+    ) {
+        let n = (rows * g.positions()) as u32;
+        let kk = (g.k * g.k) as u32;
+        let mut step = Gemm::dense(d as u32, n, kk, false, false, g.c_in as u32);
+        step.params.stride_a = 0;
+        step.params.stride_b = kk * n;
+        step.params.stride_c = d as u32 * n;
+        be.gemm(basis, self.cols, self.maps, &step);
+        let mix = Gemm::dense(g.c_out as u32, n, (d * g.c_in) as u32, false, false, 1);
+        be.gemm(coef, self.maps, out, &mix);
+    }
+
+    /// Loss and its gradient into the last layer's `dout`; accumulates (loss, correct).
+    pub fn loss(&self, be: &mut dyn Backend, rows: usize) {
+        let last = self.layers.last().unwrap();
+        let Kind::Fc { fan_out, .. } = last.kind else {
+            unreachable!("checked in new")
+        };
+        be.loss(
+            last.out,
+            self.y,
+            last.dout,
+            self.stats,
+            &LossParams {
+                rows: rows as u32,
+                classes: fan_out as u32,
+                count: rows as u32,
+                kind: self.hyper.loss as u32,
+                off_y: 0,
+                stride_y: (rows * fan_out) as u32,
+                _pad0: [0; 2],
+                scale: 1.0 / rows as f32,
+                _pad1: [0.0; 3],
+            },
+        );
+        be.accumulate(
+            self.stats,
+            self.acc,
+            &AccumulateParams {
+                rows: rows as u32,
+                count: 1,
+                _pad: [0; 2],
+            },
+        );
+    }
+
+    /// Backpropagation from the last layer's `dout`: every gradient of every layer.
+    pub fn backward(&self, be: &mut dyn Backend, rows: usize) {
+        for l in (0..self.layers.len()).rev() {
+            let (input, din) = self.input_of(l);
+            let act = self.act(l);
+            let lb = &self.layers[l];
+            match &lb.kind {
+                Kind::Conv { geom, layout } => {
+                    let g = *geom;
+                    let n = (rows * g.positions()) as u32;
+                    if let (Some(k), Some((_, dp))) = (lb.pool, lb.pooled) {
+                        let prm = pool::backward_params(k, g.c_out * rows, g.out_h(), g.out_w());
+                        be.pool_backward(lb.out, dp, lb.dout, &prm);
+                    }
+                    let view = ActParams {
+                        rows: n,
+                        cols: 1,
+                        count: g.c_out as u32 * n,
+                        act,
+                        ld0: 1,
+                        off0: 0,
+                        stride0: n,
+                        ld1: 1,
+                        off1: 0,
+                        stride1: n,
+                        _pad: [0; 2],
+                    };
+                    be.act_backward(lb.dout, lb.out, &view);
+                    be.bias_grad(
+                        lb.bias.g,
+                        lb.dout,
+                        &ActParams {
+                            count: g.c_out as u32,
+                            stride0: 1,
+                            ..view
+                        },
+                    );
+                    be.im2col(input, self.cols, &g.im2col(rows, *layout));
+                    let (wbuf, gw) = match &lb.weights {
+                        Weights::Dense(w) => (w.w, w.g),
+                        Weights::Penni { w, gw, .. } => (*w, *gw),
+                    };
+                    be.permute(self.cols, self.cols_t, &g.cols_transpose(rows));
+                    be.gemm(lb.dout, self.cols_t, gw, &g.weight_grad_gemm(rows));
+                    if let Weights::Penni { d, basis, coef, .. } = &lb.weights {
+                        let (rows_c, kk, d) =
+                            ((g.c_out * g.c_in) as u32, (g.k * g.k) as u32, *d as u32);
+                        // dC = dW V^T, dV = C^T dW
+                        be.gemm(
+                            gw,
+                            basis.w,
+                            coef.g,
+                            &Gemm::dense(rows_c, d, kk, false, true, 1),
+                        );
+                        be.gemm(
+                            coef.w,
+                            gw,
+                            basis.g,
+                            &Gemm::dense(d, kk, rows_c, true, false, 1),
+                        );
+                    }
+                    if let Some(din) = din {
+                        be.permute(lb.dout, self.dout_t, &g.error_transpose(rows));
+                        be.gemm(self.dout_t, wbuf, self.cols_t, &g.input_grad_gemm(rows));
+                        be.permute(self.cols_t, self.cols, &g.cols_untranspose(rows));
+                        be.col2im(self.cols, din, &g.col2im(rows, *layout));
+                    }
+                }
+                Kind::Fc {
+                    fan_in,
+                    fan_out,
+                    from_conv,
+                } => {
+                    let (fi, fo) = (*fan_in as u32, *fan_out as u32);
+                    let view = ActParams {
+                        rows: rows as u32,
+                        cols: fo,
+                        count: rows as u32 * fo,
+                        act,
+                        ld0: fo,
+                        off0: 0,
+                        stride0: 0,
+                        ld1: fo,
+                        off1: 0,
+                        stride1: 0,
+                        _pad: [0; 2],
+                    };
+                    be.act_backward(lb.dout, lb.out, &view);
+                    be.bias_grad(lb.bias.g, lb.dout, &ActParams { count: fo, ..view });
+                    let (src, dsrc) = match lb.flat {
+                        Some((f, df)) => (f, Some(df)),
+                        None => (input, din),
+                    };
+                    let Weights::Dense(w) = &lb.weights else {
+                        unreachable!("fully connected layers are dense")
+                    };
+                    be.gemm(
+                        lb.dout,
+                        src,
+                        w.g,
+                        &Gemm::dense(fo, fi, rows as u32, true, false, 1),
+                    );
+                    if let (Some(dsrc), Some(din)) = (dsrc, din) {
+                        be.gemm(
+                            lb.dout,
+                            w.w,
+                            dsrc,
+                            &Gemm::dense(rows as u32, fi, fo, false, false, 1),
+                        );
+                        if let Some((c, hw)) = from_conv {
+                            be.permute(dsrc, din, &permute(rows, *c, *hw));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// One SGD step on every trainable tensor (L1 and masks applied).
+    pub fn update(&mut self, be: &mut dyn Backend) {
+        let (lr, momentum, wd) = (self.lr, self.hyper.momentum, self.hyper.weight_decay);
+        for lb in &mut self.layers {
+            for p in lb.params_mut() {
+                if !p.trainable {
+                    continue;
+                }
+                let sp = p.sparse();
+                if p.l1 > 0.0 {
+                    be.l1_grad(p.g, p.w, &sp);
+                }
+                if let Some(m) = p.mask {
+                    be.mask(p.g, m, &sp);
+                }
+                be.sgd(
+                    p.w,
+                    p.v,
+                    p.g,
+                    lr,
+                    &SgdParams {
+                        n: p.len as u32,
+                        count: p.len as u32,
+                        off: 0,
+                        _pad0: 0,
+                        momentum,
+                        weight_decay: wd,
+                        _pad1: [0.0; 2],
+                    },
+                );
+                if let Some(m) = p.mask {
+                    be.mask(p.w, m, &sp);
+                }
+            }
+        }
+    }
+
+    /// Zeroes every momentum buffer (a new training phase starts from rest).
+    pub fn reset_momentum(&mut self, be: &mut dyn Backend) {
+        for lb in &mut self.layers {
+            for p in lb.params_mut() {
+                be.fill(
+                    p.v,
+                    &FillParams {
+                        off: 0,
+                        count: p.len as u32,
+                        value: 0.0,
+                        _pad: 0,
+                    },
+                );
+            }
+        }
+    }
+
+    /// The weights as they are on the backend now.
+    pub fn to_model(&self, be: &mut dyn Backend) -> Model {
+        let layers = self
+            .layers
+            .iter()
+            .map(|lb| {
+                let bias = be.read(lb.bias.w);
+                match &lb.kind {
+                    Kind::Conv { geom, .. } => Layer::Conv(Conv {
+                        c_in: geom.c_in,
+                        c_out: geom.c_out,
+                        k: geom.k,
+                        stride: geom.stride,
+                        pad: geom.pad,
+                        weights: match &lb.weights {
+                            Weights::Dense(w) => ConvWeights::Dense(be.read(w.w)),
+                            Weights::Penni { d, basis, coef, .. } => ConvWeights::Penni(Penni {
+                                d: *d,
+                                basis: be.read(basis.w),
+                                coef: be.read(coef.w),
+                            }),
+                        },
+                        bias,
+                        pool: lb.pool,
+                    }),
+                    Kind::Fc {
+                        fan_in, fan_out, ..
+                    } => Layer::Fc(Fc {
+                        fan_in: *fan_in,
+                        fan_out: *fan_out,
+                        weight: match &lb.weights {
+                            Weights::Dense(w) => be.read(w.w),
+                            Weights::Penni { .. } => {
+                                unreachable!("fully connected layers are dense")
+                            }
+                        },
+                        bias,
+                    }),
+                }
+            })
+            .collect();
+        Model {
+            input: self.input,
+            layers,
+        }
+    }
+}
+
+/// `[a][b][s] -> [b][a][s]`.
+fn permute(a: usize, b: usize, s: usize) -> PermuteParams {
+    PermuteParams {
+        a: a as u32,
+        b: b as u32,
+        s: s as u32,
+        count: (a * b * s) as u32,
+    }
+}
