@@ -8,6 +8,8 @@ pub mod cpu;
 pub mod data;
 pub mod gpu;
 pub mod nn;
+pub mod plot;
 pub mod rng;
+pub mod sweep;
 pub mod train;
 pub mod xbar;

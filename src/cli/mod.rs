@@ -3,4 +3,6 @@
 pub mod backend;
 pub mod estimate;
 pub mod info;
+pub mod plot;
+pub mod sweep;
 pub mod train;
