@@ -103,7 +103,8 @@ impl Bars {
         let top = (0..n)
             .map(|c| self.parts.iter().map(|(_, v)| v[c].max(0.0)).sum::<f64>())
             .fold(0.0, f64::max);
-        let top = if top > 0.0 { top * 1.1 } else { 1.0 };
+        // Headroom for the legend in the upper right.
+        let top = if top > 0.0 { top * 1.6 } else { 1.0 };
         let mut chart = ChartBuilder::on(root)
             .caption(&self.title, (FAMILY, 20))
             .margin(15)

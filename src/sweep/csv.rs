@@ -41,11 +41,14 @@ fn push_unique(cols: &mut Vec<String>, k: &str) {
     }
 }
 
+/// A record's cells by column name.
+type Cells = Vec<(String, Value)>;
+
 /// CSV text of `records` (rows in the given order).
 pub fn render(records: &[Record]) -> String {
     let mut over_cols = Vec::new();
     let mut metric_cols = Vec::new();
-    let rows: Vec<(Vec<(String, Value)>, Vec<(String, Value)>)> = records
+    let rows: Vec<(Cells, Cells)> = records
         .iter()
         .map(|r| {
             let mut o = Vec::new();

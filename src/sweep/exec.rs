@@ -173,7 +173,7 @@ pub fn run(sweep: &Sweep, opts: &Options) -> anyhow::Result<Summary> {
         finish(&mut summary, &mut records, fresh);
         if !bar.is_hidden() {
             bar.set_message(format!("job {}/{}", job.index + 1, plan.jobs.len()));
-        } else if opts.progress {
+        } else if opts.progress && sweep.spec.kind == Kind::Train {
             // Cluster logs: one line per job instead of a bar.
             eprintln!(
                 "job {}/{}: {n} points in {:.1} s; {} of {total} points done",
