@@ -148,16 +148,31 @@ pub fn groups<'a>(records: &'a [Record], group: Option<&str>) -> Vec<(String, Ve
     out
 }
 
-/// Swept keys other than `used` that vary among `records`: they get averaged into the band.
-pub fn varying(records: &[Record], used: &[&str]) -> Vec<String> {
+/// Swept keys (besides the seed) that take several values among points sharing an x and a
+/// group: they are folded into the band. Keys moved together with x (a paired axis) are not.
+pub fn varying(records: &[Record], x: Option<&str>, group: Option<&str>) -> Vec<String> {
+    let cell = |r: &Record| {
+        let v = |k: Option<&str>| k.and_then(|k| key_value(r, k)).map(|v| label(&v));
+        (v(x), v(group))
+    };
     let mut keys: Vec<&String> = records.iter().flat_map(|r| r.overrides.keys()).collect();
     keys.sort();
     keys.dedup();
     keys.into_iter()
-        .filter(|k| !used.contains(&k.as_str()))
+        .filter(|k| Some(k.as_str()) != x && Some(k.as_str()) != group)
         .filter(|k| {
-            let first = records[0].overrides.get(*k);
-            records.iter().any(|r| r.overrides.get(*k) != first)
+            let mut first: Vec<((Option<String>, Option<String>), Option<&Value>)> = Vec::new();
+            records.iter().any(|r| {
+                let c = cell(r);
+                let v = r.overrides.get(*k);
+                match first.iter().find(|(fc, _)| *fc == c) {
+                    Some((_, fv)) => *fv != v,
+                    None => {
+                        first.push((c, v));
+                        false
+                    }
+                }
+            })
         })
         .cloned()
         .collect()

@@ -17,8 +17,8 @@ fn scale(name: &str) -> (f64, String) {
     }
 }
 
-fn note_averaged(records: &[Record], used: &[&str]) {
-    let v = varying(records, used);
+fn note_averaged(records: &[Record], x: Option<&str>, group: Option<&str>) {
+    let v = varying(records, x, group);
     if !v.is_empty() {
         eprintln!(
             "note: also varying, folded into the band: {} (fix them with --where key=value)",
@@ -38,7 +38,7 @@ pub fn knob(records: &[Record], o: &Options) -> anyhow::Result<Lines> {
     }
     let y = o.y.clone().unwrap_or_else(|| "test_accuracy".into());
     let (k, y_desc) = scale(&y);
-    note_averaged(records, &[x, o.group.as_deref().unwrap_or(""), "seed"]);
+    note_averaged(records, Some(x), o.group.as_deref());
     let xs: Vec<Option<Value>> = records.iter().map(|r| key_value(r, x)).collect();
     let numeric = xs.iter().flatten().all(|v| v.is_number());
     let mut cats: Vec<String> = Vec::new();
@@ -107,7 +107,7 @@ pub fn curves(records: &[Record], o: &Options) -> anyhow::Result<Lines> {
     if records.iter().all(|r| r.epochs.is_none()) {
         bail!("plot: the log has no per-epoch records (add \"curves\" to the sweep's metrics)");
     }
-    note_averaged(records, &[o.group.as_deref().unwrap_or(""), "seed"]);
+    note_averaged(records, None, o.group.as_deref());
     let (k, y_desc) = scale(&y);
     let mut series = Vec::new();
     for (name, rs) in groups(records, o.group.as_deref()) {
