@@ -148,10 +148,13 @@ pub fn groups<'a>(records: &'a [Record], group: Option<&str>) -> Vec<(String, Ve
     out
 }
 
+/// The (x, group) labels of a record: one plotted cell.
+type Cell = (Option<String>, Option<String>);
+
 /// Swept keys (besides the seed) that take several values among points sharing an x and a
 /// group: they are folded into the band. Keys moved together with x (a paired axis) are not.
 pub fn varying(records: &[Record], x: Option<&str>, group: Option<&str>) -> Vec<String> {
-    let cell = |r: &Record| {
+    let cell = |r: &Record| -> Cell {
         let v = |k: Option<&str>| k.and_then(|k| key_value(r, k)).map(|v| label(&v));
         (v(x), v(group))
     };
@@ -161,7 +164,7 @@ pub fn varying(records: &[Record], x: Option<&str>, group: Option<&str>) -> Vec<
     keys.into_iter()
         .filter(|k| Some(k.as_str()) != x && Some(k.as_str()) != group)
         .filter(|k| {
-            let mut first: Vec<((Option<String>, Option<String>), Option<&Value>)> = Vec::new();
+            let mut first: Vec<(Cell, Option<&Value>)> = Vec::new();
             records.iter().any(|r| {
                 let c = cell(r);
                 let v = r.overrides.get(*k);
