@@ -83,6 +83,12 @@ enum Command {
     },
     /// List adapters, the chosen one, its features and limits.
     Info,
+    /// Run a parameter sweep (resumable, shardable); see docs/sweeps.md.
+    Sweep(cli::sweep::SweepArgs),
+    /// Join the result directories of sweep shards, checking every point is there once.
+    Merge(cli::sweep::MergeArgs),
+    /// Plot sweep results to SVG or PNG.
+    Plot(cli::plot::PlotArgs),
 }
 
 fn main() {
@@ -118,6 +124,9 @@ fn main() {
             cli.adapter,
         ),
         Command::Info => cli::info::run(cli.adapter),
+        Command::Sweep(a) => cli::sweep::run(a, cli.backend, cli.adapter),
+        Command::Merge(a) => cli::sweep::merge(a),
+        Command::Plot(a) => cli::plot::run(a),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

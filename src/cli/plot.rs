@@ -1,0 +1,51 @@
+//! `insitu plot`.
+
+use std::path::PathBuf;
+
+use crate::plot::{self, Band, Kind, Options};
+
+#[derive(clap::Args)]
+pub struct PlotArgs {
+    /// Sweep logs: points.jsonl files or result directories.
+    #[arg(required = true)]
+    pub logs: Vec<PathBuf>,
+    #[arg(long, value_enum, default_value = "knob")]
+    pub kind: Kind,
+    /// Swept key on the x axis (knob, bars).
+    #[arg(long)]
+    pub x: Option<String>,
+    /// Metric: test_accuracy (default), train_loss, cost.<path>; for bars a breakdown object.
+    #[arg(long)]
+    pub y: Option<String>,
+    /// Swept key whose values become separate lines, e.g. train.rule.
+    #[arg(long)]
+    pub group: Option<String>,
+    /// Keep only points with this key=value (repeatable).
+    #[arg(long = "where", value_name = "KEY=VALUE")]
+    pub wheres: Vec<String>,
+    /// Spread drawn around the mean.
+    #[arg(long, value_enum, default_value = "min-max")]
+    pub band: Band,
+    #[arg(long)]
+    pub title: Option<String>,
+    /// Output file, .svg or .png.
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+pub fn run(a: PlotArgs) -> anyhow::Result<()> {
+    let opts = Options {
+        logs: a.logs,
+        kind: a.kind,
+        x: a.x,
+        y: a.y,
+        group: a.group,
+        wheres: a.wheres,
+        band: a.band,
+        title: a.title,
+        out: a.out,
+    };
+    plot::plot(&opts)?;
+    println!("wrote {}", opts.out.display());
+    Ok(())
+}

@@ -1,0 +1,122 @@
+//! Line figures: mean per x with the spread as a shaded band, one colour per series.
+
+use anyhow::anyhow;
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use super::data::Series;
+use super::{COLORS, FAMILY};
+
+pub struct Lines {
+    pub title: String,
+    pub x_desc: String,
+    pub y_desc: String,
+    pub series: Vec<Series>,
+    /// Categorical x: the label of position i.
+    pub x_labels: Option<Vec<String>>,
+    /// x is log10 of the value (labels show the value).
+    pub log_x: bool,
+}
+
+fn span(lo: f64, hi: f64) -> (f64, f64) {
+    if !(lo.is_finite() && hi.is_finite()) {
+        return (0.0, 1.0);
+    }
+    let pad = if hi > lo { 0.05 * (hi - lo) } else { 0.5 };
+    (lo - pad, hi + pad)
+}
+
+impl Lines {
+    pub fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> anyhow::Result<()>
+    where
+        DB::ErrorType: 'static,
+    {
+        let e = |e: DrawingAreaErrorKind<DB::ErrorType>| anyhow!("drawing: {e}");
+        root.fill(&WHITE).map_err(e)?;
+        let all = self.series.iter().flat_map(|s| &s.stats);
+        let (x0, x1) = all
+            .clone()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), s| {
+                (a.min(s.x), b.max(s.x))
+            });
+        let (y0, y1) = all.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), s| {
+            (a.min(s.lo), b.max(s.hi))
+        });
+        let (x0, x1) = match &self.x_labels {
+            Some(l) => (-0.5, l.len() as f64 - 0.5),
+            None => span(x0, x1),
+        };
+        let (y0, y1) = span(y0, y1);
+        let mut chart = ChartBuilder::on(root)
+            .caption(&self.title, (FAMILY, 20))
+            .margin(15)
+            .x_label_area_size(45)
+            .y_label_area_size(70)
+            .build_cartesian_2d(x0..x1, y0..y1)
+            .map_err(e)?;
+        let labels = self.x_labels.clone();
+        let log_x = self.log_x;
+        let fmt_x = move |v: &f64| match &labels {
+            Some(l) => {
+                let i = v.round();
+                if (v - i).abs() < 1e-6 && i >= 0.0 && (i as usize) < l.len() {
+                    l[i as usize].clone()
+                } else {
+                    String::new()
+                }
+            }
+            None if log_x => format!("{:.3}", 10f64.powf(*v)),
+            None => format!("{v:.3}"),
+        };
+        let n_labels = self.x_labels.as_ref().map(|l| l.len()).unwrap_or(8);
+        chart
+            .configure_mesh()
+            .x_desc(&self.x_desc)
+            .y_desc(&self.y_desc)
+            .x_labels(n_labels.max(2))
+            .x_label_formatter(&fmt_x)
+            .label_style((FAMILY, 14))
+            .axis_desc_style((FAMILY, 16))
+            .draw()
+            .map_err(e)?;
+        for (i, s) in self.series.iter().enumerate() {
+            let color = COLORS[i % COLORS.len()];
+            let band: Vec<(f64, f64)> = s
+                .stats
+                .iter()
+                .map(|p| (p.x, p.hi))
+                .chain(s.stats.iter().rev().map(|p| (p.x, p.lo)))
+                .collect();
+            if s.stats.iter().any(|p| p.hi > p.lo) {
+                chart
+                    .draw_series(std::iter::once(Polygon::new(band, color.mix(0.2).filled())))
+                    .map_err(e)?;
+            }
+            let mean: Vec<(f64, f64)> = s.stats.iter().map(|p| (p.x, p.mean)).collect();
+            let name = if s.name.is_empty() {
+                self.y_desc.clone()
+            } else {
+                s.name.clone()
+            };
+            chart
+                .draw_series(LineSeries::new(mean.clone(), color.stroke_width(2)))
+                .map_err(e)?
+                .label(name)
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+                });
+            chart
+                .draw_series(mean.iter().map(|p| Circle::new(*p, 3, color.filled())))
+                .map_err(e)?;
+        }
+        chart
+            .configure_series_labels()
+            .label_font((FAMILY, 14))
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .position(SeriesLabelPosition::LowerLeft)
+            .draw()
+            .map_err(e)?;
+        Ok(())
+    }
+}
