@@ -7,43 +7,16 @@ use crate::compress::config::CompressConfig;
 use crate::compress::pipeline;
 use crate::config;
 
-/// Splits the experiment file into the experiment and its `[compress]` section, applying
-/// `--set` overrides to either (keys starting `compress.` go to the latter).
+/// The experiment and its `[compress]` section (defaults when absent); `--set compress.x=v`
+/// overrides like any other field.
 pub fn load(
     path: &Path,
     sets: &[String],
 ) -> anyhow::Result<(config::ExperimentConfig, CompressConfig)> {
-    let text =
-        std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-    let mut table: toml::Table =
-        toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-    let mut section = match table.remove("compress") {
-        Some(toml::Value::Table(t)) => t,
-        Some(_) => anyhow::bail!("{}: [compress] must be a table", path.display()),
-        None => toml::Table::new(),
-    };
-    let mut rest = Vec::new();
-    for s in sets {
-        match s
-            .strip_prefix("compress.")
-            .and_then(|kv| kv.split_once('='))
-        {
-            Some((k, v)) => config::load::set_key(&mut section, k.trim(), v.trim())?,
-            None => rest.push(s.clone()),
-        }
-    }
-    let cc: CompressConfig = CompressConfig::deserialize(section)
-        .map_err(|e| anyhow::anyhow!("{}: [compress]: {e}", path.display()))?;
-    cc.validate()?;
-    let cfg = config::parse(
-        &toml::to_string(&table)?,
-        &path.display().to_string(),
-        &rest,
-    )?;
+    let cfg = config::load(path, sets)?;
+    let cc = cfg.compress.clone().unwrap_or_default();
     Ok((cfg, cc))
 }
-
-use serde::Deserialize;
 
 pub struct Args {
     pub config: PathBuf,

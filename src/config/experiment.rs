@@ -158,6 +158,9 @@ pub struct ExperimentConfig {
     #[serde(default)]
     /// The chip the network runs on (cost model); defaults apply when absent.
     pub chip: Option<crate::chip::ChipConfig>,
+    /// PENNI compression (`insitu compress`); defaults apply when absent.
+    #[serde(default)]
+    pub compress: Option<crate::compress::config::CompressConfig>,
 }
 
 fn default_seed() -> u64 {
@@ -273,6 +276,9 @@ impl ExperimentConfig {
             "(0, 100]",
         )?;
         if let Some(c) = &self.chip {
+            c.validate()?;
+        }
+        if let Some(c) = &self.compress {
             c.validate()?;
         }
         if let Some(a) = &self.array {

@@ -4,11 +4,12 @@
 use std::time::Instant;
 
 use super::cnn_net::{CnnNet, Hyper};
+use super::feed::{self, upload, Resident};
 use super::report::{EpochRecord, FinalRecord, InstanceRecord, RunReport};
 use super::run::RunOptions;
 use crate::backend::*;
 use crate::config::{ExperimentConfig, Rule};
-use crate::data::{self, Dataset, Split};
+use crate::data::{self, Split};
 use crate::nn::arch::{self, LayerSpec};
 use crate::nn::model::Model;
 
@@ -19,26 +20,6 @@ pub fn is_cnn(cfg: &ExperimentConfig) -> bool {
     })
 }
 
-/// A data split resident on the backend.
-pub struct Resident {
-    pub images: Buf,
-    pub labels: Buf,
-    pub n: usize,
-}
-
-pub fn upload(be: &mut dyn Backend, d: &Dataset) -> Resident {
-    let images = be.alloc(d.images.len());
-    be.write(images, &d.images);
-    let labels = be.alloc_u32(d.labels.len());
-    be.write_u32(labels, &d.labels);
-    Resident {
-        images,
-        labels,
-        n: d.len(),
-    }
-}
-
-/// The optimiser settings of an experiment.
 pub fn hyper(cfg: &ExperimentConfig, train_len: usize) -> Hyper {
     Hyper {
         batch: (cfg.train.batch_size as usize).min(train_len.max(1)),
@@ -113,46 +94,20 @@ impl<'a> CnnTrainer<'a> {
     }
 
     fn gather(&mut self, test: bool, perm: Buf, start: usize, rows: usize) {
-        let set = if test { &self.test } else { &self.train };
-        let (images, labels) = (set.images, set.labels);
-        self.be.gather(
-            images,
-            perm,
-            labels,
-            self.net.x,
-            self.net.y,
-            &GatherParams {
-                rows: rows as u32,
-                features: self.features as u32,
-                start: start as u32,
-                count: (rows * self.features) as u32,
-            },
-        );
-    }
-
-    fn reset_acc(&mut self) {
-        self.be.fill(
-            self.net.acc,
-            &FillParams {
-                off: 0,
-                count: 4,
-                value: 0.0,
-                _pad: 0,
-            },
-        );
+        let set = if test { self.test } else { self.train };
+        let (x, y) = (self.net.x, self.net.y);
+        feed::gather(self.be, &set, perm, x, y, self.features, start, rows);
     }
 
     fn read_acc(&mut self) -> (f64, f64) {
-        let a = self.be.read(self.net.acc);
-        let n = a[2].max(1.0) as f64;
-        (a[0] as f64 / n, a[1] as f64 / n)
+        feed::read_acc(self.be, self.net.acc)[0]
     }
 
     /// One epoch of BP steps; (loss, accuracy) over its batches.
     pub fn train_epoch(&mut self, epoch: u32, bar: &indicatif::ProgressBar) -> (f64, f64) {
         let order = data::epoch_order(self.train.n, self.seed, epoch);
         self.be.write_u32(self.perm, &order);
-        self.reset_acc();
+        feed::reset_acc(self.be, self.net.acc, 1);
         let b = self.net.hyper.batch;
         let mut start = 0;
         while start < self.train.n {
@@ -171,7 +126,7 @@ impl<'a> CnnTrainer<'a> {
 
     /// Test (loss, accuracy) and seconds per batch of the forward passes.
     pub fn evaluate(&mut self) -> (f64, f64, f64) {
-        self.reset_acc();
+        feed::reset_acc(self.be, self.net.acc, 1);
         self.be.read(self.net.acc);
         let b = self.net.hyper.batch;
         let t0 = Instant::now();

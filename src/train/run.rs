@@ -3,12 +3,13 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
+use super::feed::{self, upload, Resident};
 use super::init;
 use super::net::{Net, NetSpec};
 use super::report::{EpochRecord, FinalRecord, InstanceRecord, RunReport};
 use crate::backend::*;
 use crate::config::{ExperimentConfig, Rule};
-use crate::data::{self, Dataset, Split};
+use crate::data::{self, Split};
 
 /// Where a run's progress goes.
 #[derive(Default)]
@@ -19,25 +20,6 @@ pub struct RunOptions {
     pub progress: bool,
     /// Label printed beside the progress bar.
     pub label: String,
-}
-
-/// A data split resident on the backend.
-struct Resident {
-    images: Buf,
-    labels: Buf,
-    n: usize,
-}
-
-fn upload(be: &mut dyn Backend, d: &Dataset) -> Resident {
-    let images = be.alloc(d.images.len());
-    be.write(images, &d.images);
-    let labels = be.alloc_u32(d.labels.len());
-    be.write_u32(labels, &d.labels);
-    Resident {
-        images,
-        labels,
-        n: d.len(),
-    }
 }
 
 /// Per-instance seeds and learning rates.
@@ -136,49 +118,17 @@ impl<'a> Trainer<'a> {
     }
 
     fn gather(&mut self, set: &Resident, perm: Buf, start: usize, rows: usize) {
-        let (images, labels) = (set.images, set.labels);
-        self.be.gather(
-            images,
-            perm,
-            labels,
-            self.net.x,
-            self.net.y,
-            &GatherParams {
-                rows: rows as u32,
-                features: self.features as u32,
-                start: start as u32,
-                count: (rows * self.features) as u32,
-            },
-        );
+        let (x, y) = (self.net.x, self.net.y);
+        feed::gather(self.be, set, perm, x, y, self.features, start, rows);
     }
 
     fn reset_acc(&mut self) {
-        let n = 4 * self.net.spec.instances as u32;
-        self.be.fill(
-            self.net.acc,
-            &FillParams {
-                off: 0,
-                count: n,
-                value: 0.0,
-                _pad: 0,
-            },
-        );
-    }
-
-    /// (loss, accuracy) per instance from the accumulators.
-    fn read_acc(&mut self) -> Vec<(f64, f64)> {
-        let acc = self.be.read(self.net.acc);
-        acc.chunks(4)
-            .map(|c| {
-                let n = c[2].max(1.0) as f64;
-                (c[0] as f64 / n, c[1] as f64 / n)
-            })
-            .collect()
+        feed::reset_acc(self.be, self.net.acc, self.net.spec.instances);
     }
 
     /// One training step on rows [start, start + rows) of the epoch's permutation.
     fn step(&mut self, start: usize, rows: usize) {
-        let train = self.train_ref();
+        let train = self.train;
         self.gather(&train, self.perm, start, rows);
         let rule = self.cfg.train.rule;
         self.net.forward(self.be, rows);
@@ -195,14 +145,6 @@ impl<'a> Trainer<'a> {
         self.be.flush();
     }
 
-    fn train_ref(&self) -> Resident {
-        Resident {
-            images: self.train.images,
-            labels: self.train.labels,
-            n: self.train.n,
-        }
-    }
-
     /// Trains one epoch; returns per-instance (loss, accuracy) on the training batches.
     pub fn train_epoch(&mut self, epoch: u32, bar: &indicatif::ProgressBar) -> Vec<(f64, f64)> {
         let order = data::epoch_order(self.train.n, self.cfg.seed, epoch);
@@ -216,17 +158,13 @@ impl<'a> Trainer<'a> {
             start += rows;
             bar.inc(rows as u64);
         }
-        self.read_acc()
+        feed::read_acc(self.be, self.net.acc)
     }
 
     /// Test accuracy per instance.
     pub fn evaluate(&mut self) -> Vec<f64> {
         self.reset_acc();
-        let test = Resident {
-            images: self.test.images,
-            labels: self.test.labels,
-            n: self.test.n,
-        };
+        let test = self.test;
         let b = self.net.spec.batch;
         let mut start = 0;
         while start < test.n {
@@ -237,7 +175,10 @@ impl<'a> Trainer<'a> {
             self.be.flush();
             start += rows;
         }
-        self.read_acc().into_iter().map(|(_, a)| a).collect()
+        feed::read_acc(self.be, self.net.acc)
+            .into_iter()
+            .map(|(_, a)| a)
+            .collect()
     }
 
     /// Crossbar activity of every weight layer so far (empty for float runs).
@@ -255,7 +196,7 @@ impl<'a> Trainer<'a> {
     /// weight gradients on the first training batch (weights untouched).
     pub fn alignment(&mut self) -> Vec<Vec<f64>> {
         let rows = self.net.spec.batch.min(self.train.n);
-        let train = self.train_ref();
+        let train = self.train;
         self.gather(&train, self.order, 0, rows);
         self.net.forward(self.be, rows);
         self.net.loss(self.be, rows);
