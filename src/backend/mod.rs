@@ -52,6 +52,15 @@ pub trait Backend {
     /// Submits queued work (one command buffer per call); a no-op on the CPU.
     fn flush(&mut self);
 
+    /// Starts timing submitted work on the device (where timestamp queries exist).
+    fn start_timing(&mut self) {}
+
+    /// Device seconds of the work submitted since `start_timing` or the last call; `None`
+    /// where the backend cannot time its work.
+    fn device_seconds(&mut self) -> Option<f64> {
+        None
+    }
+
     /// Host copies of crossbar layers (the reference implementation's storage).
     fn host_xbars(&mut self) -> &mut Vec<HostXbar>;
 

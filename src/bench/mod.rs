@@ -1,6 +1,7 @@
 //! The benchmark suite: fixed, documented cases timed on a backend, written as JSON with the
 //! adapter that ran them. Wall-clock timings around whole batches of work, synchronised by a
-//! read-back at the end (the GPU queue is drained before the clock stops).
+//! read-back at the end (the GPU queue is drained before the clock stops), and device time from
+//! timestamp queries around every submitted pass where the adapter supports them.
 //!
 //! Cases:
 //! - `gemm`: forward-orientation GEMM (X W^T) at n x n x n, GFLOP/s = 2 n^3 / s.
@@ -28,7 +29,11 @@ use crate::xbar::{Knobs, Xbar};
 #[derive(Debug, Clone, Serialize)]
 pub struct Case {
     pub name: String,
+    /// Wall-clock seconds of the case.
     pub seconds: f64,
+    /// Device seconds from timestamp queries around every submitted pass (GPU backends with
+    /// timestamp support; `None` otherwise).
+    pub device_seconds: Option<f64>,
     pub value: f64,
     pub unit: String,
     pub detail: String,
@@ -66,6 +71,7 @@ fn gemm_case(be: &mut dyn Backend, n: u32, reps: u32) -> Case {
     Case {
         name: format!("gemm_{n}"),
         seconds: s,
+        device_seconds: None,
         value: 2.0 * (n as f64).powi(3) * reps as f64 / s / 1e9,
         unit: "GFLOP/s".into(),
         detail: format!("{n}x{n}x{n}, {reps} repetitions"),
@@ -135,6 +141,7 @@ fn xbar_case(
         Case {
             name: "xbar_read_macs".into(),
             seconds: s,
+            device_seconds: None,
             value: macs / s,
             unit: "MAC/s".into(),
             detail: detail.clone(),
@@ -142,6 +149,7 @@ fn xbar_case(
         Case {
             name: "xbar_read_cell_reads".into(),
             seconds: s,
+            device_seconds: None,
             value: macs * cycles / s,
             unit: "cell-reads/s".into(),
             detail,
@@ -157,6 +165,7 @@ fn train_case(be: &mut dyn Backend, name: &str, cfg: &ExperimentConfig, split: &
     Case {
         name: name.into(),
         seconds: s,
+        device_seconds: None,
         value: f.instance_samples_per_second,
         unit: "samples/s".into(),
         detail: format!(
@@ -177,17 +186,30 @@ fn train_case(be: &mut dyn Backend, name: &str, cfg: &ExperimentConfig, split: &
 /// Runs every case on `be`. `quick` shrinks sizes for software adapters and CI.
 pub fn run(be: &mut dyn Backend, quick: bool) -> anyhow::Result<BenchReport> {
     let t0 = Instant::now();
+    be.start_timing();
     let mut cases = Vec::new();
+    // Device time of each case: reset before, read after.
+    let timed = |be: &mut dyn Backend, cases: &mut Vec<Case>, new: Vec<Case>| {
+        let dev = be.device_seconds();
+        for mut c in new {
+            c.device_seconds = dev;
+            cases.push(c);
+        }
+    };
     let sizes: &[u32] = if quick {
         &[128, 256]
     } else {
         &[256, 1024, 2048]
     };
     for &n in sizes {
-        cases.push(gemm_case(be, n, if quick { 4 } else { 20 }));
+        be.device_seconds();
+        let c = gemm_case(be, n, if quick { 4 } else { 20 });
+        timed(be, &mut cases, vec![c]);
     }
     let (batch, reps) = if quick { (16, 2) } else { (256, 10) };
-    cases.extend(xbar_case(be, batch, 784, 256, reps));
+    be.device_seconds();
+    let c = xbar_case(be, batch, 784, 256, reps);
+    timed(be, &mut cases, c);
     let limit = if quick { 256 } else { 4000 };
     let split = data::load(
         &parse(
@@ -212,13 +234,17 @@ pub fn run(be: &mut dyn Backend, quick: bool) -> anyhow::Result<BenchReport> {
         "bench",
         &sets,
     )?;
-    cases.push(train_case(be, "train_float", &float, &split));
+    be.device_seconds();
+    let c = train_case(be, "train_float", &float, &split);
+    timed(be, &mut cases, vec![c]);
     let insitu = parse(
         include_str!("../../configs/xbar_mlp_bp.toml"),
         "bench",
         &sets,
     )?;
-    cases.push(train_case(be, "train_insitu", &insitu, &split));
+    be.device_seconds();
+    let c = train_case(be, "train_insitu", &insitu, &split);
+    timed(be, &mut cases, vec![c]);
     let mut pop = insitu.clone();
     pop.population = (0..16)
         .map(|i| crate::config::InstanceConfig {
@@ -226,11 +252,14 @@ pub fn run(be: &mut dyn Backend, quick: bool) -> anyhow::Result<BenchReport> {
             ..Default::default()
         })
         .collect();
-    let p16 = train_case(be, "train_insitu_population16", &pop, &split);
+    be.device_seconds();
+    let mut p16 = train_case(be, "train_insitu_population16", &pop, &split);
+    p16.device_seconds = be.device_seconds();
     let p1 = cases.last().expect("single-instance case").seconds;
     cases.push(Case {
         name: "population16_cost_ratio".into(),
         seconds: p16.seconds,
+        device_seconds: None,
         value: p16.seconds / p1,
         unit: "x one instance".into(),
         detail: "time of 16 instances in one run / time of one instance (16 = no sharing)".into(),
@@ -250,6 +279,7 @@ pub fn run(be: &mut dyn Backend, quick: bool) -> anyhow::Result<BenchReport> {
     cases.push(Case {
         name: "estimate_vgg8".into(),
         seconds: s,
+        device_seconds: None,
         value: s * 1e3,
         unit: "ms per estimate".into(),
         detail: "VGG-8 inference + training cost, typical activity".into(),
@@ -270,8 +300,12 @@ pub fn table(r: &BenchReport) -> String {
         r.adapter.name, r.adapter.backend, r.adapter.driver
     );
     for c in &r.cases {
+        let dev = c
+            .device_seconds
+            .map(|d| format!("{d:>9.3} s"))
+            .unwrap_or_else(|| format!("{:>11}", "-"));
         s.push_str(&format!(
-            "  {:<28} {:>14.4e} {:<16} {:>9.3} s  {}\n",
+            "  {:<28} {:>14.4e} {:<16} wall {:>9.3} s  device {dev}  {}\n",
             c.name, c.value, c.unit, c.seconds, c.detail
         ));
     }

@@ -35,6 +35,8 @@ pub struct GpuBackend {
     bind_groups: HashMap<BindKey, wgpu::BindGroup>,
     pending: Vec<Dispatch>,
     staging: Option<wgpu::Buffer>,
+    /// Timestamp queries around every submitted pass, when timing is on.
+    timer: Option<super::timing::GpuTimer>,
     xbars: Vec<HostXbar>,
     /// Crossbar layers resident on the GPU (`super::xbar`).
     pub(super) gpu_xbars: Vec<super::xbar::GpuXbar>,
@@ -57,6 +59,7 @@ impl GpuBackend {
             bind_groups: HashMap::new(),
             pending: Vec::new(),
             staging: None,
+            timer: None,
             xbars: Vec::new(),
             gpu_xbars: Vec::new(),
         }
@@ -321,13 +324,32 @@ impl Backend for GpuBackend {
         super::xbar::activity(self, id)
     }
 
+    fn start_timing(&mut self) {
+        self.timer = super::timing::GpuTimer::new(&self.ctx);
+    }
+
+    fn device_seconds(&mut self) -> Option<f64> {
+        self.flush();
+        let ctx = self.ctx.clone();
+        self.timer.as_mut().map(|t| {
+            t.collect(&ctx);
+            t.take_seconds()
+        })
+    }
+
     fn flush(&mut self) {
         if self.pending.is_empty() {
             return;
         }
+        if let Some(t) = self.timer.as_mut().filter(|t| t.full()) {
+            t.collect(&self.ctx);
+        }
         let mut enc = self.ctx.device.create_command_encoder(&Default::default());
         {
-            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor::default());
+            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: None,
+                timestamp_writes: self.timer.as_mut().map(|t| t.next()),
+            });
             for d in &self.pending {
                 pass.set_pipeline(&d.pipeline.pipeline);
                 pass.set_bind_group(0, &d.bind_group, &[]);

@@ -4,6 +4,7 @@ pub mod backend;
 pub mod context;
 pub mod pipelines;
 pub mod shaders;
+pub mod timing;
 pub mod validate;
 pub mod xbar;
 
