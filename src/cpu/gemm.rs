@@ -13,6 +13,24 @@ pub fn gemm(a: &[f32], b: &[f32], c: &mut [f32], g: &Gemm) {
         let bb = q.off_b as usize + p * q.stride_b as usize;
         let bc = q.off_c as usize + p * q.stride_c as usize;
         for i in 0..m {
+            if g.trans_b && !g.trans_a {
+                // Both operands run along k: contiguous dot products, still summed in k order.
+                let arow = &a[ba + i * lda..ba + i * lda + k];
+                for (j, r) in row.iter_mut().enumerate() {
+                    let brow = &b[bb + j * ldb..bb + j * ldb + k];
+                    *r = arow
+                        .iter()
+                        .zip(brow)
+                        .fold(0f32, |acc, (x, y)| x.mul_add(*y, acc));
+                }
+                store(
+                    &mut c[bc + i * ldc..bc + i * ldc + n],
+                    &row,
+                    q.alpha,
+                    q.beta,
+                );
+                continue;
+            }
             row.iter_mut().for_each(|v| *v = 0.0);
             for kk in 0..k {
                 let av = if g.trans_a {
@@ -34,14 +52,23 @@ pub fn gemm(a: &[f32], b: &[f32], c: &mut [f32], g: &Gemm) {
                     }
                 }
             }
-            let out = &mut c[bc + i * ldc..bc + i * ldc + n];
-            for (o, r) in out.iter_mut().zip(&row) {
-                let mut v = q.alpha * r;
-                if q.beta != 0.0 {
-                    v += q.beta * *o;
-                }
-                *o = v;
-            }
+            store(
+                &mut c[bc + i * ldc..bc + i * ldc + n],
+                &row,
+                q.alpha,
+                q.beta,
+            );
         }
+    }
+}
+
+/// out = alpha row + beta out (beta = 0 never reads out).
+fn store(out: &mut [f32], row: &[f32], alpha: f32, beta: f32) {
+    for (o, r) in out.iter_mut().zip(row) {
+        let mut v = alpha * r;
+        if beta != 0.0 {
+            v += beta * *o;
+        }
+        *o = v;
     }
 }
