@@ -348,7 +348,7 @@ impl Backend for GpuBackend {
         {
             let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
                 label: None,
-                timestamp_writes: self.timer.as_mut().map(|t| t.next()),
+                timestamp_writes: self.timer.as_mut().map(|t| t.next_pass()),
             });
             for d in &self.pending {
                 pass.set_pipeline(&d.pipeline.pipeline);

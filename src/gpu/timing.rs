@@ -50,7 +50,7 @@ impl GpuTimer {
     }
 
     /// The timestamp writes of the next pass.
-    pub fn next(&mut self) -> wgpu::ComputePassTimestampWrites<'_> {
+    pub fn next_pass(&mut self) -> wgpu::ComputePassTimestampWrites<'_> {
         let i = self.used;
         self.used += 1;
         wgpu::ComputePassTimestampWrites {
