@@ -2,7 +2,8 @@
 
 use crate::backend::ActParams;
 
-fn activate(act: u32, z: f32) -> f32 {
+/// f(z) by activation code (see `Activation`).
+pub fn activate(act: u32, z: f32) -> f32 {
     match act {
         1 => z.max(0.0),
         2 => z.tanh(),

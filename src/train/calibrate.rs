@@ -6,18 +6,9 @@
 
 use crate::backend::{input_range, Activation};
 use crate::config::Rule;
-use crate::cpu::act::derivative;
+use crate::cpu::act::{activate, derivative};
 use crate::xbar::read::{calibrate, read, Direction};
 use crate::xbar::{Knobs, LayerCells, Xbar};
-
-fn activate(act: Activation, z: f32) -> f32 {
-    match act {
-        Activation::Identity => z,
-        Activation::Relu => z.max(0.0),
-        Activation::Tanh => z.tanh(),
-        Activation::Sigmoid => 1.0 / (1.0 + (-z).exp()),
-    }
-}
 
 /// One instance's layers (and DFA feedback array), calibrated in place on `x` ([rows][in])
 /// with `labels`. Biases are zero at the start of training, so they are left out.
@@ -62,7 +53,7 @@ pub fn calibrate_instance(
             0,
         );
         let a = if l == last { Activation::Identity } else { act };
-        acts.push(y.into_iter().map(|z| activate(a, z)).collect());
+        acts.push(y.into_iter().map(|z| activate(a as u32, z)).collect());
     }
     // Output error of softmax cross-entropy (its scale does not matter: inputs are rescaled).
     let classes = layers[last].fan_out;

@@ -5,8 +5,8 @@ use std::time::Instant;
 
 use super::cnn_net::{CnnNet, Hyper};
 use super::feed::{self, upload, Resident};
-use super::report::{EpochRecord, FinalRecord, InstanceRecord, RunReport};
-use super::run::RunOptions;
+use super::report::{chip_cost, EpochRecord, FinalRecord, InstanceRecord, RunReport};
+use super::run::{progress, RunOptions};
 use crate::backend::*;
 use crate::config::{ExperimentConfig, Rule};
 use crate::data::{self, Split};
@@ -153,22 +153,6 @@ impl<'a> CnnTrainer<'a> {
     }
 }
 
-/// A progress bar over `total` samples (hidden unless asked for).
-pub fn progress(opts: &RunOptions, total: u64) -> indicatif::ProgressBar {
-    if !opts.progress {
-        return indicatif::ProgressBar::hidden();
-    }
-    let b = indicatif::ProgressBar::new(total);
-    b.set_style(
-        indicatif::ProgressStyle::with_template(
-            "{prefix} {bar:30} {pos}/{len} samples {per_sec} eta {eta}",
-        )
-        .expect("progress template"),
-    );
-    b.set_prefix(opts.label.clone());
-    b
-}
-
 /// Trains the experiment's conv network with BP and reports like the MLP path. With
 /// `model`, training starts from those weights instead of a fresh initialisation; the trained
 /// model is returned beside the report.
@@ -240,25 +224,10 @@ pub fn train(
             instance_samples_per_second: n / train_seconds,
         });
         if report.cost.is_none() {
-            report.cost = match crate::chip::experiment::report(cfg, None) {
-                Ok(c) => Some(c),
-                Err(e) => {
-                    eprintln!("warning: chip cost not estimated: {e:#}");
-                    None
-                }
-            };
+            report.cost = chip_cost(cfg, None);
         }
         let diverged = !loss.is_finite();
-        if diverged {
-            report.stopped = Some(format!(
-                "training loss is not finite after epoch {}",
-                epoch + 1
-            ));
-        }
-        if let Some(path) = &opts.out {
-            report.save(path)?;
-        }
-        if diverged {
+        if report.close_epoch(epoch, diverged, opts.out.as_deref())? {
             break;
         }
     }

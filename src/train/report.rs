@@ -61,7 +61,42 @@ pub struct RunReport {
     pub stopped: Option<String>,
 }
 
+/// The chip report of a run. The cost model never costs a run its results: a failure is
+/// reported and skipped.
+pub fn chip_cost(
+    cfg: &ExperimentConfig,
+    activity: Option<&[crate::chip::LayerActivity]>,
+) -> Option<crate::chip::ChipReport> {
+    match crate::chip::experiment::report(cfg, activity) {
+        Ok(c) => Some(c),
+        Err(e) => {
+            eprintln!("warning: chip cost not estimated: {e:#}");
+            None
+        }
+    }
+}
+
 impl RunReport {
+    /// Ends an epoch: marks a diverged run, saves the report (when asked) and says whether
+    /// training must stop.
+    pub fn close_epoch(
+        &mut self,
+        epoch: u32,
+        diverged: bool,
+        out: Option<&std::path::Path>,
+    ) -> std::io::Result<bool> {
+        if diverged {
+            self.stopped = Some(format!(
+                "training loss is not finite after epoch {}",
+                epoch + 1
+            ));
+        }
+        if let Some(path) = out {
+            self.save(path)?;
+        }
+        Ok(diverged)
+    }
+
     /// Writes the report atomically (temp file + rename), so an interrupted run leaves the
     /// last complete report.
     pub fn save(&self, path: &std::path::Path) -> std::io::Result<()> {

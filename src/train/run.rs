@@ -6,7 +6,7 @@ use std::time::Instant;
 use super::feed::{self, upload, Resident};
 use super::init;
 use super::net::{Net, NetSpec};
-use super::report::{EpochRecord, FinalRecord, InstanceRecord, RunReport};
+use super::report::{chip_cost, EpochRecord, FinalRecord, InstanceRecord, RunReport};
 use crate::backend::*;
 use crate::config::{ExperimentConfig, Rule};
 use crate::data::{self, Split};
@@ -20,6 +20,23 @@ pub struct RunOptions {
     pub progress: bool,
     /// Label printed beside the progress bar.
     pub label: String,
+}
+
+/// A progress bar over `total` samples (hidden unless asked for, and when stderr is not a
+/// terminal).
+pub fn progress(opts: &RunOptions, total: u64) -> indicatif::ProgressBar {
+    if !opts.progress {
+        return indicatif::ProgressBar::hidden();
+    }
+    let b = indicatif::ProgressBar::new(total);
+    b.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{prefix} {bar:30} {pos}/{len} samples {per_sec} eta {eta}",
+        )
+        .expect("progress template"),
+    );
+    b.set_prefix(opts.label.clone());
+    b
 }
 
 /// Per-instance seeds and learning rates.
@@ -287,19 +304,7 @@ pub fn run_on(
         stopped: None,
     };
     let total = split.train.len() as u64 * cfg.train.epochs as u64;
-    let bar = if opts.progress {
-        let b = indicatif::ProgressBar::new(total);
-        b.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{prefix} {bar:30} {pos}/{len} samples {per_sec} eta {eta}",
-            )
-            .expect("progress template"),
-        );
-        b.set_prefix(opts.label.clone());
-        b
-    } else {
-        indicatif::ProgressBar::hidden()
-    };
+    let bar = progress(opts, total);
     let mut train_seconds = 0.0;
     let mut diagnostic = vec![XbarActivity::default(); t.activity().len()];
     for epoch in 0..cfg.train.epochs {
@@ -342,24 +347,8 @@ pub fn run_on(
             .collect();
         let measured = (!report.activity.is_empty())
             .then(|| crate::chip::experiment::measured(cfg, &report.activity));
-        // The cost model never costs a run its results: a failure is reported and skipped.
-        report.cost = match crate::chip::experiment::report(cfg, measured.as_deref()) {
-            Ok(c) => Some(c),
-            Err(e) => {
-                eprintln!("warning: chip cost not estimated: {e:#}");
-                None
-            }
-        };
-        if diverged {
-            report.stopped = Some(format!(
-                "training loss is not finite after epoch {}",
-                epoch + 1
-            ));
-        }
-        if let Some(path) = &opts.out {
-            report.save(path)?;
-        }
-        if diverged {
+        report.cost = chip_cost(cfg, measured.as_deref());
+        if report.close_epoch(epoch, diverged, opts.out.as_deref())? {
             break;
         }
     }
