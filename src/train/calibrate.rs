@@ -10,6 +10,22 @@ use crate::cpu::act::{activate, derivative};
 use crate::xbar::read::{calibrate, read, Direction};
 use crate::xbar::{Knobs, LayerCells, Xbar};
 
+/// Calibrates `dir` of `layer` on `x` ([rows][inputs], scaled by its own range) and returns the
+/// calibrated read.
+fn calibrated_read(
+    layer: &mut LayerCells,
+    dir: Direction,
+    x: &[f32],
+    rows: usize,
+    signed: bool,
+    cfg: &Xbar,
+    knobs: &Knobs,
+) -> Vec<f32> {
+    let range = input_range(x, signed);
+    calibrate(layer, dir, x, rows, range, signed, cfg, knobs, 0);
+    read(layer, dir, x, rows, range, signed, cfg, knobs, 0).0
+}
+
 /// One instance's layers (and DFA feedback array), calibrated in place on `x` ([rows][in])
 /// with `labels`. Biases are zero at the start of training, so they are left out.
 #[allow(clippy::too_many_arguments)]
@@ -28,29 +44,14 @@ pub fn calibrate_instance(
     let last = layers.len() - 1;
     let mut acts = vec![x.to_vec()];
     for (l, layer) in layers.iter_mut().enumerate() {
-        let input = &acts[l];
-        let range = input_range(input, signed_inputs[l]);
-        calibrate(
+        let y = calibrated_read(
             layer,
             Direction::Forward,
-            input,
+            &acts[l],
             rows,
-            range,
             signed_inputs[l],
             cfg,
             knobs,
-            0,
-        );
-        let (y, _) = read(
-            layer,
-            Direction::Forward,
-            input,
-            rows,
-            range,
-            signed_inputs[l],
-            cfg,
-            knobs,
-            0,
         );
         let a = if l == last { Activation::Identity } else { act };
         acts.push(y.into_iter().map(|z| activate(a as u32, z)).collect());
@@ -70,29 +71,14 @@ pub fn calibrate_instance(
         Rule::Bp => {
             let mut d = e;
             for l in (1..=last).rev() {
-                let range = input_range(&d, true);
-                let layer = &mut layers[l];
-                calibrate(
-                    layer,
+                let back = calibrated_read(
+                    &mut layers[l],
                     Direction::Transposed,
                     &d,
                     rows,
-                    range,
                     true,
                     cfg,
                     knobs,
-                    0,
-                );
-                let (back, _) = read(
-                    layer,
-                    Direction::Transposed,
-                    &d,
-                    rows,
-                    range,
-                    true,
-                    cfg,
-                    knobs,
-                    0,
                 );
                 d = back
                     .iter()
