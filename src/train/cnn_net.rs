@@ -124,11 +124,11 @@ pub struct CnnNet {
     pub acc: Buf,
     pub lr: Buf,
     /// Unrolled inputs (and their gradient, in turn), sized for the largest layer.
-    cols: Buf,
-    cols_t: Buf,
-    dout_t: Buf,
+    pub(super) cols: Buf,
+    pub(super) cols_t: Buf,
+    pub(super) dout_t: Buf,
     /// Basis maps of PENNI layers in inference form `[d C_in][B P]`.
-    maps: Buf,
+    pub(super) maps: Buf,
     /// Run PENNI layers in the two-step inference form instead of rebuilding the kernel.
     pub inference_form: bool,
 }
@@ -263,28 +263,7 @@ impl CnnNet {
                     let g = *geom;
                     let n = (rows * g.positions()) as u32;
                     be.im2col(input, self.cols, &g.im2col(rows, *layout));
-                    match &lb.weights {
-                        Weights::Dense(w) => be.gemm(w.w, self.cols, lb.out, &g.forward_gemm(rows)),
-                        Weights::Penni { d, basis, coef, .. } if self.inference_form => {
-                            self.penni_inference(be, &g, *d, basis.w, coef.w, lb.out, rows)
-                        }
-                        Weights::Penni {
-                            d, basis, coef, w, ..
-                        } => {
-                            // W[(o, i)][k k] = C[(o, i)][d] V[d][k k]
-                            let kk = (g.k * g.k) as u32;
-                            let rebuild = Gemm::dense(
-                                (g.c_out * g.c_in) as u32,
-                                kk,
-                                *d as u32,
-                                false,
-                                false,
-                                1,
-                            );
-                            be.gemm(coef.w, basis.w, *w, &rebuild);
-                            be.gemm(*w, self.cols, lb.out, &g.forward_gemm(rows));
-                        }
-                    }
+                    self.conv_product(be, l, rows);
                     let c_out = g.c_out as u32;
                     be.bias_act(
                         lb.out,
@@ -309,9 +288,7 @@ impl CnnNet {
                     }
                 }
                 Kind::Fc {
-                    fan_in,
-                    fan_out,
-                    from_conv,
+                    fan_out, from_conv, ..
                 } => {
                     let src = match (from_conv, lb.flat) {
                         (Some((c, hw)), Some((flat, _))) => {
@@ -320,16 +297,8 @@ impl CnnNet {
                         }
                         _ => input,
                     };
-                    let Weights::Dense(w) = &lb.weights else {
-                        unreachable!("fully connected layers are dense")
-                    };
-                    let (fi, fo) = (*fan_in as u32, *fan_out as u32);
-                    be.gemm(
-                        src,
-                        w.w,
-                        lb.out,
-                        &Gemm::dense(rows as u32, fo, fi, false, true, 1),
-                    );
+                    self.fc_product(be, l, src, rows);
+                    let fo = *fan_out as u32;
                     be.bias_act(
                         lb.out,
                         lb.bias.w,
@@ -350,30 +319,6 @@ impl CnnNet {
                 }
             }
         }
-    }
-
-    /// PENNI inference form: basis maps `[i d + b][B P] = V[b] * channel i` (one GEMM per input
-    /// channel, batched), then `out = C[C_out][d C_in] maps`.
-    #[allow(clippy::too_many_arguments)]
-    fn penni_inference(
-        &self,
-        be: &mut dyn Backend,
-        g: &ConvGeom,
-        d: usize,
-        basis: Buf,
-        coef: Buf,
-        out: Buf,
-        rows: usize,
-    ) {
-        let n = (rows * g.positions()) as u32;
-        let kk = (g.k * g.k) as u32;
-        let mut step = Gemm::dense(d as u32, n, kk, false, false, g.c_in as u32);
-        step.params.stride_a = 0;
-        step.params.stride_b = kk * n;
-        step.params.stride_c = d as u32 * n;
-        be.gemm(basis, self.cols, self.maps, &step);
-        let mix = Gemm::dense(g.c_out as u32, n, (d * g.c_in) as u32, false, false, 1);
-        be.gemm(coef, self.maps, out, &mix);
     }
 
     /// Loss and its gradient into the last layer's `dout`; accumulates (loss, correct).
@@ -448,42 +393,10 @@ impl CnnNet {
                         },
                     );
                     be.im2col(input, self.cols, &g.im2col(rows, *layout));
-                    let (wbuf, gw) = match &lb.weights {
-                        Weights::Dense(w) => (w.w, w.g),
-                        Weights::Penni { w, gw, .. } => (*w, *gw),
-                    };
-                    be.permute(self.cols, self.cols_t, &g.cols_transpose(rows));
-                    be.gemm(lb.dout, self.cols_t, gw, &g.weight_grad_gemm(rows));
-                    if let Weights::Penni { d, basis, coef, .. } = &lb.weights {
-                        let (rows_c, kk, d) =
-                            ((g.c_out * g.c_in) as u32, (g.k * g.k) as u32, *d as u32);
-                        // dC = dW V^T, dV = C^T dW
-                        be.gemm(
-                            gw,
-                            basis.w,
-                            coef.g,
-                            &Gemm::dense(rows_c, d, kk, false, true, 1),
-                        );
-                        be.gemm(
-                            coef.w,
-                            gw,
-                            basis.g,
-                            &Gemm::dense(d, kk, rows_c, true, false, 1),
-                        );
-                    }
-                    if let Some(din) = din {
-                        be.permute(lb.dout, self.dout_t, &g.error_transpose(rows));
-                        be.gemm(self.dout_t, wbuf, self.cols_t, &g.input_grad_gemm(rows));
-                        be.permute(self.cols_t, self.cols, &g.cols_untranspose(rows));
-                        be.col2im(self.cols, din, &g.col2im(rows, *layout));
-                    }
+                    self.conv_grads(be, l, rows, din);
                 }
-                Kind::Fc {
-                    fan_in,
-                    fan_out,
-                    from_conv,
-                } => {
-                    let (fi, fo) = (*fan_in as u32, *fan_out as u32);
+                Kind::Fc { fan_out, .. } => {
+                    let fo = *fan_out as u32;
                     let view = ActParams {
                         rows: rows as u32,
                         cols: fo,
@@ -503,26 +416,7 @@ impl CnnNet {
                         Some((f, df)) => (f, Some(df)),
                         None => (input, din),
                     };
-                    let Weights::Dense(w) = &lb.weights else {
-                        unreachable!("fully connected layers are dense")
-                    };
-                    be.gemm(
-                        lb.dout,
-                        src,
-                        w.g,
-                        &Gemm::dense(fo, fi, rows as u32, true, false, 1),
-                    );
-                    if let (Some(dsrc), Some(din)) = (dsrc, din) {
-                        be.gemm(
-                            lb.dout,
-                            w.w,
-                            dsrc,
-                            &Gemm::dense(rows as u32, fi, fo, false, false, 1),
-                        );
-                        if let Some((c, hw)) = from_conv {
-                            be.permute(dsrc, din, &permute(rows, *c, *hw));
-                        }
-                    }
+                    self.fc_grads(be, l, src, dsrc, din, rows);
                 }
             }
         }
@@ -631,7 +525,7 @@ impl CnnNet {
 }
 
 /// `[a][b][s] -> [b][a][s]`.
-fn permute(a: usize, b: usize, s: usize) -> PermuteParams {
+pub(super) fn permute(a: usize, b: usize, s: usize) -> PermuteParams {
     PermuteParams {
         a: a as u32,
         b: b as u32,

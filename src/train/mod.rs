@@ -3,6 +3,7 @@
 pub mod calibrate;
 pub mod cnn;
 pub mod cnn_net;
+mod cnn_products;
 pub mod feed;
 pub mod init;
 pub mod insitu;

@@ -1,0 +1,159 @@
+//! The weight products of a conv network's layers: forward (`out = W cols`, `out = x W^T`),
+//! and the weight and input gradients of the backward pass. Every way a layer may hold its
+//! weights (dense, PENNI basis and coefficients) is handled here, so the layer sequencing in
+//! `cnn_net` does not depend on it.
+
+use super::cnn_net::{permute, CnnNet, Kind, Weights};
+use crate::backend::*;
+use crate::nn::conv::ConvGeom;
+
+impl CnnNet {
+    /// Conv layer `l`: `out[C_out][B P] = W cols`, the columns already unrolled in `cols`.
+    pub(super) fn conv_product(&self, be: &mut dyn Backend, l: usize, rows: usize) {
+        let lb = &self.layers[l];
+        let Kind::Conv { geom: g, .. } = lb.kind else {
+            unreachable!("conv_product on a conv layer")
+        };
+        match &lb.weights {
+            Weights::Dense(w) => be.gemm(w.w, self.cols, lb.out, &g.forward_gemm(rows)),
+            Weights::Penni { d, basis, coef, .. } if self.inference_form => {
+                self.penni_inference(be, &g, *d, basis.w, coef.w, lb.out, rows)
+            }
+            Weights::Penni {
+                d, basis, coef, w, ..
+            } => {
+                // W[(o, i)][k k] = C[(o, i)][d] V[d][k k]
+                let kk = (g.k * g.k) as u32;
+                let rebuild =
+                    Gemm::dense((g.c_out * g.c_in) as u32, kk, *d as u32, false, false, 1);
+                be.gemm(coef.w, basis.w, *w, &rebuild);
+                be.gemm(*w, self.cols, lb.out, &g.forward_gemm(rows));
+            }
+        }
+    }
+
+    /// PENNI inference form: basis maps `[i d + b][B P] = V[b] * channel i` (one GEMM per input
+    /// channel, batched), then `out = C[C_out][d C_in] maps`.
+    #[allow(clippy::too_many_arguments)]
+    fn penni_inference(
+        &self,
+        be: &mut dyn Backend,
+        g: &ConvGeom,
+        d: usize,
+        basis: Buf,
+        coef: Buf,
+        out: Buf,
+        rows: usize,
+    ) {
+        let n = (rows * g.positions()) as u32;
+        let kk = (g.k * g.k) as u32;
+        let mut step = Gemm::dense(d as u32, n, kk, false, false, g.c_in as u32);
+        step.params.stride_a = 0;
+        step.params.stride_b = kk * n;
+        step.params.stride_c = d as u32 * n;
+        be.gemm(basis, self.cols, self.maps, &step);
+        let mix = Gemm::dense(g.c_out as u32, n, (d * g.c_in) as u32, false, false, 1);
+        be.gemm(coef, self.maps, out, &mix);
+    }
+
+    /// Conv layer `l`'s weight gradient from its `dout` and the unrolled input in `cols`, and,
+    /// with `din`, the gradient of its input map (written, not added).
+    pub(super) fn conv_grads(&self, be: &mut dyn Backend, l: usize, rows: usize, din: Option<Buf>) {
+        let lb = &self.layers[l];
+        let Kind::Conv { geom: g, layout } = lb.kind else {
+            unreachable!("conv_grads on a conv layer")
+        };
+        let (wbuf, gw) = match &lb.weights {
+            Weights::Dense(w) => (w.w, w.g),
+            Weights::Penni { w, gw, .. } => (*w, *gw),
+        };
+        be.permute(self.cols, self.cols_t, &g.cols_transpose(rows));
+        be.gemm(lb.dout, self.cols_t, gw, &g.weight_grad_gemm(rows));
+        if let Weights::Penni { d, basis, coef, .. } = &lb.weights {
+            let (rows_c, kk, d) = ((g.c_out * g.c_in) as u32, (g.k * g.k) as u32, *d as u32);
+            // dC = dW V^T, dV = C^T dW
+            be.gemm(
+                gw,
+                basis.w,
+                coef.g,
+                &Gemm::dense(rows_c, d, kk, false, true, 1),
+            );
+            be.gemm(
+                coef.w,
+                gw,
+                basis.g,
+                &Gemm::dense(d, kk, rows_c, true, false, 1),
+            );
+        }
+        if let Some(din) = din {
+            be.permute(lb.dout, self.dout_t, &g.error_transpose(rows));
+            be.gemm(self.dout_t, wbuf, self.cols_t, &g.input_grad_gemm(rows));
+            be.permute(self.cols_t, self.cols, &g.cols_untranspose(rows));
+            be.col2im(self.cols, din, &g.col2im(rows, layout));
+        }
+    }
+
+    /// FC layer `l`: `out[B][N] = src W^T` (the bias and activation follow in `cnn_net`).
+    pub(super) fn fc_product(&self, be: &mut dyn Backend, l: usize, src: Buf, rows: usize) {
+        let lb = &self.layers[l];
+        let (
+            Kind::Fc {
+                fan_in, fan_out, ..
+            },
+            Weights::Dense(w),
+        ) = (&lb.kind, &lb.weights)
+        else {
+            unreachable!("fully connected layers are dense")
+        };
+        let (fi, fo) = (*fan_in as u32, *fan_out as u32);
+        be.gemm(
+            src,
+            w.w,
+            lb.out,
+            &Gemm::dense(rows as u32, fo, fi, false, true, 1),
+        );
+    }
+
+    /// FC layer `l`'s weight gradient, and with `dsrc` and `din` the gradient of its input
+    /// (`dsrc` in the layer's row layout, permuted into `din`'s map layout after a conv).
+    pub(super) fn fc_grads(
+        &self,
+        be: &mut dyn Backend,
+        l: usize,
+        src: Buf,
+        dsrc: Option<Buf>,
+        din: Option<Buf>,
+        rows: usize,
+    ) {
+        let lb = &self.layers[l];
+        let (
+            Kind::Fc {
+                fan_in,
+                fan_out,
+                from_conv,
+            },
+            Weights::Dense(w),
+        ) = (&lb.kind, &lb.weights)
+        else {
+            unreachable!("fully connected layers are dense")
+        };
+        let (fi, fo) = (*fan_in as u32, *fan_out as u32);
+        be.gemm(
+            lb.dout,
+            src,
+            w.g,
+            &Gemm::dense(fo, fi, rows as u32, true, false, 1),
+        );
+        if let (Some(dsrc), Some(din)) = (dsrc, din) {
+            be.gemm(
+                lb.dout,
+                w.w,
+                dsrc,
+                &Gemm::dense(rows as u32, fi, fo, false, false, 1),
+            );
+            if let Some((c, hw)) = from_conv {
+                be.permute(dsrc, din, &permute(rows, *c, *hw));
+            }
+        }
+    }
+}
