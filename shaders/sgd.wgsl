@@ -1,8 +1,9 @@
-// SGD with momentum and weight decay, per instance learning rate:
-// v = momentum v + g + weight_decay w; w -= lr[p] v. Elements off + i, i < count, p = i / n.
+// SGD with momentum and weight decay, per instance learning rate (PyTorch's formulation):
+// d = g + weight_decay w; v = momentum v + d; w -= lr[p] (nesterov ? d + momentum v : v).
+// Elements off + i, i < count, p = i / n.
 
 struct Params {
-    n: u32, count: u32, off: u32, _pad0: u32,
+    n: u32, count: u32, off: u32, nesterov: u32,
     momentum: f32, weight_decay: f32, _pad1: f32, _pad2: f32,
 }
 
@@ -19,7 +20,12 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         return;
     }
     let j = prm.off + i;
-    let vel = prm.momentum * v[j] + g[j] + prm.weight_decay * w[j];
+    let d = g[j] + prm.weight_decay * w[j];
+    let vel = prm.momentum * v[j] + d;
     v[j] = vel;
-    w[j] = w[j] - lr[i / prm.n] * vel;
+    var step = vel;
+    if (prm.nesterov != 0u) {
+        step = d + prm.momentum * vel;
+    }
+    w[j] = w[j] - lr[i / prm.n] * step;
 }

@@ -18,6 +18,7 @@ fn hyper(batch: usize, act: Activation) -> Hyper {
         loss: LossKind::CrossEntropy,
         momentum: 0.9,
         weight_decay: 0.0,
+        nesterov: false,
         lr: 0.1,
     }
 }

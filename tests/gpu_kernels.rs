@@ -265,7 +265,7 @@ fn sgd_gather_fill_match_cpu() {
             n,
             count: n * p,
             off: 0,
-            _pad0: 0,
+            nesterov: 0,
             momentum: 0.9,
             weight_decay: 1e-4,
             _pad1: [0.0; 2],

@@ -18,6 +18,7 @@ fn outputs(model: &Model, x: &[f32], batch: usize, inference: bool) -> Vec<f32> 
         loss: LossKind::CrossEntropy,
         momentum: 0.0,
         weight_decay: 0.0,
+        nesterov: false,
         lr: 0.0,
     };
     let mut net = CnnNet::new(&mut be, model, hyper).unwrap();

@@ -35,6 +35,9 @@ pub trait Backend {
     #[allow(clippy::too_many_arguments)]
     fn gather(&mut self, images: Buf, perm: Buf, labels: Buf, x: Buf, y: Buf, p: &GatherParams);
     fn fill(&mut self, buf: Buf, p: &FillParams);
+    /// Training augmentation: `y` = the images of `x` randomly cropped and flipped
+    /// (`AugmentParams`, count = rows C H W; `x` and `y` distinct).
+    fn augment(&mut self, x: Buf, y: Buf, p: &AugmentParams);
     /// Unrolls conv inputs into columns (`Im2colParams`, count = k k C x B OH OW).
     fn im2col(&mut self, x: Buf, cols: Buf, p: &Im2colParams);
     /// The adjoint of `im2col`: sums column gradients back onto the input (count = B C H W).

@@ -123,14 +123,15 @@ pub struct AccumulateParams {
     pub _pad: [u32; 2],
 }
 
-/// See `shaders/sgd.wgsl`.
+/// See `shaders/sgd.wgsl`. `nesterov` (0 or 1) steps by `g + wd w + momentum v` instead of
+/// `v` (PyTorch's formulation).
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Pod, Zeroable, PartialEq)]
 pub struct SgdParams {
     pub n: u32,
     pub count: u32,
     pub off: u32,
-    pub _pad0: u32,
+    pub nesterov: u32,
     pub momentum: f32,
     pub weight_decay: f32,
     pub _pad1: [f32; 2],
@@ -144,6 +145,25 @@ pub struct GatherParams {
     pub features: u32,
     pub start: u32,
     pub count: u32,
+}
+
+/// Random crop and flip of `rows` images `[c][h][w]` from `x` into `y`; see
+/// `shaders/augment.wgsl` and `data::augment`. `first` is row 0's sample index in the epoch,
+/// (`key0`, `key1`) the epoch's Philox key; `pad` 0 and `flip` 0 copy.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Pod, Zeroable, PartialEq)]
+pub struct AugmentParams {
+    pub rows: u32,
+    pub c: u32,
+    pub h: u32,
+    pub w: u32,
+    pub count: u32,
+    pub pad: u32,
+    pub flip: u32,
+    pub first: u32,
+    pub key0: u32,
+    pub key1: u32,
+    pub _pad: [u32; 2],
 }
 
 /// See `shaders/fill.wgsl`.

@@ -100,6 +100,7 @@ fn train_phase(
     };
     let hyper = cnn::hyper(cfg, split.train.len());
     let mut t = CnnTrainer::new(be, model, hyper, split, cfg.seed)?;
+    t.set_augment(&cfg.data)?;
     if let Phase::FineTune = phase {
         for (lb, m) in t.net.layers.iter_mut().zip(masks) {
             let (Some((cm, bm)), Weights::Penni { coef, .. }) = (m, &mut lb.weights) else {

@@ -105,6 +105,12 @@ pub struct OptimizerConfig {
     pub lr: f64,
     pub momentum: f64,
     pub weight_decay: f64,
+    /// Nesterov momentum: step by `g + wd w + momentum v` instead of `v`.
+    pub nesterov: bool,
+    /// Fractions of `train.epochs` after which the learning rate is multiplied by `lr_decay`
+    /// (step schedule); empty keeps it constant.
+    pub lr_drops: Vec<f64>,
+    pub lr_decay: f64,
 }
 
 impl Default for OptimizerConfig {
@@ -113,7 +119,23 @@ impl Default for OptimizerConfig {
             lr: 0.05,
             momentum: 0.9,
             weight_decay: 0.0,
+            nesterov: false,
+            lr_drops: Vec::new(),
+            lr_decay: 0.1,
         }
+    }
+}
+
+impl OptimizerConfig {
+    /// The factor on the base learning rate during `epoch` (0-based) of `epochs`: `lr_decay`
+    /// to the number of drops at or before the epoch's start.
+    pub fn lr_factor(&self, epoch: u32, epochs: u32) -> f64 {
+        let drops = self
+            .lr_drops
+            .iter()
+            .filter(|f| epoch as f64 >= **f * epochs as f64)
+            .count();
+        self.lr_decay.powi(drops as i32)
     }
 }
 
@@ -189,6 +211,7 @@ impl ExperimentConfig {
         if self.data.path.is_some() || self.data.source == crate::data::Source::Mnist5k {
             self.data.validate()?;
         }
+        self.data.validate_augment(self.network.input)?;
         let n = &self.network;
         check(
             "network.hidden",
@@ -228,6 +251,30 @@ impl ExperimentConfig {
             o.weight_decay,
             (0.0..1.0).contains(&o.weight_decay),
             "[0, 1)",
+        )?;
+        check(
+            "optimizer.lr_drops",
+            format!("{:?}", o.lr_drops),
+            o.lr_drops.iter().all(|f| *f > 0.0 && *f < 1.0),
+            "fractions of train.epochs in (0, 1)",
+        )?;
+        check(
+            "optimizer.lr_decay",
+            o.lr_decay,
+            o.lr_decay > 0.0 && o.lr_decay <= 1.0,
+            "(0, 1]",
+        )?;
+        check(
+            "optimizer.nesterov",
+            o.nesterov,
+            !o.nesterov || o.momentum > 0.0,
+            "false when optimizer.momentum = 0 (Nesterov needs momentum)",
+        )?;
+        check(
+            "optimizer.lr_drops",
+            format!("{:?}", o.lr_drops),
+            o.lr_drops.is_empty() || self.array.is_none(),
+            "empty with [array] (in-situ training programs cells at a fixed learning rate)",
         )?;
         check(
             "population",

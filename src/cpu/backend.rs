@@ -1,6 +1,6 @@
 //! The reference backend: every kernel as plain Rust on host memory.
 
-use super::{act, conv, gemm, loss, pool, update};
+use super::{act, augment, conv, gemm, loss, pool, update};
 use crate::backend::*;
 use crate::gpu::AdapterSummary;
 
@@ -137,6 +137,10 @@ impl Backend for CpuBackend {
             update::gather(s.f(images), s.u(perm), s.u(labels), out, &mut ys, p)
         });
         self.bufs[y.0] = Data::U32(ys);
+    }
+
+    fn augment(&mut self, x: Buf, y: Buf, p: &AugmentParams) {
+        self.with_out(y, |s, out| augment::augment(s.f(x), out, p));
     }
 
     fn fill(&mut self, buf: Buf, p: &FillParams) {

@@ -1,6 +1,7 @@
 //! Reference kernels: the test oracle for every GPU kernel and the `--backend cpu` path.
 
 pub mod act;
+pub mod augment;
 pub mod backend;
 pub mod conv;
 pub mod gemm;

@@ -5,9 +5,15 @@ use crate::backend::{FillParams, GatherParams, SgdParams};
 pub fn sgd(w: &mut [f32], v: &mut [f32], g: &[f32], lr: &[f32], p: &SgdParams) {
     for i in 0..p.count as usize {
         let j = p.off as usize + i;
-        let vel = p.momentum * v[j] + g[j] + p.weight_decay * w[j];
+        let d = g[j] + p.weight_decay * w[j];
+        let vel = p.momentum * v[j] + d;
         v[j] = vel;
-        w[j] -= lr[i / p.n as usize] * vel;
+        let step = if p.nesterov != 0 {
+            d + p.momentum * vel
+        } else {
+            vel
+        };
+        w[j] -= lr[i / p.n as usize] * step;
     }
 }
 

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::augment::Augment;
 use super::idx::IdxNames;
 use crate::config::{check, ConfigError};
 
@@ -41,7 +42,7 @@ pub enum Normalize {
     Centered,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DataConfig {
     pub source: Source,
@@ -61,6 +62,29 @@ pub struct DataConfig {
     /// First this many test images; 0 = all.
     pub test_limit: usize,
     pub normalize: Normalize,
+    /// Training-batch augmentation (never applied to evaluation).
+    pub augment: Augment,
+    /// Largest crop offset in pixels on each axis (zero padding of this width).
+    pub crop_pad: u32,
+}
+
+impl Default for DataConfig {
+    fn default() -> Self {
+        Self {
+            source: Source::default(),
+            path: None,
+            train_images: None,
+            train_labels: None,
+            test_images: None,
+            test_labels: None,
+            classes: 0,
+            train_limit: 0,
+            test_limit: 0,
+            normalize: Normalize::default(),
+            augment: Augment::None,
+            crop_pad: 4,
+        }
+    }
 }
 
 impl DataConfig {
@@ -71,6 +95,29 @@ impl DataConfig {
             test_images: self.test_images.clone(),
             test_labels: self.test_labels.clone(),
         }
+    }
+
+    /// Checks `augment` and `crop_pad` against an image shape `[C, H, W]` (the crop must
+    /// leave part of the image).
+    pub fn validate_augment(&self, shape: Option<[usize; 3]>) -> Result<(), ConfigError> {
+        if !self.augment.crops() {
+            return Ok(());
+        }
+        check(
+            "data.crop_pad",
+            self.crop_pad,
+            (1..=64).contains(&self.crop_pad),
+            "1..=64 pixels with data.augment = \"crop\" or \"crop_flip\"",
+        )?;
+        if let Some([_, h, w]) = shape {
+            check(
+                "data.crop_pad",
+                self.crop_pad,
+                (self.crop_pad as usize) < h.min(w),
+                &format!("below the image's height and width ({h} x {w})"),
+            )?;
+        }
+        Ok(())
     }
 
     pub fn validate(&self) -> Result<(), ConfigError> {

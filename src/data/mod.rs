@@ -1,6 +1,7 @@
 //! Data sets: the embedded MNIST subset, IDX files (MNIST, Fashion-MNIST, EMNIST) and CIFAR-10
 //! binaries; limits, normalisation and the deterministic per-epoch order of examples.
 
+pub mod augment;
 pub mod cifar;
 pub mod config;
 pub mod dataset;

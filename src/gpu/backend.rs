@@ -263,6 +263,10 @@ impl Backend for GpuBackend {
         );
     }
 
+    fn augment(&mut self, x: Buf, y: Buf, p: &AugmentParams) {
+        self.dispatch_1d(&shaders::AUGMENT, p, &[x, y], p.count, 256);
+    }
+
     fn fill(&mut self, buf: Buf, p: &FillParams) {
         self.dispatch_1d(&shaders::FILL, p, &[buf], p.count, 256);
     }

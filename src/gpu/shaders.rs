@@ -29,6 +29,7 @@ pub fn source(shader: &str) -> String {
         "sgd" => include_str!("../../shaders/sgd.wgsl").into(),
         "gather" => include_str!("../../shaders/gather.wgsl").into(),
         "fill" => include_str!("../../shaders/fill.wgsl").into(),
+        "augment" => format!("{PHILOX}\n{}", include_str!("../../shaders/augment.wgsl")),
         "xbar_read" => format!("{PHILOX}\n{}", include_str!("../../shaders/xbar_read.wgsl")),
         "xbar_eff" => include_str!("../../shaders/xbar_eff.wgsl").into(),
         "xbar_program" => format!(
@@ -91,6 +92,11 @@ pub const FILL: Kernel = Kernel {
     shader: "fill",
     entry: "main",
     bindings: &[W],
+};
+pub const AUGMENT: Kernel = Kernel {
+    shader: "augment",
+    entry: "main",
+    bindings: &[R, W],
 };
 pub const PHILOX_TEST: Kernel = Kernel {
     shader: "philox_test",
@@ -176,6 +182,7 @@ pub const SHADERS: &[&str] = &[
     "sgd",
     "gather",
     "fill",
+    "augment",
     "philox_test",
     "xbar_read",
     "xbar_eff",

@@ -21,6 +21,7 @@ pub enum Purpose {
     Rounding = 10,
     Dropout = 11,
     Sample = 12,
+    Augment = 13,
 }
 
 fn mulhilo(a: u32, b: u32) -> (u32, u32) {

@@ -3,13 +3,14 @@
 
 use std::time::Instant;
 
+use super::augment::Augmenter;
 use super::cnn_net::{CnnNet, Hyper};
 use super::feed::{self, upload, Resident};
 use super::report::{chip_cost, EpochRecord, FinalRecord, InstanceRecord, RunReport};
 use super::run::{progress, RunOptions};
 use crate::backend::*;
 use crate::config::{ExperimentConfig, Rule};
-use crate::data::{self, Split};
+use crate::data::{self, DataConfig, Split};
 use crate::nn::arch::{self, LayerSpec};
 use crate::nn::model::Model;
 
@@ -27,6 +28,7 @@ pub fn hyper(cfg: &ExperimentConfig, train_len: usize) -> Hyper {
         loss: cfg.train.loss,
         momentum: cfg.optimizer.momentum as f32,
         weight_decay: cfg.optimizer.weight_decay as f32,
+        nesterov: cfg.optimizer.nesterov,
         lr: cfg.optimizer.lr as f32,
     }
 }
@@ -58,6 +60,7 @@ pub struct CnnTrainer<'a> {
     order: Buf,
     features: usize,
     seed: u64,
+    augment: Option<Augmenter>,
 }
 
 impl<'a> CnnTrainer<'a> {
@@ -90,7 +93,15 @@ impl<'a> CnnTrainer<'a> {
             order,
             features: split.train.features(),
             seed,
+            augment: None,
         })
+    }
+
+    /// Augments training batches as `cfg.augment` says (evaluation never is).
+    pub fn set_augment(&mut self, cfg: &DataConfig) -> anyhow::Result<()> {
+        let (shape, batch) = (self.net.input, self.net.hyper.batch);
+        self.augment = Augmenter::new(self.be, cfg, shape, batch, self.seed)?;
+        Ok(())
     }
 
     fn gather(&mut self, test: bool, perm: Buf, start: usize, rows: usize) {
@@ -112,7 +123,14 @@ impl<'a> CnnTrainer<'a> {
         let mut start = 0;
         while start < self.train.n {
             let rows = b.min(self.train.n - start);
-            self.gather(false, self.perm, start, rows);
+            match &self.augment {
+                Some(a) => {
+                    let (set, x, y) = (self.train, a.staging, self.net.y);
+                    feed::gather(self.be, &set, self.perm, x, y, self.features, start, rows);
+                    a.apply(self.be, self.net.x, epoch, start, rows);
+                }
+                None => self.gather(false, self.perm, start, rows),
+            }
             self.net.forward(self.be, rows);
             self.net.loss(self.be, rows);
             self.net.backward(self.be, rows);
@@ -179,6 +197,7 @@ pub fn train(
     let adapter = be.describe();
     let seed = cfg.instances()[0].seed.unwrap_or(cfg.seed);
     let mut t = CnnTrainer::new(be, &model, hyper(cfg, split.train.len()), split, seed)?;
+    t.set_augment(&cfg.data)?;
     let mut report = RunReport {
         version: env!("CARGO_PKG_VERSION").into(),
         backend: adapter.backend.clone(),
@@ -201,6 +220,8 @@ pub fn train(
     let bar = progress(opts, split.train.len() as u64 * cfg.train.epochs as u64);
     let mut train_seconds = 0.0;
     for epoch in 0..cfg.train.epochs {
+        let lr = cfg.optimizer.lr * cfg.optimizer.lr_factor(epoch, cfg.train.epochs);
+        t.net.set_lr(t.be, lr as f32);
         let t0 = Instant::now();
         let (loss, acc) = t.train_epoch(epoch, &bar);
         let secs = t0.elapsed().as_secs_f64();

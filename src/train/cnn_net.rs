@@ -110,6 +110,7 @@ pub struct Hyper {
     pub loss: LossKind,
     pub momentum: f32,
     pub weight_decay: f32,
+    pub nesterov: bool,
     pub lr: f32,
 }
 
@@ -446,7 +447,7 @@ impl CnnNet {
                         n: p.len as u32,
                         count: p.len as u32,
                         off: 0,
-                        _pad0: 0,
+                        nesterov: self.hyper.nesterov as u32,
                         momentum,
                         weight_decay: wd,
                         _pad1: [0.0; 2],

@@ -142,12 +142,15 @@ pub fn attach(
         layers.push(be.xbar_create(&xb, per_instance, all_knobs.clone()));
     }
     let feedback_id = fx.map(|fx| be.xbar_create(&fx, fb_cells, all_knobs.clone()));
+    let minus_one_lr = be.alloc(all_knobs.len());
+    be.write(minus_one_lr, &vec![-1.0; all_knobs.len()]);
     net.xbar = Some(XbarNet {
         layers,
         feedback: feedback_id,
         signed_inputs,
         zero_weights: be.alloc(largest * all_knobs.len()),
         zero_lr: be.alloc(all_knobs.len()),
+        minus_one_lr,
         reads: Cell::new(0),
         steps: Cell::new(0),
     });

@@ -1,5 +1,6 @@
 //! Training: networks on a backend, BP and DFA steps, epochs, metrics and reports.
 
+pub mod augment;
 pub mod calibrate;
 pub mod cnn;
 pub mod cnn_net;

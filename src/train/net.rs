@@ -18,6 +18,8 @@ pub struct XbarNet {
     /// Zeros standing in for weights and learning rates when only momentum is wanted.
     pub zero_weights: Buf,
     pub zero_lr: Buf,
+    /// -1 per instance: SGD on zero weights then leaves the step itself in them.
+    pub minus_one_lr: Buf,
     pub reads: Cell<u32>,
     pub steps: Cell<u32>,
 }
@@ -42,6 +44,7 @@ pub struct NetSpec {
     pub loss: LossKind,
     pub momentum: f32,
     pub weight_decay: f32,
+    pub nesterov: bool,
 }
 
 pub struct Net {
@@ -403,28 +406,38 @@ impl Net {
                 (self.w[l], self.vw[l], self.gw[l], fi * fo, true),
                 (self.b[l], self.vb[l], self.gb[l], fo, false),
             ] {
-                let (w, lr) = match (&self.xbar, weights) {
-                    // Momentum only: zero weights and learning rates leave `w` untouched.
-                    (Some(x), true) => (x.zero_weights, x.zero_lr),
-                    _ => (w, self.lr),
+                let sp = SgdParams {
+                    n,
+                    count: p * n,
+                    off: 0,
+                    nesterov: self.spec.nesterov as u32,
+                    momentum: self.spec.momentum,
+                    weight_decay: self.spec.weight_decay,
+                    _pad1: [0.0; 2],
                 };
-                be.sgd(
-                    w,
-                    v,
-                    g,
-                    lr,
-                    &SgdParams {
-                        n,
-                        count: p * n,
-                        off: 0,
-                        _pad0: 0,
-                        momentum: self.spec.momentum,
-                        weight_decay: self.spec.weight_decay,
-                        _pad1: [0.0; 2],
-                    },
-                );
-                if let (Some(x), true, Some(step)) = (&self.xbar, weights, step) {
-                    be.xbar_program(x.layers[l], v, step);
+                match (&self.xbar, weights, step) {
+                    (Some(x), true, Some(step)) if self.spec.nesterov => {
+                        // Zero weights under learning rate -1 receive the Nesterov step itself,
+                        // which is what the cells are programmed with; then zeroed again.
+                        be.sgd(x.zero_weights, v, g, x.minus_one_lr, &sp);
+                        be.xbar_program(x.layers[l], x.zero_weights, step);
+                        be.fill(
+                            x.zero_weights,
+                            &FillParams {
+                                off: 0,
+                                count: p * n,
+                                value: 0.0,
+                                _pad: 0,
+                            },
+                        );
+                    }
+                    (Some(x), true, Some(step)) => {
+                        // Momentum only: zero weights and learning rates leave `w` untouched;
+                        // the velocity is the step.
+                        be.sgd(x.zero_weights, v, g, x.zero_lr, &sp);
+                        be.xbar_program(x.layers[l], v, step);
+                    }
+                    _ => be.sgd(w, v, g, self.lr, &sp),
                 }
             }
         }

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
+use super::augment::Augmenter;
 use super::feed::{self, upload, Resident};
 use super::init;
 use super::net::{Net, NetSpec};
@@ -62,6 +63,9 @@ pub struct Trainer<'a> {
     perm: Buf,
     order: Buf,
     features: usize,
+    /// Per-instance base learning rates (the schedule scales them).
+    lr: Vec<f32>,
+    augment: Option<Augmenter>,
 }
 
 impl<'a> Trainer<'a> {
@@ -105,8 +109,10 @@ impl<'a> Trainer<'a> {
             loss: cfg.train.loss,
             momentum: cfg.optimizer.momentum as f32,
             weight_decay: cfg.optimizer.weight_decay as f32,
+            nesterov: cfg.optimizer.nesterov,
         };
         let mut net = Net::new(be, spec, &weights, feedback.as_deref(), &lr);
+        let augment = Augmenter::new(be, &cfg.data, split.train.shape, batch, cfg.seed)?;
         super::insitu::attach(
             be,
             &mut net,
@@ -131,7 +137,15 @@ impl<'a> Trainer<'a> {
             perm,
             order,
             features,
+            lr,
+            augment,
         })
+    }
+
+    /// Sets every instance's learning rate to its base rate times `factor`.
+    pub fn set_lr_factor(&mut self, factor: f64) {
+        let lr: Vec<f32> = self.lr.iter().map(|l| (*l as f64 * factor) as f32).collect();
+        self.be.write(self.net.lr, &lr);
     }
 
     fn gather(&mut self, set: &Resident, perm: Buf, start: usize, rows: usize) {
@@ -144,9 +158,16 @@ impl<'a> Trainer<'a> {
     }
 
     /// One training step on rows [start, start + rows) of the epoch's permutation.
-    fn step(&mut self, start: usize, rows: usize) {
+    fn step(&mut self, epoch: u32, start: usize, rows: usize) {
         let train = self.train;
-        self.gather(&train, self.perm, start, rows);
+        match &self.augment {
+            Some(a) => {
+                let (x, y) = (a.staging, self.net.y);
+                feed::gather(self.be, &train, self.perm, x, y, self.features, start, rows);
+                a.apply(self.be, self.net.x, epoch, start, rows);
+            }
+            None => self.gather(&train, self.perm, start, rows),
+        }
         let rule = self.cfg.train.rule;
         self.net.forward(self.be, rows);
         self.net.loss(self.be, rows);
@@ -171,7 +192,7 @@ impl<'a> Trainer<'a> {
         let mut start = 0;
         while start < self.train.n {
             let rows = b.min(self.train.n - start);
-            self.step(start, rows);
+            self.step(epoch, start, rows);
             start += rows;
             bar.inc(rows as u64);
         }
@@ -308,6 +329,9 @@ pub fn run_on(
     let mut train_seconds = 0.0;
     let mut diagnostic = vec![XbarActivity::default(); t.activity().len()];
     for epoch in 0..cfg.train.epochs {
+        if !cfg.optimizer.lr_drops.is_empty() {
+            t.set_lr_factor(cfg.optimizer.lr_factor(epoch, cfg.train.epochs));
+        }
         let t0 = Instant::now();
         let train = t.train_epoch(epoch, &bar);
         let secs = t0.elapsed().as_secs_f64();
