@@ -66,3 +66,35 @@ fn shipped_configs_parse() {
         }
     }
 }
+
+#[test]
+fn optimizer_and_augment_fields_are_checked() {
+    let e = err("[data]\naugment = \"rotate\"\n", &[]);
+    assert!(
+        e.contains("rotate") && e.contains("crop_flip") && e.contains("augment"),
+        "{e}"
+    );
+    let e = err("[data]\naugment = \"crop_flip\"\ncrop_pad = 0\n", &[]);
+    assert!(e.contains("data.crop_pad") && e.contains("1..=64"), "{e}");
+    let e = err(
+        "[data]\naugment = \"crop\"\ncrop_pad = 8\n[network]\ninput = [3, 8, 8]\n",
+        &[],
+    );
+    assert!(e.contains("data.crop_pad") && e.contains("8 x 8"), "{e}");
+    let e = err("", &["optimizer.lr_drops=[0.5, 1.5]"]);
+    assert!(e.contains("optimizer.lr_drops") && e.contains("1.5"), "{e}");
+    let e = err("", &["optimizer.lr_decay=0.0"]);
+    assert!(e.contains("optimizer.lr_decay") && e.contains("(0, 1]"), "{e}");
+    let e = err("", &["optimizer.nesterov=true", "optimizer.momentum=0.0"]);
+    assert!(e.contains("optimizer.nesterov"), "{e}");
+    let e = err("[optimizer]\nlr_drops = [0.5]\n[array]\n", &[]);
+    assert!(e.contains("optimizer.lr_drops") && e.contains("[array]"), "{e}");
+    let cfg = parse(
+        "[data]\naugment = \"crop_flip\"\n[optimizer]\nnesterov = true\nlr_drops = [0.5]\n",
+        "x",
+        &[],
+    )
+    .unwrap();
+    assert_eq!(cfg.data.crop_pad, 4);
+    assert!(cfg.optimizer.nesterov);
+}

@@ -1,7 +1,7 @@
 //! The PENNI pipeline on a backend: baseline, decomposed, retrained (L1 on coefficients,
 //! alternating bases and coefficients), pruned, fine-tuned (pruned entries masked), shrunk;
-//! each stage evaluated in inference form with its counts, measured latency, and the chip
-//! cost of the dense and the compressed network.
+//! each stage evaluated in inference form with its counts, run-time memory, measured latency,
+//! and the chip cost of the dense and the compressed network.
 
 use std::time::Instant;
 
@@ -23,10 +23,53 @@ pub struct Stage {
     pub test_accuracy: f64,
     #[serde(flatten)]
     pub counts: Counts,
+    #[serde(flatten)]
+    pub memory: Memory,
     /// Wall time of one forward batch on the backend (test set, inference form).
     pub latency_s_per_batch: f64,
     /// Training time spent in this stage.
     pub train_seconds: f64,
+}
+
+/// Run-time memory of inference on one image (f32 everywhere; see docs/penni.md).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Memory {
+    /// Every stored parameter (weights, bases, coefficients, biases): 4 bytes each.
+    pub weight_bytes: usize,
+    /// The largest set of maps live at once in one layer: its input, its output before and
+    /// after pooling, and a PENNI layer's basis maps.
+    pub activation_bytes_per_image: usize,
+    /// The sum: what inference on one image holds.
+    pub runtime_bytes: usize,
+}
+
+/// [`Memory`] of `model`.
+pub fn runtime_memory(model: &Model) -> Memory {
+    use crate::nn::model::{ConvWeights, Layer};
+    let dims = model.dims();
+    let live = (0..model.layers.len()).map(|l| {
+        let input: usize = dims[l].iter().product();
+        let output: usize = dims[l + 1].iter().product();
+        match (&model.layers[l], model.geom(l)) {
+            (Layer::Conv(c), Some(g)) => {
+                let conv = c.c_out * g.positions();
+                let pooled = if c.pool.is_some() { output } else { 0 };
+                let maps = match &c.weights {
+                    ConvWeights::Penni(p) => p.d * c.c_in * g.positions(),
+                    ConvWeights::Dense(_) => 0,
+                };
+                input + conv + pooled + maps
+            }
+            _ => input + output,
+        }
+    });
+    let weight_bytes = 4 * model.total().params;
+    let activation_bytes_per_image = 4 * live.max().unwrap_or(0);
+    Memory {
+        weight_bytes,
+        activation_bytes_per_image,
+        runtime_bytes: weight_bytes + activation_bytes_per_image,
+    }
 }
 
 /// Area, energy and latency of one network on the experiment's chip.
@@ -203,6 +246,7 @@ pub fn run(
             name: name.into(),
             test_accuracy: acc,
             counts: m.total(),
+            memory: runtime_memory(m),
             latency_s_per_batch: lat,
             train_seconds: secs,
         };
@@ -280,18 +324,19 @@ pub fn run(
 /// The stage table as text.
 pub fn table(r: &CompressReport) -> String {
     let mut s = format!(
-        "{:<11} {:>9} {:>9} {:>11} {:>10} {:>10} {:>12}\n",
-        "stage", "accuracy", "params", "nz params", "nz coef", "MACs", "ms/batch"
+        "{:<11} {:>9} {:>9} {:>11} {:>10} {:>10} {:>11} {:>12}\n",
+        "stage", "accuracy", "params", "nz params", "nz coef", "MACs", "memory KiB", "ms/batch"
     );
     for st in &r.stages {
         s += &format!(
-            "{:<11} {:>8.2}% {:>9} {:>11} {:>10} {:>10} {:>12.2}\n",
+            "{:<11} {:>8.2}% {:>9} {:>11} {:>10} {:>10} {:>11.1} {:>12.2}\n",
             st.name,
             100.0 * st.test_accuracy,
             st.counts.params,
             st.counts.nonzero_params,
             st.counts.nonzero_coefficients,
             st.counts.macs,
+            st.memory.runtime_bytes as f64 / 1024.0,
             1e3 * st.latency_s_per_batch
         );
     }
