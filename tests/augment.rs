@@ -23,7 +23,14 @@ fn gpu_matches_cpu_bit_exactly() {
     let mut g = gpu();
     let mut c = CpuBackend::new();
     for &(shape, rows, pad, mode, first, epoch) in &[
-        ([3usize, 7, 5], 13usize, 4u32, Augment::CropFlip, 0usize, 0u32),
+        (
+            [3usize, 7, 5],
+            13usize,
+            4u32,
+            Augment::CropFlip,
+            0usize,
+            0u32,
+        ),
         ([3, 7, 5], 13, 2, Augment::Crop, 29, 3),
         ([1, 9, 11], 7, 4, Augment::Flip, 5, 1),
         ([2, 3, 3], 33, 2, Augment::CropFlip, 1000, 7),
@@ -63,12 +70,32 @@ fn known_offsets_move_pixels() {
     let x: Vec<f32> = (0..2 * h * w).map(|i| 1.0 + i as f32).collect();
     let k = epoch_key(9, 2);
     for want in [
-        Draw { dy: -1, dx: 2, flip: false },
-        Draw { dy: 3, dx: -4, flip: true },
-        Draw { dy: 0, dx: 0, flip: true },
+        Draw {
+            dy: -1,
+            dx: 2,
+            flip: false,
+        },
+        Draw {
+            dy: 3,
+            dx: -4,
+            flip: true,
+        },
+        Draw {
+            dy: 0,
+            dx: 0,
+            flip: true,
+        },
     ] {
         let first = find(k, 4, want);
-        let p = params(Augment::CropFlip, 4, [2, h as usize, w as usize], 9, 2, first as usize, 1);
+        let p = params(
+            Augment::CropFlip,
+            4,
+            [2, h as usize, w as usize],
+            9,
+            2,
+            first as usize,
+            1,
+        );
         for out in [run(&mut gpu(), &x, &p), run(&mut CpuBackend::new(), &x, &p)] {
             for ch in 0..2 {
                 for y in 0..h {
@@ -141,11 +168,47 @@ fn offsets_and_flips_are_uniform() {
 fn draws_depend_on_seed_epoch_and_index_only() {
     let (a, b) = (epoch_key(1, 0), epoch_key(1, 1));
     assert_eq!(draw(a, 17, 4, true), draw(a, 17, 4, true));
-    let same = (0..1000).filter(|&i| draw(a, i, 4, true) == draw(b, i, 4, true)).count();
+    let same = (0..1000)
+        .filter(|&i| draw(a, i, 4, true) == draw(b, i, 4, true))
+        .count();
     // Independent draws coincide with probability 1/162.
     assert!(same < 30, "{same} equal draws across epochs");
     assert!((0..1000).all(|i| {
         let d = draw(a, i, 0, false);
         d.dx == 0 && d.dy == 0 && !d.flip
     }));
+}
+
+fn train(sets: &[&str]) -> Vec<(f64, f64)> {
+    let mut s: Vec<String> = vec![
+        "data.train_limit=300".into(),
+        "data.test_limit=100".into(),
+        "train.epochs=2".into(),
+        "train.batch_size=50".into(),
+    ];
+    s.extend(sets.iter().map(|x| x.to_string()));
+    let cfg = insitu::config::parse("", "exp.toml", &s).unwrap();
+    let mut be = CpuBackend::new();
+    let r = insitu::train::run(&mut be, &cfg, &Default::default()).unwrap();
+    r.epochs
+        .iter()
+        .map(|e| (e.train_loss, e.test_accuracy))
+        .collect()
+}
+
+#[test]
+fn training_runs_augment_reproducibly() {
+    for arch in ["network.arch=\"C4-M-FC10\"", "network.hidden=[32]"] {
+        let aug = [
+            arch,
+            "data.augment=\"crop_flip\"",
+            "optimizer.nesterov=true",
+        ];
+        let a = train(&aug);
+        assert_eq!(a, train(&aug), "{arch}: same seed, same run");
+        assert!(a.iter().all(|(l, _)| l.is_finite()), "{arch}: {a:?}");
+        let plain = train(&[arch, "optimizer.nesterov=true"]);
+        // Augmentation changes the training batches, so the losses differ.
+        assert_ne!(a[0].0, plain[0].0, "{arch}");
+    }
 }

@@ -84,11 +84,17 @@ fn optimizer_and_augment_fields_are_checked() {
     let e = err("", &["optimizer.lr_drops=[0.5, 1.5]"]);
     assert!(e.contains("optimizer.lr_drops") && e.contains("1.5"), "{e}");
     let e = err("", &["optimizer.lr_decay=0.0"]);
-    assert!(e.contains("optimizer.lr_decay") && e.contains("(0, 1]"), "{e}");
+    assert!(
+        e.contains("optimizer.lr_decay") && e.contains("(0, 1]"),
+        "{e}"
+    );
     let e = err("", &["optimizer.nesterov=true", "optimizer.momentum=0.0"]);
     assert!(e.contains("optimizer.nesterov"), "{e}");
     let e = err("[optimizer]\nlr_drops = [0.5]\n[array]\n", &[]);
-    assert!(e.contains("optimizer.lr_drops") && e.contains("[array]"), "{e}");
+    assert!(
+        e.contains("optimizer.lr_drops") && e.contains("[array]"),
+        "{e}"
+    );
     let cfg = parse(
         "[data]\naugment = \"crop_flip\"\n[optimizer]\nnesterov = true\nlr_drops = [0.5]\n",
         "x",

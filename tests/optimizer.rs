@@ -21,7 +21,14 @@ fn sgd_params(n: u32, p: u32, momentum: f32, wd: f32, nesterov: bool) -> SgdPara
 }
 
 /// `steps` SGD steps with a fixed gradient; the weights after them.
-fn steps(be: &mut dyn Backend, w: &[f32], g: &[f32], lr: &[f32], sp: &SgdParams, steps: usize) -> Vec<f32> {
+fn steps(
+    be: &mut dyn Backend,
+    w: &[f32],
+    g: &[f32],
+    lr: &[f32],
+    sp: &SgdParams,
+    steps: usize,
+) -> Vec<f32> {
     let (bw, bv, bg, bl) = (
         be.alloc(w.len()),
         be.alloc(w.len()),
@@ -46,7 +53,9 @@ fn constant_gradient_matches_closed_form() {
     let w = random((n * p) as usize, 21, -1.0, 1.0);
     let g = random(w.len(), 22, -1.0, 1.0);
     let lr = [0.05f32, 0.1, 0.013];
-    let s: f64 = (1..=t).map(|k| (1.0 - mu.powi(k as i32)) / (1.0 - mu)).sum();
+    let s: f64 = (1..=t)
+        .map(|k| (1.0 - mu.powi(k as i32)) / (1.0 - mu))
+        .sum();
     for nesterov in [false, true] {
         let factor = if nesterov { t as f64 + mu * s } else { s };
         let expect: Vec<f32> = (0..w.len())
@@ -74,7 +83,10 @@ fn weight_decay_two_steps_by_hand() {
         let sp = sgd_params(1, 1, mu as f32, wd as f32, nesterov);
         for be in [&mut gpu() as &mut dyn Backend, &mut CpuBackend::new()] {
             let got = steps(be, &[w0 as f32], &[g as f32], &[lr as f32], &sp, 2)[0] as f64;
-            assert!((got - expect).abs() < 1e-6, "nesterov {nesterov}: {got} vs {expect}");
+            assert!(
+                (got - expect).abs() < 1e-6,
+                "nesterov {nesterov}: {got} vs {expect}"
+            );
         }
     }
 }

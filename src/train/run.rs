@@ -144,7 +144,11 @@ impl<'a> Trainer<'a> {
 
     /// Sets every instance's learning rate to its base rate times `factor`.
     pub fn set_lr_factor(&mut self, factor: f64) {
-        let lr: Vec<f32> = self.lr.iter().map(|l| (*l as f64 * factor) as f32).collect();
+        let lr: Vec<f32> = self
+            .lr
+            .iter()
+            .map(|l| (*l as f64 * factor) as f32)
+            .collect();
         self.be.write(self.net.lr, &lr);
     }
 
