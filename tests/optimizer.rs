@@ -118,3 +118,41 @@ fn step_schedule_drops_at_fractions() {
     }
     assert!((0..5).all(|e| OptimizerConfig::default().lr_factor(e, 5) == 1.0));
 }
+
+/// Ideal device and fine converters: in-situ Nesterov training (cells programmed with the
+/// Nesterov step) follows float Nesterov training.
+#[test]
+fn in_situ_nesterov_tracks_float() {
+    let sets: Vec<String> = [
+        "train.epochs=1",
+        "data.train_limit=1000",
+        "data.test_limit=500",
+        "device.preset=\"ideal\"",
+        "device.levels=4096",
+        "device.max_pulses_per_update=4096",
+        "device.rounding=\"nearest\"",
+        "array.weight_bits=8",
+        "array.cell_bits=8",
+        "array.input_bits=12",
+        "array.error_bits=12",
+        "array.adc_bits=14",
+        "array.adc_bits_backward=14",
+        "array.adc_mode=\"full\"",
+        "optimizer.momentum=0.5",
+        "optimizer.nesterov=true",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let base = include_str!("../configs/xbar_mlp_bp.toml");
+    let x = insitu::config::parse(base, "test", &sets).unwrap();
+    let mut f = x.clone();
+    f.array = None;
+    f.device = None;
+    let run = |cfg| insitu::train::run(&mut CpuBackend::new(), cfg, &Default::default()).unwrap();
+    let (rx, rf) = (run(&x), run(&f));
+    let (a, b) = (rx.epochs[0].test_accuracy, rf.epochs[0].test_accuracy);
+    assert!((a - b).abs() < 0.02, "in situ {a} vs float {b}");
+    let (la, lb) = (rx.epochs[0].train_loss, rf.epochs[0].train_loss);
+    assert!((la - lb).abs() < 0.05 * lb, "loss {la} vs {lb}");
+}
