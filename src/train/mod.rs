@@ -2,6 +2,8 @@
 
 pub mod calibrate;
 pub mod cnn;
+pub mod cnn_dfa;
+pub mod cnn_insitu;
 pub mod cnn_net;
 mod cnn_products;
 pub mod feed;
