@@ -315,8 +315,8 @@ fn config_errors_name_the_field() {
         &RunOptions::default(),
         None,
     )
-    .err()
-    .expect("feedback arrays are refused")
+    .map(|_| ())
+    .expect_err("feedback arrays are refused")
     .to_string();
     assert!(
         err.contains("array.feedback_bits") && err.contains('4') && err.contains('0'),

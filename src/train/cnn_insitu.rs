@@ -111,7 +111,7 @@ fn install(
         let mut grad = Param::new(be, &vec![0.0; c.fan_in * c.fan_out]);
         // The SGD of `CnnNet::update` skips it: `program` applies the momentum as pulses.
         grad.trainable = false;
-        let id = be.xbar_create(xb, vec![c], vec![k.clone()]);
+        let id = be.xbar_create(xb, vec![c], vec![*k]);
         lb.weights = Weights::Xbar { id, signed, grad };
     }
     let zero_lr = be.alloc(1);
