@@ -56,31 +56,42 @@ pub fn layer_shapes(cfg: &ExperimentConfig) -> anyhow::Result<Vec<LayerShape>> {
     Ok(arch::parse_shapes(&text, input)?)
 }
 
-/// Per-layer activity per image (reads) and per step (writes) from the crossbar counters.
+/// Per-layer activity per image (reads) and per step (writes) from the crossbar counters. A
+/// conv layer reads one input vector per output pixel, so its per-image counts are per-vector
+/// counts times its positions.
 pub fn measured(cfg: &ExperimentConfig, acts: &[XbarActivity]) -> Vec<LayerActivity> {
     let array = cfg.array.clone().unwrap_or_default();
-    let sizes: Vec<usize> = {
-        let (input, classes) = data_shape(cfg);
-        let mut s = vec![input.iter().product()];
-        s.extend(&cfg.network.hidden);
-        s.push(classes);
-        s
+    // (fan_in, fan_out, positions) of each weight layer.
+    let shapes: Vec<(f64, f64, f64)> = match layer_shapes(cfg) {
+        Ok(s) if s.len() == acts.len() => s
+            .iter()
+            .map(|l| (l.fan_in as f64, l.fan_out as f64, l.positions as f64))
+            .collect(),
+        _ => {
+            let (input, classes) = data_shape(cfg);
+            let mut s = vec![input.iter().product()];
+            s.extend(&cfg.network.hidden);
+            s.push(classes);
+            s.windows(2)
+                .map(|w| (w[0] as f64, w[1] as f64, 1.0))
+                .collect()
+        }
     };
     let per = |num: u64, den: f64| if den > 0.0 { num as f64 / den } else { 0.0 };
     acts.iter()
-        .enumerate()
-        .map(|(l, a)| {
-            let (fan_in, fan_out) = (sizes[l] as f64, sizes[l + 1] as f64);
+        .zip(&shapes)
+        .map(|(a, &(fan_in, fan_out, positions))| {
             let t_in = array.input_bits.div_ceil(array.dac_bits) as f64;
             let t_err = array.error_bits.div_ceil(array.dac_bits) as f64;
             let vf = a.vectors_forward as f64;
             let vt = a.vectors_transposed as f64;
+            let images = vf / positions;
             let updates = a.updates as f64;
             LayerActivity {
                 input_density: per(a.forward.active_rows, vf * t_in * fan_in).min(1.0),
                 error_density: per(a.transposed.active_rows, 2.0 * vt * t_err * fan_out).min(1.0),
-                adc_conversions: per(a.forward.adc_conversions, vf),
-                clipped_conversions: per(a.forward.adc_clipped, vf),
+                adc_conversions: per(a.forward.adc_conversions, images),
+                clipped_conversions: per(a.forward.adc_clipped, images),
                 write_pulses: per(a.write_pulses, updates),
                 max_pulses_per_row: per(a.row_max_pulses, updates * fan_in),
             }

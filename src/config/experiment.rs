@@ -67,6 +67,17 @@ pub enum Feedback {
     Sign,
 }
 
+/// Which layers of a conv network DFA reaches directly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DfaScope {
+    /// Every hidden conv and FC layer gets its own projection of the output error.
+    All,
+    /// Only the hidden FC layers do; the first FC layer's error is backpropagated into the
+    /// conv stack.
+    FcHead,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TrainConfig {
@@ -75,6 +86,8 @@ pub struct TrainConfig {
     pub batch_size: u32,
     pub loss: LossKind,
     pub feedback: Feedback,
+    /// Conv networks under DFA: feedback to every layer or to the FC head only.
+    pub dfa_scope: DfaScope,
     /// Train only the output layer (the control experiment for DFA).
     pub last_layer_only: bool,
     /// Compute DFA's alignment with the true gradient each epoch.
@@ -92,6 +105,7 @@ impl Default for TrainConfig {
             batch_size: 64,
             loss: LossKind::CrossEntropy,
             feedback: Feedback::Independent,
+            dfa_scope: DfaScope::All,
             last_layer_only: false,
             alignment: true,
             weight_range: 2.0,

@@ -8,6 +8,7 @@ use super::cnn_net::{CnnNet, Hyper};
 use super::feed::{self, upload, Resident};
 use super::report::{chip_cost, EpochRecord, FinalRecord, InstanceRecord, RunReport};
 use super::run::{progress, RunOptions};
+use super::{cnn_dfa, cnn_insitu};
 use crate::backend::*;
 use crate::config::{ExperimentConfig, Rule};
 use crate::data::{self, DataConfig, Split};
@@ -133,8 +134,9 @@ impl<'a> CnnTrainer<'a> {
             }
             self.net.forward(self.be, rows);
             self.net.loss(self.be, rows);
-            self.net.backward(self.be, rows);
+            self.net.errors(self.be, rows);
             self.net.update(self.be);
+            self.net.program(self.be);
             self.be.flush();
             start += rows;
             bar.inc(rows as u64);
@@ -166,12 +168,33 @@ impl<'a> CnnTrainer<'a> {
         )
     }
 
+    /// DFA feedback (under `train.rule = "dfa"`) and crossbars (with `[array]`) per `cfg`;
+    /// ADC ranges are calibrated on the start of `calib`.
+    pub fn attach(
+        &mut self,
+        model: &Model,
+        cfg: &ExperimentConfig,
+        calib: &data::Dataset,
+    ) -> anyhow::Result<()> {
+        if cfg.train.rule == Rule::Dfa {
+            let t = &cfg.train;
+            cnn_dfa::attach(self.be, &mut self.net, t.dfa_scope, t.feedback, self.seed);
+        }
+        cnn_insitu::attach(self.be, &mut self.net, model, cfg, calib, self.seed)
+    }
+
+    /// Crossbar activity of every weight layer so far (empty for float runs).
+    pub fn activity(&mut self) -> Vec<crate::backend::xbar::XbarActivity> {
+        self.net.activity(self.be)
+    }
+
     pub fn model(&mut self) -> Model {
         self.net.to_model(self.be)
     }
 }
 
-/// Trains the experiment's conv network with BP and reports like the MLP path. With
+/// Trains the experiment's conv network (BP or DFA, in float or in situ on crossbars with
+/// `[array]`) and reports like the MLP path. With
 /// `model`, training starts from those weights instead of a fresh initialisation; the trained
 /// model is returned beside the report.
 pub fn train(
@@ -182,13 +205,9 @@ pub fn train(
     model: Option<Model>,
 ) -> anyhow::Result<(RunReport, Model)> {
     anyhow::ensure!(
-        cfg.array.is_none(),
-        "conv networks train in float only: in-situ training on crossbars ([array]) is \
-         implemented for fully connected networks (network.hidden)"
-    );
-    anyhow::ensure!(
-        cfg.train.rule == Rule::Bp && cfg.population.len() <= 1,
-        "conv networks train with train.rule = \"bp\" and one instance"
+        cfg.population.len() <= 1,
+        "population has {} entries: conv networks train one instance",
+        cfg.population.len()
     );
     let model = match model {
         Some(m) => m,
@@ -198,6 +217,7 @@ pub fn train(
     let seed = cfg.instances()[0].seed.unwrap_or(cfg.seed);
     let mut t = CnnTrainer::new(be, &model, hyper(cfg, split.train.len()), split, seed)?;
     t.set_augment(&cfg.data)?;
+    t.attach(&model, cfg, &split.train)?;
     let mut report = RunReport {
         version: env!("CARGO_PKG_VERSION").into(),
         backend: adapter.backend.clone(),
@@ -244,8 +264,11 @@ pub fn train(
             samples_per_second: n / train_seconds,
             instance_samples_per_second: n / train_seconds,
         });
-        if report.cost.is_none() {
-            report.cost = chip_cost(cfg, None);
+        report.activity = t.activity();
+        if !report.activity.is_empty() || report.cost.is_none() {
+            let measured = (!report.activity.is_empty())
+                .then(|| crate::chip::experiment::measured(cfg, &report.activity));
+            report.cost = chip_cost(cfg, measured.as_deref());
         }
         let diverged = !loss.is_finite();
         if report.close_epoch(epoch, diverged, opts.out.as_deref())? {

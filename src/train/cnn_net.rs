@@ -5,6 +5,9 @@
 //! and its gradient split into basis and coefficient gradients) and infer in the two-step form
 //! (per-channel basis convolution, then the 1x1 coefficient convolution).
 
+use super::cnn_dfa::CnnDfa;
+use super::cnn_insitu::CnnXbar;
+use crate::backend::xbar::XbarId;
 use crate::backend::*;
 use crate::nn::arch::PoolKind;
 use crate::nn::conv::{ConvGeom, Layout};
@@ -23,7 +26,7 @@ pub struct Param {
 }
 
 impl Param {
-    fn new(be: &mut dyn Backend, values: &[f32]) -> Param {
+    pub(super) fn new(be: &mut dyn Backend, values: &[f32]) -> Param {
         let w = be.alloc(values.len());
         be.write(w, values);
         Param {
@@ -57,6 +60,14 @@ pub enum Weights {
         w: Buf,
         gw: Buf,
     },
+    /// Conductances on a crossbar layer (`[C_out][C_in k k]` or `[fan_out][fan_in]`);
+    /// `grad.w` is zeros, `grad.g`/`grad.v` the digital gradient and momentum that
+    /// `cnn_insitu` programs into the cells. `signed`: the layer's inputs can be negative.
+    Xbar {
+        id: XbarId,
+        signed: bool,
+        grad: Param,
+    },
 }
 
 pub enum Kind {
@@ -88,7 +99,7 @@ pub struct LayerBufs {
 
 impl LayerBufs {
     /// What the next layer reads, and where its input gradient goes.
-    fn output(&self) -> (Buf, Buf) {
+    pub(super) fn output(&self) -> (Buf, Buf) {
         self.pooled.unwrap_or((self.out, self.dout))
     }
 
@@ -96,6 +107,7 @@ impl LayerBufs {
         let mut v: Vec<&mut Param> = match &mut self.weights {
             Weights::Dense(p) => vec![p],
             Weights::Penni { basis, coef, .. } => vec![basis, coef],
+            Weights::Xbar { grad, .. } => vec![grad],
         };
         v.push(&mut self.bias);
         v
@@ -132,6 +144,10 @@ pub struct CnnNet {
     pub(super) maps: Buf,
     /// Run PENNI layers in the two-step inference form instead of rebuilding the kernel.
     pub inference_form: bool,
+    /// Crossbar state of in-situ training (read and step counters).
+    pub xbar: Option<CnnXbar>,
+    /// DFA feedback matrices and scope.
+    pub dfa: Option<CnnDfa>,
 }
 
 impl CnnNet {
@@ -227,6 +243,8 @@ impl CnnNet {
             dout_t: be.alloc(out_len),
             maps: be.alloc(maps_len),
             inference_form: false,
+            xbar: None,
+            dfa: None,
         })
     }
 
@@ -235,7 +253,7 @@ impl CnnNet {
         be.write(self.lr, &[lr]);
     }
 
-    fn act(&self, l: usize) -> u32 {
+    pub(super) fn act(&self, l: usize) -> u32 {
         if l + 1 == self.layers.len() {
             Activation::Identity as u32
         } else {
@@ -244,7 +262,7 @@ impl CnnNet {
     }
 
     /// The input of layer `l` and where its gradient goes (None for the images).
-    fn input_of(&self, l: usize) -> (Buf, Option<Buf>) {
+    pub(super) fn input_of(&self, l: usize) -> (Buf, Option<Buf>) {
         if l == 0 {
             (self.x, None)
         } else {
@@ -498,6 +516,9 @@ impl CnnNet {
                                 basis: be.read(basis.w),
                                 coef: be.read(coef.w),
                             }),
+                            Weights::Xbar { id, .. } => {
+                                ConvWeights::Dense(super::cnn_insitu::decode(be, *id))
+                            }
                         },
                         bias,
                         pool: lb.pool,
@@ -509,6 +530,7 @@ impl CnnNet {
                         fan_out: *fan_out,
                         weight: match &lb.weights {
                             Weights::Dense(w) => be.read(w.w),
+                            Weights::Xbar { id, .. } => super::cnn_insitu::decode(be, *id),
                             Weights::Penni { .. } => {
                                 unreachable!("fully connected layers are dense")
                             }

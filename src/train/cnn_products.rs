@@ -1,11 +1,14 @@
 //! The weight products of a conv network's layers: forward (`out = W cols`, `out = x W^T`),
 //! and the weight and input gradients of the backward pass. Every way a layer may hold its
 //! weights (dense, PENNI basis and coefficients) is handled here, so the layer sequencing in
-//! `cnn_net` does not depend on it.
+//! `cnn_net` does not depend on it. On crossbars the products are reads of the arrays: a conv
+//! reads its unrolled inputs as rows `[B P][C_in k k]` (one kernel per crossbar column) and the
+//! result `[B P][C_out]` is permuted back to the channel-major map.
 
 use super::cnn_net::{permute, CnnNet, Kind, Weights};
 use crate::backend::*;
 use crate::nn::conv::ConvGeom;
+use crate::xbar::read::Direction;
 
 impl CnnNet {
     /// Conv layer `l`: `out[C_out][B P] = W cols`, the columns already unrolled in `cols`.
@@ -16,6 +19,21 @@ impl CnnNet {
         };
         match &lb.weights {
             Weights::Dense(w) => be.gemm(w.w, self.cols, lb.out, &g.forward_gemm(rows)),
+            Weights::Xbar { id, signed, .. } => {
+                let n = rows * g.positions();
+                be.permute(self.cols, self.cols_t, &g.cols_transpose(rows));
+                let (fi, fo) = (g.fan_in(), g.c_out);
+                self.xbar_read(
+                    be,
+                    *id,
+                    Direction::Forward,
+                    *signed,
+                    (self.cols_t, fi),
+                    (self.dout_t, fo),
+                    n,
+                );
+                be.permute(self.dout_t, lb.out, &permute(n, fo, 1));
+            }
             Weights::Penni { d, basis, coef, .. } if self.inference_form => {
                 self.penni_inference(be, &g, *d, basis.w, coef.w, lb.out, rows)
             }
@@ -66,6 +84,7 @@ impl CnnNet {
         let (wbuf, gw) = match &lb.weights {
             Weights::Dense(w) => (w.w, w.g),
             Weights::Penni { w, gw, .. } => (*w, *gw),
+            Weights::Xbar { grad, .. } => (grad.w, grad.g),
         };
         be.permute(self.cols, self.cols_t, &g.cols_transpose(rows));
         be.gemm(lb.dout, self.cols_t, gw, &g.weight_grad_gemm(rows));
@@ -87,7 +106,21 @@ impl CnnNet {
         }
         if let Some(din) = din {
             be.permute(lb.dout, self.dout_t, &g.error_transpose(rows));
-            be.gemm(self.dout_t, wbuf, self.cols_t, &g.input_grad_gemm(rows));
+            if let Weights::Xbar { id, .. } = &lb.weights {
+                let n = rows * g.positions();
+                let (fi, fo) = (g.fan_in(), g.c_out);
+                self.xbar_read(
+                    be,
+                    *id,
+                    Direction::Transposed,
+                    true,
+                    (self.dout_t, fo),
+                    (self.cols_t, fi),
+                    n,
+                );
+            } else {
+                be.gemm(self.dout_t, wbuf, self.cols_t, &g.input_grad_gemm(rows));
+            }
             be.permute(self.cols_t, self.cols, &g.cols_untranspose(rows));
             be.col2im(self.cols, din, &g.col2im(rows, layout));
         }
@@ -96,16 +129,21 @@ impl CnnNet {
     /// FC layer `l`: `out[B][N] = src W^T` (the bias and activation follow in `cnn_net`).
     pub(super) fn fc_product(&self, be: &mut dyn Backend, l: usize, src: Buf, rows: usize) {
         let lb = &self.layers[l];
-        let (
-            Kind::Fc {
-                fan_in, fan_out, ..
-            },
-            Weights::Dense(w),
-        ) = (&lb.kind, &lb.weights)
+        let Kind::Fc {
+            fan_in, fan_out, ..
+        } = lb.kind
         else {
-            unreachable!("fully connected layers are dense")
+            unreachable!("fc_product on a fully connected layer")
         };
-        let (fi, fo) = (*fan_in as u32, *fan_out as u32);
+        let w = match &lb.weights {
+            Weights::Dense(w) => w,
+            Weights::Xbar { id, signed, .. } => {
+                let (x, y) = ((src, fan_in), (lb.out, fan_out));
+                return self.xbar_read(be, *id, Direction::Forward, *signed, x, y, rows);
+            }
+            Weights::Penni { .. } => unreachable!("fully connected layers are dense"),
+        };
+        let (fi, fo) = (fan_in as u32, fan_out as u32);
         be.gemm(
             src,
             w.w,
@@ -126,16 +164,17 @@ impl CnnNet {
         rows: usize,
     ) {
         let lb = &self.layers[l];
-        let (
-            Kind::Fc {
-                fan_in,
-                fan_out,
-                from_conv,
-            },
-            Weights::Dense(w),
-        ) = (&lb.kind, &lb.weights)
+        let Kind::Fc {
+            fan_in,
+            fan_out,
+            from_conv,
+        } = &lb.kind
         else {
-            unreachable!("fully connected layers are dense")
+            unreachable!("fc_grads on a fully connected layer")
+        };
+        let w = match &lb.weights {
+            Weights::Dense(w) | Weights::Xbar { grad: w, .. } => w,
+            Weights::Penni { .. } => unreachable!("fully connected layers are dense"),
         };
         let (fi, fo) = (*fan_in as u32, *fan_out as u32);
         be.gemm(
@@ -145,12 +184,17 @@ impl CnnNet {
             &Gemm::dense(fo, fi, rows as u32, true, false, 1),
         );
         if let (Some(dsrc), Some(din)) = (dsrc, din) {
-            be.gemm(
-                lb.dout,
-                w.w,
-                dsrc,
-                &Gemm::dense(rows as u32, fi, fo, false, false, 1),
-            );
+            if let Weights::Xbar { id, .. } = &lb.weights {
+                let (x, y) = ((lb.dout, *fan_out), (dsrc, *fan_in));
+                self.xbar_read(be, *id, Direction::Transposed, true, x, y, rows);
+            } else {
+                be.gemm(
+                    lb.dout,
+                    w.w,
+                    dsrc,
+                    &Gemm::dense(rows as u32, fi, fo, false, false, 1),
+                );
+            }
             if let Some((c, hw)) = from_conv {
                 be.permute(dsrc, din, &permute(rows, *c, *hw));
             }

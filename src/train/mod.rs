@@ -3,6 +3,8 @@
 pub mod augment;
 pub mod calibrate;
 pub mod cnn;
+pub mod cnn_dfa;
+pub mod cnn_insitu;
 pub mod cnn_net;
 mod cnn_products;
 pub mod feed;
