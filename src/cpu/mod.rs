@@ -2,6 +2,7 @@
 
 pub mod act;
 pub mod backend;
+pub mod bn;
 pub mod conv;
 pub mod gemm;
 pub mod loss;
