@@ -211,6 +211,8 @@ pub fn from_bytes(bytes: &[u8]) -> anyhow::Result<Model> {
             weights,
             bias,
             pool,
+            bn: None,
+            shortcut: None,
         }));
     }
     let model = Model {

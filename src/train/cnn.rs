@@ -16,7 +16,10 @@ use crate::nn::model::Model;
 /// Whether the experiment's network has convolutions (and so trains here).
 pub fn is_cnn(cfg: &ExperimentConfig) -> bool {
     cfg.network.arch.as_deref().is_some_and(|a| {
-        arch::parse(a).is_ok_and(|s| s.iter().any(|l| matches!(l, LayerSpec::Conv { .. })))
+        arch::parse(a).is_ok_and(|s| {
+            s.iter()
+                .any(|l| matches!(l, LayerSpec::Conv { .. } | LayerSpec::Res { .. }))
+        })
     })
 }
 

@@ -500,6 +500,8 @@ impl CnnNet {
                         },
                         bias,
                         pool: lb.pool,
+                        bn: None,
+                        shortcut: None,
                     }),
                     Kind::Fc {
                         fan_in, fan_out, ..
