@@ -127,8 +127,16 @@ impl<'a> CnnTrainer<'a> {
         self.read_acc()
     }
 
-    /// Test (loss, accuracy) and seconds per batch of the forward passes.
+    /// Test (loss, accuracy) and seconds per batch of the forward passes, in evaluation mode
+    /// (batch norm with running statistics).
     pub fn evaluate(&mut self) -> (f64, f64, f64) {
+        self.net.training = false;
+        let out = self.evaluate_batches();
+        self.net.training = true;
+        out
+    }
+
+    fn evaluate_batches(&mut self) -> (f64, f64, f64) {
         feed::reset_acc(self.be, self.net.acc, 1);
         self.be.read(self.net.acc);
         let b = self.net.hyper.batch;

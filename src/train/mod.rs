@@ -2,6 +2,7 @@
 
 pub mod calibrate;
 pub mod cnn;
+pub mod cnn_block;
 pub mod cnn_net;
 mod cnn_products;
 pub mod feed;
