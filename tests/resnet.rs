@@ -309,3 +309,86 @@ fn named_networks_resolve() {
         );
     }
 }
+
+/// Makes output channel `o` of a conv weightless with a zero BN output (beta = 0, gamma = 0).
+fn kill(c: &mut insitu::nn::model::Conv, o: usize) {
+    let insitu::nn::model::ConvWeights::Dense(w) = &mut c.weights else {
+        unreachable!()
+    };
+    let per = w.len() / c.c_out;
+    w[o * per..(o + 1) * per].iter_mut().for_each(|v| *v = 0.0);
+    let bn = c.bn.as_mut().unwrap();
+    bn.beta[o] = 0.0;
+    bn.gamma[o] = 0.0;
+}
+
+fn conv(m: &mut Model, l: usize) -> &mut insitu::nn::model::Conv {
+    match &mut m.layers[l] {
+        Layer::Conv(c) => c,
+        Layer::Fc(_) => unreachable!(),
+    }
+}
+
+fn channels(m: &Model) -> Vec<(usize, usize)> {
+    m.layers
+        .iter()
+        .map(|l| match l {
+            Layer::Conv(c) => (c.c_in, c.c_out),
+            Layer::Fc(f) => (f.fan_in, f.fan_out),
+        })
+        .collect()
+}
+
+#[test]
+fn shrinking_a_residual_net_is_exact_and_respects_shortcuts() {
+    use insitu::compress::penni;
+    // 0 stem, 1-2 identity block (2 adds 0's output), 3-4 projection block (4 projects 2's).
+    let (input, batch) = ([2, 8, 8], 3);
+    let mut m = model("C4b-R4-R6s2-G-FC5", input);
+    // Stem channel 1 is dead, but tied by the identity shortcut to layer 2's live channel 1.
+    kill(conv(&mut m, 0), 1);
+    // Layer 1 channel 2: dead and untied.
+    kill(conv(&mut m, 1), 2);
+    // Layer 3 channel 0: weightless but beta != 0, so it outputs a constant: kept.
+    kill(conv(&mut m, 3), 0);
+    conv(&mut m, 3).bn.as_mut().unwrap().beta[0] = 0.3;
+    let mut be = CpuBackend::new();
+    let before = eval_logits(&mut be, &m, batch);
+    let mut a = m.clone();
+    penni::shrink(&mut a);
+    assert_eq!(
+        channels(&a),
+        [(2, 4), (4, 3), (3, 4), (4, 6), (6, 6), (6, 5)],
+        "only layer 1's channel 2 goes"
+    );
+    let after = eval_logits(&mut be, &a, batch);
+    assert!(max_rel_err(&after, &before) < 1e-5);
+    // Kill layer 2's channel 1 too: the tied group (stem, layer 2) is dead on channel 1 and
+    // it goes from both, from the readers of both (layers 1 and 3, the projection of 4).
+    kill(conv(&mut m, 2), 1);
+    let before = eval_logits(&mut be, &m, batch);
+    let mut b = m.clone();
+    penni::shrink(&mut b);
+    assert_eq!(
+        channels(&b),
+        [(2, 3), (3, 3), (3, 3), (3, 6), (6, 6), (6, 5)]
+    );
+    let proj = conv(&mut b, 4)
+        .shortcut
+        .as_ref()
+        .unwrap()
+        .proj
+        .as_ref()
+        .unwrap();
+    assert_eq!((proj.c_in, proj.c_out), (3, 6));
+    b.validate().unwrap();
+    let after = eval_logits(&mut be, &b, batch);
+    assert!(max_rel_err(&after, &before) < 1e-5);
+    // Training-mode outputs are unchanged too.
+    let train = |be: &mut CpuBackend, m: &Model| {
+        let net = setup(be, m, batch);
+        net.forward(be, batch);
+        be.read(net.layers.last().unwrap().out)
+    };
+    assert!(max_rel_err(&train(&mut be, &b), &train(&mut be, &m)) < 1e-4);
+}
