@@ -205,7 +205,7 @@ fn conv_dfa_projection_matches_host() {
     net.forward(&mut be, 4);
     net.loss(&mut be, 4);
     let e = be.read(net.layers.last().unwrap().dout);
-    net.errors(&mut be, 4);
+    net.backward(&mut be, 4);
     let sizes = cnn_dfa::signal_sizes(&net, DfaScope::All);
     assert_eq!(sizes, vec![Some(5 * 25), Some(7 * 25), Some(9), None]);
     let mats = cnn_dfa::matrices(&sizes, Feedback::Sign, 6, 9);
@@ -247,7 +247,7 @@ fn conv_dfa_projection_matches_host() {
         n.forward(&mut be, 4);
         n.loss(&mut be, 4);
     }
-    head.errors(&mut be, 4);
+    head.backward(&mut be, 4);
     bp.backward(&mut be, 4);
     for l in 0..3 {
         for (a, b) in [

@@ -41,3 +41,34 @@ fn header_names_shapes_and_metadata() {
     // A truncated file is an error, not a panic.
     assert!(model_io::from_bytes(&bytes[..bytes.len() - 4]).is_err());
 }
+
+#[test]
+fn bn_and_residual_models_round_trip() {
+    let mut m = Model::init("C4b-R4-R6s2-G-FC10", [3, 8, 8], 10, Init::He, 2).unwrap();
+    // Distinct BN values so that a swapped tensor shows.
+    for layer in &mut m.layers {
+        if let insitu::nn::model::Layer::Conv(c) = layer {
+            if let Some(bn) = &mut c.bn {
+                bn.gamma.iter_mut().for_each(|v| *v = 1.5);
+                bn.mean.iter_mut().for_each(|v| *v = -0.25);
+                bn.var.iter_mut().for_each(|v| *v = 2.0);
+            }
+        }
+    }
+    let bytes = model_io::to_bytes(&m);
+    let back = model_io::from_bytes(&bytes).unwrap();
+    assert_eq!(back, m);
+    let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    let header = std::str::from_utf8(&bytes[8..8 + n]).unwrap();
+    for name in [
+        "layers.0.bn.running_var",
+        "layers.4.shortcut.weight",
+        "layers.4.shortcut.bn.gamma",
+        "shortcut_from=2",
+        "shortcut_from=0",
+    ] {
+        assert!(header.contains(name), "{name} missing from {header}");
+    }
+    penni::decompose(&mut m, 3);
+    assert_eq!(model_io::from_bytes(&model_io::to_bytes(&m)).unwrap(), m);
+}

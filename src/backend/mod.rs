@@ -52,6 +52,38 @@ pub trait Backend {
     fn l1_grad(&mut self, g: Buf, w: Buf, p: &SparseParams);
     /// `w *= mask`.
     fn mask(&mut self, w: Buf, mask: Buf, p: &SparseParams);
+    /// Batch normalisation, training mode: `y = gamma (x - mean) / sqrt(var + eps) + beta` with
+    /// the batch's per-channel mean and biased variance of `x[c][n]`; `save` gets
+    /// `[mean][1/sqrt(var + eps)]`, `running` (`[mean][unbiased var]`) moves by `momentum`.
+    #[allow(clippy::too_many_arguments)]
+    fn bn_train(
+        &mut self,
+        x: Buf,
+        gamma: Buf,
+        beta: Buf,
+        y: Buf,
+        save: Buf,
+        running: Buf,
+        p: &BnParams,
+    );
+    /// Batch normalisation, inference mode, with the running statistics.
+    fn bn_infer(&mut self, x: Buf, gamma: Buf, beta: Buf, running: Buf, y: Buf, p: &BnParams);
+    /// Batch normalisation gradients from the output gradient `dy` and the statistics saved by
+    /// `bn_train`: `dx` (written), `dgamma`, `dbeta` (written, not accumulated).
+    #[allow(clippy::too_many_arguments)]
+    fn bn_backward(
+        &mut self,
+        x: Buf,
+        dy: Buf,
+        gamma: Buf,
+        save: Buf,
+        dx: Buf,
+        dgamma: Buf,
+        dbeta: Buf,
+        p: &BnParams,
+    );
+    /// `y += x` (residual additions and the gradient they route).
+    fn add(&mut self, y: Buf, x: Buf, p: &AddParams);
     /// Submits queued work (one command buffer per call); a no-op on the CPU.
     fn flush(&mut self);
 

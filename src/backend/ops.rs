@@ -241,3 +241,39 @@ pub struct SparseParams {
     pub _pad: [u32; 2],
     pub lambda: f32,
 }
+
+/// Batch normalisation over channel-major maps `[c][n]`; see `shaders/bn.wgsl`. `count` is
+/// `c n` (the inference kernel's invocations).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Pod, Zeroable, PartialEq)]
+pub struct BnParams {
+    pub c: u32,
+    pub n: u32,
+    pub count: u32,
+    pub _pad0: u32,
+    pub eps: f32,
+    pub momentum: f32,
+    pub _pad1: [f32; 2],
+}
+
+impl BnParams {
+    pub fn new(c: usize, n: usize, eps: f32, momentum: f32) -> BnParams {
+        BnParams {
+            c: c as u32,
+            n: n as u32,
+            count: (c * n) as u32,
+            _pad0: 0,
+            eps,
+            momentum,
+            _pad1: [0.0; 2],
+        }
+    }
+}
+
+/// `y += x` over `count` values; see `shaders/residual.wgsl`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Pod, Zeroable, PartialEq)]
+pub struct AddParams {
+    pub count: u32,
+    pub _pad: [u32; 3],
+}

@@ -118,6 +118,8 @@ pub fn parse(text: &str, file: &str) -> Result<Vec<LayerShape>, ChipError> {
             fan_out: c_out,
             positions: oh * ow,
             macs: oh * ow * fan_in * c_out,
+            bn: false,
+            residual: false,
             pool: (pool == 1).then_some(PoolKind::Max),
         });
     }

@@ -94,11 +94,22 @@ pub fn prune(model: &mut Model, s: f64) -> Vec<Option<(Vec<f32>, Vec<f32>)>> {
         .collect()
 }
 
-/// Output channels of a conv that produce something: a non-zero weight or bias.
+/// Output channels of a conv that produce something: a non-zero weight, or a constant that is
+/// not provably zero. Without BN the constant is the bias. With BN a weightless channel
+/// outputs beta in training mode and `gamma (bias - mean) / sigma + beta` in inference mode,
+/// so it is dead only when beta = 0 and (gamma = 0 or bias = running mean). (Folding a
+/// non-zero constant into the next layer's bias is not exact next to zero padding, so such
+/// channels are kept.)
 fn live_outputs(c: &Conv) -> Vec<bool> {
     let w = c.dense_rows();
     (0..c.c_out)
-        .map(|o| c.bias[o] != 0.0 || w[o].iter().any(|v| *v != 0.0))
+        .map(|o| {
+            let constant = match &c.bn {
+                None => c.bias[o] != 0.0,
+                Some(bn) => bn.beta[o] != 0.0 || (bn.gamma[o] != 0.0 && c.bias[o] != bn.mean[o]),
+            };
+            constant || w[o].iter().any(|v| *v != 0.0)
+        })
         .collect()
 }
 
@@ -174,6 +185,9 @@ impl Conv {
             ConvWeights::Dense(w) => *w = rows,
             ConvWeights::Penni(p) => p.coef = rows,
         }
+        if let Some(bn) = &mut self.bn {
+            bn.keep(outs);
+        }
         self.c_out = outs.iter().filter(|k| **k).count();
         self.c_in = ins.iter().filter(|k| **k).count();
     }
@@ -235,44 +249,145 @@ impl Fc {
     }
 }
 
-/// Removes, to a fixed point, every conv output channel that is dead (no weight, zero bias:
-/// it outputs zero) or unused by the next layer, with the next layer's inputs on it, and every
-/// unused basis. Outputs of the network do not change. Returns the number of rounds.
+/// Conv layers whose output channels are one set: a layer closing a residual block with an
+/// identity shortcut adds its block input channel by channel, so the two are tied. Groups are
+/// sorted lists of layer indices.
+fn tied_groups(model: &Model) -> Vec<Vec<usize>> {
+    let n = model.layers.len();
+    let mut root: Vec<usize> = (0..n).collect();
+    fn find(root: &mut [usize], mut i: usize) -> usize {
+        while root[i] != i {
+            root[i] = root[root[i]];
+            i = root[i];
+        }
+        i
+    }
+    for (m, layer) in model.layers.iter().enumerate() {
+        if let Layer::Conv(Conv {
+            shortcut: Some(sc), ..
+        }) = layer
+        {
+            if sc.proj.is_none() {
+                let (a, b) = (find(&mut root, m), find(&mut root, sc.from));
+                root[a] = b;
+            }
+        }
+    }
+    let mut groups: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for l in 0..n {
+        if matches!(model.layers[l], Layer::Conv(_)) {
+            let r = find(&mut root, l);
+            groups[r].push(l);
+        }
+    }
+    groups.retain(|g| !g.is_empty());
+    groups
+}
+
+/// Layers whose projection shortcut reads the output of layer `g`.
+fn projections_from(model: &Model, g: usize) -> Vec<usize> {
+    (0..model.layers.len())
+        .filter(|&m| match &model.layers[m] {
+            Layer::Conv(c) => c
+                .shortcut
+                .as_ref()
+                .is_some_and(|s| s.from == g && s.proj.is_some()),
+            Layer::Fc(_) => false,
+        })
+        .collect()
+}
+
+fn proj_mut(layer: &mut Layer) -> &mut Conv {
+    match layer {
+        Layer::Conv(Conv {
+            shortcut: Some(sc), ..
+        }) => sc.proj.as_mut().expect("a projection shortcut"),
+        _ => unreachable!("projections_from lists layers with a projection"),
+    }
+}
+
+/// One shrinking pass over a group of tied layers: their channels are kept where any member
+/// (or a member's projection) produces something and any reader uses them; readers are the
+/// layer after each member and the projections reading a member's output.
+fn shrink_group(model: &mut Model, group: &[usize], dims: &[[usize; 3]]) -> bool {
+    let last = model.layers.len() - 1;
+    if group.contains(&last) {
+        return false;
+    }
+    let Layer::Conv(first) = &model.layers[group[0]] else {
+        return false;
+    };
+    let c = first.c_out;
+    let mut live = vec![false; c];
+    let mut used = vec![false; c];
+    let or = |acc: &mut Vec<bool>, v: Vec<bool>| acc.iter_mut().zip(v).for_each(|(a, b)| *a |= b);
+    for &g in group {
+        let Layer::Conv(conv) = &model.layers[g] else {
+            unreachable!("groups hold conv layers")
+        };
+        or(&mut live, live_outputs(conv));
+        if let Some(p) = conv.shortcut.as_ref().and_then(|s| s.proj.as_ref()) {
+            or(&mut live, live_outputs(p));
+        }
+        let [_, h, w] = dims[g + 1];
+        let hw = if matches!(model.layers[g + 1], Layer::Fc(_)) {
+            h * w
+        } else {
+            1
+        };
+        or(&mut used, used_inputs(&model.layers[g + 1], c, hw));
+        for m in projections_from(model, g) {
+            let Layer::Conv(mc) = &model.layers[m] else {
+                unreachable!()
+            };
+            let p = mc
+                .shortcut
+                .as_ref()
+                .and_then(|s| s.proj.as_deref())
+                .unwrap();
+            or(&mut used, used_inputs(&Layer::Conv(p.clone()), c, 1));
+        }
+    }
+    let keep: Vec<bool> = live.iter().zip(&used).map(|(a, b)| *a && *b).collect();
+    if keep.iter().all(|k| *k) || keep.iter().all(|k| !*k) {
+        // A layer left with no channel would cut the network: keep it as is.
+        return false;
+    }
+    for &g in group {
+        if let Layer::Conv(conv) = &mut model.layers[g] {
+            conv.keep(&keep, &vec![true; conv.c_in]);
+            if let Some(p) = conv.shortcut.as_mut().and_then(|s| s.proj.as_mut()) {
+                p.keep(&keep, &vec![true; p.c_in]);
+            }
+        }
+    }
+    for &g in group {
+        let [_, h, w] = dims[g + 1];
+        match &mut model.layers[g + 1] {
+            Layer::Conv(n) => n.keep(&vec![true; n.c_out], &keep),
+            Layer::Fc(f) => f.keep_channels(&keep, h * w),
+        }
+        for m in projections_from(model, g) {
+            let p = proj_mut(&mut model.layers[m]);
+            p.keep(&vec![true; p.c_out], &keep);
+        }
+    }
+    true
+}
+
+/// Removes, to a fixed point, every conv output channel that is dead (no weight and a
+/// provably zero constant output: it outputs zero) or unused by its readers, with the
+/// readers' inputs on it, and every unused basis. Channels tied by identity shortcuts are
+/// removed together, only where every member is dead or every reader ignores them. Outputs of
+/// the network do not change (for activations with act(0) = 0). Returns the number of rounds.
 pub fn shrink(model: &mut Model) -> usize {
     let mut rounds = 0;
     loop {
         rounds += 1;
         let mut changed = false;
-        let dims = model.dims();
-        for l in 0..model.layers.len().saturating_sub(1) {
-            let Layer::Conv(c) = &model.layers[l] else {
-                continue;
-            };
-            let [_, h, w] = dims[l + 1];
-            let hw = if matches!(model.layers[l + 1], Layer::Fc(_)) {
-                h * w
-            } else {
-                1
-            };
-            let live = live_outputs(c);
-            let used = used_inputs(&model.layers[l + 1], c.c_out, hw);
-            let keep: Vec<bool> = live.iter().zip(&used).map(|(a, b)| *a && *b).collect();
-            if keep.iter().all(|k| *k) || keep.iter().all(|k| !*k) {
-                // A layer left with no channel would cut the network: keep it as is.
-                continue;
-            }
-            changed = true;
-            if let Layer::Conv(c) = &mut model.layers[l] {
-                let ins = vec![true; c.c_in];
-                c.keep(&keep, &ins);
-            }
-            match &mut model.layers[l + 1] {
-                Layer::Conv(n) => {
-                    let outs = vec![true; n.c_out];
-                    n.keep(&outs, &keep);
-                }
-                Layer::Fc(f) => f.keep_channels(&keep, hw),
-            }
+        for group in tied_groups(model) {
+            let dims = model.dims();
+            changed |= shrink_group(model, &group, &dims);
         }
         for layer in &mut model.layers {
             if let Layer::Conv(c) = layer {

@@ -192,7 +192,7 @@ fn train_phase(
 
 /// The chip cost of `model`'s crossbar layers on the experiment's chip.
 pub fn chip_cost(cfg: &ExperimentConfig, model: &Model) -> anyhow::Result<ChipCost> {
-    let layers = model.chip_layers();
+    let layers = model.folded().chip_layers();
     let chip_cfg = cfg.chip.clone().unwrap_or_default();
     let array = cfg.array.clone().unwrap_or_default();
     let device = cfg.device.clone().unwrap_or_default();

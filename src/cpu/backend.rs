@@ -1,6 +1,6 @@
 //! The reference backend: every kernel as plain Rust on host memory.
 
-use super::{act, augment, conv, gemm, loss, pool, update};
+use super::{act, augment, bn, conv, gemm, loss, pool, update};
 use crate::backend::*;
 use crate::gpu::AdapterSummary;
 
@@ -32,6 +32,18 @@ impl CpuBackend {
             Data::U32(v) => v,
             Data::F32(_) => panic!("buffer {b:?} holds f32, u32 expected"),
         }
+    }
+
+    /// Takes an f32 buffer out (to write it beside borrowed inputs); `put` returns it.
+    fn take(&mut self, b: Buf) -> Vec<f32> {
+        match std::mem::replace(&mut self.bufs[b.0], Data::F32(Vec::new())) {
+            Data::F32(v) => v,
+            Data::U32(_) => panic!("buffer {b:?} holds u32, f32 expected"),
+        }
+    }
+
+    fn put(&mut self, b: Buf, v: Vec<f32>) {
+        self.bufs[b.0] = Data::F32(v);
     }
 
     /// Runs `op` with the output buffer taken out, so inputs can be borrowed beside it.
@@ -173,6 +185,65 @@ impl Backend for CpuBackend {
 
     fn mask(&mut self, w: Buf, mask: Buf, p: &SparseParams) {
         self.with_out(w, |s, out| conv::mask(out, s.f(mask), p));
+    }
+
+    fn bn_train(
+        &mut self,
+        x: Buf,
+        gamma: Buf,
+        beta: Buf,
+        y: Buf,
+        save: Buf,
+        running: Buf,
+        p: &BnParams,
+    ) {
+        let mut sv = self.take(save);
+        let mut run = self.take(running);
+        self.with_out(y, |s, out| {
+            let o = bn::TrainOut {
+                y: out,
+                save: &mut sv,
+                running: &mut run,
+            };
+            bn::train(s.f(x), s.f(gamma), s.f(beta), o, p)
+        });
+        self.put(save, sv);
+        self.put(running, run);
+    }
+
+    fn bn_infer(&mut self, x: Buf, gamma: Buf, beta: Buf, running: Buf, y: Buf, p: &BnParams) {
+        self.with_out(y, |s, out| {
+            bn::infer(s.f(x), s.f(gamma), s.f(beta), s.f(running), out, p)
+        });
+    }
+
+    fn bn_backward(
+        &mut self,
+        x: Buf,
+        dy: Buf,
+        gamma: Buf,
+        save: Buf,
+        dx: Buf,
+        dgamma: Buf,
+        dbeta: Buf,
+        p: &BnParams,
+    ) {
+        let mut dg = self.take(dgamma);
+        let mut db = self.take(dbeta);
+        self.with_out(dx, |s, out| {
+            let g = bn::Grads {
+                dx: out,
+                dgamma: &mut dg,
+                dbeta: &mut db,
+            };
+            bn::backward(s.f(x), s.f(dy), s.f(gamma), s.f(save), g, p)
+        });
+        self.put(dgamma, dg);
+        self.put(dbeta, db);
+    }
+
+    fn add(&mut self, y: Buf, x: Buf, p: &AddParams) {
+        self.with_out(y, |s, out| bn::add(out, s.f(x), p));
     }
 
     fn host_xbars(&mut self) -> &mut Vec<HostXbar> {

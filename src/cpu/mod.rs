@@ -3,6 +3,7 @@
 pub mod act;
 pub mod augment;
 pub mod backend;
+pub mod bn;
 pub mod conv;
 pub mod gemm;
 pub mod loss;

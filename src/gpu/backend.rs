@@ -299,6 +299,44 @@ impl Backend for GpuBackend {
         self.dispatch_1d(&shaders::MASK, p, &[w, mask], p.count, 256);
     }
 
+    fn bn_train(
+        &mut self,
+        x: Buf,
+        gamma: Buf,
+        beta: Buf,
+        y: Buf,
+        save: Buf,
+        running: Buf,
+        p: &BnParams,
+    ) {
+        let bufs = [x, gamma, beta, y, save, running];
+        self.dispatch(&shaders::BN_TRAIN, &[], p, &bufs, [p.c, 1, 1]);
+    }
+
+    fn bn_infer(&mut self, x: Buf, gamma: Buf, beta: Buf, running: Buf, y: Buf, p: &BnParams) {
+        let bufs = [x, gamma, beta, running, y];
+        self.dispatch_1d(&shaders::BN_INFER, p, &bufs, p.count, 256);
+    }
+
+    fn bn_backward(
+        &mut self,
+        x: Buf,
+        dy: Buf,
+        gamma: Buf,
+        save: Buf,
+        dx: Buf,
+        dgamma: Buf,
+        dbeta: Buf,
+        p: &BnParams,
+    ) {
+        let bufs = [x, dy, gamma, save, dx, dgamma, dbeta];
+        self.dispatch(&shaders::BN_BACKWARD, &[], p, &bufs, [p.c, 1, 1]);
+    }
+
+    fn add(&mut self, y: Buf, x: Buf, p: &AddParams) {
+        self.dispatch_1d(&shaders::ADD, p, &[y, x], p.count, 256);
+    }
+
     fn host_xbars(&mut self) -> &mut Vec<HostXbar> {
         &mut self.xbars
     }

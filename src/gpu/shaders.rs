@@ -40,6 +40,10 @@ pub fn source(shader: &str) -> String {
         "im2col_permute" => include_str!("../../shaders/im2col_permute.wgsl").into(),
         "pool" => include_str!("../../shaders/pool.wgsl").into(),
         "conv_sparse" => include_str!("../../shaders/conv_sparse.wgsl").into(),
+        "bn" => include_str!("../../shaders/bn.wgsl").into(),
+        "bn_infer" => include_str!("../../shaders/bn_infer.wgsl").into(),
+        "bn_backward" => include_str!("../../shaders/bn_backward.wgsl").into(),
+        "residual" => include_str!("../../shaders/residual.wgsl").into(),
         "philox_test" => format!(
             "{PHILOX}\n{}",
             include_str!("../../shaders/philox_test.wgsl")
@@ -173,6 +177,32 @@ pub const MASK: Kernel = Kernel {
     bindings: &[W, R],
 };
 
+/// One workgroup per channel. Bindings: input, gamma, beta, output, saved statistics,
+/// running statistics.
+pub const BN_TRAIN: Kernel = Kernel {
+    shader: "bn",
+    entry: "train",
+    bindings: &[R, R, R, W, W, W],
+};
+/// Bindings: input, gamma, beta, running statistics, output.
+pub const BN_INFER: Kernel = Kernel {
+    shader: "bn_infer",
+    entry: "main",
+    bindings: &[R, R, R, R, W],
+};
+/// One workgroup per channel. Bindings: input, output gradient, gamma, saved statistics,
+/// input gradient, dgamma, dbeta.
+pub const BN_BACKWARD: Kernel = Kernel {
+    shader: "bn_backward",
+    entry: "main",
+    bindings: &[R, R, R, R, W, W, W],
+};
+pub const ADD: Kernel = Kernel {
+    shader: "residual",
+    entry: "main",
+    bindings: &[W, R],
+};
+
 /// Every shader module name, for validation.
 pub const SHADERS: &[&str] = &[
     "gemm",
@@ -191,6 +221,10 @@ pub const SHADERS: &[&str] = &[
     "im2col_permute",
     "pool",
     "conv_sparse",
+    "bn",
+    "bn_infer",
+    "bn_backward",
+    "residual",
 ];
 
 /// Every override set used with each shader, for validation.

@@ -8,9 +8,16 @@
 //! - PENNI conv: `layers.<l>.basis` `[d, k, k]` and `layers.<l>.coef` `[C_out, C_in, d]`
 //!   (the kernel is `W[o, i] = sum_b coef[o, i, b] basis[b]`).
 //!
+//! - batch norm of conv `l`: `layers.<l>.bn.gamma`, `.bn.beta`, `.bn.running_mean`,
+//!   `.bn.running_var` (each `[C_out]`; PyTorch's names, unbiased running variance);
+//! - a residual shortcut's projection conv on layer `l`: the same names under
+//!   `layers.<l>.shortcut.` (`weight` `[C_out, C_in, 1, 1]`, `bias`, `bn.*`).
+//!
 //! `__metadata__` holds `format = "insitu-cnn"`, `input = "C,H,W"` and per layer
 //! `layers.<l> = "conv k=3 stride=1 pad=1 pool=max"` (pool `max`, `avg`, `global` or `none`)
-//! or `"fc"`. All tensors are F32.
+//! or `"fc"`; a layer closing a residual block adds `shortcut_from=<m>` (the block input is
+//! layer `m`'s output) and, with a projection, `layers.<l>.shortcut = "conv k=1 stride=2
+//! pad=0"`. All tensors are F32.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -18,7 +25,7 @@ use std::path::Path;
 use serde_json::{json, Value};
 
 use crate::nn::arch::PoolKind;
-use crate::nn::model::{Conv, ConvWeights, Fc, Layer, Model, Penni};
+use crate::nn::model::{BatchNorm, Conv, ConvWeights, Fc, Layer, Model, Penni, Shortcut};
 
 fn pool_name(p: Option<PoolKind>) -> &'static str {
     match p {
@@ -29,9 +36,51 @@ fn pool_name(p: Option<PoolKind>) -> &'static str {
     }
 }
 
+type Tensors<'a> = Vec<(String, Vec<usize>, &'a [f32])>;
+
+/// A conv's tensors under `prefix` (`layers.<l>` or `layers.<l>.shortcut`).
+fn conv_tensors<'a>(prefix: &str, v: &'a Conv, tensors: &mut Tensors<'a>) {
+    match &v.weights {
+        ConvWeights::Dense(x) => tensors.push((
+            format!("{prefix}.weight"),
+            vec![v.c_out, v.c_in, v.k, v.k],
+            x,
+        )),
+        ConvWeights::Penni(p) => {
+            tensors.push((format!("{prefix}.basis"), vec![p.d, v.k, v.k], &p.basis));
+            tensors.push((
+                format!("{prefix}.coef"),
+                vec![v.c_out, v.c_in, p.d],
+                &p.coef,
+            ));
+        }
+    }
+    tensors.push((format!("{prefix}.bias"), vec![v.c_out], &v.bias));
+    if let Some(bn) = &v.bn {
+        for (name, t) in [
+            ("gamma", &bn.gamma),
+            ("beta", &bn.beta),
+            ("running_mean", &bn.mean),
+            ("running_var", &bn.var),
+        ] {
+            tensors.push((format!("{prefix}.bn.{name}"), vec![v.c_out], t));
+        }
+    }
+}
+
+fn conv_desc(v: &Conv) -> String {
+    format!(
+        "conv k={} stride={} pad={} pool={}",
+        v.k,
+        v.stride,
+        v.pad,
+        pool_name(v.pool)
+    )
+}
+
 /// Serialises `model` to safetensors bytes.
 pub fn to_bytes(model: &Model) -> Vec<u8> {
-    let mut tensors: Vec<(String, Vec<usize>, &[f32])> = Vec::new();
+    let mut tensors: Tensors = Vec::new();
     let mut meta = BTreeMap::new();
     meta.insert("format".to_string(), "insitu-cnn".to_string());
     let [c, h, w] = model.input;
@@ -39,32 +88,16 @@ pub fn to_bytes(model: &Model) -> Vec<u8> {
     for (l, layer) in model.layers.iter().enumerate() {
         match layer {
             Layer::Conv(v) => {
-                meta.insert(
-                    format!("layers.{l}"),
-                    format!(
-                        "conv k={} stride={} pad={} pool={}",
-                        v.k,
-                        v.stride,
-                        v.pad,
-                        pool_name(v.pool)
-                    ),
-                );
-                match &v.weights {
-                    ConvWeights::Dense(x) => tensors.push((
-                        format!("layers.{l}.weight"),
-                        vec![v.c_out, v.c_in, v.k, v.k],
-                        x,
-                    )),
-                    ConvWeights::Penni(p) => {
-                        tensors.push((format!("layers.{l}.basis"), vec![p.d, v.k, v.k], &p.basis));
-                        tensors.push((
-                            format!("layers.{l}.coef"),
-                            vec![v.c_out, v.c_in, p.d],
-                            &p.coef,
-                        ));
+                let mut desc = conv_desc(v);
+                if let Some(sc) = &v.shortcut {
+                    desc += &format!(" shortcut_from={}", sc.from);
+                    if let Some(p) = &sc.proj {
+                        meta.insert(format!("layers.{l}.shortcut"), conv_desc(p));
+                        conv_tensors(&format!("layers.{l}.shortcut"), p, &mut tensors);
                     }
                 }
-                tensors.push((format!("layers.{l}.bias"), vec![v.c_out], &v.bias));
+                meta.insert(format!("layers.{l}"), desc);
+                conv_tensors(&format!("layers.{l}"), v, &mut tensors);
             }
             Layer::Fc(f) => {
                 meta.insert(format!("layers.{l}"), "fc".into());
@@ -142,34 +175,19 @@ pub fn from_bytes(bytes: &[u8]) -> anyhow::Result<Model> {
             .collect();
         Ok((shape, v))
     };
-    let mut layers = Vec::new();
-    for l in 0.. {
-        let Some(desc) = get(&format!("layers.{l}")) else {
-            break;
-        };
-        let (_, bias) = tensor(&format!("layers.{l}.bias"))?;
-        if desc == "fc" {
-            let (s, w) = tensor(&format!("layers.{l}.weight"))?;
-            anyhow::ensure!(s.len() == 2, "layers.{l}.weight must be [out, in]");
-            layers.push(Layer::Fc(Fc {
-                fan_in: s[1],
-                fan_out: s[0],
-                weight: w,
-                bias,
-            }));
-            continue;
-        }
+    // A conv from its description and the tensors under `prefix`.
+    let read_conv = |prefix: &str, desc: &str| -> anyhow::Result<Conv> {
         let mut kv = BTreeMap::new();
         for part in desc.split_whitespace().skip(1) {
             let (k, v) = part
                 .split_once('=')
-                .ok_or_else(|| anyhow::anyhow!("layers.{l}: bad description {desc:?}"))?;
+                .ok_or_else(|| anyhow::anyhow!("{prefix}: bad description {desc:?}"))?;
             kv.insert(k, v);
         }
         let num = |k: &str| -> anyhow::Result<usize> {
             Ok(kv
                 .get(k)
-                .ok_or_else(|| anyhow::anyhow!("layers.{l}: no {k}"))?
+                .ok_or_else(|| anyhow::anyhow!("{prefix}: no {k}"))?
                 .parse()?)
         };
         let pool = match kv.get("pool").copied() {
@@ -178,12 +196,13 @@ pub fn from_bytes(bytes: &[u8]) -> anyhow::Result<Model> {
             Some("global") => Some(PoolKind::Global),
             _ => None,
         };
-        let (c_out, c_in, weights) = if header.contains_key(&format!("layers.{l}.coef")) {
-            let (sb, basis) = tensor(&format!("layers.{l}.basis"))?;
-            let (sc, coef) = tensor(&format!("layers.{l}.coef"))?;
+        let (_, bias) = tensor(&format!("{prefix}.bias"))?;
+        let (c_out, c_in, weights) = if header.contains_key(&format!("{prefix}.coef")) {
+            let (sb, basis) = tensor(&format!("{prefix}.basis"))?;
+            let (sc, coef) = tensor(&format!("{prefix}.coef"))?;
             anyhow::ensure!(
                 sc.len() == 3 && sb.len() == 3 && sb[0] == sc[2],
-                "layers.{l}: basis/coef shapes"
+                "{prefix}: basis/coef shapes"
             );
             (
                 sc[0],
@@ -195,14 +214,22 @@ pub fn from_bytes(bytes: &[u8]) -> anyhow::Result<Model> {
                 }),
             )
         } else {
-            let (s, w) = tensor(&format!("layers.{l}.weight"))?;
-            anyhow::ensure!(
-                s.len() == 4,
-                "layers.{l}.weight must be [C_out, C_in, k, k]"
-            );
+            let (s, w) = tensor(&format!("{prefix}.weight"))?;
+            anyhow::ensure!(s.len() == 4, "{prefix}.weight must be [C_out, C_in, k, k]");
             (s[0], s[1], ConvWeights::Dense(w))
         };
-        layers.push(Layer::Conv(Conv {
+        let bn = if header.contains_key(&format!("{prefix}.bn.gamma")) {
+            let t = |n: &str| tensor(&format!("{prefix}.bn.{n}")).map(|x| x.1);
+            Some(BatchNorm {
+                gamma: t("gamma")?,
+                beta: t("beta")?,
+                mean: t("running_mean")?,
+                var: t("running_var")?,
+            })
+        } else {
+            None
+        };
+        Ok(Conv {
             c_in,
             c_out,
             k: num("k")?,
@@ -211,7 +238,43 @@ pub fn from_bytes(bytes: &[u8]) -> anyhow::Result<Model> {
             weights,
             bias,
             pool,
-        }));
+            bn,
+            shortcut: None,
+        })
+    };
+    let mut layers = Vec::new();
+    for l in 0.. {
+        let Some(desc) = get(&format!("layers.{l}")) else {
+            break;
+        };
+        if desc == "fc" {
+            let (_, bias) = tensor(&format!("layers.{l}.bias"))?;
+            let (s, w) = tensor(&format!("layers.{l}.weight"))?;
+            anyhow::ensure!(s.len() == 2, "layers.{l}.weight must be [out, in]");
+            layers.push(Layer::Fc(Fc {
+                fan_in: s[1],
+                fan_out: s[0],
+                weight: w,
+                bias,
+            }));
+            continue;
+        }
+        let mut conv = read_conv(&format!("layers.{l}"), desc)?;
+        if let Some(from) = desc
+            .split_whitespace()
+            .find_map(|p| p.strip_prefix("shortcut_from="))
+        {
+            let key = format!("layers.{l}.shortcut");
+            let proj = match get(&key) {
+                Some(d) => Some(Box::new(read_conv(&key, d)?)),
+                None => None,
+            };
+            conv.shortcut = Some(Shortcut {
+                from: from.parse()?,
+                proj,
+            });
+        }
+        layers.push(Layer::Conv(conv));
     }
     let model = Model {
         input: [input[0], input[1], input[2]],

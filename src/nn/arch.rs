@@ -6,6 +6,12 @@
 //!   the default padding is `k / 2` ("same" for odd kernels at stride 1).
 //! - `M`: 2x2 max pool, stride 2; `A`: 2x2 average pool, stride 2; `G`: global average pool.
 //! - `FC<n>`: fully connected with `n` outputs (the input is flattened).
+//! - A trailing `b` on a conv token (`C64b`, `C64k1s2b`) adds batch normalisation before the
+//!   activation.
+//! - `R<n>[s<s>]`: a basic residual block: 3x3 conv (stride `s`, default 1) + BN + activation,
+//!   3x3 conv + BN, plus the shortcut (identity when shapes agree, else a 1x1 stride-`s`
+//!   projection conv with BN), then the activation. It needs a layer before it (a stem).
+//! - A named network instead of a list: see [`NAMED`].
 //!
 //! Example: `C128-C128-M-C256-C256-M-C512-C512-M-FC1024-FC10` (VGG-8 on CIFAR-10), or
 //! `FC256-FC256-FC10` for an MLP.
@@ -16,8 +22,35 @@ use crate::config::ConfigError;
 
 const FIELD: &str = "network.arch";
 const GRAMMAR: &str =
-    "tokens joined by '-': C<n>[k<k>][s<s>][p<p>] (conv), FC<n> (fully connected), \
-M (2x2 max pool), A (2x2 avg pool), G (global avg pool); e.g. C128-C128-M-FC10";
+    "tokens joined by '-': C<n>[k<k>][s<s>][p<p>][b] (conv, b = batch norm), R<n>[s<s>] \
+(residual block), FC<n> (fully connected), M (2x2 max pool), A (2x2 avg pool), \
+G (global avg pool); e.g. C128-C128-M-FC10; or a named network: \
+vgg8, vgg16, resnet18, resnet20, cnn_mnist";
+
+/// Named networks and their layer lists (CIFAR forms: 32x32 inputs, 10 classes; `cnn_mnist`
+/// for 28x28 MNIST).
+pub const NAMED: &[(&str, &str)] = &[
+    ("vgg8", "C128-C128-M-C256-C256-M-C512-C512-M-FC1024-FC10"),
+    (
+        "vgg16",
+        "C64b-C64b-M-C128b-C128b-M-C256b-C256b-C256b-M-C512b-C512b-C512b-M-C512b-C512b-C512b-M-FC10",
+    ),
+    ("resnet18", "C64b-R64-R64-R128s2-R128-R256s2-R256-R512s2-R512-G-FC10"),
+    (
+        "resnet20",
+        "C16b-R16-R16-R16-R32s2-R32-R32-R64s2-R64-R64-G-FC10",
+    ),
+    ("cnn_mnist", "C16-C16-M-C32-C32-M-FC64-FC10"),
+];
+
+/// The layer list of a named network (case-insensitive), or `arch` itself.
+pub fn expand(arch: &str) -> &str {
+    let t = arch.trim();
+    NAMED
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(t))
+        .map_or(t, |(_, list)| list)
+}
 
 /// Pooling that may follow a weight layer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -39,6 +72,12 @@ pub enum LayerSpec {
         k: usize,
         stride: usize,
         pad: usize,
+        bn: bool,
+    },
+    /// A basic residual block (two 3x3 convs with BN, shortcut, activation after the add).
+    Res {
+        out: usize,
+        stride: usize,
     },
     Fc {
         out: usize,
@@ -80,6 +119,12 @@ pub struct LayerShape {
     pub macs: usize,
     /// Pooling applied to this layer's output, if any.
     pub pool: Option<PoolKind>,
+    /// Batch normalisation before the activation (digital, not a crossbar operation).
+    #[serde(default)]
+    pub bn: bool,
+    /// The layer closes a residual block (its shortcut is added before the activation).
+    #[serde(default)]
+    pub residual: bool,
 }
 
 impl LayerShape {
@@ -133,6 +178,13 @@ fn parse_conv(token: &str, body: &str) -> Result<LayerSpec, ConfigError> {
             rest = r;
         }
     }
+    let bn = match rest.strip_prefix('b') {
+        Some(r) => {
+            rest = r;
+            true
+        }
+        None => false,
+    };
     if !rest.is_empty() {
         return Err(bad(token, &format!(" has unexpected text {rest:?}")));
     }
@@ -144,12 +196,28 @@ fn parse_conv(token: &str, body: &str) -> Result<LayerSpec, ConfigError> {
         k,
         stride,
         pad: pad.unwrap_or(k / 2),
+        bn,
     })
 }
 
-/// Parses a layer list such as `C128-C128-M-FC10`.
+fn parse_res(token: &str, body: &str) -> Result<LayerSpec, ConfigError> {
+    let (out, rest) = number(body);
+    let out = out
+        .filter(|&n| n > 0)
+        .ok_or_else(|| bad(token, " needs a positive channel count, e.g. R64"))?;
+    let stride = match rest {
+        "" => 1,
+        r => match r.strip_prefix('s').map(number) {
+            Some((Some(v), "")) if v > 0 => v,
+            _ => return Err(bad(token, &format!(" has unexpected text {r:?}"))),
+        },
+    };
+    Ok(LayerSpec::Res { out, stride })
+}
+
+/// Parses a layer list such as `C128-C128-M-FC10`, or a named network.
 pub fn parse(arch: &str) -> Result<Vec<LayerSpec>, ConfigError> {
-    let arch = arch.trim();
+    let arch = expand(arch);
     if arch.is_empty() {
         return Err(bad("", " (empty layer list)"));
     }
@@ -169,6 +237,8 @@ pub fn parse(arch: &str) -> Result<Vec<LayerSpec>, ConfigError> {
                         }
                     } else if let Some(body) = upper.strip_prefix('C') {
                         parse_conv(token, &body.to_ascii_lowercase())
+                    } else if let Some(body) = upper.strip_prefix('R') {
+                        parse_res(token, &body.to_ascii_lowercase())
                     } else {
                         Err(bad(token, " is not a known layer"))
                     }
@@ -190,6 +260,8 @@ pub fn shapes(specs: &[LayerSpec], input_chw: [usize; 3]) -> Result<Vec<LayerSha
     let (mut c, mut h, mut w) = (c0, h0, w0);
     let mut flat = false;
     let mut out: Vec<LayerShape> = Vec::new();
+    // Index in `out` of the last main-path layer (pooling attaches to it, not to a projection).
+    let mut last_main = 0;
     for spec in specs {
         match *spec {
             LayerSpec::Conv {
@@ -197,42 +269,40 @@ pub fn shapes(specs: &[LayerSpec], input_chw: [usize; 3]) -> Result<Vec<LayerSha
                 k,
                 stride,
                 pad,
+                bn,
             } => {
                 let token = format!("C{n}k{k}s{stride}p{pad}");
-                if flat {
-                    return Err(bad(
-                        &token,
-                        " follows a fully connected layer (convolutions need a feature map)",
-                    ));
+                let mut s = conv_shape(&token, flat, [c, h, w], n, k, stride, pad)?;
+                s.name = format!("conv{}", out.len() + 1);
+                s.bn = bn;
+                (c, h, w) = (n, s.out_h, s.out_w);
+                last_main = out.len();
+                out.push(s);
+            }
+            LayerSpec::Res { out: n, stride } => {
+                let token = format!("R{n}s{stride}");
+                if out.is_empty() {
+                    return Err(bad(&token, " needs a layer (a stem conv) before it"));
                 }
-                if h + 2 * pad < k || w + 2 * pad < k {
-                    return Err(bad(
-                        &token,
-                        &format!(" has a kernel larger than its padded {h}x{w} input"),
-                    ));
+                let mut a = conv_shape(&token, flat, [c, h, w], n, 3, stride, 1)?;
+                a.name = format!("conv{}", out.len() + 1);
+                a.bn = true;
+                let mut b = conv_shape(&token, false, [n, a.out_h, a.out_w], n, 3, 1, 1)?;
+                b.bn = true;
+                b.residual = true;
+                let proj = (stride != 1 || c != n)
+                    .then(|| conv_shape(&token, false, [c, h, w], n, 1, stride, 0))
+                    .transpose()?;
+                out.push(a);
+                if let Some(mut p) = proj {
+                    p.name = format!("conv{}.proj", out.len() + 1);
+                    p.bn = true;
+                    out.push(p);
                 }
-                let oh = (h + 2 * pad - k) / stride + 1;
-                let ow = (w + 2 * pad - k) / stride + 1;
-                let fan_in = k * k * c;
-                out.push(LayerShape {
-                    name: format!("conv{}", out.len() + 1),
-                    kind: LayerKind::Conv,
-                    k,
-                    stride,
-                    padding: pad,
-                    c_in: c,
-                    c_out: n,
-                    in_h: h,
-                    in_w: w,
-                    out_h: oh,
-                    out_w: ow,
-                    fan_in,
-                    fan_out: n,
-                    positions: oh * ow,
-                    macs: oh * ow * fan_in * n,
-                    pool: None,
-                });
-                (c, h, w) = (n, oh, ow);
+                b.name = format!("conv{}", out.len() + 1);
+                (c, h, w) = (n, b.out_h, b.out_w);
+                last_main = out.len();
+                out.push(b);
             }
             LayerSpec::Fc { out: n } => {
                 let fan_in = c * h * w;
@@ -253,9 +323,12 @@ pub fn shapes(specs: &[LayerSpec], input_chw: [usize; 3]) -> Result<Vec<LayerSha
                     positions: 1,
                     macs: fan_in * n,
                     pool: None,
+                    bn: false,
+                    residual: false,
                 });
                 (c, h, w) = (n, 1, 1);
                 flat = true;
+                last_main = out.len() - 1;
             }
             LayerSpec::Pool(kind) => {
                 let token = match kind {
@@ -263,7 +336,7 @@ pub fn shapes(specs: &[LayerSpec], input_chw: [usize; 3]) -> Result<Vec<LayerSha
                     PoolKind::Avg => "A",
                     PoolKind::Global => "G",
                 };
-                let last = match out.last_mut() {
+                let last = match out.get_mut(last_main) {
                     Some(l) if !flat => l,
                     Some(_) => return Err(bad(token, " follows a fully connected layer")),
                     None => return Err(bad(token, " comes before any weight layer")),
@@ -299,6 +372,53 @@ pub fn shapes(specs: &[LayerSpec], input_chw: [usize; 3]) -> Result<Vec<LayerSha
         ));
     }
     Ok(out)
+}
+
+/// Shape of a conv with `n` outputs on a `[c, h, w]` input.
+fn conv_shape(
+    token: &str,
+    flat: bool,
+    [c, h, w]: [usize; 3],
+    n: usize,
+    k: usize,
+    stride: usize,
+    pad: usize,
+) -> Result<LayerShape, ConfigError> {
+    if flat {
+        return Err(bad(
+            token,
+            " follows a fully connected layer (convolutions need a feature map)",
+        ));
+    }
+    if h + 2 * pad < k || w + 2 * pad < k {
+        return Err(bad(
+            token,
+            &format!(" has a kernel larger than its padded {h}x{w} input"),
+        ));
+    }
+    let oh = (h + 2 * pad - k) / stride + 1;
+    let ow = (w + 2 * pad - k) / stride + 1;
+    let fan_in = k * k * c;
+    Ok(LayerShape {
+        name: String::new(),
+        kind: LayerKind::Conv,
+        k,
+        stride,
+        padding: pad,
+        c_in: c,
+        c_out: n,
+        in_h: h,
+        in_w: w,
+        out_h: oh,
+        out_w: ow,
+        fan_in,
+        fan_out: n,
+        positions: oh * ow,
+        macs: oh * ow * fan_in * n,
+        pool: None,
+        bn: false,
+        residual: false,
+    })
 }
 
 /// Parses `arch` and infers its shapes in one call.

@@ -3,6 +3,7 @@
 
 use crate::config::Init;
 use crate::nn::arch::{self, LayerKind, LayerShape, LayerSpec, PoolKind};
+pub use crate::nn::block::{BatchNorm, Shortcut};
 use crate::nn::conv::ConvGeom;
 use crate::nn::pool;
 
@@ -34,6 +35,10 @@ pub struct Conv {
     pub weights: ConvWeights,
     pub bias: Vec<f32>,
     pub pool: Option<PoolKind>,
+    /// Batch normalisation before the activation.
+    pub bn: Option<BatchNorm>,
+    /// The residual shortcut this layer adds before its activation (it closes a block).
+    pub shortcut: Option<Shortcut>,
 }
 
 impl Conv {
@@ -97,6 +102,55 @@ pub struct Counts {
     pub macs: usize,
 }
 
+impl Counts {
+    pub fn add(&self, c: &Counts) -> Counts {
+        Counts {
+            params: self.params + c.params,
+            nonzero_params: self.nonzero_params + c.nonzero_params,
+            coefficients: self.coefficients + c.coefficients,
+            nonzero_coefficients: self.nonzero_coefficients + c.nonzero_coefficients,
+            macs: self.macs + c.macs,
+        }
+    }
+}
+
+fn nz(v: &[f32]) -> usize {
+    v.iter().filter(|x| **x != 0.0).count()
+}
+
+/// Counts of one conv with `hw` output pixels: dense H W C_in C_out k^2 MACs, PENNI
+/// H W C_in d k^2 + nnz(C) H W.
+fn conv_counts(c: &Conv, hw: usize) -> Counts {
+    let kk = c.k * c.k;
+    let (bn, bn_nz) = c.bn.as_ref().map_or((0, 0), |b| {
+        let t = [&b.gamma, &b.beta, &b.mean, &b.var];
+        (
+            t.iter().map(|v| v.len()).sum(),
+            t.iter().map(|v| nz(v)).sum(),
+        )
+    });
+    let (params, nonzero_params, coefficients, nonzero_coefficients, macs) = match &c.weights {
+        ConvWeights::Dense(w) => (w.len(), nz(w), 0, 0, hw * c.c_in * c.c_out * kk),
+        ConvWeights::Penni(p) => {
+            let nnz = nz(&p.coef);
+            (
+                p.basis.len() + p.coef.len(),
+                nz(&p.basis) + nnz,
+                p.coef.len(),
+                nnz,
+                hw * c.c_in * p.d * kk + nnz * hw,
+            )
+        }
+    };
+    Counts {
+        params: params + c.bias.len() + bn,
+        nonzero_params: nonzero_params + nz(&c.bias) + bn_nz,
+        coefficients,
+        nonzero_coefficients,
+        macs,
+    }
+}
+
 impl Model {
     /// A freshly initialised model for the layer list `arch` on `input` with `classes` outputs.
     pub fn init(
@@ -114,38 +168,51 @@ impl Model {
             "network.arch {arch_text:?} ends with {} outputs but the data has {classes} classes",
             last.fan_out
         );
+        // Shapes come in spec order: a residual block is its first conv, its projection (if
+        // any), then its closing conv. A weight layer's init stream is its index in `shapes`.
+        let mut next = 0;
+        let mut take = |bn: bool| {
+            let s = &shapes[next];
+            let w = crate::train::init::weights(init, s.fan_in, s.fan_out, seed, next as u32);
+            next += 1;
+            (s.clone(), w, bn.then(|| BatchNorm::new(s.c_out)))
+        };
+        let conv = |(s, w, bn): (LayerShape, Vec<f32>, Option<BatchNorm>)| Conv {
+            c_in: s.c_in,
+            c_out: s.c_out,
+            k: s.k,
+            stride: s.stride,
+            pad: s.padding,
+            weights: ConvWeights::Dense(w),
+            bias: vec![0.0; s.c_out],
+            pool: s.pool,
+            bn,
+            shortcut: None,
+        };
         let mut layers = Vec::new();
-        let mut weight_layer = 0;
         for spec in specs {
             match spec {
-                LayerSpec::Conv { .. } | LayerSpec::Fc { .. } => {
-                    let s = &shapes[weight_layer];
-                    let w = crate::train::init::weights(
-                        init,
-                        s.fan_in,
-                        s.fan_out,
-                        seed,
-                        weight_layer as u32,
-                    );
-                    layers.push(match s.kind {
-                        LayerKind::Conv => Layer::Conv(Conv {
-                            c_in: s.c_in,
-                            c_out: s.c_out,
-                            k: s.k,
-                            stride: s.stride,
-                            pad: s.padding,
-                            weights: ConvWeights::Dense(w),
-                            bias: vec![0.0; s.c_out],
-                            pool: s.pool,
-                        }),
-                        LayerKind::Fc => Layer::Fc(Fc {
-                            fan_in: s.fan_in,
-                            fan_out: s.fan_out,
-                            weight: w,
-                            bias: vec![0.0; s.fan_out],
-                        }),
-                    });
-                    weight_layer += 1;
+                LayerSpec::Conv { bn, .. } => layers.push(Layer::Conv(conv(take(bn)))),
+                LayerSpec::Fc { .. } => {
+                    let (s, w, _) = take(false);
+                    layers.push(Layer::Fc(Fc {
+                        fan_in: s.fan_in,
+                        fan_out: s.fan_out,
+                        weight: w,
+                        bias: vec![0.0; s.fan_out],
+                    }));
+                }
+                LayerSpec::Res { out, stride } => {
+                    let from = layers.len() - 1;
+                    let c_in = match &layers[from] {
+                        Layer::Conv(c) => c.c_out,
+                        Layer::Fc(f) => f.fan_out,
+                    };
+                    layers.push(Layer::Conv(conv(take(true))));
+                    let proj = (stride != 1 || c_in != out).then(|| Box::new(conv(take(true))));
+                    let mut b = conv(take(true));
+                    b.shortcut = Some(Shortcut { from, proj });
+                    layers.push(Layer::Conv(b));
                 }
                 LayerSpec::Pool(_) => {}
             }
@@ -215,17 +282,9 @@ impl Model {
                         h + 2 * v.pad >= v.k && w + 2 * v.pad >= v.k,
                         "layer {l}: kernel larger than its padded {h}x{w} input"
                     );
-                    anyhow::ensure!(v.bias.len() == v.c_out, "layer {l}: bias length");
-                    let kk = v.k * v.k;
-                    match &v.weights {
-                        ConvWeights::Dense(x) => anyhow::ensure!(
-                            x.len() == v.c_out * v.c_in * kk,
-                            "layer {l}: weight length"
-                        ),
-                        ConvWeights::Penni(p) => anyhow::ensure!(
-                            p.basis.len() == p.d * kk && p.coef.len() == v.c_out * v.c_in * p.d,
-                            "layer {l}: basis or coefficient length"
-                        ),
+                    check_tensors(v, l)?;
+                    if let Some(sc) = &v.shortcut {
+                        self.check_shortcut(l, v, sc, &dims)?;
                     }
                 }
                 Layer::Fc(f) => {
@@ -245,34 +304,61 @@ impl Model {
         Ok(())
     }
 
-    /// Parameter, coefficient and MAC counts per layer.
+    /// The block input (output of layer `from`) must reach layer `l`'s pre-pool output shape,
+    /// directly or through the projection.
+    fn check_shortcut(
+        &self,
+        l: usize,
+        v: &Conv,
+        sc: &Shortcut,
+        dims: &[[usize; 3]],
+    ) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            sc.from < l,
+            "layer {l}: shortcut from layer {} is not before it",
+            sc.from
+        );
+        anyhow::ensure!(
+            matches!(self.layers[sc.from], Layer::Conv(_)),
+            "layer {l}: the shortcut must start at a conv layer's output"
+        );
+        let g = self.geom(l).unwrap();
+        let want = [v.c_out, g.out_h(), g.out_w()];
+        let [c, h, w] = dims[sc.from + 1];
+        let got = match &sc.proj {
+            None => [c, h, w],
+            Some(p) => {
+                anyhow::ensure!(
+                    p.c_in == c && p.shortcut.is_none() && p.pool.is_none(),
+                    "layer {l}: projection expects {} channels, gets {c}",
+                    p.c_in
+                );
+                check_tensors(p, l)?;
+                let pg = self.geom_of(p, h, w);
+                [p.c_out, pg.out_h(), pg.out_w()]
+            }
+        };
+        anyhow::ensure!(
+            got == want,
+            "layer {l}: shortcut gives {got:?}, the layer's output is {want:?}"
+        );
+        Ok(())
+    }
+
+    /// Parameter, coefficient and MAC counts per layer. A layer closing a residual block
+    /// counts its projection conv too; batch norm values count as parameters (gamma, beta and
+    /// the running statistics) but not as MACs, and neither do residual additions.
     pub fn counts(&self) -> Vec<Counts> {
-        let nz = |v: &[f32]| v.iter().filter(|x| **x != 0.0).count();
         (0..self.layers.len())
             .map(|l| match &self.layers[l] {
                 Layer::Conv(c) => {
-                    let g = self.geom(l).unwrap();
-                    let hw = g.positions();
-                    let kk = c.k * c.k;
-                    match &c.weights {
-                        ConvWeights::Dense(w) => Counts {
-                            params: w.len() + c.bias.len(),
-                            nonzero_params: nz(w) + nz(&c.bias),
-                            coefficients: 0,
-                            nonzero_coefficients: 0,
-                            macs: hw * c.c_in * c.c_out * kk,
-                        },
-                        ConvWeights::Penni(p) => {
-                            let nnz = nz(&p.coef);
-                            Counts {
-                                params: p.basis.len() + p.coef.len() + c.bias.len(),
-                                nonzero_params: nz(&p.basis) + nnz + nz(&c.bias),
-                                coefficients: p.coef.len(),
-                                nonzero_coefficients: nnz,
-                                macs: hw * c.c_in * p.d * kk + nnz * hw,
-                            }
-                        }
+                    let hw = self.geom(l).unwrap().positions();
+                    let mut n = conv_counts(c, hw);
+                    if let Some(p) = c.shortcut.as_ref().and_then(|s| s.proj.as_ref()) {
+                        // The projection's output matches this layer's (checked in validate).
+                        n = n.add(&conv_counts(p, hw));
                     }
+                    n
                 }
                 Layer::Fc(f) => Counts {
                     params: f.weight.len() + f.bias.len(),
@@ -287,13 +373,9 @@ impl Model {
 
     /// Sum of [`Self::counts`].
     pub fn total(&self) -> Counts {
-        self.counts().iter().fold(Counts::default(), |a, c| Counts {
-            params: a.params + c.params,
-            nonzero_params: a.nonzero_params + c.nonzero_params,
-            coefficients: a.coefficients + c.coefficients,
-            nonzero_coefficients: a.nonzero_coefficients + c.nonzero_coefficients,
-            macs: a.macs + c.macs,
-        })
+        self.counts()
+            .iter()
+            .fold(Counts::default(), |a, c| a.add(c))
     }
 
     /// The crossbar layers of the model for the chip cost model. A dense layer is one matrix
@@ -362,11 +444,63 @@ impl Model {
                             ));
                         }
                     }
+                    // A projection shortcut is one more dense crossbar layer; batch norm and
+                    // the residual addition are digital (BN folds into the weights).
+                    if let Some(sc) = &c.shortcut {
+                        if let Some(p) = &sc.proj {
+                            let [_, h, w] = self.dims()[sc.from + 1];
+                            let pg = self.geom_of(p, h, w);
+                            out.push(LayerShape {
+                                k: p.k,
+                                stride: p.stride,
+                                padding: p.pad,
+                                c_in: p.c_in,
+                                in_h: h,
+                                in_w: w,
+                                out_h: pg.out_h(),
+                                out_w: pg.out_w(),
+                                ..shape(
+                                    &format!("{name}.proj"),
+                                    LayerKind::Conv,
+                                    pg.positions(),
+                                    pg.fan_in(),
+                                    p.c_out,
+                                    p.c_out,
+                                    None,
+                                )
+                            });
+                        }
+                    }
                 }
             }
         }
         out
     }
+}
+
+/// Tensor lengths of a conv (weights, bias, batch norm).
+fn check_tensors(v: &Conv, l: usize) -> anyhow::Result<()> {
+    anyhow::ensure!(v.bias.len() == v.c_out, "layer {l}: bias length");
+    if let Some(bn) = &v.bn {
+        anyhow::ensure!(
+            [&bn.gamma, &bn.beta, &bn.mean, &bn.var]
+                .iter()
+                .all(|t| t.len() == v.c_out),
+            "layer {l}: batch norm length (must be {} channels)",
+            v.c_out
+        );
+    }
+    let kk = v.k * v.k;
+    match &v.weights {
+        ConvWeights::Dense(x) => {
+            anyhow::ensure!(x.len() == v.c_out * v.c_in * kk, "layer {l}: weight length")
+        }
+        ConvWeights::Penni(p) => anyhow::ensure!(
+            p.basis.len() == p.d * kk && p.coef.len() == v.c_out * v.c_in * p.d,
+            "layer {l}: basis or coefficient length"
+        ),
+    }
+    Ok(())
 }
 
 /// A crossbar layer of `fan_in x fan_out` read `positions` times per image.
@@ -396,5 +530,7 @@ fn shape(
         positions,
         macs: positions * fan_in * fan_out,
         pool,
+        bn: false,
+        residual: false,
     }
 }

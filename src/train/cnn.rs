@@ -18,7 +18,10 @@ use crate::nn::model::Model;
 /// Whether the experiment's network has convolutions (and so trains here).
 pub fn is_cnn(cfg: &ExperimentConfig) -> bool {
     cfg.network.arch.as_deref().is_some_and(|a| {
-        arch::parse(a).is_ok_and(|s| s.iter().any(|l| matches!(l, LayerSpec::Conv { .. })))
+        arch::parse(a).is_ok_and(|s| {
+            s.iter()
+                .any(|l| matches!(l, LayerSpec::Conv { .. } | LayerSpec::Res { .. }))
+        })
     })
 }
 
@@ -134,7 +137,7 @@ impl<'a> CnnTrainer<'a> {
             }
             self.net.forward(self.be, rows);
             self.net.loss(self.be, rows);
-            self.net.errors(self.be, rows);
+            self.net.backward(self.be, rows);
             self.net.update(self.be);
             self.net.program(self.be);
             self.be.flush();
@@ -144,8 +147,16 @@ impl<'a> CnnTrainer<'a> {
         self.read_acc()
     }
 
-    /// Test (loss, accuracy) and seconds per batch of the forward passes.
+    /// Test (loss, accuracy) and seconds per batch of the forward passes, in evaluation mode
+    /// (batch norm with running statistics).
     pub fn evaluate(&mut self) -> (f64, f64, f64) {
+        self.net.training = false;
+        let out = self.evaluate_batches();
+        self.net.training = true;
+        out
+    }
+
+    fn evaluate_batches(&mut self) -> (f64, f64, f64) {
         feed::reset_acc(self.be, self.net.acc, 1);
         self.be.read(self.net.acc);
         let b = self.net.hyper.batch;

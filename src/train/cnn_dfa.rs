@@ -9,7 +9,6 @@ use super::cnn_net::{permute, CnnNet, Kind};
 use super::init;
 use crate::backend::*;
 use crate::config::{DfaScope, Feedback};
-use crate::nn::pool;
 
 pub struct CnnDfa {
     pub scope: DfaScope,
@@ -91,103 +90,47 @@ pub fn attach(be: &mut dyn Backend, net: &mut CnnNet, scope: DfaScope, kind: Fee
 }
 
 impl CnnNet {
-    /// The error signals and gradients of every layer from the output error in the last
-    /// layer's `dout`: DFA when the net has feedback matrices, else BP.
-    pub fn errors(&self, be: &mut dyn Backend, rows: usize) {
+    /// Whether layer `l` passes an error down to its input: always under BP; under DFA only
+    /// the first FC layer and the conv stack below it, with `DfaScope::FcHead`.
+    pub(super) fn passes_error(&self, l: usize) -> bool {
         match &self.dfa {
-            Some(dfa) => self.backward_dfa(be, dfa, rows),
-            None => self.backward(be, rows),
+            None => true,
+            Some(dfa) => {
+                let first_fc = self
+                    .layers
+                    .iter()
+                    .position(|lb| matches!(lb.kind, Kind::Fc { .. }))
+                    .unwrap_or(self.layers.len() - 1);
+                dfa.scope == DfaScope::FcHead && l <= first_fc
+            }
         }
     }
 
-    fn backward_dfa(&self, be: &mut dyn Backend, dfa: &CnnDfa, rows: usize) {
-        let last = self.layers.len() - 1;
-        let e = self.layers[last].dout;
-        let classes = match self.layers[last].kind {
-            Kind::Fc { fan_out, .. } => fan_out as u32,
-            Kind::Conv { .. } => unreachable!("a conv network ends with an FC layer"),
+    /// Under DFA, writes layer `l`'s projected error `B_l e` into `dy` (its activated output's
+    /// gradient, before pooling, in the layer's own layout) and returns true; false where the
+    /// error arrives by backpropagation.
+    pub(super) fn dfa_error(&self, be: &mut dyn Backend, l: usize, dy: Buf, rows: usize) -> bool {
+        let Some(fb) = self.dfa.as_ref().and_then(|d| d.feedback[l]) else {
+            return false;
         };
-        let first_fc = self
-            .layers
-            .iter()
-            .position(|lb| matches!(lb.kind, Kind::Fc { .. }))
-            .unwrap_or(last);
-        for l in (0..=last).rev() {
-            let (input, din) = self.input_of(l);
-            // Under FcHead the first FC layer and the conv stack below pass errors down.
-            let din = din.filter(|_| dfa.scope == DfaScope::FcHead && l <= first_fc);
-            let act = self.act(l);
-            let lb = &self.layers[l];
-            match &lb.kind {
-                Kind::Conv { geom, layout } => {
-                    let g = *geom;
-                    let n = (rows * g.positions()) as u32;
-                    match (dfa.feedback[l], lb.pool, lb.pooled) {
-                        (Some(fb), _, _) => {
-                            let s = (g.c_out * g.positions()) as u32;
-                            let prj = Gemm::dense(rows as u32, s, classes, false, true, 1);
-                            be.gemm(e, fb, dfa.proj, &prj);
-                            let to_maps = permute(rows, g.c_out, g.positions());
-                            be.permute(dfa.proj, lb.dout, &to_maps);
-                        }
-                        (None, Some(k), Some((_, dp))) => {
-                            let prm =
-                                pool::backward_params(k, g.c_out * rows, g.out_h(), g.out_w());
-                            be.pool_backward(lb.out, dp, lb.dout, &prm);
-                        }
-                        (None, _, _) => {}
-                    }
-                    let view = ActParams {
-                        rows: n,
-                        cols: 1,
-                        count: g.c_out as u32 * n,
-                        act,
-                        ld0: 1,
-                        off0: 0,
-                        stride0: n,
-                        ld1: 1,
-                        off1: 0,
-                        stride1: n,
-                        _pad: [0; 2],
-                    };
-                    be.act_backward(lb.dout, lb.out, &view);
-                    let bias = ActParams {
-                        count: g.c_out as u32,
-                        stride0: 1,
-                        ..view
-                    };
-                    be.bias_grad(lb.bias.g, lb.dout, &bias);
-                    be.im2col(input, self.cols, &g.im2col(rows, *layout));
-                    self.conv_grads(be, l, rows, din);
-                }
-                Kind::Fc { fan_out, .. } => {
-                    let fo = *fan_out as u32;
-                    if let Some(fb) = dfa.feedback[l] {
-                        let prj = Gemm::dense(rows as u32, fo, classes, false, true, 1);
-                        be.gemm(e, fb, lb.dout, &prj);
-                    }
-                    let view = ActParams {
-                        rows: rows as u32,
-                        cols: fo,
-                        count: rows as u32 * fo,
-                        act,
-                        ld0: fo,
-                        off0: 0,
-                        stride0: 0,
-                        ld1: fo,
-                        off1: 0,
-                        stride1: 0,
-                        _pad: [0; 2],
-                    };
-                    be.act_backward(lb.dout, lb.out, &view);
-                    be.bias_grad(lb.bias.g, lb.dout, &ActParams { count: fo, ..view });
-                    let (src, dsrc) = match lb.flat {
-                        Some((f, df)) => (f, din.map(|_| df)),
-                        None => (input, din),
-                    };
-                    self.fc_grads(be, l, src, dsrc, din, rows);
-                }
+        let dfa = self.dfa.as_ref().expect("checked above");
+        let last = self.layers.last().expect("a network has layers");
+        let Kind::Fc { fan_out, .. } = last.kind else {
+            unreachable!("a conv network ends with an FC layer")
+        };
+        let (e, classes) = (last.dout, fan_out as u32);
+        match self.layers[l].kind {
+            Kind::Conv { geom: g, .. } => {
+                let s = (g.c_out * g.positions()) as u32;
+                let prj = Gemm::dense(rows as u32, s, classes, false, true, 1);
+                be.gemm(e, fb, dfa.proj, &prj);
+                be.permute(dfa.proj, dy, &permute(rows, g.c_out, g.positions()));
+            }
+            Kind::Fc { fan_out, .. } => {
+                let prj = Gemm::dense(rows as u32, fan_out as u32, classes, false, true, 1);
+                be.gemm(e, fb, dy, &prj);
             }
         }
+        true
     }
 }

@@ -161,7 +161,7 @@ fn calibrated(
     cpu.write_u32(twin.y, &calib.labels[..rows]);
     twin.forward(&mut cpu, rows);
     twin.loss(&mut cpu, rows);
-    twin.errors(&mut cpu, rows);
+    twin.backward(&mut cpu, rows);
     Ok(twin
         .layers
         .iter()

@@ -14,7 +14,10 @@ use crate::nn::conv::{ConvGeom, Layout};
 use crate::nn::model::{Conv, ConvWeights, Fc, Layer, Model, Penni};
 use crate::nn::pool;
 
-/// A trainable tensor: values, gradient, momentum, optional 0/1 mask, L1 strength.
+use super::cnn_block::{channel_view, BnBufs, SkipBufs};
+
+/// A trainable tensor: values, gradient, momentum, optional 0/1 mask, L1 strength, and
+/// whether weight decay applies (not to batch norm's gamma and beta).
 pub struct Param {
     pub w: Buf,
     pub g: Buf,
@@ -23,6 +26,7 @@ pub struct Param {
     pub mask: Option<Buf>,
     pub trainable: bool,
     pub l1: f32,
+    pub decay: bool,
 }
 
 impl Param {
@@ -37,6 +41,7 @@ impl Param {
             mask: None,
             trainable: true,
             l1: 0.0,
+            decay: true,
         }
     }
 
@@ -95,12 +100,36 @@ pub struct LayerBufs {
     pub pooled: Option<(Buf, Buf)>,
     /// FC after conv: flattened input `[B][C H W]` and its gradient.
     pub flat: Option<(Buf, Buf)>,
+    /// Batch norm of the conv output, and then the activated maps and their gradient (`out`
+    /// keeps the conv output the weight products read).
+    pub bn: Option<BnBufs>,
+    pub post: Option<(Buf, Buf)>,
+    /// The residual shortcut this layer closes.
+    pub skip: Option<SkipBufs>,
 }
 
 impl LayerBufs {
     /// What the next layer reads, and where its input gradient goes.
     pub(super) fn output(&self) -> (Buf, Buf) {
-        self.pooled.unwrap_or((self.out, self.dout))
+        self.pooled.unwrap_or((self.act_buf(), self.act_grad()))
+    }
+
+    /// The activated (pre-pool) output.
+    pub(super) fn act_buf(&self) -> Buf {
+        self.post.map_or(self.out, |p| p.0)
+    }
+
+    /// The gradient of the activated output (after `act_backward`: of its argument).
+    pub(super) fn act_grad(&self) -> Buf {
+        self.post.map_or(self.dout, |p| p.1)
+    }
+
+    /// Values in the (pre-pool) output for `rows` images.
+    pub(super) fn out_len(&self, rows: usize) -> usize {
+        match &self.kind {
+            Kind::Conv { geom, .. } => geom.c_out * rows * geom.positions(),
+            Kind::Fc { fan_out, .. } => fan_out * rows,
+        }
     }
 
     pub fn params_mut(&mut self) -> Vec<&mut Param> {
@@ -110,6 +139,12 @@ impl LayerBufs {
             Weights::Xbar { grad, .. } => vec![grad],
         };
         v.push(&mut self.bias);
+        if let Some(bn) = &mut self.bn {
+            v.extend([&mut bn.gamma, &mut bn.beta]);
+        }
+        if let Some(skip) = &mut self.skip {
+            v.extend(skip.params_mut());
+        }
         v
     }
 }
@@ -148,12 +183,30 @@ pub struct CnnNet {
     pub xbar: Option<CnnXbar>,
     /// DFA feedback matrices and scope.
     pub dfa: Option<CnnDfa>,
+    /// Training mode (batch norm uses and updates batch statistics) or evaluation mode
+    /// (running statistics).
+    pub training: bool,
+    /// Zero biases for activation-only passes, sized for the widest layer.
+    pub(super) zeros: Buf,
 }
 
 impl CnnNet {
     /// Uploads `model` for batches of up to `hyper.batch` images.
     pub fn new(be: &mut dyn Backend, model: &Model, hyper: Hyper) -> anyhow::Result<CnnNet> {
         model.validate()?;
+        for (l, layer) in model.layers.iter().enumerate() {
+            if let Layer::Conv(Conv {
+                shortcut: Some(sc), ..
+            }) = layer
+            {
+                anyhow::ensure!(
+                    sc.proj
+                        .as_ref()
+                        .is_none_or(|p| matches!(p.weights, ConvWeights::Dense(_))),
+                    "layer {l}: a shortcut projection must be dense"
+                );
+            }
+        }
         anyhow::ensure!(
             matches!(model.layers.last(), Some(Layer::Fc(_))),
             "the network must end with a fully connected layer (e.g. ...-FC10)"
@@ -163,6 +216,7 @@ impl CnnNet {
         let mut cols_len = 1;
         let mut maps_len = 1;
         let mut out_len = 1;
+        let mut widest = 1;
         let mut layers = Vec::new();
         for (l, layer) in model.layers.iter().enumerate() {
             let [c, h, w] = dims[l];
@@ -172,6 +226,20 @@ impl CnnNet {
                     let n = b * geom.positions();
                     cols_len = cols_len.max(geom.fan_in() * n);
                     out_len = out_len.max(v.c_out * n);
+                    widest = widest.max(v.c_out);
+                    let skip = v
+                        .shortcut
+                        .as_ref()
+                        .map(|sc| SkipBufs::new(be, sc, dims[sc.from + 1], b));
+                    if let Some(p) = skip.as_ref().and_then(|s| s.proj.as_ref()) {
+                        let pn = b * p.geom.positions();
+                        cols_len = cols_len.max(p.geom.fan_in() * pn);
+                        out_len = out_len.max(p.geom.c_out * pn);
+                    }
+                    let bn = v.bn.as_ref().map(|x| BnBufs::new(be, x));
+                    let post = bn
+                        .is_some()
+                        .then(|| (be.alloc(v.c_out * n), be.alloc(v.c_out * n)));
                     let weights = match &v.weights {
                         ConvWeights::Dense(w) => Weights::Dense(Param::new(be, w)),
                         ConvWeights::Penni(p) => {
@@ -203,6 +271,9 @@ impl CnnNet {
                         dout: be.alloc(v.c_out * n),
                         pooled,
                         flat: None,
+                        bn,
+                        post,
+                        skip,
                     }
                 }
                 Layer::Fc(f) => {
@@ -221,6 +292,9 @@ impl CnnNet {
                         dout: be.alloc(b * f.fan_out),
                         pooled: None,
                         flat: from_conv.map(|_| (be.alloc(b * f.fan_in), be.alloc(b * f.fan_in))),
+                        bn: None,
+                        post: None,
+                        skip: None,
                     }
                 }
             };
@@ -245,6 +319,8 @@ impl CnnNet {
             inference_form: false,
             xbar: None,
             dfa: None,
+            training: true,
+            zeros: be.alloc(widest),
         })
     }
 
@@ -283,27 +359,22 @@ impl CnnNet {
                     let n = (rows * g.positions()) as u32;
                     be.im2col(input, self.cols, &g.im2col(rows, *layout));
                     self.conv_product(be, l, rows);
-                    let c_out = g.c_out as u32;
-                    be.bias_act(
-                        lb.out,
-                        lb.bias.w,
-                        &ActParams {
-                            rows: n,
-                            cols: 1,
-                            count: c_out * n,
-                            act,
-                            ld0: 1,
-                            off0: 0,
-                            stride0: n,
-                            ld1: 0,
-                            off1: 0,
-                            stride1: 1,
-                            _pad: [0; 2],
-                        },
-                    );
+                    let n = n as usize;
+                    if lb.bn.is_none() && lb.skip.is_none() {
+                        be.bias_act(lb.out, lb.bias.w, &channel_view(g.c_out, n, act));
+                    } else {
+                        // z = W x + b, then BN, the shortcut, and the activation in place.
+                        be.bias_act(lb.out, lb.bias.w, &channel_view(g.c_out, n, 0));
+                        let y = lb.act_buf();
+                        if let Some(bn) = &lb.bn {
+                            bn.forward(be, lb.out, y, n, self.training);
+                        }
+                        self.shortcut_forward(be, l, y, rows);
+                        be.bias_act(y, self.zeros, &channel_view(g.c_out, n, act));
+                    }
                     if let (Some(k), Some((p, _))) = (lb.pool, lb.pooled) {
                         let prm = pool::params(k, g.c_out * rows, g.out_h(), g.out_w());
-                        be.pool(lb.out, p, &prm);
+                        be.pool(lb.act_buf(), p, &prm);
                     }
                 }
                 Kind::Fc {
@@ -374,19 +445,25 @@ impl CnnNet {
         );
     }
 
-    /// Backpropagation from the last layer's `dout`: every gradient of every layer.
+    /// The error signals and gradients of every layer from the output error in the last
+    /// layer's `dout`: backpropagation, or DFA's projections where the net has feedback
+    /// matrices (`cnn_dfa`).
     pub fn backward(&self, be: &mut dyn Backend, rows: usize) {
         for l in (0..self.layers.len()).rev() {
             let (input, din) = self.input_of(l);
+            let din = din.filter(|_| self.passes_error(l));
             let act = self.act(l);
             let lb = &self.layers[l];
             match &lb.kind {
                 Kind::Conv { geom, layout } => {
                     let g = *geom;
                     let n = (rows * g.positions()) as u32;
-                    if let (Some(k), Some((_, dp))) = (lb.pool, lb.pooled) {
+                    let (y, dy) = (lb.act_buf(), lb.act_grad());
+                    if self.dfa_error(be, l, dy, rows) {
+                        // DFA: the projected error replaces the pooled maps' gradient.
+                    } else if let (Some(k), Some((_, dp))) = (lb.pool, lb.pooled) {
                         let prm = pool::backward_params(k, g.c_out * rows, g.out_h(), g.out_w());
-                        be.pool_backward(lb.out, dp, lb.dout, &prm);
+                        be.pool_backward(y, dp, dy, &prm);
                     }
                     let view = ActParams {
                         rows: n,
@@ -401,7 +478,11 @@ impl CnnNet {
                         stride1: n,
                         _pad: [0; 2],
                     };
-                    be.act_backward(lb.dout, lb.out, &view);
+                    be.act_backward(dy, y, &view);
+                    self.shortcut_backward(be, l, dy, rows);
+                    if let Some(bn) = &lb.bn {
+                        bn.backward(be, lb.out, dy, lb.dout, n as usize);
+                    }
                     be.bias_grad(
                         lb.bias.g,
                         lb.dout,
@@ -413,9 +494,13 @@ impl CnnNet {
                     );
                     be.im2col(input, self.cols, &g.im2col(rows, *layout));
                     self.conv_grads(be, l, rows, din);
+                    if let Some(din) = din {
+                        self.add_skip_grads(be, l, din, rows);
+                    }
                 }
                 Kind::Fc { fan_out, .. } => {
                     let fo = *fan_out as u32;
+                    self.dfa_error(be, l, lb.dout, rows);
                     let view = ActParams {
                         rows: rows as u32,
                         cols: fo,
@@ -436,6 +521,9 @@ impl CnnNet {
                         None => (input, din),
                     };
                     self.fc_grads(be, l, src, dsrc, din, rows);
+                    if let Some(din) = din {
+                        self.add_skip_grads(be, l, din, rows);
+                    }
                 }
             }
         }
@@ -467,7 +555,7 @@ impl CnnNet {
                         off: 0,
                         nesterov: self.hyper.nesterov as u32,
                         momentum,
-                        weight_decay: wd,
+                        weight_decay: if p.decay { wd } else { 0.0 },
                         _pad1: [0.0; 2],
                     },
                 );
@@ -522,6 +610,8 @@ impl CnnNet {
                         },
                         bias,
                         pool: lb.pool,
+                        bn: lb.bn.as_ref().map(|bn| bn.to_host(be)),
+                        shortcut: lb.skip.as_ref().map(|s| s.to_host(be)),
                     }),
                     Kind::Fc {
                         fan_in, fan_out, ..

@@ -3,6 +3,7 @@
 pub mod augment;
 pub mod calibrate;
 pub mod cnn;
+pub mod cnn_block;
 pub mod cnn_dfa;
 pub mod cnn_insitu;
 pub mod cnn_net;

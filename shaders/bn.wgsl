@@ -1,0 +1,68 @@
+// Batch normalisation over channel-major maps x[C][N] (N = batch * pixels), training forward:
+// batch statistics, one workgroup per channel, tree reductions in workgroup memory.
+// `save` holds [mean][1/sqrt(var + eps)] per channel for the backward pass; `running` holds
+// [running mean][running unbiased variance], updated as r = (1 - momentum) r + momentum batch.
+
+struct Params {
+    c: u32, n: u32, count: u32, _pad0: u32,
+    eps: f32, momentum: f32, _pad1: f32, _pad2: f32,
+}
+
+@group(0) @binding(0) var<uniform> prm: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> gamma: array<f32>;
+@group(0) @binding(3) var<storage, read> beta: array<f32>;
+@group(0) @binding(4) var<storage, read_write> y: array<f32>;
+@group(0) @binding(5) var<storage, read_write> save: array<f32>;
+@group(0) @binding(6) var<storage, read_write> running: array<f32>;
+
+const WG: u32 = 256u;
+var<workgroup> part: array<f32, 256>;
+
+// Sum of `part` over the workgroup, left in part[0] (every invocation must call it).
+fn reduce(lid: u32) -> f32 {
+    for (var s = WG / 2u; s > 0u; s = s / 2u) {
+        workgroupBarrier();
+        if (lid < s) {
+            part[lid] += part[lid + s];
+        }
+    }
+    workgroupBarrier();
+    let total = part[0];
+    workgroupBarrier();
+    return total;
+}
+
+@compute @workgroup_size(256)
+fn train(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let ch = wid.x;
+    let base = ch * prm.n;
+    var s = 0.0;
+    for (var j = lid; j < prm.n; j += WG) {
+        s += x[base + j];
+    }
+    part[lid] = s;
+    let mean = reduce(lid) / f32(prm.n);
+    // Two passes (mean, then squared deviations) keep the variance accurate for large means.
+    var q = 0.0;
+    for (var j = lid; j < prm.n; j += WG) {
+        let d = x[base + j] - mean;
+        q += d * d;
+    }
+    part[lid] = q;
+    let var_b = reduce(lid) / f32(prm.n);
+    let istd = 1.0 / sqrt(var_b + prm.eps);
+    let g = gamma[ch] * istd;
+    let b = beta[ch];
+    for (var j = lid; j < prm.n; j += WG) {
+        y[base + j] = (x[base + j] - mean) * g + b;
+    }
+    if (lid == 0u) {
+        save[ch] = mean;
+        save[prm.c + ch] = istd;
+        let unbiased = var_b * f32(prm.n) / f32(max(prm.n, 2u) - 1u);
+        let m = prm.momentum;
+        running[ch] = (1.0 - m) * running[ch] + m * mean;
+        running[prm.c + ch] = (1.0 - m) * running[prm.c + ch] + m * unbiased;
+    }
+}
