@@ -242,7 +242,8 @@ normalize = "standard"
 augment = "crop_flip"
 [network]
 arch = "C8b-C8b-M-R8-R12s2-G-FC10"
-activation = "relu"
+# tanh'(0) = 1: a dead channel's beta gets gradients, so only the masks keep it at zero.
+activation = "tanh"
 input = [3, 32, 32]
 [train]
 epochs = 1
@@ -284,6 +285,10 @@ finetune_lr = 0.001
     let (c_base, c_small) = (channels(&base), channels(&small));
     assert_eq!(c_base[0], (3, 8));
     assert!(c_small[0].1 < 8, "stem kept all its channels: {c_small:?}");
+    assert!(
+        dead(&small)[0].is_empty(),
+        "a weightless stem channel survived shrinking"
+    );
     small.validate().unwrap();
     let (tuned, shrunk) = (&report.stages[4], &report.stages[5]);
     assert!(
