@@ -29,7 +29,10 @@ fn every_shipped_config_validates_and_resolves() {
         report(&cfg, None).unwrap_or_else(|e| panic!("{name}: chip report: {e:#}"));
         if let Some(c) = &cfg.compress {
             c.validate().unwrap_or_else(|e| panic!("{name}: {e}"));
-            assert!(cfg.network.arch.is_some(), "{name}: compress needs a conv net");
+            assert!(
+                cfg.network.arch.is_some(),
+                "{name}: compress needs a conv net"
+            );
         }
     }
 }

@@ -123,7 +123,11 @@ fn prune_then_shrink(mut m: Model, fades: &[(usize, usize)], want: &[(usize, usi
         planted[l].push(o);
         planted[l].sort();
     }
-    assert_eq!(dead(&m), planted, "pruning kills exactly the faded channels");
+    assert_eq!(
+        dead(&m),
+        planted,
+        "pruning kills exactly the faded channels"
+    );
     for &(l, o) in fades {
         let c = conv(&mut m, l);
         let bn = c.bn.as_ref().unwrap();
@@ -135,11 +139,16 @@ fn prune_then_shrink(mut m: Model, fades: &[(usize, usize)], want: &[(usize, usi
         let ConvWeights::Penni(p) = &c.weights else {
             unreachable!()
         };
-        assert!(cm.iter().zip(&p.coef).all(|(k, v)| (*k != 0.0) == (*v != 0.0)));
+        assert!(cm
+            .iter()
+            .zip(&p.coef)
+            .all(|(k, v)| (*k != 0.0) == (*v != 0.0)));
     }
     // Live channels keep their batch norm.
     let c0 = conv(&mut m, fades[0].0);
-    let live = (0..c0.c_out).find(|o| !planted[fades[0].0].contains(o)).unwrap();
+    let live = (0..c0.c_out)
+        .find(|o| !planted[fades[0].0].contains(o))
+        .unwrap();
     assert_ne!(c0.bn.as_ref().unwrap().gamma[live], 0.0);
     let batch = 3;
     let x = random(batch * m.input.iter().product::<usize>(), 17, -1.0, 1.0);
@@ -273,7 +282,14 @@ finetune_lr = 0.001
     let names: Vec<&str> = report.stages.iter().map(|s| s.name.as_str()).collect();
     assert_eq!(
         names,
-        ["baseline", "decomposed", "retrained", "pruned", "fine-tuned", "shrunk"]
+        [
+            "baseline",
+            "decomposed",
+            "retrained",
+            "pruned",
+            "fine-tuned",
+            "shrunk"
+        ]
     );
     let table = pipeline::table(&report);
     for n in &names {
