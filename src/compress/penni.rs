@@ -41,9 +41,11 @@ pub fn decompose(model: &mut Model, d: usize) {
     }
 }
 
-/// Per PENNI layer, zeroes coefficients with `|c| < s * std(C_layer)` and the biases of output
-/// channels left without any coefficient (so that a dead channel outputs exactly zero and can
-/// be removed). Returns, per layer, the 0/1 masks (coefficients, bias) to fine-tune with.
+/// Per PENNI layer, zeroes coefficients with `|c| < s * std(C_layer)`, and the bias, and the
+/// batch norm's gamma and beta, of output channels left without any coefficient: such a
+/// channel then outputs exactly zero (BN would otherwise turn it into a constant) and shrinking
+/// can remove it. Returns, per layer, the 0/1 masks to fine-tune with: coefficients, and per
+/// output channel (for the bias, gamma and beta).
 pub fn prune(model: &mut Model, s: f64) -> Vec<Option<(Vec<f32>, Vec<f32>)>> {
     model
         .layers
@@ -68,28 +70,21 @@ pub fn prune(model: &mut Model, s: f64) -> Vec<Option<(Vec<f32>, Vec<f32>)>> {
                 }
             }
             let per_out = c.c_in * p.d;
-            for (o, b) in c.bias.iter_mut().enumerate() {
-                if p.coef[o * per_out..(o + 1) * per_out]
-                    .iter()
-                    .all(|v| *v == 0.0)
-                {
-                    *b = 0.0;
+            let out_mask: Vec<f32> = p
+                .coef
+                .chunks(per_out.max(1))
+                .map(|row| row.iter().any(|v| *v != 0.0) as u8 as f32)
+                .collect();
+            let dead = |o: usize| out_mask[o] == 0.0;
+            for o in (0..c.c_out).filter(|o| dead(*o)) {
+                c.bias[o] = 0.0;
+                if let Some(bn) = &mut c.bn {
+                    bn.gamma[o] = 0.0;
+                    bn.beta[o] = 0.0;
                 }
             }
-            let mask = |v: &[f32]| {
-                v.iter()
-                    .map(|x| (*x != 0.0) as u8 as f32)
-                    .collect::<Vec<_>>()
-            };
-            let coef_mask = mask(&p.coef);
-            let bias_mask = (0..c.c_out)
-                .map(|o| {
-                    p.coef[o * per_out..(o + 1) * per_out]
-                        .iter()
-                        .any(|v| *v != 0.0) as u8 as f32
-                })
-                .collect();
-            Some((coef_mask, bias_mask))
+            let coef_mask = p.coef.iter().map(|x| (*x != 0.0) as u8 as f32).collect();
+            Some((coef_mask, out_mask))
         })
         .collect()
 }

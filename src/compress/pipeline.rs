@@ -122,7 +122,7 @@ pub fn evaluate(
 enum Phase {
     /// L1 on coefficients; bases and coefficients alternate.
     Retrain,
-    /// Masks hold pruned coefficients (and dead biases) at zero.
+    /// Masks hold pruned coefficients (and dead channels' bias, gamma, beta) at zero.
     FineTune,
 }
 
@@ -155,6 +155,10 @@ fn train_phase(
             let bbuf = t.be.alloc(bm.len());
             t.be.write(bbuf, bm);
             lb.bias.mask = Some(bbuf);
+            if let Some(bn) = &mut lb.bn {
+                bn.gamma.mask = Some(bbuf);
+                bn.beta.mask = Some(bbuf);
+            }
         }
     }
     let bar = indicatif::ProgressBar::hidden();
