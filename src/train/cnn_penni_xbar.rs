@@ -71,12 +71,13 @@ impl PenniXbar {
     ) -> PenniXbar {
         let n = batch * g.positions();
         let j = g.c_in * d;
-        let (ui, uo) = coef
-            .as_ref()
-            .map_or((0, 0), |(_, a, b)| (a.len(), b.len()));
+        let (ui, uo) = coef.as_ref().map_or((0, 0), |(_, a, b)| (a.len(), b.len()));
         let coef = coef.map(|(id, used_in, used_out)| {
             let in_idx = be.alloc_u32(used_in.len());
-            be.write_u32(in_idx, &used_in.iter().map(|&v| v as u32).collect::<Vec<_>>());
+            be.write_u32(
+                in_idx,
+                &used_in.iter().map(|&v| v as u32).collect::<Vec<_>>(),
+            );
             let mut rows = vec![used_out.len() as u32; g.c_out];
             for (r, &o) in used_out.iter().enumerate() {
                 rows[o] = r as u32;
@@ -127,7 +128,15 @@ impl PenniXbar {
     }
 }
 
-fn gather_rows(be: &mut dyn Backend, src: Buf, idx: Buf, labels: (Buf, Buf), dst: Buf, rows: usize, n: usize) {
+fn gather_rows(
+    be: &mut dyn Backend,
+    src: Buf,
+    idx: Buf,
+    labels: (Buf, Buf),
+    dst: Buf,
+    rows: usize,
+    n: usize,
+) {
     be.gather(
         src,
         idx,
@@ -157,18 +166,42 @@ impl CnnNet {
         let (kk, j) = (g.k * g.k, g.c_in * px.d);
         let Some(c) = &px.coef else {
             let count = (g.c_out * n) as u32;
-            return be.fill(out, &FillParams { off: 0, count, value: 0.0, _pad: 0 });
+            return be.fill(
+                out,
+                &FillParams {
+                    off: 0,
+                    count,
+                    value: 0.0,
+                    _pad: 0,
+                },
+            );
         };
         let (ui, uo) = (c.used_in.len(), c.used_out.len());
         // [C_in k k][B P] -> [B P C_in][k k], read per (pixel, channel): maps [B P][C_in d].
         be.permute(self.cols, self.cols_t, &g.cols_transpose(rows));
         let (x, y) = ((self.cols_t, kk), (self.maps, px.d));
-        self.xbar_read(be, px.basis, Direction::Forward, px.signed, x, y, n * g.c_in);
+        self.xbar_read(
+            be,
+            px.basis,
+            Direction::Forward,
+            px.signed,
+            x,
+            y,
+            n * g.c_in,
+        );
         // Used columns only: [B P][J] -> [J][B P], gather rows, back to [B P][used].
         be.permute(self.maps, px.s1, &permute(n, j, 1));
         gather_rows(be, px.s1, c.in_idx, (c.labels, c.labels_out), px.s2, ui, n);
         be.permute(px.s2, px.s1, &permute(ui, n, 1));
-        self.xbar_read(be, c.id, Direction::Forward, true, (px.s1, ui), (px.s2, uo), n);
+        self.xbar_read(
+            be,
+            c.id,
+            Direction::Forward,
+            true,
+            (px.s1, ui),
+            (px.s2, uo),
+            n,
+        );
         // [B P][used out] -> [used out][B P] plus a zero row that dropped outputs gather.
         be.permute(px.s2, px.s1, &permute(n, uo, 1));
         let zero = FillParams {
@@ -178,6 +211,14 @@ impl CnnNet {
             _pad: 0,
         };
         be.fill(px.s1, &zero);
-        gather_rows(be, px.s1, c.out_idx, (c.labels, c.labels_out), out, g.c_out, n);
+        gather_rows(
+            be,
+            px.s1,
+            c.out_idx,
+            (c.labels, c.labels_out),
+            out,
+            g.c_out,
+            n,
+        );
     }
 }
