@@ -61,7 +61,7 @@ fn params(net: &CnnNet) -> Vec<(String, Buf, Buf)> {
                 v.push((format!("{l}.basis"), basis.w, basis.g));
                 v.push((format!("{l}.coef"), coef.w, coef.g));
             }
-            Weights::Xbar { .. } => unreachable!("float nets only"),
+            Weights::Xbar { .. } | Weights::PenniXbar(_) => unreachable!("float nets only"),
         }
         v.push((format!("{l}.b"), lb.bias.w, lb.bias.g));
     }

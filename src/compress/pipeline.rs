@@ -29,6 +29,11 @@ pub struct Stage {
     pub latency_s_per_batch: f64,
     /// Training time spent in this stage.
     pub train_seconds: f64,
+    /// Test accuracy with every layer on the experiment's crossbars (when it has `[array]`),
+    /// and the crossbar reads and ADC conversions of that evaluation.
+    pub crossbar_accuracy: Option<f64>,
+    pub crossbar_reads: Option<u64>,
+    pub crossbar_adc_conversions: Option<u64>,
 }
 
 /// Run-time memory of inference on one image (f32 everywhere; see docs/penni.md).
@@ -246,6 +251,10 @@ pub fn run(
     let mut stages = Vec::new();
     let stage = |be: &mut dyn Backend, name: &str, m: &Model, secs: f64| -> anyhow::Result<Stage> {
         let (acc, lat) = evaluate(be, cfg, m, split)?;
+        let xb = match cfg.array {
+            Some(_) => Some(crate::train::cnn_xbar_eval::evaluate(be, cfg, m, split)?),
+            None => None,
+        };
         let s = Stage {
             name: name.into(),
             test_accuracy: acc,
@@ -253,10 +262,17 @@ pub fn run(
             memory: runtime_memory(m),
             latency_s_per_batch: lat,
             train_seconds: secs,
+            crossbar_accuracy: xb.as_ref().map(|x| x.accuracy),
+            crossbar_reads: xb.as_ref().map(|x| x.reads),
+            crossbar_adc_conversions: xb.as_ref().map(|x| x.adc_conversions),
         };
         eprintln!(
-            "{name}: test accuracy {:.2}%, MACs {}, non-zero coefficients {}",
+            "{name}: test accuracy {:.2}%{}, MACs {}, non-zero coefficients {}",
             100.0 * acc,
+            s.crossbar_accuracy.map_or(String::new(), |a| format!(
+                " ({:.2}% on crossbars)",
+                100.0 * a
+            )),
             s.counts.macs,
             s.counts.nonzero_coefficients
         );
@@ -327,15 +343,28 @@ pub fn run(
 
 /// The stage table as text.
 pub fn table(r: &CompressReport) -> String {
+    let xbar = r.stages.iter().any(|st| st.crossbar_accuracy.is_some());
     let mut s = format!(
-        "{:<11} {:>9} {:>9} {:>11} {:>10} {:>10} {:>11} {:>12}\n",
-        "stage", "accuracy", "params", "nz params", "nz coef", "MACs", "memory KiB", "ms/batch"
+        "{:<11} {:>9}{} {:>9} {:>11} {:>10} {:>10} {:>11} {:>12}\n",
+        "stage",
+        "accuracy",
+        if xbar { "  xbar acc" } else { "" },
+        "params",
+        "nz params",
+        "nz coef",
+        "MACs",
+        "memory KiB",
+        "ms/batch"
     );
     for st in &r.stages {
+        let xb = st
+            .crossbar_accuracy
+            .map_or(String::new(), |a| format!(" {:>8.2}%", 100.0 * a));
         s += &format!(
-            "{:<11} {:>8.2}% {:>9} {:>11} {:>10} {:>10} {:>11.1} {:>12.2}\n",
+            "{:<11} {:>8.2}%{} {:>9} {:>11} {:>10} {:>10} {:>11.1} {:>12.2}\n",
             st.name,
             100.0 * st.test_accuracy,
+            xb,
             st.counts.params,
             st.counts.nonzero_params,
             st.counts.nonzero_coefficients,

@@ -116,16 +116,23 @@ fn install(
         let id = be.xbar_create(xb, vec![c], vec![*k]);
         lb.weights = Weights::Xbar { id, signed, grad };
     }
-    let zero_lr = be.alloc(1);
-    let minus_one_lr = be.alloc(1);
-    be.write(minus_one_lr, &[-1.0]);
-    net.xbar = Some(CnnXbar {
-        zero_lr,
-        minus_one_lr,
-        reads: Cell::new(0),
-        steps: Cell::new(0),
-        calibrating,
-    });
+    net.xbar = Some(CnnXbar::new(be, calibrating));
+}
+
+impl CnnXbar {
+    /// Fresh counters; with `calibrating`, every read first calibrates its ADC range.
+    pub fn new(be: &mut dyn Backend, calibrating: bool) -> CnnXbar {
+        let zero_lr = be.alloc(1);
+        let minus_one_lr = be.alloc(1);
+        be.write(minus_one_lr, &[-1.0]);
+        CnnXbar {
+            zero_lr,
+            minus_one_lr,
+            reads: Cell::new(0),
+            steps: Cell::new(0),
+            calibrating,
+        }
+    }
 }
 
 /// `cells` with ADC ranges calibrated on one batch: the network runs forward, loss and its
@@ -267,9 +274,14 @@ impl CnnNet {
     pub fn activity(&self, be: &mut dyn Backend) -> Vec<XbarActivity> {
         self.layers
             .iter()
-            .filter_map(|lb| match &lb.weights {
-                Weights::Xbar { id, .. } => Some(be.xbar_activity(*id)),
-                _ => None,
+            .flat_map(|lb| match &lb.weights {
+                Weights::Xbar { id, .. } => vec![be.xbar_activity(*id)],
+                Weights::PenniXbar(px) => {
+                    let mut a = vec![be.xbar_activity(px.basis)];
+                    a.extend(px.coef.as_ref().map(|c| be.xbar_activity(c.id)));
+                    a
+                }
+                _ => vec![],
             })
             .collect()
     }

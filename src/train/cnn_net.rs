@@ -7,6 +7,7 @@
 
 use super::cnn_dfa::CnnDfa;
 use super::cnn_insitu::CnnXbar;
+use super::cnn_penni_xbar::PenniXbar;
 use crate::backend::xbar::XbarId;
 use crate::backend::*;
 use crate::nn::arch::PoolKind;
@@ -73,6 +74,8 @@ pub enum Weights {
         signed: bool,
         grad: Param,
     },
+    /// A PENNI layer on crossbars, inference only (`cnn_penni_xbar`).
+    PenniXbar(Box<PenniXbar>),
 }
 
 pub enum Kind {
@@ -137,6 +140,7 @@ impl LayerBufs {
             Weights::Dense(p) => vec![p],
             Weights::Penni { basis, coef, .. } => vec![basis, coef],
             Weights::Xbar { grad, .. } => vec![grad],
+            Weights::PenniXbar(_) => vec![],
         };
         v.push(&mut self.bias);
         if let Some(bn) = &mut self.bn {
@@ -607,6 +611,7 @@ impl CnnNet {
                             Weights::Xbar { id, .. } => {
                                 ConvWeights::Dense(super::cnn_insitu::decode(be, *id))
                             }
+                            Weights::PenniXbar(px) => ConvWeights::Penni(px.decode(be, geom)),
                         },
                         bias,
                         pool: lb.pool,
@@ -621,7 +626,7 @@ impl CnnNet {
                         weight: match &lb.weights {
                             Weights::Dense(w) => be.read(w.w),
                             Weights::Xbar { id, .. } => super::cnn_insitu::decode(be, *id),
-                            Weights::Penni { .. } => {
+                            Weights::Penni { .. } | Weights::PenniXbar(_) => {
                                 unreachable!("fully connected layers are dense")
                             }
                         },

@@ -34,6 +34,7 @@ impl CnnNet {
                 );
                 be.permute(self.dout_t, lb.out, &permute(n, fo, 1));
             }
+            Weights::PenniXbar(px) => self.penni_xbar(be, &g, px, lb.out, rows),
             Weights::Penni { d, basis, coef, .. } if self.inference_form => {
                 self.penni_inference(be, &g, *d, basis.w, coef.w, lb.out, rows)
             }
@@ -85,6 +86,7 @@ impl CnnNet {
             Weights::Dense(w) => (w.w, w.g),
             Weights::Penni { w, gw, .. } => (*w, *gw),
             Weights::Xbar { grad, .. } => (grad.w, grad.g),
+            Weights::PenniXbar(_) => unreachable!("PENNI layers on crossbars infer only"),
         };
         be.permute(self.cols, self.cols_t, &g.cols_transpose(rows));
         be.gemm(lb.dout, self.cols_t, gw, &g.weight_grad_gemm(rows));
@@ -141,7 +143,9 @@ impl CnnNet {
                 let (x, y) = ((src, fan_in), (lb.out, fan_out));
                 return self.xbar_read(be, *id, Direction::Forward, *signed, x, y, rows);
             }
-            Weights::Penni { .. } => unreachable!("fully connected layers are dense"),
+            Weights::Penni { .. } | Weights::PenniXbar(_) => {
+                unreachable!("fully connected layers are dense")
+            }
         };
         let (fi, fo) = (fan_in as u32, fan_out as u32);
         be.gemm(
@@ -174,7 +178,9 @@ impl CnnNet {
         };
         let w = match &lb.weights {
             Weights::Dense(w) | Weights::Xbar { grad: w, .. } => w,
-            Weights::Penni { .. } => unreachable!("fully connected layers are dense"),
+            Weights::Penni { .. } | Weights::PenniXbar(_) => {
+                unreachable!("fully connected layers are dense")
+            }
         };
         let (fi, fo) = (*fan_in as u32, *fan_out as u32);
         be.gemm(

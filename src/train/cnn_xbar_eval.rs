@@ -1,0 +1,199 @@
+//! A trained model (dense or PENNI-compressed) evaluated on crossbars with the experiment's
+//! `[array]`/`[device]`, inference only: dense conv and FC layers read one array each (as in
+//! situ, `cnn_insitu`), PENNI layers a basis and a coefficient array (`cnn_penni_xbar`).
+//! Weights are mapped for inference with `map_weights` at a range of max |w| per matrix: the
+//! trained weights are known, so the full code range covers them without clipping.
+
+use serde::Serialize;
+
+use super::cnn::{self, CnnTrainer};
+use super::cnn_insitu::CnnXbar;
+use super::cnn_net::{CnnNet, Kind, Param, Weights};
+use super::cnn_penni_xbar::{compact, PenniXbar};
+use super::insitu::knobs;
+use crate::backend::xbar::XbarActivity;
+use crate::backend::*;
+use crate::config::{AdcMode, ExperimentConfig};
+use crate::cpu::CpuBackend;
+use crate::data::{Dataset, Normalize, Split};
+use crate::nn::model::{ConvWeights, Layer, Model};
+use crate::xbar::mapping::map_weights;
+use crate::xbar::{Knobs, LayerCells, Xbar};
+
+/// Accuracy, speed and crossbar activity of a model's test-set inference on crossbars.
+#[derive(Debug, Clone, Serialize)]
+pub struct XbarEval {
+    pub accuracy: f64,
+    pub latency_s_per_batch: f64,
+    /// Input vectors read and ADC conversions over every array.
+    pub reads: u64,
+    pub adc_conversions: u64,
+    /// Per array, in layer order (a PENNI layer has its basis then its coefficient array).
+    pub activity: Vec<XbarActivity>,
+}
+
+/// The cells of one weight layer.
+enum Cells {
+    Dense(LayerCells),
+    /// Basis array, and the compacted coefficient array with its used inputs and outputs.
+    Penni {
+        d: usize,
+        basis: LayerCells,
+        coef: Option<(LayerCells, Vec<usize>, Vec<usize>)>,
+    },
+}
+
+/// Whether layer `l`'s inputs can be negative.
+fn input_signed(cfg: &ExperimentConfig, l: usize) -> bool {
+    if l == 0 {
+        cfg.data.normalize != Normalize::Unit
+    } else {
+        matches!(
+            cfg.network.activation,
+            Activation::Tanh | Activation::Identity
+        )
+    }
+}
+
+fn map_model(model: &Model, xb: &Xbar) -> Vec<Cells> {
+    let mut next = 0u32;
+    let mut map = |w: &[f32], fo: usize, fi: usize| {
+        next += 1;
+        map_weights(w, fo, fi, None, xb, 0, next - 1)
+    };
+    model
+        .layers
+        .iter()
+        .map(|layer| match layer {
+            Layer::Fc(f) => Cells::Dense(map(&f.weight, f.fan_out, f.fan_in)),
+            Layer::Conv(c) => match &c.weights {
+                ConvWeights::Dense(w) => Cells::Dense(map(w, c.c_out, c.c_in * c.k * c.k)),
+                ConvWeights::Penni(p) => {
+                    let basis = map(&p.basis, p.d, c.k * c.k);
+                    let j = c.c_in * p.d;
+                    let (ui, uo, w) = compact(&p.coef, c.c_out, j);
+                    let coef = (!w.is_empty()).then(|| (map(&w, uo.len(), ui.len()), ui, uo));
+                    Cells::Penni {
+                        d: p.d,
+                        basis,
+                        coef,
+                    }
+                }
+            },
+        })
+        .collect()
+}
+
+/// Replaces `net`'s weights by crossbar layers holding `cells`.
+fn install(
+    be: &mut dyn Backend,
+    net: &mut CnnNet,
+    cfg: &ExperimentConfig,
+    xb: &Xbar,
+    k: &Knobs,
+    cells: Vec<Cells>,
+    calibrating: bool,
+) {
+    let batch = net.hyper.batch;
+    for (l, (lb, c)) in net.layers.iter_mut().zip(cells).enumerate() {
+        let signed = input_signed(cfg, l);
+        lb.weights = match c {
+            Cells::Dense(c) => {
+                let mut grad = Param::new(be, &[0.0]);
+                grad.trainable = false;
+                let id = be.xbar_create(xb, vec![c], vec![*k]);
+                Weights::Xbar { id, signed, grad }
+            }
+            Cells::Penni { d, basis, coef } => {
+                let Kind::Conv { geom, .. } = &lb.kind else {
+                    unreachable!("PENNI layers are convolutions")
+                };
+                let basis = be.xbar_create(xb, vec![basis], vec![*k]);
+                let coef = coef.map(|(c, ui, uo)| (be.xbar_create(xb, vec![c], vec![*k]), ui, uo));
+                let px = PenniXbar::new(be, geom, d, batch, basis, signed, coef);
+                Weights::PenniXbar(Box::new(px))
+            }
+        };
+    }
+    net.xbar = Some(CnnXbar::new(be, calibrating));
+}
+
+/// The cells now on `net`'s crossbars.
+fn collect(be: &mut dyn Backend, net: &CnnNet) -> Vec<Cells> {
+    net.layers
+        .iter()
+        .map(|lb| match &lb.weights {
+            Weights::Xbar { id, .. } => Cells::Dense(be.xbar_cells(*id).remove(0)),
+            Weights::PenniXbar(px) => Cells::Penni {
+                d: px.d,
+                basis: be.xbar_cells(px.basis).remove(0),
+                coef: px.coef.as_ref().map(|c| {
+                    let cells = be.xbar_cells(c.id).remove(0);
+                    (cells, c.used_in.clone(), c.used_out.clone())
+                }),
+            },
+            _ => unreachable!("installed above"),
+        })
+        .collect()
+}
+
+/// Puts every weight layer of `net` (built from `model`, in evaluation mode) on crossbars per
+/// `cfg.array`; with `adc_mode = "calibrated"` the ADC ranges are first calibrated on one
+/// batch from the start of `calib`, run forward on a CPU twin.
+pub fn attach(
+    be: &mut dyn Backend,
+    net: &mut CnnNet,
+    model: &Model,
+    cfg: &ExperimentConfig,
+    calib: &Dataset,
+    seed: u64,
+) -> anyhow::Result<()> {
+    let array = cfg
+        .array
+        .as_ref()
+        .ok_or_else(|| anyhow::anyhow!("crossbar evaluation needs an [array] section"))?;
+    let xb = cfg.xbar(array);
+    xb.validate(false)?;
+    let inst = &cfg.instances()[0];
+    let k = knobs(cfg, inst, seed, inst.lr.unwrap_or(cfg.optimizer.lr));
+    let mut cells = map_model(model, &xb);
+    if array.adc_mode == AdcMode::Calibrated {
+        let rows = net.hyper.batch.min(calib.len()).max(1);
+        let mut cpu = CpuBackend::new();
+        let hyper = super::cnn_net::Hyper {
+            batch: rows,
+            ..net.hyper
+        };
+        let mut twin = CnnNet::new(&mut cpu, model, hyper)?;
+        twin.training = false;
+        install(&mut cpu, &mut twin, cfg, &xb, &k, cells, true);
+        cpu.write(twin.x, &calib.images[..rows * calib.features()]);
+        twin.forward(&mut cpu, rows);
+        cells = collect(&mut cpu, &twin);
+    }
+    install(be, net, cfg, &xb, &k, cells, false);
+    Ok(())
+}
+
+/// Test accuracy, seconds per batch and crossbar activity of `model` on the experiment's
+/// crossbars (ADC ranges calibrated on the training set's first batch when asked).
+pub fn evaluate(
+    be: &mut dyn Backend,
+    cfg: &ExperimentConfig,
+    model: &Model,
+    split: &Split,
+) -> anyhow::Result<XbarEval> {
+    let seed = cfg.instances()[0].seed.unwrap_or(cfg.seed);
+    let hyper = cnn::hyper(cfg, split.train.len());
+    let mut t = CnnTrainer::new(be, model, hyper, split, seed)?;
+    attach(t.be, &mut t.net, model, cfg, &split.train, seed)?;
+    let (_, accuracy, latency_s_per_batch) = t.evaluate();
+    let activity = t.activity();
+    Ok(XbarEval {
+        accuracy,
+        latency_s_per_batch,
+        reads: activity.iter().map(|a| a.vectors_forward).sum(),
+        adc_conversions: activity.iter().map(|a| a.forward.adc_conversions).sum(),
+        activity,
+    })
+}
