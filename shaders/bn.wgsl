@@ -2,11 +2,7 @@
 // batch statistics, one workgroup per channel, tree reductions in workgroup memory.
 // `save` holds [mean][1/sqrt(var + eps)] per channel for the backward pass; `running` holds
 // [running mean][running unbiased variance], updated as r = (1 - momentum) r + momentum batch.
-
-struct Params {
-    c: u32, n: u32, count: u32, _pad0: u32,
-    eps: f32, momentum: f32, _pad1: f32, _pad2: f32,
-}
+// Params and `reduce` come from bn_common.wgsl.
 
 @group(0) @binding(0) var<uniform> prm: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
@@ -15,23 +11,6 @@ struct Params {
 @group(0) @binding(4) var<storage, read_write> y: array<f32>;
 @group(0) @binding(5) var<storage, read_write> save: array<f32>;
 @group(0) @binding(6) var<storage, read_write> running: array<f32>;
-
-const WG: u32 = 256u;
-var<workgroup> part: array<f32, 256>;
-
-// Sum of `part` over the workgroup, left in part[0] (every invocation must call it).
-fn reduce(lid: u32) -> f32 {
-    for (var s = WG / 2u; s > 0u; s = s / 2u) {
-        workgroupBarrier();
-        if (lid < s) {
-            part[lid] += part[lid + s];
-        }
-    }
-    workgroupBarrier();
-    let total = part[0];
-    workgroupBarrier();
-    return total;
-}
 
 @compute @workgroup_size(256)
 fn train(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {

@@ -3,11 +3,6 @@
 //   dbeta = sum dy, dgamma = sum dy xh,
 //   dx = gamma istd (dy - dbeta / N - xh dgamma / N).
 
-struct Params {
-    c: u32, n: u32, count: u32, _pad0: u32,
-    eps: f32, momentum: f32, _pad1: f32, _pad2: f32,
-}
-
 @group(0) @binding(0) var<uniform> prm: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read> dy: array<f32>;
@@ -16,22 +11,6 @@ struct Params {
 @group(0) @binding(5) var<storage, read_write> dx: array<f32>;
 @group(0) @binding(6) var<storage, read_write> dgamma: array<f32>;
 @group(0) @binding(7) var<storage, read_write> dbeta: array<f32>;
-
-const WG: u32 = 256u;
-var<workgroup> part: array<f32, 256>;
-
-fn reduce(lid: u32) -> f32 {
-    for (var s = WG / 2u; s > 0u; s = s / 2u) {
-        workgroupBarrier();
-        if (lid < s) {
-            part[lid] += part[lid + s];
-        }
-    }
-    workgroupBarrier();
-    let total = part[0];
-    workgroupBarrier();
-    return total;
-}
 
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {

@@ -1,11 +1,6 @@
 // Batch normalisation over channel-major maps x[C][N], inference forward: the running
 // statistics ([mean][unbiased variance], see bn.wgsl), one invocation per element.
 
-struct Params {
-    c: u32, n: u32, count: u32, _pad0: u32,
-    eps: f32, momentum: f32, _pad1: f32, _pad2: f32,
-}
-
 @group(0) @binding(0) var<uniform> prm: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read> gamma: array<f32>;

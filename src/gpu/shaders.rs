@@ -18,6 +18,7 @@ pub struct Kernel {
 }
 
 const PHILOX: &str = include_str!("../../shaders/philox.wgsl");
+const BN_COMMON: &str = include_str!("../../shaders/bn_common.wgsl");
 
 /// The source of a shader module by name (snippets such as Philox joined in).
 pub fn source(shader: &str) -> String {
@@ -40,9 +41,15 @@ pub fn source(shader: &str) -> String {
         "im2col_permute" => include_str!("../../shaders/im2col_permute.wgsl").into(),
         "pool" => include_str!("../../shaders/pool.wgsl").into(),
         "conv_sparse" => include_str!("../../shaders/conv_sparse.wgsl").into(),
-        "bn" => include_str!("../../shaders/bn.wgsl").into(),
-        "bn_infer" => include_str!("../../shaders/bn_infer.wgsl").into(),
-        "bn_backward" => include_str!("../../shaders/bn_backward.wgsl").into(),
+        "bn" => format!("{BN_COMMON}\n{}", include_str!("../../shaders/bn.wgsl")),
+        "bn_infer" => format!(
+            "{BN_COMMON}\n{}",
+            include_str!("../../shaders/bn_infer.wgsl")
+        ),
+        "bn_backward" => format!(
+            "{BN_COMMON}\n{}",
+            include_str!("../../shaders/bn_backward.wgsl")
+        ),
         "residual" => include_str!("../../shaders/residual.wgsl").into(),
         "philox_test" => format!(
             "{PHILOX}\n{}",

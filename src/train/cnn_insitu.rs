@@ -8,12 +8,12 @@
 use std::cell::Cell;
 
 use super::cnn_net::{CnnNet, Hyper, Param, Weights};
-use super::insitu::{init_limit, knobs};
+use super::insitu::{init_limit, input_signed, knobs};
 use crate::backend::xbar::{MatView, XbarActivity, XbarId, XbarRead};
 use crate::backend::*;
 use crate::config::{AdcMode, ExperimentConfig, Rule};
 use crate::cpu::CpuBackend;
-use crate::data::{Dataset, Normalize};
+use crate::data::Dataset;
 use crate::nn::model::{ConvWeights, Layer, Model};
 use crate::xbar::mapping::map_for_training;
 use crate::xbar::read::{calibrate, Direction};
@@ -80,18 +80,7 @@ pub fn attach(
             * init_limit(cfg.network.init, cfg.network.activation, fi, fo);
         cells.push(map_for_training(w, fo, fi, scale, &xb, &k, 0, l as u32)?);
     }
-    let signed: Vec<bool> = (0..cells.len())
-        .map(|l| {
-            if l == 0 {
-                cfg.data.normalize != Normalize::Unit
-            } else {
-                matches!(
-                    cfg.network.activation,
-                    Activation::Tanh | Activation::Identity
-                )
-            }
-        })
-        .collect();
+    let signed: Vec<bool> = (0..cells.len()).map(|l| input_signed(cfg, l)).collect();
     if array.adc_mode == AdcMode::Calibrated {
         cells = calibrated(model, net.hyper, cfg, &xb, &k, cells, &signed, calib, seed)?;
     }

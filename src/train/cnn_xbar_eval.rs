@@ -10,12 +10,12 @@ use super::cnn::{self, CnnTrainer};
 use super::cnn_insitu::CnnXbar;
 use super::cnn_net::{CnnNet, Kind, Param, Weights};
 use super::cnn_penni_xbar::{compact, PenniXbar};
-use super::insitu::knobs;
+use super::insitu::{input_signed, knobs};
 use crate::backend::xbar::XbarActivity;
 use crate::backend::*;
 use crate::config::{AdcMode, ExperimentConfig};
 use crate::cpu::CpuBackend;
-use crate::data::{Dataset, Normalize, Split};
+use crate::data::{Dataset, Split};
 use crate::nn::model::{ConvWeights, Layer, Model};
 use crate::xbar::mapping::map_weights;
 use crate::xbar::{Knobs, LayerCells, Xbar};
@@ -41,18 +41,6 @@ enum Cells {
         basis: LayerCells,
         coef: Option<(LayerCells, Vec<usize>, Vec<usize>)>,
     },
-}
-
-/// Whether layer `l`'s inputs can be negative.
-fn input_signed(cfg: &ExperimentConfig, l: usize) -> bool {
-    if l == 0 {
-        cfg.data.normalize != Normalize::Unit
-    } else {
-        matches!(
-            cfg.network.activation,
-            Activation::Tanh | Activation::Identity
-        )
-    }
 }
 
 fn map_model(model: &Model, xb: &Xbar) -> Vec<Cells> {

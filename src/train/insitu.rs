@@ -31,6 +31,19 @@ pub fn knobs(cfg: &ExperimentConfig, inst: &InstanceConfig, seed: u64, lr: f64) 
     k
 }
 
+/// Whether weight layer `l`'s inputs can be negative (then read as two passes): the data
+/// unless normalised to [0, 1], and hidden activations of tanh or identity units.
+pub fn input_signed(cfg: &ExperimentConfig, l: usize) -> bool {
+    if l == 0 {
+        cfg.data.normalize != Normalize::Unit
+    } else {
+        matches!(
+            cfg.network.activation,
+            Activation::Tanh | Activation::Identity
+        )
+    }
+}
+
 /// Half-width of the uniform initialisation of a layer (the He or Xavier limit).
 pub fn init_limit(init: Init, act: Activation, fan_in: usize, fan_out: usize) -> f32 {
     let he = (6.0 / fan_in as f32).sqrt();
@@ -106,18 +119,7 @@ pub fn attach(
             .collect(),
         _ => Vec::new(),
     };
-    let signed_inputs: Vec<bool> = (0..n_layers)
-        .map(|l| {
-            if l == 0 {
-                cfg.data.normalize != Normalize::Unit
-            } else {
-                matches!(
-                    cfg.network.activation,
-                    Activation::Tanh | Activation::Identity
-                )
-            }
-        })
-        .collect();
+    let signed_inputs: Vec<bool> = (0..n_layers).map(|l| input_signed(cfg, l)).collect();
     if array.adc_mode == AdcMode::Calibrated {
         let rows = (cfg.train.batch_size as usize).min(calib.len()).max(1);
         let x = &calib.images[..rows * calib.features()];
