@@ -5,7 +5,7 @@ mod common;
 use common::random;
 use insitu::backend::*;
 use insitu::compress::penni;
-use insitu::config::Init;
+use insitu::config::{ArrayConfig, Init};
 use insitu::cpu::CpuBackend;
 use insitu::nn::model::{ConvWeights, Layer, Model};
 use insitu::train::cnn_net::{CnnNet, Hyper};
@@ -187,11 +187,33 @@ fn mac_counts_match_hand_computation() {
     assert_eq!(c[1].macs, 288 + 192);
     // Chip layers: the coefficient matrix (d C_in = 4 rows) keeps its used rows (output 0
     // uses all 4) and used columns (outputs 0 and 1).
-    let shapes = m.chip_layers();
+    // The basis step: both input channels' 9 x 2 blocks on one subarray's diagonal (8-bit
+    // weights in 2-bit cells: 8 cell columns per channel), one read per output pixel.
+    let shapes = m.chip_layers(&ArrayConfig::default());
     assert_eq!(shapes[0].name, "layer1.basis");
     assert_eq!(
         (shapes[0].fan_in, shapes[0].fan_out, shapes[0].positions),
-        (9, 2, 64 * 2)
+        (18, 4, 64)
+    );
+    assert_eq!(shapes[0].macs, 64 * 2 * 9 * 2);
+    // 128 x 128 subarrays, 5-bit cells and weights, d = 5: 14 channels by rows (14 x 9 = 126),
+    // 25 by columns (127 data columns / 5).
+    let five = ArrayConfig {
+        weight_bits: 5,
+        cell_bits: 5,
+        ..ArrayConfig::default()
+    };
+    assert_eq!(
+        insitu::chip::mapping::blocks_per_subarray(9, 5, 5, &five),
+        14
+    );
+    assert_eq!(
+        insitu::chip::mapping::blocks_per_subarray(9, 20, 5, &five),
+        6
+    );
+    assert_eq!(
+        insitu::chip::mapping::blocks_per_subarray(200, 5, 5, &five),
+        1
     );
     assert_eq!((shapes[1].fan_in, shapes[1].fan_out), (4, 2));
 }

@@ -5,7 +5,7 @@ mod common;
 
 use common::{gpu, max_rel_err, random};
 use insitu::backend::*;
-use insitu::config::Init;
+use insitu::config::{ArrayConfig, Init};
 use insitu::cpu::CpuBackend;
 use insitu::nn::arch::{self, parse_shapes};
 use insitu::nn::model::{Layer, Model};
@@ -246,9 +246,13 @@ fn residual_mac_counts_match_hand_computation() {
     let m = Model::init(arch, [1, 8, 8], 3, Init::He, 1).unwrap();
     assert_eq!(m.layers.len(), 6);
     assert_eq!(m.total().macs, want);
-    let chip: usize = m.chip_layers().iter().map(|s| s.macs).sum();
+    let chip: usize = m
+        .chip_layers(&ArrayConfig::default())
+        .iter()
+        .map(|s| s.macs)
+        .sum();
     assert_eq!(chip, want);
-    assert_eq!(m.chip_layers().len(), 7);
+    assert_eq!(m.chip_layers(&ArrayConfig::default()).len(), 7);
     // ResNet-20 on CIFAR with projection shortcuts: 40.81 M MACs.
     let r20 = parse_shapes("resnet20", [3, 32, 32]).unwrap();
     assert_eq!(r20.iter().map(|s| s.macs).sum::<usize>(), 40_813_184);

@@ -201,9 +201,9 @@ fn train_phase(
 
 /// The chip cost of `model`'s crossbar layers on the experiment's chip.
 pub fn chip_cost(cfg: &ExperimentConfig, model: &Model) -> anyhow::Result<ChipCost> {
-    let layers = model.folded().chip_layers();
     let chip_cfg = cfg.chip.clone().unwrap_or_default();
     let array = cfg.array.clone().unwrap_or_default();
+    let layers = model.folded().chip_layers(&array);
     let device = cfg.device.clone().unwrap_or_default();
     let report = chip::estimate(&EstimateRequest {
         chip: &chip_cfg,

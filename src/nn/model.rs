@@ -1,7 +1,8 @@
 //! A convolutional network on the host: layers, weights, shapes and counts. Training moves it
 //! onto a backend (`train::cnn_net`); compression (`compress`) rewrites it; `model_io` saves it.
 
-use crate::config::Init;
+use crate::chip::mapping::blocks_per_subarray;
+use crate::config::{ArrayConfig, Init};
 use crate::nn::arch::{self, LayerKind, LayerShape, LayerSpec, PoolKind};
 pub use crate::nn::block::{BatchNorm, Shortcut};
 use crate::nn::conv::ConvGeom;
@@ -378,11 +379,12 @@ impl Model {
             .fold(Counts::default(), |a, c| a.add(c))
     }
 
-    /// The crossbar layers of the model for the chip cost model. A dense layer is one matrix
-    /// (k k C_in x C_out). A PENNI layer is two: the basis step (k^2 x d, read once per input
-    /// channel and output pixel) and the coefficient matrix (d C_in x C_out, zero rows and
+    /// The crossbar layers of the model for the chip cost model on `array`. A dense layer is
+    /// one matrix (k k C_in x C_out). A PENNI layer is two: the basis step (m copies of the
+    /// k^2 x d bases on the diagonal of one subarray, m as many as fit, read ceil(C_in / m)
+    /// times per output pixel) and the coefficient matrix (d C_in x C_out, zero rows and
     /// columns dropped), read once per output pixel.
-    pub fn chip_layers(&self) -> Vec<LayerShape> {
+    pub fn chip_layers(&self, array: &ArrayConfig) -> Vec<LayerShape> {
         let mut out = Vec::new();
         for l in 0..self.layers.len() {
             let name = format!("layer{}", l + 1);
@@ -414,16 +416,23 @@ impl Model {
                             )
                         }),
                         ConvWeights::Penni(p) => {
+                            // The basis step packs m input channels' k^2 x d blocks on the
+                            // diagonal of one subarray: one read serves m channels.
                             let kk = c.k * c.k;
-                            out.push(shape(
-                                &format!("{name}.basis"),
-                                LayerKind::Conv,
-                                hw * c.c_in,
-                                kk,
-                                p.d,
-                                p.d,
-                                None,
-                            ));
+                            let m =
+                                blocks_per_subarray(kk, p.d, array.weight_bits, array).min(c.c_in);
+                            out.push(LayerShape {
+                                macs: hw * c.c_in * kk * p.d,
+                                ..shape(
+                                    &format!("{name}.basis"),
+                                    LayerKind::Conv,
+                                    hw * c.c_in.div_ceil(m),
+                                    m * kk,
+                                    m * p.d,
+                                    m * p.d,
+                                    None,
+                                )
+                            });
                             let cols = p.d * c.c_in;
                             let rows_used = (0..cols)
                                 .filter(|&j| (0..c.c_out).any(|o| p.coef[o * cols + j] != 0.0))
