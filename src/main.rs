@@ -36,6 +36,10 @@ enum Command {
         /// Write the JSON report here (rewritten after every epoch).
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Conv networks: write the trained model here (safetensors; in-situ runs add every
+        /// layer's programmed conductances).
+        #[arg(long)]
+        save: Option<PathBuf>,
     },
     /// Chip area, energy and latency of an experiment's network, without training.
     Estimate {
@@ -98,9 +102,12 @@ fn main() {
         out: None,
     }) {
         Command::Demo { epochs, out } => cli::train::demo(epochs, cli.backend, cli.adapter, out),
-        Command::Train { config, sets, out } => {
-            cli::train::train(&config, &sets, out, cli.backend, cli.adapter).map(|_| ())
-        }
+        Command::Train {
+            config,
+            sets,
+            out,
+            save,
+        } => cli::train::train(&config, &sets, out, save, cli.backend, cli.adapter).map(|_| ()),
         Command::Estimate { config, sets, out } => cli::estimate::run(&config, &sets, out),
         Command::Robustness { sets, out } => {
             cli::robustness::run(&sets, out, cli.backend, cli.adapter)

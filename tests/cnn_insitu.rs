@@ -323,3 +323,45 @@ fn config_errors_name_the_field() {
         "{err}"
     );
 }
+
+#[test]
+fn save_keeps_the_programmed_conductances() {
+    let dir = std::env::temp_dir().join(format!("insitu_cells_{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("chip.safetensors");
+    let cfg = config(&["train.epochs=1", "train.batch_size=8"]);
+    let mut be = CpuBackend::new();
+    let opts = RunOptions {
+        save: Some(path.clone()),
+        ..RunOptions::default()
+    };
+    let (_, trained) = cnn::train(&mut be, &cfg, &split(24), &opts, None).unwrap();
+    let bytes = std::fs::read(&path).unwrap();
+    let loaded = insitu::model_io::from_bytes(&bytes).unwrap();
+    assert_eq!(
+        loaded, trained,
+        "the saved model is the decoded crossbar weights"
+    );
+    let cells = insitu::model_io::cells::from_bytes(&bytes).unwrap();
+    assert_eq!(
+        cells.len(),
+        trained.layers.len(),
+        "every weight layer is on a crossbar"
+    );
+    for (l, c) in &cells {
+        // The stored conductances decode to the saved weights, and were programmed (moved
+        // away from the levels the initial weights map to).
+        assert_eq!(*l as u32, c.layer);
+        assert!(
+            c.adc_range_fwd.is_some(),
+            "layer {l}: calibrated range kept"
+        );
+        let w = c.decode_weights();
+        assert_eq!(w, weights(&loaded.layers[*l]), "layer {l}");
+    }
+    let float = insitu::model_io::to_bytes(&trained);
+    assert!(insitu::model_io::cells::from_bytes(&float)
+        .unwrap()
+        .is_empty());
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -10,16 +10,23 @@ pub fn train(
     path: &Path,
     sets: &[String],
     out: Option<PathBuf>,
+    save: Option<PathBuf>,
     kind: BackendKind,
     adapter: Option<String>,
 ) -> anyhow::Result<RunReport> {
     let cfg = config::load(path, sets)?;
+    anyhow::ensure!(
+        save.is_none() || crate::train::cnn::is_cnn(&cfg),
+        "--save writes conv networks (network.arch with a C or R layer); {} trains an MLP",
+        path.display()
+    );
     let mut be = open(kind, adapter)?;
     let report = run(
         be.as_mut(),
         &cfg,
         &RunOptions {
             out,
+            save,
             progress: true,
             label: cfg.name.clone(),
         },
@@ -104,6 +111,7 @@ pub fn demo(
             &cfg,
             &RunOptions {
                 out: None,
+                save: None,
                 progress: true,
                 label: cfg.name.clone(),
             },

@@ -13,6 +13,13 @@
 //! - a residual shortcut's projection conv on layer `l`: the same names under
 //!   `layers.<l>.shortcut.` (`weight` `[C_out, C_in, 1, 1]`, `bias`, `bn.*`).
 //!
+//! - programmed crossbar cells of weight layer `l` (in-situ runs, `insitu train --save`):
+//!   `layers.<l>.cells` `[sets, out, in, slices]` (normalised conductance G / G_max; sets = 2 for
+//!   the differential mapping), and for the offset mapping the reference lines
+//!   `layers.<l>.cells.ref_fwd` `[in, slices, 2]` and `.ref_bwd` `[out, slices, 2]`; metadata
+//!   `layers.<l>.cells = "weight_bits=5 cell_bits=5 mapping=offset scale=.. g_min=..
+//!   adc_range_fwd=.. adc_range_bwd=.."` (`none` for an uncalibrated range).
+//!
 //! `__metadata__` holds `format = "insitu-cnn"`, `input = "C,H,W"` and per layer
 //! `layers.<l> = "conv k=3 stride=1 pad=1 pool=max"` (pool `max`, `avg`, `global` or `none`)
 //! or `"fc"`; a layer closing a residual block adds `shortcut_from=<m>` (the block input is
@@ -25,6 +32,9 @@ use std::path::Path;
 use serde_json::{json, Value};
 
 use crate::nn::arch::PoolKind;
+use crate::xbar::LayerCells;
+
+pub mod cells;
 use crate::nn::model::{BatchNorm, Conv, ConvWeights, Fc, Layer, Model, Penni, Shortcut};
 
 fn pool_name(p: Option<PoolKind>) -> &'static str {
@@ -36,7 +46,7 @@ fn pool_name(p: Option<PoolKind>) -> &'static str {
     }
 }
 
-type Tensors<'a> = Vec<(String, Vec<usize>, &'a [f32])>;
+pub(crate) type Tensors<'a> = Vec<(String, Vec<usize>, &'a [f32])>;
 
 /// A conv's tensors under `prefix` (`layers.<l>` or `layers.<l>.shortcut`).
 fn conv_tensors<'a>(prefix: &str, v: &'a Conv, tensors: &mut Tensors<'a>) {
@@ -80,6 +90,11 @@ fn conv_desc(v: &Conv) -> String {
 
 /// Serialises `model` to safetensors bytes.
 pub fn to_bytes(model: &Model) -> Vec<u8> {
+    to_bytes_with_cells(model, &[])
+}
+
+/// [`to_bytes`] plus the programmed crossbar cells of weight layers (`(layer, cells)`).
+pub fn to_bytes_with_cells(model: &Model, programmed: &[(usize, LayerCells)]) -> Vec<u8> {
     let mut tensors: Tensors = Vec::new();
     let mut meta = BTreeMap::new();
     meta.insert("format".to_string(), "insitu-cnn".to_string());
@@ -110,6 +125,9 @@ pub fn to_bytes(model: &Model) -> Vec<u8> {
             }
         }
     }
+    for (l, c) in programmed {
+        cells::tensors(*l, c, &mut tensors, &mut meta);
+    }
     let mut header = serde_json::Map::new();
     header.insert("__metadata__".into(), json!(meta));
     let mut data = Vec::new();
@@ -134,17 +152,49 @@ pub fn to_bytes(model: &Model) -> Vec<u8> {
     out
 }
 
-/// Parses safetensors bytes written by [`to_bytes`] (or by any tool using the same names).
-pub fn from_bytes(bytes: &[u8]) -> anyhow::Result<Model> {
+type Header = serde_json::Map<String, Value>;
+
+/// The JSON header and the data section of safetensors bytes.
+fn parse(bytes: &[u8]) -> anyhow::Result<(Header, &[u8])> {
     anyhow::ensure!(bytes.len() >= 8, "file too short for a safetensors header");
     let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
     anyhow::ensure!(8 + n <= bytes.len(), "header length {n} exceeds the file");
-    let header: serde_json::Map<String, Value> = serde_json::from_slice(&bytes[8..8 + n])?;
-    let data = &bytes[8 + n..];
-    let meta = header
+    let header: Header = serde_json::from_slice(&bytes[8..8 + n])?;
+    Ok((header, &bytes[8 + n..]))
+}
+
+fn metadata(header: &Header) -> anyhow::Result<&Header> {
+    header
         .get("__metadata__")
         .and_then(|m| m.as_object())
-        .ok_or_else(|| anyhow::anyhow!("no __metadata__ (not an insitu-cnn model)"))?;
+        .ok_or_else(|| anyhow::anyhow!("no __metadata__ (not an insitu-cnn model)"))
+}
+
+/// Shape and values of the F32 tensor `name`.
+fn tensor(header: &Header, data: &[u8], name: &str) -> anyhow::Result<(Vec<usize>, Vec<f32>)> {
+    let t = header
+        .get(name)
+        .ok_or_else(|| anyhow::anyhow!("missing tensor {name}"))?;
+    anyhow::ensure!(t["dtype"] == "F32", "{name}: dtype must be F32");
+    let shape: Vec<usize> = serde_json::from_value(t["shape"].clone())?;
+    let off: [usize; 2] = serde_json::from_value(t["data_offsets"].clone())?;
+    anyhow::ensure!(
+        off[0] <= off[1]
+            && off[1] <= data.len()
+            && off[1] - off[0] == 4 * shape.iter().product::<usize>(),
+        "{name}: byte range does not match its shape"
+    );
+    let v = data[off[0]..off[1]]
+        .chunks(4)
+        .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+        .collect();
+    Ok((shape, v))
+}
+
+/// Parses safetensors bytes written by [`to_bytes`] (or by any tool using the same names).
+pub fn from_bytes(bytes: &[u8]) -> anyhow::Result<Model> {
+    let (header, data) = parse(bytes)?;
+    let meta = metadata(&header)?;
     let get = |k: &str| meta.get(k).and_then(|v| v.as_str());
     anyhow::ensure!(
         get("format") == Some("insitu-cnn"),
@@ -156,25 +206,7 @@ pub fn from_bytes(bytes: &[u8]) -> anyhow::Result<Model> {
         .map(|s| s.trim().parse())
         .collect::<Result<_, _>>()?;
     anyhow::ensure!(input.len() == 3, "input shape must be C,H,W");
-    let tensor = |name: &str| -> anyhow::Result<(Vec<usize>, Vec<f32>)> {
-        let t = header
-            .get(name)
-            .ok_or_else(|| anyhow::anyhow!("missing tensor {name}"))?;
-        anyhow::ensure!(t["dtype"] == "F32", "{name}: dtype must be F32");
-        let shape: Vec<usize> = serde_json::from_value(t["shape"].clone())?;
-        let off: [usize; 2] = serde_json::from_value(t["data_offsets"].clone())?;
-        anyhow::ensure!(
-            off[0] <= off[1]
-                && off[1] <= data.len()
-                && off[1] - off[0] == 4 * shape.iter().product::<usize>(),
-            "{name}: byte range does not match its shape"
-        );
-        let v = data[off[0]..off[1]]
-            .chunks(4)
-            .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
-            .collect();
-        Ok((shape, v))
-    };
+    let tensor = |name: &str| tensor(&header, data, name);
     // A conv from its description and the tensors under `prefix`.
     let read_conv = |prefix: &str, desc: &str| -> anyhow::Result<Conv> {
         let mut kv = BTreeMap::new();
@@ -286,6 +318,19 @@ pub fn from_bytes(bytes: &[u8]) -> anyhow::Result<Model> {
 
 pub fn save(model: &Model, path: &Path) -> anyhow::Result<()> {
     std::fs::write(path, to_bytes(model)).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+}
+
+/// [`save`] with the programmed cells of crossbar layers, written atomically (a temporary file
+/// renamed over `path`), so an interrupted run keeps the last complete model.
+pub fn save_with_cells(
+    model: &Model,
+    programmed: &[(usize, LayerCells)],
+    path: &Path,
+) -> anyhow::Result<()> {
+    let tmp = path.with_extension("safetensors.tmp");
+    std::fs::write(&tmp, to_bytes_with_cells(model, programmed))
+        .and_then(|_| std::fs::rename(&tmp, path))
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
 }
 
 pub fn load(path: &Path) -> anyhow::Result<Model> {

@@ -202,6 +202,25 @@ impl<'a> CnnTrainer<'a> {
     pub fn model(&mut self) -> Model {
         self.net.to_model(self.be)
     }
+
+    /// Writes the model as it is now to `path`, with every crossbar layer's programmed cells.
+    pub fn save(&mut self, path: &std::path::Path) -> anyhow::Result<()> {
+        let model = self.model();
+        let cells: Vec<_> = self
+            .net
+            .layers
+            .iter()
+            .enumerate()
+            .filter_map(|(l, lb)| match &lb.weights {
+                super::cnn_net::Weights::Xbar { id, .. } => Some((l, *id)),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|(l, id)| (l, self.be.xbar_cells(id).remove(0)))
+            .collect();
+        crate::model_io::save_with_cells(&model, &cells, path)
+    }
 }
 
 /// Trains the experiment's conv network (BP or DFA, in float or in situ on crossbars with
@@ -280,6 +299,9 @@ pub fn train(
             let measured = (!report.activity.is_empty())
                 .then(|| crate::chip::experiment::measured(cfg, &report.activity));
             report.cost = chip_cost(cfg, measured.as_deref());
+        }
+        if let Some(path) = &opts.save {
+            t.save(path)?;
         }
         let diverged = !loss.is_finite();
         if report.close_epoch(epoch, diverged, opts.out.as_deref())? {

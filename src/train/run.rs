@@ -17,6 +17,8 @@ use crate::data::{self, Split};
 pub struct RunOptions {
     /// Rewrite the report here after every epoch.
     pub out: Option<PathBuf>,
+    /// Conv networks: write the trained model (and crossbar conductances) here at the end.
+    pub save: Option<PathBuf>,
     /// Show a progress bar (hidden anyway when stderr is not a terminal).
     pub progress: bool,
     /// Label printed beside the progress bar.
