@@ -10,31 +10,12 @@ use insitu::config::Init;
 use insitu::cpu::CpuBackend;
 use insitu::data::synth::{scratch_dir, write_cifar_batch};
 use insitu::nn::model::{Conv, ConvWeights, Layer, Model};
-use insitu::train::cnn_net::{CnnNet, Hyper};
+use insitu::train::cnn_net::CnnNet;
 
 /// A model with non-trivial biases, BN parameters and running statistics.
 fn model(arch: &str, input: [usize; 3], classes: usize) -> Model {
     let mut m = Model::init(arch, input, classes, Init::He, 5).unwrap();
-    let mut s = 200;
-    let mut perturb = |c: &mut Conv| {
-        let n = c.c_out;
-        s += 5;
-        c.bias = random(n, s, -0.1, 0.1);
-        if let Some(bn) = &mut c.bn {
-            bn.gamma = random(n, s + 1, 0.5, 1.5);
-            bn.beta = random(n, s + 2, -0.3, 0.3);
-            bn.mean = random(n, s + 3, -0.2, 0.2);
-            bn.var = random(n, s + 4, 0.5, 2.0);
-        }
-    };
-    for layer in &mut m.layers {
-        if let Layer::Conv(c) = layer {
-            perturb(c);
-            if let Some(p) = c.shortcut.as_mut().and_then(|sc| sc.proj.as_mut()) {
-                perturb(p);
-            }
-        }
-    }
+    common::perturb_convs(&mut m, 200);
     m
 }
 
@@ -62,15 +43,7 @@ fn fade(c: &mut Conv, o: usize) {
 /// statistics) or training mode (batch statistics).
 fn logits(m: &Model, x: &[f32], batch: usize, eval: bool) -> Vec<f32> {
     let mut be = CpuBackend::new();
-    let hyper = Hyper {
-        batch,
-        activation: Activation::Relu,
-        loss: LossKind::CrossEntropy,
-        momentum: 0.0,
-        weight_decay: 0.0,
-        nesterov: false,
-        lr: 0.0,
-    };
+    let hyper = common::hyper(batch, Activation::Relu);
     let mut net = CnnNet::new(&mut be, m, hyper).unwrap();
     net.inference_form = true;
     net.training = !eval;

@@ -8,19 +8,11 @@ use insitu::compress::penni;
 use insitu::config::{ArrayConfig, Init};
 use insitu::cpu::CpuBackend;
 use insitu::nn::model::{ConvWeights, Layer, Model};
-use insitu::train::cnn_net::{CnnNet, Hyper};
+use insitu::train::cnn_net::CnnNet;
 
 fn outputs(model: &Model, x: &[f32], batch: usize, inference: bool) -> Vec<f32> {
     let mut be = CpuBackend::new();
-    let hyper = Hyper {
-        batch,
-        activation: Activation::Relu,
-        loss: LossKind::CrossEntropy,
-        momentum: 0.0,
-        weight_decay: 0.0,
-        nesterov: false,
-        lr: 0.0,
-    };
+    let hyper = common::hyper(batch, Activation::Relu);
     let mut net = CnnNet::new(&mut be, model, hyper).unwrap();
     net.inference_form = inference;
     be.write(net.x, x);

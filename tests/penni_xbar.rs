@@ -44,17 +44,7 @@ fn config(extra: &[&str]) -> ExperimentConfig {
 }
 
 fn dataset(n: usize, stream: u32) -> Dataset {
-    let features: usize = SHAPE.iter().product();
-    let labels = common::random(n, stream + 1, 0.0, 6.0)
-        .iter()
-        .map(|v| (*v as u32).min(5))
-        .collect();
-    Dataset {
-        images: common::random(n * features, stream, 0.0, 1.0),
-        labels,
-        shape: SHAPE,
-        classes: 6,
-    }
+    common::random_dataset(n, stream, SHAPE, 6)
 }
 
 /// Both convs in PENNI form with random sparse coefficients; in each, output 1 and input

@@ -15,39 +15,16 @@ const SMALL: &str = "C3b-R3-R4s2-G-FC5";
 
 fn hyper(batch: usize) -> Hyper {
     Hyper {
-        batch,
-        activation: Activation::Tanh,
-        loss: LossKind::CrossEntropy,
         momentum: 0.9,
-        weight_decay: 0.0,
-        nesterov: false,
         lr: 0.1,
+        ..common::hyper(batch, Activation::Tanh)
     }
 }
 
 /// A small residual model with non-trivial BN parameters and running statistics.
 fn model(arch: &str, input: [usize; 3]) -> Model {
     let mut m = Model::init(arch, input, 5, Init::He, 3).unwrap();
-    let mut s = 100;
-    let mut perturb = |c: &mut insitu::nn::model::Conv| {
-        let n = c.c_out;
-        s += 5;
-        c.bias = random(n, s, -0.1, 0.1);
-        if let Some(bn) = &mut c.bn {
-            bn.gamma = random(n, s + 1, 0.5, 1.5);
-            bn.beta = random(n, s + 2, -0.3, 0.3);
-            bn.mean = random(n, s + 3, -0.2, 0.2);
-            bn.var = random(n, s + 4, 0.5, 2.0);
-        }
-    };
-    for layer in &mut m.layers {
-        if let Layer::Conv(c) = layer {
-            perturb(c);
-            if let Some(p) = c.shortcut.as_mut().and_then(|sc| sc.proj.as_mut()) {
-                perturb(p);
-            }
-        }
-    }
+    common::perturb_convs(&mut m, 100);
     m
 }
 

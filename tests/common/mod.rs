@@ -34,3 +34,64 @@ pub fn max_rel_err(a: &[f32], b: &[f32]) -> f32 {
         .map(|(x, y)| (x - y).abs() / (1.0 + y.abs()))
         .fold(0.0, f32::max)
 }
+
+/// Conv-net settings with no optimiser motion (forward and gradient checks).
+pub fn hyper(
+    batch: usize,
+    activation: insitu::backend::Activation,
+) -> insitu::train::cnn_net::Hyper {
+    insitu::train::cnn_net::Hyper {
+        batch,
+        activation,
+        loss: insitu::backend::LossKind::CrossEntropy,
+        momentum: 0.0,
+        weight_decay: 0.0,
+        nesterov: false,
+        lr: 0.0,
+    }
+}
+
+/// Gives every conv of `m` (projections included) random biases and, where it has batch norm,
+/// random gamma, beta and running statistics; `seed` picks the streams.
+pub fn perturb_convs(m: &mut insitu::nn::model::Model, seed: u32) {
+    let mut s = seed;
+    let mut perturb = |c: &mut insitu::nn::model::Conv| {
+        let n = c.c_out;
+        s += 5;
+        c.bias = random(n, s, -0.1, 0.1);
+        if let Some(bn) = &mut c.bn {
+            bn.gamma = random(n, s + 1, 0.5, 1.5);
+            bn.beta = random(n, s + 2, -0.3, 0.3);
+            bn.mean = random(n, s + 3, -0.2, 0.2);
+            bn.var = random(n, s + 4, 0.5, 2.0);
+        }
+    };
+    for layer in &mut m.layers {
+        if let insitu::nn::model::Layer::Conv(c) = layer {
+            perturb(c);
+            if let Some(p) = c.shortcut.as_mut().and_then(|sc| sc.proj.as_mut()) {
+                perturb(p);
+            }
+        }
+    }
+}
+
+/// `n` random images of `shape` in [0, 1) with random labels below `classes`.
+pub fn random_dataset(
+    n: usize,
+    stream: u32,
+    shape: [usize; 3],
+    classes: usize,
+) -> insitu::data::Dataset {
+    let features: usize = shape.iter().product();
+    let labels = random(n, stream + 1, 0.0, classes as f32)
+        .iter()
+        .map(|v| (*v as u32).min(classes as u32 - 1))
+        .collect();
+    insitu::data::Dataset {
+        images: random(n * features, stream, 0.0, 1.0),
+        labels,
+        shape,
+        classes,
+    }
+}
