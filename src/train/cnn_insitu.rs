@@ -2,7 +2,7 @@
 //! `[C_out][C_in k k]`, one kernel per crossbar column, or an FC `[fan_out][fan_in]`) lives as
 //! conductances on a crossbar layer. Reads replace the weight products (`cnn_products`); the
 //! weight gradient stays digital, goes through the momentum, and is programmed as pulses, as
-//! on the MLP path (`net.rs`). Calibrated ADC ranges are set on one batch run through the
+//! on the MLP path (`net.rs`). Calibrated ADC ranges are set on up to 16 images run through the
 //! freshly programmed arrays on a CPU twin of the network.
 
 use std::cell::Cell;
@@ -124,7 +124,17 @@ impl CnnXbar {
     }
 }
 
-/// `cells` with ADC ranges calibrated on one batch: the network runs forward, loss and its
+/// Images the ADC calibration of a conv net reads: one batch, at most `CALIBRATION_IMAGES`.
+/// Every conv read of an image is P input vectors, so a few images already sample each
+/// column's partial sums thousands of times; the calibration runs on the CPU reference, whose
+/// time would otherwise grow with the batch (minutes for VGG-8 at batch 64).
+pub(super) fn calibration_rows(batch: usize, available: usize) -> usize {
+    batch.min(CALIBRATION_IMAGES).min(available).max(1)
+}
+
+const CALIBRATION_IMAGES: usize = 16;
+
+/// `cells` with ADC ranges calibrated on the first `calibration_rows` images: the network runs forward, loss and its
 /// learning rule's error pass on a CPU twin whose every read calibrates its range first.
 #[allow(clippy::too_many_arguments)]
 fn calibrated(
@@ -138,7 +148,7 @@ fn calibrated(
     calib: &Dataset,
     seed: u64,
 ) -> anyhow::Result<Vec<LayerCells>> {
-    let rows = hyper.batch.min(calib.len()).max(1);
+    let rows = calibration_rows(hyper.batch, calib.len());
     let mut cpu = CpuBackend::new();
     let mut twin = CnnNet::new(
         &mut cpu,

@@ -126,8 +126,8 @@ fn collect(be: &mut dyn Backend, net: &CnnNet) -> Vec<Cells> {
 }
 
 /// Puts every weight layer of `net` (built from `model`, in evaluation mode) on crossbars per
-/// `cfg.array`; with `adc_mode = "calibrated"` the ADC ranges are first calibrated on one
-/// batch from the start of `calib`, run forward on a CPU twin.
+/// `cfg.array`; with `adc_mode = "calibrated"` the ADC ranges are first calibrated on the
+/// first images of `calib` (`cnn_insitu::calibration_rows`), run forward on a CPU twin.
 pub fn attach(
     be: &mut dyn Backend,
     net: &mut CnnNet,
@@ -146,7 +146,7 @@ pub fn attach(
     let k = knobs(cfg, inst, seed, inst.lr.unwrap_or(cfg.optimizer.lr));
     let mut cells = map_model(model, &xb);
     if array.adc_mode == AdcMode::Calibrated {
-        let rows = net.hyper.batch.min(calib.len()).max(1);
+        let rows = super::cnn_insitu::calibration_rows(net.hyper.batch, calib.len());
         let mut cpu = CpuBackend::new();
         let hyper = super::cnn_net::Hyper {
             batch: rows,
