@@ -34,23 +34,6 @@ fn setup(be: &mut dyn Backend, model: &Model, batch: usize, act: Activation) -> 
     net
 }
 
-/// Mean loss of the batch in `net.x`.
-fn loss(be: &mut dyn Backend, net: &CnnNet, batch: usize) -> f64 {
-    be.fill(
-        net.acc,
-        &FillParams {
-            off: 0,
-            count: 4,
-            value: 0.0,
-            _pad: 0,
-        },
-    );
-    net.forward(be, batch);
-    net.loss(be, batch);
-    let a = be.read(net.acc);
-    a[0] as f64 / a[2] as f64
-}
-
 /// Every (values, gradient) buffer pair of the net, named.
 fn params(net: &CnnNet) -> Vec<(String, Buf, Buf)> {
     let mut v = Vec::new();
@@ -80,7 +63,7 @@ fn check_fd(arch: &str, input: [usize; 3], batch: usize, act: Activation, penni_
         let n = be.read(lb.bias.w).len();
         be.write(lb.bias.w, &random(n, 20 + l as u32, -0.1, 0.1));
     }
-    loss(&mut be, &net, batch);
+    common::batch_loss(&mut be, &net, batch);
     net.backward(&mut be, batch);
     let eps = 1e-2f32;
     for (name, w, g) in params(&net) {
@@ -91,10 +74,10 @@ fn check_fd(arch: &str, input: [usize; 3], batch: usize, act: Activation, penni_
             let mut v = base.clone();
             v[i] = base[i] + eps;
             be.write(w, &v);
-            let up = loss(&mut be, &net, batch);
+            let up = common::batch_loss(&mut be, &net, batch);
             v[i] = base[i] - eps;
             be.write(w, &v);
-            let down = loss(&mut be, &net, batch);
+            let down = common::batch_loss(&mut be, &net, batch);
             be.write(w, &base);
             let fd = (up - down) / (2.0 * eps as f64);
             let an = grads[i] as f64;
@@ -147,10 +130,10 @@ fn gpu_training_step_matches_cpu() {
         }
         for inference in [false, true] {
             net.inference_form = inference;
-            results.push(loss(be, &net, batch) as f32);
+            results.push(common::batch_loss(be, &net, batch) as f32);
         }
         net.inference_form = false;
-        loss(be, &net, batch);
+        common::batch_loss(be, &net, batch);
         net.backward(be, batch);
         let grads: Vec<Vec<f32>> = params(&net).iter().map(|(_, _, g)| be.read(*g)).collect();
         net.update(be);

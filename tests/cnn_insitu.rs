@@ -34,17 +34,7 @@ const IDEAL: &[&str] = &[
 ];
 
 fn config(extra: &[&str]) -> ExperimentConfig {
-    let mut sets: Vec<String> = vec![
-        format!("network.arch=\"{AWKWARD}\""),
-        "data.normalize=\"unit\"".into(),
-    ];
-    sets.extend(extra.iter().map(|s| s.to_string()));
-    parse(
-        include_str!("../configs/xbar_cnn_mnist.toml"),
-        "test",
-        &sets,
-    )
-    .expect("test config")
+    common::xbar_cnn_config(AWKWARD, extra)
 }
 
 fn dataset(n: usize, stream: u32) -> Dataset {

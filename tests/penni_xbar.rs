@@ -5,7 +5,7 @@ mod common;
 
 use insitu::backend::Backend;
 use insitu::compress::penni;
-use insitu::config::{parse, ExperimentConfig, Init};
+use insitu::config::{ExperimentConfig, Init};
 use insitu::cpu::CpuBackend;
 use insitu::data::{Dataset, Split};
 use insitu::nn::model::{ConvWeights, Layer, Model};
@@ -29,18 +29,9 @@ const IDEAL: &[&str] = &[
 ];
 
 fn config(extra: &[&str]) -> ExperimentConfig {
-    let mut sets: Vec<String> = vec![
-        format!("network.arch=\"{ARCH}\""),
-        "data.normalize=\"unit\"".into(),
-        "train.batch_size=5".into(),
-    ];
-    sets.extend(extra.iter().map(|s| s.to_string()));
-    parse(
-        include_str!("../configs/xbar_cnn_mnist.toml"),
-        "test",
-        &sets,
-    )
-    .expect("test config")
+    let mut sets = vec!["train.batch_size=5"];
+    sets.extend_from_slice(extra);
+    common::xbar_cnn_config(ARCH, &sets)
 }
 
 fn dataset(n: usize, stream: u32) -> Dataset {

@@ -37,22 +37,6 @@ fn setup(be: &mut dyn Backend, m: &Model, batch: usize) -> CnnNet {
     net
 }
 
-fn loss(be: &mut dyn Backend, net: &CnnNet, batch: usize) -> f64 {
-    be.fill(
-        net.acc,
-        &FillParams {
-            off: 0,
-            count: 4,
-            value: 0.0,
-            _pad: 0,
-        },
-    );
-    net.forward(be, batch);
-    net.loss(be, batch);
-    let a = be.read(net.acc);
-    a[0] as f64 / a[2] as f64
-}
-
 fn named(p: &Param, name: String) -> (String, Buf, Buf) {
     (name, p.w, p.g)
 }
@@ -86,7 +70,7 @@ fn residual_bn_gradients_match_finite_differences() {
     let m = model(SMALL, input);
     let mut be = CpuBackend::new();
     let net = setup(&mut be, &m, batch);
-    loss(&mut be, &net, batch);
+    common::batch_loss(&mut be, &net, batch);
     net.backward(&mut be, batch);
     let eps = 1e-2f32;
     let mut checked = 0;
@@ -97,10 +81,10 @@ fn residual_bn_gradients_match_finite_differences() {
             let mut v = base.clone();
             v[i] = base[i] + eps;
             be.write(w, &v);
-            let up = loss(&mut be, &net, batch);
+            let up = common::batch_loss(&mut be, &net, batch);
             v[i] = base[i] - eps;
             be.write(w, &v);
-            let down = loss(&mut be, &net, batch);
+            let down = common::batch_loss(&mut be, &net, batch);
             be.write(w, &base);
             let fd = (up - down) / (2.0 * eps as f64);
             let an = grads[i] as f64;
@@ -124,11 +108,11 @@ fn residual_bn_step_gpu_matches_cpu() {
     let mut c = CpuBackend::new();
     for be in [&mut g as &mut dyn Backend, &mut c as &mut dyn Backend] {
         let mut net = setup(be, &m, batch);
-        let l0 = loss(be, &net, batch);
+        let l0 = common::batch_loss(be, &net, batch);
         net.backward(be, batch);
         net.update(be);
         net.training = false;
-        let l1 = loss(be, &net, batch);
+        let l1 = common::batch_loss(be, &net, batch);
         results.push((l0, l1, net.to_model(be)));
     }
     let (a, b) = (&results[0], &results[1]);

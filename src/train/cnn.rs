@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use super::augment::Augmenter;
 use super::cnn_net::{CnnNet, Hyper};
-use super::feed::{self, upload, Resident};
+use super::feed::{self, upload_split, Resident, ResidentSplit};
 use super::report::{chip_cost, EpochRecord, FinalRecord, InstanceRecord, RunReport};
 use super::run::{progress, RunOptions};
 use super::{cnn_dfa, cnn_insitu};
@@ -82,12 +82,12 @@ impl<'a> CnnTrainer<'a> {
             split.train.shape
         );
         let net = CnnNet::new(be, model, hyper)?;
-        let train = upload(be, &split.train);
-        let test = upload(be, &split.test);
-        let perm = be.alloc_u32(train.n);
-        let order = be.alloc_u32(train.n.max(test.n));
-        let ident: Vec<u32> = (0..train.n.max(test.n) as u32).collect();
-        be.write_u32(order, &ident);
+        let ResidentSplit {
+            train,
+            test,
+            perm,
+            order,
+        } = upload_split(be, split);
         Ok(CnnTrainer {
             be,
             net,

@@ -24,6 +24,30 @@ pub fn upload(be: &mut dyn Backend, d: &Dataset) -> Resident {
     }
 }
 
+/// A split resident on the backend, with an epoch-order buffer for the training set and the
+/// identity order the test set is read in.
+pub struct ResidentSplit {
+    pub train: Resident,
+    pub test: Resident,
+    pub perm: Buf,
+    pub order: Buf,
+}
+
+pub fn upload_split(be: &mut dyn Backend, split: &crate::data::Split) -> ResidentSplit {
+    let train = upload(be, &split.train);
+    let test = upload(be, &split.test);
+    let perm = be.alloc_u32(train.n);
+    let order = be.alloc_u32(train.n.max(test.n));
+    let ident: Vec<u32> = (0..train.n.max(test.n) as u32).collect();
+    be.write_u32(order, &ident);
+    ResidentSplit {
+        train,
+        test,
+        perm,
+        order,
+    }
+}
+
 /// Copies rows [start, start + rows) of `perm`'s order of `set` into the batch buffers.
 #[allow(clippy::too_many_arguments)]
 pub fn gather(

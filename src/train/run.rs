@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use super::augment::Augmenter;
-use super::feed::{self, upload, Resident};
+use super::feed::{self, upload_split, Resident, ResidentSplit};
 use super::init;
 use super::net::{Net, NetSpec};
 use super::report::{chip_cost, EpochRecord, FinalRecord, InstanceRecord, RunReport};
@@ -124,12 +124,12 @@ impl<'a> Trainer<'a> {
             &settings,
             &split.train,
         )?;
-        let train = upload(be, &split.train);
-        let test = upload(be, &split.test);
-        let perm = be.alloc_u32(train.n);
-        let order = be.alloc_u32(train.n.max(test.n));
-        let ident: Vec<u32> = (0..train.n.max(test.n) as u32).collect();
-        be.write_u32(order, &ident);
+        let ResidentSplit {
+            train,
+            test,
+            perm,
+            order,
+        } = upload_split(be, split);
         Ok(Trainer {
             be,
             cfg: cfg.clone(),

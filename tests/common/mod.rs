@@ -95,3 +95,40 @@ pub fn random_dataset(
         classes,
     }
 }
+
+/// Mean loss of the batch already in `net.x` (forward pass and loss only).
+pub fn batch_loss(
+    be: &mut dyn insitu::backend::Backend,
+    net: &insitu::train::cnn_net::CnnNet,
+    batch: usize,
+) -> f64 {
+    be.fill(
+        net.acc,
+        &insitu::backend::FillParams {
+            off: 0,
+            count: 4,
+            value: 0.0,
+            _pad: 0,
+        },
+    );
+    net.forward(be, batch);
+    net.loss(be, batch);
+    let a = be.read(net.acc);
+    a[0] as f64 / a[2] as f64
+}
+
+/// `configs/xbar_cnn_mnist.toml` with network `arch`, inputs in [0, 1] and the `extra`
+/// overrides (`key=value`).
+pub fn xbar_cnn_config(arch: &str, extra: &[&str]) -> insitu::config::ExperimentConfig {
+    let mut sets: Vec<String> = vec![
+        format!("network.arch=\"{arch}\""),
+        "data.normalize=\"unit\"".into(),
+    ];
+    sets.extend(extra.iter().map(|s| s.to_string()));
+    insitu::config::parse(
+        include_str!("../../configs/xbar_cnn_mnist.toml"),
+        "test",
+        &sets,
+    )
+    .expect("test config")
+}
