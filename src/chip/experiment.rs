@@ -10,13 +10,14 @@ use crate::nn::arch::{self, LayerShape};
 /// Input shape [C, H, W] and classes of the experiment's data (without loading it).
 pub fn data_shape(cfg: &ExperimentConfig) -> ([usize; 3], usize) {
     let input = cfg.network.input.unwrap_or(match cfg.data.source {
-        Source::Cifar10 => [3, 32, 32],
-        Source::Mnist5k | Source::Idx => [1, 28, 28],
+        Source::Cifar10 | Source::Cifar100 => [3, 32, 32],
+        // A NumPy set's shape is known once loaded; without network.input, MNIST's.
+        Source::Mnist5k | Source::Idx | Source::Npy => [1, 28, 28],
     });
-    let classes = if cfg.data.classes > 0 {
-        cfg.data.classes
-    } else {
-        10
+    let classes = match (cfg.data.classes, cfg.data.source) {
+        (0, Source::Cifar100) => crate::data::cifar100::classes(cfg.data.cifar100_labels),
+        (0, _) => 10,
+        (n, _) => n,
     };
     (input, classes)
 }
@@ -25,8 +26,8 @@ pub fn data_shape(cfg: &ExperimentConfig) -> ([usize; 3], usize) {
 fn samples_per_epoch(cfg: &ExperimentConfig) -> usize {
     let full = match cfg.data.source {
         Source::Mnist5k => 4000,
-        Source::Cifar10 => 50_000,
-        Source::Idx => 60_000,
+        Source::Cifar10 | Source::Cifar100 => 50_000,
+        Source::Idx | Source::Npy => 60_000,
     };
     if cfg.data.train_limit > 0 {
         cfg.data.train_limit.min(full)

@@ -92,17 +92,85 @@ impl Default for ArrayConfig {
 }
 
 /// Drift of conductance with time since programming: G(t) = G0 (t / 1 s)^(-nu).
+///
+/// `t` in the file is one time or a list (`t = [1, 3600, 86400]`): `insitu eval` reads at every
+/// listed time; training and every other read use the first.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[serde(from = "DriftFile", into = "DriftFile")]
 pub struct Drift {
     pub nu: f64,
-    /// Seconds since programming at which reads happen; 0 or 1 means no drift.
+    /// Seconds since programming at which reads happen (the first listed time); 1 means no
+    /// drift.
     pub t: f64,
+    /// Every listed read time, `t` first.
+    pub times: Vec<f64>,
 }
 
 impl Default for Drift {
     fn default() -> Self {
-        Self { nu: 0.0, t: 1.0 }
+        Self {
+            nu: 0.0,
+            t: 1.0,
+            times: vec![1.0],
+        }
+    }
+}
+
+impl Drift {
+    /// The same drift read at `t` seconds only.
+    pub fn at(&self, t: f64) -> Drift {
+        Drift {
+            nu: self.nu,
+            t,
+            times: vec![t],
+        }
+    }
+}
+
+/// One read time or a list of them.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(untagged)]
+enum Times {
+    One(f64),
+    Many(Vec<f64>),
+}
+
+/// `[device.drift]` as written in a file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct DriftFile {
+    nu: f64,
+    t: Times,
+}
+
+impl Default for DriftFile {
+    fn default() -> Self {
+        Drift::default().into()
+    }
+}
+
+impl From<DriftFile> for Drift {
+    fn from(f: DriftFile) -> Drift {
+        let times = match f.t {
+            Times::One(t) => vec![t],
+            Times::Many(v) => v,
+        };
+        Drift {
+            nu: f.nu,
+            // An empty list is refused by `validate`.
+            t: times.first().copied().unwrap_or(0.0),
+            times,
+        }
+    }
+}
+
+impl From<Drift> for DriftFile {
+    fn from(d: Drift) -> DriftFile {
+        let t = match d.times.as_slice() {
+            [_, _, ..] => Times::Many(d.times),
+            _ => Times::One(d.t),
+        };
+        DriftFile { nu: d.nu, t }
     }
 }
 
@@ -322,11 +390,12 @@ impl DeviceConfig {
             self.stuck_on + self.stuck_off <= 1.0,
             "<= 1",
         )?;
+        let times = &self.drift.times;
         check(
             "device.drift.t",
-            self.drift.t,
-            self.drift.t >= 1.0,
-            ">= 1 second",
+            format!("{times:?}"),
+            !times.is_empty() && times.len() <= 64 && times.iter().all(|t| *t >= 1.0),
+            "a time >= 1 second, or a list of 1 to 64 such times",
         )?;
         check(
             "device.max_pulses_per_update",

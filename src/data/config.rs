@@ -17,6 +17,10 @@ pub enum Source {
     Idx,
     /// The CIFAR-10 binary batches in `data.path`.
     Cifar10,
+    /// CIFAR-100 binaries (`train.bin`, `test.bin`) in `data.path`.
+    Cifar100,
+    /// NumPy arrays: `.npy` files in the directory `data.path`, or the `.npz` archive it names.
+    Npy,
 }
 
 impl Source {
@@ -25,6 +29,8 @@ impl Source {
             Source::Mnist5k => "mnist5k",
             Source::Idx => "idx",
             Source::Cifar10 => "cifar10",
+            Source::Cifar100 => "cifar100",
+            Source::Npy => "npy",
         }
     }
 }
@@ -40,6 +46,31 @@ pub enum Normalize {
     Standard,
     /// x / 255 * 2 - 1, in [-1, 1].
     Centered,
+}
+
+/// Which CIFAR-100 label byte is the class.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Cifar100Labels {
+    /// The 100 fine classes.
+    #[default]
+    Fine,
+    /// The 20 superclasses.
+    Coarse,
+}
+
+/// Axis order of 4-D NumPy image arrays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ImageLayout {
+    /// Channels-first when dimension 1 is at most 4 and dimension 3 is not, channels-last in
+    /// the opposite case; otherwise an error asking for one of the two.
+    #[default]
+    Auto,
+    /// `[N, C, H, W]`.
+    Nchw,
+    /// `[N, H, W, C]`.
+    Nhwc,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -66,6 +97,10 @@ pub struct DataConfig {
     pub augment: Augment,
     /// Largest crop offset in pixels on each axis (zero padding of this width).
     pub crop_pad: u32,
+    /// `cifar100`: the fine (100) or coarse (20) labels.
+    pub cifar100_labels: Cifar100Labels,
+    /// `npy`: axis order of 4-D image arrays.
+    pub layout: ImageLayout,
 }
 
 impl Default for DataConfig {
@@ -83,6 +118,8 @@ impl Default for DataConfig {
             normalize: Normalize::default(),
             augment: Augment::None,
             crop_pad: 4,
+            cifar100_labels: Cifar100Labels::Fine,
+            layout: ImageLayout::Auto,
         }
     }
 }
@@ -123,24 +160,24 @@ impl DataConfig {
     pub fn validate(&self) -> Result<(), ConfigError> {
         let src = self.source.name();
         match (&self.path, self.source) {
-            (None, Source::Idx | Source::Cifar10) => check(
+            (None, Source::Idx | Source::Cifar10 | Source::Cifar100 | Source::Npy) => check(
                 "data.path",
                 "(unset)",
                 false,
                 &format!("a directory holding the files; required when data.source = \"{src}\""),
             )?,
-            (Some(p), Source::Idx | Source::Cifar10) => check(
+            (Some(p), Source::Idx | Source::Cifar10 | Source::Cifar100 | Source::Npy) => check(
                 "data.path",
                 format!("\"{p}\""),
                 !p.trim().is_empty(),
-                "a non-empty directory path",
+                "a non-empty directory path (or a .npz file for data.source = \"npy\")",
             )?,
             (Some(p), Source::Mnist5k) => check(
                 "data.path",
                 format!("\"{p}\""),
                 false,
                 "unset when data.source = \"mnist5k\" (the embedded set); \
-                 set data.source = \"idx\" or \"cifar10\" to load files",
+                 set data.source = \"idx\", \"cifar10\", \"cifar100\" or \"npy\" to load files",
             )?,
             (None, Source::Mnist5k) => {}
         }
@@ -154,8 +191,8 @@ impl DataConfig {
                 check(
                     field,
                     format!("\"{n}\""),
-                    self.source == Source::Idx,
-                    &format!("only with data.source = \"idx\" (it is \"{src}\")"),
+                    matches!(self.source, Source::Idx | Source::Npy),
+                    &format!("only with data.source = \"idx\" or \"npy\" (it is \"{src}\")"),
                 )?;
                 check(
                     field,
@@ -165,6 +202,18 @@ impl DataConfig {
                 )?;
             }
         }
+        check(
+            "data.cifar100_labels",
+            "\"coarse\"",
+            self.cifar100_labels == Cifar100Labels::Fine || self.source == Source::Cifar100,
+            &format!("\"fine\" (unset) unless data.source = \"cifar100\" (it is \"{src}\")"),
+        )?;
+        check(
+            "data.layout",
+            format!("{:?}", self.layout).to_lowercase(),
+            self.layout == ImageLayout::Auto || self.source == Source::Npy,
+            &format!("\"auto\" (unset) unless data.source = \"npy\" (it is \"{src}\")"),
+        )?;
         match self.source {
             Source::Idx => check(
                 "data.classes",
@@ -172,6 +221,21 @@ impl DataConfig {
                 self.classes == 0 || (2..=256).contains(&self.classes),
                 "0 (one above the largest training label) or 2..=256",
             ),
+            Source::Npy => check(
+                "data.classes",
+                self.classes,
+                self.classes == 0 || (2..=65536).contains(&self.classes),
+                "0 (one above the largest training label) or 2..=65536",
+            ),
+            Source::Cifar100 => {
+                let n = super::cifar100::classes(self.cifar100_labels);
+                check(
+                    "data.classes",
+                    self.classes,
+                    self.classes == 0 || self.classes == n,
+                    &format!("0 or {n} for data.source = \"cifar100\" with these labels"),
+                )
+            }
             _ => check(
                 "data.classes",
                 self.classes,

@@ -66,3 +66,46 @@ pub fn apply(train: &RawDataset, test: &RawDataset, mode: Normalize) -> (Dataset
     };
     (convert(train, &affine), convert(test, &affine))
 }
+
+/// [`apply`] for float images whose 1.0 stands for byte 255: `unit` keeps them, `centered`
+/// maps to 2x - 1, `standard` standardises each channel with the training set's statistics.
+pub fn apply_float(train: &Dataset, test: &Dataset, mode: Normalize) -> (Dataset, Dataset) {
+    let [c, h, w] = train.shape;
+    let plane = h * w;
+    let affine: Vec<(f32, f32)> = match mode {
+        Normalize::Unit => vec![(0.0, 1.0); c],
+        Normalize::Centered => vec![(0.5, 0.5); c],
+        Normalize::Standard => {
+            let mut sums = vec![(0f64, 0f64); c];
+            for img in train.images.chunks_exact(c * plane) {
+                for (ch, px) in img.chunks_exact(plane).enumerate() {
+                    for &p in px {
+                        sums[ch].0 += p as f64;
+                        sums[ch].1 += p as f64 * p as f64;
+                    }
+                }
+            }
+            let count = (train.len() * plane).max(1) as f64;
+            sums.into_iter()
+                .map(|(s, s2)| {
+                    let mean = s / count;
+                    let std = (s2 / count - mean * mean).max(0.0).sqrt();
+                    (mean as f32, if std > 0.0 { std as f32 } else { 1.0 })
+                })
+                .collect()
+        }
+    };
+    let convert = |set: &Dataset| Dataset {
+        images: set
+            .images
+            .chunks_exact(plane)
+            .enumerate()
+            .flat_map(|(k, px)| {
+                let (sub, div) = affine[k % c];
+                px.iter().map(move |&p| (p - sub) / div)
+            })
+            .collect(),
+        ..set.clone()
+    };
+    (convert(train), convert(test))
+}
