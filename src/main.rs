@@ -36,10 +36,23 @@ enum Command {
         /// Write the JSON report here (rewritten after every epoch).
         #[arg(long)]
         out: Option<PathBuf>,
-        /// Conv networks: write the trained model here (safetensors; in-situ runs add every
-        /// layer's programmed conductances).
+        /// Write the trained model here after every epoch (safetensors, docs/models.md;
+        /// in-situ runs add every layer's programmed conductances).
         #[arg(long)]
         save: Option<PathBuf>,
+    },
+    /// Evaluate a trained model on the experiment's crossbars: accuracy per population
+    /// instance and drift time (`device.drift.t = [1, 3600, ...]`), and the inference chip.
+    Eval {
+        config: PathBuf,
+        /// The trained model (safetensors, docs/models.md).
+        #[arg(long)]
+        model: PathBuf,
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        sets: Vec<String>,
+        /// Write the JSON report here.
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
     /// Chip area, energy and latency of an experiment's network, without training.
     Estimate {
@@ -108,6 +121,22 @@ fn main() {
             out,
             save,
         } => cli::train::train(&config, &sets, out, save, cli.backend, cli.adapter).map(|_| ()),
+        Command::Eval {
+            config,
+            model,
+            sets,
+            out,
+        } => cli::eval::run(
+            &cli::eval::Args {
+                config,
+                model,
+                sets,
+                out,
+            },
+            cli.backend,
+            cli.adapter,
+        )
+        .map(|_| ()),
         Command::Estimate { config, sets, out } => cli::estimate::run(&config, &sets, out),
         Command::Robustness { sets, out } => {
             cli::robustness::run(&sets, out, cli.backend, cli.adapter)

@@ -4,6 +4,7 @@ pub mod backend;
 pub mod bench;
 pub mod compress;
 pub mod estimate;
+pub mod eval;
 pub mod info;
 pub mod plot;
 pub mod robustness;

@@ -15,11 +15,6 @@ pub fn train(
     adapter: Option<String>,
 ) -> anyhow::Result<RunReport> {
     let cfg = config::load(path, sets)?;
-    anyhow::ensure!(
-        save.is_none() || crate::train::cnn::is_cnn(&cfg),
-        "--save writes conv networks (network.arch with a C or R layer); {} trains an MLP",
-        path.display()
-    );
     let mut be = open(kind, adapter)?;
     let report = run(
         be.as_mut(),

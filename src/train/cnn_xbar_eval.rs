@@ -33,7 +33,8 @@ pub struct XbarEval {
 }
 
 /// The cells of one weight layer.
-enum Cells {
+#[derive(Clone)]
+pub(super) enum Cells {
     Dense(LayerCells),
     /// Basis array, and the compacted coefficient array with its used inputs and outputs.
     Penni {
@@ -43,7 +44,8 @@ enum Cells {
     },
 }
 
-fn map_model(model: &Model, xb: &Xbar) -> Vec<Cells> {
+/// `model`'s weights mapped for inference onto `xb`'s arrays.
+pub(super) fn map_model(model: &Model, xb: &Xbar) -> Vec<Cells> {
     let mut next = 0u32;
     let mut map = |w: &[f32], fo: usize, fi: usize| {
         next += 1;
@@ -73,7 +75,7 @@ fn map_model(model: &Model, xb: &Xbar) -> Vec<Cells> {
 }
 
 /// Replaces `net`'s weights by crossbar layers holding `cells`.
-fn install(
+pub(super) fn install(
     be: &mut dyn Backend,
     net: &mut CnnNet,
     cfg: &ExperimentConfig,
@@ -146,21 +148,36 @@ pub fn attach(
     let k = knobs(cfg, inst, seed, inst.lr.unwrap_or(cfg.optimizer.lr));
     let mut cells = map_model(model, &xb);
     if array.adc_mode == AdcMode::Calibrated {
-        let rows = super::cnn_insitu::calibration_rows(net.hyper.batch, calib.len());
-        let mut cpu = CpuBackend::new();
-        let hyper = super::cnn_net::Hyper {
-            batch: rows,
-            ..net.hyper
-        };
-        let mut twin = CnnNet::new(&mut cpu, model, hyper)?;
-        twin.training = false;
-        install(&mut cpu, &mut twin, cfg, &xb, &k, cells, true);
-        cpu.write(twin.x, &calib.images[..rows * calib.features()]);
-        twin.forward(&mut cpu, rows);
-        cells = collect(&mut cpu, &twin);
+        cells = calibrate(model, net.hyper, cfg, &xb, &k, cells, calib)?;
     }
     install(be, net, cfg, &xb, &k, cells, false);
     Ok(())
+}
+
+/// `cells` with their forward ADC ranges calibrated on the first images of `calib`
+/// (`cnn_insitu::calibration_rows`), run forward through `model` in evaluation mode on a CPU
+/// twin.
+pub(super) fn calibrate(
+    model: &Model,
+    hyper: super::cnn_net::Hyper,
+    cfg: &ExperimentConfig,
+    xb: &Xbar,
+    k: &Knobs,
+    cells: Vec<Cells>,
+    calib: &Dataset,
+) -> anyhow::Result<Vec<Cells>> {
+    let rows = super::cnn_insitu::calibration_rows(hyper.batch, calib.len());
+    let mut cpu = CpuBackend::new();
+    let hyper = super::cnn_net::Hyper {
+        batch: rows,
+        ..hyper
+    };
+    let mut twin = CnnNet::new(&mut cpu, model, hyper)?;
+    twin.training = false;
+    install(&mut cpu, &mut twin, cfg, xb, k, cells, true);
+    cpu.write(twin.x, &calib.images[..rows * calib.features()]);
+    twin.forward(&mut cpu, rows);
+    Ok(collect(&mut cpu, &twin))
 }
 
 /// Test accuracy, seconds per batch and crossbar activity of `model` on the experiment's

@@ -17,7 +17,7 @@ use crate::data::{self, Split};
 pub struct RunOptions {
     /// Rewrite the report here after every epoch.
     pub out: Option<PathBuf>,
-    /// Conv networks: write the trained model (and crossbar conductances) here at the end.
+    /// Write the trained model (and crossbar conductances) here after every epoch.
     pub save: Option<PathBuf>,
     /// Show a progress bar (hidden anyway when stderr is not a terminal).
     pub progress: bool,
@@ -378,6 +378,9 @@ pub fn run_on(
         let measured = (!report.activity.is_empty())
             .then(|| crate::chip::experiment::measured(cfg, &report.activity));
         report.cost = chip_cost(cfg, measured.as_deref());
+        if let Some(path) = &opts.save {
+            t.save(split.train.shape, path)?;
+        }
         if report.close_epoch(epoch, diverged, opts.out.as_deref())? {
             break;
         }
