@@ -132,7 +132,7 @@ fn insitu_mlp_eval_reproduces_training_and_drift_lowers_accuracy() {
     }
 
     // Another chip (other weight bits): the weights are programmed instead, with a note.
-    let other = insitu_mlp(&["array.weight_bits=6", "array.cell_bits=6"]);
+    let other = insitu_mlp(&["array.weight_bits=6", "array.cell_bits=2"]);
     let o = eval_file(&other, &path, &split);
     assert_eq!(o.weights, "mapped weights");
     assert!(o.note.as_deref().unwrap_or("").contains("weight_bits"));
@@ -227,7 +227,7 @@ fn npy_rgb_images_train_a_conv_net() {
     write_rgb16(&dir);
     let text = format!(
         "[data]\nsource = \"npy\"\npath = {:?}\n[network]\narch = \"C8-M-C8-M-FC4\"\n\
-         [train]\nepochs = 2\nbatch_size = 32\n[optimizer]\nlr = 0.05",
+         [train]\nepochs = 3\nbatch_size = 32\n[optimizer]\nlr = 0.02",
         dir.display().to_string()
     );
     let cfg = parse(&text, "test", &[]).unwrap();
@@ -240,7 +240,7 @@ fn npy_rgb_images_train_a_conv_net() {
     assert!(mean(1) > 0.5 && mean(0) < 0.35 && mean(2) < 0.35);
     let r = run(&mut CpuBackend::new(), &cfg, &RunOptions::default()).unwrap();
     let acc = r.final_.unwrap().test_accuracy;
-    assert!(acc > 0.6, "4 classes, chance 0.25: {acc}");
+    assert!(acc > 0.7, "4 classes, chance 0.25: {acc}");
 
     // The same set as one .npz archive (float32 NCHW images), evaluated with the trained net.
     let (x, y) = rgb16(100, 2);
