@@ -1,5 +1,5 @@
 //! CIFAR-100 binary version: records of 2 label bytes (coarse class 0..20, fine class 0..100)
-//! + 3072 pixel bytes (32x32, channel planes R, G, B); `train.bin` (50,000 records) and
+//! and 3072 pixel bytes (32x32, channel planes R, G, B); `train.bin` (50,000 records) and
 //! `test.bin` (10,000) in the official release, any count accepted here.
 
 use std::path::{Path, PathBuf};
