@@ -157,7 +157,8 @@ mod tests {
         for p in 0..batch {
             for i in 0..m {
                 for j in n..n + 2 {
-                    let idx = (g.params.off_c + p * g.params.stride_c + i * g.params.ldc + j) as usize;
+                    let idx =
+                        (g.params.off_c + p * g.params.stride_c + i * g.params.ldc + j) as usize;
                     assert_eq!(fast[idx], c0[idx], "padding at {idx} written");
                 }
             }
