@@ -134,7 +134,11 @@ mod tests {
         q.off_c = 1;
         let (a_rows, b_rows) = (if ta { k } else { m }, if tb { n } else { k });
         q.stride_a = a_rows * q.lda + 1;
-        q.stride_b = if seed.is_multiple_of(2) { 0 } else { b_rows * q.ldb }; // shared B when even
+        q.stride_b = if seed.is_multiple_of(2) {
+            0
+        } else {
+            b_rows * q.ldb
+        }; // shared B when even
         q.stride_c = m * q.ldc + 3;
         let la = (q.off_a + batch * q.stride_a) as usize;
         let lb = (q.off_b + (batch - 1) * q.stride_b + b_rows * q.ldb) as usize;
