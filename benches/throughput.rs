@@ -8,8 +8,12 @@ use insitu::gpu::{AdapterChoice, GpuBackend, GpuContext};
 fn main() -> anyhow::Result<()> {
     let quick = std::env::var("QUICK").is_ok_and(|v| v != "0");
     let ctx = GpuContext::open(&AdapterChoice::default())?;
-    let gpu = insitu::bench::run(&mut GpuBackend::new(ctx), quick)?;
-    let cpu = insitu::bench::run(&mut CpuBackend::new(), quick)?;
+    let opts = insitu::bench::Options {
+        quick,
+        ..Default::default()
+    };
+    let gpu = insitu::bench::run(&mut GpuBackend::new(ctx), &opts)?;
+    let cpu = insitu::bench::run(&mut CpuBackend::new(), &opts)?;
     print!(
         "{}{}",
         insitu::bench::table(&gpu),

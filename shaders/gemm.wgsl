@@ -2,6 +2,13 @@
 // op(A) is m x k, op(B) is k x n. TRANS_A: A is stored k x m; TRANS_B: B is stored n x k.
 // Training uses three orientations: forward X W^T (TRANS_B), error D W (none), weight gradient
 // D^T X (TRANS_A). A zero instance stride shares an operand across instances.
+//
+// A workgroup of 16 x 16 threads computes a TILE x TILE block of C, TILE = 16 BLOCK; each
+// thread owns a contiguous BLOCK x BLOCK block of it in registers (BLOCK = 4 for small
+// problems, 8 for large ones: more reuse per shared-memory read, fewer workgroups). The k
+// dimension is walked in slices of BK = 1024 / TILE, staged in shared memory as [kk][row] and
+// [kk][col] with rows padded by 4 floats, so the staging stores of either orientation spread
+// over the banks and each thread reads its BLOCK values as vec4s.
 
 struct Params {
     m: u32, n: u32, k: u32,
@@ -14,18 +21,21 @@ struct Params {
 
 override TRANS_A: bool = false;
 override TRANS_B: bool = false;
+// Register block edge: 4 (64 x 64 tiles) or 8 (128 x 128 tiles).
+override BLOCK: u32 = 4u;
 
-const TILE: u32 = 64u;   // output tile edge
-const TK: u32 = 16u;     // k depth of a shared tile
 const THREADS: u32 = 256u;
+// Staged elements per operand and slice: TILE * BK = 1024 (4 per thread).
+const STAGED: u32 = 1024u;
 
 @group(0) @binding(0) var<uniform> prm: Params;
 @group(0) @binding(1) var<storage, read> a: array<f32>;
 @group(0) @binding(2) var<storage, read> b: array<f32>;
 @group(0) @binding(3) var<storage, read_write> c: array<f32>;
 
-var<workgroup> sa: array<f32, 1024>; // [kk][row]
-var<workgroup> sb: array<f32, 1024>; // [kk][col]
+// BK x (TILE + 4) floats: 16 x 68 = 1088 at BLOCK 4, 8 x 132 = 1056 at BLOCK 8.
+var<workgroup> sa: array<vec4<f32>, 272>;
+var<workgroup> sb: array<vec4<f32>, 272>;
 
 fn load_a(base: u32, row: u32, kk: u32) -> f32 {
     if (row >= prm.m || kk >= prm.k) {
@@ -49,56 +59,70 @@ fn load_b(base: u32, kk: u32, col: u32) -> f32 {
 
 @compute @workgroup_size(16, 16)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+    let tile = 16u * BLOCK;
+    let bk = STAGED / tile;
+    let stride = tile + 4u; // padded shared row, a multiple of 4
     let p = wg.z;
-    let row0 = wg.y * TILE;
-    let col0 = wg.x * TILE;
+    let row0 = wg.y * tile;
+    let col0 = wg.x * tile;
     let tid = lid.y * 16u + lid.x;
     let base_a = prm.off_a + p * prm.stride_a;
     let base_b = prm.off_b + p * prm.stride_b;
-    var acc: array<f32, 16>;
-    for (var k0 = 0u; k0 < prm.k; k0 += TK) {
-        for (var i = 0u; i < 4u; i++) {
+    var acc: array<f32, 64>;
+    for (var i = 0u; i < BLOCK * BLOCK; i++) {
+        acc[i] = 0.0;
+    }
+    for (var k0 = 0u; k0 < prm.k; k0 += bk) {
+        for (var i = 0u; i < STAGED / THREADS; i++) {
             let e = tid + i * THREADS;
-            // Consecutive threads walk the operand's contiguous dimension.
-            var ar = e / TK;
-            var ak = e % TK;
+            // Consecutive threads walk each operand's contiguous dimension.
+            var ar = e / bk;
+            var ak = e % bk;
             if (TRANS_A) {
-                ar = e % TILE;
-                ak = e / TILE;
+                ar = e % tile;
+                ak = e / tile;
             }
-            sa[ak * TILE + ar] = load_a(base_a, row0 + ar, k0 + ak);
-            var bc = e % TILE;
-            var bk = e / TILE;
+            let ia = ak * stride + ar;
+            sa[ia >> 2u][ia & 3u] = load_a(base_a, row0 + ar, k0 + ak);
+            var bc = e % tile;
+            var bkk = e / tile;
             if (TRANS_B) {
-                bc = e / TK;
-                bk = e % TK;
+                bc = e / bk;
+                bkk = e % bk;
             }
-            sb[bk * TILE + bc] = load_b(base_b, k0 + bk, col0 + bc);
+            let ib = bkk * stride + bc;
+            sb[ib >> 2u][ib & 3u] = load_b(base_b, k0 + bkk, col0 + bc);
         }
         workgroupBarrier();
-        for (var kk = 0u; kk < TK; kk++) {
-            var av: array<f32, 4>;
-            var bv: array<f32, 4>;
-            for (var r = 0u; r < 4u; r++) {
-                av[r] = sa[kk * TILE + lid.y + 16u * r];
-                bv[r] = sb[kk * TILE + lid.x + 16u * r];
+        for (var kk = 0u; kk < bk; kk++) {
+            let ra = (kk * stride + lid.y * BLOCK) >> 2u;
+            let rb = (kk * stride + lid.x * BLOCK) >> 2u;
+            var av: array<vec4<f32>, 2>;
+            var bv: array<vec4<f32>, 2>;
+            for (var h = 0u; h < BLOCK / 4u; h++) {
+                av[h] = sa[ra + h];
+                bv[h] = sb[rb + h];
             }
-            for (var r = 0u; r < 4u; r++) {
-                for (var q = 0u; q < 4u; q++) {
-                    acc[r * 4u + q] = fma(av[r], bv[q], acc[r * 4u + q]);
+            for (var r = 0u; r < BLOCK; r++) {
+                let x = av[r >> 2u][r & 3u];
+                for (var q = 0u; q < BLOCK; q++) {
+                    acc[r * BLOCK + q] = fma(x, bv[q >> 2u][q & 3u], acc[r * BLOCK + q]);
                 }
             }
         }
         workgroupBarrier();
     }
     let base_c = prm.off_c + p * prm.stride_c;
-    for (var r = 0u; r < 4u; r++) {
-        let row = row0 + lid.y + 16u * r;
-        for (var q = 0u; q < 4u; q++) {
-            let col = col0 + lid.x + 16u * q;
-            if (row < prm.m && col < prm.n) {
+    for (var r = 0u; r < BLOCK; r++) {
+        let row = row0 + lid.y * BLOCK + r;
+        if (row >= prm.m) {
+            break;
+        }
+        for (var q = 0u; q < BLOCK; q++) {
+            let col = col0 + lid.x * BLOCK + q;
+            if (col < prm.n) {
                 let idx = base_c + row * prm.ldc + col;
-                var v = prm.alpha * acc[r * 4u + q];
+                var v = prm.alpha * acc[r * BLOCK + q];
                 if (prm.beta != 0.0) {
                     v += prm.beta * c[idx];
                 }

@@ -82,6 +82,15 @@ enum Command {
         /// Write the results as JSON.
         #[arg(long)]
         out: Option<PathBuf>,
+        /// The adapter's FP32 peak in GFLOP/s: cases then report their fraction of it.
+        #[arg(long)]
+        peak_gflops: Option<f64>,
+        /// Run only cases whose name contains this (repeatable), e.g. --only gemm.
+        #[arg(long)]
+        only: Vec<String>,
+        /// Print the table as Markdown (docs/benchmarks.md).
+        #[arg(long)]
+        markdown: bool,
     },
     /// PENNI compression of a conv network, with the stage table.
     Compress {
@@ -141,7 +150,20 @@ fn main() {
         Command::Robustness { sets, out } => {
             cli::robustness::run(&sets, out, cli.backend, cli.adapter)
         }
-        Command::Bench { quick, out } => cli::bench::run(quick, out, cli.backend, cli.adapter),
+        Command::Bench {
+            quick,
+            out,
+            peak_gflops,
+            only,
+            markdown,
+        } => {
+            let opts = insitu::bench::Options {
+                quick,
+                peak_gflops,
+                only,
+            };
+            cli::bench::run(&opts, markdown, out, cli.backend, cli.adapter)
+        }
         Command::Compress {
             config,
             sets,

@@ -110,6 +110,18 @@ fn gemm_three_orientations_match_cpu() {
 }
 
 #[test]
+fn gemm_large_tiles_match_cpu() {
+    // Shapes that take the 8 x 8 register blocks (128-wide tiles), ragged at every edge.
+    for (ta, tb) in [(false, true), (false, false), (true, false)] {
+        for &(m, n, k, p) in &[(520, 515, 33, 1), (129, 700, 17, 2), (1100, 300, 9, 1)] {
+            assert_eq!(shaders::gemm_block(m, n, p), 8, "{m}x{n} P{p}");
+            run_gemm(m, n, k, ta, tb, p, 0.0);
+        }
+        run_gemm(300, 260, 40, ta, tb, 2, 0.5);
+    }
+}
+
+#[test]
 fn gemm_shared_operand_and_offsets() {
     // A shared across 2 instances (stride 0), operands at offsets with padded leading dims.
     let (mut g, mut c) = both();

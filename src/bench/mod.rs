@@ -1,24 +1,32 @@
 //! The benchmark suite: fixed, documented cases timed on a backend, written as JSON with the
 //! adapter that ran them. Wall-clock timings around whole batches of work, synchronised by a
-//! read-back at the end (the GPU queue is drained before the clock stops), and device time from
-//! timestamp queries around every submitted pass where the adapter supports them.
+//! read-back at the end (the GPU queue is drained before the clock stops); device time from
+//! timestamp queries around every submitted pass where the adapter supports them; process CPU
+//! time (all threads) where the OS reports it, which tells a loaded machine from a slow kernel.
 //!
-//! Cases:
-//! - `gemm`: forward-orientation GEMM (X W^T) at n x n x n, GFLOP/s = 2 n^3 / s.
-//! - `xbar_read`: the fused quantized crossbar read, forward, 5-bit cells, 8-bit inputs
-//!   (8 bit-serial cycles), 6-bit calibrated-mode ADC; effective MACs/s (each weight x input once)
-//!   and cell-reads/s (x cycles x slices).
-//! - `train_float` / `train_insitu`: one epoch of the 784-256-256-10 perceptron (784-64-10 when
-//!   quick) with BP, samples/s.
-//! - `population`: in-situ epochs with P = 1 and P = 16 instances; the cost ratio.
+//! Cases (each reports what applies of MAC/s, GFLOP/s, cell-reads/s and samples/s):
+//! - `gemm_N`: forward-orientation GEMM (X W^T) at N x N x N; GFLOP/s = 2 N^3 / s.
+//! - `gemm_784x256x64_{fwd,err,grad}`: the first layer of the 784-256-... perceptron at batch
+//!   64 in the three orientations training uses (X W^T, D W, D^T X).
+//! - `xbar_read`: the fused quantized crossbar read, forward, 784 -> 256 (`xbar_mlp_bp` array:
+//!   5-bit cells, 8-bit inputs in 8 bit-serial cycles, full-range 6-bit ADC); effective MACs
+//!   (each weight x input once) and cell-reads (x cycles x slices).
+//! - `train_float`: one epoch of `configs/mlp_mnist_bp.toml` (784-256-256-10) at batch 64.
+//! - `train_insitu`: one epoch of `configs/xbar_mlp_bp.toml` (784-256-256-10 in situ).
+//! - `train_aihwkit_equiv`: `configs/bench_aihwkit_equiv.toml` (784-256-128-10 in situ with
+//!   settings equivalent to aihwkit's analog SGD), all its epochs (one when quick).
+//! - `train_insitu_population16`, `population16_cost_ratio`: 16 instances in one run.
 //! - `estimate_vgg8`: the chip cost model of VGG-8 (inference and training).
+//!
+//! Training MACs count the products of the step (forward, BP error, weight gradient), so
+//! GFLOP/s of a training case is the rate an ideal GEMM would need for the same samples/s.
 
 use std::time::Instant;
 
 use serde::Serialize;
 
 use crate::backend::*;
-use crate::config::{parse, ExperimentConfig};
+use crate::config::{parse, ExperimentConfig, Rule};
 use crate::data::{self, Split};
 use crate::gpu::AdapterSummary;
 use crate::train::{run_on, RunOptions};
@@ -29,14 +37,49 @@ use crate::xbar::{Knobs, Xbar};
 #[derive(Debug, Clone, Serialize)]
 pub struct Case {
     pub name: String,
-    /// Wall-clock seconds of the case.
+    /// Wall-clock seconds of the timed work.
     pub seconds: f64,
     /// Device seconds from timestamp queries around every submitted pass (GPU backends with
     /// timestamp support; `None` otherwise).
     pub device_seconds: Option<f64>,
+    /// Process CPU seconds (user + system, all threads) over the case, where known.
+    pub cpu_seconds: Option<f64>,
+    /// The headline number and its unit.
     pub value: f64,
     pub unit: String,
+    pub macs_per_second: Option<f64>,
+    pub gflops: Option<f64>,
+    pub cell_reads_per_second: Option<f64>,
+    pub samples_per_second: Option<f64>,
+    /// GFLOP/s over the peak given with `--peak-gflops`.
+    pub peak_fraction: Option<f64>,
     pub detail: String,
+}
+
+impl Case {
+    fn new(name: impl Into<String>, seconds: f64, value: f64, unit: &str, detail: String) -> Case {
+        Case {
+            name: name.into(),
+            seconds,
+            device_seconds: None,
+            cpu_seconds: None,
+            value,
+            unit: unit.into(),
+            macs_per_second: None,
+            gflops: None,
+            cell_reads_per_second: None,
+            samples_per_second: None,
+            peak_fraction: None,
+            detail,
+        }
+    }
+
+    /// Sets MAC/s and GFLOP/s from a MAC count done in `seconds`.
+    fn with_macs(mut self, macs: f64) -> Case {
+        self.macs_per_second = Some(macs / self.seconds);
+        self.gflops = Some(2.0 * macs / self.seconds / 1e9);
+        self
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -44,48 +87,101 @@ pub struct BenchReport {
     pub version: String,
     pub adapter: AdapterSummary,
     pub quick: bool,
+    /// The adapter's FP32 peak in GFLOP/s, when given.
+    pub peak_gflops: Option<f64>,
     pub cases: Vec<Case>,
     pub wall_seconds: f64,
+}
+
+/// What to run.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Small sizes (software adapters, CI).
+    pub quick: bool,
+    /// FP32 peak of the adapter in GFLOP/s; cases with GFLOP/s then report their fraction.
+    pub peak_gflops: Option<f64>,
+    /// Run only the cases whose name contains one of these (all when empty).
+    pub only: Vec<String>,
+}
+
+impl Options {
+    fn wants(&self, name: &str) -> bool {
+        self.only.is_empty() || self.only.iter().any(|o| name.contains(o.as_str()))
+    }
 }
 
 fn rand(n: usize, stream: u32) -> Vec<f32> {
     crate::train::init::uniform_sym(n, 1.0, 7, crate::rng::Purpose::Sample, stream)
 }
 
-fn gemm_case(be: &mut dyn Backend, n: u32, reps: u32) -> Case {
-    let a = be.alloc((n * n) as usize);
-    let b = be.alloc((n * n) as usize);
-    let c = be.alloc((n * n) as usize);
-    be.write(a, &rand((n * n) as usize, 1));
-    be.write(b, &rand((n * n) as usize, 2));
-    let g = Gemm::dense(n, n, n, false, true, 1);
-    be.gemm(a, b, c, &g);
-    be.read(c);
-    be.device_seconds(); // the warm-up is not timed
-    let t0 = Instant::now();
-    for _ in 0..reps {
-        be.gemm(a, b, c, &g);
-        be.flush();
-    }
-    be.read(c);
-    let s = t0.elapsed().as_secs_f64();
-    Case {
-        name: format!("gemm_{n}"),
-        seconds: s,
-        device_seconds: None,
-        value: 2.0 * (n as f64).powi(3) * reps as f64 / s / 1e9,
-        unit: "GFLOP/s".into(),
-        detail: format!("{n}x{n}x{n}, {reps} repetitions"),
-    }
+/// Process CPU seconds (all threads), from /proc on Linux; `None` elsewhere.
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0) // USER_HZ, 100 on every Linux ABI
 }
 
-fn xbar_case(
+/// Repetitions that fill about `target` seconds, from one synchronised warm-up run that took
+/// `once` seconds.
+fn reps_for(once: f64, target: f64, max: u32) -> u32 {
+    ((target / once.max(1e-6)).ceil() as u32).clamp(3, max)
+}
+
+/// Times `reps` runs of `work` (each submitted on its own), synchronised by reading `sync`.
+fn time_reps(
     be: &mut dyn Backend,
-    batch: u32,
-    fan_in: usize,
-    fan_out: usize,
+    sync: Buf,
     reps: u32,
-) -> Vec<Case> {
+    mut work: impl FnMut(&mut dyn Backend, u32),
+) -> f64 {
+    let t0 = Instant::now();
+    for i in 0..reps {
+        work(be, i);
+        be.flush();
+    }
+    be.read(sync);
+    t0.elapsed().as_secs_f64()
+}
+
+/// `C = op(A) op(B)` at m x n x k in one orientation.
+#[allow(clippy::too_many_arguments)]
+fn gemm_case(
+    be: &mut dyn Backend,
+    name: String,
+    (m, n, k): (u32, u32, u32),
+    (ta, tb): (bool, bool),
+    what: &str,
+    target: f64,
+) -> Case {
+    let a = be.alloc((m * k) as usize);
+    let b = be.alloc((k * n) as usize);
+    let c = be.alloc((m * n) as usize);
+    be.write(a, &rand((m * k) as usize, 1));
+    be.write(b, &rand((k * n) as usize, 2));
+    let g = Gemm::dense(m, n, k, ta, tb, 1);
+    let t = Instant::now();
+    be.gemm(a, b, c, &g);
+    be.read(c);
+    let reps = reps_for(t.elapsed().as_secs_f64(), target, 10_000);
+    be.device_seconds(); // the warm-up is not timed
+    let s = time_reps(be, c, reps, |be, _| be.gemm(a, b, c, &g));
+    let macs = m as f64 * n as f64 * k as f64 * reps as f64;
+    let mut case = Case::new(
+        name,
+        s,
+        0.0,
+        "GFLOP/s",
+        format!("{m}x{n}x{k} ({what}), {reps} repetitions"),
+    )
+    .with_macs(macs);
+    case.value = case.gflops.unwrap_or(0.0);
+    case
+}
+
+fn xbar_case(be: &mut dyn Backend, batch: u32, fan_in: usize, fan_out: usize, target: f64) -> Case {
     let cfg = parse(
         include_str!("../../configs/xbar_mlp_bp.toml"),
         "bench",
@@ -125,105 +221,183 @@ fn xbar_case(
                 read_counter: i,
             },
         );
-        be.flush();
     };
+    let t = Instant::now();
     read(be, 0);
+    be.flush();
     be.read(y);
+    let reps = reps_for(t.elapsed().as_secs_f64(), target, 1000);
     be.device_seconds(); // the warm-up is not timed
-    let t0 = Instant::now();
-    for i in 0..reps {
-        read(be, i + 1);
-    }
-    be.read(y);
-    let s = t0.elapsed().as_secs_f64();
+    let s = time_reps(be, y, reps, |be, i| read(be, i + 1));
     let macs = batch as f64 * fan_in as f64 * fan_out as f64 * reps as f64;
     let cycles = xb.array.input_bits.div_ceil(xb.array.dac_bits) as f64 * xb.array.slices() as f64;
-    let detail = format!("batch {batch}, {fan_in} -> {fan_out}, 5-bit cells, 8 input cycles, 6-bit ADC, {reps} reads");
-    vec![
-        Case {
-            name: "xbar_read_macs".into(),
-            seconds: s,
-            device_seconds: None,
-            value: macs / s,
-            unit: "MAC/s".into(),
-            detail: detail.clone(),
-        },
-        Case {
-            name: "xbar_read_cell_reads".into(),
-            seconds: s,
-            device_seconds: None,
-            value: macs * cycles / s,
-            unit: "cell-reads/s".into(),
-            detail,
-        },
-    ]
+    let detail = format!(
+        "batch {batch}, {fan_in} -> {fan_out}, {}-bit cells x {} slice(s), {} input cycles, \
+         {}-bit full-range ADC, {reps} reads",
+        xb.array.cell_bits,
+        xb.array.slices(),
+        xb.array.input_bits.div_ceil(xb.array.dac_bits),
+        xb.array.adc_bits
+    );
+    let mut c =
+        Case::new("xbar_read", s, macs * cycles / s, "cell-reads/s", detail).with_macs(macs);
+    c.cell_reads_per_second = Some(macs * cycles / s);
+    c
 }
 
-fn train_case(be: &mut dyn Backend, name: &str, cfg: &ExperimentConfig, split: &Split) -> Case {
-    let t0 = Instant::now();
-    let r = run_on(be, cfg, split, &RunOptions::default()).expect("bench run");
-    let s = t0.elapsed().as_secs_f64();
-    let f = r.final_.expect("one epoch ran");
-    Case {
-        name: name.into(),
-        seconds: s,
-        device_seconds: None,
-        value: f.instance_samples_per_second,
-        unit: "samples/s".into(),
-        detail: format!(
-            "784-{}-10, {} training samples, {} instance(s), test accuracy {:.3}",
-            cfg.network
-                .hidden
-                .iter()
-                .map(|h| h.to_string())
-                .collect::<Vec<_>>()
-                .join("-"),
-            split.train.len(),
-            r.instances.len(),
-            f.test_accuracy
-        ),
+/// Multiply-accumulates of one training sample of a perceptron: the forward products, the
+/// error products (BP chain or DFA projection) and the weight gradients.
+fn train_macs(sizes: &[usize], cfg: &ExperimentConfig) -> f64 {
+    let layer = |l: usize| (sizes[l] * sizes[l + 1]) as f64;
+    let layers = sizes.len() - 1;
+    let forward: f64 = (0..layers).map(layer).sum();
+    if cfg.train.last_layer_only {
+        return forward + layer(layers - 1);
     }
+    let error = match cfg.train.rule {
+        Rule::Bp => (1..layers).map(layer).sum(),
+        Rule::Dfa => (sizes[layers] * sizes[1..layers].iter().sum::<usize>()) as f64,
+    };
+    2.0 * forward + error
 }
 
-/// Runs every case on `be`. `quick` shrinks sizes for software adapters and CI.
-pub fn run(be: &mut dyn Backend, quick: bool) -> anyhow::Result<BenchReport> {
+fn train_case(
+    be: &mut dyn Backend,
+    name: &str,
+    cfg: &ExperimentConfig,
+    split: &Split,
+) -> anyhow::Result<Case> {
     let t0 = Instant::now();
+    let r = run_on(be, cfg, split, &RunOptions::default())?;
+    let s = t0.elapsed().as_secs_f64();
+    let f = r
+        .final_
+        .ok_or_else(|| anyhow::anyhow!("bench case {name}: no epoch ran"))?;
+    let mut sizes = vec![split.train.features()];
+    sizes.extend(&cfg.network.hidden);
+    sizes.push(split.train.classes);
+    let rate = f.instance_samples_per_second;
+    let train_seconds: f64 = r.epochs.iter().map(|e| e.seconds).sum();
+    let detail = format!(
+        "{}, batch {}, {} epoch(s) of {} samples, {} instance(s), test accuracy {:.3}",
+        sizes
+            .iter()
+            .map(|h| h.to_string())
+            .collect::<Vec<_>>()
+            .join("-"),
+        cfg.train.batch_size,
+        r.epochs.len(),
+        split.train.len(),
+        r.instances.len(),
+        f.test_accuracy
+    );
+    let mut c = Case::new(name, s, rate, "samples/s", detail);
+    c.samples_per_second = Some(rate);
+    c.macs_per_second = Some(rate * train_macs(&sizes, cfg));
+    c.gflops = c.macs_per_second.map(|m| 2.0 * m / 1e9);
+    // Wall time of the whole run (evaluation included); the rates are over training time.
+    c.detail
+        .push_str(&format!(", {train_seconds:.3} s training"));
+    Ok(c)
+}
+
+/// Runs `f` and records its cases with the device and CPU time it took (reset before, read
+/// after) and their fraction of the peak.
+fn measure(
+    be: &mut dyn Backend,
+    cases: &mut Vec<Case>,
+    peak: Option<f64>,
+    f: impl FnOnce(&mut dyn Backend) -> anyhow::Result<Vec<Case>>,
+) -> anyhow::Result<()> {
+    be.device_seconds();
+    let cpu0 = cpu_seconds();
+    let new = f(be)?;
+    let dev = be.device_seconds();
+    let cpu = cpu0.zip(cpu_seconds()).map(|(a, b)| b - a);
+    for mut c in new {
+        c.device_seconds = dev;
+        c.cpu_seconds = cpu;
+        c.peak_fraction = peak.zip(c.gflops).map(|(p, g)| g / p);
+        cases.push(c);
+    }
+    Ok(())
+}
+
+/// Runs the chosen cases on `be`.
+pub fn run(be: &mut dyn Backend, opts: &Options) -> anyhow::Result<BenchReport> {
+    let t0 = Instant::now();
+    let (quick, peak) = (opts.quick, opts.peak_gflops);
     be.start_timing();
     let mut cases = Vec::new();
-    // Device time of each case: reset before, read after.
-    let timed = |be: &mut dyn Backend, cases: &mut Vec<Case>, new: Vec<Case>| {
-        let dev = be.device_seconds();
-        for mut c in new {
-            c.device_seconds = dev;
-            cases.push(c);
-        }
-    };
+    let target = if quick { 0.2 } else { 1.0 };
     let sizes: &[u32] = if quick {
         &[128, 256]
     } else {
         &[256, 1024, 2048]
     };
     for &n in sizes {
-        be.device_seconds();
-        let c = gemm_case(be, n, if quick { 4 } else { 20 });
-        timed(be, &mut cases, vec![c]);
+        let name = format!("gemm_{n}");
+        if opts.wants(&name) {
+            measure(be, &mut cases, peak, |be| {
+                Ok(vec![gemm_case(
+                    be,
+                    name.clone(),
+                    (n, n, n),
+                    (false, true),
+                    "X W^T",
+                    target,
+                )])
+            })?;
+        }
     }
-    let (batch, reps) = if quick { (16, 2) } else { (256, 10) };
-    be.device_seconds();
-    let c = xbar_case(be, batch, 784, 256, reps);
-    timed(be, &mut cases, c);
-    let limit = if quick { 256 } else { 4000 };
-    let split = data::load(
-        &parse(
-            "",
-            "bench",
-            &[
-                format!("data.train_limit={limit}"),
-                "data.test_limit=200".into(),
-            ],
-        )?
-        .data,
-    )?;
+    for (suffix, shape, orient, what) in [
+        ("fwd", (64, 256, 784), (false, true), "forward X W^T"),
+        ("err", (64, 784, 256), (false, false), "error D W"),
+        (
+            "grad",
+            (256, 784, 64),
+            (true, false),
+            "weight gradient D^T X",
+        ),
+    ] {
+        let name = format!("gemm_784x256x64_{suffix}");
+        if opts.wants(&name) {
+            measure(be, &mut cases, peak, |be| {
+                Ok(vec![gemm_case(
+                    be,
+                    name.clone(),
+                    shape,
+                    orient,
+                    what,
+                    target,
+                )])
+            })?;
+        }
+    }
+    if opts.wants("xbar_read") {
+        let batch = if quick { 16 } else { 256 };
+        measure(be, &mut cases, peak, |be| {
+            Ok(vec![xbar_case(be, batch, 784, 256, target)])
+        })?;
+    }
+    let limits = if quick {
+        vec![
+            "data.train_limit=256".to_string(),
+            "data.test_limit=200".into(),
+        ]
+    } else {
+        vec![]
+    };
+    let train_wanted = [
+        "train_float",
+        "train_insitu",
+        "train_aihwkit_equiv",
+        "population16",
+    ];
+    if !train_wanted.iter().any(|n| opts.wants(n)) {
+        return Ok(report(be, opts, cases, t0));
+    }
+    let split = data::load(&parse("", "bench", &limits)?.data)?;
     let mut sets = vec![
         "train.epochs=1".to_string(),
         "train.batch_size=64".to_string(),
@@ -231,84 +405,160 @@ pub fn run(be: &mut dyn Backend, quick: bool) -> anyhow::Result<BenchReport> {
     if quick {
         sets.push("network.hidden=[64]".into());
     }
-    let float = parse(
-        include_str!("../../configs/mlp_mnist_bp.toml"),
-        "bench",
-        &sets,
-    )?;
-    be.device_seconds();
-    let c = train_case(be, "train_float", &float, &split);
-    timed(be, &mut cases, vec![c]);
+    if opts.wants("train_float") {
+        let float = parse(
+            include_str!("../../configs/mlp_mnist_bp.toml"),
+            "bench",
+            &sets,
+        )?;
+        measure(be, &mut cases, peak, |be| {
+            Ok(vec![train_case(be, "train_float", &float, &split)?])
+        })?;
+    }
     let insitu = parse(
         include_str!("../../configs/xbar_mlp_bp.toml"),
         "bench",
         &sets,
     )?;
-    be.device_seconds();
-    let c = train_case(be, "train_insitu", &insitu, &split);
-    timed(be, &mut cases, vec![c]);
-    let mut pop = insitu.clone();
-    pop.population = (0..16)
-        .map(|i| crate::config::InstanceConfig {
-            seed: Some(100 + i),
-            ..Default::default()
-        })
-        .collect();
-    be.device_seconds();
-    let mut p16 = train_case(be, "train_insitu_population16", &pop, &split);
-    p16.device_seconds = be.device_seconds();
-    let p1 = cases.last().expect("single-instance case").seconds;
-    cases.push(Case {
-        name: "population16_cost_ratio".into(),
-        seconds: p16.seconds,
-        device_seconds: None,
-        value: p16.seconds / p1,
-        unit: "x one instance".into(),
-        detail: "time of 16 instances in one run / time of one instance (16 = no sharing)".into(),
-    });
-    cases.push(p16);
-    let vgg = parse(
-        include_str!("../../configs/neurosim_vgg8_training.toml"),
-        "bench",
-        &[],
-    )?;
-    let t = Instant::now();
-    let reps = 100;
-    for _ in 0..reps {
-        crate::chip::experiment::report(&vgg, None)?;
+    if opts.wants("train_insitu") {
+        measure(be, &mut cases, peak, |be| {
+            Ok(vec![train_case(be, "train_insitu", &insitu, &split)?])
+        })?;
     }
-    let s = t.elapsed().as_secs_f64() / reps as f64;
-    cases.push(Case {
-        name: "estimate_vgg8".into(),
-        seconds: s,
-        device_seconds: None,
-        value: s * 1e3,
-        unit: "ms per estimate".into(),
-        detail: "VGG-8 inference + training cost, typical activity".into(),
-    });
-    Ok(BenchReport {
+    if opts.wants("train_aihwkit_equiv") {
+        let epochs: &[String] = if quick { &sets[..1] } else { &[] };
+        let cfg = parse(
+            include_str!("../../configs/bench_aihwkit_equiv.toml"),
+            "bench",
+            epochs,
+        )?;
+        measure(be, &mut cases, peak, |be| {
+            Ok(vec![train_case(be, "train_aihwkit_equiv", &cfg, &split)?])
+        })?;
+    }
+    if opts.wants("population16") {
+        let mut pop = insitu.clone();
+        pop.population = (0..16)
+            .map(|i| crate::config::InstanceConfig {
+                seed: Some(100 + i),
+                ..Default::default()
+            })
+            .collect();
+        let one = cases
+            .iter()
+            .find(|c| c.name == "train_insitu")
+            .map(|c| c.seconds);
+        let one = match one {
+            Some(s) => s,
+            None => train_case(be, "train_insitu", &insitu, &split)?.seconds,
+        };
+        measure(be, &mut cases, peak, |be| {
+            let p16 = train_case(be, "train_insitu_population16", &pop, &split)?;
+            let ratio = Case::new(
+                "population16_cost_ratio",
+                p16.seconds,
+                p16.seconds / one,
+                "x one instance",
+                "time of 16 instances in one run / time of one instance (16 = no sharing)".into(),
+            );
+            Ok(vec![p16, ratio])
+        })?;
+    }
+    if opts.wants("estimate_vgg8") {
+        let vgg = parse(
+            include_str!("../../configs/neurosim_vgg8_training.toml"),
+            "bench",
+            &[],
+        )?;
+        measure(be, &mut cases, peak, |_| {
+            let t = Instant::now();
+            let reps = 100;
+            for _ in 0..reps {
+                crate::chip::experiment::report(&vgg, None)?;
+            }
+            let s = t.elapsed().as_secs_f64() / reps as f64;
+            Ok(vec![Case::new(
+                "estimate_vgg8",
+                s,
+                s * 1e3,
+                "ms per estimate",
+                "VGG-8 inference + training cost, typical activity".into(),
+            )])
+        })?;
+    }
+    Ok(report(be, opts, cases, t0))
+}
+
+fn report(be: &dyn Backend, opts: &Options, cases: Vec<Case>, t0: Instant) -> BenchReport {
+    BenchReport {
         version: env!("CARGO_PKG_VERSION").into(),
         adapter: be.describe(),
-        quick,
+        quick: opts.quick,
+        peak_gflops: opts.peak_gflops,
         cases,
         wall_seconds: t0.elapsed().as_secs_f64(),
-    })
+    }
+}
+
+fn opt(v: Option<f64>, f: impl Fn(f64) -> String) -> String {
+    v.map(f).unwrap_or_else(|| "-".into())
 }
 
 /// A table for people.
 pub fn table(r: &BenchReport) -> String {
     let mut s = format!(
-        "{} ({}, {})\n",
-        r.adapter.name, r.adapter.backend, r.adapter.driver
+        "{} ({}, {}, {})\n",
+        r.adapter.name, r.adapter.backend, r.adapter.device_type, r.adapter.driver
     );
+    s.push_str(&format!(
+        "  {:<30} {:>11} {:<15} {:>9} {:>10} {:>9} {:>9} {:>9} {:>7}\n",
+        "case", "value", "unit", "GFLOP/s", "samples/s", "wall s", "device s", "cpu s", "% peak"
+    ));
     for c in &r.cases {
-        let dev = c
-            .device_seconds
-            .map(|d| format!("{d:>9.3} s"))
-            .unwrap_or_else(|| format!("{:>11}", "-"));
         s.push_str(&format!(
-            "  {:<28} {:>14.4e} {:<16} wall {:>9.3} s  device {dev}  {}\n",
-            c.name, c.value, c.unit, c.seconds, c.detail
+            "  {:<30} {:>11.4e} {:<15} {:>9} {:>10} {:>9.3} {:>9} {:>9} {:>7}  {}\n",
+            c.name,
+            c.value,
+            c.unit,
+            opt(c.gflops, |g| format!("{g:.2}")),
+            opt(c.samples_per_second, |v| format!("{v:.0}")),
+            c.seconds,
+            opt(c.device_seconds, |d| format!("{d:.3}")),
+            opt(c.cpu_seconds, |d| format!("{d:.2}")),
+            opt(c.peak_fraction, |f| format!("{:.1}", 100.0 * f)),
+            c.detail
+        ));
+    }
+    s
+}
+
+/// The same as a Markdown table (docs/benchmarks.md).
+pub fn markdown(r: &BenchReport) -> String {
+    let mut s = format!(
+        "Adapter: {} ({}, {}, {}); insitu {}{}\n\n",
+        r.adapter.name,
+        r.adapter.backend,
+        r.adapter.device_type,
+        r.adapter.driver,
+        r.version,
+        opt(r.peak_gflops, |p| format!(", FP32 peak {p} GFLOP/s"))
+    );
+    s.push_str("| case | value | unit | GFLOP/s | MAC/s | cell-reads/s | samples/s | wall s | device s | % peak | detail |\n");
+    s.push_str("|---|---|---|---|---|---|---|---|---|---|---|\n");
+    for c in &r.cases {
+        s.push_str(&format!(
+            "| {} | {:.4e} | {} | {} | {} | {} | {} | {:.3} | {} | {} | {} |\n",
+            c.name,
+            c.value,
+            c.unit,
+            opt(c.gflops, |g| format!("{g:.2}")),
+            opt(c.macs_per_second, |v| format!("{v:.3e}")),
+            opt(c.cell_reads_per_second, |v| format!("{v:.3e}")),
+            opt(c.samples_per_second, |v| format!("{v:.0}")),
+            c.seconds,
+            opt(c.device_seconds, |d| format!("{d:.3}")),
+            opt(c.peak_fraction, |f| format!("{:.1}", 100.0 * f)),
+            c.detail
         ));
     }
     s

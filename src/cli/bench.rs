@@ -6,14 +6,19 @@ use super::backend::{open, BackendKind};
 use crate::bench;
 
 pub fn run(
-    quick: bool,
+    opts: &bench::Options,
+    markdown: bool,
     out: Option<PathBuf>,
     kind: BackendKind,
     adapter: Option<String>,
 ) -> anyhow::Result<()> {
     let mut be = open(kind, adapter)?;
-    let report = bench::run(be.as_mut(), quick)?;
-    print!("{}", bench::table(&report));
+    let report = bench::run(be.as_mut(), opts)?;
+    if markdown {
+        print!("{}", bench::markdown(&report));
+    } else {
+        print!("{}", bench::table(&report));
+    }
     if let Some(out) = out {
         std::fs::write(&out, serde_json::to_vec_pretty(&report)?)?;
         println!("written {}", out.display());

@@ -28,38 +28,65 @@ pub fn derivative(act: u32, h: f32) -> f32 {
     }
 }
 
-fn each(p: &ActParams, mut f: impl FnMut(usize, usize, usize)) {
-    let (rows, cols) = (p.rows as usize, p.cols as usize);
+/// Calls `f(instance, row, first column, length)` for the contiguous row pieces that cover
+/// elements [0, count) of a `[P][rows][cols]` view, in element order.
+fn segments(count: usize, rows: usize, cols: usize, mut f: impl FnMut(usize, usize, usize, usize)) {
+    if rows == 0 || cols == 0 {
+        return;
+    }
     let per = rows * cols;
-    for i in 0..p.count as usize {
-        f(i / per, (i % per) / cols, i % cols);
+    let mut i = 0;
+    while i < count {
+        let (inst, r, c) = (i / per, (i % per) / cols, i % cols);
+        let len = (cols - c).min(count - i);
+        f(inst, r, c, len);
+        i += len;
     }
 }
 
+/// `x = act(x + bias)` row by row; each activation's loop is branch-free so it vectorizes.
 pub fn bias_act(x: &mut [f32], bias: &[f32], p: &ActParams) {
-    each(p, |inst, r, c| {
-        let idx = (p.off0 + inst as u32 * p.stride0 + r as u32 * p.ld0) as usize + c;
-        let b = bias[(p.off1 + inst as u32 * p.stride1) as usize + c];
-        x[idx] = activate(p.act, x[idx] + b);
+    let (rows, cols) = (p.rows as usize, p.cols as usize);
+    segments(p.count as usize, rows, cols, |inst, r, c, len| {
+        let at = p.off0 as usize + inst * p.stride0 as usize + r * p.ld0 as usize + c;
+        let bat = p.off1 as usize + inst * p.stride1 as usize + c;
+        let row = x[at..at + len].iter_mut().zip(&bias[bat..bat + len]);
+        match p.act {
+            1 => row.for_each(|(v, b)| *v = (*v + b).max(0.0)),
+            0 => row.for_each(|(v, b)| *v += b),
+            a => row.for_each(|(v, b)| *v = activate(a, *v + b)),
+        }
     });
 }
 
+/// `d *= f'(h)` row by row.
 pub fn act_backward(d: &mut [f32], h: &[f32], p: &ActParams) {
-    each(p, |inst, r, c| {
-        let idx = (p.off0 + inst as u32 * p.stride0 + r as u32 * p.ld0) as usize + c;
-        let hi = (p.off1 + inst as u32 * p.stride1 + r as u32 * p.ld1) as usize + c;
-        d[idx] *= derivative(p.act, h[hi]);
+    let (rows, cols) = (p.rows as usize, p.cols as usize);
+    segments(p.count as usize, rows, cols, |inst, r, c, len| {
+        let at = p.off0 as usize + inst * p.stride0 as usize + r * p.ld0 as usize + c;
+        let hat = p.off1 as usize + inst * p.stride1 as usize + r * p.ld1 as usize + c;
+        let row = d[at..at + len].iter_mut().zip(&h[hat..hat + len]);
+        match p.act {
+            0 => {}
+            1 => row.for_each(|(v, h)| *v *= if *h > 0.0 { 1.0 } else { 0.0 }),
+            a => row.for_each(|(v, h)| *v *= derivative(a, *h)),
+        }
     });
 }
 
+/// Column sums of each instance's `[rows][cols]` view, added in row order (as the shader does)
+/// but a whole row at a time.
 pub fn bias_grad(g: &mut [f32], d: &[f32], p: &ActParams) {
     let cols = p.cols as usize;
-    for i in 0..p.count as usize {
-        let (inst, c) = ((i / cols) as u32, i % cols);
-        let mut s = 0f32;
-        for r in 0..p.rows {
-            s += d[(p.off1 + inst * p.stride1 + r * p.ld1) as usize + c];
+    segments(p.count as usize, 1, cols, |inst, _, c, len| {
+        let at = p.off0 as usize + inst * p.stride0 as usize + c;
+        let out = &mut g[at..at + len];
+        out.fill(0.0);
+        for r in 0..p.rows as usize {
+            let src = p.off1 as usize + inst * p.stride1 as usize + r * p.ld1 as usize + c;
+            out.iter_mut()
+                .zip(&d[src..src + len])
+                .for_each(|(o, v)| *o += v);
         }
-        g[(p.off0 + inst * p.stride0) as usize + c] = s;
-    }
+    });
 }

@@ -220,12 +220,14 @@ impl Backend for GpuBackend {
     }
 
     fn gemm(&mut self, a: Buf, b: Buf, c: Buf, g: &Gemm) {
+        let block = shaders::gemm_block(g.params.m, g.params.n, g.batch);
+        let tile = 16 * block;
         let groups = [
-            g.params.n.div_ceil(64).max(1),
-            g.params.m.div_ceil(64).max(1),
+            g.params.n.div_ceil(tile).max(1),
+            g.params.m.div_ceil(tile).max(1),
             g.batch,
         ];
-        let constants = shaders::gemm_constants(g.trans_a, g.trans_b);
+        let constants = shaders::gemm_constants_block(g.trans_a, g.trans_b, block);
         self.dispatch(&shaders::GEMM, &constants, &g.params, &[a, b, c], groups);
     }
 

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# GPU check for a machine with a real GPU: builds, runs the GPU-vs-CPU kernel tests, then the
+# benchmark suite on the GPU, and prints a Markdown table for docs/benchmarks.md (also written
+# to target/bench/gpu-check.md, with the JSON beside it). About 5 minutes on a recent machine.
+#
+#   benches/gpu-check.sh                      # best hardware adapter
+#   PEAK_GFLOPS=67000 benches/gpu-check.sh    # also report the fraction of the FP32 peak
+#   WGPU_ADAPTER_NAME=nvidia benches/gpu-check.sh
+#
+# FP32 (non-tensor) peaks for reference: H100/H200 SXM 67000, A100 19500, L4 30300,
+# RTX 4090 82600 GFLOP/s. On Linux with an NVIDIA GPU, wgpu needs the Vulkan loader and the
+# NVIDIA ICD (Debian/Ubuntu: `apt-get install libvulkan1` plus the driver's Vulkan package).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export REQUIRE_GPU=1
+export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/tmp}"
+
+cargo build --release --quiet
+bin=target/release/insitu
+
+# Refuse software rasterizers: their numbers say nothing about GPUs.
+info=$("$bin" info 2>/dev/null || true)
+echo "$info" | sed -n '1,12p'
+if ! echo "$info" | grep -E '\| (DiscreteGpu|IntegratedGpu|VirtualGpu) ' >/dev/null; then
+    echo "gpu-check: no hardware GPU adapter (see above); nothing to measure" >&2
+    exit 1
+fi
+
+# GPU against the CPU twins on awkward shapes.
+cargo test --release --quiet --test gpu_kernels --test gpu_xbar
+
+mkdir -p target/bench
+peak=()
+[ -n "${PEAK_GFLOPS:-}" ] && peak=(--peak-gflops "$PEAK_GFLOPS")
+"$bin" --backend gpu bench --markdown ${peak[@]+"${peak[@]}"} --out target/bench/gpu-check.json \
+    | grep -v '^written ' > target/bench/gpu-check.md
+{
+    echo
+    echo "### $(date -u +%Y-%m-%d), commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+    echo
+    echo "Command: \`benches/gpu-check.sh\`${PEAK_GFLOPS:+ with PEAK_GFLOPS=$PEAK_GFLOPS}"
+    echo
+    cat target/bench/gpu-check.md
+} | tee target/bench/gpu-check.section.md
+echo
+echo "gpu-check: paste the section above into docs/benchmarks.md (GPU numbers)." >&2
