@@ -134,6 +134,15 @@ pub fn host_read<B: Backend + ?Sized>(
     for p in 0..hx.layers.len() {
         let xin = gather_rows(&xs, x, p, rows, k_in);
         let range = input_range(&xin, op.signed);
+        if !range.is_finite() {
+            // A diverged instance (inputs overflowed): its outputs are NaN, as on the GPU, and
+            // the run's divergence check stops it; the other instances read on.
+            for r in 0..rows {
+                let s = y.off as usize + p * y.stride as usize + r * y.ld as usize;
+                ys[s..s + n_out].fill(f32::NAN);
+            }
+            continue;
+        }
         let (out, c) = read(
             &hx.layers[p],
             op.dir,
