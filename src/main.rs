@@ -107,7 +107,12 @@ fn main() {
             sets,
             out,
             save,
-        } => cli::train::train(&config, &sets, out, save, cli.backend, cli.adapter).map(|_| ()),
+        } => cli::train::train(&config, &sets, out, save, cli.backend, cli.adapter).map(|r| {
+            if r.diverged() {
+                eprintln!("error: training diverged (see `final.diverged` in the report)");
+                std::process::exit(insitu::train::report::EXIT_DIVERGED);
+            }
+        }),
         Command::Estimate { config, sets, out } => cli::estimate::run(&config, &sets, out),
         Command::Robustness { sets, out } => {
             cli::robustness::run(&sets, out, cli.backend, cli.adapter)

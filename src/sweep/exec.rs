@@ -41,7 +41,9 @@ pub struct Summary {
     /// Already in the log when the run started.
     pub skipped: usize,
     pub ok: usize,
+    /// Failed points, diverged ones included.
     pub failed: usize,
+    pub diverged: usize,
     /// Stopped by `stop_after` before finishing.
     pub stopped: bool,
     pub seconds: f64,
@@ -90,6 +92,7 @@ pub fn run(sweep: &Sweep, opts: &Options) -> anyhow::Result<Summary> {
         skipped,
         ok: 0,
         failed: 0,
+        diverged: 0,
         stopped: false,
         seconds: 0.0,
     };
@@ -204,6 +207,10 @@ fn finish(summary: &mut Summary, records: &mut Vec<Record>, fresh: Vec<Record>) 
         match r.status {
             Status::Ok => summary.ok += 1,
             Status::Failed => summary.failed += 1,
+            Status::Diverged => {
+                summary.failed += 1;
+                summary.diverged += 1;
+            }
         }
         records.push(r);
     }
