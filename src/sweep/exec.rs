@@ -76,9 +76,11 @@ pub fn run(sweep: &Sweep, opts: &Options) -> anyhow::Result<Summary> {
     std::fs::write(dir.join("sweep.toml"), &sweep.text)?;
     std::fs::write(dir.join("base.toml"), &sweep.base_text)?;
 
-    let (mut writer, mut records) = Writer::open(dir)?;
-    let done: HashSet<String> = records.iter().map(|r| r.id.clone()).collect();
     let jobs = select(&plan.jobs, opts.shard);
+    let mine: HashSet<usize> = jobs.iter().flat_map(|j| j.points.iter().copied()).collect();
+    let (mut writer, mut records) = Writer::open(dir)?;
+    super::verify::check_log(&records, &plan.points, &mine, &writer.path)?;
+    let done: HashSet<String> = records.iter().map(|r| r.id.clone()).collect();
     let total: usize = jobs.iter().map(|j| j.points.len()).sum();
     let skipped = jobs
         .iter()
