@@ -96,6 +96,13 @@ enum Command {
 }
 
 fn main() {
+    // A closed stdout (`insitu estimate ... | head`) ends the process quietly, as for other
+    // Unix tools, instead of panicking in `println!`; files are written before printing.
+    #[cfg(unix)]
+    // SAFETY: restoring the default disposition of SIGPIPE before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     let result = match cli.command.unwrap_or(Command::Demo {
         epochs: 5,

@@ -11,11 +11,14 @@ pub fn run(
     kind: BackendKind,
     adapter: Option<String>,
 ) -> anyhow::Result<()> {
+    super::outpath::check_files(&[(&out, "--out")])?;
     let mut be = open(kind, adapter)?;
     let report = bench::run(be.as_mut(), quick)?;
+    if let Some(out) = &out {
+        super::outpath::write(out, serde_json::to_vec_pretty(&report)?)?;
+    }
     print!("{}", bench::table(&report));
     if let Some(out) = out {
-        std::fs::write(&out, serde_json::to_vec_pretty(&report)?)?;
         println!("written {}", out.display());
     }
     Ok(())

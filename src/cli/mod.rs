@@ -5,6 +5,7 @@ pub mod bench;
 pub mod compress;
 pub mod estimate;
 pub mod info;
+pub mod outpath;
 pub mod plot;
 pub mod robustness;
 pub mod sweep;

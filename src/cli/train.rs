@@ -15,6 +15,7 @@ pub fn train(
     adapter: Option<String>,
 ) -> anyhow::Result<RunReport> {
     let cfg = config::load(path, sets)?;
+    super::outpath::check_files(&[(&out, "--out"), (&save, "--save")])?;
     anyhow::ensure!(
         save.is_none() || crate::train::cnn::is_cnn(&cfg),
         "--save writes conv networks (network.arch with a C or R layer); {} trains an MLP",
@@ -101,6 +102,7 @@ pub fn demo(
     adapter: Option<String>,
     out: Option<PathBuf>,
 ) -> anyhow::Result<()> {
+    super::outpath::check_files(&[(&out, "--out")])?;
     let mut be = open(kind, adapter)?;
     let mut reports = Vec::new();
     for (origin, text) in demo_configs() {
@@ -156,7 +158,7 @@ pub fn demo(
         sps(dfa)
     );
     if let Some(out) = out {
-        std::fs::write(
+        super::outpath::write(
             &out,
             serde_json::to_vec_pretty(&serde_json::json!({"bp": bp, "dfa": dfa}))?,
         )?;
