@@ -63,16 +63,12 @@ fn idx_readers_never_panic() {
         }
         Ok(())
     });
-    let m = check(
-        500,
-        proptest::collection::vec(any::<u8>(), 0..128),
-        |b| {
-            let _ = parse_images(&b, "fuzz");
-            let _ = parse_labels(&b, "fuzz");
-            let _ = insitu::data::file::gunzip_if_needed(b, "fuzz");
-            Ok(())
-        },
-    );
+    let m = check(500, proptest::collection::vec(any::<u8>(), 0..128), |b| {
+        let _ = parse_images(&b, "fuzz");
+        let _ = parse_labels(&b, "fuzz");
+        let _ = insitu::data::file::gunzip_if_needed(b, "fuzz");
+        Ok(())
+    });
     eprintln!("idx: {} cases", n + m);
 }
 
@@ -100,14 +96,9 @@ fn cifar_reader_never_panics() {
 }
 
 fn model_bytes() -> Vec<u8> {
-    let m = insitu::nn::model::Model::init(
-        "C4b-R4-M-FC3",
-        [1, 6, 6],
-        3,
-        insitu::config::Init::He,
-        1,
-    )
-    .unwrap();
+    let m =
+        insitu::nn::model::Model::init("C4b-R4-M-FC3", [1, 6, 6], 3, insitu::config::Init::He, 1)
+            .unwrap();
     insitu::model_io::to_bytes(&m)
 }
 
@@ -118,10 +109,8 @@ fn safetensors_reader_never_panics() {
     assert!(from_bytes(&good).is_ok());
     let header_len = u64::from_le_bytes(good[..8].try_into().unwrap()) as usize;
     // Byte flips and cuts anywhere, most of them in the JSON header where the structure is.
-    let edits = proptest::collection::vec(
-        (0..8 + header_len + 64, any::<u8>(), any::<bool>()),
-        1..6,
-    );
+    let edits =
+        proptest::collection::vec((0..8 + header_len + 64, any::<u8>(), any::<bool>()), 1..6);
     let n = check(1500, (edits, 0usize..64), |(edits, cut)| {
         let mut b = good.clone();
         for (at, v, set) in edits {
@@ -130,7 +119,8 @@ fn safetensors_reader_never_panics() {
         }
         b.truncate(b.len() - cut.min(b.len()));
         if let Ok(m) = from_bytes(&b) {
-            m.validate().map_err(|e| TestCaseError::fail(format!("{e}")))?;
+            m.validate()
+                .map_err(|e| TestCaseError::fail(format!("{e}")))?;
         }
         Ok(())
     });

@@ -1,6 +1,8 @@
 //! Adversarial inputs: every one is refused with an error naming what is wrong, or handled,
 //! never a panic, an abort, a hang or a silently wrong result.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -110,7 +112,10 @@ fn huge_mlp_widths_are_refused_before_allocation() {
         "network.hidden=[4096]",
         "population=[{seed=1}, {seed=2}, {seed=3}, {seed=4}, {seed=5}, {seed=6}, {seed=7}, {seed=8}, {seed=9}, {seed=10}, {seed=11}, {seed=12}, {seed=13}, {seed=14}, {seed=15}, {seed=16}, {seed=17}, {seed=18}, {seed=19}, {seed=20}, {seed=21}, {seed=22}, {seed=23}, {seed=24}, {seed=25}, {seed=26}, {seed=27}, {seed=28}, {seed=29}, {seed=30}, {seed=31}, {seed=32}, {seed=33}, {seed=34}, {seed=35}, {seed=36}, {seed=37}, {seed=38}, {seed=39}, {seed=40}, {seed=41}, {seed=42}, {seed=43}, {seed=44}, {seed=45}, {seed=46}, {seed=47}, {seed=48}, {seed=49}, {seed=50}, {seed=51}, {seed=52}, {seed=53}, {seed=54}, {seed=55}, {seed=56}, {seed=57}, {seed=58}, {seed=59}, {seed=60}, {seed=61}, {seed=62}, {seed=63}, {seed=64}, {seed=65}, {seed=66}, {seed=67}, {seed=68}, {seed=69}, {seed=70}, {seed=71}, {seed=72}, {seed=73}, {seed=74}, {seed=75}, {seed=76}, {seed=77}, {seed=78}, {seed=79}, {seed=80}, {seed=81}, {seed=82}, {seed=83}, {seed=84}, {seed=85}, {seed=86}, {seed=87}, {seed=88}, {seed=89}, {seed=90}, {seed=91}, {seed=92}, {seed=93}, {seed=94}, {seed=95}, {seed=96}, {seed=97}, {seed=98}, {seed=99}, {seed=100}]",
     ]);
-    assert!(e.contains("network.hidden") && e.contains("100 instances"), "{e}");
+    assert!(
+        e.contains("network.hidden") && e.contains("100 instances"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -147,7 +152,10 @@ fn huge_sweeps_and_shards_are_refused_quickly() {
     std::fs::write(dir.join("base.toml"), "").unwrap();
     let values = format!(
         "[{}]",
-        (0..100).map(|i| i.to_string()).collect::<Vec<_>>().join(",")
+        (0..100)
+            .map(|i| i.to_string())
+            .collect::<Vec<_>>()
+            .join(",")
     );
     let axes: String = (0..4)
         .map(|i| format!("[[axis]]\nkey = \"train.k{i}\"\nvalues = {values}\n"))
@@ -207,16 +215,34 @@ fn invalid_or_inapplicable_settings_are_errors() {
     let e = config_err(&["train.max_loss=0"]);
     assert!(e.contains("train.max_loss"), "{e}");
     // network.input must match the data on MLPs too.
-    let c = cfg(&["network.hidden=[8]", "network.input=[1, 28, 28]", "train.epochs=1"]);
-    let e = run_on(&mut CpuBackend::new(), &c, &split(64, 32, 4), &RunOptions::default())
-        .unwrap_err()
-        .to_string();
+    let c = cfg(&[
+        "network.hidden=[8]",
+        "network.input=[1, 28, 28]",
+        "train.epochs=1",
+    ]);
+    let e = run_on(
+        &mut CpuBackend::new(),
+        &c,
+        &split(64, 32, 4),
+        &RunOptions::default(),
+    )
+    .unwrap_err()
+    .to_string();
     assert!(e.contains("network.input"), "{e}");
     // A netlist describes another network than the one trained.
-    let c = cfg(&["network.hidden=[8]", "chip.netlist=\"x.csv\"", "train.epochs=1"]);
-    let e = run_on(&mut CpuBackend::new(), &c, &split(64, 32, 4), &RunOptions::default())
-        .unwrap_err()
-        .to_string();
+    let c = cfg(&[
+        "network.hidden=[8]",
+        "chip.netlist=\"x.csv\"",
+        "train.epochs=1",
+    ]);
+    let e = run_on(
+        &mut CpuBackend::new(),
+        &c,
+        &split(64, 32, 4),
+        &RunOptions::default(),
+    )
+    .unwrap_err()
+    .to_string();
     assert!(e.contains("chip.netlist"), "{e}");
 }
 
@@ -249,7 +275,11 @@ fn invalid_arch_fails_every_command() {
 
 #[test]
 fn a_conv_free_arch_trains_exactly_what_hidden_trains() {
-    let base = ["train.epochs=2", "data.train_limit=300", "data.test_limit=200"];
+    let base = [
+        "train.epochs=2",
+        "data.train_limit=300",
+        "data.test_limit=200",
+    ];
     let run = |extra: &str| {
         let mut s: Vec<&str> = base.to_vec();
         s.push(extra);
@@ -275,9 +305,14 @@ fn a_conv_free_arch_trains_exactly_what_hidden_trains() {
     assert_eq!(a.config.network.hidden, vec![24, 16]);
     // The arch's last layer must be the classes.
     let c = cfg(&["network.arch=\"FC24-FC7\"", "train.epochs=1"]);
-    let e = run_on(&mut CpuBackend::new(), &c, &split(64, 32, 4), &RunOptions::default())
-        .unwrap_err()
-        .to_string();
+    let e = run_on(
+        &mut CpuBackend::new(),
+        &c,
+        &split(64, 32, 4),
+        &RunOptions::default(),
+    )
+    .unwrap_err()
+    .to_string();
     assert!(e.contains("7 outputs") && e.contains("4 classes"), "{e}");
 }
 
@@ -328,13 +363,24 @@ fn a_huge_learning_rate_in_situ_diverges_cleanly_and_spares_its_population() {
     .unwrap();
     let split = insitu::data::load(&c.data).unwrap();
     let r = run_on(&mut CpuBackend::new(), &c, &split, &RunOptions::default()).unwrap();
-    let d = r.instances[0].diverged.as_ref().expect("instance 0 diverged");
+    let d = r.instances[0]
+        .diverged
+        .as_ref()
+        .expect("instance 0 diverged");
     assert_eq!(d.epoch, 1);
     assert!(d.step >= 1, "{d:?}");
     assert!(r.final_.as_ref().unwrap().diverged.is_some());
     assert!(r.instances[1].diverged.is_none());
-    assert_eq!(r.instances[1].epochs.len(), 2, "the healthy instance trained on");
-    assert!(r.instances[1].test_accuracy > 0.3, "{}", r.instances[1].test_accuracy);
+    assert_eq!(
+        r.instances[1].epochs.len(),
+        2,
+        "the healthy instance trained on"
+    );
+    assert!(
+        r.instances[1].test_accuracy > 0.3,
+        "{}",
+        r.instances[1].test_accuracy
+    );
     assert!(r.stopped.is_none());
     assert!(r.diverged());
 }
@@ -376,14 +422,7 @@ fn a_finite_blow_up_is_flagged_and_exits_with_its_own_status() {
 // ---------------------------------------------------------------- models
 
 fn small_model() -> insitu::nn::model::Model {
-    insitu::nn::model::Model::init(
-        "C4-M-FC3",
-        [1, 4, 4],
-        3,
-        insitu::config::Init::He,
-        1,
-    )
-    .unwrap()
+    insitu::nn::model::Model::init("C4-M-FC3", [1, 4, 4], 3, insitu::config::Init::He, 1).unwrap()
 }
 
 #[test]
@@ -413,12 +452,14 @@ fn corrupt_models_are_refused_by_name() {
 #[test]
 fn a_model_must_match_the_experiment() {
     let m = small_model();
-    let fewer = insitu::nn::model::Model::init("C4-M-FC2", [1, 4, 4], 2, insitu::config::Init::He, 1)
-        .unwrap();
+    let fewer =
+        insitu::nn::model::Model::init("C4-M-FC2", [1, 4, 4], 2, insitu::config::Init::He, 1)
+            .unwrap();
     let e = fewer.check_matches(&m).unwrap_err().to_string();
     assert!(e.contains("2 outputs") && e.contains("3 classes"), "{e}");
-    let other = insitu::nn::model::Model::init("C8-M-FC3", [1, 4, 4], 3, insitu::config::Init::He, 1)
-        .unwrap();
+    let other =
+        insitu::nn::model::Model::init("C8-M-FC3", [1, 4, 4], 3, insitu::config::Init::He, 1)
+            .unwrap();
     let e = other.check_matches(&m).unwrap_err().to_string();
     assert!(e.contains("layer 0"), "{e}");
     m.check_matches(&m).unwrap();
@@ -585,8 +626,13 @@ fn resume_refuses_foreign_duplicated_and_corrupt_records() {
         t.push_str(&serde_json::to_string(extra).unwrap());
         t.push('\n');
         std::fs::write(&log, t).unwrap();
-        let e = sweep::run(&s, &opts(&dir, true, None)).unwrap_err().to_string();
-        assert!(e.contains(what) && e.contains("points.jsonl"), "{what}: {e}");
+        let e = sweep::run(&s, &opts(&dir, true, None))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains(what) && e.contains("points.jsonl"),
+            "{what}: {e}"
+        );
     }
 }
 
@@ -603,4 +649,41 @@ fn equal_values_and_zero_population_are_refused() {
     assert!(e.contains("repeats point #0"), "{e}");
     let e = sweep::plan(&smoke(), Some(0)).err().unwrap().to_string();
     assert!(e.contains("--max-population 0"), "{e}");
+}
+
+// ---------------------------------------------------------------- GPU
+
+#[test]
+fn gpu_buffers_over_the_binding_limit_are_refused_and_divergence_stays_per_instance() {
+    let mut be = common::gpu();
+    let max = insitu::backend::Backend::max_buffer_values(&be);
+    // A layer wider than the adapter binds (128 MiB on lavapipe): an error naming it.
+    if 1024 * 65536 > max {
+        let c = cfg(&["network.hidden=[65536]", "train.epochs=1"]);
+        let wide = Split {
+            train: dataset(64, 4, [1, 32, 32]),
+            test: dataset(32, 4, [1, 32, 32]),
+            name: "synthetic".into(),
+        };
+        let e = run_on(&mut be, &c, &wide, &RunOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("layer 1") && e.contains("binds at most"), "{e}");
+    }
+    let c = config::load(
+        &repo().join("configs/xbar_mlp_bp.toml"),
+        &sets(&[
+            "network.hidden=[16]",
+            "train.epochs=1",
+            "data.train_limit=256",
+            "data.test_limit=100",
+            "population=[{lr=1e300}, {lr=0.05}]",
+        ]),
+    )
+    .unwrap();
+    let split = insitu::data::load(&c.data).unwrap();
+    let r = run_on(&mut be, &c, &split, &RunOptions::default()).unwrap();
+    assert!(r.instances[0].diverged.is_some());
+    assert!(r.instances[1].diverged.is_none());
+    assert!(r.instances[1].epochs[0].train_loss.is_finite());
 }

@@ -57,12 +57,10 @@ pub fn run(
                 "points": points,
             }))
             .map_err(anyhow::Error::from);
-            let written = super::outpath::write(
-                &dir.join("robustness.csv"),
-                robustness::csv(points),
-            )
-            .and_then(|_| json)
-            .and_then(|j| super::outpath::write(&dir.join("robustness.json"), j));
+            let written =
+                super::outpath::write(&dir.join("robustness.csv"), robustness::csv(points))
+                    .and_then(|_| json)
+                    .and_then(|j| super::outpath::write(&dir.join("robustness.json"), j));
             failed = written.err();
         }
         eprint!("\r{} points done", points.len());

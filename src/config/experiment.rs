@@ -324,7 +324,13 @@ impl ExperimentConfig {
                     )?;
                 }
             }
-            let knobs = [inst.c2c, inst.d2d, inst.read_noise, inst.nl_ltp, inst.nl_ltd];
+            let knobs = [
+                inst.c2c,
+                inst.d2d,
+                inst.read_noise,
+                inst.nl_ltp,
+                inst.nl_ltd,
+            ];
             check(
                 &format!("population[{i}]"),
                 "device knobs (c2c, d2d, read_noise, nl_ltp, nl_ltd)",

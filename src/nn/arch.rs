@@ -228,7 +228,10 @@ fn within(token: &str, what: &str, v: usize, limit: usize) -> Result<(), ConfigE
     if v <= limit {
         Ok(())
     } else {
-        Err(bad(token, &format!(" has {what} {v}, above the limit of {limit}")))
+        Err(bad(
+            token,
+            &format!(" has {what} {v}, above the limit of {limit}"),
+        ))
     }
 }
 

@@ -312,17 +312,16 @@ impl Model {
             exp.len()
         );
         for (l, (g, e)) in got.iter().zip(&exp).enumerate() {
-            anyhow::ensure!(
-                g == e,
-                "layer {l} is `{g}` but network.arch gives `{e}`"
-            );
+            anyhow::ensure!(g == e, "layer {l} is `{g}` but network.arch gives `{e}`");
         }
         Ok(())
     }
 
     /// Checks that consecutive layers agree on shapes and every tensor has its size.
     pub fn validate(&self) -> anyhow::Result<()> {
-        use crate::limits::{MAX_KERNEL, MAX_LAYER_WEIGHTS, MAX_PAD, MAX_SIDE, MAX_STRIDE, MAX_WIDTH};
+        use crate::limits::{
+            MAX_KERNEL, MAX_LAYER_WEIGHTS, MAX_PAD, MAX_SIDE, MAX_STRIDE, MAX_WIDTH,
+        };
         let [c0, h0, w0] = self.input;
         anyhow::ensure!(
             (1..=MAX_WIDTH).contains(&c0)
@@ -349,8 +348,7 @@ impl Model {
                             c.pad
                         );
                         anyhow::ensure!(
-                            (1..=MAX_WIDTH).contains(&c.c_in)
-                                && (1..=MAX_WIDTH).contains(&c.c_out),
+                            (1..=MAX_WIDTH).contains(&c.c_in) && (1..=MAX_WIDTH).contains(&c.c_out),
                             "layer {l}: {} -> {} channels: allowed 1..={MAX_WIDTH}",
                             c.c_in,
                             c.c_out

@@ -19,7 +19,14 @@ fn listing(what: &str, items: &[String]) -> Option<String> {
         return None;
     }
     let mut s = format!("{} {what}: ", items.len());
-    s.push_str(&items.iter().take(SHOWN).cloned().collect::<Vec<_>>().join(", "));
+    s.push_str(
+        &items
+            .iter()
+            .take(SHOWN)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", "),
+    );
     if items.len() > SHOWN {
         s.push_str(&format!(", ... ({} more)", items.len() - SHOWN));
     }
