@@ -149,9 +149,9 @@ pub fn check_buffer(be: &dyn Backend, what: &str, len: usize) -> anyhow::Result<
         len <= max,
         "{what} needs a buffer of {len} values ({} MiB); {} binds at most {max} values ({} MiB) \
          per buffer: make the network, batch or population smaller, or use --backend cpu",
-        len as u64 * 4 >> 20,
+        (len as u64 * 4) >> 20,
         be.describe().name,
-        max as u64 * 4 >> 20
+        (max as u64 * 4) >> 20
     );
     Ok(())
 }

@@ -59,7 +59,7 @@ pub fn run(
             .map_err(anyhow::Error::from);
             let written =
                 super::outpath::write(&dir.join("robustness.csv"), robustness::csv(points))
-                    .and_then(|_| json)
+                    .and(json)
                     .and_then(|j| super::outpath::write(&dir.join("robustness.json"), j));
             failed = written.err();
         }
