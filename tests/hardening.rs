@@ -687,3 +687,23 @@ fn gpu_buffers_over_the_binding_limit_are_refused_and_divergence_stays_per_insta
     assert!(r.instances[1].diverged.is_none());
     assert!(r.instances[1].epochs[0].train_loss.is_finite());
 }
+
+#[test]
+fn json_floats_read_back_exactly() {
+    // Logs are re-read by --resume and merge and written again: every f64 must survive.
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    let mut checked = 0;
+    while checked < 200_000 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let v = f64::from_bits(x);
+        if !v.is_finite() {
+            continue;
+        }
+        let s = serde_json::to_string(&v).unwrap();
+        let back: f64 = serde_json::from_str(&s).unwrap();
+        assert_eq!(back.to_bits(), v.to_bits(), "{s}");
+        checked += 1;
+    }
+}

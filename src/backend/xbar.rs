@@ -78,6 +78,32 @@ impl XbarActivity {
     }
 }
 
+/// Refuses a crossbar layer of `p` instances like `layer` whose cells, programming curves or
+/// effective-conductance tables need a buffer larger than the backend binds.
+pub fn check_cells(
+    be: &dyn Backend,
+    what: &str,
+    layer: &LayerCells,
+    p: usize,
+) -> anyhow::Result<()> {
+    let (k, n, s, sets) = (layer.fan_in, layer.fan_out, layer.slices, layer.sets());
+    let refs = if layer.mapping == crate::config::Mapping::Offset {
+        2
+    } else {
+        0
+    };
+    let largest = [
+        p * layer.total_cells(),
+        p * layer.cells.len() * 2,
+        p * s * k * (sets * n + refs),
+        p * s * n * (sets * k + refs),
+    ]
+    .into_iter()
+    .max()
+    .unwrap_or(0);
+    super::check_buffer(be, &format!("the crossbar cells of {what}"), largest)
+}
+
 /// Host copy of a layer's P instances.
 pub struct HostXbar {
     pub cfg: Xbar,

@@ -76,6 +76,11 @@ pub fn print_epochs(r: &RunReport) {
     if let Some(s) = &r.stopped {
         println!("stopped: {s}");
     }
+    for i in r.instances.iter().filter(|_| r.instances.len() > 1) {
+        if let Some(d) = &i.diverged {
+            println!("instance {} diverged: {d}", i.index);
+        }
+    }
     if let Some(c) = &r.cost {
         println!("{}", crate::chip::print_table(c));
     }
