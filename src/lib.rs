@@ -9,6 +9,7 @@ pub mod config;
 pub mod cpu;
 pub mod data;
 pub mod gpu;
+pub mod limits;
 pub mod model_io;
 pub mod nn;
 pub mod plot;

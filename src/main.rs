@@ -118,6 +118,13 @@ enum Command {
 }
 
 fn main() {
+    // A closed stdout (`insitu estimate ... | head`) ends the process quietly, as for other
+    // Unix tools, instead of panicking in `println!`; files are written before printing.
+    #[cfg(unix)]
+    // SAFETY: restoring the default disposition of SIGPIPE before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     let result = match cli.command.unwrap_or(Command::Demo {
         epochs: 5,
@@ -129,7 +136,12 @@ fn main() {
             sets,
             out,
             save,
-        } => cli::train::train(&config, &sets, out, save, cli.backend, cli.adapter).map(|_| ()),
+        } => cli::train::train(&config, &sets, out, save, cli.backend, cli.adapter).map(|r| {
+            if r.diverged() {
+                eprintln!("error: training diverged (see `final.diverged` in the report)");
+                std::process::exit(insitu::train::report::EXIT_DIVERGED);
+            }
+        }),
         Command::Eval {
             config,
             model,

@@ -358,7 +358,7 @@ fn standard_normalisation_on_train() {
         let recs: Vec<_> = (0..2)
             .map(|i| {
                 let px = (0..3072).map(|k| ((k / 1024) * 100 + (k * 7 + i * 3 + b) % 50) as u8);
-                (0u8, px.collect())
+                (i as u8, px.collect())
             })
             .collect();
         write_cifar_batch(dir.join(format!("data_batch_{b}.bin")), &recs).unwrap();

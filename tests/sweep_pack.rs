@@ -110,11 +110,15 @@ fn a_diverging_point_fails_alone() {
         },
     )
     .unwrap();
-    assert_eq!((summary.ok, summary.failed), (2, 1), "{summary:?}");
+    assert_eq!(
+        (summary.ok, summary.failed, summary.diverged),
+        (2, 1, 1),
+        "{summary:?}"
+    );
     let (records, _) = sweep::log::read(&out.join("points.jsonl")).unwrap();
     let by_index = |i: usize| records.iter().find(|r| r.index == i).unwrap();
     let bad = by_index(1);
-    assert_eq!(bad.status, Status::Failed);
+    assert_eq!(bad.status, Status::Diverged);
     assert!(
         bad.error.as_deref().unwrap().contains("diverged"),
         "{bad:?}"

@@ -15,6 +15,10 @@ pub struct Buf(pub usize);
 pub trait Backend {
     /// Name, backend and driver of what runs the kernels.
     fn describe(&self) -> crate::gpu::AdapterSummary;
+    /// The most 4-byte values one buffer may hold (the adapter's binding limit on a GPU).
+    fn max_buffer_values(&self) -> usize {
+        usize::MAX
+    }
     /// A zeroed f32 buffer.
     fn alloc(&mut self, len: usize) -> Buf;
     /// A zeroed u32 buffer.
@@ -137,3 +141,17 @@ pub trait Backend {
 }
 
 use crate::xbar::{Knobs, LayerCells, Xbar};
+
+/// Refuses a buffer of `len` values that `be` cannot bind, naming what it holds.
+pub fn check_buffer(be: &dyn Backend, what: &str, len: usize) -> anyhow::Result<()> {
+    let max = be.max_buffer_values();
+    anyhow::ensure!(
+        len <= max,
+        "{what} needs a buffer of {len} values ({} MiB); {} binds at most {max} values ({} MiB) \
+         per buffer: make the network, batch or population smaller, or use --backend cpu",
+        (len as u64 * 4) >> 20,
+        be.describe().name,
+        (max as u64 * 4) >> 20
+    );
+    Ok(())
+}

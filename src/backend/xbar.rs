@@ -78,6 +78,32 @@ impl XbarActivity {
     }
 }
 
+/// Refuses a crossbar layer of `p` instances like `layer` whose cells, programming curves or
+/// effective-conductance tables need a buffer larger than the backend binds.
+pub fn check_cells(
+    be: &dyn Backend,
+    what: &str,
+    layer: &LayerCells,
+    p: usize,
+) -> anyhow::Result<()> {
+    let (k, n, s, sets) = (layer.fan_in, layer.fan_out, layer.slices, layer.sets());
+    let refs = if layer.mapping == crate::config::Mapping::Offset {
+        2
+    } else {
+        0
+    };
+    let largest = [
+        p * layer.total_cells(),
+        p * layer.cells.len() * 2,
+        p * s * k * (sets * n + refs),
+        p * s * n * (sets * k + refs),
+    ]
+    .into_iter()
+    .max()
+    .unwrap_or(0);
+    super::check_buffer(be, &format!("the crossbar cells of {what}"), largest)
+}
+
 /// Host copy of a layer's P instances.
 pub struct HostXbar {
     pub cfg: Xbar,
@@ -134,6 +160,15 @@ pub fn host_read<B: Backend + ?Sized>(
     for p in 0..hx.layers.len() {
         let xin = gather_rows(&xs, x, p, rows, k_in);
         let range = input_range(&xin, op.signed);
+        if !range.is_finite() {
+            // A diverged instance (inputs overflowed): its outputs are NaN, as on the GPU, and
+            // the run's divergence check stops it; the other instances read on.
+            for r in 0..rows {
+                let s = y.off as usize + p * y.stride as usize + r * y.ld as usize;
+                ys[s..s + n_out].fill(f32::NAN);
+            }
+            continue;
+        }
         let (out, c) = read(
             &hx.layers[p],
             op.dir,

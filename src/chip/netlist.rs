@@ -77,6 +77,21 @@ pub fn parse(text: &str, file: &str) -> Result<Vec<LayerShape>, ChipError> {
         if pool > 1 {
             return Err(err(6, format!("{pool} is not 0 or 1")));
         }
+        // Limits before any arithmetic, so a huge value is refused, not wrapped.
+        use crate::limits::{MAX_KERNEL, MAX_SIDE, MAX_STRIDE, MAX_WIDTH};
+        for (c, val, limit) in [
+            (0, h, MAX_SIDE),
+            (1, w, MAX_SIDE),
+            (2, c_in, MAX_WIDTH),
+            (3, kh, MAX_KERNEL),
+            (4, kw, MAX_KERNEL),
+            (5, c_out, MAX_WIDTH),
+            (7, stride, MAX_STRIDE),
+        ] {
+            if val > limit {
+                return Err(err(c, format!("{val} is above the limit of {limit}")));
+            }
+        }
         if kh != kw {
             return Err(err(4, format!("kernel {kh}x{kw} is not square")));
         }
@@ -97,6 +112,16 @@ pub fn parse(text: &str, file: &str) -> Result<Vec<LayerShape>, ChipError> {
             return Err(err(6, format!("cannot pool a {oh}x{ow} output 2x2")));
         }
         let fan_in = k * k * c_in;
+        let weights = fan_in as u128 * c_out as u128;
+        if weights > crate::limits::MAX_LAYER_WEIGHTS as u128 {
+            return Err(err(
+                5,
+                format!(
+                    "{weights} weights in one layer is above the limit of {}",
+                    crate::limits::MAX_LAYER_WEIGHTS
+                ),
+            ));
+        }
         let index = layers.len() + 1;
         layers.push(LayerShape {
             name: if fc {

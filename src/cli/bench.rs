@@ -12,15 +12,18 @@ pub fn run(
     kind: BackendKind,
     adapter: Option<String>,
 ) -> anyhow::Result<()> {
+    super::outpath::check_files(&[(&out, "--out")])?;
     let mut be = open(kind, adapter)?;
     let report = bench::run(be.as_mut(), opts)?;
+    if let Some(out) = &out {
+        super::outpath::write(out, serde_json::to_vec_pretty(&report)?)?;
+    }
     if markdown {
         print!("{}", bench::markdown(&report));
     } else {
         print!("{}", bench::table(&report));
     }
     if let Some(out) = out {
-        std::fs::write(&out, serde_json::to_vec_pretty(&report)?)?;
         println!("written {}", out.display());
     }
     Ok(())

@@ -6,6 +6,7 @@ pub mod compress;
 pub mod estimate;
 pub mod eval;
 pub mod info;
+pub mod outpath;
 pub mod plot;
 pub mod robustness;
 pub mod sweep;

@@ -42,29 +42,34 @@ pub fn run(
         .collect();
     let (_, base, origin) = REFERENCES[0];
     let cfg = config::parse(base, origin, &sets)?;
+    if let Some(dir) = &out {
+        super::outpath::check_dir(dir, "--out")?;
+    }
     let split = data::load(&cfg.data)?;
     let mut be = open(kind, adapter)?;
-    if let Some(dir) = &out {
-        std::fs::create_dir_all(dir)?;
-    }
+    let mut failed: Option<anyhow::Error> = None;
     let save = |points: &[robustness::Point]| {
-        if let Some(dir) = &out {
+        if let (Some(dir), None) = (&out, &failed) {
             // Rewritten after every run: an interrupted study keeps what it finished.
-            let _ = std::fs::write(dir.join("robustness.csv"), robustness::csv(points));
-            let _ = std::fs::write(
-                dir.join("robustness.json"),
-                serde_json::to_vec_pretty(&serde_json::json!({
-                    "version": env!("CARGO_PKG_VERSION"),
-                    "overrides": &sets,
-                    "points": points,
-                }))
-                .unwrap_or_default(),
-            );
+            let json = serde_json::to_vec_pretty(&serde_json::json!({
+                "version": env!("CARGO_PKG_VERSION"),
+                "overrides": &sets,
+                "points": points,
+            }))
+            .map_err(anyhow::Error::from);
+            let written =
+                super::outpath::write(&dir.join("robustness.csv"), robustness::csv(points))
+                    .and(json)
+                    .and_then(|j| super::outpath::write(&dir.join("robustness.json"), j));
+            failed = written.err();
         }
         eprint!("\r{} points done", points.len());
     };
     let points = robustness::run(be.as_mut(), &REFERENCES, &sets, &split, save)?;
     eprintln!();
+    if let Some(e) = failed {
+        return Err(e);
+    }
     println!(
         "in-situ test accuracy, one knob at a time from the reference (FeFET-like, 5-bit cells, \
          6-bit ADC); {} on {}",

@@ -15,6 +15,7 @@ pub fn train(
     adapter: Option<String>,
 ) -> anyhow::Result<RunReport> {
     let cfg = config::load(path, sets)?;
+    super::outpath::check_files(&[(&out, "--out"), (&save, "--save")])?;
     let mut be = open(kind, adapter)?;
     let report = run(
         be.as_mut(),
@@ -70,6 +71,11 @@ pub fn print_epochs(r: &RunReport) {
     if let Some(s) = &r.stopped {
         println!("stopped: {s}");
     }
+    for i in r.instances.iter().filter(|_| r.instances.len() > 1) {
+        if let Some(d) = &i.diverged {
+            println!("instance {} diverged: {d}", i.index);
+        }
+    }
     if let Some(c) = &r.cost {
         println!("{}", crate::chip::print_table(c));
     }
@@ -96,6 +102,7 @@ pub fn demo(
     adapter: Option<String>,
     out: Option<PathBuf>,
 ) -> anyhow::Result<()> {
+    super::outpath::check_files(&[(&out, "--out")])?;
     let mut be = open(kind, adapter)?;
     let mut reports = Vec::new();
     for (origin, text) in demo_configs() {
@@ -151,7 +158,7 @@ pub fn demo(
         sps(dfa)
     );
     if let Some(out) = out {
-        std::fs::write(
+        super::outpath::write(
             &out,
             serde_json::to_vec_pretty(&serde_json::json!({"bp": bp, "dfa": dfa}))?,
         )?;

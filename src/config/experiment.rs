@@ -95,6 +95,9 @@ pub struct TrainConfig {
     /// In-situ training: weights of layer l live in [-r_l, r_l] with r_l = this factor times
     /// the layer's He/Xavier initialisation limit.
     pub weight_range: f64,
+    /// A run whose mean training loss passes this (or is not finite) has diverged: it stops
+    /// and is flagged in the report.
+    pub max_loss: f64,
 }
 
 impl Default for TrainConfig {
@@ -109,6 +112,7 @@ impl Default for TrainConfig {
             last_layer_only: false,
             alignment: true,
             weight_range: 2.0,
+            max_loss: 1e4,
         }
     }
 }
@@ -233,6 +237,7 @@ impl ExperimentConfig {
             n.hidden.iter().all(|&h| (1..=65536).contains(&h)),
             "widths in 1..=65536",
         )?;
+        self.check_arch()?;
         check(
             "network.init",
             "\"zero\"",
@@ -319,6 +324,19 @@ impl ExperimentConfig {
                     )?;
                 }
             }
+            let knobs = [
+                inst.c2c,
+                inst.d2d,
+                inst.read_noise,
+                inst.nl_ltp,
+                inst.nl_ltd,
+            ];
+            check(
+                &format!("population[{i}]"),
+                "device knobs (c2c, d2d, read_noise, nl_ltp, nl_ltd)",
+                self.array.is_some() || knobs.iter().all(Option::is_none),
+                "only seed and lr without [array] (device knobs apply to crossbar runs)",
+            )?;
             for (name, v) in [("nl_ltp", inst.nl_ltp), ("nl_ltd", inst.nl_ltd)] {
                 if let Some(v) = v {
                     check(
@@ -330,6 +348,12 @@ impl ExperimentConfig {
                 }
             }
         }
+        check(
+            "train.max_loss",
+            t.max_loss,
+            t.max_loss > 0.0 && t.max_loss.is_finite(),
+            "> 0, finite",
+        )?;
         check(
             "train.weight_range",
             t.weight_range,
@@ -352,6 +376,67 @@ impl ExperimentConfig {
             ));
         }
         Ok(())
+    }
+
+    /// `network.arch` parses (and, with `network.input`, its shapes infer), and an MLP's
+    /// weights fit the size limits, so every command refuses a bad network the same way.
+    fn check_arch(&self) -> Result<(), ConfigError> {
+        let n = &self.network;
+        if let Some(a) = &n.arch {
+            let specs = crate::nn::arch::parse(a)?;
+            if let Some(input) = n.input {
+                crate::nn::arch::shapes(&specs, input)?;
+            }
+            return Ok(());
+        }
+        let (input, _) = crate::chip::experiment::data_shape(self);
+        let p = self.population.len().max(1);
+        let mut widths = vec![input.iter().product()];
+        widths.extend(&n.hidden);
+        for (l, w) in widths.windows(2).enumerate() {
+            crate::limits::at_most(
+                "network.hidden",
+                &format!(
+                    "weights of layer {} ({} x {}, {p} instances)",
+                    l + 1,
+                    w[0],
+                    w[1]
+                ),
+                crate::limits::product(&[w[0], w[1], p]),
+                crate::limits::MAX_LAYER_WEIGHTS as u128,
+            )?;
+        }
+        Ok(())
+    }
+
+    /// A `network.arch` without convolutions is an MLP: its FC layers but the last (the
+    /// classes) become `network.hidden`, so it trains exactly what `hidden` would.
+    pub fn normalize(&mut self) {
+        let Some(a) = &self.network.arch else {
+            return;
+        };
+        let Ok(specs) = crate::nn::arch::parse(a) else {
+            return;
+        };
+        let fc: Vec<usize> = specs
+            .iter()
+            .map_while(|s| match s {
+                crate::nn::arch::LayerSpec::Fc { out } => Some(*out),
+                _ => None,
+            })
+            .collect();
+        if fc.len() == specs.len() {
+            self.network.hidden = fc[..fc.len() - 1].to_vec();
+        }
+    }
+
+    /// The output width a conv-free `network.arch` asks for (its last FC layer).
+    pub fn mlp_outputs(&self) -> Option<usize> {
+        let specs = crate::nn::arch::parse(self.network.arch.as_deref()?).ok()?;
+        match specs.last()? {
+            crate::nn::arch::LayerSpec::Fc { out } => Some(*out),
+            _ => None,
+        }
     }
 
     /// The crossbar settings of an in-situ run (ideal device when `[device]` is absent).

@@ -48,11 +48,12 @@ pub fn parse(text: &str, origin: &str, sets: &[String]) -> Result<ExperimentConf
         set_key(&mut table, k.trim(), v.trim())?;
     }
     super::resolve_device(&mut table)?;
-    let cfg: ExperimentConfig =
+    let mut cfg: ExperimentConfig =
         ExperimentConfig::deserialize(table).map_err(|e| ConfigError::File {
             path: origin.into(),
             message: e.to_string(),
         })?;
+    cfg.normalize();
     cfg.validate()?;
     Ok(cfg)
 }

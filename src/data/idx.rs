@@ -73,6 +73,15 @@ pub fn parse_images(bytes: &[u8], file: &str) -> Result<IdxImages, DataError> {
             ),
         });
     }
+    let side = crate::limits::MAX_SIDE;
+    if h > side || w > side {
+        return Err(DataError::Shape {
+            file: file.into(),
+            message: format!(
+                "the header gives {h} x {w} images; rows and columns must be at most {side}"
+            ),
+        });
+    }
     let expected = n as u64 * h as u64 * w as u64;
     let found = (bytes.len() - 16) as u64;
     if found != expected {

@@ -117,5 +117,39 @@ fn load_npy(path: &Path, cfg: &DataConfig, name: String) -> Result<Split, DataEr
         }
         _ => unreachable!("npy::load returns both splits with one dtype"),
     };
-    Ok(Split { train, test, name })
+    let split = Split { train, test, name };
+    check_split(&split)?;
+    Ok(split)
+}
+
+/// Refuses data nothing can be learned or measured on: an empty training or test set, fewer
+/// than two classes, or training labels all of one class.
+pub fn check_split(split: &Split) -> Result<(), DataError> {
+    let fail = |message: String| {
+        Err(DataError::Shape {
+            file: split.name.clone(),
+            message,
+        })
+    };
+    for (set, d) in [("training", &split.train), ("test", &split.test)] {
+        if d.is_empty() {
+            return fail(format!(
+                "the {set} set holds no images (check the files and data.{}_limit)",
+                if set == "training" { "train" } else { "test" }
+            ));
+        }
+    }
+    if split.train.classes < 2 {
+        return fail(format!(
+            "{} class; classification needs at least 2 (data.classes)",
+            split.train.classes
+        ));
+    }
+    let first = split.train.labels[0];
+    if split.train.labels.iter().all(|&l| l == first) {
+        return fail(format!(
+            "every training label is {first}: a single-class training set teaches nothing"
+        ));
+    }
+    Ok(())
 }

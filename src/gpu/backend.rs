@@ -188,6 +188,11 @@ impl Backend for GpuBackend {
         self.ctx.summary()
     }
 
+    fn max_buffer_values(&self) -> usize {
+        let l = &self.ctx.limits;
+        l.max_storage_buffer_binding_size.min(l.max_buffer_size) as usize / 4
+    }
+
     fn alloc(&mut self, len: usize) -> Buf {
         self.create(len)
     }

@@ -157,8 +157,13 @@ type Header = serde_json::Map<String, Value>;
 /// The JSON header and the data section of safetensors bytes.
 fn parse(bytes: &[u8]) -> anyhow::Result<(Header, &[u8])> {
     anyhow::ensure!(bytes.len() >= 8, "file too short for a safetensors header");
-    let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
-    anyhow::ensure!(8 + n <= bytes.len(), "header length {n} exceeds the file");
+    let n = u64::from_le_bytes(bytes[..8].try_into().unwrap());
+    anyhow::ensure!(
+        n <= (bytes.len() - 8) as u64,
+        "header length {n} exceeds the file ({} bytes)",
+        bytes.len()
+    );
+    let n = n as usize;
     let header: Header = serde_json::from_slice(&bytes[8..8 + n])?;
     Ok((header, &bytes[8 + n..]))
 }
@@ -176,18 +181,27 @@ fn tensor(header: &Header, data: &[u8], name: &str) -> anyhow::Result<(Vec<usize
         .get(name)
         .ok_or_else(|| anyhow::anyhow!("missing tensor {name}"))?;
     anyhow::ensure!(t["dtype"] == "F32", "{name}: dtype must be F32");
-    let shape: Vec<usize> = serde_json::from_value(t["shape"].clone())?;
-    let off: [usize; 2] = serde_json::from_value(t["data_offsets"].clone())?;
+    let shape: Vec<usize> = serde_json::from_value(t["shape"].clone())
+        .map_err(|e| anyhow::anyhow!("{name}: shape: {e}"))?;
+    let off: [usize; 2] = serde_json::from_value(t["data_offsets"].clone())
+        .map_err(|e| anyhow::anyhow!("{name}: data_offsets: {e}"))?;
+    let bytes = shape
+        .iter()
+        .try_fold(4usize, |a, &d| a.checked_mul(d))
+        .ok_or_else(|| anyhow::anyhow!("{name}: shape {shape:?} is too large"))?;
     anyhow::ensure!(
-        off[0] <= off[1]
-            && off[1] <= data.len()
-            && off[1] - off[0] == 4 * shape.iter().product::<usize>(),
-        "{name}: byte range does not match its shape"
+        off[0] <= off[1] && off[1] <= data.len() && off[1] - off[0] == bytes,
+        "{name}: byte range {off:?} does not match its shape {shape:?} ({bytes} bytes; the \
+         data section holds {})",
+        data.len()
     );
-    let v = data[off[0]..off[1]]
+    let v: Vec<f32> = data[off[0]..off[1]]
         .chunks(4)
         .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
         .collect();
+    if let Some(i) = v.iter().position(|x| !x.is_finite()) {
+        anyhow::bail!("{name}: value {i} is {} (weights must be finite)", v[i]);
+    }
     Ok((shape, v))
 }
 

@@ -19,6 +19,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::config::ConfigError;
+use crate::limits;
 
 const FIELD: &str = "network.arch";
 const GRAMMAR: &str =
@@ -191,11 +192,16 @@ fn parse_conv(token: &str, body: &str) -> Result<LayerSpec, ConfigError> {
     if k == 0 || stride == 0 {
         return Err(bad(token, " needs kernel and stride >= 1"));
     }
+    let pad = pad.unwrap_or(k / 2);
+    within(token, "channels", out, limits::MAX_WIDTH)?;
+    within(token, "kernel", k, limits::MAX_KERNEL)?;
+    within(token, "stride", stride, limits::MAX_STRIDE)?;
+    within(token, "padding", pad, limits::MAX_PAD)?;
     Ok(LayerSpec::Conv {
         out,
         k,
         stride,
-        pad: pad.unwrap_or(k / 2),
+        pad,
         bn,
     })
 }
@@ -212,7 +218,21 @@ fn parse_res(token: &str, body: &str) -> Result<LayerSpec, ConfigError> {
             _ => return Err(bad(token, &format!(" has unexpected text {r:?}"))),
         },
     };
+    within(token, "channels", out, limits::MAX_WIDTH)?;
+    within(token, "stride", stride, limits::MAX_STRIDE)?;
     Ok(LayerSpec::Res { out, stride })
+}
+
+/// A size in a token against its limit.
+fn within(token: &str, what: &str, v: usize, limit: usize) -> Result<(), ConfigError> {
+    if v <= limit {
+        Ok(())
+    } else {
+        Err(bad(
+            token,
+            &format!(" has {what} {v}, above the limit of {limit}"),
+        ))
+    }
 }
 
 /// Parses a layer list such as `C128-C128-M-FC10`, or a named network.
@@ -232,7 +252,10 @@ pub fn parse(arch: &str) -> Result<Vec<LayerSpec>, ConfigError> {
                 _ => {
                     if let Some(body) = upper.strip_prefix("FC") {
                         match number(body) {
-                            (Some(out), "") if out > 0 => Ok(LayerSpec::Fc { out }),
+                            (Some(out), "") if out > 0 => {
+                                within(token, "outputs", out, limits::MAX_WIDTH)?;
+                                Ok(LayerSpec::Fc { out })
+                            }
                             _ => Err(bad(token, " needs a positive output count, e.g. FC10")),
                         }
                     } else if let Some(body) = upper.strip_prefix('C') {
@@ -257,12 +280,28 @@ pub fn shapes(specs: &[LayerSpec], input_chw: [usize; 3]) -> Result<Vec<LayerSha
         c0 > 0 && h0 > 0 && w0 > 0,
         "[channels, height, width], all >= 1",
     )?;
+    crate::config::check(
+        "network.input",
+        format!("{input_chw:?}").as_str(),
+        c0 <= limits::MAX_WIDTH && h0 <= limits::MAX_SIDE && w0 <= limits::MAX_SIDE,
+        &format!(
+            "at most {} channels and {} pixels a side",
+            limits::MAX_WIDTH,
+            limits::MAX_SIDE
+        ),
+    )?;
     let (mut c, mut h, mut w) = (c0, h0, w0);
     let mut flat = false;
     let mut out: Vec<LayerShape> = Vec::new();
     // Index in `out` of the last main-path layer (pooling attaches to it, not to a projection).
     let mut last_main = 0;
+    let mut checked = 0;
     for spec in specs {
+        // Sizes grow layer by layer: check each before the next builds on it.
+        for l in &out[checked..] {
+            sized(l)?;
+        }
+        checked = out.len();
         match *spec {
             LayerSpec::Conv {
                 out: n,
@@ -305,7 +344,7 @@ pub fn shapes(specs: &[LayerSpec], input_chw: [usize; 3]) -> Result<Vec<LayerSha
                 out.push(b);
             }
             LayerSpec::Fc { out: n } => {
-                let fan_in = c * h * w;
+                let fan_in = c.saturating_mul(h).saturating_mul(w);
                 out.push(LayerShape {
                     name: format!("fc{}", out.len() + 1),
                     kind: LayerKind::Fc,
@@ -321,7 +360,7 @@ pub fn shapes(specs: &[LayerSpec], input_chw: [usize; 3]) -> Result<Vec<LayerSha
                     fan_in,
                     fan_out: n,
                     positions: 1,
-                    macs: fan_in * n,
+                    macs: fan_in.saturating_mul(n),
                     pool: None,
                     bn: false,
                     residual: false,
@@ -361,6 +400,9 @@ pub fn shapes(specs: &[LayerSpec], input_chw: [usize; 3]) -> Result<Vec<LayerSha
             }
         }
     }
+    for l in &out[checked..] {
+        sized(l)?;
+    }
     if out.is_empty() {
         return Err(bad(
             &specs
@@ -372,6 +414,35 @@ pub fn shapes(specs: &[LayerSpec], input_chw: [usize; 3]) -> Result<Vec<LayerSha
         ));
     }
     Ok(out)
+}
+
+/// A layer's weights, feature maps and MACs against the limits (exact, in u128).
+fn sized(l: &LayerShape) -> Result<(), ConfigError> {
+    let field = format!("{FIELD} ({})", l.name);
+    limits::at_most(
+        &field,
+        "weights",
+        limits::product(&[l.fan_in, l.fan_out]),
+        limits::MAX_LAYER_WEIGHTS as u128,
+    )?;
+    limits::at_most(
+        &field,
+        "input values per image",
+        limits::product(&[l.c_in, l.in_h, l.in_w]),
+        limits::MAX_FEATURES as u128,
+    )?;
+    limits::at_most(
+        &field,
+        "output values per image",
+        limits::product(&[l.c_out, l.out_h, l.out_w]),
+        limits::MAX_FEATURES as u128,
+    )?;
+    limits::at_most(
+        &field,
+        "MACs per image",
+        limits::product(&[l.positions, l.fan_in, l.fan_out]),
+        limits::MAX_MACS,
+    )
 }
 
 /// Shape of a conv with `n` outputs on a `[c, h, w]` input.
@@ -399,6 +470,7 @@ fn conv_shape(
     let oh = (h + 2 * pad - k) / stride + 1;
     let ow = (w + 2 * pad - k) / stride + 1;
     let fan_in = k * k * c;
+    let macs = (oh * ow).saturating_mul(fan_in).saturating_mul(n);
     Ok(LayerShape {
         name: String::new(),
         kind: LayerKind::Conv,
@@ -414,7 +486,7 @@ fn conv_shape(
         fan_in,
         fan_out: n,
         positions: oh * ow,
-        macs: oh * ow * fan_in * n,
+        macs,
         pool: None,
         bn: false,
         residual: false,

@@ -24,7 +24,7 @@ pub fn load(paths: &[impl AsRef<Path>]) -> anyhow::Result<(Vec<Record>, usize)> 
         for r in rs {
             match r.status {
                 Status::Ok => ok.push(r),
-                Status::Failed => failed += 1,
+                Status::Failed | Status::Diverged => failed += 1,
             }
         }
     }

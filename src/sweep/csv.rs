@@ -97,6 +97,7 @@ pub fn render(records: &[Record]) -> String {
             match r.status {
                 Status::Ok => "ok".into(),
                 Status::Failed => "failed".into(),
+                Status::Diverged => "diverged".into(),
             },
         ];
         cells.extend(over_cols.iter().map(|k| get(o, k)));

@@ -41,7 +41,9 @@ pub struct Summary {
     /// Already in the log when the run started.
     pub skipped: usize,
     pub ok: usize,
+    /// Failed points, diverged ones included.
     pub failed: usize,
+    pub diverged: usize,
     /// Stopped by `stop_after` before finishing.
     pub stopped: bool,
     pub seconds: f64,
@@ -74,9 +76,11 @@ pub fn run(sweep: &Sweep, opts: &Options) -> anyhow::Result<Summary> {
     std::fs::write(dir.join("sweep.toml"), &sweep.text)?;
     std::fs::write(dir.join("base.toml"), &sweep.base_text)?;
 
-    let (mut writer, mut records) = Writer::open(dir)?;
-    let done: HashSet<String> = records.iter().map(|r| r.id.clone()).collect();
     let jobs = select(&plan.jobs, opts.shard);
+    let mine: HashSet<usize> = jobs.iter().flat_map(|j| j.points.iter().copied()).collect();
+    let (mut writer, mut records) = Writer::open(dir)?;
+    super::verify::check_log(&records, &plan.points, &mine, &writer.path)?;
+    let done: HashSet<String> = records.iter().map(|r| r.id.clone()).collect();
     let total: usize = jobs.iter().map(|j| j.points.len()).sum();
     let skipped = jobs
         .iter()
@@ -90,6 +94,7 @@ pub fn run(sweep: &Sweep, opts: &Options) -> anyhow::Result<Summary> {
         skipped,
         ok: 0,
         failed: 0,
+        diverged: 0,
         stopped: false,
         seconds: 0.0,
     };
@@ -204,6 +209,10 @@ fn finish(summary: &mut Summary, records: &mut Vec<Record>, fresh: Vec<Record>) 
         match r.status {
             Status::Ok => summary.ok += 1,
             Status::Failed => summary.failed += 1,
+            Status::Diverged => {
+                summary.failed += 1;
+                summary.diverged += 1;
+            }
         }
         records.push(r);
     }

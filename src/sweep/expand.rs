@@ -54,6 +54,7 @@ pub fn expand(sweep: &Sweep) -> anyhow::Result<Vec<Point>> {
         }
         axes.push((keys, a));
     }
+    count_points(spec, &axes, &origin.to_string())?;
     let combos = match spec.mode {
         Mode::Grid => grid(&axes, &origin.to_string())?,
         Mode::Zip => zip(&axes, &origin.to_string())?,
@@ -77,7 +78,14 @@ pub fn expand(sweep: &Sweep) -> anyhow::Result<Vec<Point>> {
     }
     let mut seen = std::collections::HashMap::new();
     for p in &points {
-        if let Some(first) = seen.insert(p.id.clone(), p.index) {
+        let mut key: Vec<String> = p
+            .overrides
+            .iter()
+            .map(|(k, v)| format!("{k}={}", canonical(v)))
+            .collect();
+        key.sort();
+        key.push(format!("{:?}", p.seed));
+        if let Some(first) = seen.insert(key, p.index) {
             bail!(
                 "{origin}: {} repeats point #{first}: every point must differ",
                 p.label()
@@ -88,6 +96,50 @@ pub fn expand(sweep: &Sweep) -> anyhow::Result<Vec<Point>> {
 }
 
 type Combo = Vec<(String, toml::Value)>;
+
+/// Refuses a sweep of more than `limits::MAX_POINTS` points before expanding it.
+fn count_points(
+    spec: &super::spec::SpecFile,
+    axes: &[(Vec<String>, &AxisSpec)],
+    origin: &str,
+) -> anyhow::Result<()> {
+    let max = crate::limits::MAX_POINTS as u128;
+    let seeds = match &spec.seeds {
+        Some(super::spec::Seeds::Count(n)) => *n as u128,
+        Some(super::spec::Seeds::List(v)) => v.len() as u128,
+        None => 1,
+    };
+    let lens = axes
+        .iter()
+        .map(|(_, a)| a.values.as_ref().map_or(0, Vec::len) as u128);
+    let combos: u128 = match spec.mode {
+        Mode::Grid => lens.fold(1u128, |a, n| a.saturating_mul(n)),
+        Mode::Zip => lens.max().unwrap_or(1),
+        Mode::Random => spec.samples.unwrap_or(0) as u128,
+    };
+    let points = combos.saturating_mul(seeds);
+    if seeds > max || combos > max || points > max {
+        bail!(
+            "{origin}: the sweep has {} x {seeds} seeds = {points} points: at most {max} \
+             (split it into several sweeps)",
+            combos
+        );
+    }
+    Ok(())
+}
+
+/// A value with integers and integral floats written alike, so `0` and `0.0` are one point.
+fn canonical(v: &toml::Value) -> String {
+    match v {
+        toml::Value::Integer(i) => format!("{}", *i as f64),
+        toml::Value::Float(f) => format!("{f}"),
+        toml::Value::Array(a) => format!(
+            "[{}]",
+            a.iter().map(canonical).collect::<Vec<_>>().join(",")
+        ),
+        other => other.to_string(),
+    }
+}
 
 /// An axis's values as one override list per value.
 fn listed(keys: &[String], a: &AxisSpec, origin: &str) -> anyhow::Result<Vec<Combo>> {

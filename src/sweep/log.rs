@@ -20,6 +20,8 @@ pub const CSV: &str = "points.csv";
 pub enum Status {
     Ok,
     Failed,
+    /// The point's training loss diverged (its `error` says where).
+    Diverged,
 }
 
 /// One finished point.

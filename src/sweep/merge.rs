@@ -141,7 +141,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> anyhow::Result<MergeSummary> {
         points: records.len(),
         failed: records
             .iter()
-            .filter(|r| r.status == super::log::Status::Failed)
+            .filter(|r| r.status != super::log::Status::Ok)
             .count(),
     })
 }

@@ -16,6 +16,7 @@ pub mod plan;
 pub mod runner;
 pub mod shard;
 pub mod spec;
+pub mod verify;
 
 pub use exec::{run, Options, Summary};
 pub use expand::{expand, Point};

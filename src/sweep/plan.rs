@@ -42,7 +42,10 @@ pub fn plan(sweep: &Sweep, max_population: Option<usize>) -> anyhow::Result<Plan
         })
         .collect();
     report(&errors, points.len(), sweep)?;
-    let max_population = max_population.unwrap_or(sweep.spec.max_population).max(1);
+    if max_population == Some(0) {
+        bail!("--max-population 0: allowed 1 or more");
+    }
+    let max_population = max_population.unwrap_or(sweep.spec.max_population);
     let jobs = pack(&points, max_population, sweep.spec.kind);
     let mut configs = Vec::with_capacity(jobs.len());
     for j in &jobs {

@@ -8,7 +8,7 @@ use super::expand::Point;
 use super::log::{Record, Status};
 use super::metrics::{collect, collect_cost, Metric};
 use crate::backend::Backend;
-use crate::config::{ExperimentConfig, InstanceConfig};
+use crate::config::ExperimentConfig;
 use crate::data::Split;
 use crate::train::{run_on, RunOptions, RunReport};
 
@@ -54,18 +54,10 @@ fn panic_message(e: &(dyn std::any::Any + Send)) -> String {
         .unwrap_or_else(|| "unknown panic".into())
 }
 
-fn diverged(r: &RunReport, i: usize) -> bool {
-    r.instances[i]
-        .epochs
-        .iter()
-        .any(|e| !e.train_loss.is_finite())
-}
-
 /// Trains `members` (points, in their instance order) as one population on `cfg`.
 ///
-/// The training loop stops every instance when one diverges; the diverged points are then
-/// recorded as failed and the others rerun without them, so one unstable setting does not
-/// cost its neighbours their results.
+/// Instances train independently: one whose loss diverges is recorded as diverged (with the
+/// epoch and step) while the others train on and are recorded as usual.
 pub fn train(
     be: &mut dyn Backend,
     cfg: &ExperimentConfig,
@@ -75,75 +67,52 @@ pub fn train(
     emit: &mut Emit,
 ) -> anyhow::Result<After> {
     let adapter = be.describe();
-    let mut left: Vec<usize> = (0..members.len()).collect();
-    let mut cfg = cfg.clone();
-    let all: Vec<InstanceConfig> = cfg.population.clone();
-    while !left.is_empty() {
-        cfg.population = left.iter().map(|&i| all[i].clone()).collect();
-        let t0 = Instant::now();
-        let result = catch_unwind(AssertUnwindSafe(|| {
-            run_on(be, &cfg, split, &RunOptions::default())
-        }));
-        let per_point = t0.elapsed().as_secs_f64() / left.len() as f64;
-        let stamp = |mut r: Record| {
-            r.seconds = per_point;
-            r.population = left.len();
-            r.adapter = adapter.name.clone();
-            r.backend = adapter.backend.clone();
-            r
-        };
-        let report = match result {
-            Ok(Ok(r)) => r,
-            Ok(Err(e)) => {
-                for &i in &left {
-                    let r = stamp(record(members[i], Status::Failed, Some(format!("{e:#}"))));
-                    if !emit(r)? {
-                        return Ok(After::Stop);
-                    }
+    let t0 = Instant::now();
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        run_on(be, cfg, split, &RunOptions::default())
+    }));
+    let per_point = t0.elapsed().as_secs_f64() / members.len().max(1) as f64;
+    let stamp = |mut r: Record| {
+        r.seconds = per_point;
+        r.population = members.len();
+        r.adapter = adapter.name.clone();
+        r.backend = adapter.backend.clone();
+        r
+    };
+    let (report, after): (RunReport, After) = match result {
+        Ok(Ok(r)) => (r, After::Done),
+        Ok(Err(e)) => {
+            for p in members {
+                if !emit(stamp(record(p, Status::Failed, Some(format!("{e:#}")))))? {
+                    return Ok(After::Stop);
                 }
-                return Ok(After::Done);
             }
-            Err(panic) => {
-                let msg = format!("panic: {}", panic_message(panic.as_ref()));
-                for &i in &left {
-                    if !emit(stamp(record(members[i], Status::Failed, Some(msg.clone()))))? {
-                        return Ok(After::Stop);
-                    }
+            return Ok(After::Done);
+        }
+        Err(panic) => {
+            let msg = format!("panic: {}", panic_message(panic.as_ref()));
+            for p in members {
+                if !emit(stamp(record(p, Status::Failed, Some(msg.clone()))))? {
+                    return Ok(After::Stop);
                 }
-                return Ok(After::Reopen);
             }
+            return Ok(After::Reopen);
+        }
+    };
+    for (j, p) in members.iter().enumerate() {
+        let inst = &report.instances[j];
+        let (m, epochs) = collect(metrics, &report, inst);
+        let mut r = match &inst.diverged {
+            Some(d) => record(p, Status::Diverged, Some(format!("diverged: {d}"))),
+            None => record(p, Status::Ok, None),
         };
-        let bad: Vec<usize> = (0..left.len()).filter(|&j| diverged(&report, j)).collect();
-        let partial = report.stopped.is_some() && !bad.is_empty() && bad.len() < left.len();
-        for (j, &i) in left.iter().enumerate() {
-            let p = members[i];
-            let (m, epochs) = collect(metrics, &report, &report.instances[j]);
-            let failed = report
-                .stopped
-                .as_ref()
-                .filter(|_| !partial || bad.contains(&j));
-            let mut r = match failed {
-                Some(why) => record(p, Status::Failed, Some(format!("diverged: {why}"))),
-                None if partial => continue,
-                None => record(p, Status::Ok, None),
-            };
-            r.metrics = m;
-            r.epochs = epochs;
-            if !emit(stamp(r))? {
-                return Ok(After::Stop);
-            }
+        r.metrics = m;
+        r.epochs = epochs;
+        if !emit(stamp(r))? {
+            return Ok(After::Stop);
         }
-        if !partial {
-            break;
-        }
-        left = left
-            .iter()
-            .enumerate()
-            .filter(|(j, _)| !bad.contains(j))
-            .map(|(_, &i)| i)
-            .collect();
     }
-    Ok(After::Done)
+    Ok(after)
 }
 
 /// A `kind = "cost"` point: the chip report alone.

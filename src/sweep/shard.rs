@@ -24,6 +24,10 @@ impl FromStr for Shard {
             .split_once('/')
             .and_then(|(i, n)| Some((i.trim().parse().ok()?, n.trim().parse().ok()?)));
         match parsed {
+            Some((_, count)) if count > crate::limits::MAX_SHARDS => bail!(
+                "--shard {s}: {count} shards; at most {}",
+                crate::limits::MAX_SHARDS
+            ),
             Some((index, count)) if count >= 1 && index < count => Ok(Shard { index, count }),
             _ => bail!(
                 "--shard {s}: expected I/N with 0 <= I < N, e.g. \
@@ -42,11 +46,22 @@ impl std::fmt::Display for Shard {
 /// The shard of every job: jobs in index order go to the shard with the fewest points so
 /// far (the lowest index on ties), which depends only on the job list.
 pub fn assign(jobs: &[Job], count: usize) -> Vec<usize> {
-    let mut load = vec![0usize; count];
+    use std::cmp::Reverse;
+    // Used shards by (load, index), least first; the unused ones all have load 0 and the
+    // lowest of them is `unused`, so only shards that took a job are ever stored.
+    let mut heap = std::collections::BinaryHeap::new();
+    let mut unused = 0usize;
     jobs.iter()
         .map(|j| {
-            let s = (0..count).min_by_key(|&s| (load[s], s)).unwrap_or(0);
-            load[s] += j.points.len();
+            let (load, s) = match heap.pop() {
+                Some(Reverse((l, s))) if l == 0 || unused >= count => (l, s),
+                top => {
+                    heap.extend(top);
+                    unused += 1;
+                    (0, unused - 1)
+                }
+            };
+            heap.push(Reverse((load + j.points.len(), s)));
             s
         })
         .collect()

@@ -6,7 +6,9 @@ use std::time::Instant;
 use super::augment::Augmenter;
 use super::cnn_net::{CnnNet, Hyper};
 use super::feed::{self, upload_split, Resident, ResidentSplit};
-use super::report::{chip_cost, EpochRecord, FinalRecord, InstanceRecord, RunReport};
+use super::report::{
+    chip_cost, Divergence, EpochRecord, FinalRecord, InstanceRecord, RunReport, CHECK_EVERY,
+};
 use super::run::{progress, RunOptions};
 use super::{cnn_dfa, cnn_insitu};
 use crate::backend::*;
@@ -54,6 +56,28 @@ pub fn init_model(cfg: &ExperimentConfig, split: &Split) -> anyhow::Result<Model
     Model::init(arch, shape, split.train.classes, cfg.network.init, cfg.seed)
 }
 
+/// Refuses a model whose weights, batch feature maps or unrolled conv inputs need a buffer
+/// larger than the backend binds.
+fn check_buffers(be: &dyn Backend, model: &Model, batch: usize) -> anyhow::Result<()> {
+    use crate::nn::model::Layer;
+    for (l, layer) in model.layers.iter().enumerate() {
+        // Weights, unrolled inputs (conv) and the pre-pool output map, per batch.
+        let (weights, cols, outputs) = match (layer, model.geom(l)) {
+            (Layer::Conv(v), Some(g)) => (
+                v.c_out * v.c_in * v.k * v.k,
+                batch * g.positions() * g.fan_in(),
+                batch * g.positions() * v.c_out,
+            ),
+            (Layer::Fc(f), _) => (f.fan_in * f.fan_out, 0, batch * f.fan_out),
+            _ => (0, 0, 0),
+        };
+        check_buffer(be, &format!("the weights of layer {l}"), weights)?;
+        check_buffer(be, &format!("the unrolled inputs of layer {l}"), cols)?;
+        check_buffer(be, &format!("the outputs of layer {l}"), outputs)?;
+    }
+    Ok(())
+}
+
 /// A network and the data it trains on, on one backend.
 pub struct CnnTrainer<'a> {
     pub be: &'a mut dyn Backend,
@@ -65,6 +89,9 @@ pub struct CnnTrainer<'a> {
     features: usize,
     seed: u64,
     augment: Option<Augmenter>,
+    /// Where the training loss diverged, and the bound it is checked against.
+    pub diverged: Option<Divergence>,
+    pub max_loss: f64,
 }
 
 impl<'a> CnnTrainer<'a> {
@@ -81,6 +108,8 @@ impl<'a> CnnTrainer<'a> {
             model.input,
             split.train.shape
         );
+        check_buffers(&*be, model, hyper.batch)?;
+        feed::check_resident(&*be, split)?;
         let net = CnnNet::new(be, model, hyper)?;
         let ResidentSplit {
             train,
@@ -98,6 +127,8 @@ impl<'a> CnnTrainer<'a> {
             features: split.train.features(),
             seed,
             augment: None,
+            diverged: None,
+            max_loss: crate::config::TrainConfig::default().max_loss,
         })
     }
 
@@ -125,6 +156,7 @@ impl<'a> CnnTrainer<'a> {
         feed::reset_acc(self.be, self.net.acc, 1);
         let b = self.net.hyper.batch;
         let mut start = 0;
+        let mut step = 0;
         while start < self.train.n {
             let rows = b.min(self.train.n - start);
             match &self.augment {
@@ -142,7 +174,15 @@ impl<'a> CnnTrainer<'a> {
             self.net.program(self.be);
             self.be.flush();
             start += rows;
+            step += 1;
             bar.inc(rows as u64);
+            if self.diverged.is_none() && (step % CHECK_EVERY == 0 || start == self.train.n) {
+                let (loss, acc) = self.read_acc();
+                self.diverged = Divergence::check(loss, self.max_loss, epoch, step);
+                if self.diverged.is_some() {
+                    return (loss, acc);
+                }
+            }
         }
         self.read_acc()
     }
@@ -246,6 +286,7 @@ pub fn train(
     let adapter = be.describe();
     let seed = cfg.instances()[0].seed.unwrap_or(cfg.seed);
     let mut t = CnnTrainer::new(be, &model, hyper(cfg, split.train.len()), split, seed)?;
+    t.max_loss = cfg.train.max_loss;
     t.set_augment(&cfg.data)?;
     t.attach(&model, cfg, &split.train)?;
     let mut report = RunReport {
@@ -262,6 +303,7 @@ pub fn train(
             lr: cfg.optimizer.lr,
             epochs: vec![],
             test_accuracy: 0.0,
+            diverged: None,
         }],
         activity: vec![],
         cost: None,
@@ -293,6 +335,7 @@ pub fn train(
             test_accuracy: test,
             samples_per_second: n / train_seconds,
             instance_samples_per_second: n / train_seconds,
+            diverged: None,
         });
         report.activity = t.activity();
         if !report.activity.is_empty() || report.cost.is_none() {
@@ -303,8 +346,7 @@ pub fn train(
         if let Some(path) = &opts.save {
             t.save(path)?;
         }
-        let diverged = !loss.is_finite();
-        if report.close_epoch(epoch, diverged, opts.out.as_deref())? {
+        if report.close_epoch(std::slice::from_ref(&t.diverged), opts.out.as_deref())? {
             break;
         }
     }

@@ -84,6 +84,9 @@ pub fn attach(
     if array.adc_mode == AdcMode::Calibrated {
         cells = calibrated(model, net.hyper, cfg, &xb, &k, cells, &signed, calib, seed)?;
     }
+    for (l, c) in cells.iter().enumerate() {
+        crate::backend::xbar::check_cells(&*be, &format!("layer {l}"), c, 1)?;
+    }
     install(be, net, &xb, &k, cells, &signed, false);
     Ok(())
 }

@@ -33,6 +33,12 @@ pub struct ResidentSplit {
     pub order: Buf,
 }
 
+/// Refuses a split the backend cannot hold in one buffer per set.
+pub fn check_resident(be: &dyn Backend, split: &crate::data::Split) -> anyhow::Result<()> {
+    check_buffer(be, "the training images", split.train.images.len())?;
+    check_buffer(be, "the test images", split.test.images.len())
+}
+
 pub fn upload_split(be: &mut dyn Backend, split: &crate::data::Split) -> ResidentSplit {
     let train = upload(be, &split.train);
     let test = upload(be, &split.test);

@@ -138,6 +138,10 @@ pub fn attach(
             );
         }
     }
+    for l in 0..n_layers {
+        let what = format!("layer {} ({} instances)", l + 1, cells.len());
+        crate::backend::xbar::check_cells(&*be, &what, &cells[0][l], cells.len())?;
+    }
     let mut layers = Vec::new();
     for l in 0..n_layers {
         let per_instance = cells.iter().map(|c| c[l].clone()).collect();

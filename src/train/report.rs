@@ -25,6 +25,52 @@ pub struct FinalRecord {
     pub samples_per_second: f64,
     /// Samples x instances per second.
     pub instance_samples_per_second: f64,
+    /// Set when the training loss stopped being finite or passed `train.max_loss`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub diverged: Option<Divergence>,
+}
+
+/// Where a run's training loss diverged: the first check that saw it, the loss being the mean
+/// over the epoch's steps so far.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Divergence {
+    /// 1-based epoch and step within it.
+    pub epoch: u32,
+    pub step: usize,
+    pub loss: f64,
+    pub reason: String,
+}
+
+/// Steps between two reads of the loss accumulators (a read waits for the backend).
+pub const CHECK_EVERY: usize = 16;
+
+impl Divergence {
+    /// The divergence that `loss` (mean so far) shows at `step` of `epoch` (0-based), if any.
+    pub fn check(loss: f64, max_loss: f64, epoch: u32, step: usize) -> Option<Divergence> {
+        let reason = if !loss.is_finite() {
+            "training loss is not finite".to_string()
+        } else if loss > max_loss {
+            format!("training loss passed train.max_loss = {max_loss}")
+        } else {
+            return None;
+        };
+        Some(Divergence {
+            epoch: epoch + 1,
+            step,
+            loss,
+            reason,
+        })
+    }
+}
+
+impl std::fmt::Display for Divergence {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} ({}) at epoch {} step {}",
+            self.reason, self.loss, self.epoch, self.step
+        )
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -34,6 +80,8 @@ pub struct InstanceRecord {
     pub lr: f64,
     pub epochs: Vec<EpochRecord>,
     pub test_accuracy: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub diverged: Option<Divergence>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -61,6 +109,9 @@ pub struct RunReport {
     pub stopped: Option<String>,
 }
 
+/// Exit status of a run whose training diverged (1 is any other error).
+pub const EXIT_DIVERGED: i32 = 3;
+
 /// The chip report of a run. The cost model never costs a run its results: a failure is
 /// reported and skipped.
 pub fn chip_cost(
@@ -77,24 +128,33 @@ pub fn chip_cost(
 }
 
 impl RunReport {
-    /// Ends an epoch: marks a diverged run, saves the report (when asked) and says whether
-    /// training must stop.
+    /// Ends an epoch: records every instance's divergence, saves the report (when asked) and
+    /// says whether training must stop (every instance diverged).
     pub fn close_epoch(
         &mut self,
-        epoch: u32,
-        diverged: bool,
+        diverged: &[Option<Divergence>],
         out: Option<&std::path::Path>,
-    ) -> std::io::Result<bool> {
-        if diverged {
-            self.stopped = Some(format!(
-                "training loss is not finite after epoch {}",
-                epoch + 1
-            ));
+    ) -> anyhow::Result<bool> {
+        for (inst, d) in self.instances.iter_mut().zip(diverged) {
+            inst.diverged = d.clone();
+        }
+        if let Some(f) = &mut self.final_ {
+            f.diverged = diverged.first().cloned().flatten();
+        }
+        let all = !diverged.is_empty() && diverged.iter().all(Option::is_some);
+        if all {
+            self.stopped = diverged[0].as_ref().map(|d| format!("diverged: {d}"));
         }
         if let Some(path) = out {
-            self.save(path)?;
+            self.save(path)
+                .map_err(|e| anyhow::anyhow!("writing the report {}: {e}", path.display()))?;
         }
-        Ok(diverged)
+        Ok(all)
+    }
+
+    /// Whether any instance diverged (the command then exits with [`EXIT_DIVERGED`]).
+    pub fn diverged(&self) -> bool {
+        self.instances.iter().any(|i| i.diverged.is_some())
     }
 
     /// Writes the report atomically (temp file + rename), so an interrupted run leaves the

@@ -7,7 +7,9 @@ use super::augment::Augmenter;
 use super::feed::{self, upload_split, Resident, ResidentSplit};
 use super::init;
 use super::net::{Net, NetSpec};
-use super::report::{chip_cost, EpochRecord, FinalRecord, InstanceRecord, RunReport};
+use super::report::{
+    chip_cost, Divergence, EpochRecord, FinalRecord, InstanceRecord, RunReport, CHECK_EVERY,
+};
 use crate::backend::*;
 use crate::config::{ExperimentConfig, Rule};
 use crate::data::{self, Split};
@@ -68,6 +70,8 @@ pub struct Trainer<'a> {
     /// Per-instance base learning rates (the schedule scales them).
     lr: Vec<f32>,
     augment: Option<Augmenter>,
+    /// Per instance: where its training loss diverged.
+    pub diverged: Vec<Option<Divergence>>,
 }
 
 impl<'a> Trainer<'a> {
@@ -80,10 +84,30 @@ impl<'a> Trainer<'a> {
         let p = settings.len();
         let features = split.train.features();
         let classes = split.train.classes;
+        if let Some(input) = cfg.network.input {
+            anyhow::ensure!(
+                input == split.train.shape,
+                "network.input {input:?} differs from the data's shape {:?}",
+                split.train.shape
+            );
+        }
+        if let Some(out) = cfg.mlp_outputs() {
+            anyhow::ensure!(
+                out == classes,
+                "network.arch {:?} ends with {out} outputs but the data has {classes} classes",
+                cfg.network.arch.as_deref().unwrap_or_default()
+            );
+        }
         let mut sizes = vec![features];
         sizes.extend(&cfg.network.hidden);
         sizes.push(classes);
         let batch = (cfg.train.batch_size as usize).min(split.train.len().max(1));
+        for (l, w) in sizes.windows(2).enumerate() {
+            let what = format!("layer {} ({} x {}, {p} instances)", l + 1, w[0], w[1]);
+            check_buffer(&*be, &format!("the weights of {what}"), w[0] * w[1] * p)?;
+            check_buffer(&*be, &format!("the outputs of {what}"), batch * w[1] * p)?;
+        }
+        feed::check_resident(&*be, split)?;
         let weights: Vec<Vec<f32>> = (0..sizes.len() - 1)
             .map(|l| {
                 settings
@@ -141,6 +165,7 @@ impl<'a> Trainer<'a> {
             features,
             lr,
             augment,
+            diverged: vec![None; p],
         })
     }
 
@@ -196,11 +221,25 @@ impl<'a> Trainer<'a> {
         self.reset_acc();
         let b = self.net.spec.batch;
         let mut start = 0;
+        let mut step = 0;
         while start < self.train.n {
             let rows = b.min(self.train.n - start);
             self.step(epoch, start, rows);
             start += rows;
+            step += 1;
             bar.inc(rows as u64);
+            if step % CHECK_EVERY == 0 || start == self.train.n {
+                let acc = feed::read_acc(self.be, self.net.acc);
+                let max = self.cfg.train.max_loss;
+                for (d, (loss, _)) in self.diverged.iter_mut().zip(&acc) {
+                    if d.is_none() {
+                        *d = Divergence::check(*loss, max, epoch, step);
+                    }
+                }
+                if self.diverged.iter().all(Option::is_some) {
+                    return acc;
+                }
+            }
         }
         feed::read_acc(self.be, self.net.acc)
     }
@@ -300,6 +339,12 @@ pub fn run_on(
     split: &Split,
     opts: &RunOptions,
 ) -> anyhow::Result<RunReport> {
+    anyhow::ensure!(
+        cfg.chip.as_ref().is_none_or(|c| c.netlist.is_none()),
+        "chip.netlist describes another network (it is for `insitu estimate`); a training run's \
+         chip is the network it trains: remove chip.netlist"
+    );
+    crate::data::check_split(split)?;
     if super::cnn::is_cnn(cfg) {
         return super::cnn::run_on(be, cfg, split, opts);
     }
@@ -324,6 +369,7 @@ pub fn run_on(
                 lr: *lr,
                 epochs: vec![],
                 test_accuracy: 0.0,
+                diverged: None,
             })
             .collect(),
         activity: vec![],
@@ -350,7 +396,6 @@ pub fn run_on(
         for ((d, a), b) in diagnostic.iter_mut().zip(t.activity()).zip(&before) {
             *d = d.plus(&a.minus(b));
         }
-        let diverged = train.iter().any(|(l, _)| !l.is_finite());
         for i in 0..p {
             report.instances[i].epochs.push(EpochRecord {
                 epoch: epoch + 1,
@@ -368,6 +413,7 @@ pub fn run_on(
             test_accuracy: test[0],
             samples_per_second: n / train_seconds,
             instance_samples_per_second: n * p as f64 / train_seconds,
+            diverged: None,
         });
         report.activity = t
             .activity()
@@ -381,7 +427,7 @@ pub fn run_on(
         if let Some(path) = &opts.save {
             t.save(split.train.shape, path)?;
         }
-        if report.close_epoch(epoch, diverged, opts.out.as_deref())? {
+        if report.close_epoch(&t.diverged, opts.out.as_deref())? {
             break;
         }
     }
