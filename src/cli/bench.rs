@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use super::backend::{open, BackendKind};
 use crate::bench;
+use crate::provenance::Provenance;
 
 pub fn run(
     quick: bool,
@@ -12,10 +13,15 @@ pub fn run(
     adapter: Option<String>,
 ) -> anyhow::Result<()> {
     let mut be = open(kind, adapter)?;
-    let report = bench::run(be.as_mut(), quick)?;
+    let spin = crate::progress::spinner("bench");
+    let report = bench::run(be.as_mut(), quick);
+    spin.finish_and_clear();
+    let report = report?;
     print!("{}", bench::table(&report));
     if let Some(out) = out {
-        std::fs::write(&out, serde_json::to_vec_pretty(&report)?)?;
+        let mut v = serde_json::to_value(&report)?;
+        v["provenance"] = serde_json::to_value(Provenance::capture(Some(&report.adapter), None::<&()>))?;
+        std::fs::write(&out, serde_json::to_vec_pretty(&v)?)?;
         println!("written {}", out.display());
     }
     Ok(())

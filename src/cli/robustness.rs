@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use super::backend::{open, BackendKind};
 use crate::config;
 use crate::data;
+use crate::provenance::Provenance;
 use crate::study::robustness;
 
 /// The reference chips: the shipped in-situ configs (FeFET-like, 5-bit cells, 6-bit ADC).
@@ -47,6 +48,9 @@ pub fn run(
     if let Some(dir) = &out {
         std::fs::create_dir_all(dir)?;
     }
+    let provenance = Provenance::capture(Some(&be.describe()), Some(&cfg));
+    let total = (robustness::points_per_rule() * REFERENCES.len()) as u64;
+    let bar = crate::progress::bar(total, "points", "robustness");
     let save = |points: &[robustness::Point]| {
         if let Some(dir) = &out {
             // Rewritten after every run: an interrupted study keeps what it finished.
@@ -54,17 +58,18 @@ pub fn run(
             let _ = std::fs::write(
                 dir.join("robustness.json"),
                 serde_json::to_vec_pretty(&serde_json::json!({
-                    "version": env!("CARGO_PKG_VERSION"),
+                    "provenance": &provenance,
                     "overrides": &sets,
                     "points": points,
                 }))
                 .unwrap_or_default(),
             );
         }
-        eprint!("\r{} points done", points.len());
+        bar.set_position(points.len() as u64);
     };
-    let points = robustness::run(be.as_mut(), &REFERENCES, &sets, &split, save)?;
-    eprintln!();
+    let points = robustness::run(be.as_mut(), &REFERENCES, &sets, &split, save);
+    bar.finish_and_clear();
+    let points = points?;
     println!(
         "in-situ test accuracy, one knob at a time from the reference (FeFET-like, 5-bit cells, \
          6-bit ADC); {} on {}",
