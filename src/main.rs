@@ -23,7 +23,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Train BP and DFA in situ on FeFET-like crossbars (embedded MNIST subset, 784-128-10),
+    /// Train BP and DFA in situ on FeFET-like crossbars (embedded MNIST subset, 784-128-128-10),
     /// side by side, with each chip's area, energy and latency per training phase.
     Demo {
         /// Epochs (default 3; 5 with --float).
@@ -113,11 +113,7 @@ fn main() {
         out: None,
     }) {
         Command::Demo { epochs, float, out } => cli::demo::run_demo(
-            &cli::demo::Args {
-                epochs,
-                float,
-                out,
-            },
+            &cli::demo::Args { epochs, float, out },
             cli.backend,
             cli.adapter,
         ),

@@ -41,7 +41,15 @@ fn demo_prints_bp_and_dfa_in_situ_with_the_chip_cost() {
 
 #[test]
 fn demo_float_prints_bp_and_dfa_side_by_side() {
-    let o = insitu(&["--backend", "cpu", "--quiet", "demo", "--float", "--epochs", "1"]);
+    let o = insitu(&[
+        "--backend",
+        "cpu",
+        "--quiet",
+        "demo",
+        "--float",
+        "--epochs",
+        "1",
+    ]);
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(

@@ -109,7 +109,10 @@ fn config_paths_resolve_against_the_config_file() {
     )
     .unwrap();
     let cfg = config::load(&file, &[]).unwrap();
-    assert_eq!(cfg.data.path.as_deref().map(Path::new), Some(&*sub.join("mnist")));
+    assert_eq!(
+        cfg.data.path.as_deref().map(Path::new),
+        Some(&*sub.join("mnist"))
+    );
     let chip = cfg.chip.unwrap();
     assert_eq!(
         chip.netlist.as_deref().map(Path::new),
@@ -243,7 +246,8 @@ fn png_text_keeps_each_glyphs_side_bearing() {
     let (w, h) = (200u32, 80u32);
     let mut buf = vec![255u8; (w * h * 3) as usize];
     {
-        let backend = plot::text::GlyphText::new(BitMapBackend::with_buffer(&mut buf, (w, h)), font);
+        let backend =
+            plot::text::GlyphText::new(BitMapBackend::with_buffer(&mut buf, (w, h)), font);
         let root = backend.into_drawing_area();
         plot::register_font().unwrap();
         root.fill(&WHITE).unwrap();
@@ -317,9 +321,11 @@ fn the_demo_trains_in_situ_unless_asked_for_float() {
     for (c, rule) in cfgs.iter().zip(["BP", "DFA"]) {
         assert!(c.array.is_some(), "in situ");
         assert_eq!(c.train.rule.to_string(), rule);
-        assert_eq!(c.network.hidden, vec![128]);
+        assert_eq!(c.network.hidden, vec![128, 128]);
         assert_eq!(c.train.epochs, 3);
     }
     let float = insitu::cli::demo::configs(true, Some(2)).unwrap();
-    assert!(float.iter().all(|c| c.array.is_none() && c.train.epochs == 2));
+    assert!(float
+        .iter()
+        .all(|c| c.array.is_none() && c.train.epochs == 2));
 }

@@ -20,7 +20,8 @@ pub fn run(
     print!("{}", bench::table(&report));
     if let Some(out) = out {
         let mut v = serde_json::to_value(&report)?;
-        v["provenance"] = serde_json::to_value(Provenance::capture(Some(&report.adapter), None::<&()>))?;
+        v["provenance"] =
+            serde_json::to_value(Provenance::capture(Some(&report.adapter), None::<&()>))?;
         std::fs::write(&out, serde_json::to_vec_pretty(&v)?)?;
         println!("written {}", out.display());
     }

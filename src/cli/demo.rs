@@ -33,9 +33,9 @@ const FLOAT: [(&str, &str); 2] = [
     ),
 ];
 
-/// The in-situ demo's network: one hidden layer keeps the bit-serial reads to seconds per epoch
-/// on a laptop CPU.
-pub const INSITU_HIDDEN: &str = "network.hidden=[128]";
+/// The in-situ demo's network: two hidden layers of 128 keep the bit-serial reads to seconds
+/// per epoch on a laptop CPU, and are deep enough for DFA's parallel error phase to show.
+pub const INSITU_HIDDEN: &str = "network.hidden=[128, 128]";
 
 pub struct Args {
     /// Epochs (default: 3 in situ, 5 in float).
@@ -116,6 +116,15 @@ pub fn si(v: f64, unit: &str) -> String {
     format!("{:.3} {p}{unit}", v / k)
 }
 
+/// "CPU reference backend" or "GPU: NAME (vulkan)".
+fn backend_words(r: &RunReport) -> String {
+    if r.backend == "cpu" {
+        "CPU reference backend".into()
+    } else {
+        format!("GPU: {} ({})", r.adapter.name, r.backend)
+    }
+}
+
 fn pct(r: &RunReport, epoch: usize) -> String {
     r.epochs
         .get(epoch)
@@ -162,9 +171,12 @@ pub fn insitu_text(bp: &RunReport, dfa: &RunReport) -> String {
     );
     let _ = writeln!(
         s,
-        "{}-bit cells, {}-bit inputs, {}-bit forward ADC; updates programmed as device pulses \
-         ({} on {})",
-        arr.cell_bits, arr.input_bits, arr.adc_bits, bp.backend, bp.adapter.name
+        "{}-bit cells, {}-bit inputs, {}-bit forward ADC; updates programmed as device pulses; \
+         {}",
+        arr.cell_bits,
+        arr.input_bits,
+        arr.adc_bits,
+        backend_words(bp)
     );
     let _ = writeln!(s);
     let _ = writeln!(s, "test accuracy, in situ");
@@ -206,14 +218,13 @@ pub fn cost_text(bp: &ChipReport, dfa: &ChipReport) -> String {
         format!("{:.3} mm^2", dfa.area_mm2.total),
     );
     let (Some(tb), Some(td)) = (&bp.training, &dfa.training) else {
-        let _ = writeln!(s, "(no training phases: the arrays are not trained in situ)");
+        let _ = writeln!(
+            s,
+            "(no training phases: the arrays are not trained in situ)"
+        );
         return s;
     };
-    let _ = writeln!(
-        s,
-        "training step (batch {}), latency / energy:",
-        tb.batch
-    );
+    let _ = writeln!(s, "training step (batch {}), latency / energy:", tb.batch);
     let both = |p: &crate::chip::report::Phase| {
         format!(
             "{} / {}",
@@ -224,7 +235,11 @@ pub fn cost_text(bp: &ChipReport, dfa: &ChipReport) -> String {
     for (name, pb, pd) in [
         ("  forward", &tb.forward, &td.forward),
         ("  error", &tb.error, &td.error),
-        ("  weight gradient", &tb.weight_gradient, &td.weight_gradient),
+        (
+            "  weight gradient",
+            &tb.weight_gradient,
+            &td.weight_gradient,
+        ),
         ("  weight update", &tb.weight_update, &td.weight_update),
     ] {
         row(&mut s, name, both(pb), both(pd));
@@ -269,11 +284,10 @@ pub fn float_text(bp: &RunReport, dfa: &RunReport) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "BP and DFA in floating point (no crossbars): {} MLP, {}, {} on {}",
+        "BP and DFA in floating point (no crossbars): {} MLP, {}; {}",
         network(&bp.config),
         data_line(&bp.config),
-        bp.backend,
-        bp.adapter.name
+        backend_words(bp)
     );
     let _ = writeln!(
         s,
@@ -296,7 +310,12 @@ pub fn float_text(bp: &RunReport, dfa: &RunReport) -> String {
     }
     stopped(&mut s, bp, dfa);
     let fin = |r: &RunReport| r.final_.as_ref().map(|f| f.test_accuracy).unwrap_or(0.0);
-    let sps = |r: &RunReport| r.final_.as_ref().map(|f| f.samples_per_second).unwrap_or(0.0);
+    let sps = |r: &RunReport| {
+        r.final_
+            .as_ref()
+            .map(|f| f.samples_per_second)
+            .unwrap_or(0.0)
+    };
     let _ = writeln!(
         s,
         "final test accuracy: BP {:.2}%  DFA {:.2}%   ({:.0} / {:.0} samples/s)",

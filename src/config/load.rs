@@ -107,7 +107,13 @@ pub fn load(path: &Path, sets: &[String]) -> Result<ExperimentConfig, ConfigErro
         path: path.display().to_string(),
         message: e.to_string(),
     })?;
-    parse_in(&text, &path.display().to_string(), Some(&dir_of(path)), sets, None)
+    parse_in(
+        &text,
+        &path.display().to_string(),
+        Some(&dir_of(path)),
+        sets,
+        None,
+    )
 }
 
 /// The directory holding `file` (empty for a bare file name: paths then stay as written).

@@ -145,9 +145,7 @@ impl GpuContext {
         candidates.sort_by_key(|a| rank(a.get_info().device_type));
         let Some(adapter) = candidates.into_iter().next() else {
             return Err(GpuError::NoAdapter {
-                filter: wanted
-                    .map(|w| format!(" matching {w}"))
-                    .unwrap_or_default(),
+                filter: wanted.map(|w| format!(" matching {w}")).unwrap_or_default(),
                 seen: if seen.is_empty() {
                     "none".into()
                 } else {

@@ -62,7 +62,10 @@ impl Lines {
         let mut chart = ChartBuilder::on(root)
             .caption(
                 &self.title,
-                (FAMILY, fit_size(&self.title, (SIZE.0 - 2 * MARGIN) as f64, 20.0)),
+                (
+                    FAMILY,
+                    fit_size(&self.title, (SIZE.0 - 2 * MARGIN) as f64, 20.0),
+                ),
             )
             .margin(MARGIN)
             .x_label_area_size(45)

@@ -150,8 +150,8 @@ pub fn save(fig: &Figure, path: &Path) -> anyhow::Result<()> {
         Some("png") => {
             let font = ab_glyph::FontRef::try_from_slice(FONT)
                 .map_err(|_| anyhow!("the embedded font does not parse"))?;
-            let root = text::GlyphText::new(BitMapBackend::new(path, SIZE), font)
-                .into_drawing_area();
+            let root =
+                text::GlyphText::new(BitMapBackend::new(path, SIZE), font).into_drawing_area();
             fig.draw(&root)?;
             root.present().map_err(|e| anyhow!("{e}"))?;
         }

@@ -104,7 +104,12 @@ impl<B: DrawingBackend> DrawingBackend for GlyphText<B> {
         self.inner.fill_polygon(vert, style)
     }
 
-    fn blit_bitmap(&mut self, pos: BackendCoord, size: (u32, u32), src: &[u8]) -> Res<B::ErrorType> {
+    fn blit_bitmap(
+        &mut self,
+        pos: BackendCoord,
+        size: (u32, u32),
+        src: &[u8],
+    ) -> Res<B::ErrorType> {
         self.inner.blit_bitmap(pos, size, src)
     }
 
@@ -155,7 +160,11 @@ impl<B: DrawingBackend> DrawingBackend for GlyphText<B> {
             if let Some(outline) = font.outline_glyph(glyph) {
                 let b = outline.px_bounds();
                 outline.draw(|gx, gy, coverage| {
-                    pixels.push((b.min.x as i32 + gx as i32, b.min.y as i32 + gy as i32, coverage));
+                    pixels.push((
+                        b.min.x as i32 + gx as i32,
+                        b.min.y as i32 + gy as i32,
+                        coverage,
+                    ));
                 });
             }
             caret += font.h_advance(id);

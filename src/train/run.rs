@@ -7,9 +7,7 @@ use super::augment::Augmenter;
 use super::feed::{self, upload_split, Resident, ResidentSplit};
 use super::init;
 use super::net::{Net, NetSpec};
-use super::report::{
-    chip_cost, DeviceKnobs, EpochRecord, FinalRecord, InstanceRecord, RunReport,
-};
+use super::report::{chip_cost, DeviceKnobs, EpochRecord, FinalRecord, InstanceRecord, RunReport};
 use crate::backend::*;
 use crate::config::{ExperimentConfig, Rule};
 use crate::data::{self, Split};
