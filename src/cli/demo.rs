@@ -164,19 +164,20 @@ pub fn insitu_text(bp: &RunReport, dfa: &RunReport) -> String {
     let arr = c.array.clone().unwrap_or_default();
     let _ = writeln!(
         s,
-        "BP and DFA trained in situ on simulated FeFET-like crossbars: {} MLP, {}, batch {}",
+        "BP vs DFA trained in situ on simulated FeFET-like crossbars ({})",
+        backend_words(bp)
+    );
+    let _ = writeln!(
+        s,
+        "  {} MLP, {}, batch {}",
         network(c),
         data_line(c),
         c.train.batch_size
     );
     let _ = writeln!(
         s,
-        "{}-bit cells, {}-bit inputs, {}-bit forward ADC; updates programmed as device pulses; \
-         {}",
-        arr.cell_bits,
-        arr.input_bits,
-        arr.adc_bits,
-        backend_words(bp)
+        "  {}-bit cells, {}-bit inputs, {}-bit forward ADC, updates programmed as device pulses",
+        arr.cell_bits, arr.input_bits, arr.adc_bits
     );
     let _ = writeln!(s);
     let _ = writeln!(s, "test accuracy, in situ");
@@ -194,8 +195,8 @@ pub fn insitu_text(bp: &RunReport, dfa: &RunReport) -> String {
     }
     let _ = writeln!(
         s,
-        "\n`insitu demo --float` trains in floating point; `insitu train \
-         configs/xbar_mlp_bp.toml` runs the full-size experiment with the full chip report."
+        "\nFloat training: `insitu demo --float`. Full-size runs with the whole chip report:\n\
+         `insitu train configs/xbar_mlp_bp.toml` (or xbar_mlp_dfa.toml)."
     );
     s
 }
@@ -277,8 +278,8 @@ pub fn cost_text(bp: &ChipReport, dfa: &ChipReport) -> String {
         .unwrap_or_default();
     let _ = writeln!(
         s,
-        "DFA speed-up: {:.2}x per training step{equal}, {:.2}x in the error phase; energy per \
-         step {:.2}x BP's",
+        "DFA speed-up: {:.2}x per training step{equal}, {:.2}x in the error phase\n\
+         DFA energy per step: {:.2}x BP's",
         ratio(lb, ld),
         ratio(tb.error.latency_s_per_step, td.error.latency_s_per_step),
         ratio(ed, eb)
