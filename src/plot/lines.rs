@@ -56,7 +56,7 @@ impl Lines {
         let y_ticks = (0..=10)
             .map(|i| text_width(&number_label(y0 + (y1 - y0) * i as f64 / 10.0), 14.0))
             .fold(0.0, f64::max);
-        let y_area = (y_ticks + 40.0).ceil() as u32;
+        let y_area = (y_ticks + 32.0).ceil() as u32;
         let plot_w = (SIZE.0 - 2 * MARGIN - y_area) as f64;
         let plot_h = (SIZE.1 - 2 * MARGIN - 45 - 30) as f64;
         let mut chart = ChartBuilder::on(root)
