@@ -114,7 +114,7 @@ pub fn population_table(r: &RunReport) -> String {
         let a = &sp.test_accuracy;
         let _ = writeln!(
             s,
-            "test accuracy over {} instances: mean {:.2}%, std {:.2}, min {:.2}%, max {:.2}%",
+            "test accuracy over {} instances: mean {:.2}%, std {:.2} points, min {:.2}%, max {:.2}%",
             a.n,
             100.0 * a.mean,
             100.0 * a.std,
