@@ -11,8 +11,25 @@ fn git(args: &[&str]) -> Option<String> {
         .filter(|s| !s.is_empty())
 }
 
+/// Whether the crate is the top of its own git checkout (not, say, a source tarball unpacked
+/// inside some other repository, whose commit would say nothing about this code).
+fn own_checkout() -> bool {
+    let here = std::env::var("CARGO_MANIFEST_DIR").ok();
+    let top = git(&["rev-parse", "--show-toplevel"]);
+    match (here, top) {
+        (Some(h), Some(t)) => {
+            let canon = |p: &str| std::fs::canonicalize(p).ok();
+            canon(&h).is_some() && canon(&h) == canon(&t)
+        }
+        _ => false,
+    }
+}
+
 fn main() {
-    let commit = match git(&["rev-parse", "HEAD"]) {
+    let head = own_checkout()
+        .then(|| git(&["rev-parse", "HEAD"]))
+        .flatten();
+    let commit = match head {
         Some(hash) => {
             // Uncommitted changes to tracked files: the hash alone would not reproduce the build.
             let dirty = git(&["status", "--porcelain", "--untracked-files=no"]).is_some();
