@@ -13,6 +13,8 @@ pub mod limits;
 pub mod model_io;
 pub mod nn;
 pub mod plot;
+pub mod progress;
+pub mod provenance;
 pub mod rng;
 pub mod study;
 pub mod sweep;

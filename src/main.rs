@@ -10,19 +10,28 @@ struct Cli {
     /// Where kernels run.
     #[arg(long, global = true, value_enum, default_value = "auto")]
     backend: BackendKind,
-    /// Adapter name substring (else WGPU_ADAPTER_NAME, else the best adapter).
+    /// Adapter: an index from `insitu info`, or a name substring (else INSITU_ADAPTER, else
+    /// WGPU_ADAPTER_NAME, else the best hardware adapter).
     #[arg(long, global = true)]
     adapter: Option<String>,
+    /// No progress bars or progress lines on stderr.
+    #[arg(long, short, global = true)]
+    quiet: bool,
     #[command(subcommand)]
     command: Option<Command>,
 }
 
 #[derive(Subcommand)]
 enum Command {
-    /// Train BP and DFA on the embedded MNIST subset and print them side by side.
+    /// Train BP and DFA in situ on FeFET-like crossbars (embedded MNIST subset, 784-128-128-10),
+    /// side by side, with each chip's area, energy and latency per training phase.
     Demo {
-        #[arg(long, default_value_t = 5)]
-        epochs: u32,
+        /// Epochs (default 3; 5 with --float).
+        #[arg(long)]
+        epochs: Option<u32>,
+        /// Train in floating point (784-256-256-10, no crossbars) instead.
+        #[arg(long)]
+        float: bool,
         /// Write both reports as JSON.
         #[arg(long)]
         out: Option<PathBuf>,
@@ -126,11 +135,17 @@ fn main() {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
     let cli = Cli::parse();
+    insitu::progress::set_quiet(cli.quiet);
     let result = match cli.command.unwrap_or(Command::Demo {
-        epochs: 5,
+        epochs: None,
+        float: false,
         out: None,
     }) {
-        Command::Demo { epochs, out } => cli::train::demo(epochs, cli.backend, cli.adapter, out),
+        Command::Demo { epochs, float, out } => cli::demo::run_demo(
+            &cli::demo::Args { epochs, float, out },
+            cli.backend,
+            cli.adapter,
+        ),
         Command::Train {
             config,
             sets,

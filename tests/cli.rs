@@ -16,7 +16,7 @@ fn scratch(name: &str) -> std::path::PathBuf {
 }
 
 #[test]
-fn demo_prints_bp_and_dfa_side_by_side() {
+fn demo_prints_bp_and_dfa_in_situ_with_the_chip_cost() {
     let o = insitu(&["--backend", "cpu", "demo", "--epochs", "1"]);
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(
@@ -24,6 +24,34 @@ fn demo_prints_bp_and_dfa_side_by_side() {
         "{out}\n{}",
         String::from_utf8_lossy(&o.stderr)
     );
+    for want in [
+        "trained in situ",
+        "test accuracy, in situ",
+        "forward",
+        "error",
+        "weight gradient",
+        "weight update",
+        "inference per image",
+        "DFA speed-up",
+    ] {
+        assert!(out.contains(want), "no `{want}` in:\n{out}");
+    }
+    assert!(!out.contains("Bp") && !out.contains("Some("), "{out}");
+}
+
+#[test]
+fn demo_float_prints_bp_and_dfa_side_by_side() {
+    let o = insitu(&[
+        "--backend",
+        "cpu",
+        "--quiet",
+        "demo",
+        "--float",
+        "--epochs",
+        "1",
+    ]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(
         out.contains("BP test_acc") && out.contains("DFA test_acc"),
         "{out}"
@@ -52,7 +80,14 @@ fn train_writes_the_stable_report_keys() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
     for k in [
-        "version", "adapter", "backend", "seed", "config", "epochs", "final", "cost",
+        "provenance",
+        "adapter",
+        "backend",
+        "seed",
+        "config",
+        "epochs",
+        "final",
+        "cost",
     ] {
         assert!(r.get(k).is_some(), "missing {k}");
     }

@@ -98,6 +98,7 @@ fn opts(dir: &Path, kind: Kind, x: Option<&str>, out: &str) -> plot::Options {
         group: Some("train.rule".into()),
         wheres: vec![],
         band: Band::MinMax,
+        spread: plot::Spread::Band,
         title: None,
         out: dir.join(out),
     }

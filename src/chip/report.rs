@@ -217,7 +217,7 @@ pub fn print_table(r: &ChipReport) -> String {
     if let Some(t) = &r.training {
         let _ = writeln!(
             s,
-            "training ({:?}, batch {}, {} steps/epoch), per epoch:",
+            "training ({}, batch {}, {} steps/epoch), per epoch:",
             t.rule, t.batch, t.steps_per_epoch
         );
         for (k, p) in [

@@ -15,6 +15,15 @@ pub enum Rule {
     Dfa,
 }
 
+impl std::fmt::Display for Rule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Rule::Bp => "BP",
+            Rule::Dfa => "DFA",
+        })
+    }
+}
+
 /// Duration of every node kind, per image (FW, AG, FB, WG) or per step (WU), seconds.
 #[derive(Debug, Clone)]
 pub struct Durations {

@@ -51,14 +51,10 @@ pub fn open(kind: BackendKind, adapter: Option<String>) -> anyhow::Result<Box<dy
 /// `--backend auto`: an adapter asked for by name is used whatever it is; otherwise the best
 /// hardware adapter, and the CPU backend when there are only software ones (or none).
 fn auto(adapter: Option<String>) -> anyhow::Result<Box<dyn Backend>> {
-    let named = adapter
-        .clone()
-        .or_else(|| std::env::var("WGPU_ADAPTER_NAME").ok())
-        .filter(|n| !n.is_empty());
-    if let Some(name) = &named {
-        return match GpuContext::open(&AdapterChoice {
-            name: Some(name.clone()),
-        }) {
+    let choice = AdapterChoice { name: adapter };
+    if let Some(selector) = choice.selector() {
+        let name = format!("{selector}");
+        return match GpuContext::open(&choice) {
             Ok(ctx) => {
                 eprintln!(
                     "note: backend gpu on `{}` (asked for by name `{name}`)",

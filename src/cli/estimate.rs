@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use crate::chip::{experiment, print_table};
 use crate::config;
+use crate::provenance::Provenance;
 
 pub fn run(path: &Path, sets: &[String], out: Option<PathBuf>) -> anyhow::Result<()> {
     let cfg = config::load(path, sets)?;
@@ -15,7 +16,7 @@ pub fn run(path: &Path, sets: &[String], out: Option<PathBuf>) -> anyhow::Result
     // The file first: a closed stdout (`| head`) must not lose it.
     if let Some(out) = &out {
         let mut v = serde_json::to_value(&report)?;
-        v["version"] = env!("CARGO_PKG_VERSION").into();
+        v["provenance"] = serde_json::to_value(Provenance::capture(None, Some(&cfg)))?;
         v["config"] = serde_json::to_value(&cfg)?;
         v["estimate_seconds"] = secs.into();
         super::outpath::write(out, serde_json::to_vec_pretty(&v)?)?;

@@ -3,6 +3,7 @@
 pub mod backend;
 pub mod bench;
 pub mod compress;
+pub mod demo;
 pub mod estimate;
 pub mod eval;
 pub mod info;

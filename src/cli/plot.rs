@@ -2,11 +2,12 @@
 
 use std::path::PathBuf;
 
-use crate::plot::{self, Band, Kind, Options};
+use crate::plot::{self, Band, Kind, Options, Spread};
 
 #[derive(clap::Args)]
 pub struct PlotArgs {
-    /// Sweep logs: points.jsonl files or result directories.
+    /// Results: sweep directories or their points.jsonl / points.csv, or the directory,
+    /// robustness.json or robustness.csv that `insitu robustness --out DIR` writes.
     #[arg(required = true)]
     pub logs: Vec<PathBuf>,
     #[arg(long, value_enum, default_value = "knob")]
@@ -23,9 +24,12 @@ pub struct PlotArgs {
     /// Keep only points with this key=value (repeatable).
     #[arg(long = "where", value_name = "KEY=VALUE")]
     pub wheres: Vec<String>,
-    /// Spread drawn around the mean.
-    #[arg(long, value_enum, default_value = "min-max")]
+    /// Spread drawn around the mean (over seeds and other folded points).
+    #[arg(long, value_enum, default_value = "std")]
     pub band: Band,
+    /// Draw the spread as error bars or as a shaded band.
+    #[arg(long, value_enum, default_value = "bars")]
+    pub spread: Spread,
     #[arg(long)]
     pub title: Option<String>,
     /// Output file, .svg or .png.
@@ -42,6 +46,7 @@ pub fn run(a: PlotArgs) -> anyhow::Result<()> {
         group: a.group,
         wheres: a.wheres,
         band: a.band,
+        spread: a.spread,
         title: a.title,
         out: a.out,
     };

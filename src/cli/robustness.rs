@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use super::backend::{open, BackendKind};
 use crate::config;
 use crate::data;
+use crate::provenance::Provenance;
 use crate::study::robustness;
 
 /// The reference chips: the shipped in-situ configs (FeFET-like, 5-bit cells, 6-bit ADC).
@@ -47,12 +48,15 @@ pub fn run(
     }
     let split = data::load(&cfg.data)?;
     let mut be = open(kind, adapter)?;
+    let provenance = Provenance::capture(Some(&be.describe()), Some(&cfg));
+    let total = (robustness::points_per_rule() * REFERENCES.len()) as u64;
+    let bar = crate::progress::bar(total, "points", "robustness");
     let mut failed: Option<anyhow::Error> = None;
     let save = |points: &[robustness::Point]| {
         if let (Some(dir), None) = (&out, &failed) {
             // Rewritten after every run: an interrupted study keeps what it finished.
             let json = serde_json::to_vec_pretty(&serde_json::json!({
-                "version": env!("CARGO_PKG_VERSION"),
+                "provenance": &provenance,
                 "overrides": &sets,
                 "points": points,
             }))
@@ -63,10 +67,11 @@ pub fn run(
                     .and_then(|j| super::outpath::write(&dir.join("robustness.json"), j));
             failed = written.err();
         }
-        eprint!("\r{} points done", points.len());
+        bar.set_position(points.len() as u64);
     };
-    let points = robustness::run(be.as_mut(), &REFERENCES, &sets, &split, save)?;
-    eprintln!();
+    let points = robustness::run(be.as_mut(), &REFERENCES, &sets, &split, save);
+    bar.finish_and_clear();
+    let points = points?;
     if let Some(e) = failed {
         return Err(e);
     }

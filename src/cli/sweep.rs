@@ -54,7 +54,7 @@ pub fn run(a: SweepArgs, backend: BackendKind, adapter: Option<String>) -> anyho
             backend,
             adapter,
             stop_after: a.stop_after,
-            progress: true,
+            progress: !crate::progress::quiet(),
         },
     )?;
     println!(

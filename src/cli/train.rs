@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use super::backend::{open, BackendKind};
-use crate::config::{self, ExperimentConfig};
+use crate::config;
 use crate::train::{run, RunOptions, RunReport};
 
 pub fn train(
@@ -23,7 +23,7 @@ pub fn train(
         &RunOptions {
             out,
             save,
-            progress: true,
+            progress: !crate::progress::quiet(),
             label: cfg.name.clone(),
         },
     )?;
@@ -36,6 +36,12 @@ pub fn print_epochs(r: &RunReport) {
         "{} on {} ({}), seed {}",
         r.config.name, r.adapter.name, r.backend, r.seed
     );
+    if r.instances.len() > 1 {
+        println!(
+            "mean over {} instances per epoch (the instances follow)",
+            r.instances.len()
+        );
+    }
     println!("epoch  train_loss  train_acc  test_acc  seconds");
     for e in &r.epochs {
         println!(
@@ -47,26 +53,12 @@ pub fn print_epochs(r: &RunReport) {
             e.seconds,
             e.alignment
                 .as_ref()
-                .map(|a| format!(
-                    "  alignment {:?}",
-                    a.iter()
-                        .map(|v| (v * 1000.0).round() / 1000.0)
-                        .collect::<Vec<_>>()
-                ))
+                .map(|a| format!("  alignment {}", join(a)))
                 .unwrap_or_default()
         );
     }
     if r.instances.len() > 1 {
-        println!("instance  seed  lr  test_acc");
-        for i in &r.instances {
-            println!(
-                "{:>8}  {}  {}  {:.2}%",
-                i.index,
-                i.seed,
-                i.lr,
-                100.0 * i.test_accuracy
-            );
-        }
+        print!("{}", population_table(r));
     }
     if let Some(s) = &r.stopped {
         println!("stopped: {s}");
@@ -81,87 +73,55 @@ pub fn print_epochs(r: &RunReport) {
     }
 }
 
-/// The embedded experiment files the demo runs.
-pub fn demo_configs() -> [(&'static str, &'static str); 2] {
-    [
-        (
-            "configs/mlp_mnist_bp.toml",
-            include_str!("../../configs/mlp_mnist_bp.toml"),
-        ),
-        (
-            "configs/mlp_mnist_dfa.toml",
-            include_str!("../../configs/mlp_mnist_dfa.toml"),
-        ),
-    ]
+/// Values to three decimals, space separated (alignment per hidden layer).
+pub fn join(values: &[f64]) -> String {
+    values
+        .iter()
+        .map(|x| format!("{x:.3}"))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
-/// Trains BP and DFA on the embedded data and prints them side by side.
-pub fn demo(
-    epochs: u32,
-    kind: BackendKind,
-    adapter: Option<String>,
-    out: Option<PathBuf>,
-) -> anyhow::Result<()> {
-    super::outpath::check_files(&[(&out, "--out")])?;
-    let mut be = open(kind, adapter)?;
-    let mut reports = Vec::new();
-    for (origin, text) in demo_configs() {
-        let cfg: ExperimentConfig =
-            config::parse(text, origin, &[format!("train.epochs={epochs}")])?;
-        let r = run(
-            be.as_mut(),
-            &cfg,
-            &RunOptions {
-                out: None,
-                save: None,
-                progress: true,
-                label: cfg.name.clone(),
-            },
-        )?;
-        reports.push(r);
-    }
-    let (bp, dfa) = (&reports[0], &reports[1]);
-    println!(
-        "insitu demo: 784-256-256-10 on the embedded MNIST subset (4000 train / 1000 test), {} on {}",
-        bp.backend, bp.adapter.name
+/// Every instance's knobs and final numbers, then their mean and spread.
+pub fn population_table(r: &RunReport) -> String {
+    use std::fmt::Write;
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "instance  {:>6}  {:>8}  {:>7}  {:>7}  {:>10}  {:>6}  {:>6}  {:>10}  {:>8}",
+        "seed", "lr", "c2c", "d2d", "read_noise", "nl_ltp", "nl_ltd", "train_loss", "test_acc"
     );
-    println!("epoch  BP train_loss  BP test_acc  DFA train_loss  DFA test_acc  DFA alignment");
-    for (a, b) in bp.epochs.iter().zip(&dfa.epochs) {
-        println!(
-            "{:>5}  {:>13.4}  {:>10.2}%  {:>14.4}  {:>11.2}%  {}",
-            a.epoch,
-            a.train_loss,
-            100.0 * a.test_accuracy,
-            b.train_loss,
-            100.0 * b.test_accuracy,
-            b.alignment
-                .as_ref()
-                .map(|v| v
-                    .iter()
-                    .map(|x| format!("{x:.3}"))
-                    .collect::<Vec<_>>()
-                    .join(" "))
-                .unwrap_or_default()
+    for i in &r.instances {
+        let k = |f: fn(&crate::train::report::DeviceKnobs) -> f64| {
+            i.knobs.as_ref().map_or("-".into(), |k| format!("{}", f(k)))
+        };
+        let last = i.epochs.last();
+        let _ = writeln!(
+            s,
+            "{:>8}  {:>6}  {:>8}  {:>7}  {:>7}  {:>10}  {:>6}  {:>6}  {:>10.4}  {:>7.2}%",
+            i.index,
+            i.seed,
+            i.lr,
+            k(|k| k.c2c),
+            k(|k| k.d2d),
+            k(|k| k.read_noise),
+            k(|k| k.nl_ltp),
+            k(|k| k.nl_ltd),
+            last.map_or(f64::NAN, |e| e.train_loss),
+            100.0 * i.test_accuracy
         );
     }
-    let sps = |r: &RunReport| {
-        r.final_
-            .as_ref()
-            .map(|f| f.samples_per_second)
-            .unwrap_or(0.0)
-    };
-    println!(
-        "final test accuracy: BP {:.2}%  DFA {:.2}%   ({:.0} / {:.0} samples/s)",
-        100.0 * bp.final_.as_ref().map(|f| f.test_accuracy).unwrap_or(0.0),
-        100.0 * dfa.final_.as_ref().map(|f| f.test_accuracy).unwrap_or(0.0),
-        sps(bp),
-        sps(dfa)
-    );
-    if let Some(out) = out {
-        super::outpath::write(
-            &out,
-            serde_json::to_vec_pretty(&serde_json::json!({"bp": bp, "dfa": dfa}))?,
-        )?;
+    if let Some(sp) = &r.spread {
+        let a = &sp.test_accuracy;
+        let _ = writeln!(
+            s,
+            "test accuracy over {} instances: mean {:.2}%, std {:.2} points, min {:.2}%, max {:.2}%",
+            a.n,
+            100.0 * a.mean,
+            100.0 * a.std,
+            100.0 * a.min,
+            100.0 * a.max
+        );
     }
-    Ok(())
+    s
 }

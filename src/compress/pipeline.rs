@@ -90,7 +90,7 @@ pub struct ChipCost {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct CompressReport {
-    pub version: String,
+    pub provenance: crate::provenance::Provenance,
     pub adapter: crate::gpu::AdapterSummary,
     pub config: ExperimentConfig,
     pub compress: CompressConfig,
@@ -166,9 +166,10 @@ fn train_phase(
             }
         }
     }
-    let bar = indicatif::ProgressBar::hidden();
+    let bar = crate::progress::bar(split.train.len() as u64 * epochs as u64, "samples", label);
     let t0 = Instant::now();
     for epoch in 0..epochs {
+        bar.set_message(format!("epoch {}/{epochs}", epoch + 1));
         t.net.set_lr(t.be, cc.lr_at(lr0, epoch, epochs) as f32);
         let coef_turn = (epoch / cc.alternate).is_multiple_of(2);
         for lb in &mut t.net.layers {
@@ -188,13 +189,17 @@ fn train_phase(
             }
         }
         let (loss, acc) = t.train_epoch(epoch, &bar);
-        eprintln!(
-            "  {label} epoch {}/{epochs}: loss {loss:.4}, train accuracy {:.2}%",
-            epoch + 1,
-            100.0 * acc
+        crate::progress::note(
+            &bar,
+            &format!(
+                "  {label} epoch {}/{epochs}: loss {loss:.4}, train accuracy {:.2}%",
+                epoch + 1,
+                100.0 * acc
+            ),
         );
         anyhow::ensure!(loss.is_finite(), "{label}: training loss is not finite");
     }
+    bar.finish_and_clear();
     let secs = t0.elapsed().as_secs_f64();
     Ok((t.model(), secs))
 }
@@ -266,25 +271,31 @@ pub fn run(
             crossbar_reads: xb.as_ref().map(|x| x.reads),
             crossbar_adc_conversions: xb.as_ref().map(|x| x.adc_conversions),
         };
-        eprintln!(
-            "{name}: test accuracy {:.2}%{}, MACs {}, non-zero coefficients {}",
-            100.0 * acc,
-            s.crossbar_accuracy.map_or(String::new(), |a| format!(
-                " ({:.2}% on crossbars)",
-                100.0 * a
-            )),
-            s.counts.macs,
-            s.counts.nonzero_coefficients
-        );
+        if !crate::progress::quiet() {
+            eprintln!(
+                "{name}: test accuracy {:.2}%{}, MACs {}, non-zero coefficients {}",
+                100.0 * acc,
+                s.crossbar_accuracy.map_or(String::new(), |a| format!(
+                    " ({:.2}% on crossbars)",
+                    100.0 * a
+                )),
+                s.counts.macs,
+                s.counts.nonzero_coefficients
+            );
+        }
         Ok(s)
     };
     let t0 = Instant::now();
     let (base, base_secs) = match baseline {
         Some(m) => (m, 0.0),
         None => {
-            let opts = crate::train::RunOptions::default();
+            let opts = crate::train::RunOptions {
+                progress: true,
+                label: "baseline".into(),
+                ..Default::default()
+            };
             let (r, m) = cnn::train(be, cfg, split, &opts, None)?;
-            for e in &r.epochs {
+            for e in r.epochs.iter().filter(|_| !crate::progress::quiet()) {
                 eprintln!(
                     "  baseline epoch {}: loss {:.4}, test accuracy {:.2}%",
                     e.epoch,
@@ -323,9 +334,10 @@ pub fn run(
     let warn = |e: anyhow::Error| {
         eprintln!("warning: chip cost not estimated: {e:#}");
     };
+    let adapter = be.describe();
     let report = CompressReport {
-        version: env!("CARGO_PKG_VERSION").into(),
-        adapter: be.describe(),
+        provenance: crate::provenance::Provenance::capture(Some(&adapter), Some(cfg)),
+        adapter,
         config: cfg.clone(),
         compress: cc.clone(),
         batch: cnn::hyper(cfg, split.train.len()).batch,

@@ -55,6 +55,15 @@ pub enum Rule {
     Dfa,
 }
 
+impl std::fmt::Display for Rule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Rule::Bp => "BP",
+            Rule::Dfa => "DFA",
+        })
+    }
+}
+
 /// DFA feedback matrices.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -8,11 +8,53 @@ const WANTED_FEATURES: wgpu::Features = wgpu::Features::SHADER_F16
     .union(wgpu::Features::TIMESTAMP_QUERY)
     .union(wgpu::Features::TIMESTAMP_QUERY_INSIDE_ENCODERS);
 
-/// Which adapter to open: a name substring (`--adapter`, else `WGPU_ADAPTER_NAME`) and the
-/// backends to search (`WGPU_BACKEND`, else all).
+/// Which adapter to open: `--adapter`, else `INSITU_ADAPTER`, else `WGPU_ADAPTER_NAME`; each
+/// an index into the list `insitu info` prints, or a name substring. The backends searched
+/// are `WGPU_BACKEND`'s, else all.
 #[derive(Debug, Clone, Default)]
 pub struct AdapterChoice {
     pub name: Option<String>,
+}
+
+/// One way to name an adapter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AdapterSelector {
+    /// Position in the adapter list (`insitu info`), from 0.
+    Index(usize),
+    /// Case-insensitive substring of the adapter's name.
+    Name(String),
+}
+
+impl AdapterSelector {
+    /// A number is an index; anything else a name substring.
+    pub fn parse(text: &str) -> AdapterSelector {
+        let t = text.trim();
+        match t.parse::<usize>() {
+            Ok(i) => AdapterSelector::Index(i),
+            Err(_) => AdapterSelector::Name(t.to_lowercase()),
+        }
+    }
+}
+
+impl std::fmt::Display for AdapterSelector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AdapterSelector::Index(i) => write!(f, "index {i}"),
+            AdapterSelector::Name(n) => write!(f, "`{n}`"),
+        }
+    }
+}
+
+impl AdapterChoice {
+    /// The selector in force, and whether the user gave one (flag or environment).
+    pub fn selector(&self) -> Option<AdapterSelector> {
+        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+        self.name
+            .clone()
+            .or_else(|| env("INSITU_ADAPTER"))
+            .or_else(|| env("WGPU_ADAPTER_NAME"))
+            .map(|s| AdapterSelector::parse(&s))
+    }
 }
 
 /// What a report records about the adapter that ran.
@@ -81,31 +123,29 @@ impl GpuContext {
     pub fn open(choice: &AdapterChoice) -> Result<Arc<GpuContext>, GpuError> {
         let inst = instance();
         let adapters = pollster::block_on(inst.enumerate_adapters(wgpu::Backends::all()));
-        let wanted = choice
-            .name
-            .clone()
-            .or_else(|| std::env::var("WGPU_ADAPTER_NAME").ok())
-            .map(|s| s.to_lowercase());
+        let wanted = choice.selector();
         let seen: Vec<String> = adapters
             .iter()
-            .map(|a| {
+            .enumerate()
+            .map(|(n, a)| {
                 let i = a.get_info();
-                format!("{} ({:?})", i.name, i.backend)
+                format!("{n}: {} ({})", i.name, backend_name(i.backend))
             })
             .collect();
         let mut candidates: Vec<wgpu::Adapter> = adapters
             .into_iter()
-            .filter(|a| match &wanted {
-                Some(w) => a.get_info().name.to_lowercase().contains(w),
+            .enumerate()
+            .filter(|(i, a)| match &wanted {
+                Some(AdapterSelector::Index(w)) => i == w,
+                Some(AdapterSelector::Name(w)) => a.get_info().name.to_lowercase().contains(w),
                 None => true,
             })
+            .map(|(_, a)| a)
             .collect();
         candidates.sort_by_key(|a| rank(a.get_info().device_type));
         let Some(adapter) = candidates.into_iter().next() else {
             return Err(GpuError::NoAdapter {
-                filter: wanted
-                    .map(|w| format!(" matching `{w}`"))
-                    .unwrap_or_default(),
+                filter: wanted.map(|w| format!(" matching {w}")).unwrap_or_default(),
                 seen: if seen.is_empty() {
                     "none".into()
                 } else {
@@ -141,11 +181,27 @@ impl GpuContext {
     pub fn summary(&self) -> AdapterSummary {
         AdapterSummary {
             name: self.info.name.clone(),
-            backend: format!("{:?}", self.info.backend).to_lowercase(),
+            backend: backend_name(self.info.backend),
             driver: format!("{} {}", self.info.driver, self.info.driver_info)
                 .trim()
                 .to_string(),
-            device_type: format!("{:?}", self.info.device_type),
+            device_type: device_type_name(self.info.device_type).into(),
         }
+    }
+}
+
+/// The backend as users write it in `WGPU_BACKEND`.
+pub fn backend_name(b: wgpu::Backend) -> String {
+    format!("{b:?}").to_lowercase()
+}
+
+/// The device type in words.
+pub fn device_type_name(t: wgpu::DeviceType) -> &'static str {
+    match t {
+        wgpu::DeviceType::DiscreteGpu => "discrete GPU",
+        wgpu::DeviceType::IntegratedGpu => "integrated GPU",
+        wgpu::DeviceType::VirtualGpu => "virtual GPU",
+        wgpu::DeviceType::Cpu => "CPU (software)",
+        wgpu::DeviceType::Other => "other",
     }
 }

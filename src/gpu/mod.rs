@@ -9,4 +9,6 @@ pub mod validate;
 pub mod xbar;
 
 pub use backend::GpuBackend;
-pub use context::{list_adapters, AdapterChoice, AdapterSummary, GpuContext, GpuError};
+pub use context::{
+    list_adapters, AdapterChoice, AdapterSelector, AdapterSummary, GpuContext, GpuError,
+};

@@ -106,7 +106,13 @@ impl Bars {
         // Headroom for the legend in the upper right.
         let top = if top > 0.0 { top * 1.6 } else { 1.0 };
         let mut chart = ChartBuilder::on(root)
-            .caption(&self.title, (FAMILY, 20))
+            .caption(
+                &self.title,
+                (
+                    FAMILY,
+                    super::fit_size(&self.title, (super::SIZE.0 - 30) as f64, 20.0),
+                ),
+            )
             .margin(15)
             .x_label_area_size(45)
             .y_label_area_size(80)

@@ -5,22 +5,17 @@ use std::path::Path;
 use anyhow::{bail, Context};
 use serde_json::{Map, Value};
 
-use crate::sweep::log::{read, Record, Status, LOG};
+use crate::sweep::log::{Record, Status};
 use crate::sweep::metrics::lookup;
 
-/// Reads the records of every log (a `points.jsonl` or a directory holding one); failed points
-/// are left out.
+/// Reads the records of every result path (see [`super::sources`]); failed points are left
+/// out.
 pub fn load(paths: &[impl AsRef<Path>]) -> anyhow::Result<(Vec<Record>, usize)> {
     let mut ok = Vec::new();
     let mut failed = 0;
     for p in paths {
         let p = p.as_ref();
-        let file = if p.is_dir() {
-            p.join(LOG)
-        } else {
-            p.to_path_buf()
-        };
-        let (rs, _) = read(&file).with_context(|| format!("plot: {}", p.display()))?;
+        let rs = super::sources::read_any(p).with_context(|| format!("plot: {}", p.display()))?;
         for r in rs {
             match r.status {
                 Status::Ok => ok.push(r),
@@ -70,7 +65,11 @@ pub fn require_key(records: &[Record], key: &str) -> anyhow::Result<()> {
     let mut keys: Vec<&String> = records.iter().flat_map(|r| r.overrides.keys()).collect();
     keys.sort();
     keys.dedup();
-    bail!("plot: `{key}` is not a swept key of these logs; swept keys: {keys:?} and seed")
+    let keys: Vec<&str> = keys.iter().map(|k| k.as_str()).collect();
+    bail!(
+        "plot: `{key}` is not a swept key of these results; swept keys: {}, seed",
+        keys.join(", ")
+    )
 }
 
 /// Keeps the records whose `key=value` filters all match.
@@ -84,7 +83,7 @@ pub fn filter(records: Vec<Record>, wheres: &[String]) -> anyhow::Result<Vec<Rec
         out.retain(|r| key_value(r, k.trim()).is_some_and(|x| label(&x) == v.trim()));
     }
     if out.is_empty() {
-        bail!("plot: no points match {wheres:?}");
+        bail!("plot: no points match --where {}", wheres.join(" --where "));
     }
     Ok(out)
 }
@@ -118,7 +117,12 @@ pub fn stat(x: f64, ys: &[f64], band: Band) -> Stat {
             ys.iter().copied().fold(f64::NEG_INFINITY, f64::max),
         ),
         Band::Std => {
-            let var = ys.iter().map(|y| (y - mean).powi(2)).sum::<f64>() / n as f64;
+            // Sample standard deviation across the points (seeds) at this x.
+            let var = if n > 1 {
+                ys.iter().map(|y| (y - mean).powi(2)).sum::<f64>() / (n - 1) as f64
+            } else {
+                0.0
+            };
             (mean - var.sqrt(), mean + var.sqrt())
         }
         Band::None => (mean, mean),

@@ -36,6 +36,13 @@ pub fn knob(records: &[Record], o: &Options) -> anyhow::Result<Lines> {
     if let Some(g) = &o.group {
         require_key(records, g)?;
     }
+    // Points that do not set x (another knob of a robustness study) have no place here.
+    let with_x: Vec<Record> = records
+        .iter()
+        .filter(|r| key_value(r, x).is_some())
+        .cloned()
+        .collect();
+    let records = &with_x[..];
     let y = o.y.clone().unwrap_or_else(|| "test_accuracy".into());
     let (k, y_desc) = scale(&y);
     note_averaged(records, Some(x), o.group.as_deref());
@@ -92,6 +99,7 @@ pub fn knob(records: &[Record], o: &Options) -> anyhow::Result<Lines> {
         series,
         x_labels: (!numeric).then_some(cats),
         log_x,
+        error_bars: o.spread == super::Spread::Bars,
     })
 }
 
@@ -137,5 +145,6 @@ pub fn curves(records: &[Record], o: &Options) -> anyhow::Result<Lines> {
         series,
         x_labels: None,
         log_x: false,
+        error_bars: o.spread == super::Spread::Bars,
     })
 }

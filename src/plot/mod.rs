@@ -5,6 +5,8 @@ pub mod bars;
 pub mod data;
 pub mod knob;
 pub mod lines;
+pub mod sources;
+pub mod text;
 
 use std::path::{Path, PathBuf};
 use std::sync::Once;
@@ -19,7 +21,8 @@ pub use data::Band;
 static FONT: &[u8] = include_bytes!("DejaVuSansMono.ttf");
 pub const FAMILY: &str = "sans-serif";
 
-fn register_font() -> anyhow::Result<()> {
+/// Registers the embedded font under [`FAMILY`] (once).
+pub fn register_font() -> anyhow::Result<()> {
     static ONCE: Once = Once::new();
     let mut result = Ok(());
     ONCE.call_once(|| {
@@ -39,6 +42,16 @@ pub enum Kind {
     Bars,
 }
 
+/// How the spread around each mean is drawn in line figures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Spread {
+    /// Error bars at every point.
+    #[default]
+    Bars,
+    /// A shaded band between the points.
+    Band,
+}
+
 pub struct Options {
     pub logs: Vec<PathBuf>,
     pub kind: Kind,
@@ -47,6 +60,7 @@ pub struct Options {
     pub group: Option<String>,
     pub wheres: Vec<String>,
     pub band: Band,
+    pub spread: Spread,
     pub title: Option<String>,
     pub out: PathBuf,
 }
@@ -69,7 +83,56 @@ impl Figure {
     }
 }
 
-const SIZE: (u32, u32) = (900, 560);
+pub const SIZE: (u32, u32) = (900, 560);
+
+/// The font size (at most `size`, at least 9 px) at which `text` fits in `width` pixels.
+pub fn fit_size(text: &str, width: f64, size: f64) -> f64 {
+    let Ok(font) = ab_glyph::FontRef::try_from_slice(FONT) else {
+        return size;
+    };
+    let mut s = size;
+    while s > 9.0 && text::text_width(&font, s, text) > width {
+        s -= 1.0;
+    }
+    s
+}
+
+/// Width in pixels of `text` at `size` in the embedded font.
+pub fn text_width(text: &str, size: f64) -> f64 {
+    ab_glyph::FontRef::try_from_slice(FONT)
+        .map(|f| text::text_width(&f, size, text))
+        .unwrap_or(0.6 * size * text.chars().count() as f64)
+}
+
+/// A tick or legend number, short: at most four decimals, trailing zeros dropped; scientific
+/// below 0.001 and from 100,000 on.
+pub fn number_label(v: f64) -> String {
+    if v == 0.0 {
+        return "0".into();
+    }
+    if !v.is_finite() {
+        return v.to_string();
+    }
+    let a = v.abs();
+    if !(1e-3..1e5).contains(&a) {
+        let s = format!("{v:.2e}");
+        // 2.50e-9 -> 2.5e-9
+        return match s.split_once('e') {
+            Some((m, e)) => {
+                let m = m.trim_end_matches('0').trim_end_matches('.');
+                format!("{m}e{e}")
+            }
+            None => s,
+        };
+    }
+    let s = format!("{v:.4}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    if s == "-0" {
+        "0".into()
+    } else {
+        s.to_string()
+    }
+}
 
 /// Writes the figure as SVG or PNG, by `path`'s extension.
 pub fn save(fig: &Figure, path: &Path) -> anyhow::Result<()> {
@@ -85,7 +148,10 @@ pub fn save(fig: &Figure, path: &Path) -> anyhow::Result<()> {
             root.present().map_err(|e| anyhow!("{e}"))?;
         }
         Some("png") => {
-            let root = BitMapBackend::new(path, SIZE).into_drawing_area();
+            let font = ab_glyph::FontRef::try_from_slice(FONT)
+                .map_err(|_| anyhow!("the embedded font does not parse"))?;
+            let root =
+                text::GlyphText::new(BitMapBackend::new(path, SIZE), font).into_drawing_area();
             fig.draw(&root)?;
             root.present().map_err(|e| anyhow!("{e}"))?;
         }

@@ -105,6 +105,17 @@ fn knobs() -> Vec<(&'static str, Knob)> {
     ]
 }
 
+/// Points the study measures for one learning rule (every value of every knob).
+pub fn points_per_rule() -> usize {
+    knobs()
+        .iter()
+        .map(|(_, k)| match k {
+            Knob::Instances(v) => v.len(),
+            Knob::Sets(v) => v.len(),
+        })
+        .sum()
+}
+
 /// A learning rule's reference experiment: (rule name, TOML text, origin for messages).
 pub type Reference<'a> = (&'a str, &'a str, &'a str);
 

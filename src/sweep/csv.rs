@@ -71,6 +71,7 @@ pub fn render(records: &[Record]) -> String {
         "adapter",
         "backend",
         "version",
+        "commit",
         "error",
     ];
     let mut header: Vec<String> = fixed_head.iter().map(|s| s.to_string()).collect();
@@ -105,7 +106,7 @@ pub fn render(records: &[Record]) -> String {
         cells.extend(metric_cols.iter().map(|k| get(m, k)));
         cells.push(format!("{}", r.seconds));
         cells.push(r.population.to_string());
-        for s in [&r.adapter, &r.backend, &r.version] {
+        for s in [&r.adapter, &r.backend, &r.version, &r.commit] {
             cells.push(cell(&Value::String(s.clone())));
         }
         cells.push(

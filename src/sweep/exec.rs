@@ -61,6 +61,10 @@ pub fn run(sweep: &Sweep, opts: &Options) -> anyhow::Result<Summary> {
         max_population: plan.max_population,
         shard: opts.shard.map(|s| s.to_string()),
         version: env!("CARGO_PKG_VERSION").into(),
+        provenance: crate::provenance::Provenance {
+            config_hash: sweep.hash.clone(),
+            ..crate::provenance::Provenance::capture(None, None::<&()>)
+        },
         points: plan.points.iter().map(|p| p.id.clone()).collect(),
     };
     if dir.join(LOG).exists() {

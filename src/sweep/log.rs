@@ -45,6 +45,9 @@ pub struct Record {
     pub adapter: String,
     pub backend: String,
     pub version: String,
+    /// Git commit of the code that produced the point (see `Provenance`).
+    #[serde(default)]
+    pub commit: String,
 }
 
 /// Reads a log; a torn final line is skipped. Returns the records and the byte length of the

@@ -19,6 +19,10 @@ pub struct Manifest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shard: Option<String>,
     pub version: String,
+    /// The run that wrote this directory (the latest, after a resume): commit, command line,
+    /// time, host; `config_hash` is the sweep's hash.
+    #[serde(default)]
+    pub provenance: crate::provenance::Provenance,
     /// Ids of all points of the sweep (every shard), in index order.
     pub points: Vec<String>,
 }

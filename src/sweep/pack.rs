@@ -5,7 +5,7 @@ use anyhow::{bail, Context};
 
 use super::expand::Point;
 use super::spec::{Kind, Sweep};
-use crate::config::{self, ExperimentConfig, InstanceConfig};
+use crate::config::{ExperimentConfig, InstanceConfig};
 
 /// Keys that a population instance can carry (besides the seed): see `InstanceConfig`.
 pub const PER_INSTANCE: [&str; 6] = [
@@ -75,11 +75,7 @@ pub fn point_config(
     if let Some(s) = p.seed {
         sets.push(format!("seed={s}"));
     }
-    config::parse(
-        &sweep.base_text,
-        &sweep.base_path.display().to_string(),
-        &sets,
-    )
+    sweep.config(&sets)
 }
 
 /// The experiment one job runs: base, `[set]`, the shared overrides, and one population
@@ -87,8 +83,7 @@ pub fn point_config(
 pub fn job_config(sweep: &Sweep, job: &Job, points: &[Point]) -> anyhow::Result<ExperimentConfig> {
     let mut sets = sweep.fixed.clone();
     sets.extend(job.shared.iter().cloned());
-    let origin = sweep.base_path.display().to_string();
-    let mut cfg = config::parse(&sweep.base_text, &origin, &sets)?;
+    let mut cfg = sweep.config(&sets)?;
     if sweep.spec.kind == Kind::Cost {
         return Ok(cfg);
     }

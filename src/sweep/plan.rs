@@ -6,7 +6,7 @@ use super::expand::{expand, Point};
 use super::metrics::{parse_all, Metric};
 use super::pack::{job_config, pack, point_config, Job};
 use super::spec::{Kind, Sweep};
-use crate::config::{self, ExperimentConfig};
+use crate::config::ExperimentConfig;
 
 pub struct Plan {
     pub points: Vec<Point>,
@@ -24,7 +24,8 @@ const SHOWN: usize = 20;
 /// packed run. Errors name the point and the key.
 pub fn plan(sweep: &Sweep, max_population: Option<usize>) -> anyhow::Result<Plan> {
     let origin = sweep.base_path.display().to_string();
-    let base = config::parse(&sweep.base_text, &origin, &sweep.fixed)
+    let base = sweep
+        .config(&sweep.fixed)
         .with_context(|| format!("{}: base with [set]", sweep.path.display()))?;
     if !base.population.is_empty() {
         bail!(

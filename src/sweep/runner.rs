@@ -44,6 +44,7 @@ pub fn record(p: &Point, status: Status, error: Option<String>) -> Record {
         adapter: String::new(),
         backend: String::new(),
         version: env!("CARGO_PKG_VERSION").into(),
+        commit: crate::provenance::COMMIT.into(),
     }
 }
 

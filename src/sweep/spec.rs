@@ -126,6 +126,21 @@ pub struct Sweep {
 }
 
 impl Sweep {
+    /// The base experiment with `sets` (all from the sweep file): the base's paths resolve
+    /// against the base's directory, paths set by the sweep against the sweep file's.
+    pub fn config(
+        &self,
+        sets: &[String],
+    ) -> Result<crate::config::ExperimentConfig, crate::config::ConfigError> {
+        crate::config::parse_in(
+            &self.base_text,
+            &self.base_path.display().to_string(),
+            Some(&crate::config::dir_of(&self.base_path)),
+            sets,
+            Some(&crate::config::dir_of(&self.path)),
+        )
+    }
+
     pub fn name(&self) -> String {
         self.spec.name.clone().unwrap_or_else(|| {
             self.path

@@ -290,7 +290,7 @@ pub fn train(
     t.set_augment(&cfg.data)?;
     t.attach(&model, cfg, &split.train)?;
     let mut report = RunReport {
-        version: env!("CARGO_PKG_VERSION").into(),
+        provenance: crate::provenance::Provenance::capture(Some(&adapter), Some(cfg)),
         backend: adapter.backend.clone(),
         adapter,
         seed: cfg.seed,
@@ -301,10 +301,12 @@ pub fn train(
             index: 0,
             seed,
             lr: cfg.optimizer.lr,
+            knobs: super::report::DeviceKnobs::of(cfg, &cfg.instances()[0]),
             epochs: vec![],
             test_accuracy: 0.0,
             diverged: None,
         }],
+        spread: None,
         activity: vec![],
         cost: None,
         stopped: None,
@@ -314,6 +316,7 @@ pub fn train(
     for epoch in 0..cfg.train.epochs {
         let lr = cfg.optimizer.lr * cfg.optimizer.lr_factor(epoch, cfg.train.epochs);
         t.net.set_lr(t.be, lr as f32);
+        bar.set_message(format!("epoch {}/{}", epoch + 1, cfg.train.epochs));
         let t0 = Instant::now();
         let (loss, acc) = t.train_epoch(epoch, &bar);
         let secs = t0.elapsed().as_secs_f64();

@@ -73,29 +73,110 @@ impl std::fmt::Display for Divergence {
     }
 }
 
+/// One trained instance: its knobs and its numbers.
 #[derive(Debug, Clone, Serialize)]
 pub struct InstanceRecord {
     pub index: usize,
     pub seed: u64,
     pub lr: f64,
+    /// The device knobs this instance trained with (the `[device]` values unless its
+    /// population entry overrides them); absent for float runs.
+    #[serde(flatten)]
+    pub knobs: Option<DeviceKnobs>,
     pub epochs: Vec<EpochRecord>,
     pub test_accuracy: f64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub diverged: Option<Divergence>,
 }
 
+/// The per-instance device knobs of a population entry.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct DeviceKnobs {
+    pub c2c: f64,
+    pub d2d: f64,
+    pub read_noise: f64,
+    pub nl_ltp: f64,
+    pub nl_ltd: f64,
+}
+
+impl DeviceKnobs {
+    /// Instance `i`'s knobs in `cfg` (None without a crossbar device).
+    pub fn of(cfg: &ExperimentConfig, inst: &crate::config::InstanceConfig) -> Option<Self> {
+        cfg.array.as_ref()?;
+        let d = cfg.device.clone().unwrap_or_default();
+        Some(DeviceKnobs {
+            c2c: inst.c2c.unwrap_or(d.c2c),
+            d2d: inst.d2d.unwrap_or(d.d2d),
+            read_noise: inst.read_noise.unwrap_or(d.read_noise),
+            nl_ltp: inst.nl_ltp.unwrap_or(d.nl_ltp),
+            nl_ltd: inst.nl_ltd.unwrap_or(d.nl_ltd),
+        })
+    }
+}
+
+/// Mean and spread of one number across the instances of a population.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Stats {
+    pub mean: f64,
+    /// Sample standard deviation (n - 1; 0 for one instance).
+    pub std: f64,
+    pub min: f64,
+    pub max: f64,
+    pub n: usize,
+}
+
+impl Stats {
+    pub fn of(values: &[f64]) -> Stats {
+        let n = values.len();
+        if n == 0 {
+            return Stats {
+                mean: f64::NAN,
+                std: f64::NAN,
+                min: f64::NAN,
+                max: f64::NAN,
+                n,
+            };
+        }
+        let mean = values.iter().sum::<f64>() / n as f64;
+        let var = if n > 1 {
+            values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1) as f64
+        } else {
+            0.0
+        };
+        Stats {
+            mean,
+            std: var.sqrt(),
+            min: values.iter().copied().fold(f64::INFINITY, f64::min),
+            max: values.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+            n,
+        }
+    }
+}
+
+/// A population's final numbers across its instances.
+#[derive(Debug, Clone, Serialize)]
+pub struct Spread {
+    pub test_accuracy: Stats,
+    pub train_loss: Stats,
+    pub train_accuracy: Stats,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct RunReport {
-    pub version: String,
+    /// Code, command, time, host, backend and adapter, configuration hash.
+    pub provenance: crate::provenance::Provenance,
     pub adapter: AdapterSummary,
     pub backend: String,
     pub seed: u64,
     pub config: ExperimentConfig,
-    /// Instance 0's history (the whole run when there is one instance).
+    /// Per epoch, the mean over the instances (the run itself when there is one instance).
     pub epochs: Vec<EpochRecord>,
     #[serde(rename = "final")]
     pub final_: Option<FinalRecord>,
-    /// Every instance, when a population trained.
+    /// Populations: mean, std, min and max of the final numbers across instances.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub spread: Option<Spread>,
+    /// Every instance with its knobs and numbers.
     pub instances: Vec<InstanceRecord>,
     /// Crossbar activity per layer since the start (in-situ runs).
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -127,7 +208,65 @@ pub fn chip_cost(
     }
 }
 
+/// The per-epoch mean of `instances` (equal-length histories), alignment averaged per layer.
+pub fn mean_epochs(instances: &[InstanceRecord]) -> Vec<EpochRecord> {
+    let Some(first) = instances.first() else {
+        return vec![];
+    };
+    let n = instances.len() as f64;
+    (0..first.epochs.len())
+        .map(|e| {
+            let at = |f: &dyn Fn(&EpochRecord) -> f64| {
+                instances.iter().map(|i| f(&i.epochs[e])).sum::<f64>() / n
+            };
+            let alignment = first.epochs[e].alignment.as_ref().map(|a| {
+                (0..a.len())
+                    .map(|l| {
+                        instances
+                            .iter()
+                            .map(|i| i.epochs[e].alignment.as_ref().map_or(0.0, |v| v[l]))
+                            .sum::<f64>()
+                            / n
+                    })
+                    .collect()
+            });
+            EpochRecord {
+                epoch: first.epochs[e].epoch,
+                train_loss: at(&|r| r.train_loss),
+                train_accuracy: at(&|r| r.train_accuracy),
+                test_accuracy: at(&|r| r.test_accuracy),
+                seconds: first.epochs[e].seconds,
+                alignment,
+            }
+        })
+        .collect()
+}
+
 impl RunReport {
+    /// Sets the top-level history and the spread from the instances: the mean across
+    /// instances (and, for populations, the std, min and max of the final numbers).
+    pub fn summarize(&mut self) {
+        self.epochs = mean_epochs(&self.instances);
+        if let (Some(f), Some(last)) = (self.final_.as_mut(), self.epochs.last()) {
+            f.test_accuracy = last.test_accuracy;
+        }
+        self.spread = (self.instances.len() > 1).then(|| {
+            let last = |f: &dyn Fn(&EpochRecord) -> f64| -> Stats {
+                let v: Vec<f64> = self
+                    .instances
+                    .iter()
+                    .filter_map(|i| i.epochs.last().map(f))
+                    .collect();
+                Stats::of(&v)
+            };
+            Spread {
+                test_accuracy: last(&|r| r.test_accuracy),
+                train_loss: last(&|r| r.train_loss),
+                train_accuracy: last(&|r| r.train_accuracy),
+            }
+        });
+    }
+
     /// Ends an epoch: records every instance's divergence, saves the report (when asked) and
     /// says whether training must stop (every instance diverged).
     pub fn close_epoch(

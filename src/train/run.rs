@@ -8,7 +8,8 @@ use super::feed::{self, upload_split, Resident, ResidentSplit};
 use super::init;
 use super::net::{Net, NetSpec};
 use super::report::{
-    chip_cost, Divergence, EpochRecord, FinalRecord, InstanceRecord, RunReport, CHECK_EVERY,
+    chip_cost, DeviceKnobs, Divergence, EpochRecord, FinalRecord, InstanceRecord, RunReport,
+    CHECK_EVERY,
 };
 use crate::backend::*;
 use crate::config::{ExperimentConfig, Rule};
@@ -33,15 +34,7 @@ pub fn progress(opts: &RunOptions, total: u64) -> indicatif::ProgressBar {
     if !opts.progress {
         return indicatif::ProgressBar::hidden();
     }
-    let b = indicatif::ProgressBar::new(total);
-    b.set_style(
-        indicatif::ProgressStyle::with_template(
-            "{prefix} {bar:30} {pos}/{len} samples {per_sec} eta {eta}",
-        )
-        .expect("progress template"),
-    );
-    b.set_prefix(opts.label.clone());
-    b
+    crate::progress::bar(total, "samples", &opts.label)
 }
 
 /// Per-instance seeds and learning rates.
@@ -353,7 +346,7 @@ pub fn run_on(
     let mut t = Trainer::new(be, cfg, split)?;
     let p = settings.len();
     let mut report = RunReport {
-        version: env!("CARGO_PKG_VERSION").into(),
+        provenance: crate::provenance::Provenance::capture(Some(&adapter), Some(cfg)),
         backend: adapter.backend.clone(),
         adapter,
         seed: cfg.seed,
@@ -367,11 +360,13 @@ pub fn run_on(
                 index: i,
                 seed: *seed,
                 lr: *lr,
+                knobs: DeviceKnobs::of(cfg, &cfg.instances()[i]),
                 epochs: vec![],
                 test_accuracy: 0.0,
                 diverged: None,
             })
             .collect(),
+        spread: None,
         activity: vec![],
         cost: None,
         stopped: None,
@@ -384,6 +379,7 @@ pub fn run_on(
         if !cfg.optimizer.lr_drops.is_empty() {
             t.set_lr_factor(cfg.optimizer.lr_factor(epoch, cfg.train.epochs));
         }
+        bar.set_message(format!("epoch {}/{}", epoch + 1, cfg.train.epochs));
         let t0 = Instant::now();
         let train = t.train_epoch(epoch, &bar);
         let secs = t0.elapsed().as_secs_f64();
@@ -407,7 +403,6 @@ pub fn run_on(
             });
             report.instances[i].test_accuracy = test[i];
         }
-        report.epochs = report.instances[0].epochs.clone();
         let n = split.train.len() as f64 * (epoch + 1) as f64;
         report.final_ = Some(FinalRecord {
             test_accuracy: test[0],
@@ -415,6 +410,7 @@ pub fn run_on(
             instance_samples_per_second: n * p as f64 / train_seconds,
             diverged: None,
         });
+        report.summarize();
         report.activity = t
             .activity()
             .iter()
