@@ -227,7 +227,9 @@ impl Ctx<'_> {
         let stream_bits = op.reads * stream_lines as f64 * op.in_bits as f64 * fan_tiles as f64;
         let out_bits = op.out_values * op.out_bits as f64;
         let psum_bits = op.reads * logical_out * acc as f64 * (sum_tiles - 1) as f64;
-        e.buffers = buffer::energy(t, in_bits + stream_bits + 2.0 * out_bits + 2.0 * psum_bits);
+        e.buffers = self
+            .plan
+            .buffer_energy(t, in_bits + stream_bits + 2.0 * out_bits + 2.0 * psum_bits);
         let net = &self.plan.network;
         // A layer's tiles sit side by side: partial sums hop between neighbours (one tile side),
         // while inputs and outputs travel between the global buffer and the tiles.
