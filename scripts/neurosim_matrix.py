@@ -275,7 +275,7 @@ def run_case(case, dirs, keep):
     else:
         args = [exe, "1", netfile, str(wbits), str(abits)]
         for wf, of, inf in files:
-            args += [wf, of, inf, "0.5"]
+            args += [wf, of or wf, inf, "0.5"]
     out = subprocess.run(["nice"] + args, cwd=work, env=env, capture_output=True, text=True)
     text = out.stdout
     with open(os.path.join(work, "stdout.txt"), "w") as f:

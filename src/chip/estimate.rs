@@ -6,7 +6,7 @@ use super::blocks::{adc::Adc, wg_unit::WgUnit};
 use super::config::{ChipConfig, FloorplanMode};
 use super::error::ChipError;
 use super::floorplan::{self, FloorplanInput};
-use super::mapping::{map_matrix, replication_plan, MatrixMap};
+use super::mapping::{grid_side, map_matrix, replication_plan, MatrixMap};
 use super::report::{Area, AreaBreakdown, ChipReport, Inference, LayerReport};
 use super::schedule::Rule;
 use super::sizing;
@@ -205,12 +205,22 @@ fn build<'a>(req: &'a EstimateRequest<'a>) -> Result<Built<'a>, ChipError> {
         .map(|s| sizing::read_positions(s, neurosim) as f64)
         .collect();
     let a = req.array;
-    let maps: Vec<MatrixMap> = req
+    let mut maps: Vec<MatrixMap> = req
         .layers
         .iter()
         .zip(&repl)
         .map(|(s, &r)| map_matrix(s.fan_in, s.fan_out, a.weight_bits, a, req.chip, r))
         .collect();
+    if neurosim {
+        let side = grid_side(req.chip.subarrays_per_pe) * grid_side(req.chip.pes_per_tile);
+        for m in &mut maps {
+            let k = sizing::intra_tile_copies(m.row_blocks, m.col_blocks, side);
+            m.replication *= k;
+            m.subarrays_used *= k;
+            m.cells_used *= k;
+            m.utilisation *= k as f64;
+        }
+    }
     let feedback: Vec<MatrixMap> = match req.training {
         Some(w) => {
             let bits = if a.feedback_bits == 0 {

@@ -36,6 +36,21 @@ pub fn speedup_copies(layers: &[LayerShape], degree: usize) -> Vec<usize> {
         .collect()
 }
 
+/// Copies of a mapped layer that fit in the idle subarrays of the tiles it already owns (NeuroSim
+/// duplicates small layers inside their tile at no area cost): along rows and along columns, a
+/// layer spanning `blocks` <= `side_blocks` subarrays fits side_blocks / blocks times.
+/// `side_blocks` = subarrays along one side of a tile.
+pub fn intra_tile_copies(row_blocks: usize, col_blocks: usize, side_blocks: usize) -> usize {
+    let along = |blocks: usize| {
+        if blocks <= side_blocks {
+            side_blocks / blocks.max(1)
+        } else {
+            1
+        }
+    };
+    along(row_blocks) * along(col_blocks)
+}
+
 /// Global buffer in bits: the largest layer input (layer by layer), or half of all layer inputs
 /// (pipelined: consecutive layers work on different images at once), at `input_bits` each.
 pub fn global_buffer_bits(layers: &[LayerShape], input_bits: u32, pipelined: bool) -> f64 {
@@ -81,6 +96,14 @@ mod tests {
         // IFM 32 / 8 caps the degree at 4: bound 8, copies (32/8)^2 = 16, (16/8)^2 = 4, 1.
         assert_eq!(speedup_copies(&vgg8(), 8), vec![16, 16, 4, 4, 1, 1, 1, 1]);
         assert_eq!(speedup_copies(&vgg8(), 2), vec![4, 4, 1, 1, 1, 1, 1, 1]);
+    }
+
+    #[test]
+    fn small_layers_fill_their_tile() {
+        // 4x4 subarrays per tile: one subarray fits 16 times, 2 row blocks twice, 7 once.
+        assert_eq!(intra_tile_copies(1, 1, 4), 16);
+        assert_eq!(intra_tile_copies(2, 9, 4), 2);
+        assert_eq!(intra_tile_copies(7, 9, 4), 1);
     }
 
     #[test]
