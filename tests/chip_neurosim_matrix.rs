@@ -230,9 +230,7 @@ fn matrix_ratios_stay_within_stored_bounds() {
         let r = estimate_case(case);
         for (name, ours, theirs, head) in figures(case, &r) {
             let ratio = ours / theirs;
-            let mark = if !head {
-                ""
-            } else if (0.7..=1.3).contains(&ratio) {
+            let mark = if !head || (0.7..=1.3).contains(&ratio) {
                 ""
             } else if (0.5..=2.0).contains(&ratio) {
                 " *"
