@@ -128,9 +128,10 @@ fn figures(case: &Value, r: &ChipReport) -> Vec<(String, f64, f64, bool)> {
         ));
         return out;
     }
-    let images = f(s, "batch") * f(s, "iterations");
     match &r.training {
+        // With training estimation off, V2.1's "per epoch" figures are those of one image.
         None => {
+            let images = 1.0;
             let i = &r.inference;
             out.push((
                 "latency us".into(),
