@@ -22,6 +22,20 @@ pub enum Interconnect {
     Bus,
 }
 
+/// How the chip around the arrays is sized.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FloorplanMode {
+    /// Identical tiles of `pes_per_tile` x `subarrays_per_pe` subarrays; buffers of the sizes
+    /// configured; every layer reads its same-padded output positions.
+    Fixed,
+    /// Sized from the network as DNN+NeuroSim does: global buffer holding the largest layer
+    /// input (half of all inputs when pipelined), tile and PE buffers as register files holding
+    /// one input vector and one output vector, conv layers reading their valid positions, and
+    /// pipelined speed-up copies by NeuroSim's IFM-size rule.
+    Neurosim,
+}
+
 /// Off-chip memory used by training (activations, errors and weight gradients).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -49,6 +63,8 @@ pub struct ChipConfig {
     /// A TOML file in the form of `configs/tech/*.toml` whose entries add to or replace the
     /// embedded tables.
     pub tech_file: Option<String>,
+    /// `fixed` (configured tiles and buffers) or `neurosim` (sized from the network).
+    pub floorplan: FloorplanMode,
     /// Subarrays per processing element, laid out as a square grid (1, 4, 9, 16, ...).
     pub subarrays_per_pe: u32,
     /// Processing elements per tile, laid out as a square grid (1, 4, 9, 16, ...).
@@ -90,6 +106,7 @@ impl Default for ChipConfig {
             node_nm: 22,
             memory: None,
             tech_file: None,
+            floorplan: FloorplanMode::Fixed,
             subarrays_per_pe: 4,
             pes_per_tile: 4,
             replication: 1,

@@ -3,12 +3,13 @@
 
 use super::activity::{self, LayerActivity};
 use super::blocks::{adc::Adc, wg_unit::WgUnit};
-use super::config::ChipConfig;
+use super::config::{ChipConfig, FloorplanMode};
 use super::error::ChipError;
 use super::floorplan::{self, FloorplanInput};
-use super::mapping::{map_matrix, replication_plan, MatrixMap};
+use super::mapping::{grid_side, map_matrix, replication_plan, MatrixMap};
 use super::report::{Area, AreaBreakdown, ChipReport, Inference, LayerReport};
 use super::schedule::Rule;
+use super::sizing;
 use super::tally::{Cost, Ctx, EnergyParts, ReadOp};
 use super::tech::{ReadMode, Tech};
 use super::training;
@@ -45,6 +46,8 @@ pub(crate) struct Built<'a> {
     pub plan: floorplan::Floorplan,
     pub activity: Vec<LayerActivity>,
     pub wg: Option<WgUnit>,
+    /// Output positions each layer reads per image (`sizing::read_positions`).
+    pub reads: Vec<f64>,
 }
 
 impl Built<'_> {
@@ -66,7 +69,7 @@ impl Built<'_> {
         self.ctx().read(&ReadOp {
             map: &self.maps[l],
             transposed: false,
-            reads: s.positions as f64,
+            reads: self.reads[l],
             in_bits: a.input_bits,
             signed: false,
             density: act.input_density,
@@ -185,15 +188,39 @@ fn build<'a>(req: &'a EstimateRequest<'a>) -> Result<Built<'a>, ChipError> {
             )));
         }
     }
+    let neurosim = req.chip.floorplan == FloorplanMode::Neurosim;
     let positions: Vec<usize> = req.layers.iter().map(|s| s.positions).collect();
-    let repl = replication_plan(&positions, req.chip);
+    let repl = if neurosim {
+        if req.chip.pipelined && req.chip.speedup {
+            sizing::speedup_copies(req.layers, req.chip.replication as usize)
+        } else {
+            vec![1; req.layers.len()]
+        }
+    } else {
+        replication_plan(&positions, req.chip)
+    };
+    let reads: Vec<f64> = req
+        .layers
+        .iter()
+        .map(|s| sizing::read_positions(s, neurosim) as f64)
+        .collect();
     let a = req.array;
-    let maps: Vec<MatrixMap> = req
+    let mut maps: Vec<MatrixMap> = req
         .layers
         .iter()
         .zip(&repl)
         .map(|(s, &r)| map_matrix(s.fan_in, s.fan_out, a.weight_bits, a, req.chip, r))
         .collect();
+    if neurosim {
+        let side = grid_side(req.chip.subarrays_per_pe) * grid_side(req.chip.pes_per_tile);
+        for m in &mut maps {
+            let k = sizing::intra_tile_copies(m.row_blocks, m.col_blocks, side);
+            m.replication *= k;
+            m.subarrays_used *= k;
+            m.cells_used *= k;
+            m.utilisation *= k as f64;
+        }
+    }
     let feedback: Vec<MatrixMap> = match req.training {
         Some(w) => {
             let bits = if a.feedback_bits == 0 {
@@ -239,6 +266,7 @@ fn build<'a>(req: &'a EstimateRequest<'a>) -> Result<Built<'a>, ChipError> {
             bits: adc_bits,
             kind: req.chip.adc_type,
         },
+        layers: req.layers,
     });
     let activity = match req.activity {
         Some(acts) => {
@@ -270,6 +298,7 @@ fn build<'a>(req: &'a EstimateRequest<'a>) -> Result<Built<'a>, ChipError> {
         plan,
         activity,
         wg,
+        reads,
     })
 }
 

@@ -7,10 +7,12 @@ use super::blocks::{
     activation, adc::Adc, adder_tree, buffer, cell_array, drivers, interconnect::Network, mux,
     shift_add, wg_unit::WgUnit,
 };
-use super::config::ChipConfig;
+use super::config::{ChipConfig, FloorplanMode};
 use super::mapping::{grid_side, MatrixMap};
+use super::sizing;
 use super::tech::{ReadMode, Tech};
 use crate::config::ArrayConfig;
+use crate::nn::arch::LayerShape;
 
 /// Area by category, m^2.
 #[derive(Debug, Clone, Copy, Default, Serialize)]
@@ -71,6 +73,39 @@ pub struct Floorplan {
     /// Width of partial sums after shift-add and accumulation, bits.
     pub acc_bits: usize,
     pub adcs_per_subarray: usize,
+    /// Buffers are register files (the `neurosim` floorplan) rather than SRAM macros.
+    pub register_buffers: bool,
+}
+
+impl Floorplan {
+    /// Energy of moving `bits` bits through the chip's buffers, J.
+    pub fn buffer_energy(&self, t: &Tech, bits: f64) -> f64 {
+        if self.register_buffers {
+            buffer::register_energy(t, bits)
+        } else {
+            buffer::energy(t, bits)
+        }
+    }
+}
+
+/// Sizes (bits) of the tile buffer, of each PE's buffer and of the global buffer.
+struct BufferBits {
+    tile: f64,
+    pe: f64,
+    global: f64,
+}
+
+/// Area and leakage of a buffer of `bits` bits: an SRAM macro, or a register file.
+fn buffer_cost(t: &Tech, bits: f64, register: bool) -> (f64, f64) {
+    if register {
+        (
+            buffer::register_area(t, bits),
+            buffer::register_leakage(t, bits),
+        )
+    } else {
+        let kib = bits / buffer::bits(1.0);
+        (buffer::area(t, kib), buffer::leakage(t, kib))
+    }
 }
 
 pub struct FloorplanInput<'a> {
@@ -83,6 +118,8 @@ pub struct FloorplanInput<'a> {
     /// ADC of the forward read (the backward ADC of training shares the same converters, sized
     /// for the larger of the two).
     pub adc: Adc,
+    /// The network (sizes the buffers of the `neurosim` floorplan).
+    pub layers: &'a [LayerShape],
 }
 
 pub fn build(inp: &FloorplanInput) -> Floorplan {
@@ -114,7 +151,32 @@ pub fn build(inp: &FloorplanInput) -> Floorplan {
     let act = activation::activation_area(t, lanes, a.input_bits)
         + activation::pool_area(t, lanes, a.input_bits);
     let pes = (stile * stile) as f64;
-    let tile_buf = buffer::area(t, chip.buffer_kb) + pes * buffer::area(t, chip.pe_buffer_kb);
+    let register = chip.floorplan == FloorplanMode::Neurosim;
+    let bufs = if register {
+        // One input vector and one output vector of the unit, as register files.
+        let (pe_rows, pe_cols) = (spe * r, spe * c);
+        BufferBits {
+            tile: sizing::io_buffer_bits(
+                stile * pe_rows,
+                stile * pe_cols,
+                a.mux,
+                a.input_bits,
+                acc_bits,
+            ),
+            pe: sizing::io_buffer_bits(pe_rows, pe_cols, a.mux, a.input_bits, acc_bits),
+            global: sizing::global_buffer_bits(inp.layers, a.input_bits, chip.pipelined),
+        }
+    } else {
+        BufferBits {
+            tile: buffer::bits(chip.buffer_kb),
+            pe: buffer::bits(chip.pe_buffer_kb),
+            global: buffer::bits(chip.global_buffer_kb),
+        }
+    };
+    let (tile_buf_area, tile_buf_leak) = buffer_cost(t, bufs.tile, register);
+    let (pe_buf_area, pe_buf_leak) = buffer_cost(t, bufs.pe, register);
+    let (global_buf_area, global_buf_leak) = buffer_cost(t, bufs.global, register);
+    let tile_buf = tile_buf_area + pes * pe_buf_area;
     let core = subs_per_tile * (sub_cells + sub_adc + sub_sa + sub_other)
         + (stile * stile) as f64 * pe_tree
         + tile_tree
@@ -146,8 +208,8 @@ pub fn build(inp: &FloorplanInput) -> Floorplan {
         * (adcs as f64 * (inp.adc.leakage(t) + shift_add::leakage(t, w_sa))
             + drivers::leakage(t, r, c))
         + logic_leak((stile * stile) as f64 * pe_tree + tile_tree + act)
-        + buffer::leakage(t, chip.buffer_kb)
-        + pes * buffer::leakage(t, chip.pe_buffer_kb)
+        + tile_buf_leak
+        + pes * pe_buf_leak
         + tile_net.leakage(t)
         + sram_cells_leak;
 
@@ -157,7 +219,7 @@ pub fn build(inp: &FloorplanInput) -> Floorplan {
     // Global buffer and the accumulator that adds partial sums of layers spanning several tiles.
     let g_lanes = (chip.bus_bits as usize / acc_bits).max(1);
     let g_acc = adder_tree::area(t, 2, g_lanes, acc_bits);
-    area.buffers += buffer::area(t, chip.global_buffer_kb);
+    area.buffers += global_buf_area;
     area.shift_add_accumulation += g_acc;
     let (wg_area, wg_leakage) = match inp.wg {
         Some(wg) => (
@@ -177,8 +239,7 @@ pub fn build(inp: &FloorplanInput) -> Floorplan {
         interconnect: network.area(t),
         ..Default::default()
     });
-    let global_leakage =
-        buffer::leakage(t, chip.global_buffer_kb) + logic_leak(g_acc) + network.leakage(t);
+    let global_leakage = global_buf_leak + logic_leak(g_acc) + network.leakage(t);
     Floorplan {
         tile,
         tile_leakage,
@@ -191,5 +252,6 @@ pub fn build(inp: &FloorplanInput) -> Floorplan {
         wg_leakage,
         acc_bits,
         adcs_per_subarray: adcs,
+        register_buffers: register,
     }
 }

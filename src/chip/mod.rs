@@ -17,12 +17,13 @@ pub mod mapping;
 pub mod netlist;
 pub mod report;
 pub mod schedule;
+pub mod sizing;
 pub mod tally;
 pub mod tech;
 pub mod training;
 
 pub use activity::LayerActivity;
-pub use config::{AdcType, ChipConfig, Dram, Interconnect};
+pub use config::{AdcType, ChipConfig, Dram, FloorplanMode, Interconnect};
 pub use error::ChipError;
 pub use estimate::{estimate, EstimateRequest, TrainingWorkload};
 pub use report::{print_table, ChipReport};

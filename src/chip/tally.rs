@@ -5,7 +5,7 @@ use serde::Serialize;
 use super::blocks::{
     activation, adc::Adc, adder_tree, buffer, cell_array, drivers, mux, shift_add,
 };
-use super::config::ChipConfig;
+use super::config::{ChipConfig, FloorplanMode};
 use super::floorplan::Floorplan;
 use super::mapping::MatrixMap;
 use super::tech::{ReadMode, Tech};
@@ -197,10 +197,18 @@ impl Ctx<'_> {
         };
         let line_acts = op.reads * cycles * op.density * driven_lines;
 
+        // The `neurosim` floorplan follows NeuroSim's split: a current-mode sense amplifier draws
+        // the column current only while it decides, so a cell conducts for the conversion time,
+        // not for the whole read pulse.
+        let cell_energy = if self.chip.floorplan == FloorplanMode::Neurosim {
+            cell_array::cell_conduction_energy(t, d, op.level, adc.latency(t))
+        } else {
+            cell_array::cell_read_energy(t, d, op.level)
+        };
         let w_sa = shift_add::width(op.adc_bits, op.in_bits);
         let acc = self.plan.acc_bits;
         let mut e = EnergyParts {
-            arrays: active_cells * cell_array::cell_read_energy(t, d, op.level)
+            arrays: active_cells * cell_energy
                 + conversions * cell_array::bitline_energy(t, d, sensed_len),
             adc: conversions * adc.energy(t),
             ..Default::default()
@@ -227,7 +235,9 @@ impl Ctx<'_> {
         let stream_bits = op.reads * stream_lines as f64 * op.in_bits as f64 * fan_tiles as f64;
         let out_bits = op.out_values * op.out_bits as f64;
         let psum_bits = op.reads * logical_out * acc as f64 * (sum_tiles - 1) as f64;
-        e.buffers = buffer::energy(t, in_bits + stream_bits + 2.0 * out_bits + 2.0 * psum_bits);
+        e.buffers = self
+            .plan
+            .buffer_energy(t, in_bits + stream_bits + 2.0 * out_bits + 2.0 * psum_bits);
         let net = &self.plan.network;
         // A layer's tiles sit side by side: partial sums hop between neighbours (one tile side),
         // while inputs and outputs travel between the global buffer and the tiles.

@@ -60,7 +60,7 @@ fn bp_error(b: &Built, l: usize) -> Cost {
     b.ctx().read(&ReadOp {
         map: &b.maps[l],
         transposed: true,
-        reads: s.positions as f64,
+        reads: b.reads[l],
         in_bits: a.error_bits,
         signed: true,
         density: b.activity[l].error_density,

@@ -27,3 +27,17 @@ pub fn leakage(t: &Tech, kib: f64) -> f64 {
 pub fn stream_time(bits: f64, port_bits: u32, clock_hz: f64) -> f64 {
     bits / (port_bits as f64 * clock_hz)
 }
+
+/// Register-file buffers (flip-flops, as NeuroSim's default buffers): area of `bits` bits, m^2.
+pub fn register_area(t: &Tech, bits: f64) -> f64 {
+    bits * super::FLOP_GATES * t.gate_area()
+}
+
+/// Energy of writing or reading `bits` bits of a register file, J.
+pub fn register_energy(t: &Tech, bits: f64) -> f64 {
+    bits * t.flop_energy()
+}
+
+pub fn register_leakage(t: &Tech, bits: f64) -> f64 {
+    bits * super::FLOP_GATES * t.gate_leak()
+}

@@ -17,8 +17,13 @@ pub fn conductance(d: &DeviceConfig, level: f64) -> f64 {
 /// Energy of one active cell during one read pulse, J. Resistive cells pass V_r^2 G t_read;
 /// capacitive (SRAM) cells spend their energy on the bitline instead (see `bitline_energy`).
 pub fn cell_read_energy(t: &Tech, d: &DeviceConfig, level: f64) -> f64 {
+    cell_conduction_energy(t, d, level, d.t_read)
+}
+
+/// Energy of one active cell conducting for `time` seconds, J (0 for capacitive cells).
+pub fn cell_conduction_energy(t: &Tech, d: &DeviceConfig, level: f64, time: f64) -> f64 {
     match t.cell.read {
-        ReadMode::Resistive => d.v_read * d.v_read * conductance(d, level) * d.t_read,
+        ReadMode::Resistive => d.v_read * d.v_read * conductance(d, level) * time,
         ReadMode::Capacitive => 0.0,
     }
 }
