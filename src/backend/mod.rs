@@ -108,6 +108,7 @@ pub trait Backend {
             layers,
             knobs,
             activity: XbarActivity::default(),
+            cache: Vec::new(),
         });
         XbarId(store.len() - 1)
     }
