@@ -6,8 +6,8 @@
 mod common;
 
 use common::*;
-use insitu::backend::{MatView, XbarRead};
 use insitu::backend::Backend;
+use insitu::backend::{MatView, XbarRead};
 use insitu::config::{AdcMode, Mapping, Rounding};
 use insitu::cpu::CpuBackend;
 use insitu::xbar::mapping::{map_for_training, map_weights};
@@ -68,7 +68,11 @@ fn check(layer: &LayerCells, cfg: &Xbar, k: &Knobs, batch: usize, seed: u64, wha
             let want = read_raw_reference(layer, dir, &inp, cfg, k);
             let got = read_raw(layer, dir, &x, batch, 0.9, signed, cfg, k, seed as u32);
             assert_eq!(got.1, want.1, "{what} {dir:?} signed {signed}: counters");
-            assert_eq!(mismatches(&got.0, &want.0), 0, "{what} {dir:?} signed {signed}: raw");
+            assert_eq!(
+                mismatches(&got.0, &want.0),
+                0,
+                "{what} {dir:?} signed {signed}: raw"
+            );
             if cfg.array.adc_mode == AdcMode::Calibrated {
                 let mut l = layer.clone();
                 let r = calibrate(&mut l, dir, &x, batch, 0.9, signed, cfg, k, 3);
@@ -239,7 +243,17 @@ fn large_calibration_within_histogram_tolerance() {
     let x = values(batch * k_in, 6, 0.0, 1.0);
     let k = quiet(1);
     let mut l = layer.clone();
-    let got = calibrate(&mut l, Direction::Forward, &x, batch, 1.0, false, &cfg, &k, 0);
+    let got = calibrate(
+        &mut l,
+        Direction::Forward,
+        &x,
+        batch,
+        1.0,
+        false,
+        &cfg,
+        &k,
+        0,
+    );
     let inp = ReadInput {
         x: &x,
         batch,
@@ -292,7 +306,17 @@ fn rounding_boundaries_keep_the_reference_codes() {
         read_counter: 0,
     };
     let want = read_raw_reference(&layer, Direction::Forward, &inp, &cfg, &k);
-    let got = read_raw(&layer, Direction::Forward, &x, batch, 1.0, false, &cfg, &k, 0);
+    let got = read_raw(
+        &layer,
+        Direction::Forward,
+        &x,
+        batch,
+        1.0,
+        false,
+        &cfg,
+        &k,
+        0,
+    );
     assert_eq!(got.1, want.1, "counters");
     assert_eq!(mismatches(&got.0, &want.0), 0, "raw");
 }

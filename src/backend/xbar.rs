@@ -6,8 +6,8 @@
 //! fused WGSL kernels that reproduce it (tests/gpu_xbar.rs).
 
 use super::{Backend, Buf};
-use crate::xbar::program::{program, WriteCounters};
 use crate::xbar::effective::EffCache;
+use crate::xbar::program::{program, WriteCounters};
 use crate::xbar::read::{read_with, Counters, Direction, ReadInput};
 use crate::xbar::{Knobs, LayerCells, Xbar};
 

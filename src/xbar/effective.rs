@@ -69,12 +69,7 @@ fn drift(cfg: &Xbar) -> f32 {
 
 /// Effective conductances `[col][slice][line]` of a read of `layer` in `dir`; `frozen` must be
 /// `Frozen::draw` of this layer (or `None` for a device without frozen draws).
-pub fn pack(
-    layer: &LayerCells,
-    dir: Direction,
-    cfg: &Xbar,
-    frozen: Option<&Frozen>,
-) -> Vec<f32> {
+pub fn pack(layer: &LayerCells, dir: Direction, cfg: &Xbar, frozen: Option<&Frozen>) -> Vec<f32> {
     let geo = geometry(layer, dir, cfg);
     let (s, lines) = (layer.slices, geo.lines);
     let drift = drift(cfg);

@@ -45,7 +45,12 @@ pub fn from_histogram(hist: &[u64], rank: u64) -> f32 {
 
 /// The `rank`-th smallest (1-based) of the exact values e_i, given approximations `a` with
 /// |a_i - e_i| <= rel a_i and `exact(i)` = e_i.
-pub fn exact_rank(a: &[f32], rank: usize, rel: f32, exact: impl Fn(usize) -> f32 + Sync + Send) -> f32 {
+pub fn exact_rank(
+    a: &[f32],
+    rank: usize,
+    rel: f32,
+    exact: impl Fn(usize) -> f32 + Sync + Send,
+) -> f32 {
     use rayon::prelude::*;
     let mut sel = a.to_vec();
     let q = *sel.select_nth_unstable_by(rank - 1, f32::total_cmp).1 as f64;

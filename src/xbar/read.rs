@@ -505,7 +505,14 @@ pub fn read_raw(
         signed,
         read_counter,
     };
-    read_raw_with(layer, dir, &inp, cfg, knobs, &packed(layer, dir, cfg, knobs))
+    read_raw_with(
+        layer,
+        dir,
+        &inp,
+        cfg,
+        knobs,
+        &packed(layer, dir, cfg, knobs),
+    )
 }
 
 /// Read in weight x activation units with the effective conductances `eff`.
@@ -542,7 +549,14 @@ pub fn read(
         signed,
         read_counter,
     };
-    read_with(layer, dir, &inp, cfg, knobs, &packed(layer, dir, cfg, knobs))
+    read_with(
+        layer,
+        dir,
+        &inp,
+        cfg,
+        knobs,
+        &packed(layer, dir, cfg, knobs),
+    )
 }
 
 /// Forward read y = W x of non-negative inputs `[batch][in]` -> `[batch][out]`; negative inputs
