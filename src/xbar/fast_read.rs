@@ -135,6 +135,73 @@ unsafe fn quantize_avx2(
     quantize_impl(prow, rel, inv_lsb, max, codes, near, f32::floor)
 }
 
+/// acc[o] += (code_o - reference) << shift for slice `k` of `codes` (`[column][slice]`):
+/// offset mapping 2 code_o - code_lo - code_hi, differential code_o+ - code_o-.
+fn shift_add(acc: &mut [i64], codes: &[i32], s: usize, k: usize, shift: u32, mapping: Mapping) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2.
+        return unsafe { shift_add_avx2(acc, codes, s, k, shift, mapping) };
+    }
+    shift_add_impl(acc, codes, s, k, shift, mapping)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn shift_add_avx2(
+    acc: &mut [i64],
+    codes: &[i32],
+    s: usize,
+    k: usize,
+    shift: u32,
+    mapping: Mapping,
+) {
+    shift_add_impl(acc, codes, s, k, shift, mapping)
+}
+
+#[inline(always)]
+fn shift_add_impl(
+    acc: &mut [i64],
+    codes: &[i32],
+    s: usize,
+    k: usize,
+    shift: u32,
+    mapping: Mapping,
+) {
+    let outs = acc.len();
+    if s == 1 {
+        match mapping {
+            Mapping::Offset => {
+                let r = codes[outs] as i64 + codes[outs + 1] as i64;
+                for (a, &c) in acc.iter_mut().zip(&codes[..outs]) {
+                    *a += (2 * c as i64 - r) << shift;
+                }
+            }
+            Mapping::Differential => {
+                let (pos, neg) = codes.split_at(outs);
+                for ((a, &cp), &cn) in acc.iter_mut().zip(pos).zip(&neg[..outs]) {
+                    *a += (cp as i64 - cn as i64) << shift;
+                }
+            }
+        }
+        return;
+    }
+    let cd = |c: usize| codes[c * s + k] as i64;
+    match mapping {
+        Mapping::Offset => {
+            let r = cd(outs) + cd(outs + 1);
+            for (o, a) in acc.iter_mut().enumerate() {
+                *a += (2 * cd(o) - r) << shift;
+            }
+        }
+        Mapping::Differential => {
+            for (o, a) in acc.iter_mut().enumerate() {
+                *a += (cd(o) - cd(outs + o)) << shift;
+            }
+        }
+    }
+}
+
 /// `fl` is the floor: `f32::floor` where SSE4.1 makes it one instruction, else [`floor`].
 #[inline(always)]
 fn quantize_impl(
@@ -463,7 +530,6 @@ impl<'a> Plan<'a> {
         // Bound on |I_gemm - I_ref| / I_gemm (2 gamma_n), with margin for the f32 ends below.
         let rel = (2 * (hi - lo) + 8) as f32 * f32::EPSILON * 0.5;
         let noisy_terms = self.knobs.read_noise > 0.0;
-        let mut codes = vec![0i64; np];
         let mut codes32 = vec![0i32; np];
         let mut ambiguous = vec![false; np];
         for sign in 0..self.signs {
@@ -497,11 +563,8 @@ impl<'a> Plan<'a> {
                             }
                         }
                     }
-                    for (c, &c32) in codes.iter_mut().zip(&codes32) {
-                        *c = c32 as i64;
-                    }
                 } else {
-                    for (j, code) in codes.iter_mut().enumerate() {
+                    for (j, code) in codes32.iter_mut().enumerate() {
                         let noise = self.out_noise(g, p, j, b, tg);
                         let mut i_sum;
                         let mut r;
@@ -530,26 +593,13 @@ impl<'a> Plan<'a> {
                         if !(0.0..=self.max_code).contains(&r) {
                             counters.adc_clipped += 1;
                         }
-                        *code = r.clamp(0.0, self.max_code) as i64;
+                        *code = r.clamp(0.0, self.max_code) as i32;
                     }
                 }
                 counters.adc_conversions += np as u64;
                 for k in 0..s {
-                    let shift = c_bits * k + d * t;
-                    let cd = |c: usize| codes[c * s + k];
-                    match self.layer.mapping {
-                        Mapping::Offset => {
-                            let r = cd(outs) + cd(outs + 1);
-                            for (o, a) in acc.iter_mut().enumerate() {
-                                *a += (2 * cd(o) - r) << shift;
-                            }
-                        }
-                        Mapping::Differential => {
-                            for (o, a) in acc.iter_mut().enumerate() {
-                                *a += (cd(o) - cd(outs + o)) << shift;
-                            }
-                        }
-                    }
+                    let shift = (c_bits * k + d * t) as u32;
+                    shift_add(acc, &codes32, s, k, shift, self.layer.mapping);
                 }
             }
         }
