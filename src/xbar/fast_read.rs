@@ -538,7 +538,7 @@ impl<'a> Plan<'a> {
                 let row = sign * geo.cycles + t;
                 let dt = &dig[row * lines + lo..row * lines + hi];
                 let tg = tag(t as u32, sign == 1, self.dir == Direction::Transposed);
-                if !noisy_terms && self.knobs.output_noise == 0.0 && seen.is_none() {
+                if !noisy_terms && self.knobs.output_noise == 0.0 {
                     // The common case in loops that vectorize; the rare sums near a rounding
                     // boundary are then taken again in the reference order.
                     let prow = &prod[row * np..(row + 1) * np];
@@ -561,6 +561,17 @@ impl<'a> Plan<'a> {
                                 counters.adc_clipped = counters.adc_clipped + out(r) - out(was);
                                 codes32[j] = r.clamp(0.0, self.max_code) as i32;
                             }
+                        }
+                    }
+                    if let Some((sn, ids)) = seen.as_mut() {
+                        // GEMM values: `percentile` bounds their error (and recomputes the
+                        // candidates of an exact percentile).
+                        let data = &prow[..self.n_data * s];
+                        sn.values
+                            .extend(data.iter().map(|&i| (i * self.inv_unit).abs()));
+                        if *ids {
+                            sn.ids
+                                .extend((0..data.len()).map(|j| self.conv_id(b, sign, t, gp, j)));
                         }
                     }
                 } else {
