@@ -84,7 +84,6 @@ fn configs(case: &Value) -> (ChipConfig, ArrayConfig, DeviceConfig) {
 /// when pipelined) and dynamic energy; training cases add their phases per epoch.
 fn figures(case: &Value, r: &ChipReport) -> Vec<(String, f64, f64, bool)> {
     let n = &case["figures"];
-    let s = &case["settings"];
     // Area in named blocks: V1.4's total is a layout bounding box that level shifters (writes
     // above 1.5 V) widen beyond the blocks; it is listed too, but not as a headline figure.
     let blocks: f64 = [

@@ -542,17 +542,20 @@ fn smoke() -> sweep::Sweep {
 
 /// A log or CSV with the wall-time fields blanked, lines sorted: what must be byte-identical.
 fn stable(text: &str, csv: bool) -> Vec<String> {
+    // The CSV's `seconds` column, found by name in the header.
+    let col = text
+        .lines()
+        .next()
+        .and_then(|h| h.split(',').position(|c| c == "seconds"));
     let mut lines: Vec<String> = text
         .lines()
         .map(|l| {
             if csv {
-                // `seconds` is the sixth cell from the end (the five after it hold no commas).
-                let parts: Vec<&str> = l.rsplitn(6, ',').collect();
-                let rest = parts[5];
-                let cut = rest.rfind(',').unwrap();
-                let mut tail = parts[..5].to_vec();
-                tail.reverse();
-                format!("{},_,{}", &rest[..cut], tail.join(","))
+                let mut cells: Vec<&str> = l.split(',').collect();
+                if let Some(c) = col.filter(|&c| c < cells.len()) {
+                    cells[c] = "_";
+                }
+                cells.join(",")
             } else {
                 let mut out = String::new();
                 let mut rest = l;

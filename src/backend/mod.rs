@@ -112,6 +112,7 @@ pub trait Backend {
             layers,
             knobs,
             activity: XbarActivity::default(),
+            cache: Vec::new(),
         });
         XbarId(store.len() - 1)
     }

@@ -6,8 +6,9 @@
 //! fused WGSL kernels that reproduce it (tests/gpu_xbar.rs).
 
 use super::{Backend, Buf};
+use crate::xbar::effective::EffCache;
 use crate::xbar::program::{program, WriteCounters};
-use crate::xbar::read::{read, Counters, Direction};
+use crate::xbar::read::{read_with, Counters, Direction, ReadInput};
 use crate::xbar::{Knobs, LayerCells, Xbar};
 
 /// A crossbar layer created on a backend.
@@ -110,6 +111,9 @@ pub struct HostXbar {
     pub layers: Vec<LayerCells>,
     pub knobs: Vec<Knobs>,
     pub activity: XbarActivity,
+    /// Per instance: effective conductances kept between programming events (filled on
+    /// first read; `host_program` invalidates them).
+    pub cache: Vec<EffCache>,
 }
 
 /// The input range of one instance's rows: max |x| (signed) or max x, 1 when all are zero.
@@ -157,6 +161,7 @@ pub fn host_read<B: Backend + ?Sized>(
     let rows = op.rows as usize;
     let hx = &mut be.host_xbars()[id.0];
     let (k_in, n_out) = hx.dims(op.dir);
+    hx.cache.resize_with(hx.layers.len(), EffCache::default);
     for p in 0..hx.layers.len() {
         let xin = gather_rows(&xs, x, p, rows, k_in);
         let range = input_range(&xin, op.signed);
@@ -169,17 +174,16 @@ pub fn host_read<B: Backend + ?Sized>(
             }
             continue;
         }
-        let (out, c) = read(
-            &hx.layers[p],
-            op.dir,
-            &xin,
-            rows,
-            range,
-            op.signed,
-            &hx.cfg,
-            &hx.knobs[p],
-            op.read_counter,
-        );
+        let inp = ReadInput {
+            x: &xin,
+            batch: rows,
+            x_max: range,
+            signed: op.signed,
+            read_counter: op.read_counter,
+        };
+        let (layer, knobs) = (&hx.layers[p], &hx.knobs[p]);
+        let eff = hx.cache[p].get(layer, op.dir, &hx.cfg, knobs);
+        let (out, c) = read_with(layer, op.dir, &inp, &hx.cfg, knobs, eff);
         for r in 0..rows {
             let s = y.off as usize + p * y.stride as usize + r * y.ld as usize;
             ys[s..s + n_out].copy_from_slice(&out[r * n_out..(r + 1) * n_out]);
@@ -211,6 +215,9 @@ pub fn host_program<B: Backend + ?Sized>(be: &mut B, id: XbarId, grad: Buf, step
             step,
         )
         .expect("crossbar settings were validated when the layer was created");
+        if let Some(c) = hx.cache.get_mut(p) {
+            c.invalidate();
+        }
         let a = &mut hx.activity;
         a.write_pulses += w.pulses;
         a.cells_written += w.cells_written;

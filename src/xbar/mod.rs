@@ -4,9 +4,12 @@
 
 pub mod device;
 pub mod draws;
+pub mod effective;
+pub mod fast_read;
 pub mod knobs;
 pub mod mapping;
 pub mod nl;
+pub mod percentile;
 pub mod presets;
 pub mod program;
 pub mod read;

@@ -39,7 +39,10 @@ use crate::config::{AdcMode, Mapping};
 use crate::rng::Purpose;
 
 use super::draws::{normal_at, stream_key, tag, uniform_at};
+use super::effective::{pack, Frozen};
+use super::fast_read::{Plan, Seen};
 use super::mapping::LayerCells;
+use super::percentile;
 use super::{Knobs, Xbar};
 
 /// Which way the array is read.
@@ -176,6 +179,18 @@ pub fn descale(layer: &LayerCells, dir: Direction, x_max: f32, cfg: &Xbar) -> f6
     layer.scale as f64 * x_max as f64 / (layer.max_code() as f64 * qmax)
 }
 
+/// Cell index of column `c`, slice `k`, line `l` of a read in `dir`.
+#[inline]
+pub fn cell_id(layer: &LayerCells, dir: Direction, c: usize, k: usize, l: usize) -> usize {
+    let (n, kk, s, sets) = (layer.fan_out, layer.fan_in, layer.slices, layer.sets());
+    match dir {
+        Direction::Forward if c < sets * n => (c * kk + l) * s + k,
+        Direction::Forward => layer.ref_fwd_base() + (l * s + k) * 2 + (c - sets * n),
+        Direction::Transposed if c < sets * kk => (((c / kk) * n + l) * kk + c % kk) * s + k,
+        Direction::Transposed => layer.ref_bwd_base() + (l * s + k) * 2 + (c - sets * kk),
+    }
+}
+
 /// Effective conductances `[col][k][line]` and their cell indices, for one call: stuck cells,
 /// drift and frozen d2d applied.
 fn effective(
@@ -186,8 +201,7 @@ fn effective(
     knobs: &Knobs,
 ) -> (Vec<f32>, Vec<u32>) {
     let dev = &cfg.device;
-    let (n, kk, s) = (layer.fan_out, layer.fan_in, layer.slices);
-    let sets = layer.sets();
+    let s = layer.slices;
     let drift = if dev.drift.nu > 0.0 && dev.drift.t > 1.0 {
         dev.drift.t.powf(-dev.drift.nu) as f32
     } else {
@@ -211,14 +225,7 @@ fn effective(
     for c in 0..geo.ncol {
         for k in 0..s {
             for l in 0..geo.lines {
-                let idx = match dir {
-                    Direction::Forward if c < sets * n => (c * kk + l) * s + k,
-                    Direction::Forward => r1 + (l * s + k) * 2 + (c - sets * n),
-                    Direction::Transposed if c < sets * kk => {
-                        (((c / kk) * n + l) * kk + c % kk) * s + k
-                    }
-                    Direction::Transposed => r2 + (l * s + k) * 2 + (c - sets * kk),
-                };
+                let idx = cell_id(layer, dir, c, k, l);
                 let ctr = [idx as u32, 0, 0, 0];
                 let mut g = stored(idx);
                 if stuck_any > 0.0 {
@@ -394,6 +401,89 @@ fn read_core(
     (raw, counters)
 }
 
+/// One read of `x` (`[batch][lines]`): the inputs, their range and sign handling, the noise key.
+#[derive(Debug, Clone, Copy)]
+pub struct ReadInput<'a> {
+    pub x: &'a [f32],
+    pub batch: usize,
+    pub x_max: f32,
+    /// Negative inputs are read in a second pass and subtracted (else they count as 0).
+    pub signed: bool,
+    pub read_counter: u32,
+}
+
+fn check_input(layer: &LayerCells, dir: Direction, cfg: &Xbar, inp: &ReadInput) {
+    let geo = geometry(layer, dir, cfg);
+    assert_eq!(
+        inp.x.len(),
+        inp.batch * geo.lines,
+        "input must be batch x {}",
+        geo.lines
+    );
+    assert!(
+        inp.x_max > 0.0 && inp.x_max.is_finite(),
+        "x_max must be positive, got {}",
+        inp.x_max
+    );
+}
+
+/// Effective conductances of a read of `layer` (see `effective::pack`), drawn afresh.
+pub fn packed(layer: &LayerCells, dir: Direction, cfg: &Xbar, knobs: &Knobs) -> Vec<f32> {
+    let frozen = Frozen::draw(layer, cfg, knobs);
+    pack(layer, dir, cfg, frozen.as_ref())
+}
+
+/// Raw read with the effective conductances `eff` (`packed`, or an `EffCache`'s): the GEMM
+/// formulation of `fast_read`, bit-identical to the reference loop.
+pub fn read_raw_with(
+    layer: &LayerCells,
+    dir: Direction,
+    inp: &ReadInput,
+    cfg: &Xbar,
+    knobs: &Knobs,
+    eff: &[f32],
+) -> (Vec<f64>, Counters) {
+    check_input(layer, dir, cfg, inp);
+    let plan = Plan::new(
+        layer,
+        dir,
+        inp.x,
+        inp.x_max,
+        inp.signed,
+        cfg,
+        knobs,
+        inp.read_counter,
+        eff,
+    );
+    match plan {
+        Some(plan) => plan.run(inp.batch, None),
+        None => read_raw_reference(layer, dir, inp, cfg, knobs),
+    }
+}
+
+/// The reference loop (the oracle of the fast path): raw read as `read_raw`.
+pub fn read_raw_reference(
+    layer: &LayerCells,
+    dir: Direction,
+    inp: &ReadInput,
+    cfg: &Xbar,
+    knobs: &Knobs,
+) -> (Vec<f64>, Counters) {
+    check_input(layer, dir, cfg, inp);
+    read_core(
+        layer,
+        dir,
+        inp.x,
+        inp.batch,
+        inp.x_max,
+        inp.signed,
+        cfg,
+        knobs,
+        inp.read_counter,
+        None,
+    )
+}
+
 /// Raw read: `[batch][outs]` in levels x input codes (an integer on an ideal array with the
 /// `unit` ADC: sum over lines of weight code x input code), and the counters.
 #[allow(clippy::too_many_arguments)]
@@ -408,18 +498,35 @@ pub fn read_raw(
     knobs: &Knobs,
     read_counter: u32,
 ) -> (Vec<f64>, Counters) {
-    read_core(
-        layer,
-        dir,
+    let inp = ReadInput {
         x,
         batch,
         x_max,
         signed,
+        read_counter,
+    };
+    read_raw_with(
+        layer,
+        dir,
+        &inp,
         cfg,
         knobs,
-        read_counter,
-        None,
+        &packed(layer, dir, cfg, knobs),
     )
+}
+
+/// Read in weight x activation units with the effective conductances `eff`.
+pub fn read_with(
+    layer: &LayerCells,
+    dir: Direction,
+    inp: &ReadInput,
+    cfg: &Xbar,
+    knobs: &Knobs,
+    eff: &[f32],
+) -> (Vec<f32>, Counters) {
+    let (raw, counters) = read_raw_with(layer, dir, inp, cfg, knobs, eff);
+    let f = descale(layer, dir, inp.x_max, cfg);
+    (raw.iter().map(|&r| (r * f) as f32).collect(), counters)
 }
 
 /// Read in weight x activation units: `[batch][outs]`.
@@ -435,19 +542,21 @@ pub fn read(
     knobs: &Knobs,
     read_counter: u32,
 ) -> (Vec<f32>, Counters) {
-    let (raw, counters) = read_raw(
-        layer,
-        dir,
+    let inp = ReadInput {
         x,
         batch,
         x_max,
         signed,
+        read_counter,
+    };
+    read_with(
+        layer,
+        dir,
+        &inp,
         cfg,
         knobs,
-        read_counter,
-    );
-    let f = descale(layer, dir, x_max, cfg);
-    (raw.iter().map(|&r| (r * f) as f32).collect(), counters)
+        &packed(layer, dir, cfg, knobs),
+    )
 }
 
 /// Forward read y = W x of non-negative inputs `[batch][in]` -> `[batch][out]`; negative inputs
@@ -500,6 +609,7 @@ pub fn read_transposed(
 
 /// Sets the `calibrated` ADC range of `dir` from a calibration batch: the `adc_percentile`
 /// percentile of |I| (levels) over all data-column conversions. Returns the range.
+/// Exact up to `percentile::EXACT_LIMIT` conversions, within a relative 2^-13 above (see there).
 #[allow(clippy::too_many_arguments)]
 pub fn calibrate(
     layer: &mut LayerCells,
@@ -512,29 +622,97 @@ pub fn calibrate(
     knobs: &Knobs,
     read_counter: u32,
 ) -> f32 {
-    let mut seen = Vec::new();
-    read_core(
-        layer,
-        dir,
+    let inp = ReadInput {
         x,
         batch,
         x_max,
         signed,
+        read_counter,
+    };
+    let eff = packed(layer, dir, cfg, knobs);
+    calibrate_with(layer, dir, &inp, cfg, knobs, &eff)
+}
+
+/// `calibrate` with the effective conductances `eff`.
+pub fn calibrate_with(
+    layer: &mut LayerCells,
+    dir: Direction,
+    inp: &ReadInput,
+    cfg: &Xbar,
+    knobs: &Knobs,
+    eff: &[f32],
+) -> f32 {
+    check_input(layer, dir, cfg, inp);
+    let pct = cfg.array.adc_percentile;
+    let plan = Plan::new(
+        layer,
+        dir,
+        inp.x,
+        inp.x_max,
+        inp.signed,
         cfg,
         knobs,
-        read_counter,
-        Some(&mut seen),
+        inp.read_counter,
+        eff,
     );
-    seen.sort_unstable_by(f32::total_cmp);
-    let range = if seen.is_empty() {
-        1.0
-    } else {
-        let rank = (cfg.array.adc_percentile / 100.0 * seen.len() as f64).ceil() as usize;
-        seen[rank.clamp(1, seen.len()) - 1].max(f32::MIN_POSITIVE)
+    let range = match plan {
+        Some(plan) => {
+            let n = plan.data_conversions(inp.batch);
+            let mut seen = Seen::default();
+            if n > percentile::EXACT_LIMIT {
+                seen.hist = vec![0; percentile::bins()];
+            }
+            plan.run(inp.batch, Some(&mut seen));
+            if seen.count == 0 {
+                1.0
+            } else if seen.hist.is_empty() {
+                let r = percentile::rank(pct, seen.values.len());
+                let ids = &seen.ids;
+                percentile::exact_rank(&seen.values, r, plan.relative_error(), |i| {
+                    plan.exact_level(ids[i])
+                })
+            } else {
+                let r = percentile::rank(pct, seen.count as usize);
+                percentile::from_histogram(&seen.hist, r as u64)
+            }
+        }
+        None => calibration_range_reference(layer, dir, inp, cfg, knobs),
     };
+    let range = range.max(f32::MIN_POSITIVE);
     match dir {
         Direction::Forward => layer.adc_range_fwd = Some(range),
         Direction::Transposed => layer.adc_range_bwd = Some(range),
     }
     range
+}
+
+/// The reference calibration range (the oracle): the percentile of every data-column |I| of
+/// the reference loop, by sorting.
+pub fn calibration_range_reference(
+    layer: &LayerCells,
+    dir: Direction,
+    inp: &ReadInput,
+    cfg: &Xbar,
+    knobs: &Knobs,
+) -> f32 {
+    let mut seen = Vec::new();
+    read_core(
+        layer,
+        dir,
+        inp.x,
+        inp.batch,
+        inp.x_max,
+        inp.signed,
+        cfg,
+        knobs,
+        inp.read_counter,
+        Some(&mut seen),
+    );
+    seen.sort_unstable_by(f32::total_cmp);
+    if seen.is_empty() {
+        1.0
+    } else {
+        let rank = (cfg.array.adc_percentile / 100.0 * seen.len() as f64).ceil() as usize;
+        seen[rank.clamp(1, seen.len()) - 1].max(f32::MIN_POSITIVE)
+    }
 }

@@ -1,0 +1,140 @@
+//! Effective conductances of a read, packed for the GEMM: `[col][slice][line]` (the layout of
+//! `read::effective`), with stuck cells, drift and frozen d2d applied exactly as the reference
+//! does. The frozen draws (d2d factor, stuck state) depend only on the cell index and the
+//! instance's knobs, so [`EffCache`] draws them once per layer; the packed matrices depend on the
+//! stored conductances too and are kept until the next programming event.
+
+use rayon::prelude::*;
+
+use crate::rng::Purpose;
+
+use super::draws::{normal_at, stream_key, uniform_at};
+use super::mapping::LayerCells;
+use super::read::{cell_id, geometry, Direction};
+use super::{Knobs, Xbar};
+
+/// Per-cell frozen draws over the whole cell-index space (data and reference cells).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Frozen {
+    /// max(0, 1 + d2d z), or 1 without d2d.
+    factor: Vec<f32>,
+    /// 0: healthy, 1: stuck at G_min, 2: stuck at G_max.
+    stuck: Vec<u8>,
+}
+
+impl Frozen {
+    /// The draws of `layer`'s cells, `None` when the device has neither d2d nor stuck cells.
+    pub fn draw(layer: &LayerCells, cfg: &Xbar, knobs: &Knobs) -> Option<Frozen> {
+        let dev = &cfg.device;
+        let (stuck_off, stuck_any) = (dev.stuck_off as f32, (dev.stuck_off + dev.stuck_on) as f32);
+        if knobs.d2d <= 0.0 && stuck_any <= 0.0 {
+            return None;
+        }
+        let key_d2d = stream_key(knobs.seed, Purpose::D2d, layer.instance, layer.layer);
+        let key_stuck = stream_key(knobs.seed, Purpose::Stuck, layer.instance, layer.layer);
+        let n = layer.total_cells();
+        let mut factor = vec![1f32; n];
+        let mut stuck = vec![0u8; n];
+        factor
+            .par_iter_mut()
+            .zip(stuck.par_iter_mut())
+            .enumerate()
+            .for_each(|(idx, (f, st))| {
+                let ctr = [idx as u32, 0, 0, 0];
+                if stuck_any > 0.0 {
+                    let u = uniform_at(key_stuck, ctr);
+                    if u < stuck_off {
+                        *st = 1;
+                    } else if u < stuck_any {
+                        *st = 2;
+                    }
+                }
+                if knobs.d2d > 0.0 {
+                    *f = (1.0 + knobs.d2d * normal_at(key_d2d, ctr)).max(0.0);
+                }
+            });
+        Some(Frozen { factor, stuck })
+    }
+}
+
+/// Drift factor t^(-nu) (1 without drift).
+fn drift(cfg: &Xbar) -> f32 {
+    let d = &cfg.device.drift;
+    if d.nu > 0.0 && d.t > 1.0 {
+        d.t.powf(-d.nu) as f32
+    } else {
+        1.0
+    }
+}
+
+/// Effective conductances `[col][slice][line]` of a read of `layer` in `dir`; `frozen` must be
+/// `Frozen::draw` of this layer (or `None` for a device without frozen draws).
+pub fn pack(layer: &LayerCells, dir: Direction, cfg: &Xbar, frozen: Option<&Frozen>) -> Vec<f32> {
+    let geo = geometry(layer, dir, cfg);
+    let (s, lines) = (layer.slices, geo.lines);
+    let drift = drift(cfg);
+    let (r1, r2) = (layer.ref_fwd_base(), layer.ref_bwd_base());
+    let stored = |idx: usize| -> f32 {
+        if idx < r1 {
+            layer.cells[idx]
+        } else if idx < r2 {
+            layer.ref_fwd[idx - r1]
+        } else {
+            layer.ref_bwd[idx - r2]
+        }
+    };
+    let mut eff = vec![0f32; geo.ncol * s * lines];
+    eff.par_chunks_mut(lines.max(1))
+        .enumerate()
+        .for_each(|(j, col)| {
+            let (c, k) = (j / s, j % s);
+            for (l, e) in col.iter_mut().enumerate() {
+                let idx = cell_id(layer, dir, c, k, l);
+                // Same operations in the same order as `read::effective`.
+                let mut g = stored(idx);
+                if let Some(f) = frozen {
+                    match f.stuck[idx] {
+                        1 => g = layer.g_min,
+                        2 => g = 1.0,
+                        _ => {}
+                    }
+                }
+                g *= drift;
+                if let Some(f) = frozen {
+                    // The factor is exactly 1 without d2d, where the reference skips it.
+                    g *= f.factor[idx];
+                }
+                *e = g;
+            }
+        });
+    eff
+}
+
+/// Effective conductances of one instance of a layer, kept between programming events.
+#[derive(Debug, Clone, Default)]
+pub struct EffCache {
+    /// Drawn once (`None` inside: the device has no frozen draws).
+    frozen: Option<Option<Frozen>>,
+    forward: Option<Vec<f32>>,
+    transposed: Option<Vec<f32>>,
+}
+
+impl EffCache {
+    /// The packed conductances of `dir`, built on first use after creation or programming.
+    pub fn get(&mut self, layer: &LayerCells, dir: Direction, cfg: &Xbar, knobs: &Knobs) -> &[f32] {
+        let frozen = self
+            .frozen
+            .get_or_insert_with(|| Frozen::draw(layer, cfg, knobs));
+        let slot = match dir {
+            Direction::Forward => &mut self.forward,
+            Direction::Transposed => &mut self.transposed,
+        };
+        slot.get_or_insert_with(|| pack(layer, dir, cfg, frozen.as_ref()))
+    }
+
+    /// The stored conductances changed: the packed matrices are stale (frozen draws are not).
+    pub fn invalidate(&mut self) {
+        self.forward = None;
+        self.transposed = None;
+    }
+}

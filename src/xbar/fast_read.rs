@@ -1,0 +1,618 @@
+//! The read of `read.rs` as GEMMs with an ADC epilogue.
+//!
+//! Per row group and pass (one ADC partial sum), the partial sums of every
+//! (sample, sign pass, input cycle) and every (column, slice) are one product C = D G:
+//! D `[M = samples x signs x cycles][K = the pass's lines]` holds the input digits,
+//! G `[K][N = columns x slices]` the effective conductances. The epilogue quantizes each sum
+//! with the ADC, shift-adds across cycles and slices and subtracts the reference (offset) or
+//! negative set (differential), as `read.rs` states; products run on `matrixmultiply`
+//! (SIMD kernels picked at run time, threads across the product), epilogues on `rayon` across
+//! samples.
+//!
+//! Exactness: the reference adds each partial sum in f32 in increasing line order, the GEMM in
+//! another order. With non-negative conductances every term is >= 0, so both lie within
+//! gamma_n I (n lines, gamma_n ~ n 2^-24) of the exact sum I. The ADC code is a monotone
+//! function of the sum: where it is equal at both ends of the interval it is the reference's
+//! code; otherwise (a rounding boundary inside the interval, rare) the sum is recomputed in the
+//! reference order. Codes, counters and outputs are bit-identical to the reference, with or
+//! without output noise. With read noise every term carries its own draw: those sums are taken
+//! term by term in the reference order (no GEMM), bit-identical too.
+
+use rayon::prelude::*;
+
+use crate::config::Mapping;
+use crate::rng::Purpose;
+
+use super::draws::{normal_at, stream_key, tag};
+use super::mapping::LayerCells;
+use super::read::{adc_step, cell_id, geometry, input_code, Counters, Direction, Geometry};
+use super::{Knobs, Xbar};
+
+/// Elements of one chunk's digit or product matrix (bounds the memory of a read).
+const CHUNK_ELEMENTS: usize = 1 << 22;
+
+/// Data-column partial sums seen by a read, for calibration: |I| in levels and an id from which
+/// [`Plan::exact_level`] recomputes the reference's value; or, for large reads, only their
+/// histogram (`percentile`).
+#[derive(Debug, Default)]
+pub struct Seen {
+    pub values: Vec<f32>,
+    pub ids: Vec<u64>,
+    /// Non-empty: values are binned here instead of kept.
+    pub hist: Vec<u64>,
+    /// Values seen.
+    pub count: u64,
+}
+
+impl Seen {
+    fn merge(&mut self, o: Seen) {
+        self.count += o.values.len() as u64;
+        if self.hist.is_empty() {
+            self.values.extend_from_slice(&o.values);
+            self.ids.extend_from_slice(&o.ids);
+        } else {
+            for &v in &o.values {
+                self.hist[super::percentile::bin(v)] += 1;
+            }
+        }
+    }
+}
+
+/// Everything one read needs, fixed for the call.
+pub struct Plan<'a> {
+    layer: &'a LayerCells,
+    dir: Direction,
+    geo: Geometry,
+    x: &'a [f32],
+    x_max: f32,
+    signs: usize,
+    eff: &'a [f32],
+    /// Columns x slices.
+    np: usize,
+    n_data: usize,
+    step: f32,
+    inv_unit: f32,
+    inv_lsb: f32,
+    max_code: f32,
+    knobs: &'a Knobs,
+    key_read: [u32; 2],
+    key_out: [u32; 2],
+    read_counter: u32,
+    /// Non-empty passes: (group, pass, first line, end line).
+    passes: Vec<(usize, usize, usize, usize)>,
+}
+
+/// Non-empty passes: (group, pass, first line, end line).
+fn passes(geo: &Geometry) -> Vec<(usize, usize, usize, usize)> {
+    let mut v = Vec::new();
+    for g in 0..geo.n_groups {
+        let g_end = ((g + 1) * geo.group).min(geo.lines);
+        for p in 0..geo.n_pass {
+            let lo = g * geo.group + p * geo.pass;
+            let hi = (lo + geo.pass).min(g_end);
+            if lo < hi {
+                v.push((g, p, lo, hi));
+            }
+        }
+    }
+    v
+}
+
+/// ADC code before clamping: floor(I / LSB + noise + 1/2), the reference's f32 operations.
+#[inline(always)]
+fn adc_round(i: f32, inv_lsb: f32, noise: f32) -> f32 {
+    floor(i * inv_lsb + noise + 0.5)
+}
+
+/// ADC codes of a row of noise-free sums: clamped codes, whether each sum is near a rounding
+/// boundary (within `rel` of it, relative), and (near ones, clipped ones).
+fn quantize(
+    prow: &[f32],
+    rel: f32,
+    inv_lsb: f32,
+    max: f32,
+    codes: &mut [i32],
+    near: &mut [bool],
+) -> (u32, u64) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2.
+        return unsafe { quantize_avx2(prow, rel, inv_lsb, max, codes, near) };
+    }
+    quantize_impl(prow, rel, inv_lsb, max, codes, near, floor)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn quantize_avx2(
+    prow: &[f32],
+    rel: f32,
+    inv_lsb: f32,
+    max: f32,
+    codes: &mut [i32],
+    near: &mut [bool],
+) -> (u32, u64) {
+    quantize_impl(prow, rel, inv_lsb, max, codes, near, f32::floor)
+}
+
+/// acc[o] += (code_o - reference) << shift for slice `k` of `codes` (`[column][slice]`):
+/// offset mapping 2 code_o - code_lo - code_hi, differential code_o+ - code_o-.
+fn shift_add(acc: &mut [i64], codes: &[i32], s: usize, k: usize, shift: u32, mapping: Mapping) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2.
+        return unsafe { shift_add_avx2(acc, codes, s, k, shift, mapping) };
+    }
+    shift_add_impl(acc, codes, s, k, shift, mapping)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn shift_add_avx2(
+    acc: &mut [i64],
+    codes: &[i32],
+    s: usize,
+    k: usize,
+    shift: u32,
+    mapping: Mapping,
+) {
+    shift_add_impl(acc, codes, s, k, shift, mapping)
+}
+
+#[inline(always)]
+fn shift_add_impl(
+    acc: &mut [i64],
+    codes: &[i32],
+    s: usize,
+    k: usize,
+    shift: u32,
+    mapping: Mapping,
+) {
+    let outs = acc.len();
+    if s == 1 {
+        match mapping {
+            Mapping::Offset => {
+                let r = codes[outs] as i64 + codes[outs + 1] as i64;
+                for (a, &c) in acc.iter_mut().zip(&codes[..outs]) {
+                    *a += (2 * c as i64 - r) << shift;
+                }
+            }
+            Mapping::Differential => {
+                let (pos, neg) = codes.split_at(outs);
+                for ((a, &cp), &cn) in acc.iter_mut().zip(pos).zip(&neg[..outs]) {
+                    *a += (cp as i64 - cn as i64) << shift;
+                }
+            }
+        }
+        return;
+    }
+    let cd = |c: usize| codes[c * s + k] as i64;
+    match mapping {
+        Mapping::Offset => {
+            let r = cd(outs) + cd(outs + 1);
+            for (o, a) in acc.iter_mut().enumerate() {
+                *a += (2 * cd(o) - r) << shift;
+            }
+        }
+        Mapping::Differential => {
+            for (o, a) in acc.iter_mut().enumerate() {
+                *a += (cd(o) - cd(outs + o)) << shift;
+            }
+        }
+    }
+}
+
+/// `fl` is the floor: `f32::floor` where SSE4.1 makes it one instruction, else [`floor`].
+#[inline(always)]
+fn quantize_impl(
+    prow: &[f32],
+    rel: f32,
+    inv_lsb: f32,
+    max: f32,
+    codes: &mut [i32],
+    near: &mut [bool],
+    fl: impl Fn(f32) -> f32,
+) -> (u32, u64) {
+    let (mut n_near, mut clipped) = (0u32, 0u32);
+    for ((c, amb), &i) in codes.iter_mut().zip(near.iter_mut()).zip(prow) {
+        let delta = i * rel;
+        // adc_round, three times.
+        let r = fl(i * inv_lsb + 0.0 + 0.5);
+        let a = fl((i - delta) * inv_lsb + 0.0 + 0.5) != fl((i + delta) * inv_lsb + 0.0 + 0.5);
+        *amb = a;
+        n_near += a as u32;
+        clipped += ((r < 0.0) | (r > max)) as u32;
+        // max/min (not clamp): never NaN, so the value is in [0, max] (= clamp for non-NaN r;
+        // NaN gives 0 as `NaN as i32` does).
+        let v = r.max(0.0).min(max);
+        // SAFETY: v is finite and in [0, max], max < 2^31.
+        *c = unsafe { v.to_int_unchecked::<i32>() };
+    }
+    (n_near, clipped as u64)
+}
+
+/// `f32::floor` without the libm call of baseline x86-64 (vectorizes): from |x| >= 2^23 on
+/// every f32 is an integer (and NaN stays NaN).
+#[inline(always)]
+fn floor(x: f32) -> f32 {
+    if x.abs() < 8_388_608.0 {
+        let t = x as i32 as f32;
+        if t > x {
+            t - 1.0
+        } else {
+            t
+        }
+    } else {
+        x
+    }
+}
+
+impl<'a> Plan<'a> {
+    /// A read of `layer`; `eff` is `effective::pack` of it for `dir`. `None` when the fast path
+    /// cannot guarantee the reference's result (a negative or non-finite conductance).
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        layer: &'a LayerCells,
+        dir: Direction,
+        x: &'a [f32],
+        x_max: f32,
+        signed: bool,
+        cfg: &Xbar,
+        knobs: &'a Knobs,
+        read_counter: u32,
+        eff: &'a [f32],
+    ) -> Option<Plan<'a>> {
+        if !eff.par_iter().all(|g| *g >= 0.0 && g.is_finite()) {
+            return None;
+        }
+        let geo = geometry(layer, dir, cfg);
+        if geo.adc_bits > 30 {
+            return None; // codes are i32 in `quantize`
+        }
+        let step = adc_step(layer, dir, cfg);
+        Some(Plan {
+            passes: passes(&geo),
+            layer,
+            dir,
+            geo,
+            x,
+            x_max,
+            signs: 1 + signed as usize,
+            eff,
+            np: geo.ncol * geo.slices,
+            n_data: layer.sets() * geo.outs,
+            step,
+            inv_unit: 1.0 / layer.unit(),
+            inv_lsb: 1.0 / (layer.unit() * step),
+            max_code: ((1u64 << geo.adc_bits) - 1) as f32,
+            knobs,
+            key_read: stream_key(knobs.seed, Purpose::ReadNoise, layer.instance, layer.layer),
+            key_out: stream_key(
+                knobs.seed,
+                Purpose::OutputNoise,
+                layer.instance,
+                layer.layer,
+            ),
+            read_counter,
+        })
+    }
+
+    /// Bound on |v - v_ref| / v of every partial sum v the GEMM gives (levels or current).
+    pub fn relative_error(&self) -> f32 {
+        let widest = self.passes.iter().map(|p| p.3 - p.2).max().unwrap_or(0);
+        (2 * widest + 8) as f32 * f32::EPSILON * 0.5
+    }
+
+    /// Data-column conversions of a read of `batch` samples (the size of `Seen`).
+    pub fn data_conversions(&self, batch: usize) -> u64 {
+        (batch * self.signs * self.geo.cycles * self.passes.len() * self.n_data * self.geo.slices)
+            as u64
+    }
+
+    /// Input digit of sample `b`, sign pass `sign`, cycle `t`, line `l`.
+    #[inline]
+    fn digit(&self, b: usize, sign: usize, t: usize, l: usize) -> u32 {
+        let v = self.x[b * self.geo.lines + l];
+        let q = input_code(if sign == 1 { -v } else { v }, self.x_max, self.geo.in_bits);
+        let d = self.geo.dac_bits as usize;
+        (q >> (d * t)) & ((1u32 << d) - 1)
+    }
+
+    /// Digits `[b][sign][t][line]` of samples b0..b1 as f32, and their nonzero count.
+    fn digits(&self, b0: usize, b1: usize) -> (Vec<f32>, u64) {
+        let (lines, t_n) = (self.geo.lines, self.geo.cycles);
+        let per_b = self.signs * t_n * lines;
+        let mut dig = vec![0f32; (b1 - b0) * per_b];
+        let active = dig
+            .par_chunks_mut(per_b)
+            .enumerate()
+            .map(|(i, rows)| {
+                let b = b0 + i;
+                let mut n = 0u64;
+                for sign in 0..self.signs {
+                    for l in 0..lines {
+                        let v = self.x[b * lines + l];
+                        let q = input_code(
+                            if sign == 1 { -v } else { v },
+                            self.x_max,
+                            self.geo.in_bits,
+                        );
+                        let d = self.geo.dac_bits as usize;
+                        for t in 0..t_n {
+                            let dg = (q >> (d * t)) & ((1u32 << d) - 1);
+                            rows[(sign * t_n + t) * lines + l] = dg as f32;
+                            n += (dg != 0) as u64;
+                        }
+                    }
+                }
+                n
+            })
+            .sum();
+        (dig, active)
+    }
+
+    /// The reference's partial sum of one conversion: digits `dt` of lines lo..hi, column-slice
+    /// `j`, in increasing line order (with read noise, each term with its own draw).
+    #[inline]
+    fn reference_sum(&self, dt: &[f32], lo: usize, j: usize, b: usize, tg: u32) -> f32 {
+        let base = j * self.geo.lines + lo;
+        let gs = &self.eff[base..base + dt.len()];
+        let mut i_sum = 0f32;
+        if self.knobs.read_noise > 0.0 {
+            let (c, k) = (j / self.geo.slices, j % self.geo.slices);
+            for (l, (&d, &g)) in dt.iter().zip(gs).enumerate() {
+                if d != 0.0 {
+                    let id = cell_id(self.layer, self.dir, c, k, lo + l) as u32;
+                    let z = normal_at(self.key_read, [id, self.read_counter, tg, b as u32]);
+                    i_sum += d * g * (1.0 + self.knobs.read_noise * z);
+                }
+            }
+        } else {
+            for (&d, &g) in dt.iter().zip(gs) {
+                i_sum += d * g;
+            }
+        }
+        i_sum
+    }
+
+    /// Output noise (LSBs) of one conversion.
+    #[inline]
+    fn out_noise(&self, g: usize, p: usize, j: usize, b: usize, tg: u32) -> f32 {
+        if self.knobs.output_noise > 0.0 {
+            let (c, k) = (j / self.geo.slices, j % self.geo.slices);
+            let conv = ((g * self.geo.n_pass + p) * self.geo.slices + k) * self.geo.ncol + c;
+            self.knobs.output_noise
+                * normal_at(self.key_out, [conv as u32, self.read_counter, tg, b as u32])
+        } else {
+            0.0
+        }
+    }
+
+    /// Id of a data conversion for [`Plan::exact_level`].
+    fn conv_id(&self, b: usize, sign: usize, t: usize, gp: usize, j: usize) -> u64 {
+        let n_gp = self.passes.len() as u64;
+        ((((b * self.signs + sign) * self.geo.cycles + t) as u64 * n_gp + gp as u64)
+            * self.np as u64)
+            + j as u64
+    }
+
+    /// The reference's |I| in levels of the conversion `id` (see `conv_id`).
+    pub fn exact_level(&self, id: u64) -> f32 {
+        let passes = &self.passes;
+        let np = self.np as u64;
+        let j = (id % np) as usize;
+        let rest = id / np;
+        let gp = (rest % passes.len() as u64) as usize;
+        let rest = (rest / passes.len() as u64) as usize;
+        let t = rest % self.geo.cycles;
+        let sign = (rest / self.geo.cycles) % self.signs;
+        let b = rest / self.geo.cycles / self.signs;
+        let (_, _, lo, hi) = passes[gp];
+        let dt: Vec<f32> = (lo..hi).map(|l| self.digit(b, sign, t, l) as f32).collect();
+        let tg = tag(t as u32, sign == 1, self.dir == Direction::Transposed);
+        (self.reference_sum(&dt, lo, j, b, tg) * self.inv_unit).abs()
+    }
+
+    /// The read of samples `0..batch`: raw `[batch][outs]` and counters, as the reference.
+    /// `seen` collects the data-column partial sums (calibration).
+    pub fn run(&self, batch: usize, mut seen: Option<&mut Seen>) -> (Vec<f64>, Counters) {
+        let geo = &self.geo;
+        let outs = geo.outs;
+        let passes = &self.passes;
+        let collecting = seen.is_some();
+        let exact_ids = seen.as_ref().is_some_and(|s| s.hist.is_empty());
+        let rows_per_b = self.signs * geo.cycles;
+        let widest = self.np.max(geo.lines) * rows_per_b;
+        let chunk_b = (CHUNK_ELEMENTS / widest).clamp(1, batch.max(1));
+        let mut raw = vec![0f64; batch * outs];
+        let mut counters = Counters::default();
+        let mut prod = Vec::new();
+        for b0 in (0..batch).step_by(chunk_b) {
+            let b1 = (b0 + chunk_b).min(batch);
+            let (dig, active) = self.digits(b0, b1);
+            counters.active_rows += active;
+            let m = (b1 - b0) * rows_per_b;
+            let mut acc = vec![0i64; (b1 - b0) * self.signs * outs];
+            if self.knobs.read_noise == 0.0 {
+                prod.resize(m * self.np, 0f32);
+            }
+            for (gp, &(g, p, lo, hi)) in passes.iter().enumerate() {
+                if self.knobs.read_noise == 0.0 {
+                    // SAFETY: D is m x lines (row-major) from column lo, G is (hi - lo) x np with
+                    // element (l, j) at eff[j * lines + lo + l], C is m x np; all in bounds.
+                    unsafe {
+                        matrixmultiply::sgemm(
+                            m,
+                            hi - lo,
+                            self.np,
+                            1.0,
+                            dig.as_ptr().add(lo),
+                            geo.lines as isize,
+                            1,
+                            self.eff.as_ptr().add(lo),
+                            1,
+                            geo.lines as isize,
+                            0.0,
+                            prod.as_mut_ptr(),
+                            self.np as isize,
+                            1,
+                        );
+                    }
+                }
+                let per = acc
+                    .par_chunks_mut(self.signs * outs)
+                    .enumerate()
+                    .map(|(i, acc_b)| {
+                        let b = b0 + i;
+                        let rows = i * rows_per_b..(i + 1) * rows_per_b;
+                        let prod_b = if prod.is_empty() {
+                            &[][..]
+                        } else {
+                            &prod[rows.start * self.np..rows.end * self.np]
+                        };
+                        let dig_b = &dig[rows.start * geo.lines..rows.end * geo.lines];
+                        let mut local = Counters::default();
+                        let mut s_local = collecting.then(Seen::default);
+                        self.epilogue(
+                            (gp, g, p, lo, hi),
+                            b,
+                            prod_b,
+                            dig_b,
+                            acc_b,
+                            &mut local,
+                            s_local.as_mut().map(|s| (s, exact_ids)),
+                        );
+                        (local, s_local)
+                    })
+                    .collect::<Vec<_>>();
+                for (c, s) in per {
+                    counters += c;
+                    if let (Some(all), Some(s)) = (seen.as_deref_mut(), s) {
+                        all.merge(s);
+                    }
+                }
+            }
+            for (i, acc_b) in acc.chunks(self.signs * outs).enumerate() {
+                let r = &mut raw[(b0 + i) * outs..(b0 + i + 1) * outs];
+                for sign in 0..self.signs {
+                    let sgn = if sign == 1 {
+                        -(self.step as f64)
+                    } else {
+                        self.step as f64
+                    };
+                    for (r, &a) in r.iter_mut().zip(&acc_b[sign * outs..(sign + 1) * outs]) {
+                        *r += sgn * a as f64;
+                    }
+                }
+            }
+        }
+        (raw, counters)
+    }
+
+    /// ADC and shift-add of one sample's conversions in one pass: `prod` holds its products
+    /// `[sign][t][np]` (empty with read noise), `dig` its digits `[sign][t][lines]`, `acc`
+    /// its accumulators `[sign][outs]`.
+    #[allow(clippy::too_many_arguments)]
+    fn epilogue(
+        &self,
+        (gp, g, p, lo, hi): (usize, usize, usize, usize, usize),
+        b: usize,
+        prod: &[f32],
+        dig: &[f32],
+        acc: &mut [i64],
+        counters: &mut Counters,
+        mut seen: Option<(&mut Seen, bool)>,
+    ) {
+        let geo = &self.geo;
+        let (np, s, outs, lines) = (self.np, geo.slices, geo.outs, geo.lines);
+        let c_bits = self.layer.cell_bits as usize;
+        let d = geo.dac_bits as usize;
+        // Bound on |I_gemm - I_ref| / I_gemm (2 gamma_n), with margin for the f32 ends below.
+        let rel = (2 * (hi - lo) + 8) as f32 * f32::EPSILON * 0.5;
+        let noisy_terms = self.knobs.read_noise > 0.0;
+        let mut codes32 = vec![0i32; np];
+        let mut ambiguous = vec![false; np];
+        for sign in 0..self.signs {
+            let acc = &mut acc[sign * outs..(sign + 1) * outs];
+            for t in 0..geo.cycles {
+                let row = sign * geo.cycles + t;
+                let dt = &dig[row * lines + lo..row * lines + hi];
+                let tg = tag(t as u32, sign == 1, self.dir == Direction::Transposed);
+                if !noisy_terms && self.knobs.output_noise == 0.0 {
+                    // The common case in loops that vectorize; the rare sums near a rounding
+                    // boundary are then taken again in the reference order.
+                    let prow = &prod[row * np..(row + 1) * np];
+                    let (near, clipped) = quantize(
+                        prow,
+                        rel,
+                        self.inv_lsb,
+                        self.max_code,
+                        &mut codes32,
+                        &mut ambiguous,
+                    );
+                    counters.adc_clipped += clipped;
+                    if near > 0 {
+                        for j in 0..np {
+                            if ambiguous[j] {
+                                let was = adc_round(prow[j], self.inv_lsb, 0.0);
+                                let i = self.reference_sum(dt, lo, j, b, tg);
+                                let r = adc_round(i, self.inv_lsb, 0.0);
+                                let out = |r: f32| !(0.0..=self.max_code).contains(&r) as u64;
+                                counters.adc_clipped = counters.adc_clipped + out(r) - out(was);
+                                codes32[j] = r.clamp(0.0, self.max_code) as i32;
+                            }
+                        }
+                    }
+                    if let Some((sn, ids)) = seen.as_mut() {
+                        // GEMM values: `percentile` bounds their error (and recomputes the
+                        // candidates of an exact percentile).
+                        let data = &prow[..self.n_data * s];
+                        sn.values
+                            .extend(data.iter().map(|&i| (i * self.inv_unit).abs()));
+                        if *ids {
+                            sn.ids
+                                .extend((0..data.len()).map(|j| self.conv_id(b, sign, t, gp, j)));
+                        }
+                    }
+                } else {
+                    for (j, code) in codes32.iter_mut().enumerate() {
+                        let noise = self.out_noise(g, p, j, b, tg);
+                        let mut i_sum;
+                        let mut r;
+                        if noisy_terms {
+                            i_sum = self.reference_sum(dt, lo, j, b, tg);
+                            r = adc_round(i_sum, self.inv_lsb, noise);
+                        } else {
+                            i_sum = prod[row * np + j];
+                            r = adc_round(i_sum, self.inv_lsb, noise);
+                            let delta = i_sum * rel;
+                            let r_lo = adc_round(i_sum - delta, self.inv_lsb, noise);
+                            let r_hi = adc_round(i_sum + delta, self.inv_lsb, noise);
+                            if r_lo != r_hi {
+                                i_sum = self.reference_sum(dt, lo, j, b, tg);
+                                r = adc_round(i_sum, self.inv_lsb, noise);
+                            }
+                        }
+                        if let Some((sn, ids)) = seen.as_mut() {
+                            if j / s < self.n_data {
+                                sn.values.push((i_sum * self.inv_unit).abs());
+                                if *ids {
+                                    sn.ids.push(self.conv_id(b, sign, t, gp, j));
+                                }
+                            }
+                        }
+                        if !(0.0..=self.max_code).contains(&r) {
+                            counters.adc_clipped += 1;
+                        }
+                        *code = r.clamp(0.0, self.max_code) as i32;
+                    }
+                }
+                counters.adc_conversions += np as u64;
+                for k in 0..s {
+                    let shift = (c_bits * k + d * t) as u32;
+                    shift_add(acc, &codes32, s, k, shift, self.layer.mapping);
+                }
+            }
+        }
+    }
+}
