@@ -102,7 +102,7 @@ fn inference_mapping_matches_reference_bit_for_bit() {
             (3, 1, 4, 1, 16, 16, 5, 3, AdcMode::Calibrated),
         ] {
             for (k_in, n_out, batch) in [(1, 3, 1), (100, 7, 3), (129, 33, 5), (70, 130, 2)] {
-                for dev in 0..DEVICES.len() {
+                for (dev, device) in DEVICES.iter().enumerate() {
                     case += 1;
                     let mut cfg = ideal(mapping, wb, cb, ib, db);
                     let a = &mut cfg.array;
@@ -115,7 +115,7 @@ fn inference_mapping_matches_reference_bit_for_bit() {
                     let what = format!(
                         "case {case} {mapping:?} {wb}/{cb} bits, {ib}/{db} in, {rows}x{cols}/{par}, \
                          {ab}-bit {mode:?}, {k_in}x{n_out} batch {batch}, {}",
-                        DEVICES[dev].0
+                        device.0
                     );
                     check(&layer, &cfg, &knobs(&cfg, case), batch, case + 50, &what);
                 }
@@ -142,13 +142,13 @@ fn analog_cells_match_reference_bit_for_bit() {
     let mut case = 1000u64;
     for mapping in [Mapping::Offset, Mapping::Differential] {
         for (k_in, n_out, batch) in [(150, 70, 9), (64, 10, 64), (13, 200, 4)] {
-            for dev in 0..DEVICES.len() {
+            for (dev, device) in DEVICES.iter().enumerate() {
                 case += 1;
                 let cfg = training_cfg(mapping, dev);
                 let k = knobs(&cfg, case);
                 let w = values(n_out * k_in, case, -0.5, 0.5);
                 let layer = map_for_training(&w, n_out, k_in, 0.5, &cfg, &k, 0, 3).unwrap();
-                let what = format!("case {case} {mapping:?} {k_in}x{n_out} {}", DEVICES[dev].0);
+                let what = format!("case {case} {mapping:?} {k_in}x{n_out} {}", device.0);
                 check(&layer, &cfg, &k, batch, case, &what);
             }
         }
