@@ -56,6 +56,29 @@ fn workload(rule: Rule) -> TrainingWorkload {
     }
 }
 
+/// The area categories sum to the total, and the energy categories to the dynamic energy; the
+/// training parts listed beside them are smaller than the categories that hold them.
+fn breakdown_adds_up(r: &ChipReport) {
+    let a = &r.area_mm2;
+    let rel = |x: f64, y: f64| (x - y).abs() <= 1e-9 * y.abs().max(1e-30);
+    assert!(
+        rel(a.breakdown.sum(), a.total),
+        "{} vs {}",
+        a.breakdown.sum(),
+        a.total
+    );
+    let i = &r.inference;
+    assert!(rel(i.energy_breakdown.dynamic(), i.dynamic_energy_j));
+    if let Some(t) = &a.of_which_training {
+        if let Some(wg) = t.weight_gradient_unit {
+            assert!(wg <= a.breakdown.other * (1.0 + 1e-9));
+        }
+        if let Some(fb) = t.feedback_arrays {
+            assert!(fb < a.total);
+        }
+    }
+}
+
 /// Every number in the report is finite and > 0, except keys in `zero_ok`.
 fn check_positive(v: &Value, path: &str, zero_ok: &[&str]) {
     match v {
@@ -132,6 +155,7 @@ fn any_shape_gives_finite_positive_figures() {
                         &[]
                     };
                     check_positive(&v, "report", zero_ok);
+                    breakdown_adds_up(&r);
                     assert_eq!(
                         r.inference.layers.len(),
                         parse_shapes(arch, input).unwrap().len()
@@ -140,6 +164,8 @@ fn any_shape_gives_finite_positive_figures() {
                 let r = run(arch, input, chip, array, None);
                 check_positive(&serde_json::to_value(&r).unwrap(), "report", &[]);
                 assert!(r.training.is_none() && r.schedule.is_none());
+                breakdown_adds_up(&r);
+                assert!(r.area_mm2.of_which_training.is_none());
             }
         }
     }

@@ -7,7 +7,7 @@ use super::config::{ChipConfig, FloorplanMode};
 use super::error::ChipError;
 use super::floorplan::{self, FloorplanInput};
 use super::mapping::{grid_side, map_matrix, replication_plan, MatrixMap};
-use super::report::{Area, AreaBreakdown, ChipReport, Inference, LayerReport};
+use super::report::{Area, AreaBreakdown, ChipReport, Inference, LayerReport, TrainingArea};
 use super::schedule::Rule;
 use super::sizing;
 use super::tally::{Cost, Ctx, EnergyParts, ReadOp};
@@ -119,9 +119,11 @@ pub fn estimate(req: &EstimateRequest) -> Result<ChipReport, ChipError> {
                 buffers: area.buffers * mm2,
                 interconnect: area.interconnect * mm2,
                 other: area.other * mm2,
+            },
+            of_which_training: (b.wg.is_some() || fb_area.is_some()).then(|| TrainingArea {
                 weight_gradient_unit: b.wg.map(|_| b.plan.wg_area * mm2),
                 feedback_arrays: fb_area,
-            },
+            }),
             tiles: b.plan.tiles,
             subarrays: b
                 .maps

@@ -7,7 +7,7 @@ use serde::Serialize;
 use super::schedule::Rule;
 use super::tally::EnergyParts;
 
-/// Area in mm^2.
+/// Area in mm^2 by block category: the categories sum to the chip's total.
 #[derive(Debug, Clone, Serialize)]
 pub struct AreaBreakdown {
     pub arrays: f64,
@@ -17,10 +17,29 @@ pub struct AreaBreakdown {
     pub interconnect: f64,
     /// Drivers, decoders, column mux, activation and pooling units (and the training units).
     pub other: f64,
-    /// Part of `other`: the weight-gradient unit and its buffer (training only).
+}
+
+impl AreaBreakdown {
+    /// The sum of the categories (the chip's total area).
+    pub fn sum(&self) -> f64 {
+        self.arrays
+            + self.adc
+            + self.shift_add_accumulation
+            + self.buffers
+            + self.interconnect
+            + self.other
+    }
+}
+
+/// Training hardware already counted inside the breakdown's categories, mm^2: shown for
+/// reference, never to be added to them.
+#[derive(Debug, Clone, Serialize)]
+pub struct TrainingArea {
+    /// Inside `other`: the weight-gradient unit and its buffer.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub weight_gradient_unit: Option<f64>,
-    /// Part of the categories above: tiles of DFA feedback arrays (DFA training only).
+    /// Spread over arrays, ADC, accumulation, buffers and interconnect: the tiles of DFA's
+    /// feedback arrays.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub feedback_arrays: Option<f64>,
 }
@@ -29,6 +48,9 @@ pub struct AreaBreakdown {
 pub struct Area {
     pub total: f64,
     pub breakdown: AreaBreakdown,
+    /// Training-only parts, already inside `breakdown` (absent for inference chips).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub of_which_training: Option<TrainingArea>,
     pub tiles: usize,
     pub subarrays: usize,
 }
@@ -177,6 +199,19 @@ pub fn print_table(r: &ChipReport) -> String {
         ("other", b.other),
     ] {
         let _ = writeln!(s, "  {k:<24} {v:>10.3} mm^2 {:>6.1}%", 100.0 * v / a.total);
+    }
+    if let Some(t) = &a.of_which_training {
+        for (k, v) in [
+            ("weight-gradient unit", t.weight_gradient_unit),
+            ("DFA feedback arrays", t.feedback_arrays),
+        ] {
+            if let Some(v) = v {
+                let _ = writeln!(
+                    s,
+                    "    of which {k:<20} {v:>6.3} mm^2 (already counted above)"
+                );
+            }
+        }
     }
     let i = &r.inference;
     let _ = writeln!(
