@@ -11,7 +11,7 @@
 struct Params {
     fan_in: u32, fan_out: u32, sets: u32, n_inst: u32,
     total: u32, slot: u32, stochastic: u32, max_pulses: u32,
-    counter_base: u32, _pad0: u32, _pad1: u32, _pad2: u32,
+    counter_base: u32, c2c_per_update: u32, _pad1: u32, _pad2: u32,
 }
 
 @group(0) @binding(0) var<uniform> prm: Params;
@@ -79,22 +79,29 @@ fn snap(p: f32) -> f32 {
     return select(p, r, abs(p - r) < SNAP);
 }
 
+// Position on the signed curve of shape `a` after n pulses (device::step_on_curve): a > 0
+// concave, a < 0 the point-mirrored curve (pulses counted from G_max), a = 0 linear.
+fn step_on_curve(y: f32, n: i32, a: f32, p_max: f32) -> f32 {
+    let nf = f32(n);
+    if (a == 0.0) {
+        let p = snap(y * p_max);
+        return clamp(p + nf, 0.0, p_max) / p_max;
+    }
+    if (a > 0.0) {
+        let p = snap(rise_inv(y, a) * p_max);
+        return rise(clamp(p + nf, 0.0, p_max) / p_max, a);
+    }
+    let q = snap(rise_inv(1.0 - y, -a) * p_max);
+    return 1.0 - rise(clamp(q - nf, 0.0, p_max) / p_max, -a);
+}
+
+// device::apply_update: c2c noise per pulse (sqrt |n|) or once per update.
 fn apply_pulses(g: f32, n: i32, a_ltp: f32, a_ltd: f32, p_max: f32, g_min: f32, c2c: f32, z: f32) -> f32 {
     let range = 1.0 - g_min;
     let y = clamp((g - g_min) / range, 0.0, 1.0);
-    let nf = f32(n);
-    var y_new: f32;
-    if (n > 0) {
-        let p = snap(rise_inv(y, a_ltp) * p_max);
-        y_new = rise(clamp(p + nf, 0.0, p_max) / p_max, a_ltp);
-    } else if (a_ltd == 0.0) {
-        let p = snap(y * p_max);
-        y_new = clamp(p + nf, 0.0, p_max) / p_max;
-    } else {
-        let q = snap(rise_inv(1.0 - y, a_ltd) * p_max);
-        y_new = 1.0 - rise(clamp(q - nf, 0.0, p_max) / p_max, a_ltd);
-    }
-    let noisy = g_min + y_new * range + c2c * range * sqrt(f32(abs(n))) * z;
+    let y_new = step_on_curve(y, n, select(a_ltd, a_ltp, n > 0), p_max);
+    let pulses = select(sqrt(f32(abs(n))), 1.0, prm.c2c_per_update != 0u);
+    let noisy = g_min + y_new * range + c2c * range * pulses * z;
     return clamp(noisy, g_min, 1.0);
 }
 

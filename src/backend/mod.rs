@@ -134,6 +134,14 @@ pub trait Backend {
     fn xbar_activity(&mut self, id: XbarId) -> XbarActivity {
         self.host_xbars()[id.0].activity.clone()
     }
+
+    /// Sets the calibrated ADC ranges, per instance (forward, transposed).
+    fn xbar_set_adc(&mut self, id: XbarId, ranges: &[[Option<crate::xbar::adc::AdcRange>; 2]]) {
+        for (l, r) in self.host_xbars()[id.0].layers.iter_mut().zip(ranges) {
+            l.set_adc_range(crate::xbar::Direction::Forward, r[0]);
+            l.set_adc_range(crate::xbar::Direction::Transposed, r[1]);
+        }
+    }
 }
 
 use crate::xbar::{Knobs, LayerCells, Xbar};

@@ -23,8 +23,19 @@ pub enum AdcMode {
     Unit,
     /// The whole possible range of a row group divided into 2^b codes; never clips.
     Full,
-    /// Per-layer range from a percentile of partial sums observed on a calibration batch.
+    /// Per-layer range [lo, hi] from percentiles of partial sums observed on a calibration
+    /// batch (optionally recalibrated during training).
     Calibrated,
+}
+
+/// How cycle-to-cycle write noise scales with the pulses of one update.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum C2cLaw {
+    /// Independent noise per pulse: sigma = c2c (G_max - G_min) sqrt(|n|) (aihwkit-like).
+    PerPulse,
+    /// Once per update that moves the cell: sigma = c2c (G_max - G_min) (NeuroSim V2).
+    PerUpdate,
 }
 
 /// Rounding of pulse counts when programming.
@@ -57,8 +68,15 @@ pub struct ArrayConfig {
     /// Bits of the forward ADC.
     pub adc_bits: u32,
     pub adc_mode: AdcMode,
-    /// Percentile of |partial sums| that sets the range in `calibrated` mode.
+    /// `calibrated` mode: the range spans the (100 - p) to p percentiles of partial sums.
     pub adc_percentile: f64,
+    /// `calibrated` mode, in-situ training: recalibrate every this many training steps
+    /// (0 = only once, at the start).
+    pub adc_recalibrate_steps: u32,
+    /// `calibrated` mode, in-situ training: recalibrate at the start of every epoch.
+    pub adc_recalibrate_epoch: bool,
+    /// The report warns when an epoch's clipped fraction of a layer's conversions exceeds this.
+    pub adc_clip_warning: f64,
     /// Bits of a backward input (error) for BP's transposed read.
     pub error_bits: u32,
     /// Bits of the ADC for the transposed (backward) read.
@@ -83,6 +101,9 @@ impl Default for ArrayConfig {
             adc_bits: 6,
             adc_mode: AdcMode::Full,
             adc_percentile: 99.9,
+            adc_recalibrate_steps: 0,
+            adc_recalibrate_epoch: false,
+            adc_clip_warning: 0.01,
             error_bits: 8,
             adc_bits_backward: 8,
             feedback_bits: 0,
@@ -121,16 +142,20 @@ pub struct DeviceConfig {
     pub on_off: f64,
     /// Pulse-addressable states end to end (training).
     pub levels: u32,
-    /// Nonlinearity label of potentiation (0 = linear), |NL| <= 9.
+    /// Nonlinearity label of potentiation (0 = linear), |NL| <= 9; negative = convex curve.
     pub nl_ltp: f64,
-    /// Nonlinearity label of depression (sign as papers quote it; magnitude is used).
+    /// Nonlinearity label of depression, NeuroSim V2.1's sign convention: positive = depression
+    /// retraces a curve of the potentiation shape (near-symmetric device), negative = the
+    /// point-mirrored curve (asymmetric device).
     pub nl_ltd: f64,
     /// Device-to-device relative conductance spread (frozen per cell).
     pub d2d: f64,
     /// Device-to-device spread of the NL shape parameter A (relative).
     pub nl_d2d: f64,
-    /// Cycle-to-cycle write noise, in units of (G_max - G_min) per sqrt(pulse).
+    /// Cycle-to-cycle write noise, in units of (G_max - G_min) per sqrt(pulse) (`per_pulse`) or
+    /// per update (`per_update`).
     pub c2c: f64,
+    pub c2c_law: C2cLaw,
     /// Per-read relative conductance noise.
     pub read_noise: f64,
     /// Per-conversion output noise in ADC LSBs.
@@ -167,6 +192,7 @@ impl Default for DeviceConfig {
             d2d: 0.0,
             nl_d2d: 0.0,
             c2c: 0.0,
+            c2c_law: C2cLaw::PerPulse,
             read_noise: 0.0,
             output_noise: 0.0,
             stuck_on: 0.0,
@@ -260,6 +286,12 @@ impl ArrayConfig {
             self.adc_percentile,
             self.adc_percentile > 50.0 && self.adc_percentile <= 100.0,
             "(50, 100]",
+        )?;
+        check(
+            "array.adc_clip_warning",
+            self.adc_clip_warning,
+            (0.0..=1.0).contains(&self.adc_clip_warning),
+            "0..=1 (a fraction of conversions)",
         )?;
         check(
             "array.mux",

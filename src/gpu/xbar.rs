@@ -28,17 +28,19 @@ use bytemuck::{Pod, Zeroable};
 use super::backend::GpuBackend;
 use super::shaders;
 use crate::backend::{Backend, Buf, MatView, XbarActivity, XbarId, XbarRead};
-use crate::config::{Mapping, Rounding};
+use crate::config::{C2cLaw, Mapping, Rounding};
 use crate::rng::Purpose;
+use crate::xbar::adc::{Adc, AdcRange};
 use crate::xbar::draws::{normal_at, stream_key, uniform_at};
 use crate::xbar::mapping::{cell_curve, nominal_curve};
-use crate::xbar::read::{adc_step, geometry, Counters, Direction};
+use crate::xbar::read::{geometry, Counters, Direction};
 use crate::xbar::{Knobs, LayerCells, Xbar};
 
 /// Words per instance in the `inst` table:
 /// 0-1 ReadNoise key, 2-3 OutputNoise key, 4-5 Rounding key, 6-7 C2c key, 8 read_noise,
 /// 9 output_noise, 10 c2c, 11 lr, 12 dw_1, 13 p_max, 14 g_min, 16 + 2 dir: 1 / (unit step),
-/// 17 + 2 dir: step s / (M (2^bits - 1)) (raw to output units, times x_max).
+/// 17 + 2 dir: step s / (M (2^bits - 1)) (raw to output units, times x_max), 20 + dir: the ADC
+/// offset floor / step (`xbar::adc`).
 const INST_STRIDE: usize = 24;
 /// Slots of the per-call counter ring.
 const RING: u32 = 64;
@@ -145,7 +147,8 @@ struct ProgramParams {
     stochastic: u32,
     max_pulses: u32,
     counter_base: u32,
-    _pad: [u32; 3],
+    c2c_per_update: u32,
+    _pad: [u32; 2],
 }
 
 /// Workgroups for `count` items of a 256-wide 1-D kernel, folded into y beyond the x limit.
@@ -230,19 +233,41 @@ fn instance_words(layer: &LayerCells, cfg: &Xbar, knobs: &Knobs) -> [u32; INST_S
     w[12] = (2.0 * layer.scale / base.p_max).to_bits();
     w[13] = base.p_max.to_bits();
     w[14] = base.g_min.to_bits();
+    adc_words(layer, cfg, &mut w);
+    w
+}
+
+/// The ADC words of one instance (16..22, see [`INST_STRIDE`]).
+fn adc_words(layer: &LayerCells, cfg: &Xbar, w: &mut [u32]) {
     for (d, dir) in [Direction::Forward, Direction::Transposed]
         .into_iter()
         .enumerate()
     {
         let geo = geometry(layer, dir, cfg);
-        let step = adc_step(layer, dir, cfg);
-        let inv_lsb = 1.0 / (layer.unit() * step);
+        let adc = Adc::new(layer, dir, cfg);
         let qmax = ((1u64 << geo.in_bits) - 1) as f64;
-        let y_scale = step as f64 * layer.scale as f64 / (layer.max_code() as f64 * qmax);
-        w[16 + 2 * d] = inv_lsb.to_bits();
+        let y_scale = adc.step as f64 * layer.scale as f64 / (layer.max_code() as f64 * qmax);
+        w[16 + 2 * d] = adc.inv_lsb.to_bits();
         w[17 + 2 * d] = (y_scale as f32).to_bits();
+        w[20 + d] = adc.offset.to_bits();
     }
-    w
+}
+
+/// Sets the calibrated ADC ranges of every instance and rewrites their ADC words.
+pub(super) fn set_adc(be: &mut GpuBackend, id: XbarId, ranges: &[[Option<AdcRange>; 2]]) {
+    let buf = be.gpu_xbars[id.0].inst;
+    let mut inst = be.read_u32(buf);
+    let xb = &mut be.gpu_xbars[id.0];
+    for (p, (l, r)) in xb.meta.iter_mut().zip(ranges).enumerate() {
+        l.set_adc_range(Direction::Forward, r[0]);
+        l.set_adc_range(Direction::Transposed, r[1]);
+        adc_words(
+            l,
+            &xb.cfg,
+            &mut inst[p * INST_STRIDE..(p + 1) * INST_STRIDE],
+        );
+    }
+    be.write_u32(buf, &inst);
 }
 
 impl GpuXbar {
@@ -507,7 +532,8 @@ pub(super) fn program(be: &mut GpuBackend, id: XbarId, grad: Buf, step: u32) {
         stochastic: (xb.cfg.device.rounding == Rounding::Stochastic) as u32,
         max_pulses: xb.cfg.device.max_pulses_per_update,
         counter_base: COUNTER_WRITE,
-        _pad: [0; 3],
+        c2c_per_update: (xb.cfg.device.c2c_law == C2cLaw::PerUpdate) as u32,
+        _pad: [0; 2],
     };
     let bufs = [xb.inst, grad, xb.curves, xb.cells, xb.state, xb.rowmax];
     let weights = p * l.fan_in * l.fan_out;

@@ -266,6 +266,7 @@ pub fn train(
         activity: vec![],
         cost: None,
         stopped: None,
+        warnings: vec![],
     };
     let bar = progress(opts, split.train.len() as u64 * cfg.train.epochs as u64);
     let mut train_seconds = 0.0;
@@ -273,8 +274,13 @@ pub fn train(
         let lr = cfg.optimizer.lr * cfg.optimizer.lr_factor(epoch, cfg.train.epochs);
         t.net.set_lr(t.be, lr as f32);
         let t0 = Instant::now();
+        let at_start = t.activity();
         let (loss, acc) = t.train_epoch(epoch, &bar);
         let secs = t0.elapsed().as_secs_f64();
+        let clipped = super::report::clip_fractions(&t.activity(), &at_start);
+        if let Some(a) = &cfg.array {
+            report.warn_clipping(epoch, &clipped, a.adc_clip_warning);
+        }
         train_seconds += secs;
         let (_, test, _) = t.evaluate();
         let rec = EpochRecord {
@@ -284,6 +290,7 @@ pub fn train(
             test_accuracy: test,
             seconds: secs,
             alignment: None,
+            adc_clipped: clipped,
         };
         report.instances[0].epochs.push(rec.clone());
         report.instances[0].test_accuracy = test;

@@ -2,6 +2,7 @@
 //! (forward and transposed), conductance-update programming and the device models. The GPU
 //! kernels mirror these functions; `docs/crossbar.md` states the model and the random-draw layout.
 
+pub mod adc;
 pub mod device;
 pub mod draws;
 pub mod knobs;

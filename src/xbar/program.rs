@@ -6,12 +6,13 @@
 //! nearest: floor(v + 0.5)), clipped to +-max_pulses_per_update; all f32.
 //! Offset mapping: the cell gets n pulses. Differential: the + cell gets n and the - cell -n, so
 //! a pulse moves w by dw_1 as in the offset case. Each cell then follows `device::apply_pulses`
-//! with its frozen NL curve (`NlD2d`) and c2c draw `C2c` `[cell, step, 0, 0]`.
+//! with its frozen NL curve (`NlD2d`) and c2c draw `C2c` `[cell, step, 0, 0]` under the
+//! device's `c2c_law` (`device::apply_update`).
 
 use crate::config::{ConfigError, Rounding};
 use crate::rng::Purpose;
 
-use super::device::apply_pulses;
+use super::device::apply_update;
 use super::draws::{normal_at, stream_key, uniform_at};
 use super::mapping::{cell_curve, nominal_curve, LayerCells};
 use super::{Knobs, Xbar};
@@ -99,7 +100,8 @@ pub fn program(
                     0.0
                 };
                 let n_cell = if set == 0 { n } else { -n };
-                layer.cells[idx] = apply_pulses(layer.cells[idx], n_cell, &c, knobs.c2c, z);
+                layer.cells[idx] =
+                    apply_update(layer.cells[idx], n_cell, &c, knobs.c2c, dev.c2c_law, z);
                 wc.pulses += n.unsigned_abs() as u64;
                 wc.cells_written += 1;
                 wc.row_max[i] = wc.row_max[i].max(n.unsigned_abs());

@@ -17,11 +17,8 @@
 //! 2. I = sum over the pass's lines l with q_t,l != 0, in increasing l, of
 //!    q_t,l * G_eff(l,c,k) * (1 + read_noise z_read)  (f32),
 //!    G_eff = (stuck value or g) * drift * max(0, 1 + d2d z_d2d), drift = t^(-nu).
-//! 3. v = I * inv_lsb + output_noise z_out, inv_lsb = 1 / (unit * step) (f32), unit = one level of
-//!    normalised conductance; step = ADC LSB in levels: `unit` 1; `full` range / (2^b_a - 1) with
-//!    range = pass * (2^d - 1) * ((2^c - 1) + g_min / unit); `calibrated` the calibrated range /
-//!    (2^b_a - 1) (the full range until calibrated).
-//! 4. code = clamp(floor(v + 0.5), 0, 2^b_a - 1); clipped if floor(v + 0.5) was outside.
+//! 3-4. The ADC (`adc`): v = I * inv_lsb - offset + output_noise z_out,
+//!    code = clamp(floor(v + 0.5), 0, 2^b_a - 1); clipped if floor(v + 0.5) was outside.
 //! 5. Shift-add in i64: acc_o += (2 code_o - code_lo - code_hi) << (c k + d t) (offset) or
 //!    (code_o+ - code_o-) << (c k + d t) (differential).
 //!
@@ -35,9 +32,11 @@
 
 use std::ops::AddAssign;
 
-use crate::config::{AdcMode, Mapping};
+use crate::config::Mapping;
 use crate::rng::Purpose;
 
+pub use super::adc::adc_step;
+use super::adc::{percentile_range, Adc, AdcRange};
 use super::draws::{normal_at, stream_key, tag, uniform_at};
 use super::mapping::LayerCells;
 use super::{Knobs, Xbar};
@@ -147,28 +146,6 @@ pub fn geometry(layer: &LayerCells, dir: Direction, cfg: &Xbar) -> Geometry {
     }
 }
 
-/// ADC LSB in levels (one level = one step of cell conductance times a unit digit).
-pub fn adc_step(layer: &LayerCells, dir: Direction, cfg: &Xbar) -> f32 {
-    let geo = geometry(layer, dir, cfg);
-    let max_code = ((1u64 << geo.adc_bits) - 1) as f32;
-    let full = || {
-        let levels = ((1u32 << layer.cell_bits) - 1) as f32;
-        let digit = ((1u32 << geo.dac_bits) - 1) as f32;
-        geo.pass as f32 * digit * (levels + layer.g_min / layer.unit()) / max_code
-    };
-    match cfg.array.adc_mode {
-        AdcMode::Unit => 1.0,
-        AdcMode::Full => full(),
-        AdcMode::Calibrated => {
-            let r = match dir {
-                Direction::Forward => layer.adc_range_fwd,
-                Direction::Transposed => layer.adc_range_bwd,
-            };
-            r.map_or_else(full, |r| r / max_code)
-        }
-    }
-}
-
 /// Factor from raw (levels x input codes) to weight x activation units: s x_max / (M Q_x).
 pub fn descale(layer: &LayerCells, dir: Direction, x_max: f32, cfg: &Xbar) -> f64 {
     let geo = geometry(layer, dir, cfg);
@@ -269,10 +246,9 @@ fn read_core(
         "x_max must be positive, got {x_max}"
     );
     let (eff, index) = effective(layer, dir, &geo, cfg, knobs);
-    let step = adc_step(layer, dir, cfg);
+    let adc = Adc::new(layer, dir, cfg);
+    let step = adc.step;
     let inv_unit = 1.0 / layer.unit();
-    let inv_lsb = 1.0 / (layer.unit() * step);
-    let max_code = ((1u64 << geo.adc_bits) - 1) as f32;
     let transposed = dir == Direction::Transposed;
     let key_read = stream_key(knobs.seed, Purpose::ReadNoise, layer.instance, layer.layer);
     let key_out = stream_key(
@@ -347,7 +323,7 @@ fn read_core(
                                         v.push((i_sum * inv_unit).abs());
                                     }
                                 }
-                                let mut v = i_sum * inv_lsb;
+                                let mut v = adc.value(i_sum);
                                 if knobs.output_noise > 0.0 {
                                     let conv = ((g * geo.n_pass + p) * s + k) * geo.ncol + c;
                                     v += knobs.output_noise
@@ -356,11 +332,9 @@ fn read_core(
                                             [conv as u32, read_counter, tg, b as u32],
                                         );
                                 }
-                                let r = (v + 0.5).floor();
-                                if !(0.0..=max_code).contains(&r) {
-                                    counters.adc_clipped += 1;
-                                }
-                                *code = r.clamp(0.0, max_code) as i64;
+                                let (cd, clipped) = adc.quantize(v);
+                                counters.adc_clipped += clipped as u64;
+                                *code = cd;
                             }
                             counters.adc_conversions += geo.ncol as u64;
                             let shift = c_bits * k + d * t;
@@ -498,8 +472,9 @@ pub fn read_transposed(
     )
 }
 
-/// Sets the `calibrated` ADC range of `dir` from a calibration batch: the `adc_percentile`
-/// percentile of |I| (levels) over all data-column conversions. Returns the range.
+/// Sets the `calibrated` ADC range of `dir` from a calibration batch: the (100 - p) and p
+/// percentiles (p = `adc_percentile`) of |I| (levels) over all data-column conversions
+/// (`adc::percentile_range`). Returns the range's top.
 #[allow(clippy::too_many_arguments)]
 pub fn calibrate(
     layer: &mut LayerCells,
@@ -525,16 +500,8 @@ pub fn calibrate(
         read_counter,
         Some(&mut seen),
     );
-    seen.sort_unstable_by(f32::total_cmp);
-    let range = if seen.is_empty() {
-        1.0
-    } else {
-        let rank = (cfg.array.adc_percentile / 100.0 * seen.len() as f64).ceil() as usize;
-        seen[rank.clamp(1, seen.len()) - 1].max(f32::MIN_POSITIVE)
-    };
-    match dir {
-        Direction::Forward => layer.adc_range_fwd = Some(range),
-        Direction::Transposed => layer.adc_range_bwd = Some(range),
-    }
-    range
+    let range = percentile_range(&mut seen, cfg.array.adc_percentile)
+        .unwrap_or(AdcRange { lo: 0.0, hi: 1.0 });
+    layer.set_adc_range(dir, Some(range));
+    range.hi
 }
