@@ -782,3 +782,65 @@ fn adc_ranges_set_after_creation_match_reference() {
     assert_eq!(back[0].adc_range(Direction::Forward), ranges[0][0]);
     assert_eq!(back[1].adc_range(Direction::Transposed), None);
 }
+
+/// Per-device, state-dependent drift with growing read noise and global compensation: the GPU's
+/// effective conductances follow the reference's (the GPU `exp` may flip a code now and then).
+#[test]
+fn per_cell_drift_and_compensation_match_reference() {
+    let mut g = gpu();
+    let mut c = CpuBackend::new();
+    let mut flips = 0;
+    let mut total = 0;
+    for compensate in [false, true] {
+        let mut cfg = ideal(Mapping::Offset, 6, 3, 6, 1);
+        cfg.array.adc_mode = AdcMode::Full;
+        cfg.device.on_off = 25.0;
+        cfg.device.stuck_off = 0.02;
+        cfg.device.drift.nu = 0.06;
+        cfg.device.drift.nu_state = 0.05;
+        cfg.device.drift.nu_d2d = 0.03;
+        cfg.device.drift.t = 3.0e5;
+        cfg.device.drift.compensate = compensate;
+        let (k, n, rows) = (70, 19, 3);
+        let layers: Vec<LayerCells> = (0..2)
+            .map(|q| {
+                map_weights(
+                    &values(n * k, 500 + q, -0.9, 0.9),
+                    n,
+                    k,
+                    None,
+                    &cfg,
+                    q as u32,
+                    2,
+                )
+            })
+            .collect();
+        let knobs = vec![quiet(8), quiet(9)];
+        let ig = g.xbar_create(&cfg, layers.clone(), knobs.clone());
+        let ic = c.xbar_create(&cfg, layers.clone(), knobs.clone());
+        let gain = c.xbar_cells(ic)[0].drift_gain;
+        if compensate {
+            // Cells lose conductance: the calibration read raises the gain, by about t^nu.
+            assert!(gain > 1.5 && gain < 3.0e5f32.powf(0.12), "gain {gain}");
+        } else {
+            assert_eq!(gain, 1.0);
+        }
+        for (dir, signed) in [(Direction::Forward, false), (Direction::Transposed, true)] {
+            let (lines, _) = dims(&layers[0], dir);
+            let x = sized_x(2 * rows * lines, 21, signed);
+            let op = XbarRead {
+                dir,
+                signed,
+                rows: rows as u32,
+                read_counter: 5,
+            };
+            let (yg, _) = read_on(&mut g, ig, &layers, &op, &x);
+            let (yc, _) = read_on(&mut c, ic, &layers, &op, &x);
+            let what = format!("drift compensate={compensate} {dir:?}");
+            let host = c.xbar_cells(ic);
+            flips += compare(&what, &yg, &yc, &host, &cfg, dir, &x, signed, false);
+            total += yg.len();
+        }
+    }
+    assert!(flips * 50 <= total, "{flips} of {total} outputs differ");
+}

@@ -102,6 +102,10 @@ pub trait Backend {
     /// Creates P instances of a crossbar layer (one `LayerCells` and `Knobs` per instance,
     /// equal shapes). Settings must already be validated.
     fn xbar_create(&mut self, cfg: &Xbar, layers: Vec<LayerCells>, knobs: Vec<Knobs>) -> XbarId {
+        let mut layers = layers;
+        for (l, k) in layers.iter_mut().zip(&knobs) {
+            crate::xbar::drift::calibrate_gain(l, cfg, k);
+        }
         let store = self.host_xbars();
         store.push(HostXbar {
             cfg: cfg.clone(),

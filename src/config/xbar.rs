@@ -112,18 +112,36 @@ impl Default for ArrayConfig {
     }
 }
 
-/// Drift of conductance with time since programming: G(t) = G0 (t / 1 s)^(-nu).
+/// Drift of conductance with time since programming: G(t) = G0 (t / 1 s)^(-nu_i), with a
+/// per-device exponent nu_i = max(0, nu + nu_state (1/2 - y) + nu_d2d z_i) (`xbar::drift`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Drift {
+    /// Mean drift exponent of a mid-range cell.
     pub nu: f64,
     /// Seconds since programming at which reads happen; 0 or 1 means no drift.
     pub t: f64,
+    /// How much larger the exponent is at G_min than at G_max (state dependence).
+    pub nu_state: f64,
+    /// Device-to-device standard deviation of the exponent (frozen per cell).
+    pub nu_d2d: f64,
+    /// Read noise grows as read_noise (1 + read_noise_growth ln t).
+    pub read_noise_growth: f64,
+    /// Global drift compensation: a calibration read rescales the ADC gain by
+    /// sum G(t0) / sum G(t) of the layer.
+    pub compensate: bool,
 }
 
 impl Default for Drift {
     fn default() -> Self {
-        Self { nu: 0.0, t: 1.0 }
+        Self {
+            nu: 0.0,
+            t: 1.0,
+            nu_state: 0.0,
+            nu_d2d: 0.0,
+            read_noise_growth: 0.0,
+            compensate: false,
+        }
     }
 }
 
@@ -345,6 +363,12 @@ impl DeviceConfig {
             ("device.stuck_on", self.stuck_on, 1.0),
             ("device.stuck_off", self.stuck_off, 1.0),
             ("device.drift.nu", self.drift.nu, 1.0),
+            ("device.drift.nu_d2d", self.drift.nu_d2d, 1.0),
+            (
+                "device.drift.read_noise_growth",
+                self.drift.read_noise_growth,
+                10.0,
+            ),
         ] {
             check(name, v, (0.0..=hi).contains(&v), &format!("0..={hi}"))?;
         }
@@ -353,6 +377,12 @@ impl DeviceConfig {
             self.stuck_on + self.stuck_off,
             self.stuck_on + self.stuck_off <= 1.0,
             "<= 1",
+        )?;
+        check(
+            "device.drift.nu_state",
+            self.drift.nu_state,
+            self.drift.nu_state.abs() <= 1.0,
+            "-1..=1",
         )?;
         check(
             "device.drift.t",

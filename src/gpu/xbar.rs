@@ -34,7 +34,7 @@ use crate::xbar::adc::{Adc, AdcRange};
 use crate::xbar::draws::{normal_at, stream_key, uniform_at};
 use crate::xbar::mapping::{cell_curve, nominal_curve};
 use crate::xbar::read::{geometry, Counters, Direction};
-use crate::xbar::{Knobs, LayerCells, Xbar};
+use crate::xbar::{drift, Knobs, LayerCells, Xbar};
 
 /// Words per instance in the `inst` table:
 /// 0-1 ReadNoise key, 2-3 OutputNoise key, 4-5 Rounding key, 6-7 C2c key, 8 read_noise,
@@ -65,6 +65,8 @@ pub struct GpuXbar {
     cells: Buf,
     frozen: Buf,
     curves: Buf,
+    /// `[P][total]` frozen drift deviates (per-cell drift only; else one unused word).
+    drift_z: Buf,
     eff_f: Buf,
     eff_b: Buf,
     inst: Buf,
@@ -132,7 +134,13 @@ struct EffParams {
     nf: u32,
     nb: u32,
     drift: f32,
-    _pad: [u32; 3],
+    nu: f32,
+    nu_state: f32,
+    nu_d2d: f32,
+    ln_t: f32,
+    g_min: f32,
+    per_cell_drift: u32,
+    _pad: u32,
 }
 
 #[repr(C)]
@@ -157,13 +165,19 @@ fn groups_1d(count: usize) -> [u32; 3] {
     [g.min(65535), g.div_ceil(65535), 1]
 }
 
-fn drift_factor(cfg: &Xbar) -> f32 {
-    let d = &cfg.device.drift;
-    if d.nu > 0.0 && d.t > 1.0 {
-        d.t.powf(-d.nu) as f32
-    } else {
-        1.0
+fn per_cell_drift(cfg: &Xbar) -> bool {
+    drift::active(&cfg.device.drift) && !drift::uniform(&cfg.device.drift)
+}
+
+/// The frozen drift deviate z of every cell of one instance (`Drift` draw), or none.
+fn drift_deviates(layer: &LayerCells, cfg: &Xbar, knobs: &Knobs) -> Vec<f32> {
+    if !per_cell_drift(cfg) {
+        return Vec::new();
     }
+    let key = stream_key(knobs.seed, Purpose::Drift, layer.instance, layer.layer);
+    (0..layer.total_cells())
+        .map(|idx| normal_at(key, [idx as u32, 0, 0, 0]))
+        .collect()
 }
 
 fn u32_of(v: usize, what: &str) -> u32 {
@@ -174,7 +188,7 @@ fn u32_of(v: usize, what: &str) -> u32 {
 /// draws (`read::effective`).
 fn frozen_words(layer: &LayerCells, cfg: &Xbar, knobs: &Knobs) -> Vec<u32> {
     let dev = &cfg.device;
-    let drift = drift_factor(cfg);
+    let z_drift = drift_deviates(layer, cfg, knobs);
     let (stuck_off, stuck_any) = (dev.stuck_off as f32, (dev.stuck_off + dev.stuck_on) as f32);
     let key_d2d = stream_key(knobs.seed, Purpose::D2d, layer.instance, layer.layer);
     let key_stuck = stream_key(knobs.seed, Purpose::Stuck, layer.instance, layer.layer);
@@ -197,7 +211,8 @@ fn frozen_words(layer: &LayerCells, cfg: &Xbar, knobs: &Knobs) -> Vec<u32> {
             };
             match stuck {
                 Some(g) => {
-                    let mut v = g * drift;
+                    let z = z_drift.get(idx).copied().unwrap_or(0.0);
+                    let mut v = g * drift::factor(g, layer.g_min, z, &dev.drift);
                     if let Some(f) = factor {
                         v *= f;
                     }
@@ -226,7 +241,7 @@ fn instance_words(layer: &LayerCells, cfg: &Xbar, knobs: &Knobs) -> [u32; INST_S
         w[2 * i + 1] = k[1];
     }
     let base = nominal_curve(cfg, knobs);
-    w[8] = knobs.read_noise.to_bits();
+    w[8] = drift::read_noise_at(knobs.read_noise, &cfg.device.drift).to_bits();
     w[9] = knobs.output_noise.to_bits();
     w[10] = knobs.c2c.to_bits();
     w[11] = knobs.lr.to_bits();
@@ -307,6 +322,7 @@ fn update_eff(be: &mut GpuBackend, id: XbarId) {
     let refs = if l.mapping == Mapping::Offset { 2 } else { 0 };
     let (ncol_f, ncol_b) = (sets * n + refs, sets * kk + refs);
     let p = x.n_inst();
+    let d = &x.cfg.device.drift;
     let nf = p * s * kk * ncol_f;
     let nb = p * s * n * ncol_b;
     let prm = EffParams {
@@ -322,11 +338,17 @@ fn update_eff(be: &mut GpuBackend, id: XbarId) {
         n_inst: p as u32,
         nf: u32_of(nf, "forward effective conductances"),
         nb: u32_of(nb, "transposed effective conductances"),
-        drift: drift_factor(&x.cfg),
-        _pad: [0; 3],
+        drift: drift::global_factor(d),
+        nu: d.nu as f32,
+        nu_state: d.nu_state as f32,
+        nu_d2d: d.nu_d2d as f32,
+        ln_t: drift::ln_t(d),
+        g_min: l.g_min,
+        per_cell_drift: per_cell_drift(&x.cfg) as u32,
+        _pad: 0,
     };
     u32_of(nf + nb, "effective conductances");
-    let bufs = [x.cells, x.frozen, x.eff_f, x.eff_b];
+    let bufs = [x.cells, x.frozen, x.eff_f, x.eff_b, x.drift_z];
     be.dispatch(&shaders::XBAR_EFF, &[], &prm, &bufs, groups_1d(nf + nb));
 }
 
@@ -350,6 +372,11 @@ pub(super) fn create(
             "instances of a crossbar layer must have equal shapes"
         );
     }
+    let mut layers = layers;
+    for (l, k) in layers.iter_mut().zip(&knobs) {
+        drift::calibrate_gain(l, cfg, k);
+    }
+    let l0 = &layers[0];
     let p = layers.len();
     let total = l0.total_cells();
     let n_data = l0.cells.len();
@@ -358,7 +385,9 @@ pub(super) fn create(
     let mut inst = Vec::with_capacity(p * INST_STRIDE);
     let programmable = l0.slices == 1;
     let mut curves = Vec::with_capacity(if programmable { p * n_data * 2 } else { 1 });
+    let mut drift_z = Vec::new();
     for (l, k) in layers.iter().zip(&knobs) {
+        drift_z.extend(drift_deviates(l, cfg, k));
         cells.extend_from_slice(&l.cells);
         cells.extend_from_slice(&l.ref_fwd);
         cells.extend_from_slice(&l.ref_bwd);
@@ -377,6 +406,9 @@ pub(super) fn create(
     if curves.is_empty() {
         curves.push(0.0);
     }
+    if drift_z.is_empty() {
+        drift_z.push(0.0);
+    }
     let (kk, n, s, sets) = (l0.fan_in, l0.fan_out, l0.slices, l0.sets());
     let refs = if l0.mapping == Mapping::Offset { 2 } else { 0 };
     let eff_f_len = p * s * kk * (sets * n + refs);
@@ -389,6 +421,8 @@ pub(super) fn create(
     be.write_u32(frozen_buf, &frozen);
     let curves_buf = be.alloc(curves.len());
     be.write(curves_buf, &curves);
+    let drift_z_buf = be.alloc(drift_z.len());
+    be.write(drift_z_buf, &drift_z);
     let inst_buf = be.alloc_u32(inst.len());
     be.write_u32(inst_buf, &inst);
     let eff_f = be.alloc(eff_f_len);
@@ -413,6 +447,7 @@ pub(super) fn create(
         cells: cells_buf,
         frozen: frozen_buf,
         curves: curves_buf,
+        drift_z: drift_z_buf,
         eff_f,
         eff_b,
         inst: inst_buf,

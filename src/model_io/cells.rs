@@ -138,6 +138,8 @@ pub fn from_bytes(bytes: &[u8]) -> anyhow::Result<Vec<(usize, LayerCells)>> {
                 adc_range_bwd: adc("adc_range_bwd")?,
                 adc_lo_fwd: lo("adc_lo_fwd")?,
                 adc_lo_bwd: lo("adc_lo_bwd")?,
+                // Measured again when the layer is put on a backend.
+                drift_gain: 1.0,
             },
         ));
     }

@@ -16,6 +16,9 @@
 //!   every active row adds. Until calibrated, or when hi - lo is below one level (every partial
 //!   sum equal, e.g. all-zero inputs at a zero initialisation), the `full` range is used.
 //!
+//! With global drift compensation the conversion gain carries the layer's `drift_gain`
+//! (`drift`): inv_lsb = drift_gain / (unit * step).
+//!
 //! The floor cancels in the digital read-out: the offset mapping takes 2 code - code_lo - code_hi
 //! and the differential one code+ - code-, so de-scaling stays `step * (shift-added codes)`.
 
@@ -65,7 +68,7 @@ impl Adc {
         };
         Self {
             step,
-            inv_lsb: 1.0 / (layer.unit() * step),
+            inv_lsb: layer.drift_gain / (layer.unit() * step),
             offset: floor / step,
             max_code,
         }

@@ -63,6 +63,9 @@ pub struct LayerCells {
     pub adc_lo_fwd: f32,
     /// Same for the transposed read.
     pub adc_lo_bwd: f32,
+    /// Global drift compensation: ADC gain factor sum G(t0) / sum G(t) from a calibration read
+    /// (`drift::calibrate_gain`); 1 without compensation.
+    pub drift_gain: f32,
 }
 
 impl LayerCells {
@@ -215,6 +218,7 @@ fn empty_layer(
         adc_range_bwd: None,
         adc_lo_fwd: 0.0,
         adc_lo_bwd: 0.0,
+        drift_gain: 1.0,
     };
     l.cells = vec![l.g_min; l.sets() * fan_out * fan_in * slices];
     if a.mapping == Mapping::Offset {

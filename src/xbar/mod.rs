@@ -5,6 +5,7 @@
 pub mod adc;
 pub mod device;
 pub mod draws;
+pub mod drift;
 pub mod knobs;
 pub mod mapping;
 pub mod nl;

@@ -16,7 +16,8 @@
 //! 1. q = floor((2^bits - 1) clamp(x / x_max, 0, 1) + 0.5); digit q_t = (q >> d t) & (2^d - 1).
 //! 2. I = sum over the pass's lines l with q_t,l != 0, in increasing l, of
 //!    q_t,l * G_eff(l,c,k) * (1 + read_noise z_read)  (f32),
-//!    G_eff = (stuck value or g) * drift * max(0, 1 + d2d z_d2d), drift = t^(-nu).
+//!    G_eff = (stuck value or g) * drift * max(0, 1 + d2d z_d2d), drift = `drift::factor` of
+//!    the cell (t^(-nu_i)); read_noise is the drifted `drift::read_noise_at`.
 //! 3-4. The ADC (`adc`): v = I * inv_lsb - offset + output_noise z_out,
 //!    code = clamp(floor(v + 0.5), 0, 2^b_a - 1); clipped if floor(v + 0.5) was outside.
 //! 5. Shift-add in i64: acc_o += (2 code_o - code_lo - code_hi) << (c k + d t) (offset) or
@@ -38,6 +39,7 @@ use crate::rng::Purpose;
 pub use super::adc::adc_step;
 use super::adc::{percentile_range, Adc, AdcRange};
 use super::draws::{normal_at, stream_key, tag, uniform_at};
+use super::drift;
 use super::mapping::LayerCells;
 use super::{Knobs, Xbar};
 
@@ -155,7 +157,7 @@ pub fn descale(layer: &LayerCells, dir: Direction, x_max: f32, cfg: &Xbar) -> f6
 
 /// Effective conductances `[col][k][line]` and their cell indices, for one call: stuck cells,
 /// drift and frozen d2d applied.
-fn effective(
+pub(super) fn effective(
     layer: &LayerCells,
     dir: Direction,
     geo: &Geometry,
@@ -165,11 +167,8 @@ fn effective(
     let dev = &cfg.device;
     let (n, kk, s) = (layer.fan_out, layer.fan_in, layer.slices);
     let sets = layer.sets();
-    let drift = if dev.drift.nu > 0.0 && dev.drift.t > 1.0 {
-        dev.drift.t.powf(-dev.drift.nu) as f32
-    } else {
-        1.0
-    };
+    let per_cell_drift = drift::active(&dev.drift) && !drift::uniform(&dev.drift);
+    let key_drift = stream_key(knobs.seed, Purpose::Drift, layer.instance, layer.layer);
     let (stuck_off, stuck_any) = (dev.stuck_off as f32, (dev.stuck_off + dev.stuck_on) as f32);
     let key_d2d = stream_key(knobs.seed, Purpose::D2d, layer.instance, layer.layer);
     let key_stuck = stream_key(knobs.seed, Purpose::Stuck, layer.instance, layer.layer);
@@ -206,7 +205,12 @@ fn effective(
                         g = 1.0;
                     }
                 }
-                g *= drift;
+                let z = if per_cell_drift {
+                    normal_at(key_drift, ctr)
+                } else {
+                    0.0
+                };
+                g *= drift::factor(g, layer.g_min, z, &dev.drift);
                 if knobs.d2d > 0.0 {
                     g *= (1.0 + knobs.d2d * normal_at(key_d2d, ctr)).max(0.0);
                 }
@@ -234,6 +238,10 @@ fn read_core(
     read_counter: u32,
     mut collect: Option<&mut Vec<f32>>,
 ) -> (Vec<f64>, Counters) {
+    let knobs = &Knobs {
+        read_noise: drift::read_noise_at(knobs.read_noise, &cfg.device.drift),
+        ..*knobs
+    };
     let geo = geometry(layer, dir, cfg);
     assert_eq!(
         x.len(),
