@@ -183,6 +183,9 @@ pub struct DeviceConfig {
     /// Fraction of cells stuck at G_min.
     pub stuck_off: f64,
     pub drift: Drift,
+    /// Only SET (potentiation) pulses update a differential pair: each cell of the pair takes
+    /// one sign of the updates; a pair with a saturated cell is refreshed (PCM).
+    pub set_only: bool,
     /// Largest |pulse count| applied to one cell in one update.
     pub max_pulses_per_update: u32,
     pub rounding: Rounding,
@@ -216,6 +219,7 @@ impl Default for DeviceConfig {
             stuck_on: 0.0,
             stuck_off: 0.0,
             drift: Drift::default(),
+            set_only: false,
             max_pulses_per_update: 256,
             rounding: Rounding::Nearest,
             v_read: 0.5,

@@ -156,7 +156,8 @@ struct ProgramParams {
     max_pulses: u32,
     counter_base: u32,
     c2c_per_update: u32,
-    _pad: [u32; 2],
+    set_only: u32,
+    _pad: u32,
 }
 
 /// Workgroups for `count` items of a 256-wide 1-D kernel, folded into y beyond the x limit.
@@ -568,7 +569,8 @@ pub(super) fn program(be: &mut GpuBackend, id: XbarId, grad: Buf, step: u32) {
         max_pulses: xb.cfg.device.max_pulses_per_update,
         counter_base: COUNTER_WRITE,
         c2c_per_update: (xb.cfg.device.c2c_law == C2cLaw::PerUpdate) as u32,
-        _pad: [0; 2],
+        set_only: xb.cfg.device.set_only as u32,
+        _pad: 0,
     };
     let bufs = [xb.inst, grad, xb.curves, xb.cells, xb.state, xb.rowmax];
     let weights = p * l.fan_in * l.fan_out;
