@@ -183,7 +183,7 @@ fn drift_spread_grows_with_time_and_compensation_restores_the_mean() {
             .map(|(a, b)| a / b)
             .collect();
         let (m, s) = mean_std(&r);
-        let ln_t = (t as f64).ln();
+        let ln_t = f64::ln(t);
         // E[e^(-nu_i ln t)] = t^(-nu) e^((nu_d2d ln t)^2 / 2) for a normal exponent.
         let want = (-0.05 * ln_t + 0.5 * (0.02 * ln_t).powi(2)).exp();
         assert!((m / want - 1.0).abs() < 0.01, "t {t}: mean {m} vs {want}");

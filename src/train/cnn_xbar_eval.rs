@@ -33,6 +33,7 @@ pub struct XbarEval {
 }
 
 /// The cells of one weight layer.
+#[allow(clippy::large_enum_variant)] // a few per network
 enum Cells {
     Dense(LayerCells),
     /// Basis array, and the compacted coefficient array with its used inputs and outputs.

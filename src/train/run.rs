@@ -195,7 +195,7 @@ impl<'a> Trainer<'a> {
             .as_ref()
             .map_or(0, |a| a.adc_recalibrate_steps);
         let steps = self.net.xbar.as_ref().map_or(0, |x| x.steps.get());
-        if every > 0 && steps % every == 0 {
+        if every > 0 && steps.is_multiple_of(every) {
             self.recalibrate();
         }
     }

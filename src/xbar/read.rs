@@ -18,8 +18,8 @@
 //!    q_t,l * G_eff(l,c,k) * (1 + read_noise z_read)  (f32),
 //!    G_eff = (stuck value or g) * drift * max(0, 1 + d2d z_d2d), drift = `drift::factor` of
 //!    the cell (t^(-nu_i)); read_noise is the drifted `drift::read_noise_at`.
-//! 3-4. The ADC (`adc`): v = I * inv_lsb - offset + output_noise z_out,
-//!    code = clamp(floor(v + 0.5), 0, 2^b_a - 1); clipped if floor(v + 0.5) was outside.
+//! 3. The ADC (`adc`): v = I * inv_lsb - offset + output_noise z_out.
+//! 4. code = clamp(floor(v + 0.5), 0, 2^b_a - 1); clipped if floor(v + 0.5) was outside.
 //! 5. Shift-add in i64: acc_o += (2 code_o - code_lo - code_hi) << (c k + d t) (offset) or
 //!    (code_o+ - code_o-) << (c k + d t) (differential).
 //!
