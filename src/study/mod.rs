@@ -1,4 +1,3 @@
 //! Studies: fixed experiments that answer one question each.
 
-pub mod drift;
 pub mod robustness;
