@@ -2,7 +2,9 @@
 // read kernel loads adjacent columns from adjacent words:
 //   forward    [P][S][K][ncol_f], columns set * N + j, then (offset) the references N + h;
 //   transposed [P][S][N][ncol_b], columns set * K + i, then (offset) K + h.
-// G_eff = (g * drift) * d2d factor, or a stuck cell's constant (src/xbar/read.rs `effective`).
+// G_eff = (g * drift) * d2d factor, or a stuck cell's constant (src/xbar/read.rs `effective`);
+// drift is the global t^(-nu), or per cell (src/xbar/drift.rs `factor`)
+// exp(-max(0, nu + nu_state (1/2 - y) + nu_d2d z) ln t) with the cell's frozen deviate z.
 // `frozen` holds per cell the d2d factor as f32 bits, or, with the sign bit set, the whole
 // effective value of a stuck cell (computed on the host with the reference draws).
 // Run after creation and after every programming step.
@@ -11,7 +13,8 @@ struct Params {
     fan_in: u32, fan_out: u32, slices: u32, sets: u32,
     ncol_f: u32, ncol_b: u32, r1: u32, r2: u32,
     total: u32, n_inst: u32, nf: u32, nb: u32,
-    drift: f32, _pad0: u32, _pad1: u32, _pad2: u32,
+    drift: f32, nu: f32, nu_state: f32, nu_d2d: f32,
+    ln_t: f32, g_min: f32, per_cell_drift: u32, _pad0: u32,
 }
 
 @group(0) @binding(0) var<uniform> prm: Params;
@@ -19,6 +22,17 @@ struct Params {
 @group(0) @binding(2) var<storage, read> frozen: array<u32>;
 @group(0) @binding(3) var<storage, read_write> eff_f: array<f32>;
 @group(0) @binding(4) var<storage, read_write> eff_b: array<f32>;
+@group(0) @binding(5) var<storage, read> drift_z: array<f32>;
+
+// Drift factor of one cell (src/xbar/drift.rs `factor`).
+fn drift_factor(e: u32, g: f32) -> f32 {
+    if (prm.per_cell_drift == 0u) {
+        return prm.drift;
+    }
+    let y = (g - prm.g_min) / (1.0 - prm.g_min);
+    let nu = max(prm.nu + prm.nu_state * (0.5 - y) + prm.nu_d2d * drift_z[e], 0.0);
+    return exp(-nu * prm.ln_t);
+}
 
 fn effective(p: u32, idx: u32) -> f32 {
     let e = p * prm.total + idx;
@@ -26,7 +40,8 @@ fn effective(p: u32, idx: u32) -> f32 {
     if ((fr & 0x80000000u) != 0u) {
         return bitcast<f32>(fr & 0x7fffffffu);
     }
-    return (cells[e] * prm.drift) * bitcast<f32>(fr);
+    let g = cells[e];
+    return (g * drift_factor(e, g)) * bitcast<f32>(fr);
 }
 
 @compute @workgroup_size(256)

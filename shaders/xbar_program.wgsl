@@ -11,7 +11,7 @@
 struct Params {
     fan_in: u32, fan_out: u32, sets: u32, n_inst: u32,
     total: u32, slot: u32, stochastic: u32, max_pulses: u32,
-    counter_base: u32, _pad0: u32, _pad1: u32, _pad2: u32,
+    counter_base: u32, c2c_per_update: u32, set_only: u32, _pad2: u32,
 }
 
 @group(0) @binding(0) var<uniform> prm: Params;
@@ -79,23 +79,54 @@ fn snap(p: f32) -> f32 {
     return select(p, r, abs(p - r) < SNAP);
 }
 
+// Position on the signed curve of shape `a` after n pulses (device::step_on_curve): a > 0
+// concave, a < 0 the point-mirrored curve (pulses counted from G_max), a = 0 linear.
+fn step_on_curve(y: f32, n: i32, a: f32, p_max: f32) -> f32 {
+    let nf = f32(n);
+    if (a == 0.0) {
+        let p = snap(y * p_max);
+        return clamp(p + nf, 0.0, p_max) / p_max;
+    }
+    if (a > 0.0) {
+        let p = snap(rise_inv(y, a) * p_max);
+        return rise(clamp(p + nf, 0.0, p_max) / p_max, a);
+    }
+    let q = snap(rise_inv(1.0 - y, -a) * p_max);
+    return 1.0 - rise(clamp(q - nf, 0.0, p_max) / p_max, -a);
+}
+
+// device::apply_update: c2c noise per pulse (sqrt |n|) or once per update.
 fn apply_pulses(g: f32, n: i32, a_ltp: f32, a_ltd: f32, p_max: f32, g_min: f32, c2c: f32, z: f32) -> f32 {
     let range = 1.0 - g_min;
     let y = clamp((g - g_min) / range, 0.0, 1.0);
-    let nf = f32(n);
-    var y_new: f32;
-    if (n > 0) {
-        let p = snap(rise_inv(y, a_ltp) * p_max);
-        y_new = rise(clamp(p + nf, 0.0, p_max) / p_max, a_ltp);
-    } else if (a_ltd == 0.0) {
-        let p = snap(y * p_max);
-        y_new = clamp(p + nf, 0.0, p_max) / p_max;
-    } else {
-        let q = snap(rise_inv(1.0 - y, a_ltd) * p_max);
-        y_new = 1.0 - rise(clamp(q - nf, 0.0, p_max) / p_max, a_ltd);
-    }
-    let noisy = g_min + y_new * range + c2c * range * sqrt(f32(abs(n))) * z;
+    let y_new = step_on_curve(y, n, select(a_ltd, a_ltp, n > 0), p_max);
+    let pulses = select(sqrt(f32(abs(n))), 1.0, prm.c2c_per_update != 0u);
+    let noisy = g_min + y_new * range + c2c * range * pulses * z;
     return clamp(noisy, g_min, 1.0);
+}
+
+// Signed curve y(x) and its inverse (device::curve, curve_inv).
+fn curve(x: f32, a: f32) -> f32 {
+    if (a < 0.0) {
+        return 1.0 - rise(1.0 - x, -a);
+    }
+    return rise(x, a);
+}
+
+fn curve_inv(y: f32, a: f32) -> f32 {
+    if (a < 0.0) {
+        return 1.0 - rise_inv(1.0 - y, -a);
+    }
+    return rise_inv(y, a);
+}
+
+fn ltp_pulses_at(g: f32, a_ltp: f32, p_max: f32, g_min: f32) -> f32 {
+    let y = clamp((g - g_min) / (1.0 - g_min), 0.0, 1.0);
+    return curve_inv(y, a_ltp) * p_max;
+}
+
+fn g_after_ltp(p: f32, a_ltp: f32, p_max: f32, g_min: f32) -> f32 {
+    return g_min + curve(clamp(p / p_max, 0.0, 1.0), a_ltp) * (1.0 - g_min);
 }
 
 // Two-word add into workgroup counter pair (i, i + 1).
@@ -143,6 +174,9 @@ fn program(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(local_invocat
             let g_min = inst_f32(p, 14u);
             let an = u32(abs(n));
             for (var cs = 0u; cs < prm.sets; cs++) {
+                if (prm.set_only != 0u && (cs == 0u) != (n > 0)) {
+                    continue; // SET-only: each cell of the pair takes one sign
+                }
                 let idx = ((cs * prm.fan_out + j) * prm.fan_in + i);
                 var z = 0.0;
                 if (c2c > 0.0) {
@@ -156,9 +190,46 @@ fn program(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(local_invocat
                 let e_cell = p * prm.total + idx;
                 cells[e_cell] = apply_pulses(cells[e_cell], n_cell, a_ltp, a_ltd, p_max, g_min, c2c, z);
             }
-            wg_add(0u, an * prm.sets);
-            atomicAdd(&wsum[2], prm.sets);
-            atomicMax(&rowmax[p * prm.fan_in + i], an);
+            var written = prm.sets;
+            var row = an;
+            if (prm.set_only != 0u) {
+                written = 1u;
+                // Refresh of a pair with a saturated cell (program::refresh).
+                let ip = j * prm.fan_in + i;
+                let im = (prm.fan_out + j) * prm.fan_in + i;
+                let cvp = p * (prm.fan_out * prm.fan_in * prm.sets) + ip;
+                let cvm = p * (prm.fan_out * prm.fan_in * prm.sets) + im;
+                let ap = curves[2u * cvp];
+                let am = curves[2u * cvm];
+                let ep = p * prm.total + ip;
+                let em = p * prm.total + im;
+                let gp = cells[ep];
+                let gm = cells[em];
+                if (ltp_pulses_at(gp, ap, p_max, g_min) >= p_max - 0.5 || ltp_pulses_at(gm, am, p_max, g_min) >= p_max - 0.5) {
+                    var a = am;
+                    if (gp >= gm) {
+                        a = ap;
+                    }
+                    let goal = g_min + abs(gp - gm);
+                    let pr = clamp(floor(ltp_pulses_at(goal, a, p_max, g_min) + 0.5), 0.0, p_max);
+                    let g = g_after_ltp(pr, a, p_max, g_min);
+                    if (gp >= gm) {
+                        cells[ep] = g;
+                        cells[em] = g_min;
+                    } else {
+                        cells[ep] = g_min;
+                        cells[em] = g;
+                    }
+                    wg_add(0u, u32(pr) + 2u);
+                    written += 2u;
+                    row = max(row, u32(pr));
+                }
+                wg_add(0u, an);
+            } else {
+                wg_add(0u, an * prm.sets);
+            }
+            atomicAdd(&wsum[2], written);
+            atomicMax(&rowmax[p * prm.fan_in + i], row);
         }
     }
     workgroupBarrier();

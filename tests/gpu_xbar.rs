@@ -9,7 +9,7 @@ mod xcommon;
 
 use common::gpu;
 use insitu::backend::*;
-use insitu::config::{AdcMode, Mapping, Rounding};
+use insitu::config::{AdcMode, C2cLaw, Mapping, Rounding};
 use insitu::cpu::CpuBackend;
 use insitu::xbar::mapping::{map_for_training, map_weights};
 use insitu::xbar::read::{adc_step, descale, geometry, read_raw, Direction};
@@ -564,12 +564,23 @@ fn programming_matches_reference() {
     let mut g = gpu();
     let mut c = CpuBackend::new();
     let mut case = 0u64;
-    for nl in [(0.0, 0.0), (1.75, -1.46), (9.0, -9.0)] {
+    for nl in [
+        (0.0, 0.0),
+        (1.75, -1.46),
+        (1.75, 1.46),
+        (-2.0, 3.0),
+        (9.0, -9.0),
+    ] {
         for (c2c, nl_d2d) in [(0.0, 0.0), (0.01, 0.2)] {
             for rounding in [Rounding::Stochastic, Rounding::Nearest] {
                 for mapping in [Mapping::Offset, Mapping::Differential] {
                     case += 1;
-                    let (cfg, _) = training_cfg(nl, c2c, rounding, mapping);
+                    let (mut cfg, _) = training_cfg(nl, c2c, rounding, mapping);
+                    if case % 2 == 1 {
+                        cfg.device.c2c_law = C2cLaw::PerUpdate;
+                    }
+                    // SET-only pairs with refresh (large updates saturate cells quickly).
+                    cfg.device.set_only = mapping == Mapping::Differential && case % 4 >= 2;
                     let (k, n, p) = (70, 9, 2);
                     let mut layers = Vec::new();
                     let mut knobs = Vec::new();
@@ -599,7 +610,10 @@ fn programming_matches_reference() {
                         c.xbar_program(ic, gbuf_c, step);
                     }
                     let (lg, lc) = (g.xbar_cells(ig), c.xbar_cells(ic));
-                    let what = format!("NL {nl:?} c2c {c2c} {rounding:?} {mapping:?}");
+                    let what = format!(
+                        "NL {nl:?} c2c {c2c} {:?} set_only {} {rounding:?} {mapping:?}",
+                        cfg.device.c2c_law, cfg.device.set_only
+                    );
                     for (a, b) in lg.iter().zip(&lc) {
                         assert_eq!(a.ref_fwd, b.ref_fwd, "{what}");
                         assert_eq!(a.ref_bwd, b.ref_bwd, "{what}");
@@ -701,4 +715,134 @@ fn many_reads_in_one_submission() {
     assert_eq!(ag.forward.adc_conversions, ac.forward.adc_conversions);
     assert_eq!(ag.forward.active_rows, ac.forward.active_rows);
     assert_eq!(ag.vectors_forward, reads as u64 * rows as u64);
+}
+
+/// ADC ranges set after creation (recalibration during training) reach the GPU read: both
+/// backends read the same codes with a range [lo, hi] set per instance and direction.
+#[test]
+fn adc_ranges_set_after_creation_match_reference() {
+    use insitu::xbar::adc::AdcRange;
+    let mut g = gpu();
+    let mut c = CpuBackend::new();
+    let mut cfg = ideal(Mapping::Offset, 6, 6, 5, 1);
+    cfg.array.adc_mode = AdcMode::Calibrated;
+    cfg.device.on_off = 10.0;
+    let (k, n, rows) = (90, 21, 3);
+    let layers: Vec<LayerCells> = (0..2)
+        .map(|q| {
+            map_weights(
+                &values(n * k, 300 + q, -0.9, 0.9),
+                n,
+                k,
+                None,
+                &cfg,
+                q as u32,
+                1,
+            )
+        })
+        .collect();
+    let knobs = vec![quiet(5), quiet(6)];
+    let ig = g.xbar_create(&cfg, layers.clone(), knobs.clone());
+    let ic = c.xbar_create(&cfg, layers.clone(), knobs);
+    let ranges = [
+        [
+            Some(AdcRange {
+                lo: 40.0,
+                hi: 300.0,
+            }),
+            Some(AdcRange { lo: 5.0, hi: 90.0 }),
+        ],
+        [Some(AdcRange { lo: 0.0, hi: 200.0 }), None],
+    ];
+    g.xbar_set_adc(ig, &ranges);
+    c.xbar_set_adc(ic, &ranges);
+    for (dir, signed) in [(Direction::Forward, false), (Direction::Transposed, true)] {
+        let (lines, _) = dims(&layers[0], dir);
+        let x = sized_x(2 * rows * lines, 9, signed);
+        let op = XbarRead {
+            dir,
+            signed,
+            rows: rows as u32,
+            read_counter: 3,
+        };
+        let (yg, ag) = read_on(&mut g, ig, &layers, &op, &x);
+        let (yc, ac) = read_on(&mut c, ic, &layers, &op, &x);
+        // Same codes; the de-scaling differs in the last bit (f32 on the GPU, f64 here).
+        for (i, (a, b)) in yg.iter().zip(&yc).enumerate() {
+            assert!(
+                (a - b).abs() <= 1e-6 * b.abs().max(1.0),
+                "{dir:?} {i}: {a} vs {b}"
+            );
+        }
+        assert_eq!(ag, ac, "{dir:?}");
+        assert!(
+            ac.forward.adc_clipped + ac.transposed.adc_clipped > 0,
+            "ranges unused"
+        );
+    }
+    let back = c.xbar_cells(ic);
+    assert_eq!(back[0].adc_range(Direction::Forward), ranges[0][0]);
+    assert_eq!(back[1].adc_range(Direction::Transposed), None);
+}
+
+/// Per-device, state-dependent drift with growing read noise and global compensation: the GPU's
+/// effective conductances follow the reference's (the GPU `exp` may flip a code now and then).
+#[test]
+fn per_cell_drift_and_compensation_match_reference() {
+    let mut g = gpu();
+    let mut c = CpuBackend::new();
+    let mut flips = 0;
+    let mut total = 0;
+    for compensate in [false, true] {
+        let mut cfg = ideal(Mapping::Offset, 6, 3, 6, 1);
+        cfg.array.adc_mode = AdcMode::Full;
+        cfg.device.on_off = 25.0;
+        cfg.device.stuck_off = 0.02;
+        cfg.device.drift.nu = 0.06;
+        cfg.device.drift.nu_state = 0.05;
+        cfg.device.drift.nu_d2d = 0.03;
+        cfg.device.drift.t = 3.0e5;
+        cfg.device.drift.compensate = compensate;
+        let (k, n, rows) = (70, 19, 3);
+        let layers: Vec<LayerCells> = (0..2)
+            .map(|q| {
+                map_weights(
+                    &values(n * k, 500 + q, -0.9, 0.9),
+                    n,
+                    k,
+                    None,
+                    &cfg,
+                    q as u32,
+                    2,
+                )
+            })
+            .collect();
+        let knobs = vec![quiet(8), quiet(9)];
+        let ig = g.xbar_create(&cfg, layers.clone(), knobs.clone());
+        let ic = c.xbar_create(&cfg, layers.clone(), knobs.clone());
+        let gain = c.xbar_cells(ic)[0].drift_gain;
+        if compensate {
+            // Cells lose conductance: the calibration read raises the gain, by about t^nu.
+            assert!(gain > 1.5 && gain < 3.0e5f32.powf(0.12), "gain {gain}");
+        } else {
+            assert_eq!(gain, 1.0);
+        }
+        for (dir, signed) in [(Direction::Forward, false), (Direction::Transposed, true)] {
+            let (lines, _) = dims(&layers[0], dir);
+            let x = sized_x(2 * rows * lines, 21, signed);
+            let op = XbarRead {
+                dir,
+                signed,
+                rows: rows as u32,
+                read_counter: 5,
+            };
+            let (yg, _) = read_on(&mut g, ig, &layers, &op, &x);
+            let (yc, _) = read_on(&mut c, ic, &layers, &op, &x);
+            let what = format!("drift compensate={compensate} {dir:?}");
+            let host = c.xbar_cells(ic);
+            flips += compare(&what, &yg, &yc, &host, &cfg, dir, &x, signed, false);
+            total += yg.len();
+        }
+    }
+    assert!(flips * 50 <= total, "{flips} of {total} outputs differ");
 }

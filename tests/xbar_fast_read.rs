@@ -17,12 +17,14 @@ use insitu::xbar::read::{
 use insitu::xbar::{Knobs, LayerCells, Xbar};
 
 /// Device variants: (name, d2d, stuck_off, stuck_on, drift nu, read noise, output noise).
-const DEVICES: [(&str, f64, f64, f64, f64, f64, f64); 5] = [
+/// "per-cell drift" adds a state-dependent exponent with a device spread and growing read noise.
+const DEVICES: [(&str, f64, f64, f64, f64, f64, f64); 6] = [
     ("quiet", 0.0, 0.0, 0.0, 0.0, 0.0, 0.0),
     ("frozen", 0.1, 0.02, 0.01, 0.05, 0.0, 0.0),
     ("output noise", 0.0, 0.0, 0.0, 0.0, 0.0, 0.7),
     ("read noise", 0.0, 0.0, 0.0, 0.0, 0.03, 0.0),
     ("all", 0.05, 0.01, 0.01, 0.02, 0.02, 0.3),
+    ("per-cell drift", 0.05, 0.01, 0.01, 0.05, 0.01, 0.0),
 ];
 
 fn with_device(mut cfg: Xbar, dev: usize) -> Xbar {
@@ -36,6 +38,11 @@ fn with_device(mut cfg: Xbar, dev: usize) -> Xbar {
     d.drift.t = if nu > 0.0 { 1e4 } else { 1.0 };
     d.read_noise = rn;
     d.output_noise = on_;
+    if DEVICES[dev].0 == "per-cell drift" {
+        d.drift.nu_state = 0.04;
+        d.drift.nu_d2d = 0.02;
+        d.drift.read_noise_growth = 0.1;
+    }
     cfg
 }
 
@@ -76,12 +83,28 @@ fn check(layer: &LayerCells, cfg: &Xbar, k: &Knobs, batch: usize, seed: u64, wha
             if cfg.array.adc_mode == AdcMode::Calibrated {
                 let mut l = layer.clone();
                 let r = calibrate(&mut l, dir, &x, batch, 0.9, signed, cfg, k, 3);
-                let inp = ReadInput {
+                let cal = ReadInput {
                     read_counter: 3,
                     ..inp
                 };
-                let want = calibration_range_reference(layer, dir, &inp, cfg, k);
-                assert_eq!(r, want, "{what} {dir:?} signed {signed}: calibrated range");
+                let want = calibration_range_reference(layer, dir, &cal, cfg, k);
+                assert_eq!(
+                    (r, l.adc_range(dir)),
+                    (want.hi, Some(want)),
+                    "{what} {dir:?} signed {signed}: calibrated range"
+                );
+                // The read through the calibrated [lo, hi] range (floor, clipping below).
+                let want = read_raw_reference(&l, dir, &inp, cfg, k);
+                let got = read_raw(&l, dir, &x, batch, 0.9, signed, cfg, k, seed as u32);
+                assert_eq!(
+                    got.1, want.1,
+                    "{what} {dir:?} signed {signed}: calibrated counters"
+                );
+                assert_eq!(
+                    mismatches(&got.0, &want.0),
+                    0,
+                    "{what} {dir:?} signed {signed}: calibrated raw"
+                );
             }
         }
     }
@@ -263,10 +286,14 @@ fn large_calibration_within_histogram_tolerance() {
     };
     let want = calibration_range_reference(&layer, Direction::Forward, &inp, &cfg, &k);
     let tol = 2f32.powi(-13) + 300.0 * f32::EPSILON;
-    assert!(
-        ((got - want) / want).abs() <= tol,
-        "histogram range {got} vs exact {want}"
-    );
+    let range = l.adc_range(Direction::Forward).expect("calibrated");
+    assert_eq!(got, range.hi);
+    for (g, w) in [(range.lo, want.lo), (range.hi, want.hi)] {
+        // A zero end lands in the histogram's first bin (subnormals).
+        let err = if w > 0.0 { ((g - w) / w).abs() } else { g };
+        assert!(err <= tol, "histogram range {range:?} vs exact {want:?}");
+    }
+    assert!(want.lo > 0.0 && want.lo < want.hi, "{want:?}");
 }
 
 /// Column sums placed on ADC rounding boundaries (k + 1/2 LSB) with 8-bit input digits (the

@@ -164,3 +164,39 @@ fn a_seed_reproduces_a_noisy_read() {
         raw(&cfg, &layer, &x, &Knobs { seed: 22, ..k }, 5)
     );
 }
+
+/// Drift with a per-device exponent spread: a frozen multiplicative error that grows with time
+/// (log-normal with sigma nu_d2d ln t around t^(-nu)), and compensation restores the mean.
+#[test]
+fn drift_spread_grows_with_time_and_compensation_restores_the_mean() {
+    let (mut cfg, layer, x) = probe(4000);
+    cfg.device.drift.nu = 0.05;
+    cfg.device.drift.nu_d2d = 0.02;
+    let knobs = quiet(21);
+    let base = raw(&cfg, &layer, &x, &knobs, 0);
+    let mut prev_sigma = 0.0;
+    for t in [1e2, 1e4, 1e6] {
+        cfg.device.drift.t = t;
+        let r: Vec<f64> = raw(&cfg, &layer, &x, &knobs, 0)
+            .iter()
+            .zip(&base)
+            .map(|(a, b)| a / b)
+            .collect();
+        let (m, s) = mean_std(&r);
+        let ln_t = f64::ln(t);
+        // E[e^(-nu_i ln t)] = t^(-nu) e^((nu_d2d ln t)^2 / 2) for a normal exponent.
+        let want = (-0.05 * ln_t + 0.5 * (0.02 * ln_t).powi(2)).exp();
+        assert!((m / want - 1.0).abs() < 0.01, "t {t}: mean {m} vs {want}");
+        assert!(s > prev_sigma, "t {t}: spread {s} did not grow");
+        prev_sigma = s;
+        let mut l = layer.clone();
+        let mut c = cfg.clone();
+        c.device.drift.compensate = true;
+        insitu::xbar::drift::calibrate_gain(&mut l, &c, &knobs);
+        assert!(
+            (l.drift_gain as f64 * m - 1.0).abs() < 0.01,
+            "t {t}: gain {}",
+            l.drift_gain
+        );
+    }
+}

@@ -284,6 +284,52 @@ fn calibrated_range_covers_the_chosen_percentile() {
     let calibrated = rms_error_layer(&layer, &cfg, &w, &x, n, k, batch, AdcMode::Calibrated);
     let full = rms_error_layer(&layer, &cfg, &w, &x, n, k, batch, AdcMode::Full);
     assert!(calibrated < full, "calibrated {calibrated} vs full {full}");
+    // The range starts at the smallest partial sum, not at zero: the G_min pedestal of the
+    // active rows gets no codes, so the same bits resolve the spread more finely.
+    let r = layer.adc_range(Direction::Forward).unwrap();
+    assert!(r.lo > 0.0 && r.lo < r.hi, "{r:?}");
+    let mut from_zero = layer.clone();
+    from_zero.set_adc_range(
+        Direction::Forward,
+        Some(insitu::xbar::adc::AdcRange { lo: 0.0, hi: r.hi }),
+    );
+    let zero = rms_error_layer(&from_zero, &cfg, &w, &x, n, k, batch, AdcMode::Calibrated);
+    assert!(calibrated < zero, "[lo, hi] {calibrated} vs [0, hi] {zero}");
+}
+
+/// All-equal partial sums (zero inputs) leave a degenerate range; the read then uses the full
+/// range instead of clipping every conversion.
+#[test]
+fn degenerate_calibration_falls_back_to_full_range() {
+    let (k, n, batch) = (64, 8, 2);
+    let mut cfg = ideal(Mapping::Offset, 5, 5, 8, 1);
+    cfg.array.adc_mode = AdcMode::Calibrated;
+    cfg.device.on_off = 10.0;
+    let w = values(n * k, 8, -1.0, 1.0);
+    let mut layer = map_weights(&w, n, k, None, &cfg, 0, 0);
+    let zeros = vec![0.0; batch * k];
+    calibrate(
+        &mut layer,
+        Direction::Forward,
+        &zeros,
+        batch,
+        1.0,
+        false,
+        &cfg,
+        &quiet(0),
+        0,
+    );
+    let x = values(batch * k, 9, 0.0, 1.0);
+    let (_, cnt) = read_forward(&layer, &x, batch, 1.0, &cfg, &quiet(0), 0);
+    assert_eq!(cnt.adc_clipped, 0, "{cnt:?}");
+    assert_eq!(
+        insitu::xbar::read::adc_step(&layer, Direction::Forward, &cfg),
+        {
+            let mut f = cfg.clone();
+            f.array.adc_mode = AdcMode::Full;
+            insitu::xbar::read::adc_step(&layer, Direction::Forward, &f)
+        }
+    );
 }
 
 #[allow(clippy::too_many_arguments)]

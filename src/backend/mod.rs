@@ -106,6 +106,10 @@ pub trait Backend {
     /// Creates P instances of a crossbar layer (one `LayerCells` and `Knobs` per instance,
     /// equal shapes). Settings must already be validated.
     fn xbar_create(&mut self, cfg: &Xbar, layers: Vec<LayerCells>, knobs: Vec<Knobs>) -> XbarId {
+        let mut layers = layers;
+        for (l, k) in layers.iter_mut().zip(&knobs) {
+            crate::xbar::drift::calibrate_gain(l, cfg, k);
+        }
         let store = self.host_xbars();
         store.push(HostXbar {
             cfg: cfg.clone(),
@@ -138,6 +142,14 @@ pub trait Backend {
     /// Activity since creation, summed over instances.
     fn xbar_activity(&mut self, id: XbarId) -> XbarActivity {
         self.host_xbars()[id.0].activity.clone()
+    }
+
+    /// Sets the calibrated ADC ranges, per instance (forward, transposed).
+    fn xbar_set_adc(&mut self, id: XbarId, ranges: &[[Option<crate::xbar::adc::AdcRange>; 2]]) {
+        for (l, r) in self.host_xbars()[id.0].layers.iter_mut().zip(ranges) {
+            l.set_adc_range(crate::xbar::Direction::Forward, r[0]);
+            l.set_adc_range(crate::xbar::Direction::Transposed, r[1]);
+        }
     }
 }
 

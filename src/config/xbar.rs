@@ -23,8 +23,19 @@ pub enum AdcMode {
     Unit,
     /// The whole possible range of a row group divided into 2^b codes; never clips.
     Full,
-    /// Per-layer range from a percentile of partial sums observed on a calibration batch.
+    /// Per-layer range [lo, hi] from percentiles of partial sums observed on a calibration
+    /// batch (optionally recalibrated during training).
     Calibrated,
+}
+
+/// How cycle-to-cycle write noise scales with the pulses of one update.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum C2cLaw {
+    /// Independent noise per pulse: sigma = c2c (G_max - G_min) sqrt(|n|) (aihwkit-like).
+    PerPulse,
+    /// Once per update that moves the cell: sigma = c2c (G_max - G_min) (NeuroSim V2).
+    PerUpdate,
 }
 
 /// Rounding of pulse counts when programming.
@@ -57,8 +68,15 @@ pub struct ArrayConfig {
     /// Bits of the forward ADC.
     pub adc_bits: u32,
     pub adc_mode: AdcMode,
-    /// Percentile of |partial sums| that sets the range in `calibrated` mode.
+    /// `calibrated` mode: the range spans the (100 - p) to p percentiles of partial sums.
     pub adc_percentile: f64,
+    /// `calibrated` mode, in-situ training: recalibrate every this many training steps
+    /// (0 = only once, at the start).
+    pub adc_recalibrate_steps: u32,
+    /// `calibrated` mode, in-situ training: recalibrate at the start of every epoch.
+    pub adc_recalibrate_epoch: bool,
+    /// The report warns when an epoch's clipped fraction of a layer's conversions exceeds this.
+    pub adc_clip_warning: f64,
     /// Bits of a backward input (error) for BP's transposed read.
     pub error_bits: u32,
     /// Bits of the ADC for the transposed (backward) read.
@@ -83,6 +101,9 @@ impl Default for ArrayConfig {
             adc_bits: 6,
             adc_mode: AdcMode::Full,
             adc_percentile: 99.9,
+            adc_recalibrate_steps: 0,
+            adc_recalibrate_epoch: false,
+            adc_clip_warning: 0.01,
             error_bits: 8,
             adc_bits_backward: 8,
             feedback_bits: 0,
@@ -91,19 +112,30 @@ impl Default for ArrayConfig {
     }
 }
 
-/// Drift of conductance with time since programming: G(t) = G0 (t / 1 s)^(-nu).
+/// Drift of conductance with time since programming: G(t) = G0 (t / 1 s)^(-nu_i), with a
+/// per-device exponent nu_i = max(0, nu + nu_state (1/2 - y) + nu_d2d z_i) (`xbar::drift`).
 ///
 /// `t` in the file is one time or a list (`t = [1, 3600, 86400]`): `insitu eval` reads at every
 /// listed time; training and every other read use the first.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(from = "DriftFile", into = "DriftFile")]
 pub struct Drift {
+    /// Mean drift exponent of a mid-range cell.
     pub nu: f64,
     /// Seconds since programming at which reads happen (the first listed time); 1 means no
     /// drift.
     pub t: f64,
     /// Every listed read time, `t` first.
     pub times: Vec<f64>,
+    /// How much larger the exponent is at G_min than at G_max (state dependence).
+    pub nu_state: f64,
+    /// Device-to-device standard deviation of the exponent (frozen per cell).
+    pub nu_d2d: f64,
+    /// Read noise grows as read_noise (1 + read_noise_growth ln t).
+    pub read_noise_growth: f64,
+    /// Global drift compensation: a calibration read rescales the ADC gain by
+    /// sum G(t0) / sum G(t) of the layer.
+    pub compensate: bool,
 }
 
 impl Default for Drift {
@@ -112,6 +144,10 @@ impl Default for Drift {
             nu: 0.0,
             t: 1.0,
             times: vec![1.0],
+            nu_state: 0.0,
+            nu_d2d: 0.0,
+            read_noise_growth: 0.0,
+            compensate: false,
         }
     }
 }
@@ -120,9 +156,9 @@ impl Drift {
     /// The same drift read at `t` seconds only.
     pub fn at(&self, t: f64) -> Drift {
         Drift {
-            nu: self.nu,
             t,
             times: vec![t],
+            ..self.clone()
         }
     }
 }
@@ -141,6 +177,10 @@ enum Times {
 struct DriftFile {
     nu: f64,
     t: Times,
+    nu_state: f64,
+    nu_d2d: f64,
+    read_noise_growth: f64,
+    compensate: bool,
 }
 
 impl Default for DriftFile {
@@ -160,6 +200,10 @@ impl From<DriftFile> for Drift {
             // An empty list is refused by `validate`.
             t: times.first().copied().unwrap_or(0.0),
             times,
+            nu_state: f.nu_state,
+            nu_d2d: f.nu_d2d,
+            read_noise_growth: f.read_noise_growth,
+            compensate: f.compensate,
         }
     }
 }
@@ -170,7 +214,14 @@ impl From<Drift> for DriftFile {
             [_, _, ..] => Times::Many(d.times),
             _ => Times::One(d.t),
         };
-        DriftFile { nu: d.nu, t }
+        DriftFile {
+            nu: d.nu,
+            t,
+            nu_state: d.nu_state,
+            nu_d2d: d.nu_d2d,
+            read_noise_growth: d.read_noise_growth,
+            compensate: d.compensate,
+        }
     }
 }
 
@@ -189,16 +240,20 @@ pub struct DeviceConfig {
     pub on_off: f64,
     /// Pulse-addressable states end to end (training).
     pub levels: u32,
-    /// Nonlinearity label of potentiation (0 = linear), |NL| <= 9.
+    /// Nonlinearity label of potentiation (0 = linear), |NL| <= 9; negative = convex curve.
     pub nl_ltp: f64,
-    /// Nonlinearity label of depression (sign as papers quote it; magnitude is used).
+    /// Nonlinearity label of depression, NeuroSim V2.1's sign convention: positive = depression
+    /// retraces a curve of the potentiation shape (near-symmetric device), negative = the
+    /// point-mirrored curve (asymmetric device).
     pub nl_ltd: f64,
     /// Device-to-device relative conductance spread (frozen per cell).
     pub d2d: f64,
     /// Device-to-device spread of the NL shape parameter A (relative).
     pub nl_d2d: f64,
-    /// Cycle-to-cycle write noise, in units of (G_max - G_min) per sqrt(pulse).
+    /// Cycle-to-cycle write noise, in units of (G_max - G_min) per sqrt(pulse) (`per_pulse`) or
+    /// per update (`per_update`).
     pub c2c: f64,
+    pub c2c_law: C2cLaw,
     /// Per-read relative conductance noise.
     pub read_noise: f64,
     /// Per-conversion output noise in ADC LSBs.
@@ -208,6 +263,9 @@ pub struct DeviceConfig {
     /// Fraction of cells stuck at G_min.
     pub stuck_off: f64,
     pub drift: Drift,
+    /// Only SET (potentiation) pulses update a differential pair: each cell of the pair takes
+    /// one sign of the updates; a pair with a saturated cell is refreshed (PCM).
+    pub set_only: bool,
     /// Largest |pulse count| applied to one cell in one update.
     pub max_pulses_per_update: u32,
     pub rounding: Rounding,
@@ -235,11 +293,13 @@ impl Default for DeviceConfig {
             d2d: 0.0,
             nl_d2d: 0.0,
             c2c: 0.0,
+            c2c_law: C2cLaw::PerPulse,
             read_noise: 0.0,
             output_noise: 0.0,
             stuck_on: 0.0,
             stuck_off: 0.0,
             drift: Drift::default(),
+            set_only: false,
             max_pulses_per_update: 256,
             rounding: Rounding::Nearest,
             v_read: 0.5,
@@ -330,6 +390,12 @@ impl ArrayConfig {
             "(50, 100]",
         )?;
         check(
+            "array.adc_clip_warning",
+            self.adc_clip_warning,
+            (0.0..=1.0).contains(&self.adc_clip_warning),
+            "0..=1 (a fraction of conversions)",
+        )?;
+        check(
             "array.mux",
             self.mux,
             self.mux >= 1 && self.mux <= self.cols && self.mux.is_power_of_two(),
@@ -381,6 +447,12 @@ impl DeviceConfig {
             ("device.stuck_on", self.stuck_on, 1.0),
             ("device.stuck_off", self.stuck_off, 1.0),
             ("device.drift.nu", self.drift.nu, 1.0),
+            ("device.drift.nu_d2d", self.drift.nu_d2d, 1.0),
+            (
+                "device.drift.read_noise_growth",
+                self.drift.read_noise_growth,
+                10.0,
+            ),
         ] {
             check(name, v, (0.0..=hi).contains(&v), &format!("0..={hi}"))?;
         }
@@ -391,6 +463,12 @@ impl DeviceConfig {
             "<= 1",
         )?;
         let times = &self.drift.times;
+        check(
+            "device.drift.nu_state",
+            self.drift.nu_state,
+            self.drift.nu_state.abs() <= 1.0,
+            "-1..=1",
+        )?;
         check(
             "device.drift.t",
             format!("{times:?}"),

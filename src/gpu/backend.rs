@@ -373,6 +373,10 @@ impl Backend for GpuBackend {
         super::xbar::activity(self, id)
     }
 
+    fn xbar_set_adc(&mut self, id: XbarId, ranges: &[[Option<crate::xbar::adc::AdcRange>; 2]]) {
+        super::xbar::set_adc(self, id, ranges);
+    }
+
     fn start_timing(&mut self) {
         self.timer = super::timing::GpuTimer::new(&self.ctx);
     }

@@ -131,7 +131,7 @@ pub const XBAR_READ: Kernel = Kernel {
 pub const XBAR_EFF: Kernel = Kernel {
     shader: "xbar_eff",
     entry: "main",
-    bindings: &[R, R, W, W],
+    bindings: &[R, R, W, W, R],
 };
 /// Programming bindings, shared by `program` and `row_max_sum`: per-instance table, gradient,
 /// cell curves, cells, state, per-row maxima.

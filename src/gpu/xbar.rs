@@ -28,17 +28,19 @@ use bytemuck::{Pod, Zeroable};
 use super::backend::GpuBackend;
 use super::shaders;
 use crate::backend::{Backend, Buf, MatView, XbarActivity, XbarId, XbarRead};
-use crate::config::{Mapping, Rounding};
+use crate::config::{C2cLaw, Mapping, Rounding};
 use crate::rng::Purpose;
+use crate::xbar::adc::{Adc, AdcRange};
 use crate::xbar::draws::{normal_at, stream_key, uniform_at};
 use crate::xbar::mapping::{cell_curve, nominal_curve};
-use crate::xbar::read::{adc_step, geometry, Counters, Direction};
-use crate::xbar::{Knobs, LayerCells, Xbar};
+use crate::xbar::read::{geometry, Counters, Direction};
+use crate::xbar::{drift, Knobs, LayerCells, Xbar};
 
 /// Words per instance in the `inst` table:
 /// 0-1 ReadNoise key, 2-3 OutputNoise key, 4-5 Rounding key, 6-7 C2c key, 8 read_noise,
 /// 9 output_noise, 10 c2c, 11 lr, 12 dw_1, 13 p_max, 14 g_min, 16 + 2 dir: 1 / (unit step),
-/// 17 + 2 dir: step s / (M (2^bits - 1)) (raw to output units, times x_max).
+/// 17 + 2 dir: step s / (M (2^bits - 1)) (raw to output units, times x_max), 20 + dir: the ADC
+/// offset floor / step (`xbar::adc`).
 const INST_STRIDE: usize = 24;
 /// Slots of the per-call counter ring.
 const RING: u32 = 64;
@@ -63,6 +65,8 @@ pub struct GpuXbar {
     cells: Buf,
     frozen: Buf,
     curves: Buf,
+    /// `[P][total]` frozen drift deviates (per-cell drift only; else one unused word).
+    drift_z: Buf,
     eff_f: Buf,
     eff_b: Buf,
     inst: Buf,
@@ -130,7 +134,13 @@ struct EffParams {
     nf: u32,
     nb: u32,
     drift: f32,
-    _pad: [u32; 3],
+    nu: f32,
+    nu_state: f32,
+    nu_d2d: f32,
+    ln_t: f32,
+    g_min: f32,
+    per_cell_drift: u32,
+    _pad: u32,
 }
 
 #[repr(C)]
@@ -145,7 +155,9 @@ struct ProgramParams {
     stochastic: u32,
     max_pulses: u32,
     counter_base: u32,
-    _pad: [u32; 3],
+    c2c_per_update: u32,
+    set_only: u32,
+    _pad: u32,
 }
 
 /// Workgroups for `count` items of a 256-wide 1-D kernel, folded into y beyond the x limit.
@@ -154,13 +166,19 @@ fn groups_1d(count: usize) -> [u32; 3] {
     [g.min(65535), g.div_ceil(65535), 1]
 }
 
-fn drift_factor(cfg: &Xbar) -> f32 {
-    let d = &cfg.device.drift;
-    if d.nu > 0.0 && d.t > 1.0 {
-        d.t.powf(-d.nu) as f32
-    } else {
-        1.0
+fn per_cell_drift(cfg: &Xbar) -> bool {
+    drift::active(&cfg.device.drift) && !drift::uniform(&cfg.device.drift)
+}
+
+/// The frozen drift deviate z of every cell of one instance (`Drift` draw), or none.
+fn drift_deviates(layer: &LayerCells, cfg: &Xbar, knobs: &Knobs) -> Vec<f32> {
+    if !per_cell_drift(cfg) {
+        return Vec::new();
     }
+    let key = stream_key(knobs.seed, Purpose::Drift, layer.instance, layer.layer);
+    (0..layer.total_cells())
+        .map(|idx| normal_at(key, [idx as u32, 0, 0, 0]))
+        .collect()
 }
 
 fn u32_of(v: usize, what: &str) -> u32 {
@@ -171,7 +189,7 @@ fn u32_of(v: usize, what: &str) -> u32 {
 /// draws (`read::effective`).
 fn frozen_words(layer: &LayerCells, cfg: &Xbar, knobs: &Knobs) -> Vec<u32> {
     let dev = &cfg.device;
-    let drift = drift_factor(cfg);
+    let z_drift = drift_deviates(layer, cfg, knobs);
     let (stuck_off, stuck_any) = (dev.stuck_off as f32, (dev.stuck_off + dev.stuck_on) as f32);
     let key_d2d = stream_key(knobs.seed, Purpose::D2d, layer.instance, layer.layer);
     let key_stuck = stream_key(knobs.seed, Purpose::Stuck, layer.instance, layer.layer);
@@ -194,7 +212,8 @@ fn frozen_words(layer: &LayerCells, cfg: &Xbar, knobs: &Knobs) -> Vec<u32> {
             };
             match stuck {
                 Some(g) => {
-                    let mut v = g * drift;
+                    let z = z_drift.get(idx).copied().unwrap_or(0.0);
+                    let mut v = g * drift::factor(g, layer.g_min, z, &dev.drift);
                     if let Some(f) = factor {
                         v *= f;
                     }
@@ -223,26 +242,48 @@ fn instance_words(layer: &LayerCells, cfg: &Xbar, knobs: &Knobs) -> [u32; INST_S
         w[2 * i + 1] = k[1];
     }
     let base = nominal_curve(cfg, knobs);
-    w[8] = knobs.read_noise.to_bits();
+    w[8] = drift::read_noise_at(knobs.read_noise, &cfg.device.drift).to_bits();
     w[9] = knobs.output_noise.to_bits();
     w[10] = knobs.c2c.to_bits();
     w[11] = knobs.lr.to_bits();
     w[12] = (2.0 * layer.scale / base.p_max).to_bits();
     w[13] = base.p_max.to_bits();
     w[14] = base.g_min.to_bits();
+    adc_words(layer, cfg, &mut w);
+    w
+}
+
+/// The ADC words of one instance (16..22, see [`INST_STRIDE`]).
+fn adc_words(layer: &LayerCells, cfg: &Xbar, w: &mut [u32]) {
     for (d, dir) in [Direction::Forward, Direction::Transposed]
         .into_iter()
         .enumerate()
     {
         let geo = geometry(layer, dir, cfg);
-        let step = adc_step(layer, dir, cfg);
-        let inv_lsb = 1.0 / (layer.unit() * step);
+        let adc = Adc::new(layer, dir, cfg);
         let qmax = ((1u64 << geo.in_bits) - 1) as f64;
-        let y_scale = step as f64 * layer.scale as f64 / (layer.max_code() as f64 * qmax);
-        w[16 + 2 * d] = inv_lsb.to_bits();
+        let y_scale = adc.step as f64 * layer.scale as f64 / (layer.max_code() as f64 * qmax);
+        w[16 + 2 * d] = adc.inv_lsb.to_bits();
         w[17 + 2 * d] = (y_scale as f32).to_bits();
+        w[20 + d] = adc.offset.to_bits();
     }
-    w
+}
+
+/// Sets the calibrated ADC ranges of every instance and rewrites their ADC words.
+pub(super) fn set_adc(be: &mut GpuBackend, id: XbarId, ranges: &[[Option<AdcRange>; 2]]) {
+    let buf = be.gpu_xbars[id.0].inst;
+    let mut inst = be.read_u32(buf);
+    let xb = &mut be.gpu_xbars[id.0];
+    for (p, (l, r)) in xb.meta.iter_mut().zip(ranges).enumerate() {
+        l.set_adc_range(Direction::Forward, r[0]);
+        l.set_adc_range(Direction::Transposed, r[1]);
+        adc_words(
+            l,
+            &xb.cfg,
+            &mut inst[p * INST_STRIDE..(p + 1) * INST_STRIDE],
+        );
+    }
+    be.write_u32(buf, &inst);
 }
 
 impl GpuXbar {
@@ -282,6 +323,7 @@ fn update_eff(be: &mut GpuBackend, id: XbarId) {
     let refs = if l.mapping == Mapping::Offset { 2 } else { 0 };
     let (ncol_f, ncol_b) = (sets * n + refs, sets * kk + refs);
     let p = x.n_inst();
+    let d = &x.cfg.device.drift;
     let nf = p * s * kk * ncol_f;
     let nb = p * s * n * ncol_b;
     let prm = EffParams {
@@ -297,11 +339,17 @@ fn update_eff(be: &mut GpuBackend, id: XbarId) {
         n_inst: p as u32,
         nf: u32_of(nf, "forward effective conductances"),
         nb: u32_of(nb, "transposed effective conductances"),
-        drift: drift_factor(&x.cfg),
-        _pad: [0; 3],
+        drift: drift::global_factor(d),
+        nu: d.nu as f32,
+        nu_state: d.nu_state as f32,
+        nu_d2d: d.nu_d2d as f32,
+        ln_t: drift::ln_t(d),
+        g_min: l.g_min,
+        per_cell_drift: per_cell_drift(&x.cfg) as u32,
+        _pad: 0,
     };
     u32_of(nf + nb, "effective conductances");
-    let bufs = [x.cells, x.frozen, x.eff_f, x.eff_b];
+    let bufs = [x.cells, x.frozen, x.eff_f, x.eff_b, x.drift_z];
     be.dispatch(&shaders::XBAR_EFF, &[], &prm, &bufs, groups_1d(nf + nb));
 }
 
@@ -325,6 +373,11 @@ pub(super) fn create(
             "instances of a crossbar layer must have equal shapes"
         );
     }
+    let mut layers = layers;
+    for (l, k) in layers.iter_mut().zip(&knobs) {
+        drift::calibrate_gain(l, cfg, k);
+    }
+    let l0 = &layers[0];
     let p = layers.len();
     let total = l0.total_cells();
     let n_data = l0.cells.len();
@@ -333,7 +386,9 @@ pub(super) fn create(
     let mut inst = Vec::with_capacity(p * INST_STRIDE);
     let programmable = l0.slices == 1;
     let mut curves = Vec::with_capacity(if programmable { p * n_data * 2 } else { 1 });
+    let mut drift_z = Vec::new();
     for (l, k) in layers.iter().zip(&knobs) {
+        drift_z.extend(drift_deviates(l, cfg, k));
         cells.extend_from_slice(&l.cells);
         cells.extend_from_slice(&l.ref_fwd);
         cells.extend_from_slice(&l.ref_bwd);
@@ -352,6 +407,9 @@ pub(super) fn create(
     if curves.is_empty() {
         curves.push(0.0);
     }
+    if drift_z.is_empty() {
+        drift_z.push(0.0);
+    }
     let (kk, n, s, sets) = (l0.fan_in, l0.fan_out, l0.slices, l0.sets());
     let refs = if l0.mapping == Mapping::Offset { 2 } else { 0 };
     let eff_f_len = p * s * kk * (sets * n + refs);
@@ -364,6 +422,8 @@ pub(super) fn create(
     be.write_u32(frozen_buf, &frozen);
     let curves_buf = be.alloc(curves.len());
     be.write(curves_buf, &curves);
+    let drift_z_buf = be.alloc(drift_z.len());
+    be.write(drift_z_buf, &drift_z);
     let inst_buf = be.alloc_u32(inst.len());
     be.write_u32(inst_buf, &inst);
     let eff_f = be.alloc(eff_f_len);
@@ -388,6 +448,7 @@ pub(super) fn create(
         cells: cells_buf,
         frozen: frozen_buf,
         curves: curves_buf,
+        drift_z: drift_z_buf,
         eff_f,
         eff_b,
         inst: inst_buf,
@@ -507,7 +568,9 @@ pub(super) fn program(be: &mut GpuBackend, id: XbarId, grad: Buf, step: u32) {
         stochastic: (xb.cfg.device.rounding == Rounding::Stochastic) as u32,
         max_pulses: xb.cfg.device.max_pulses_per_update,
         counter_base: COUNTER_WRITE,
-        _pad: [0; 3],
+        c2c_per_update: (xb.cfg.device.c2c_law == C2cLaw::PerUpdate) as u32,
+        set_only: xb.cfg.device.set_only as u32,
+        _pad: 0,
     };
     let bufs = [xb.inst, grad, xb.curves, xb.cells, xb.state, xb.rowmax];
     let weights = p * l.fan_in * l.fan_out;

@@ -44,13 +44,15 @@ pub(super) fn tensors<'a>(
         name,
         format!(
             "weight_bits={} cell_bits={} mapping={mapping} scale={} g_min={} adc_range_fwd={} \
-             adc_range_bwd={}",
+             adc_range_bwd={} adc_lo_fwd={} adc_lo_bwd={}",
             c.weight_bits,
             c.cell_bits,
             c.scale,
             c.g_min,
             range(c.adc_range_fwd),
-            range(c.adc_range_bwd)
+            range(c.adc_range_bwd),
+            c.adc_lo_fwd,
+            c.adc_lo_bwd
         ),
     );
 }
@@ -92,6 +94,13 @@ pub fn from_bytes(bytes: &[u8]) -> anyhow::Result<Vec<(usize, LayerCells)>> {
                 _ => number(k).map(Some),
             }
         };
+        // Range bottoms are absent from files written before ranges had one: 0.
+        let lo = |k: &str| -> anyhow::Result<f32> {
+            match kv.get(k) {
+                None => Ok(0.0),
+                Some(_) => number(k),
+            }
+        };
         let mapping = match field("mapping")? {
             "offset" => Mapping::Offset,
             "differential" => Mapping::Differential,
@@ -127,6 +136,10 @@ pub fn from_bytes(bytes: &[u8]) -> anyhow::Result<Vec<(usize, LayerCells)>> {
                 ref_bwd,
                 adc_range_fwd: adc("adc_range_fwd")?,
                 adc_range_bwd: adc("adc_range_bwd")?,
+                adc_lo_fwd: lo("adc_lo_fwd")?,
+                adc_lo_bwd: lo("adc_lo_bwd")?,
+                // Measured again when the layer is put on a backend.
+                drift_gain: 1.0,
             },
         ));
     }

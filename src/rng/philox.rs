@@ -22,6 +22,7 @@ pub enum Purpose {
     Dropout = 11,
     Sample = 12,
     Augment = 13,
+    Drift = 14,
 }
 
 fn mulhilo(a: u32, b: u32) -> (u32, u32) {

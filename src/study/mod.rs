@@ -1,3 +1,4 @@
 //! Studies: fixed experiments that answer one question each.
 
+pub mod drift;
 pub mod robustness;

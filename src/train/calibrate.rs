@@ -2,11 +2,14 @@
 //! arrays on the host (forward, then the error path of the learning rule), and every read sets
 //! its ADC range from a percentile of the partial sums it sees (`array.adc_percentile`).
 //! Inputs of every read are scaled by their own range, so a range set at the start stays
-//! appropriate as activations and errors change in magnitude.
+//! appropriate as activations and errors change in magnitude; the spread of partial sums still
+//! changes as the weights train, which recalibration (`array.adc_recalibrate_steps`,
+//! `adc_recalibrate_epoch`) follows by repeating the same pass on the arrays as they are.
 
 use crate::backend::{input_range, Activation};
 use crate::config::Rule;
 use crate::cpu::act::{activate, derivative};
+use crate::xbar::adc::AdcRange;
 use crate::xbar::read::{calibrate, read, Direction};
 use crate::xbar::{Knobs, LayerCells, Xbar};
 
@@ -102,6 +105,68 @@ pub fn calibrate_instance(
                     0,
                 );
             }
+        }
+    }
+}
+
+/// What recalibrating the ADC ranges during training needs: the settings, the instances'
+/// knobs and one fixed calibration batch (host copies).
+pub struct Recalibration {
+    pub xb: Xbar,
+    /// The DFA feedback arrays' settings, when they are quantized arrays.
+    pub fx: Option<Xbar>,
+    pub knobs: Vec<Knobs>,
+    pub act: Activation,
+    pub rule: Rule,
+    pub x: Vec<f32>,
+    pub labels: Vec<u32>,
+}
+
+impl Recalibration {
+    /// Recalibrates every instance of `layers` (and `feedback`) on the arrays as they are now:
+    /// the cells are read back, calibrated on the host and the new ranges set on the backend.
+    pub fn run(
+        &self,
+        be: &mut dyn crate::backend::Backend,
+        layers: &[crate::backend::XbarId],
+        feedback: Option<crate::backend::XbarId>,
+        signed_inputs: &[bool],
+    ) {
+        let mut cells: Vec<Vec<LayerCells>> = layers.iter().map(|id| be.xbar_cells(*id)).collect();
+        let mut fb: Option<Vec<LayerCells>> = feedback.map(|id| be.xbar_cells(id));
+        for (p, k) in self.knobs.iter().enumerate() {
+            let mut mine: Vec<LayerCells> = cells.iter().map(|c| c[p].clone()).collect();
+            let f = fb.as_mut().map(|f| &mut f[p]).zip(self.fx.as_ref());
+            calibrate_instance(
+                &mut mine,
+                f,
+                &self.xb,
+                k,
+                self.act,
+                signed_inputs,
+                self.rule,
+                &self.x,
+                &self.labels,
+            );
+            for (l, c) in mine.into_iter().enumerate() {
+                cells[l][p] = c;
+            }
+        }
+        let ranges = |c: &[LayerCells]| -> Vec<[Option<AdcRange>; 2]> {
+            c.iter()
+                .map(|l| {
+                    [
+                        l.adc_range(Direction::Forward),
+                        l.adc_range(Direction::Transposed),
+                    ]
+                })
+                .collect()
+        };
+        for (id, c) in layers.iter().zip(&cells) {
+            be.xbar_set_adc(*id, &ranges(c));
+        }
+        if let (Some(id), Some(f)) = (feedback, fb) {
+            be.xbar_set_adc(id, &ranges(&f));
         }
     }
 }

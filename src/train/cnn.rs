@@ -310,6 +310,7 @@ pub fn train(
         activity: vec![],
         cost: None,
         stopped: None,
+        warnings: vec![],
     };
     let bar = progress(opts, split.train.len() as u64 * cfg.train.epochs as u64);
     let mut train_seconds = 0.0;
@@ -318,8 +319,13 @@ pub fn train(
         t.net.set_lr(t.be, lr as f32);
         bar.set_message(format!("epoch {}/{}", epoch + 1, cfg.train.epochs));
         let t0 = Instant::now();
+        let at_start = t.activity();
         let (loss, acc) = t.train_epoch(epoch, &bar);
         let secs = t0.elapsed().as_secs_f64();
+        let clipped = super::report::clip_fractions(&t.activity(), &at_start);
+        if let Some(a) = &cfg.array {
+            report.warn_clipping(epoch, &clipped, a.adc_clip_warning);
+        }
         train_seconds += secs;
         let (_, test, _) = t.evaluate();
         let rec = EpochRecord {
@@ -329,6 +335,7 @@ pub fn train(
             test_accuracy: test,
             seconds: secs,
             alignment: None,
+            adc_clipped: clipped,
         };
         report.instances[0].epochs.push(rec.clone());
         report.instances[0].test_accuracy = test;

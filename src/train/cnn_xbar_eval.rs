@@ -34,6 +34,7 @@ pub struct XbarEval {
 
 /// The cells of one weight layer.
 #[derive(Clone)]
+#[allow(clippy::large_enum_variant)] // a few per network
 pub(super) enum Cells {
     Dense(LayerCells),
     /// Basis array, and the compacted coefficient array with its used inputs and outputs.

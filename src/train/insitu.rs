@@ -3,7 +3,7 @@
 
 use std::cell::Cell;
 
-use super::calibrate::calibrate_instance;
+use super::calibrate::{calibrate_instance, Recalibration};
 use super::net::{Net, XbarNet};
 use crate::backend::{Activation, Backend};
 use crate::config::{AdcMode, ExperimentConfig, Init, InstanceConfig};
@@ -120,9 +120,21 @@ pub fn attach(
         _ => Vec::new(),
     };
     let signed_inputs: Vec<bool> = (0..n_layers).map(|l| input_signed(cfg, l)).collect();
+    let mut recalibration = None;
     if array.adc_mode == AdcMode::Calibrated {
         let rows = (cfg.train.batch_size as usize).min(calib.len()).max(1);
         let x = &calib.images[..rows * calib.features()];
+        if array.adc_recalibrate_steps > 0 || array.adc_recalibrate_epoch {
+            recalibration = Some(Recalibration {
+                xb: xb.clone(),
+                fx: fx.clone(),
+                knobs: all_knobs.clone(),
+                act: cfg.network.activation,
+                rule: cfg.train.rule,
+                x: x.to_vec(),
+                labels: calib.labels[..rows].to_vec(),
+            });
+        }
         for (p, k) in all_knobs.iter().enumerate() {
             let fb = fb_cells.get_mut(p).zip(fx.as_ref());
             calibrate_instance(
@@ -159,6 +171,7 @@ pub fn attach(
         minus_one_lr,
         reads: Cell::new(0),
         steps: Cell::new(0),
+        recalibration,
     });
     Ok(())
 }

@@ -22,6 +22,8 @@ pub struct XbarNet {
     pub minus_one_lr: Buf,
     pub reads: Cell<u32>,
     pub steps: Cell<u32>,
+    /// `calibrated` ADC ranges: how to recalibrate them during training.
+    pub recalibration: Option<super::calibrate::Recalibration>,
 }
 
 impl XbarNet {

@@ -15,6 +15,42 @@ pub struct EpochRecord {
     /// DFA only: cosine similarity of the DFA and the true BP weight update, per hidden layer.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub alignment: Option<Vec<f64>>,
+    /// In-situ runs: per weight layer, the fraction of this epoch's training ADC conversions
+    /// that clipped (all instances together).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub adc_clipped: Vec<ClipFractions>,
+}
+
+/// Clipped fraction of one layer's ADC conversions, per read direction (0 when there were no
+/// conversions in that direction).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct ClipFractions {
+    pub forward: f64,
+    pub transposed: f64,
+}
+
+/// Per layer, the clipped fraction of the conversions between two activity snapshots.
+pub fn clip_fractions(
+    now: &[crate::backend::XbarActivity],
+    before: &[crate::backend::XbarActivity],
+) -> Vec<ClipFractions> {
+    let frac = |c: crate::xbar::Counters| {
+        if c.adc_conversions == 0 {
+            0.0
+        } else {
+            c.adc_clipped as f64 / c.adc_conversions as f64
+        }
+    };
+    now.iter()
+        .zip(before)
+        .map(|(n, b)| {
+            let d = n.minus(b);
+            ClipFractions {
+                forward: frac(d.forward),
+                transposed: frac(d.transposed),
+            }
+        })
+        .collect()
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -188,6 +224,9 @@ pub struct RunReport {
     /// Set when the run stopped early; the epochs above are complete.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stopped: Option<String>,
+    /// Conditions that make the results suspect (e.g. heavy ADC clipping).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// Exit status of a run whose training diverged (1 is any other error).
@@ -237,6 +276,8 @@ pub fn mean_epochs(instances: &[InstanceRecord]) -> Vec<EpochRecord> {
                 test_accuracy: at(&|r| r.test_accuracy),
                 seconds: first.epochs[e].seconds,
                 alignment,
+                // Counted over all instances together: the same in every instance's record.
+                adc_clipped: first.epochs[e].adc_clipped.clone(),
             }
         })
         .collect()
@@ -265,6 +306,27 @@ impl RunReport {
                 train_accuracy: last(&|r| r.train_accuracy),
             }
         });
+    }
+
+    /// Adds a warning (also printed to stderr) for every layer and direction whose clipped
+    /// fraction in `epoch` exceeds `bound`.
+    pub fn warn_clipping(&mut self, epoch: u32, clipped: &[ClipFractions], bound: f64) {
+        for (l, c) in clipped.iter().enumerate() {
+            for (dir, f) in [("forward", c.forward), ("transposed", c.transposed)] {
+                if f > bound {
+                    let w = format!(
+                        "epoch {}: layer {l} {dir} reads clipped {:.1}% of ADC conversions \
+                         (bound {:.1}%, array.adc_clip_warning); consider adc_mode, adc_bits or \
+                         recalibration",
+                        epoch + 1,
+                        100.0 * f,
+                        100.0 * bound
+                    );
+                    eprintln!("warning: {w}");
+                    self.warnings.push(w);
+                }
+            }
+        }
     }
 
     /// Ends an epoch: records every instance's divergence, saves the report (when asked) and

@@ -8,8 +8,8 @@ use super::feed::{self, upload_split, Resident, ResidentSplit};
 use super::init;
 use super::net::{Net, NetSpec};
 use super::report::{
-    chip_cost, DeviceKnobs, Divergence, EpochRecord, FinalRecord, InstanceRecord, RunReport,
-    CHECK_EVERY,
+    chip_cost, clip_fractions, DeviceKnobs, Divergence, EpochRecord, FinalRecord, InstanceRecord,
+    RunReport, CHECK_EVERY,
 };
 use crate::backend::*;
 use crate::config::{ExperimentConfig, Rule};
@@ -205,12 +205,40 @@ impl<'a> Trainer<'a> {
         self.net.gradients(self.be, rows, rule);
         self.net.update(self.be, first..layers);
         self.be.flush();
+        let every = self
+            .cfg
+            .array
+            .as_ref()
+            .map_or(0, |a| a.adc_recalibrate_steps);
+        let steps = self.net.xbar.as_ref().map_or(0, |x| x.steps.get());
+        if every > 0 && steps.is_multiple_of(every) {
+            self.recalibrate();
+        }
+    }
+
+    /// Recalibrates the `calibrated` ADC ranges on the arrays as they are now (when the config
+    /// asks for recalibration).
+    fn recalibrate(&mut self) {
+        if let Some(x) = &self.net.xbar {
+            if let Some(r) = &x.recalibration {
+                r.run(self.be, &x.layers, x.feedback, &x.signed_inputs);
+            }
+        }
     }
 
     /// Trains one epoch; returns per-instance (loss, accuracy) on the training batches.
     pub fn train_epoch(&mut self, epoch: u32, bar: &indicatif::ProgressBar) -> Vec<(f64, f64)> {
         let order = data::epoch_order(self.train.n, self.cfg.seed, epoch);
         self.be.write_u32(self.perm, &order);
+        if epoch > 0
+            && self
+                .cfg
+                .array
+                .as_ref()
+                .is_some_and(|a| a.adc_recalibrate_epoch)
+        {
+            self.recalibrate();
+        }
         self.reset_acc();
         let b = self.net.spec.batch;
         let mut start = 0;
@@ -370,6 +398,7 @@ pub fn run_on(
         activity: vec![],
         cost: None,
         stopped: None,
+        warnings: vec![],
     };
     let total = split.train.len() as u64 * cfg.train.epochs as u64;
     let bar = progress(opts, total);
@@ -381,8 +410,13 @@ pub fn run_on(
         }
         bar.set_message(format!("epoch {}/{}", epoch + 1, cfg.train.epochs));
         let t0 = Instant::now();
+        let at_start = t.activity();
         let train = t.train_epoch(epoch, &bar);
         let secs = t0.elapsed().as_secs_f64();
+        let clipped = clip_fractions(&t.activity(), &at_start);
+        if let Some(a) = &cfg.array {
+            report.warn_clipping(epoch, &clipped, a.adc_clip_warning);
+        }
         train_seconds += secs;
         let test = t.evaluate();
         // The alignment diagnostic reads the arrays too; its reads are not the chip's work.
@@ -400,6 +434,7 @@ pub fn run_on(
                 test_accuracy: test[i],
                 seconds: secs,
                 alignment: align.as_ref().map(|a| a[i].clone()),
+                adc_clipped: clipped.clone(),
             });
             report.instances[i].test_accuracy = test[i];
         }

@@ -1,16 +1,24 @@
 //! Conductance update of one cell by n programming pulses (physics.md section 4).
 //!
 //! State is the normalised conductance g = G / G_max in [g_min, 1], g_min = 1 / on_off. The curve
-//! works in y = (g - g_min) / (1 - g_min) in [0, 1] and the pulse coordinate x = p / P_max:
-//! - potentiation: y = (1 - e^(-x/a)) / (1 - e^(-1/a)), a = A_LTP / P_max;
-//! - depression, mirrored: 1 - y = (1 - e^(-(1-x)/a_d)) / (1 - e^(-1/a_d)), a_d = A_LTD / P_max;
-//! - linear (a = 0 here, i.e. NL = 0): y = x.
+//! works in y = (g - g_min) / (1 - g_min) in [0, 1] and the pulse coordinate x = p / P_max, with a
+//! signed shape a (the sign of the NL label, as in NeuroSim V2.1):
+//! - a > 0, concave: y = (1 - e^(-x/a)) / (1 - e^(-1/a));
+//! - a < 0, the point-mirrored (convex) curve: 1 - y = (1 - e^(-(1-x)/|a|)) / (1 - e^(-1/|a|));
+//! - a = 0 (NL = 0): y = x.
+//!
+//! Potentiation moves along the curve of a_ltp = A_LTP / P_max, depression along that of
+//! a_ltd = A_LTD / P_max. A positive NL_LTD therefore makes depression retrace a concave curve
+//! (a near-symmetric device: with a_ltd = a_ltp, n pulses up then n down return to the start); a
+//! negative NL_LTD makes it follow the mirrored curve, so up and down steps differ at every state
+//! (an asymmetric device, which drifts toward its symmetry point under random updates).
 //!
 //! The update is f32 throughout, with `exp`, `ln` and short Taylor series only, so a WGSL port
 //! computes the same numbers (to f32 rounding). `P_max = levels - 1`: a device with `levels`
 //! states moves from G_min to G_max in `levels - 1` pulses.
 
 use super::nl::shape_from_nl;
+use crate::config::C2cLaw;
 
 /// Snap the pulse coordinate to an integer when it is this close: keeps a noise-free device on
 /// its `levels` grid despite f32 round-off in curve -> inverse -> curve.
@@ -24,18 +32,19 @@ pub const NL_D2D_FLOOR: f32 = 0.01;
 pub struct CellCurve {
     /// Pulses from G_min to G_max.
     pub p_max: f32,
-    /// A_LTP / P_max; 0 means linear.
+    /// A_LTP / P_max, signed as the NL label (negative: mirrored curve); 0 means linear.
     pub a_ltp: f32,
-    /// A_LTD / P_max; 0 means linear.
+    /// A_LTD / P_max, signed as the NL label (positive: retrace, negative: mirrored); 0 linear.
     pub a_ltd: f32,
     /// G_min / G_max.
     pub g_min: f32,
 }
 
 impl CellCurve {
-    /// The nominal curve of a device: `levels` states, NL labels solved for A (f64, once).
+    /// The nominal curve of a device: `levels` states, NL labels solved for A (f64, once); A
+    /// carries the label's sign.
     pub fn nominal(levels: u32, on_off: f64, nl_ltp: f64, nl_ltd: f64) -> Self {
-        let shape = |nl: f64| shape_from_nl(nl).unwrap_or(0.0) as f32;
+        let shape = |nl: f64| (shape_from_nl(nl).unwrap_or(0.0) * nl.signum()) as f32;
         Self {
             p_max: (levels.max(2) - 1) as f32,
             a_ltp: shape(nl_ltp),
@@ -100,40 +109,76 @@ fn rise_inv(y: f32, a: f32) -> f32 {
     }
 }
 
-/// Normalised conductance after `n` pulses (n > 0 potentiates, n < 0 depresses), then c2c noise
-/// N(0, c2c (G_max - G_min) sqrt|n|) from the standard normal `z`, then clipping to [G_min, G_max].
+/// Position on the signed curve after `n` pulses from state y: the pulse coordinate of y on the
+/// curve of shape `a`, snapped, moved by n and clamped to [0, P_max], mapped back. The mirrored
+/// case counts pulses from G_max so that it reproduces the concave case's arithmetic.
+fn step_on_curve(y: f32, n: i32, a: f32, p_max: f32) -> f32 {
+    let nf = n as f32;
+    if a == 0.0 {
+        let p = snap(y * p_max);
+        (p + nf).clamp(0.0, p_max) / p_max
+    } else if a > 0.0 {
+        let p = snap(rise_inv(y, a) * p_max);
+        rise((p + nf).clamp(0.0, p_max) / p_max, a)
+    } else {
+        let q = snap(rise_inv(1.0 - y, -a) * p_max); // pulses from G_max
+        1.0 - rise((q - nf).clamp(0.0, p_max) / p_max, -a)
+    }
+}
+
+/// y(x) of the signed curve of shape `a`.
+fn curve(x: f32, a: f32) -> f32 {
+    if a < 0.0 {
+        1.0 - rise(1.0 - x, -a)
+    } else {
+        rise(x, a)
+    }
+}
+
+/// x(y) of the signed curve of shape `a`.
+fn curve_inv(y: f32, a: f32) -> f32 {
+    if a < 0.0 {
+        1.0 - rise_inv(1.0 - y, -a)
+    } else {
+        rise_inv(y, a)
+    }
+}
+
+/// Normalised conductance after `n` pulses (n > 0 potentiates along the a_ltp curve, n < 0
+/// depresses along the a_ltd curve), then c2c noise N(0, c2c (G_max - G_min) sqrt|n|) from the
+/// standard normal `z`, then clipping to [G_min, G_max].
 /// `n = 0` leaves the cell untouched (no pulse, no noise).
 pub fn apply_pulses(g: f32, n: i32, c: &CellCurve, c2c: f32, z: f32) -> f32 {
+    apply_update(g, n, c, c2c, C2cLaw::PerPulse, z)
+}
+
+/// As [`apply_pulses`], with the write noise of `law`: sigma = c2c (G_max - G_min) sqrt|n|
+/// (`per_pulse`) or c2c (G_max - G_min) once per update (`per_update`, NeuroSim V2).
+pub fn apply_update(g: f32, n: i32, c: &CellCurve, c2c: f32, law: C2cLaw, z: f32) -> f32 {
     if n == 0 {
         return g;
     }
+    let pulses = match law {
+        C2cLaw::PerPulse => (n.unsigned_abs() as f32).sqrt(),
+        C2cLaw::PerUpdate => 1.0,
+    };
     let range = 1.0 - c.g_min;
     let y = ((g - c.g_min) / range).clamp(0.0, 1.0);
-    let y_new = if n > 0 {
-        let p = snap(rise_inv(y, c.a_ltp) * c.p_max);
-        rise((p + n as f32).clamp(0.0, c.p_max) / c.p_max, c.a_ltp)
-    } else if c.a_ltd == 0.0 {
-        // Linear depression in the potentiation coordinate, so a level reached either way has
-        // the same f32 value.
-        let p = snap(y * c.p_max);
-        (p + n as f32).clamp(0.0, c.p_max) / c.p_max
-    } else {
-        let q = snap(rise_inv(1.0 - y, c.a_ltd) * c.p_max); // pulses from G_max
-        1.0 - rise((q - n as f32).clamp(0.0, c.p_max) / c.p_max, c.a_ltd)
-    };
-    let noisy = c.g_min + y_new * range + c2c * range * (n.unsigned_abs() as f32).sqrt() * z;
+    let a = if n > 0 { c.a_ltp } else { c.a_ltd };
+    let y_new = step_on_curve(y, n, a, c.p_max);
+    let noisy = c.g_min + y_new * range + c2c * range * pulses * z;
     noisy.clamp(c.g_min, 1.0)
 }
 
 /// Normalised conductance after p pulses of potentiation from G_min (initial programming).
 pub fn g_after_ltp(p: f32, c: &CellCurve) -> f32 {
-    c.g_min + rise((p / c.p_max).clamp(0.0, 1.0), c.a_ltp) * (1.0 - c.g_min)
+    c.g_min + curve((p / c.p_max).clamp(0.0, 1.0), c.a_ltp) * (1.0 - c.g_min)
 }
 
 /// Potentiation pulse coordinate (real-valued) at which the curve reaches `g`.
 pub fn ltp_pulses_at(g: f32, c: &CellCurve) -> f32 {
     let y = ((g - c.g_min) / (1.0 - c.g_min)).clamp(0.0, 1.0);
-    rise_inv(y, c.a_ltp) * c.p_max
+    curve_inv(y, c.a_ltp) * c.p_max
 }
 
 fn snap(p: f32) -> f32 {
@@ -187,6 +232,70 @@ mod tests {
             (g - g0).abs() > 0.01,
             "nonlinear device returned: {g0} -> {g}"
         );
+    }
+
+    /// The signed shapes against the checked NL -> a values, and each depression law against its
+    /// closed form: retrace y = r(x - n / P_max, a), mirror 1 - y = r(1 - x + n / P_max, |a|),
+    /// r(x, a) = (1 - e^(-x/a)) / (1 - e^(-1/a)).
+    #[test]
+    fn nl_sign_selects_retrace_or_mirror() {
+        let r = |x: f64, a: f64| (1.0 - (-x / a).exp()) / (1.0 - (-1.0 / a).exp());
+        let sym = curve(1.46, 1.46, 32, 1e9);
+        let asym = curve(1.75, -1.46, 32, 1e9);
+        assert!((sym.a_ltd as f64 - 0.848677).abs() < 1e-5, "{}", sym.a_ltd);
+        assert!(
+            (asym.a_ltd as f64 + 0.848677).abs() < 1e-5,
+            "{}",
+            asym.a_ltd
+        );
+        assert!((asym.a_ltp as f64 - 0.702081).abs() < 1e-5);
+        let a = 0.848677f64;
+        for (p, n) in [(20.0, 5), (25.0, 6), (10.0, 3)] {
+            // Symmetric: up then down by the same count retraces exactly (on the level grid).
+            let g0 = g_after_ltp(p as f32, &sym);
+            let up = apply_pulses(g0, n, &sym, 0.0, 0.0);
+            let back = apply_pulses(up, -n, &sym, 0.0, 0.0);
+            assert!(
+                (back - g0).abs() < 1e-6,
+                "symmetric p {p} n {n}: {g0} -> {back}"
+            );
+            let down = apply_pulses(g0, -n, &sym, 0.0, 0.0) as f64;
+            let want = r((p - n as f64) / 31.0, a);
+            assert!(
+                (down - want).abs() < 1e-5,
+                "retrace p {p} n {n}: {down} vs {want}"
+            );
+            // Asymmetric: depression on the mirrored curve from the same conductance.
+            let y0 = g_after_ltp(p as f32, &asym) as f64;
+            let down = apply_pulses(y0 as f32, -n, &asym, 0.0, 0.0) as f64;
+            // Pulses from G_max on the mirrored curve: r(q / P_max, a) = 1 - y0.
+            let q = -a * (1.0 - (1.0 - y0) * (1.0 - (-1.0 / a).exp())).ln() * 31.0;
+            let want = 1.0 - r(((q + n as f64) / 31.0).min(1.0), a);
+            assert!(
+                (down - want).abs() < 1e-4,
+                "mirror p {p} n {n}: {down} vs {want}"
+            );
+        }
+    }
+
+    /// Write noise: sqrt(|n|) c2c (G_max - G_min) per pulse, c2c (G_max - G_min) per update.
+    #[test]
+    fn c2c_laws() {
+        let c = curve(0.0, 0.0, 101, 5.0);
+        let range = 1.0 - c.g_min;
+        let g0 = g_after_ltp(40.0, &c);
+        let clean = g_after_ltp(49.0, &c);
+        let per_pulse = apply_update(g0, 9, &c, 0.01, C2cLaw::PerPulse, 1.0);
+        let per_update = apply_update(g0, 9, &c, 0.01, C2cLaw::PerUpdate, 1.0);
+        assert!(
+            (per_pulse - clean - 0.03 * range).abs() < 1e-6,
+            "{per_pulse}"
+        );
+        assert!(
+            (per_update - clean - 0.01 * range).abs() < 1e-6,
+            "{per_update}"
+        );
+        assert_eq!(apply_update(g0, 0, &c, 0.01, C2cLaw::PerUpdate, 1.0), g0);
     }
 
     #[test]

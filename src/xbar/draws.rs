@@ -6,6 +6,7 @@
 //! - `Stuck` (frozen): [cell, 0, 0, 0]; u = uniform(w0); u < stuck_off: G_min,
 //!   else u < stuck_off + stuck_on: G_max.
 //! - `NlD2d` (frozen): [cell, 0, 0, 0]; z_ltp = normal(w0, w1), z_ltd = normal(w2, w3).
+//! - `Drift` (frozen): [cell, 0, 0, 0]; z = normal(w0, w1), the cell's drift-exponent deviate.
 //! - `ReadNoise` (per read): [cell, read_counter, tag, sample]; z = normal(w0, w1).
 //! - `OutputNoise` (per conversion): [conversion, read_counter, tag, sample]; z = normal(w0, w1).
 //! - `C2c` (per write): [cell, step, 0, 0]; z = normal(w0, w1).

@@ -1,14 +1,16 @@
 //! Effective conductances of a read, packed for the GEMM: `[col][slice][line]` (the layout of
-//! `read::effective`), with stuck cells, drift and frozen d2d applied exactly as the reference
-//! does. The frozen draws (d2d factor, stuck state) depend only on the cell index and the
-//! instance's knobs, so [`EffCache`] draws them once per layer; the packed matrices depend on the
-//! stored conductances too and are kept until the next programming event.
+//! `read::effective`), with stuck cells, drift (`drift::factor`, per cell) and frozen d2d applied
+//! exactly as the reference does. The frozen draws (d2d factor, stuck state, drift-exponent
+//! normal) depend only on the cell index and the instance's knobs, so [`EffCache`] draws them
+//! once per layer; the packed matrices depend on the stored conductances too and are kept until
+//! the next programming event.
 
 use rayon::prelude::*;
 
 use crate::rng::Purpose;
 
 use super::draws::{normal_at, stream_key, uniform_at};
+use super::drift;
 use super::mapping::LayerCells;
 use super::read::{cell_id, geometry, Direction};
 use super::{Knobs, Xbar};
@@ -20,14 +22,19 @@ pub struct Frozen {
     factor: Vec<f32>,
     /// 0: healthy, 1: stuck at G_min, 2: stuck at G_max.
     stuck: Vec<u8>,
+    /// The drift exponent's normal z_i (`drift`), drawn when the device has `nu_d2d` != 0;
+    /// empty otherwise.
+    drift_z: Vec<f32>,
 }
 
 impl Frozen {
-    /// The draws of `layer`'s cells, `None` when the device has neither d2d nor stuck cells.
+    /// The draws of `layer`'s cells, `None` when the device has no d2d, no stuck cells and no
+    /// drift-exponent spread.
     pub fn draw(layer: &LayerCells, cfg: &Xbar, knobs: &Knobs) -> Option<Frozen> {
         let dev = &cfg.device;
         let (stuck_off, stuck_any) = (dev.stuck_off as f32, (dev.stuck_off + dev.stuck_on) as f32);
-        if knobs.d2d <= 0.0 && stuck_any <= 0.0 {
+        let spread = dev.drift.nu_d2d != 0.0;
+        if knobs.d2d <= 0.0 && stuck_any <= 0.0 && !spread {
             return None;
         }
         let key_d2d = stream_key(knobs.seed, Purpose::D2d, layer.instance, layer.layer);
@@ -53,26 +60,32 @@ impl Frozen {
                     *f = (1.0 + knobs.d2d * normal_at(key_d2d, ctr)).max(0.0);
                 }
             });
-        Some(Frozen { factor, stuck })
-    }
-}
-
-/// Drift factor t^(-nu) (1 without drift).
-fn drift(cfg: &Xbar) -> f32 {
-    let d = &cfg.device.drift;
-    if d.nu > 0.0 && d.t > 1.0 {
-        d.t.powf(-d.nu) as f32
-    } else {
-        1.0
+        let drift_z = if spread {
+            let key = stream_key(knobs.seed, Purpose::Drift, layer.instance, layer.layer);
+            (0..n)
+                .into_par_iter()
+                .map(|idx| normal_at(key, [idx as u32, 0, 0, 0]))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        Some(Frozen {
+            factor,
+            stuck,
+            drift_z,
+        })
     }
 }
 
 /// Effective conductances `[col][slice][line]` of a read of `layer` in `dir`; `frozen` must be
-/// `Frozen::draw` of this layer (or `None` for a device without frozen draws).
+/// `Frozen::draw` of this layer under the same device (or `None` for a device without frozen
+/// draws).
 pub fn pack(layer: &LayerCells, dir: Direction, cfg: &Xbar, frozen: Option<&Frozen>) -> Vec<f32> {
     let geo = geometry(layer, dir, cfg);
     let (s, lines) = (layer.slices, geo.lines);
-    let drift = drift(cfg);
+    let d = &cfg.device.drift;
+    // The reference draws z for every cell of a per-cell drift; it matters only with a spread.
+    let spread = drift::active(d) && !drift::uniform(d) && d.nu_d2d != 0.0;
     let (r1, r2) = (layer.ref_fwd_base(), layer.ref_bwd_base());
     let stored = |idx: usize| -> f32 {
         if idx < r1 {
@@ -99,7 +112,12 @@ pub fn pack(layer: &LayerCells, dir: Direction, cfg: &Xbar, frozen: Option<&Froz
                         _ => {}
                     }
                 }
-                g *= drift;
+                // Without a spread the reference's z is multiplied by nu_d2d = 0: use 0.
+                let z = match frozen {
+                    Some(f) if spread => f.drift_z[idx],
+                    _ => 0.0,
+                };
+                g *= drift::factor(g, layer.g_min, z, d);
                 if let Some(f) = frozen {
                     // The factor is exactly 1 without d2d, where the reference skips it.
                     g *= f.factor[idx];

@@ -23,9 +23,11 @@ use rayon::prelude::*;
 use crate::config::Mapping;
 use crate::rng::Purpose;
 
+use super::adc::Adc;
 use super::draws::{normal_at, stream_key, tag};
+use super::drift;
 use super::mapping::LayerCells;
-use super::read::{adc_step, cell_id, geometry, input_code, Counters, Direction, Geometry};
+use super::read::{cell_id, geometry, input_code, Counters, Direction, Geometry};
 use super::{Knobs, Xbar};
 
 /// Elements of one chunk's digit or product matrix (bounds the memory of a read).
@@ -70,11 +72,11 @@ pub struct Plan<'a> {
     /// Columns x slices.
     np: usize,
     n_data: usize,
-    step: f32,
+    /// The ADC of the read ([lo, hi] range, drift gain).
+    adc: Adc,
     inv_unit: f32,
-    inv_lsb: f32,
-    max_code: f32,
-    knobs: &'a Knobs,
+    /// The caller's knobs with the read noise at the drift's read time.
+    knobs: Knobs,
     key_read: [u32; 2],
     key_out: [u32; 2],
     read_counter: u32,
@@ -98,10 +100,11 @@ fn passes(geo: &Geometry) -> Vec<(usize, usize, usize, usize)> {
     v
 }
 
-/// ADC code before clamping: floor(I / LSB + noise + 1/2), the reference's f32 operations.
+/// ADC code before clamping: floor(I inv_lsb - offset + noise + 1/2), the reference's f32
+/// operations (`Adc::value`, then the noise, then the rounding).
 #[inline(always)]
-fn adc_round(i: f32, inv_lsb: f32, noise: f32) -> f32 {
-    floor(i * inv_lsb + noise + 0.5)
+fn adc_round(i: f32, adc: &Adc, noise: f32) -> f32 {
+    floor(adc.value(i) + noise + 0.5)
 }
 
 /// ADC codes of a row of noise-free sums: clamped codes, whether each sum is near a rounding
@@ -110,6 +113,7 @@ fn quantize(
     prow: &[f32],
     rel: f32,
     inv_lsb: f32,
+    offset: f32,
     max: f32,
     codes: &mut [i32],
     near: &mut [bool],
@@ -117,22 +121,24 @@ fn quantize(
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU has AVX2.
-        return unsafe { quantize_avx2(prow, rel, inv_lsb, max, codes, near) };
+        return unsafe { quantize_avx2(prow, rel, inv_lsb, offset, max, codes, near) };
     }
-    quantize_impl(prow, rel, inv_lsb, max, codes, near, floor)
+    quantize_impl(prow, rel, inv_lsb, offset, max, codes, near, floor)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
+#[allow(clippy::too_many_arguments)]
 unsafe fn quantize_avx2(
     prow: &[f32],
     rel: f32,
     inv_lsb: f32,
+    offset: f32,
     max: f32,
     codes: &mut [i32],
     near: &mut [bool],
 ) -> (u32, u64) {
-    quantize_impl(prow, rel, inv_lsb, max, codes, near, f32::floor)
+    quantize_impl(prow, rel, inv_lsb, offset, max, codes, near, f32::floor)
 }
 
 /// acc[o] += (code_o - reference) << shift for slice `k` of `codes` (`[column][slice]`):
@@ -204,10 +210,12 @@ fn shift_add_impl(
 
 /// `fl` is the floor: `f32::floor` where SSE4.1 makes it one instruction, else [`floor`].
 #[inline(always)]
+#[allow(clippy::too_many_arguments)]
 fn quantize_impl(
     prow: &[f32],
     rel: f32,
     inv_lsb: f32,
+    offset: f32,
     max: f32,
     codes: &mut [i32],
     near: &mut [bool],
@@ -216,9 +224,10 @@ fn quantize_impl(
     let (mut n_near, mut clipped) = (0u32, 0u32);
     for ((c, amb), &i) in codes.iter_mut().zip(near.iter_mut()).zip(prow) {
         let delta = i * rel;
-        // adc_round, three times.
-        let r = fl(i * inv_lsb + 0.0 + 0.5);
-        let a = fl((i - delta) * inv_lsb + 0.0 + 0.5) != fl((i + delta) * inv_lsb + 0.0 + 0.5);
+        // adc_round, three times (`Adc::value` is i * inv_lsb - offset).
+        let r = fl(i * inv_lsb - offset + 0.0 + 0.5);
+        let a = fl((i - delta) * inv_lsb - offset + 0.0 + 0.5)
+            != fl((i + delta) * inv_lsb - offset + 0.0 + 0.5);
         *amb = a;
         n_near += a as u32;
         clipped += ((r < 0.0) | (r > max)) as u32;
@@ -269,7 +278,11 @@ impl<'a> Plan<'a> {
         if geo.adc_bits > 30 {
             return None; // codes are i32 in `quantize`
         }
-        let step = adc_step(layer, dir, cfg);
+        let adc = Adc::new(layer, dir, cfg);
+        let knobs = Knobs {
+            read_noise: drift::read_noise_at(knobs.read_noise, &cfg.device.drift),
+            ..*knobs
+        };
         Some(Plan {
             passes: passes(&geo),
             layer,
@@ -281,10 +294,8 @@ impl<'a> Plan<'a> {
             eff,
             np: geo.ncol * geo.slices,
             n_data: layer.sets() * geo.outs,
-            step,
+            adc,
             inv_unit: 1.0 / layer.unit(),
-            inv_lsb: 1.0 / (layer.unit() * step),
-            max_code: ((1u64 << geo.adc_bits) - 1) as f32,
             knobs,
             key_read: stream_key(knobs.seed, Purpose::ReadNoise, layer.instance, layer.layer),
             key_out: stream_key(
@@ -496,9 +507,9 @@ impl<'a> Plan<'a> {
                 let r = &mut raw[(b0 + i) * outs..(b0 + i + 1) * outs];
                 for sign in 0..self.signs {
                     let sgn = if sign == 1 {
-                        -(self.step as f64)
+                        -(self.adc.step as f64)
                     } else {
-                        self.step as f64
+                        self.adc.step as f64
                     };
                     for (r, &a) in r.iter_mut().zip(&acc_b[sign * outs..(sign + 1) * outs]) {
                         *r += sgn * a as f64;
@@ -545,8 +556,9 @@ impl<'a> Plan<'a> {
                     let (near, clipped) = quantize(
                         prow,
                         rel,
-                        self.inv_lsb,
-                        self.max_code,
+                        self.adc.inv_lsb,
+                        self.adc.offset,
+                        self.adc.max_code,
                         &mut codes32,
                         &mut ambiguous,
                     );
@@ -554,12 +566,12 @@ impl<'a> Plan<'a> {
                     if near > 0 {
                         for j in 0..np {
                             if ambiguous[j] {
-                                let was = adc_round(prow[j], self.inv_lsb, 0.0);
+                                let was = adc_round(prow[j], &self.adc, 0.0);
                                 let i = self.reference_sum(dt, lo, j, b, tg);
-                                let r = adc_round(i, self.inv_lsb, 0.0);
-                                let out = |r: f32| !(0.0..=self.max_code).contains(&r) as u64;
+                                let r = adc_round(i, &self.adc, 0.0);
+                                let out = |r: f32| !(0.0..=self.adc.max_code).contains(&r) as u64;
                                 counters.adc_clipped = counters.adc_clipped + out(r) - out(was);
-                                codes32[j] = r.clamp(0.0, self.max_code) as i32;
+                                codes32[j] = r.clamp(0.0, self.adc.max_code) as i32;
                             }
                         }
                     }
@@ -581,16 +593,16 @@ impl<'a> Plan<'a> {
                         let mut r;
                         if noisy_terms {
                             i_sum = self.reference_sum(dt, lo, j, b, tg);
-                            r = adc_round(i_sum, self.inv_lsb, noise);
+                            r = adc_round(i_sum, &self.adc, noise);
                         } else {
                             i_sum = prod[row * np + j];
-                            r = adc_round(i_sum, self.inv_lsb, noise);
+                            r = adc_round(i_sum, &self.adc, noise);
                             let delta = i_sum * rel;
-                            let r_lo = adc_round(i_sum - delta, self.inv_lsb, noise);
-                            let r_hi = adc_round(i_sum + delta, self.inv_lsb, noise);
+                            let r_lo = adc_round(i_sum - delta, &self.adc, noise);
+                            let r_hi = adc_round(i_sum + delta, &self.adc, noise);
                             if r_lo != r_hi {
                                 i_sum = self.reference_sum(dt, lo, j, b, tg);
-                                r = adc_round(i_sum, self.inv_lsb, noise);
+                                r = adc_round(i_sum, &self.adc, noise);
                             }
                         }
                         if let Some((sn, ids)) = seen.as_mut() {
@@ -601,10 +613,10 @@ impl<'a> Plan<'a> {
                                 }
                             }
                         }
-                        if !(0.0..=self.max_code).contains(&r) {
+                        if !(0.0..=self.adc.max_code).contains(&r) {
                             counters.adc_clipped += 1;
                         }
-                        *code = r.clamp(0.0, self.max_code) as i32;
+                        *code = r.clamp(0.0, self.adc.max_code) as i32;
                     }
                 }
                 counters.adc_conversions += np as u64;

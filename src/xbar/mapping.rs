@@ -27,8 +27,10 @@
 use crate::config::{ConfigError, Mapping};
 use crate::rng::Purpose;
 
+use super::adc::AdcRange;
 use super::device::{g_after_ltp, ltp_pulses_at, CellCurve};
 use super::draws::{normal2_at, stream_key};
+use super::read::Direction;
 use super::{Knobs, Xbar};
 
 /// One layer of one instance on crossbars.
@@ -52,13 +54,45 @@ pub struct LayerCells {
     pub ref_fwd: Vec<f32>,
     /// `[out][slice][lo, hi]`, offset mapping only.
     pub ref_bwd: Vec<f32>,
-    /// ADC range (level units) of the forward read in `calibrated` mode, once calibrated.
+    /// ADC range top (level units) of the forward read in `calibrated` mode, once calibrated.
     pub adc_range_fwd: Option<f32>,
     /// Same for the transposed read.
     pub adc_range_bwd: Option<f32>,
+    /// ADC range bottom (levels, the current of code 0) of the forward read; 0 for ranges that
+    /// start at zero.
+    pub adc_lo_fwd: f32,
+    /// Same for the transposed read.
+    pub adc_lo_bwd: f32,
+    /// Global drift compensation: ADC gain factor sum G(t0) / sum G(t) from a calibration read
+    /// (`drift::calibrate_gain`); 1 without compensation.
+    pub drift_gain: f32,
 }
 
 impl LayerCells {
+    /// The calibrated ADC range of a read direction, if any.
+    pub fn adc_range(&self, dir: Direction) -> Option<AdcRange> {
+        match dir {
+            Direction::Forward => self.adc_range_fwd.map(|hi| AdcRange {
+                lo: self.adc_lo_fwd,
+                hi,
+            }),
+            Direction::Transposed => self.adc_range_bwd.map(|hi| AdcRange {
+                lo: self.adc_lo_bwd,
+                hi,
+            }),
+        }
+    }
+
+    /// Sets (or clears) the calibrated ADC range of a read direction.
+    pub fn set_adc_range(&mut self, dir: Direction, r: Option<AdcRange>) {
+        let (hi, lo) = match dir {
+            Direction::Forward => (&mut self.adc_range_fwd, &mut self.adc_lo_fwd),
+            Direction::Transposed => (&mut self.adc_range_bwd, &mut self.adc_lo_bwd),
+        };
+        *hi = r.map(|r| r.hi);
+        *lo = r.map_or(0.0, |r| r.lo);
+    }
+
     /// Cell sets: 1 (offset) or 2 (differential).
     pub fn sets(&self) -> usize {
         match self.mapping {
@@ -182,6 +216,9 @@ fn empty_layer(
         ref_bwd: Vec::new(),
         adc_range_fwd: None,
         adc_range_bwd: None,
+        adc_lo_fwd: 0.0,
+        adc_lo_bwd: 0.0,
+        drift_gain: 1.0,
     };
     l.cells = vec![l.g_min; l.sets() * fan_out * fan_in * slices];
     if a.mapping == Mapping::Offset {

@@ -2,8 +2,10 @@
 //! (forward and transposed), conductance-update programming and the device models. The GPU
 //! kernels mirror these functions; `docs/crossbar.md` states the model and the random-draw layout.
 
+pub mod adc;
 pub mod device;
 pub mod draws;
+pub mod drift;
 pub mod effective;
 pub mod fast_read;
 pub mod knobs;

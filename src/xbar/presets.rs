@@ -4,10 +4,19 @@ use toml::{Table, Value};
 
 use crate::config::{ConfigError, DeviceConfig};
 
-const PRESETS: [(&str, &str); 4] = [
+const FEFET_ASYMMETRIC: &str = include_str!("../../configs/devices/fefet_asymmetric.toml");
+
+/// Name and file text; `fefet` is the name the asymmetric FeFET had before the symmetric
+/// variant existed, kept so that configs naming it keep their meaning.
+const PRESETS: [(&str, &str); 6] = [
     ("ideal", include_str!("../../configs/devices/ideal.toml")),
     ("rram", include_str!("../../configs/devices/rram.toml")),
-    ("fefet", include_str!("../../configs/devices/fefet.toml")),
+    ("fefet", FEFET_ASYMMETRIC),
+    ("fefet_asymmetric", FEFET_ASYMMETRIC),
+    (
+        "fefet_symmetric",
+        include_str!("../../configs/devices/fefet_symmetric.toml"),
+    ),
     ("pcm", include_str!("../../configs/devices/pcm.toml")),
 ];
 
@@ -101,8 +110,12 @@ mod tests {
         }
         let f = preset("fefet").unwrap();
         assert_eq!((f.nl_ltp, f.nl_ltd, f.levels), (1.75, -1.46, 32));
+        let a = preset("fefet_asymmetric").unwrap();
+        assert_eq!((a.nl_ltp, a.nl_ltd), (f.nl_ltp, f.nl_ltd));
+        let s = preset("fefet_symmetric").unwrap();
+        assert_eq!((s.nl_ltp, s.nl_ltd, s.levels), (1.75, 1.46, 32));
         let e = preset("mram").unwrap_err().to_string();
-        assert!(e.contains("ideal, rram, fefet, pcm"), "{e}");
+        assert!(e.contains("ideal, rram, fefet, fefet_asymmetric"), "{e}");
     }
 
     #[test]

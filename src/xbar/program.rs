@@ -6,12 +6,18 @@
 //! nearest: floor(v + 0.5)), clipped to +-max_pulses_per_update; all f32.
 //! Offset mapping: the cell gets n pulses. Differential: the + cell gets n and the - cell -n, so
 //! a pulse moves w by dw_1 as in the offset case. Each cell then follows `device::apply_pulses`
-//! with its frozen NL curve (`NlD2d`) and c2c draw `C2c` `[cell, step, 0, 0]`.
+//! with its frozen NL curve (`NlD2d`) and c2c draw `C2c` `[cell, step, 0, 0]` under the
+//! device's `c2c_law` (`device::apply_update`).
+//!
+//! SET-only devices (`device.set_only`, PCM: RESET is abrupt, so only gradual SET carries
+//! updates; differential mapping only): n > 0 SETs the + cell by n, n < 0 SETs the - cell by |n|,
+//! and a pair with a saturated cell is refreshed ([`refresh`]); refresh pulses count as its SET
+//! pulses plus one RESET per cell.
 
 use crate::config::{ConfigError, Rounding};
 use crate::rng::Purpose;
 
-use super::device::apply_pulses;
+use super::device::{apply_update, g_after_ltp, ltp_pulses_at, CellCurve};
 use super::draws::{normal_at, stream_key, uniform_at};
 use super::mapping::{cell_curve, nominal_curve, LayerCells};
 use super::{Knobs, Xbar};
@@ -91,6 +97,10 @@ pub fn program(
                 continue;
             }
             for set in 0..layer.sets() {
+                let n_cell = if set == 0 { n } else { -n };
+                if dev.set_only && n_cell < 0 {
+                    continue;
+                }
                 let idx = layer.cell_index(set, j, i, 0);
                 let c = cell_curve(&base, knobs, key_nl, idx);
                 let z = if knobs.c2c > 0.0 {
@@ -98,13 +108,71 @@ pub fn program(
                 } else {
                     0.0
                 };
-                let n_cell = if set == 0 { n } else { -n };
-                layer.cells[idx] = apply_pulses(layer.cells[idx], n_cell, &c, knobs.c2c, z);
+                layer.cells[idx] =
+                    apply_update(layer.cells[idx], n_cell, &c, knobs.c2c, dev.c2c_law, z);
                 wc.pulses += n.unsigned_abs() as u64;
                 wc.cells_written += 1;
                 wc.row_max[i] = wc.row_max[i].max(n.unsigned_abs());
             }
+            if dev.set_only {
+                let (ip, im) = (layer.cell_index(0, j, i, 0), layer.cell_index(1, j, i, 0));
+                let (cp, cm) = (
+                    cell_curve(&base, knobs, key_nl, ip),
+                    cell_curve(&base, knobs, key_nl, im),
+                );
+                if let Some((gp, gm, p)) = refresh(layer.cells[ip], layer.cells[im], &cp, &cm) {
+                    layer.cells[ip] = gp;
+                    layer.cells[im] = gm;
+                    wc.pulses += p as u64 + 2;
+                    wc.cells_written += 2;
+                    wc.row_max[i] = wc.row_max[i].max(p);
+                }
+            }
         }
     }
     Ok(wc)
+}
+
+/// SET-only pair refresh: when either cell of a differential pair is within half a pulse of
+/// G_max, both are RESET to G_min and the difference g+ - g- is SET back onto the cell that held
+/// the larger conductance, as the pulse count on its potentiation curve nearest the target.
+/// Returns the new (g+, g-, SET pulses), or `None` when neither cell is saturated.
+pub fn refresh(gp: f32, gm: f32, cp: &CellCurve, cm: &CellCurve) -> Option<(f32, f32, u32)> {
+    let full = |g: f32, c: &CellCurve| ltp_pulses_at(g, c) >= c.p_max - 0.5;
+    if !full(gp, cp) && !full(gm, cm) {
+        return None;
+    }
+    let c = if gp >= gm { cp } else { cm };
+    let target = c.g_min + (gp - gm).abs();
+    let p = (ltp_pulses_at(target, c) + 0.5).floor().clamp(0.0, c.p_max);
+    let g = g_after_ltp(p, c);
+    Some(if gp >= gm {
+        (g, cm.g_min, p as u32)
+    } else {
+        (cp.g_min, g, p as u32)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A saturated pair is reset and its difference re-programmed on the larger cell's curve;
+    /// an unsaturated one is left alone.
+    #[test]
+    fn set_only_refresh() {
+        let c = CellCurve::nominal(50, 100.0, 2.0, -9.0);
+        let g = |p: f32| g_after_ltp(p, &c);
+        assert_eq!(refresh(g(30.0), g(10.0), &c, &c), None);
+        let (gp, gm, p) = refresh(g(49.0), g(20.0), &c, &c).unwrap();
+        assert_eq!(gm, c.g_min);
+        let want = c.g_min + (g(49.0) - g(20.0));
+        assert_eq!(gp, g(p as f32));
+        // The re-programmed weight is within half a pulse step of the old one.
+        let step = g(p as f32 + 1.0) - g(p as f32);
+        assert!((gp - want).abs() <= step, "{gp} vs {want}");
+        let (gp, gm, _) = refresh(g(5.0), g(49.0), &c, &c).unwrap();
+        assert_eq!(gp, c.g_min);
+        assert!(gm > c.g_min && gm < g(49.0));
+    }
 }

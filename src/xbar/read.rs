@@ -16,11 +16,9 @@
 //! 1. q = floor((2^bits - 1) clamp(x / x_max, 0, 1) + 0.5); digit q_t = (q >> d t) & (2^d - 1).
 //! 2. I = sum over the pass's lines l with q_t,l != 0, in increasing l, of
 //!    q_t,l * G_eff(l,c,k) * (1 + read_noise z_read)  (f32),
-//!    G_eff = (stuck value or g) * drift * max(0, 1 + d2d z_d2d), drift = t^(-nu).
-//! 3. v = I * inv_lsb + output_noise z_out, inv_lsb = 1 / (unit * step) (f32), unit = one level of
-//!    normalised conductance; step = ADC LSB in levels: `unit` 1; `full` range / (2^b_a - 1) with
-//!    range = pass * (2^d - 1) * ((2^c - 1) + g_min / unit); `calibrated` the calibrated range /
-//!    (2^b_a - 1) (the full range until calibrated).
+//!    G_eff = (stuck value or g) * drift * max(0, 1 + d2d z_d2d), drift = `drift::factor` of
+//!    the cell (t^(-nu_i)); read_noise is the drifted `drift::read_noise_at`.
+//! 3. The ADC (`adc`): v = I * inv_lsb - offset + output_noise z_out.
 //! 4. code = clamp(floor(v + 0.5), 0, 2^b_a - 1); clipped if floor(v + 0.5) was outside.
 //! 5. Shift-add in i64: acc_o += (2 code_o - code_lo - code_hi) << (c k + d t) (offset) or
 //!    (code_o+ - code_o-) << (c k + d t) (differential).
@@ -35,10 +33,13 @@
 
 use std::ops::AddAssign;
 
-use crate::config::{AdcMode, Mapping};
+use crate::config::Mapping;
 use crate::rng::Purpose;
 
+pub use super::adc::adc_step;
+use super::adc::{percentile_range, Adc, AdcRange};
 use super::draws::{normal_at, stream_key, tag, uniform_at};
+use super::drift;
 use super::effective::{pack, Frozen};
 use super::fast_read::{Plan, Seen};
 use super::mapping::LayerCells;
@@ -150,28 +151,6 @@ pub fn geometry(layer: &LayerCells, dir: Direction, cfg: &Xbar) -> Geometry {
     }
 }
 
-/// ADC LSB in levels (one level = one step of cell conductance times a unit digit).
-pub fn adc_step(layer: &LayerCells, dir: Direction, cfg: &Xbar) -> f32 {
-    let geo = geometry(layer, dir, cfg);
-    let max_code = ((1u64 << geo.adc_bits) - 1) as f32;
-    let full = || {
-        let levels = ((1u32 << layer.cell_bits) - 1) as f32;
-        let digit = ((1u32 << geo.dac_bits) - 1) as f32;
-        geo.pass as f32 * digit * (levels + layer.g_min / layer.unit()) / max_code
-    };
-    match cfg.array.adc_mode {
-        AdcMode::Unit => 1.0,
-        AdcMode::Full => full(),
-        AdcMode::Calibrated => {
-            let r = match dir {
-                Direction::Forward => layer.adc_range_fwd,
-                Direction::Transposed => layer.adc_range_bwd,
-            };
-            r.map_or_else(full, |r| r / max_code)
-        }
-    }
-}
-
 /// Factor from raw (levels x input codes) to weight x activation units: s x_max / (M Q_x).
 pub fn descale(layer: &LayerCells, dir: Direction, x_max: f32, cfg: &Xbar) -> f64 {
     let geo = geometry(layer, dir, cfg);
@@ -193,7 +172,7 @@ pub fn cell_id(layer: &LayerCells, dir: Direction, c: usize, k: usize, l: usize)
 
 /// Effective conductances `[col][k][line]` and their cell indices, for one call: stuck cells,
 /// drift and frozen d2d applied.
-fn effective(
+pub(super) fn effective(
     layer: &LayerCells,
     dir: Direction,
     geo: &Geometry,
@@ -202,11 +181,8 @@ fn effective(
 ) -> (Vec<f32>, Vec<u32>) {
     let dev = &cfg.device;
     let s = layer.slices;
-    let drift = if dev.drift.nu > 0.0 && dev.drift.t > 1.0 {
-        dev.drift.t.powf(-dev.drift.nu) as f32
-    } else {
-        1.0
-    };
+    let per_cell_drift = drift::active(&dev.drift) && !drift::uniform(&dev.drift);
+    let key_drift = stream_key(knobs.seed, Purpose::Drift, layer.instance, layer.layer);
     let (stuck_off, stuck_any) = (dev.stuck_off as f32, (dev.stuck_off + dev.stuck_on) as f32);
     let key_d2d = stream_key(knobs.seed, Purpose::D2d, layer.instance, layer.layer);
     let key_stuck = stream_key(knobs.seed, Purpose::Stuck, layer.instance, layer.layer);
@@ -236,7 +212,12 @@ fn effective(
                         g = 1.0;
                     }
                 }
-                g *= drift;
+                let z = if per_cell_drift {
+                    normal_at(key_drift, ctr)
+                } else {
+                    0.0
+                };
+                g *= drift::factor(g, layer.g_min, z, &dev.drift);
                 if knobs.d2d > 0.0 {
                     g *= (1.0 + knobs.d2d * normal_at(key_d2d, ctr)).max(0.0);
                 }
@@ -264,6 +245,10 @@ fn read_core(
     read_counter: u32,
     mut collect: Option<&mut Vec<f32>>,
 ) -> (Vec<f64>, Counters) {
+    let knobs = &Knobs {
+        read_noise: drift::read_noise_at(knobs.read_noise, &cfg.device.drift),
+        ..*knobs
+    };
     let geo = geometry(layer, dir, cfg);
     assert_eq!(
         x.len(),
@@ -276,10 +261,9 @@ fn read_core(
         "x_max must be positive, got {x_max}"
     );
     let (eff, index) = effective(layer, dir, &geo, cfg, knobs);
-    let step = adc_step(layer, dir, cfg);
+    let adc = Adc::new(layer, dir, cfg);
+    let step = adc.step;
     let inv_unit = 1.0 / layer.unit();
-    let inv_lsb = 1.0 / (layer.unit() * step);
-    let max_code = ((1u64 << geo.adc_bits) - 1) as f32;
     let transposed = dir == Direction::Transposed;
     let key_read = stream_key(knobs.seed, Purpose::ReadNoise, layer.instance, layer.layer);
     let key_out = stream_key(
@@ -354,7 +338,7 @@ fn read_core(
                                         v.push((i_sum * inv_unit).abs());
                                     }
                                 }
-                                let mut v = i_sum * inv_lsb;
+                                let mut v = adc.value(i_sum);
                                 if knobs.output_noise > 0.0 {
                                     let conv = ((g * geo.n_pass + p) * s + k) * geo.ncol + c;
                                     v += knobs.output_noise
@@ -363,11 +347,9 @@ fn read_core(
                                             [conv as u32, read_counter, tg, b as u32],
                                         );
                                 }
-                                let r = (v + 0.5).floor();
-                                if !(0.0..=max_code).contains(&r) {
-                                    counters.adc_clipped += 1;
-                                }
-                                *code = r.clamp(0.0, max_code) as i64;
+                                let (cd, clipped) = adc.quantize(v);
+                                counters.adc_clipped += clipped as u64;
+                                *code = cd;
                             }
                             counters.adc_conversions += geo.ncol as u64;
                             let shift = c_bits * k + d * t;
@@ -607,8 +589,9 @@ pub fn read_transposed(
     )
 }
 
-/// Sets the `calibrated` ADC range of `dir` from a calibration batch: the `adc_percentile`
-/// percentile of |I| (levels) over all data-column conversions. Returns the range.
+/// Sets the `calibrated` ADC range of `dir` from a calibration batch: the (100 - p) and p
+/// percentiles (p = `adc_percentile`) of |I| (levels) over all data-column conversions
+/// (`adc::percentile_range`). Returns the range's top.
 /// Exact up to `percentile::EXACT_LIMIT` conversions, within a relative 2^-13 above (see there).
 #[allow(clippy::too_many_arguments)]
 pub fn calibrate(
@@ -663,38 +646,45 @@ pub fn calibrate_with(
                 seen.hist = vec![0; percentile::bins()];
             }
             plan.run(inp.batch, Some(&mut seen));
-            if seen.count == 0 {
-                1.0
+            // The (100 - p) and p percentiles, as `adc::percentile_range` takes them.
+            let ranks = [100.0 - pct, pct];
+            let [lo, hi] = if seen.count == 0 {
+                None
             } else if seen.hist.is_empty() {
-                let r = percentile::rank(pct, seen.values.len());
                 let ids = &seen.ids;
-                percentile::exact_rank(&seen.values, r, plan.relative_error(), |i| {
-                    plan.exact_level(ids[i])
-                })
+                Some(ranks.map(|q| {
+                    let r = percentile::rank(q, seen.values.len());
+                    percentile::exact_rank(&seen.values, r, plan.relative_error(), |i| {
+                        plan.exact_level(ids[i])
+                    })
+                }))
             } else {
-                let r = percentile::rank(pct, seen.count as usize);
-                percentile::from_histogram(&seen.hist, r as u64)
+                Some(ranks.map(|q| {
+                    let r = percentile::rank(q, seen.count as usize);
+                    percentile::from_histogram(&seen.hist, r as u64)
+                }))
+            }
+            .unwrap_or([0.0, 1.0]);
+            AdcRange {
+                lo: lo.max(0.0),
+                hi: hi.max(f32::MIN_POSITIVE),
             }
         }
         None => calibration_range_reference(layer, dir, inp, cfg, knobs),
     };
-    let range = range.max(f32::MIN_POSITIVE);
-    match dir {
-        Direction::Forward => layer.adc_range_fwd = Some(range),
-        Direction::Transposed => layer.adc_range_bwd = Some(range),
-    }
-    range
+    layer.set_adc_range(dir, Some(range));
+    range.hi
 }
 
-/// The reference calibration range (the oracle): the percentile of every data-column |I| of
-/// the reference loop, by sorting.
+/// The reference calibration range (the oracle): the (100 - p) and p percentiles of every
+/// data-column |I| of the reference loop, by sorting (`adc::percentile_range`).
 pub fn calibration_range_reference(
     layer: &LayerCells,
     dir: Direction,
     inp: &ReadInput,
     cfg: &Xbar,
     knobs: &Knobs,
-) -> f32 {
+) -> AdcRange {
     let mut seen = Vec::new();
     read_core(
         layer,
@@ -708,11 +698,5 @@ pub fn calibration_range_reference(
         inp.read_counter,
         Some(&mut seen),
     );
-    seen.sort_unstable_by(f32::total_cmp);
-    if seen.is_empty() {
-        1.0
-    } else {
-        let rank = (cfg.array.adc_percentile / 100.0 * seen.len() as f64).ceil() as usize;
-        seen[rank.clamp(1, seen.len()) - 1].max(f32::MIN_POSITIVE)
-    }
+    percentile_range(&mut seen, cfg.array.adc_percentile).unwrap_or(AdcRange { lo: 0.0, hi: 1.0 })
 }

@@ -13,6 +13,12 @@ pub fn validate_pair(
     device.validate()?;
     if training {
         check(
+            "device.set_only",
+            device.set_only,
+            !device.set_only || array.mapping == crate::config::Mapping::Differential,
+            "false with array.mapping = \"offset\" (SET-only pairs need the differential mapping)",
+        )?;
+        check(
             "array.cell_bits",
             array.cell_bits,
             array.cell_bits == array.weight_bits,
