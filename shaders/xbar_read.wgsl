@@ -135,7 +135,7 @@ fn read_fused(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_i
     let read_noise = inst_f32(p, 8u);
     let output_noise = inst_f32(p, 9u);
     let inv_lsb = inst_f32(p, 16u + 2u * prm.transposed);
-    let adc_offset = inst_f32(p, 20u + prm.transposed);
+    let adc_floor = inst_f32(p, 20u + prm.transposed);
     let y_scale = inst_f32(p, 17u + 2u * prm.transposed);
     let max_code = f32(prm.max_code);
     let digit_mask = (1u << prm.dac_bits) - 1u;
@@ -272,7 +272,8 @@ fn read_fused(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_i
                         // ADC of this conversion, per input row.
                         let conv = ((g * prm.n_pass + pp) * s + k) * ncol + c;
                         for (var r = 0u; r < BR; r++) {
-                            var v = isum[r] * inv_lsb - adc_offset;
+                            // Subtract, then one multiply: nothing a compiler can fuse (see `xbar::adc`).
+                            var v = (isum[r] - adc_floor) * inv_lsb;
                             if (output_noise > 0.0) {
                                 let w = philox4x32_10(vec4<u32>(conv, read_counter, tg, b0 + r), key_out);
                                 v += output_noise * philox_normal(w.x, w.y);

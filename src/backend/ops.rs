@@ -198,7 +198,7 @@ pub struct Im2colParams {
     pub sc: u32,
 }
 
-/// `y[b][a][s] = x[a][b][s]` over `count = a b s` elements; see `shaders/im2col.wgsl`.
+/// `y[b][a][s] = x[a][b][s]` over `count = a b s` elements; see `shaders/im2col_permute.wgsl`.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Pod, Zeroable, PartialEq)]
 pub struct PermuteParams {

@@ -40,7 +40,7 @@ use crate::xbar::{drift, Knobs, LayerCells, Xbar};
 /// 0-1 ReadNoise key, 2-3 OutputNoise key, 4-5 Rounding key, 6-7 C2c key, 8 read_noise,
 /// 9 output_noise, 10 c2c, 11 lr, 12 dw_1, 13 p_max, 14 g_min, 16 + 2 dir: 1 / (unit step),
 /// 17 + 2 dir: step s / (M (2^bits - 1)) (raw to output units, times x_max), 20 + dir: the ADC
-/// offset floor / step (`xbar::adc`).
+/// floor as a current (`xbar::adc`).
 const INST_STRIDE: usize = 24;
 /// Slots of the per-call counter ring.
 const RING: u32 = 64;
@@ -265,7 +265,7 @@ fn adc_words(layer: &LayerCells, cfg: &Xbar, w: &mut [u32]) {
         let y_scale = adc.step as f64 * layer.scale as f64 / (layer.max_code() as f64 * qmax);
         w[16 + 2 * d] = adc.inv_lsb.to_bits();
         w[17 + 2 * d] = (y_scale as f32).to_bits();
-        w[20 + d] = adc.offset.to_bits();
+        w[20 + d] = adc.floor_i.to_bits();
     }
 }
 

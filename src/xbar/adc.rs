@@ -1,8 +1,8 @@
-//! The ADC of one partial-sum conversion, and how its range is set (physics.md section 2).
+//! The ADC of one partial-sum conversion, and how its range is set (docs/crossbar.md, "Read").
 //!
 //! A column current I (normalised conductance x input digit, f32) becomes a code by
 //!
-//!   v = I / (unit * step) - floor / step + output_noise * z,
+//!   v = (I - floor * unit) / (unit * step) + output_noise * z,
 //!   code = clamp(floor(v + 0.5), 0, 2^b_a - 1),   clipped when floor(v + 0.5) is outside,
 //!
 //! with `unit` one level of normalised conductance, `step` the LSB in levels and `floor` (levels)
@@ -18,6 +18,10 @@
 //!
 //! With global drift compensation the conversion gain carries the layer's `drift_gain`
 //! (`drift`): inv_lsb = drift_gain / (unit * step).
+//!
+//! The floor is subtracted as a current before the one multiply, so that no backend can fuse
+//! the two into a multiply-add: `I inv_lsb - floor / step` lands exactly on a rounding tie for
+//! many integer sums, and a fused and an unfused evaluation then pick different codes.
 //!
 //! The floor cancels in the digital read-out: the offset mapping takes 2 code - code_lo - code_hi
 //! and the differential one code+ - code-, so de-scaling stays `step * (shift-added codes)`.
@@ -42,8 +46,8 @@ pub struct Adc {
     pub step: f32,
     /// 1 / (unit * step): current to LSBs.
     pub inv_lsb: f32,
-    /// floor / step: LSBs subtracted before rounding.
-    pub offset: f32,
+    /// The floor as a current (floor unit / drift_gain): subtracted before the multiply.
+    pub floor_i: f32,
     /// 2^b_a - 1.
     pub max_code: f32,
 }
@@ -69,7 +73,7 @@ impl Adc {
         Self {
             step,
             inv_lsb: layer.drift_gain / (layer.unit() * step),
-            offset: floor / step,
+            floor_i: floor * layer.unit() / layer.drift_gain,
             max_code,
         }
     }
@@ -77,7 +81,7 @@ impl Adc {
     /// The value in LSBs of a column current, before output noise.
     #[inline]
     pub fn value(&self, i_sum: f32) -> f32 {
-        i_sum * self.inv_lsb - self.offset
+        (i_sum - self.floor_i) * self.inv_lsb
     }
 
     /// Code of a value in LSBs (noise included), and whether it clipped.

@@ -1,4 +1,4 @@
-//! Conductance update of one cell by n programming pulses (physics.md section 4).
+//! Conductance update of one cell by n programming pulses (docs/crossbar.md, "Programming").
 //!
 //! State is the normalised conductance g = G / G_max in [g_min, 1], g_min = 1 / on_off. The curve
 //! works in y = (g - g_min) / (1 - g_min) in [0, 1] and the pulse coordinate x = p / P_max, with a

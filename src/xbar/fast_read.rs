@@ -100,7 +100,7 @@ fn passes(geo: &Geometry) -> Vec<(usize, usize, usize, usize)> {
     v
 }
 
-/// ADC code before clamping: floor(I inv_lsb - offset + noise + 1/2), the reference's f32
+/// ADC code before clamping: floor((I - floor_i) inv_lsb + noise + 1/2), the reference's f32
 /// operations (`Adc::value`, then the noise, then the rounding).
 #[inline(always)]
 fn adc_round(i: f32, adc: &Adc, noise: f32) -> f32 {
@@ -113,7 +113,7 @@ fn quantize(
     prow: &[f32],
     rel: f32,
     inv_lsb: f32,
-    offset: f32,
+    floor_i: f32,
     max: f32,
     codes: &mut [i32],
     near: &mut [bool],
@@ -121,9 +121,9 @@ fn quantize(
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU has AVX2.
-        return unsafe { quantize_avx2(prow, rel, inv_lsb, offset, max, codes, near) };
+        return unsafe { quantize_avx2(prow, rel, inv_lsb, floor_i, max, codes, near) };
     }
-    quantize_impl(prow, rel, inv_lsb, offset, max, codes, near, floor)
+    quantize_impl(prow, rel, inv_lsb, floor_i, max, codes, near, floor)
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -133,12 +133,12 @@ unsafe fn quantize_avx2(
     prow: &[f32],
     rel: f32,
     inv_lsb: f32,
-    offset: f32,
+    floor_i: f32,
     max: f32,
     codes: &mut [i32],
     near: &mut [bool],
 ) -> (u32, u64) {
-    quantize_impl(prow, rel, inv_lsb, offset, max, codes, near, f32::floor)
+    quantize_impl(prow, rel, inv_lsb, floor_i, max, codes, near, f32::floor)
 }
 
 /// acc[o] += (code_o - reference) << shift for slice `k` of `codes` (`[column][slice]`):
@@ -215,7 +215,7 @@ fn quantize_impl(
     prow: &[f32],
     rel: f32,
     inv_lsb: f32,
-    offset: f32,
+    floor_i: f32,
     max: f32,
     codes: &mut [i32],
     near: &mut [bool],
@@ -224,10 +224,10 @@ fn quantize_impl(
     let (mut n_near, mut clipped) = (0u32, 0u32);
     for ((c, amb), &i) in codes.iter_mut().zip(near.iter_mut()).zip(prow) {
         let delta = i * rel;
-        // adc_round, three times (`Adc::value` is i * inv_lsb - offset).
-        let r = fl(i * inv_lsb - offset + 0.0 + 0.5);
-        let a = fl((i - delta) * inv_lsb - offset + 0.0 + 0.5)
-            != fl((i + delta) * inv_lsb - offset + 0.0 + 0.5);
+        // adc_round, three times (`Adc::value` is (i - floor_i) * inv_lsb).
+        let r = fl((i - floor_i) * inv_lsb + 0.0 + 0.5);
+        let a = fl((i - delta - floor_i) * inv_lsb + 0.0 + 0.5)
+            != fl((i + delta - floor_i) * inv_lsb + 0.0 + 0.5);
         *amb = a;
         n_near += a as u32;
         clipped += ((r < 0.0) | (r > max)) as u32;
@@ -557,7 +557,7 @@ impl<'a> Plan<'a> {
                         prow,
                         rel,
                         self.adc.inv_lsb,
-                        self.adc.offset,
+                        self.adc.floor_i,
                         self.adc.max_code,
                         &mut codes32,
                         &mut ambiguous,

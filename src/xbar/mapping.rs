@@ -1,4 +1,4 @@
-//! Weights to cells (physics.md section 1).
+//! Weights to cells (docs/crossbar.md, "Mapping and storage").
 //!
 //! Per layer a scale s maps weights into [-1, 1]; M = 2^b_w - 1.
 //! - `offset`: X = round(M (w/s + 1) / 2) in [0, M]. The mid value M/2 is subtracted with two

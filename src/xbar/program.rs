@@ -1,4 +1,4 @@
-//! In-situ programming of one cell per weight (physics.md section 4).
+//! In-situ programming of one cell per weight (docs/crossbar.md, "Programming").
 //!
 //! Per weight (index j * K + i of the `[out][in]` gradient):
 //! dw = -lr * grad; dw_1 = (w_max - w_min) / P_max = 2 s / P_max;

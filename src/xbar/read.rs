@@ -1,5 +1,5 @@
 //! The quantized analog read, forward (y = W x) and transposed (e_in = W^T e_out): the reference
-//! the fused GPU kernel is tested against (physics.md section 2).
+//! the fused GPU kernel is tested against (docs/crossbar.md, "Read").
 //!
 //! Terms: a *line* is what the input drives (forward: row i of the K fan-in rows; transposed:
 //! output j, driving the bitlines); a *column* is what one ADC conversion senses.
@@ -18,7 +18,7 @@
 //!    q_t,l * G_eff(l,c,k) * (1 + read_noise z_read)  (f32),
 //!    G_eff = (stuck value or g) * drift * max(0, 1 + d2d z_d2d), drift = `drift::factor` of
 //!    the cell (t^(-nu_i)); read_noise is the drifted `drift::read_noise_at`.
-//! 3. The ADC (`adc`): v = I * inv_lsb - offset + output_noise z_out.
+//! 3. The ADC (`adc`): v = (I - floor_i) * inv_lsb + output_noise z_out.
 //! 4. code = clamp(floor(v + 0.5), 0, 2^b_a - 1); clipped if floor(v + 0.5) was outside.
 //! 5. Shift-add in i64: acc_o += (2 code_o - code_lo - code_hi) << (c k + d t) (offset) or
 //!    (code_o+ - code_o-) << (c k + d t) (differential).
