@@ -26,7 +26,6 @@ const LAYERS: &[&[&str]] = &[
 
 /// Upward imports that remain, as (module, imported module).
 const KNOWN_UPWARD: &[(&str, &str)] = &[
-    ("backend", "gpu"),
     ("config", "backend"),
     ("config", "chip"),
     ("config", "compress"),

@@ -2,9 +2,11 @@
 //! plain-Rust reference (`cpu::CpuBackend`). Training code is generic over [`Backend`], so the
 //! two paths run the same algorithm and the CPU one is the oracle for the GPU one.
 
+pub mod adapter;
 pub mod ops;
 pub mod xbar;
 
+pub use adapter::AdapterSummary;
 pub use ops::*;
 pub use xbar::{input_range, HostXbar, MatView, XbarActivity, XbarId, XbarRead};
 
@@ -14,7 +16,7 @@ pub struct Buf(pub usize);
 
 pub trait Backend {
     /// Name, backend and driver of what runs the kernels.
-    fn describe(&self) -> crate::gpu::AdapterSummary;
+    fn describe(&self) -> AdapterSummary;
     /// The most 4-byte values one buffer may hold (the adapter's binding limit on a GPU).
     fn max_buffer_values(&self) -> usize {
         usize::MAX

@@ -1,8 +1,8 @@
 //! The reference backend: every kernel as plain Rust on host memory.
 
 use super::{act, augment, bn, conv, gemm, loss, pool, update};
+use crate::backend::AdapterSummary;
 use crate::backend::*;
-use crate::gpu::AdapterSummary;
 
 enum Data {
     F32(Vec<f32>),

@@ -57,14 +57,7 @@ impl AdapterChoice {
     }
 }
 
-/// What a report records about the adapter that ran.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct AdapterSummary {
-    pub name: String,
-    pub backend: String,
-    pub driver: String,
-    pub device_type: String,
-}
+pub use crate::backend::AdapterSummary;
 
 /// An open device and what it can do.
 pub struct GpuContext {

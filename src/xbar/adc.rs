@@ -130,7 +130,7 @@ mod tests {
         let adc = Adc {
             step: 2.0,
             inv_lsb: 0.5,
-            offset: 5.0,
+            floor_i: 10.0,
             max_code: 15.0,
         };
         // I = 10 is the floor: code 0; I = 40 -> 15; above clips, below clips.
