@@ -147,7 +147,8 @@ pub struct Drift {
     pub nu_state: f64,
     /// Device-to-device standard deviation of the exponent (frozen per cell).
     pub nu_d2d: f64,
-    /// Read noise grows as read_noise (1 + read_noise_growth ln t).
+    /// Read noise grows as read_noise sqrt(1 + read_noise_growth ln t) (1/f noise: the variance
+    /// grows by read_noise_growth read_noise^2 per e-fold of time).
     pub read_noise_growth: f64,
     /// Global drift compensation: a calibration read rescales the ADC gain by
     /// sum G(t0) / sum G(t) of the layer.

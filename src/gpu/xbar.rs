@@ -567,7 +567,13 @@ pub(super) fn read(be: &mut GpuBackend, id: XbarId, x: MatView, y: MatView, op: 
         let grid = [tiles, row_blocks, p];
         if minmax {
             // Empty the ranges, observe every tensor's [lo, hi], then convert.
-            be.dispatch(&shaders::XBAR_MM_CLEAR, &[], &prm, &bufs, groups_1d(mm_words));
+            be.dispatch(
+                &shaders::XBAR_MM_CLEAR,
+                &[],
+                &prm,
+                &bufs,
+                groups_1d(mm_words),
+            );
             let observe = ReadParams { mm_phase: 1, ..prm };
             be.dispatch(&shaders::XBAR_READ, &[], &observe, &bufs, grid);
             let convert = ReadParams { mm_phase: 2, ..prm };
