@@ -3,8 +3,8 @@
 // nearest rounding), the nonlinear update on the cell's own curve, c2c noise, clipping; write
 // counters (pulses, cells written, per-row maximum) reduced with u32 atomics.
 //
-// `curves` holds the per-cell curve shapes (a_ltp, a_ltd), computed on the host with the
-// reference draws; `inst` the per-instance table (see src/gpu/xbar.rs); `state` the per-layer
+// `curves` holds the per-cell curves (a_ltp, a_ltd, up_down, g_min, g_max), computed on the host
+// with the reference draws; `inst` the per-instance table (see src/gpu/xbar.rs); `state` the per-layer
 // counters (two words each) and the ring of per-call counters; `rowmax` [P][K] the per-row
 // maximum of the current update, summed and cleared by `row_max_sum`.
 
@@ -81,8 +81,8 @@ fn snap(p: f32) -> f32 {
 
 // Position on the signed curve of shape `a` after n pulses (device::step_on_curve): a > 0
 // concave, a < 0 the point-mirrored curve (pulses counted from G_max), a = 0 linear.
-fn step_on_curve(y: f32, n: i32, a: f32, p_max: f32) -> f32 {
-    let nf = f32(n);
+fn step_on_curve(y: f32, n: i32, a: f32, p_max: f32, up_down: f32) -> f32 {
+    let nf = f32(n) * select(1.0 - up_down, 1.0 + up_down, n > 0);
     if (a == 0.0) {
         let p = snap(y * p_max);
         return clamp(p + nf, 0.0, p_max) / p_max;
@@ -95,14 +95,24 @@ fn step_on_curve(y: f32, n: i32, a: f32, p_max: f32) -> f32 {
     return 1.0 - rise(clamp(q - nf, 0.0, p_max) / p_max, -a);
 }
 
+// One cell's update curve (device::CellCurve): shapes, up/down asymmetry, bounds.
+struct Curve { a_ltp: f32, a_ltd: f32, up_down: f32, g_min: f32, g_max: f32, }
+
+const CURVE_STRIDE: u32 = 5u;
+
+fn cell_curve(cv: u32) -> Curve {
+    let b = CURVE_STRIDE * cv;
+    return Curve(curves[b], curves[b + 1u], curves[b + 2u], curves[b + 3u], curves[b + 4u]);
+}
+
 // device::apply_update: c2c noise per pulse (sqrt |n|) or once per update.
-fn apply_pulses(g: f32, n: i32, a_ltp: f32, a_ltd: f32, p_max: f32, g_min: f32, c2c: f32, z: f32) -> f32 {
-    let range = 1.0 - g_min;
-    let y = clamp((g - g_min) / range, 0.0, 1.0);
-    let y_new = step_on_curve(y, n, select(a_ltd, a_ltp, n > 0), p_max);
+fn apply_pulses(g: f32, n: i32, c: Curve, p_max: f32, c2c: f32, z: f32) -> f32 {
+    let range = c.g_max - c.g_min;
+    let y = clamp((g - c.g_min) / range, 0.0, 1.0);
+    let y_new = step_on_curve(y, n, select(c.a_ltd, c.a_ltp, n > 0), p_max, c.up_down);
     let pulses = select(sqrt(f32(abs(n))), 1.0, prm.c2c_per_update != 0u);
-    let noisy = g_min + y_new * range + c2c * range * pulses * z;
-    return clamp(noisy, g_min, 1.0);
+    let noisy = c.g_min + y_new * range + c2c * range * pulses * z;
+    return clamp(noisy, c.g_min, c.g_max);
 }
 
 // Signed curve y(x) and its inverse (device::curve, curve_inv).
@@ -120,13 +130,13 @@ fn curve_inv(y: f32, a: f32) -> f32 {
     return rise_inv(y, a);
 }
 
-fn ltp_pulses_at(g: f32, a_ltp: f32, p_max: f32, g_min: f32) -> f32 {
-    let y = clamp((g - g_min) / (1.0 - g_min), 0.0, 1.0);
-    return curve_inv(y, a_ltp) * p_max;
+fn ltp_pulses_at(g: f32, c: Curve, p_max: f32) -> f32 {
+    let y = clamp((g - c.g_min) / (c.g_max - c.g_min), 0.0, 1.0);
+    return curve_inv(y, c.a_ltp) * p_max;
 }
 
-fn g_after_ltp(p: f32, a_ltp: f32, p_max: f32, g_min: f32) -> f32 {
-    return g_min + curve(clamp(p / p_max, 0.0, 1.0), a_ltp) * (1.0 - g_min);
+fn g_after_ltp(p: f32, c: Curve, p_max: f32) -> f32 {
+    return c.g_min + curve(clamp(p / p_max, 0.0, 1.0), c.a_ltp) * (c.g_max - c.g_min);
 }
 
 // Two-word add into workgroup counter pair (i, i + 1).
@@ -171,7 +181,6 @@ fn program(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(local_invocat
             let key_c2c = vec2<u32>(inst[p * INST_STRIDE + 6u], inst[p * INST_STRIDE + 7u]);
             let c2c = inst_f32(p, 10u);
             let p_max = inst_f32(p, 13u);
-            let g_min = inst_f32(p, 14u);
             let an = u32(abs(n));
             for (var cs = 0u; cs < prm.sets; cs++) {
                 if (prm.set_only != 0u && (cs == 0u) != (n > 0)) {
@@ -185,10 +194,8 @@ fn program(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(local_invocat
                 }
                 let n_cell = select(-n, n, cs == 0u);
                 let cv = p * (prm.fan_out * prm.fan_in * prm.sets) + idx;
-                let a_ltp = curves[2u * cv];
-                let a_ltd = curves[2u * cv + 1u];
                 let e_cell = p * prm.total + idx;
-                cells[e_cell] = apply_pulses(cells[e_cell], n_cell, a_ltp, a_ltd, p_max, g_min, c2c, z);
+                cells[e_cell] = apply_pulses(cells[e_cell], n_cell, cell_curve(cv), p_max, c2c, z);
             }
             var written = prm.sets;
             var row = an;
@@ -199,25 +206,25 @@ fn program(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(local_invocat
                 let im = (prm.fan_out + j) * prm.fan_in + i;
                 let cvp = p * (prm.fan_out * prm.fan_in * prm.sets) + ip;
                 let cvm = p * (prm.fan_out * prm.fan_in * prm.sets) + im;
-                let ap = curves[2u * cvp];
-                let am = curves[2u * cvm];
+                let cp = cell_curve(cvp);
+                let cm = cell_curve(cvm);
                 let ep = p * prm.total + ip;
                 let em = p * prm.total + im;
                 let gp = cells[ep];
                 let gm = cells[em];
-                if (ltp_pulses_at(gp, ap, p_max, g_min) >= p_max - 0.5 || ltp_pulses_at(gm, am, p_max, g_min) >= p_max - 0.5) {
-                    var a = am;
+                if (ltp_pulses_at(gp, cp, p_max) >= p_max - 0.5 || ltp_pulses_at(gm, cm, p_max) >= p_max - 0.5) {
+                    var c = cm;
                     if (gp >= gm) {
-                        a = ap;
+                        c = cp;
                     }
-                    let goal = g_min + abs(gp - gm);
-                    let pr = clamp(floor(ltp_pulses_at(goal, a, p_max, g_min) + 0.5), 0.0, p_max);
-                    let g = g_after_ltp(pr, a, p_max, g_min);
+                    let goal = c.g_min + abs(gp - gm);
+                    let pr = clamp(floor(ltp_pulses_at(goal, c, p_max) + 0.5), 0.0, p_max);
+                    let g = g_after_ltp(pr, c, p_max);
                     if (gp >= gm) {
                         cells[ep] = g;
-                        cells[em] = g_min;
+                        cells[em] = cm.g_min;
                     } else {
-                        cells[ep] = g_min;
+                        cells[ep] = cp.g_min;
                         cells[em] = g;
                     }
                     wg_add(0u, u32(pr) + 2u);

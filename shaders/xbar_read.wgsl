@@ -24,7 +24,7 @@ struct Params {
     x_stride: u32, y_off: u32, y_ld: u32, y_stride: u32,
     n_inst: u32, n_data: u32, tile_outs: u32, fan_in: u32,
     fan_out: u32, r1: u32, r2: u32, counter_base: u32,
-    sets: u32, _pad0: u32, _pad1: u32, _pad2: u32,
+    sets: u32, noise_out: u32, mm_phase: u32, mm_tensors: u32,
 }
 
 @group(0) @binding(0) var<uniform> prm: Params;
@@ -34,6 +34,9 @@ struct Params {
 @group(0) @binding(4) var<storage, read> xin: array<f32>;
 @group(0) @binding(5) var<storage, read_write> xmax: array<f32>;
 @group(0) @binding(6) var<storage, read_write> yout: array<f32>;
+// `minmax` ADC: per (instance, tensor) the observed (min, max) current, order-preserving
+// encoded (`enc`) for u32 atomics.
+@group(0) @binding(7) var<storage, read_write> mm: array<atomic<u32>>;
 
 const WG: u32 = 64u;
 // Input rows per workgroup (register blocking: one conductance load serves BR rows).
@@ -47,6 +50,22 @@ var<workgroup> digits: array<f32, 1024>; // [BR][CH]
 var<workgroup> codes: array<i32, 512>; // [2][BR][WG]
 var<workgroup> wg_count: array<atomic<u32>, 3>;
 var<workgroup> red: array<f32, 256>;
+
+// Tag bit of output-referred read-noise draws (read::OUT_REF).
+const OUT_REF: u32 = 0x40000u;
+
+// (lo, step) of the `minmax` tensor whose (min, max) words start at `i` (xbar::minmax::Range).
+fn mm_range(i: u32) -> vec2<f32> {
+    let lo = dec(atomicLoad(&mm[i]));
+    let hi = dec(atomicLoad(&mm[i + 1u]));
+    if (hi > lo) {
+        return vec2<f32>(lo, (hi - lo) / f32(prm.max_code + 1u));
+    }
+    if (hi == lo) {
+        return vec2<f32>(lo, 0.0);
+    }
+    return vec2<f32>(0.0, 0.0);
+}
 
 fn inst_f32(p: u32, i: u32) -> f32 {
     return bitcast<f32>(inst[p * INST_STRIDE + i]);
@@ -86,6 +105,25 @@ fn to_f32(acc: vec2<u32>) -> f32 {
     }
     let mag = f32(hi) * 4294967296.0 + (f32(lo & 0xffff0000u) + f32(lo & 0xffffu));
     return select(mag, -mag, neg);
+}
+
+// f32 -> u32 with the same order (negative values reversed below the positive ones).
+fn enc(f: f32) -> u32 {
+    let u = bitcast<u32>(f);
+    return select(u | 0x80000000u, ~u, (u & 0x80000000u) != 0u);
+}
+
+fn dec(e: u32) -> f32 {
+    return bitcast<f32>(select(~e, e & 0x7fffffffu, (e & 0x80000000u) != 0u));
+}
+
+// Empties the `minmax` ranges before a read: min = +inf encoded high, max = lowest word.
+@compute @workgroup_size(256)
+fn mm_clear(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let e = gid.x + gid.y * 65535u * 256u;
+    if (e < 2u * prm.n_inst * prm.mm_tensors) {
+        atomicStore(&mm[e], select(0u, 0xffffffffu, e % 2u == 0u));
+    }
 }
 
 // q = floor((2^bits - 1) clamp(x / x_max, 0, 1) + 0.5), as read::input_code.
@@ -194,8 +232,10 @@ fn read_fused(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_i
     }
 
     var acc: array<vec2<u32>, BR>;
+    var accf: array<f32, BR>;
     for (var r = 0u; r < BR; r++) {
         acc[r] = vec2<u32>(0u, 0u);
+        accf[r] = 0.0;
     }
     var n_active = 0u;
     var n_conv = 0u;
@@ -217,8 +257,10 @@ fn read_fused(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_i
                     for (var t = 0u; t < prm.cycles; t++) {
                         let tg = t | (sign << 16u) | (prm.transposed << 17u);
                         var isum: array<f32, BR>;
+                        var s2: array<f32, BR>;
                         for (var r = 0u; r < BR; r++) {
                             isum[r] = 0.0;
+                            s2[r] = 0.0;
                         }
                         for (var c0 = lo; c0 < hi; c0 += CH) {
                             let n = min(CH, hi - c0);
@@ -236,13 +278,22 @@ fn read_fused(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_i
                                     dig = (input_code(v, x_max) >> (prm.dac_bits * t)) & digit_mask;
                                 }
                                 digits[e] = f32(dig);
-                                if (k == 0u && tile == 0u && dig != 0u) {
+                                if (k == 0u && tile == 0u && dig != 0u && prm.mm_phase != 1u) {
                                     n_active += 1u;
                                 }
                             }
                             workgroupBarrier();
                             if (valid) {
-                                if (read_noise > 0.0) {
+                                if (read_noise > 0.0 && prm.noise_out != 0u) {
+                                    for (var li = 0u; li < n; li++) {
+                                        let gv = eff[eff_base + (c0 + li) * ncol];
+                                        for (var r = 0u; r < BR; r++) {
+                                            let v = digits[r * CH + li] * gv;
+                                            isum[r] += v;
+                                            s2[r] += v * v;
+                                        }
+                                    }
+                                } else if (read_noise > 0.0) {
                                     for (var li = 0u; li < n; li++) {
                                         let l = c0 + li;
                                         let gv = eff[eff_base + l * ncol];
@@ -271,24 +322,68 @@ fn read_fused(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_i
                         }
                         // ADC of this conversion, per input row.
                         let conv = ((g * prm.n_pass + pp) * s + k) * ncol + c;
+                        let kind = select(0u, 1u, prm.offset != 0u && c >= prm.n_data);
+                        let t_base = (((sign * prm.n_groups + g) * prm.n_pass + pp) * s + k) * prm.cycles + t;
+                        let mm_base = 2u * (p * prm.mm_tensors + 2u * t_base);
                         for (var r = 0u; r < BR; r++) {
-                            // Subtract, then one multiply: nothing a compiler can fuse (see `xbar::adc`).
-                            var v = (isum[r] - adc_floor) * inv_lsb;
+                            if (read_noise > 0.0 && prm.noise_out != 0u) {
+                                let w = philox4x32_10(vec4<u32>(conv, read_counter, tg | OUT_REF, b0 + r), key_read);
+                                isum[r] += read_noise * sqrt(s2[r]) * philox_normal(w.x, w.y);
+                            }
+                            var noise = 0.0;
                             if (output_noise > 0.0) {
                                 let w = philox4x32_10(vec4<u32>(conv, read_counter, tg, b0 + r), key_out);
-                                v += output_noise * philox_normal(w.x, w.y);
+                                noise = output_noise * philox_normal(w.x, w.y);
                             }
-                            let rr = floor(v + 0.5);
-                            if (counted && b0 + r < prm.batch) {
+                            var rr: f32;
+                            var top = max_code;
+                            if (prm.mm_phase == 1u) {
+                                if (valid && b0 + r < prm.batch) {
+                                    atomicMin(&mm[mm_base + 2u * kind], enc(isum[r]));
+                                    atomicMax(&mm[mm_base + 2u * kind + 1u], enc(isum[r]));
+                                }
+                                rr = 0.0;
+                            } else if (prm.mm_phase == 2u) {
+                                let rg = mm_range(mm_base + 2u * kind);
+                                rr = 0.0;
+                                if (rg.y > 0.0) {
+                                    rr = floor((isum[r] - rg.x) / rg.y + noise);
+                                }
+                                top = max_code + 1.0;
+                            } else {
+                                // Subtract, then one multiply: nothing a compiler can fuse (see `xbar::adc`).
+                                rr = floor((isum[r] - adc_floor) * inv_lsb + noise + 0.5);
+                            }
+                            if (counted && b0 + r < prm.batch && prm.mm_phase != 1u) {
                                 n_conv += 1u;
-                                if (rr < 0.0 || rr > max_code) {
+                                if (rr < 0.0 || rr > top) {
                                     n_clip += 1u;
                                 }
                             }
                             codes[(buf * BR + r) * WG + slot] = i32(clamp(rr, 0.0, max_code));
                         }
                         workgroupBarrier();
-                        if (slot < to && j < prm.outs) {
+                        if (prm.mm_phase == 2u && slot < to && j < prm.outs) {
+                            // Values lo + index step of the data and reference tensors.
+                            let sc = f32(1u << (prm.cell_bits * k + prm.dac_bits * t));
+                            let rd = mm_range(mm_base);
+                            let rf = mm_range(mm_base + 2u);
+                            for (var r = 0u; r < BR; r++) {
+                                let cb = (buf * BR + r) * WG;
+                                var dv: f32;
+                                if (prm.offset != 0u) {
+                                    let vo = rd.x + f32(codes[cb + slot]) * rd.y;
+                                    let vr = (rf.x + f32(codes[cb + to]) * rf.y) + (rf.x + f32(codes[cb + to + 1u]) * rf.y);
+                                    dv = 2.0 * vo - vr;
+                                } else {
+                                    dv = f32(codes[cb + slot] - codes[cb + to + slot]) * rd.y;
+                                }
+                                if (sign == 1u) {
+                                    dv = -dv;
+                                }
+                                accf[r] += dv * sc;
+                            }
+                        } else if (prm.mm_phase == 0u && slot < to && j < prm.outs) {
                             let sh = prm.cell_bits * k + prm.dac_bits * t;
                             for (var r = 0u; r < BR; r++) {
                                 let cb = (buf * BR + r) * WG;
@@ -311,11 +406,15 @@ fn read_fused(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_i
         }
     }
 
-    if (slot < to && j < prm.outs) {
+    if (slot < to && j < prm.outs && prm.mm_phase != 1u) {
         for (var r = 0u; r < BR; r++) {
             let b = b0 + r;
             if (b < prm.batch) {
-                yout[prm.y_off + p * prm.y_stride + b * prm.y_ld + j] = to_f32(acc[r]) * y_scale * x_max;
+                var a = to_f32(acc[r]);
+                if (prm.mm_phase == 2u) {
+                    a = accf[r];
+                }
+                yout[prm.y_off + p * prm.y_stride + b * prm.y_ld + j] = a * y_scale * x_max;
             }
         }
     }

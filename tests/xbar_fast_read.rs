@@ -123,6 +123,8 @@ fn inference_mapping_matches_reference_bit_for_bit() {
             (4, 4, 7, 3, 33, 64, 33, 9, AdcMode::Full),
             (8, 8, 8, 8, 128, 128, 128, 9, AdcMode::Full),
             (3, 1, 4, 1, 16, 16, 5, 3, AdcMode::Calibrated),
+            (8, 2, 8, 1, 64, 64, 64, 5, AdcMode::MinMax),
+            (6, 3, 5, 2, 48, 40, 17, 3, AdcMode::MinMax),
         ] {
             for (k_in, n_out, batch) in [(1, 3, 1), (100, 7, 3), (129, 33, 5), (70, 130, 2)] {
                 for (dev, device) in DEVICES.iter().enumerate() {

@@ -357,3 +357,71 @@ fn rms_error_layer(
     }
     (se / (batch * n) as f64).sqrt()
 }
+
+/// `minmax`: every conversion lands within one LSB (step = range / 2^b_a) below its partial sum,
+/// so the read differs from the exact integer product by at most
+/// sum over (sign, group, pass, slice, cycle) of 2^(c k + d t) (2 step_data + 2 step_ref) (offset;
+/// step_data + step_data differential), with step <= the pass's largest possible sum / 2^b_a.
+/// Nothing clips; more bits shrink the error.
+#[test]
+fn minmax_reproduces_partial_sums_within_one_lsb() {
+    let mut case = 500u64;
+    for mapping in [Mapping::Offset, Mapping::Differential] {
+        for (wb, cb, ib, db, par) in [(8, 2, 8, 1, 128), (6, 3, 5, 2, 48), (4, 4, 4, 1, 17)] {
+            for (k, n, batch) in [(1, 3, 1), (129, 5, 3), (300, 70, 2)] {
+                case += 1;
+                let mut errs = Vec::new();
+                for bits in [6u32, 16] {
+                    let mut cfg = ideal(mapping, wb, cb, ib, db);
+                    cfg.array.parallel_rows = par;
+                    cfg.array.adc_mode = AdcMode::MinMax;
+                    (cfg.array.adc_bits, cfg.array.adc_bits_backward) = (bits, bits);
+                    cfg.device.on_off = 20.0;
+                    let w = values(n * k, case, -0.7, 0.7);
+                    let layer = map_weights(&w, n, k, None, &cfg, 0, 1);
+                    let knobs = quiet(case);
+                    let mut worst = 0f64;
+                    for dir in [Direction::Forward, Direction::Transposed] {
+                        let lines = if dir == Direction::Forward { k } else { n };
+                        let x = values(batch * lines, case + 7, -1.0, 1.0);
+                        let signed = dir == Direction::Transposed;
+                        let (raw, cnt) =
+                            read_raw(&layer, dir, &x, batch, 1.0, signed, &cfg, &knobs, 0);
+                        assert_eq!(cnt.adc_clipped, 0);
+                        let mut x_ref = x.clone();
+                        if !signed {
+                            x_ref.iter_mut().for_each(|v| *v = v.max(0.0));
+                        }
+                        let want = int_matmul(&w, n, k, &x_ref, batch, 1.0, &cfg, dir, layer.scale);
+                        let geo = insitu::xbar::read::geometry(&layer, dir, &cfg);
+                        let levels =
+                            ((1u32 << cb) - 1) as f64 + layer.g_min as f64 / layer.unit() as f64;
+                        let digit = ((1u32 << db) - 1) as f64;
+                        let step = geo.pass as f64 * digit * levels / (1u64 << bits) as f64;
+                        let mut weights = 0f64;
+                        for kk in 0..geo.slices {
+                            for t in 0..geo.cycles {
+                                weights += (1u64 << (cb as usize * kk + db as usize * t)) as f64;
+                            }
+                        }
+                        let per_tensor = if mapping == Mapping::Offset { 4.0 } else { 2.0 };
+                        let passes = (geo.n_groups * geo.n_pass) as f64;
+                        let bound =
+                            (1 + signed as usize) as f64 * passes * weights * per_tensor * step;
+                        for (r, w) in raw.iter().zip(&want) {
+                            let e = (r - *w as f64).abs();
+                            assert!(
+                                e <= bound * (1.0 + 1e-9),
+                                "{mapping:?} {wb}/{cb} k {k} n {n} {dir:?} {bits} bits: {r} vs {w} (bound {bound})"
+                            );
+                            worst = worst.max(e / bound.max(1e-30));
+                        }
+                    }
+                    errs.push(worst);
+                }
+                // Relative to its own bound the error stays within the bound at both widths.
+                assert!(errs.iter().all(|&e| e <= 1.0 + 1e-9), "{errs:?}");
+            }
+        }
+    }
+}

@@ -26,6 +26,11 @@ pub enum AdcMode {
     /// Per-layer range [lo, hi] from percentiles of partial sums observed on a calibration
     /// batch (optionally recalibrated during training).
     Calibrated,
+    /// Every partial-sum tensor (per read call, sign pass, row group, pass, slice and input
+    /// cycle; data and reference columns apart) over its own [min, max] (NeuroSim's
+    /// per-tensor quantization, `xbar::minmax`).
+    #[serde(rename = "minmax")]
+    MinMax,
 }
 
 /// How cycle-to-cycle write noise scales with the pulses of one update.
@@ -36,6 +41,17 @@ pub enum C2cLaw {
     PerPulse,
     /// Once per update that moves the cell: sigma = c2c (G_max - G_min) (NeuroSim V2).
     PerUpdate,
+}
+
+/// Where per-read noise enters the column current.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReadNoiseModel {
+    /// Every active cell's current carries its own noise: I = sum q g (1 + read_noise z_cell).
+    PerCell,
+    /// One noise source per conversion, referred to the column output, with the variance of the
+    /// per-cell model: I = sum q g + read_noise sqrt(sum (q g)^2) z_conversion.
+    OutputReferred,
 }
 
 /// Rounding of pulse counts when programming.
@@ -131,7 +147,8 @@ pub struct Drift {
     pub nu_state: f64,
     /// Device-to-device standard deviation of the exponent (frozen per cell).
     pub nu_d2d: f64,
-    /// Read noise grows as read_noise (1 + read_noise_growth ln t).
+    /// Read noise grows as read_noise sqrt(1 + read_noise_growth ln t) (1/f noise: the variance
+    /// grows by read_noise_growth read_noise^2 per e-fold of time).
     pub read_noise_growth: f64,
     /// Global drift compensation: a calibration read rescales the ADC gain by
     /// sum G(t0) / sum G(t) of the layer.
@@ -250,12 +267,21 @@ pub struct DeviceConfig {
     pub d2d: f64,
     /// Device-to-device spread of the NL shape parameter A (relative).
     pub nl_d2d: f64,
+    /// Device-to-device spread (standard deviation) of the up/down asymmetry: a cell's SET pulse
+    /// moves its pulse coordinate by 1 + u_i, a RESET pulse by 1 - u_i, u_i = up_down_d2d z
+    /// (aihwkit's `up_down_dtod`).
+    pub up_down_d2d: f64,
+    /// Device-to-device relative spread of a cell's conductance bounds: G_max,i = G_max (1 +
+    /// bounds_d2d z1), G_min,i = G_min (1 + bounds_d2d z2) (aihwkit's `w_max_dtod`/`w_min_dtod`).
+    pub bounds_d2d: f64,
     /// Cycle-to-cycle write noise, in units of (G_max - G_min) per sqrt(pulse) (`per_pulse`) or
     /// per update (`per_update`).
     pub c2c: f64,
     pub c2c_law: C2cLaw,
     /// Per-read relative conductance noise.
     pub read_noise: f64,
+    /// Where the read noise enters: `per_cell` (default) or `output_referred`.
+    pub read_noise_model: ReadNoiseModel,
     /// Per-conversion output noise in ADC LSBs.
     pub output_noise: f64,
     /// Fraction of cells stuck at G_max.
@@ -292,9 +318,12 @@ impl Default for DeviceConfig {
             nl_ltd: 0.0,
             d2d: 0.0,
             nl_d2d: 0.0,
+            up_down_d2d: 0.0,
+            bounds_d2d: 0.0,
             c2c: 0.0,
             c2c_law: C2cLaw::PerPulse,
             read_noise: 0.0,
+            read_noise_model: ReadNoiseModel::PerCell,
             output_noise: 0.0,
             stuck_on: 0.0,
             stuck_off: 0.0,
@@ -441,6 +470,8 @@ impl DeviceConfig {
         for (name, v, hi) in [
             ("device.d2d", self.d2d, 1.0),
             ("device.nl_d2d", self.nl_d2d, 1.0),
+            ("device.up_down_d2d", self.up_down_d2d, 0.5),
+            ("device.bounds_d2d", self.bounds_d2d, 0.3),
             ("device.c2c", self.c2c, 1.0),
             ("device.read_noise", self.read_noise, 1.0),
             ("device.output_noise", self.output_noise, 64.0),

@@ -117,7 +117,12 @@ pub const PHILOX_TEST: Kernel = Kernel {
 
 /// Crossbar read bindings, shared by `absmax` and `read`: per-instance table, state (counters
 /// and per-call ring), effective conductances, input, input ranges, output.
-const XBAR_READ_BINDINGS: &[Access] = &[R, W, R, R, W, W];
+const XBAR_READ_BINDINGS: &[Access] = &[R, W, R, R, W, W, W];
+pub const XBAR_MM_CLEAR: Kernel = Kernel {
+    shader: "xbar_read",
+    entry: "mm_clear",
+    bindings: XBAR_READ_BINDINGS,
+};
 pub const XBAR_ABSMAX: Kernel = Kernel {
     shader: "xbar_read",
     entry: "absmax",

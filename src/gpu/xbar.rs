@@ -10,8 +10,8 @@
 //!   effective conductance of a stuck cell; drawn once here with the reference's keys;
 //! - `eff_f` `[P][S][K][ncol_f]`, `eff_b` `[P][S][N][ncol_b]`: effective conductances per read
 //!   direction, recomputed from `cells` after creation and after every programming step;
-//! - `curves` `[P][data cells][2]`: per-cell (a_ltp, a_ltd) of the update curve (one cell per
-//!   weight only);
+//! - `curves` `[P][data cells][CURVE_STRIDE]`: per-cell (a_ltp, a_ltd, up_down, g_min, g_max)
+//!   of the update curve (`device::CellCurve`; one cell per weight only);
 //! - `inst` `[P][INST_STRIDE]`: per-instance scalars and keys (table below);
 //! - `state`: 64-bit counters as (lo, hi) u32 pairs at words 0..18, then a ring of
 //!   [`RING`] per-call counters (read counter or programming step) from word 32;
@@ -28,13 +28,13 @@ use bytemuck::{Pod, Zeroable};
 use super::backend::GpuBackend;
 use super::shaders;
 use crate::backend::{Backend, Buf, MatView, XbarActivity, XbarId, XbarRead};
-use crate::config::{C2cLaw, Mapping, Rounding};
+use crate::config::{AdcMode, C2cLaw, Mapping, ReadNoiseModel, Rounding};
 use crate::rng::Purpose;
 use crate::xbar::adc::{Adc, AdcRange};
 use crate::xbar::draws::{normal_at, stream_key, uniform_at};
 use crate::xbar::mapping::{cell_curve, nominal_curve};
 use crate::xbar::read::{geometry, Counters, Direction};
-use crate::xbar::{drift, Knobs, LayerCells, Xbar};
+use crate::xbar::{drift, minmax, Knobs, LayerCells, Xbar};
 
 /// Words per instance in the `inst` table:
 /// 0-1 ReadNoise key, 2-3 OutputNoise key, 4-5 Rounding key, 6-7 C2c key, 8 read_noise,
@@ -42,6 +42,8 @@ use crate::xbar::{drift, Knobs, LayerCells, Xbar};
 /// 17 + 2 dir: step s / (M (2^bits - 1)) (raw to output units, times x_max), 20 + dir: the ADC
 /// floor as a current (`xbar::adc`).
 const INST_STRIDE: usize = 24;
+/// Words per cell in the `curves` buffer.
+const CURVE_STRIDE: usize = 5;
 /// Slots of the per-call counter ring.
 const RING: u32 = 64;
 const RING_BASE: usize = 32;
@@ -73,6 +75,9 @@ pub struct GpuXbar {
     state: Buf,
     xmax: Buf,
     rowmax: Buf,
+    /// `minmax` ADC: `[P][mm_tensors][2]` observed (min, max) per tensor of the current read.
+    mm: Buf,
+    mm_tensors: usize,
     ring_next: u32,
     vectors_forward: u64,
     vectors_transposed: u64,
@@ -115,7 +120,12 @@ struct ReadParams {
     r2: u32,
     counter_base: u32,
     sets: u32,
-    _pad: [u32; 3],
+    /// Output-referred read noise (`read::output_referred`).
+    noise_out: u32,
+    /// 0: the ADC of `xbar::adc`; `minmax`: 1 observes every tensor's range, 2 converts.
+    mm_phase: u32,
+    /// `minmax` tensors per instance in the `mm` buffer.
+    mm_tensors: u32,
 }
 
 #[repr(C)]
@@ -262,7 +272,13 @@ fn adc_words(layer: &LayerCells, cfg: &Xbar, w: &mut [u32]) {
         let geo = geometry(layer, dir, cfg);
         let adc = Adc::new(layer, dir, cfg);
         let qmax = ((1u64 << geo.in_bits) - 1) as f64;
-        let y_scale = adc.step as f64 * layer.scale as f64 / (layer.max_code() as f64 * qmax);
+        // Raw is step x codes, or for `minmax` drift_gain / unit x the summed currents.
+        let per_raw = if cfg.array.adc_mode == AdcMode::MinMax {
+            layer.drift_gain as f64 / layer.unit() as f64
+        } else {
+            adc.step as f64
+        };
+        let y_scale = per_raw * layer.scale as f64 / (layer.max_code() as f64 * qmax);
         w[16 + 2 * d] = adc.inv_lsb.to_bits();
         w[17 + 2 * d] = (y_scale as f32).to_bits();
         w[20 + d] = adc.floor_i.to_bits();
@@ -385,7 +401,11 @@ pub(super) fn create(
     let mut frozen = Vec::with_capacity(p * total);
     let mut inst = Vec::with_capacity(p * INST_STRIDE);
     let programmable = l0.slices == 1;
-    let mut curves = Vec::with_capacity(if programmable { p * n_data * 2 } else { 1 });
+    let mut curves = Vec::with_capacity(if programmable {
+        p * n_data * CURVE_STRIDE
+    } else {
+        1
+    });
     let mut drift_z = Vec::new();
     for (l, k) in layers.iter().zip(&knobs) {
         drift_z.extend(drift_deviates(l, cfg, k));
@@ -399,8 +419,7 @@ pub(super) fn create(
             let key_nl = stream_key(k.seed, Purpose::NlD2d, l.instance, l.layer);
             for idx in 0..n_data {
                 let c = cell_curve(&base, k, key_nl, idx);
-                curves.push(c.a_ltp);
-                curves.push(c.a_ltd);
+                curves.extend_from_slice(&[c.a_ltp, c.a_ltd, c.up_down, c.g_min, c.g_max]);
             }
         }
     }
@@ -431,6 +450,17 @@ pub(super) fn create(
     let state = be.alloc_u32(RING_BASE + RING as usize);
     let xmax = be.alloc(p);
     let rowmax = be.alloc_u32(p * kk);
+    // Tensors of the larger of the two directions' signed reads (`xbar::minmax`).
+    let mm_tensors = if cfg.array.adc_mode == AdcMode::MinMax {
+        [Direction::Forward, Direction::Transposed]
+            .into_iter()
+            .map(|d| minmax::tensors(&geometry(l0, d, cfg), 2))
+            .max()
+            .unwrap_or(1)
+    } else {
+        1
+    };
+    let mm = be.alloc_u32(2 * p * mm_tensors);
 
     let meta = layers
         .into_iter()
@@ -455,6 +485,8 @@ pub(super) fn create(
         state,
         xmax,
         rowmax,
+        mm,
+        mm_tensors,
         ring_next: 0,
         vectors_forward: 0,
         vectors_transposed: 0,
@@ -515,11 +547,15 @@ pub(super) fn read(be: &mut GpuBackend, id: XbarId, x: MatView, y: MatView, op: 
         r2: (data_cells + refs_fwd) as u32,
         counter_base: if transposed { COUNTER_BWD } else { COUNTER_FWD },
         sets: sets as u32,
-        _pad: [0; 3],
+        noise_out: (cfg.device.read_noise_model == ReadNoiseModel::OutputReferred) as u32,
+        mm_phase: 0,
+        mm_tensors: xb.mm_tensors as u32,
     };
     let p = xb.n_inst() as u32;
     let eff = if transposed { xb.eff_b } else { xb.eff_f };
-    let bufs = [xb.inst, xb.state, eff, x.buf, xb.xmax, y.buf];
+    let minmax = cfg.array.adc_mode == AdcMode::MinMax;
+    let mm_words = 2 * xb.n_inst() * xb.mm_tensors;
+    let bufs = [xb.inst, xb.state, eff, x.buf, xb.xmax, y.buf, xb.mm];
     let tiles = (geo.outs as u32).div_ceil(tile_outs);
     let row_blocks = op.rows.div_ceil(READ_ROWS).max(1);
     assert!(
@@ -528,13 +564,23 @@ pub(super) fn read(be: &mut GpuBackend, id: XbarId, x: MatView, y: MatView, op: 
     );
     be.dispatch(&shaders::XBAR_ABSMAX, &[], &prm, &bufs, [p, 1, 1]);
     if op.rows > 0 {
-        be.dispatch(
-            &shaders::XBAR_READ,
-            &[],
-            &prm,
-            &bufs,
-            [tiles, row_blocks, p],
-        );
+        let grid = [tiles, row_blocks, p];
+        if minmax {
+            // Empty the ranges, observe every tensor's [lo, hi], then convert.
+            be.dispatch(
+                &shaders::XBAR_MM_CLEAR,
+                &[],
+                &prm,
+                &bufs,
+                groups_1d(mm_words),
+            );
+            let observe = ReadParams { mm_phase: 1, ..prm };
+            be.dispatch(&shaders::XBAR_READ, &[], &observe, &bufs, grid);
+            let convert = ReadParams { mm_phase: 2, ..prm };
+            be.dispatch(&shaders::XBAR_READ, &[], &convert, &bufs, grid);
+        } else {
+            be.dispatch(&shaders::XBAR_READ, &[], &prm, &bufs, grid);
+        }
     }
     let xb = &mut be.gpu_xbars[id.0];
     let v = op.rows as u64 * p as u64;

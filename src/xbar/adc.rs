@@ -63,7 +63,8 @@ impl Adc {
             geo.pass as f32 * digit * (levels + layer.g_min / layer.unit()) / max_code
         };
         let (step, floor) = match cfg.array.adc_mode {
-            AdcMode::Unit => (1.0, 0.0),
+            // `minmax` sets its range per tensor (`minmax`); this unit step is unused.
+            AdcMode::Unit | AdcMode::MinMax => (1.0, 0.0),
             AdcMode::Full => (full(), 0.0),
             AdcMode::Calibrated => match layer.adc_range(dir) {
                 Some(r) if r.hi - r.lo >= 1.0 => ((r.hi - r.lo) / max_code, r.lo),

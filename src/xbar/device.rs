@@ -36,9 +36,20 @@ pub struct CellCurve {
     pub a_ltp: f32,
     /// A_LTD / P_max, signed as the NL label (positive: retrace, negative: mirrored); 0 linear.
     pub a_ltd: f32,
-    /// G_min / G_max.
+    /// This cell's lower bound, G_min,i / G_max (nominal G_max).
     pub g_min: f32,
+    /// This cell's upper bound, G_max,i / G_max (1 for the nominal device).
+    pub g_max: f32,
+    /// Up/down asymmetry of this cell: a SET pulse moves the pulse coordinate by 1 + up_down,
+    /// a RESET pulse by 1 - up_down (0 for the nominal device).
+    pub up_down: f32,
 }
+
+/// Largest |up_down| of one cell: both pulse directions keep at least 10% of a step.
+pub const UP_DOWN_LIMIT: f32 = 0.9;
+
+/// Smallest factor a bound spread may scale a bound by.
+pub const BOUND_FLOOR: f32 = 0.1;
 
 impl CellCurve {
     /// The nominal curve of a device: `levels` states, NL labels solved for A (f64, once); A
@@ -50,7 +61,30 @@ impl CellCurve {
             a_ltp: shape(nl_ltp),
             a_ltd: shape(nl_ltd),
             g_min: (1.0 / on_off) as f32,
+            g_max: 1.0,
+            up_down: 0.0,
         }
+    }
+
+    /// This curve with a device-to-device up/down asymmetry and bound spread (aihwkit's
+    /// `up_down_dtod`, `w_max_dtod` / `w_min_dtod`), from frozen standard normals:
+    /// up_down = clamp(up_down_d2d z_ud, -[`UP_DOWN_LIMIT`], [`UP_DOWN_LIMIT`]),
+    /// g_max,i = max(1 + bounds_d2d z_max, [`BOUND_FLOOR`]),
+    /// g_min,i = g_min max(1 + bounds_d2d z_min, [`BOUND_FLOOR`]), and g_min,i = g_min g_max,i
+    /// should that not lie below g_max,i.
+    pub fn with_spread(mut self, up_down_d2d: f32, bounds_d2d: f32, z: [f32; 3]) -> Self {
+        self.up_down = (up_down_d2d * z[0]).clamp(-UP_DOWN_LIMIT, UP_DOWN_LIMIT);
+        if bounds_d2d > 0.0 {
+            let g_max = (1.0 + bounds_d2d * z[1]).max(BOUND_FLOOR);
+            let g_min = self.g_min * (1.0 + bounds_d2d * z[2]).max(BOUND_FLOOR);
+            self.g_min = if g_min < g_max {
+                g_min
+            } else {
+                self.g_min * g_max
+            };
+            self.g_max = g_max;
+        }
+        self
     }
 
     /// This curve with per-cell NL variation: A -> A max(1 + nl_d2d z, [`NL_D2D_FLOOR`]), z ~ N(0,1)
@@ -112,8 +146,9 @@ fn rise_inv(y: f32, a: f32) -> f32 {
 /// Position on the signed curve after `n` pulses from state y: the pulse coordinate of y on the
 /// curve of shape `a`, snapped, moved by n and clamped to [0, P_max], mapped back. The mirrored
 /// case counts pulses from G_max so that it reproduces the concave case's arithmetic.
-fn step_on_curve(y: f32, n: i32, a: f32, p_max: f32) -> f32 {
-    let nf = n as f32;
+fn step_on_curve(y: f32, n: i32, a: f32, p_max: f32, up_down: f32) -> f32 {
+    // A pulse moves the pulse coordinate by 1 + up_down (SET) or 1 - up_down (RESET).
+    let nf = n as f32 * if n > 0 { 1.0 + up_down } else { 1.0 - up_down };
     if a == 0.0 {
         let p = snap(y * p_max);
         (p + nf).clamp(0.0, p_max) / p_max
@@ -146,7 +181,7 @@ fn curve_inv(y: f32, a: f32) -> f32 {
 
 /// Normalised conductance after `n` pulses (n > 0 potentiates along the a_ltp curve, n < 0
 /// depresses along the a_ltd curve), then c2c noise N(0, c2c (G_max - G_min) sqrt|n|) from the
-/// standard normal `z`, then clipping to [G_min, G_max].
+/// standard normal `z`, then clipping to [G_min, G_max] (the cell's own bounds).
 /// `n = 0` leaves the cell untouched (no pulse, no noise).
 pub fn apply_pulses(g: f32, n: i32, c: &CellCurve, c2c: f32, z: f32) -> f32 {
     apply_update(g, n, c, c2c, C2cLaw::PerPulse, z)
@@ -162,22 +197,22 @@ pub fn apply_update(g: f32, n: i32, c: &CellCurve, c2c: f32, law: C2cLaw, z: f32
         C2cLaw::PerPulse => (n.unsigned_abs() as f32).sqrt(),
         C2cLaw::PerUpdate => 1.0,
     };
-    let range = 1.0 - c.g_min;
+    let range = c.g_max - c.g_min;
     let y = ((g - c.g_min) / range).clamp(0.0, 1.0);
     let a = if n > 0 { c.a_ltp } else { c.a_ltd };
-    let y_new = step_on_curve(y, n, a, c.p_max);
+    let y_new = step_on_curve(y, n, a, c.p_max, c.up_down);
     let noisy = c.g_min + y_new * range + c2c * range * pulses * z;
-    noisy.clamp(c.g_min, 1.0)
+    noisy.clamp(c.g_min, c.g_max)
 }
 
 /// Normalised conductance after p pulses of potentiation from G_min (initial programming).
 pub fn g_after_ltp(p: f32, c: &CellCurve) -> f32 {
-    c.g_min + curve((p / c.p_max).clamp(0.0, 1.0), c.a_ltp) * (1.0 - c.g_min)
+    c.g_min + curve((p / c.p_max).clamp(0.0, 1.0), c.a_ltp) * (c.g_max - c.g_min)
 }
 
 /// Potentiation pulse coordinate (real-valued) at which the curve reaches `g`.
 pub fn ltp_pulses_at(g: f32, c: &CellCurve) -> f32 {
-    let y = ((g - c.g_min) / (1.0 - c.g_min)).clamp(0.0, 1.0);
+    let y = ((g - c.g_min) / (c.g_max - c.g_min)).clamp(0.0, 1.0);
     curve_inv(y, c.a_ltp) * c.p_max
 }
 

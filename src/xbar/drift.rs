@@ -10,8 +10,13 @@
 //! conductance), `nu_d2d` the device-to-device spread and z_i ~ N(0, 1) frozen per cell (draw
 //! `Drift` `[cell, 0, 0, 0]`). The state is the programmed one (before d2d and stuck).
 //!
-//! Per-read noise grows with time as low-frequency noise accumulates:
-//! read_noise(t) = read_noise (1 + read_noise_growth ln(t / t0)).
+//! Per-read noise grows with time as low-frequency noise accumulates. PCM read noise has a 1/f
+//! spectrum; its variance integrated over the band from 1/t to the read bandwidth grows as ln t,
+//! so sigma grows as sqrt(ln t) (the form of the PCM statistical model of Nandakumar et al.,
+//! J. Appl. Phys. 124, 152135 (2018), used by Joshi et al., Nat. Commun. 11, 2473 (2020):
+//! sigma(t) proportional to sqrt(ln((t + t_read) / (2 t_read)))). Relative to the noise at t0:
+//! read_noise(t) = read_noise sqrt(1 + read_noise_growth ln(t / t0)),
+//! read_noise_growth being the relative variance added per e-fold of time.
 //!
 //! Global drift compensation (`drift.compensate`): a calibration read with every input on gives
 //! the layer's summed current at t0 and at t, over its data cells, and the ADC's conversion gain
@@ -93,9 +98,9 @@ pub fn factor(g: f32, g_min: f32, z: f32, d: &Drift) -> f32 {
     (-nu * ln_t(d)).exp()
 }
 
-/// Per-read relative noise at the read time.
+/// Per-read relative noise at the read time: read_noise sqrt(1 + read_noise_growth ln t).
 pub fn read_noise_at(read_noise: f32, d: &Drift) -> f32 {
-    read_noise * (1.0 + d.read_noise_growth as f32 * ln_t(d))
+    read_noise * (1.0 + d.read_noise_growth as f32 * ln_t(d)).sqrt()
 }
 
 /// alpha = sum g0 / sum g(t) over pairs (conductance at t0, at t); 1 when the sum at t is 0.
@@ -145,13 +150,29 @@ mod tests {
         let f = factor(0.5, 0.0, 1.0, &d) as f64;
         assert!((f - 1e3f64.powf(-0.07)).abs() < 1e-6, "{f}");
         assert_eq!(factor(0.5, 0.0, -10.0, &d), 1.0);
-        // Read noise grows with ln t; compensation is the ratio of sums.
+        // Read-noise variance grows with ln t (1/f noise); compensation is the ratio of sums.
         let d = Drift {
             read_noise_growth: 0.1,
             ..drift(0.05, 0.0, 0.0, 100.0)
         };
         let r = read_noise_at(0.02, &d) as f64;
-        assert!((r - 0.02 * (1.0 + 0.1 * 100f64.ln())).abs() < 1e-7, "{r}");
+        assert!(
+            (r - 0.02 * (1.0 + 0.1 * 100f64.ln()).sqrt()).abs() < 1e-7,
+            "{r}"
+        );
+        // Variance linear in ln t: equal increments per decade.
+        let v = |t: f64| (read_noise_at(1.0, &Drift { t, ..d.clone() }) as f64).powi(2);
+        assert!(((v(1e4) - v(1e2)) - (v(1e2) - v(1.0))).abs() < 1e-5);
+        assert_eq!(
+            read_noise_at(
+                0.02,
+                &Drift {
+                    t: 1.0,
+                    ..d.clone()
+                }
+            ),
+            0.02
+        );
         let a = compensation([(1.0, 0.5), (2.0, 1.5)].into_iter());
         assert_eq!(a, 1.5);
     }

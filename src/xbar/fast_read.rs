@@ -20,14 +20,18 @@
 
 use rayon::prelude::*;
 
-use crate::config::Mapping;
+use crate::config::{AdcMode, Mapping, ReadNoiseModel};
 use crate::rng::Purpose;
 
 use super::adc::Adc;
 use super::draws::{normal_at, stream_key, tag};
 use super::drift;
 use super::mapping::LayerCells;
-use super::read::{cell_id, geometry, input_code, Counters, Direction, Geometry};
+use super::minmax;
+use super::read::{
+    cell_id, geometry, input_code, minmax_scale, minmax_shift_add, output_referred, Counters,
+    Direction, Geometry, OUT_REF,
+};
 use super::{Knobs, Xbar};
 
 /// Elements of one chunk's digit or product matrix (bounds the memory of a read).
@@ -82,6 +86,10 @@ pub struct Plan<'a> {
     read_counter: u32,
     /// Non-empty passes: (group, pass, first line, end line).
     passes: Vec<(usize, usize, usize, usize)>,
+    /// `adc_mode = "minmax"`: per-tensor ranges, sums term by term ([`Plan::run_minmax`]).
+    minmax: bool,
+    /// Output-referred read noise (`read::output_referred`), sums term by term.
+    out_ref: bool,
 }
 
 /// Non-empty passes: (group, pass, first line, end line).
@@ -305,6 +313,9 @@ impl<'a> Plan<'a> {
                 layer.layer,
             ),
             read_counter,
+            minmax: cfg.array.adc_mode == AdcMode::MinMax,
+            out_ref: knobs.read_noise > 0.0
+                && cfg.device.read_noise_model == ReadNoiseModel::OutputReferred,
         })
     }
 
@@ -365,11 +376,34 @@ impl<'a> Plan<'a> {
     /// The reference's partial sum of one conversion: digits `dt` of lines lo..hi, column-slice
     /// `j`, in increasing line order (with read noise, each term with its own draw).
     #[inline]
-    fn reference_sum(&self, dt: &[f32], lo: usize, j: usize, b: usize, tg: u32) -> f32 {
+    #[allow(clippy::too_many_arguments)]
+    fn reference_sum(
+        &self,
+        dt: &[f32],
+        lo: usize,
+        j: usize,
+        b: usize,
+        tg: u32,
+        g: usize,
+        p: usize,
+    ) -> f32 {
         let base = j * self.geo.lines + lo;
         let gs = &self.eff[base..base + dt.len()];
         let mut i_sum = 0f32;
-        if self.knobs.read_noise > 0.0 {
+        if self.out_ref {
+            for (&d, &g) in dt.iter().zip(gs) {
+                i_sum += d * g;
+            }
+            let (c, k) = (j / self.geo.slices, j % self.geo.slices);
+            let conv = ((g * self.geo.n_pass + p) * self.geo.slices + k) * self.geo.ncol + c;
+            let ctr = [conv as u32, self.read_counter, tg | OUT_REF, b as u32];
+            let z = normal_at(self.key_read, ctr);
+            i_sum += output_referred(
+                dt.iter().zip(gs).map(|(&d, &g)| d * g),
+                self.knobs.read_noise,
+                z,
+            );
+        } else if self.knobs.read_noise > 0.0 {
             let (c, k) = (j / self.geo.slices, j % self.geo.slices);
             for (l, (&d, &g)) in dt.iter().zip(gs).enumerate() {
                 if d != 0.0 {
@@ -418,15 +452,18 @@ impl<'a> Plan<'a> {
         let t = rest % self.geo.cycles;
         let sign = (rest / self.geo.cycles) % self.signs;
         let b = rest / self.geo.cycles / self.signs;
-        let (_, _, lo, hi) = passes[gp];
+        let (g, p, lo, hi) = passes[gp];
         let dt: Vec<f32> = (lo..hi).map(|l| self.digit(b, sign, t, l) as f32).collect();
         let tg = tag(t as u32, sign == 1, self.dir == Direction::Transposed);
-        (self.reference_sum(&dt, lo, j, b, tg) * self.inv_unit).abs()
+        (self.reference_sum(&dt, lo, j, b, tg, g, p) * self.inv_unit).abs()
     }
 
     /// The read of samples `0..batch`: raw `[batch][outs]` and counters, as the reference.
     /// `seen` collects the data-column partial sums (calibration).
     pub fn run(&self, batch: usize, mut seen: Option<&mut Seen>) -> (Vec<f64>, Counters) {
+        if self.minmax {
+            return self.run_minmax(batch);
+        }
         let geo = &self.geo;
         let outs = geo.outs;
         let passes = &self.passes;
@@ -567,7 +604,7 @@ impl<'a> Plan<'a> {
                         for j in 0..np {
                             if ambiguous[j] {
                                 let was = adc_round(prow[j], &self.adc, 0.0);
-                                let i = self.reference_sum(dt, lo, j, b, tg);
+                                let i = self.reference_sum(dt, lo, j, b, tg, g, p);
                                 let r = adc_round(i, &self.adc, 0.0);
                                 let out = |r: f32| !(0.0..=self.adc.max_code).contains(&r) as u64;
                                 counters.adc_clipped = counters.adc_clipped + out(r) - out(was);
@@ -592,7 +629,7 @@ impl<'a> Plan<'a> {
                         let mut i_sum;
                         let mut r;
                         if noisy_terms {
-                            i_sum = self.reference_sum(dt, lo, j, b, tg);
+                            i_sum = self.reference_sum(dt, lo, j, b, tg, g, p);
                             r = adc_round(i_sum, &self.adc, noise);
                         } else {
                             i_sum = prod[row * np + j];
@@ -601,7 +638,7 @@ impl<'a> Plan<'a> {
                             let r_lo = adc_round(i_sum - delta, &self.adc, noise);
                             let r_hi = adc_round(i_sum + delta, &self.adc, noise);
                             if r_lo != r_hi {
-                                i_sum = self.reference_sum(dt, lo, j, b, tg);
+                                i_sum = self.reference_sum(dt, lo, j, b, tg, g, p);
                                 r = adc_round(i_sum, &self.adc, noise);
                             }
                         }
@@ -626,5 +663,119 @@ impl<'a> Plan<'a> {
                 }
             }
         }
+    }
+
+    /// Digits `[t][line]` of the lines lo..hi of sample `b`, sign pass `sign`, and their
+    /// nonzero count.
+    fn pass_digits(&self, b: usize, sign: usize, lo: usize, hi: usize) -> (Vec<f32>, u64) {
+        let t_n = self.geo.cycles;
+        let mut dig = vec![0f32; t_n * (hi - lo)];
+        let mut active = 0u64;
+        for t in 0..t_n {
+            for (i, l) in (lo..hi).enumerate() {
+                let d = self.digit(b, sign, t, l);
+                dig[t * (hi - lo) + i] = d as f32;
+                active += (d != 0) as u64;
+            }
+        }
+        (dig, active)
+    }
+
+    /// The `minmax` read (`minmax`): every partial sum in the reference's order (no GEMM), a
+    /// first sweep for each tensor's [lo, hi] (min and max are order-independent, so the
+    /// samples run in parallel), then conversion and f64 shift-add per sample in the
+    /// reference's (group, pass, slice, cycle) order. Bit-identical to the reference.
+    fn run_minmax(&self, batch: usize) -> (Vec<f64>, Counters) {
+        let geo = &self.geo;
+        let (s, ncol, n_data) = (geo.slices, geo.ncol, self.n_data);
+        let n = minmax::tensors(geo, self.signs);
+        let observed = (0..batch)
+            .into_par_iter()
+            .map(|b| {
+                let mut seen = minmax::empty(n);
+                for sign in 0..self.signs {
+                    for &(g, p, lo, hi) in &self.passes {
+                        let (dig, _) = self.pass_digits(b, sign, lo, hi);
+                        for t in 0..geo.cycles {
+                            let dt = &dig[t * (hi - lo)..(t + 1) * (hi - lo)];
+                            let tg = tag(t as u32, sign == 1, self.dir == Direction::Transposed);
+                            for c in 0..ncol {
+                                for k in 0..s {
+                                    let i = self.reference_sum(dt, lo, c * s + k, b, tg, g, p);
+                                    let tn = minmax::tensor(geo, sign, g, p, k, t, c >= n_data);
+                                    minmax::observe(&mut seen[tn], i);
+                                }
+                            }
+                        }
+                    }
+                }
+                seen
+            })
+            .reduce(
+                || minmax::empty(n),
+                |mut a, b| {
+                    minmax::merge(&mut a, &b);
+                    a
+                },
+            );
+        let ranges: Vec<minmax::Range> = observed
+            .iter()
+            .map(|&r| minmax::Range::new(r, geo.adc_bits))
+            .collect();
+        let c_bits = self.layer.cell_bits as usize;
+        let d = geo.dac_bits as usize;
+        let outs = geo.outs;
+        let per: Vec<(Vec<f64>, Counters)> = (0..batch)
+            .into_par_iter()
+            .map(|b| {
+                let mut raw = vec![0f64; outs];
+                let mut cnt = Counters::default();
+                let mut vals = vec![0f64; ncol];
+                let mut acc = vec![0f64; outs];
+                for sign in 0..self.signs {
+                    acc.fill(0.0);
+                    for &(g, p, lo, hi) in &self.passes {
+                        let (dig, active) = self.pass_digits(b, sign, lo, hi);
+                        cnt.active_rows += active;
+                        for k in 0..s {
+                            for t in 0..geo.cycles {
+                                let dt = &dig[t * (hi - lo)..(t + 1) * (hi - lo)];
+                                let tg =
+                                    tag(t as u32, sign == 1, self.dir == Direction::Transposed);
+                                for (c, v) in vals.iter_mut().enumerate() {
+                                    let j = c * s + k;
+                                    let i = self.reference_sum(dt, lo, j, b, tg, g, p);
+                                    let noise = self.out_noise(g, p, j, b, tg);
+                                    let r =
+                                        &ranges[minmax::tensor(geo, sign, g, p, k, t, c >= n_data)];
+                                    let (index, clipped) = r.index(i, noise);
+                                    cnt.adc_clipped += clipped as u64;
+                                    *v = r.value(index);
+                                }
+                                cnt.adc_conversions += ncol as u64;
+                                minmax_shift_add(
+                                    &mut acc,
+                                    &vals,
+                                    self.layer.mapping,
+                                    c_bits * k + d * t,
+                                );
+                            }
+                        }
+                    }
+                    let f = minmax_scale(self.layer, sign == 1);
+                    for (r, &a) in raw.iter_mut().zip(&acc) {
+                        *r += f * a;
+                    }
+                }
+                (raw, cnt)
+            })
+            .collect();
+        let mut raw = Vec::with_capacity(batch * outs);
+        let mut counters = Counters::default();
+        for (r, c) in per {
+            raw.extend_from_slice(&r);
+            counters += c;
+        }
+        (raw, counters)
     }
 }

@@ -11,6 +11,10 @@ pub struct Knobs {
     pub d2d: f32,
     /// Relative frozen spread of the NL shape A.
     pub nl_d2d: f32,
+    /// Device-to-device spread of the up/down asymmetry (`device::CellCurve::with_spread`).
+    pub up_down_d2d: f32,
+    /// Device-to-device relative spread of the conductance bounds.
+    pub bounds_d2d: f32,
     /// Relative per-read conductance noise.
     pub read_noise: f32,
     /// Per-conversion noise in ADC LSBs.
@@ -29,6 +33,8 @@ impl Knobs {
             c2c: dev.c2c as f32,
             d2d: dev.d2d as f32,
             nl_d2d: dev.nl_d2d as f32,
+            up_down_d2d: dev.up_down_d2d as f32,
+            bounds_d2d: dev.bounds_d2d as f32,
             read_noise: dev.read_noise as f32,
             output_noise: dev.output_noise as f32,
             nl_ltp: dev.nl_ltp as f32,

@@ -29,7 +29,7 @@ use crate::rng::Purpose;
 
 use super::adc::AdcRange;
 use super::device::{g_after_ltp, ltp_pulses_at, CellCurve};
-use super::draws::{normal2_at, stream_key};
+use super::draws::{normal2_at, normal_at, stream_key};
 use super::read::Direction;
 use super::{Knobs, Xbar};
 
@@ -276,11 +276,17 @@ pub fn map_weights(
 
 /// Frozen per-cell update curve: the nominal curve with A varied by `nl_d2d` (draw `NlD2d`).
 pub fn cell_curve(base: &CellCurve, knobs: &Knobs, key_nl: [u32; 2], cell: usize) -> CellCurve {
-    if knobs.nl_d2d == 0.0 {
-        return *base;
+    let mut c = *base;
+    if knobs.nl_d2d != 0.0 {
+        let (z_ltp, z_ltd) = normal2_at(key_nl, [cell as u32, 0, 0, 0]);
+        c = c.with_nl_d2d(knobs.nl_d2d, z_ltp, z_ltd);
     }
-    let (z_ltp, z_ltd) = normal2_at(key_nl, [cell as u32, 0, 0, 0]);
-    base.with_nl_d2d(knobs.nl_d2d, z_ltp, z_ltd)
+    if knobs.up_down_d2d != 0.0 || knobs.bounds_d2d != 0.0 {
+        let (z_ud, z_max) = normal2_at(key_nl, [cell as u32, 1, 0, 0]);
+        let z_min = normal_at(key_nl, [cell as u32, 2, 0, 0]);
+        c = c.with_spread(knobs.up_down_d2d, knobs.bounds_d2d, [z_ud, z_max, z_min]);
+    }
+    c
 }
 
 /// The nominal update curve of an instance.

@@ -10,6 +10,7 @@ pub mod effective;
 pub mod fast_read;
 pub mod knobs;
 pub mod mapping;
+pub mod minmax;
 pub mod nl;
 pub mod percentile;
 pub mod presets;

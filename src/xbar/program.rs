@@ -157,6 +157,51 @@ pub fn refresh(gp: f32, gm: f32, cp: &CellCurve, cm: &CellCurve) -> Option<(f32,
 mod tests {
     use super::*;
 
+    /// SET-only pairs: a positive update SETs only the + cell, a negative one only the - cell
+    /// (no cell is ever depressed), and repeated updates of one sign end in a refresh that keeps
+    /// the weight while freeing the saturated cell.
+    #[test]
+    fn set_only_pairs_only_potentiate_and_refresh() {
+        use crate::config::{DeviceConfig, Mapping};
+        use crate::xbar::mapping::map_for_training;
+        let mut cfg = Xbar::default();
+        (cfg.array.weight_bits, cfg.array.cell_bits) = (5, 5);
+        cfg.array.mapping = Mapping::Differential;
+        cfg.device = DeviceConfig {
+            levels: 20,
+            on_off: 50.0,
+            nl_ltp: 2.0,
+            nl_ltd: -9.0,
+            set_only: true,
+            max_pulses_per_update: 19,
+            ..DeviceConfig::default()
+        };
+        let knobs = Knobs::from_device(&cfg.device, 0.1, 3);
+        let mut l = map_for_training(&[0.0], 1, 1, 1.0, &cfg, &knobs, 0, 0).unwrap();
+        let (ip, im) = (l.cell_index(0, 0, 0, 0), l.cell_index(1, 0, 0, 0));
+        let w = |l: &LayerCells| l.cells[ip] - l.cells[im];
+        // dw_1 = 2 / 19: a gradient of -1 at lr 0.1 is about one pulse.
+        let (gp, gm) = (l.cells[ip], l.cells[im]);
+        program(&mut l, &[-1.0], &cfg, &knobs, 0).unwrap();
+        assert!(l.cells[ip] > gp && l.cells[im] == gm, "positive update");
+        let (gp, gm) = (l.cells[ip], l.cells[im]);
+        program(&mut l, &[1.0], &cfg, &knobs, 1).unwrap();
+        assert!(l.cells[ip] == gp && l.cells[im] > gm, "negative update");
+        // Drive the + cell into saturation: a refresh resets the - cell to G_min.
+        let mut refreshed = false;
+        for step in 2..60 {
+            let before = w(&l);
+            let wc = program(&mut l, &[-3.0], &cfg, &knobs, step).unwrap();
+            if wc.cells_written > 1 {
+                refreshed = true;
+                assert_eq!(l.cells[im], l.g_min);
+                assert!(w(&l) >= before - 0.2, "refresh keeps the weight");
+                break;
+            }
+        }
+        assert!(refreshed, "no refresh");
+    }
+
     /// A saturated pair is reset and its difference re-programmed on the larger cell's curve;
     /// an unsaturated one is left alone.
     #[test]

@@ -33,7 +33,7 @@
 
 use std::ops::AddAssign;
 
-use crate::config::Mapping;
+use crate::config::{AdcMode, Mapping, ReadNoiseModel};
 use crate::rng::Purpose;
 
 pub use super::adc::adc_step;
@@ -43,6 +43,7 @@ use super::drift;
 use super::effective::{pack, Frozen};
 use super::fast_read::{Plan, Seen};
 use super::mapping::LayerCells;
+use super::minmax;
 use super::percentile;
 use super::{Knobs, Xbar};
 
@@ -265,6 +266,7 @@ fn read_core(
     let step = adc.step;
     let inv_unit = 1.0 / layer.unit();
     let transposed = dir == Direction::Transposed;
+    let out_ref = cfg.device.read_noise_model == ReadNoiseModel::OutputReferred;
     let key_read = stream_key(knobs.seed, Purpose::ReadNoise, layer.instance, layer.layer);
     let key_out = stream_key(
         knobs.seed,
@@ -284,103 +286,217 @@ fn read_core(
     let mut digits = vec![0u32; t_n * geo.pass];
     let mut codes = vec![0i64; geo.ncol];
     let mut acc = vec![0i64; outs];
-    for b in 0..batch {
-        let xb = &x[b * lines..(b + 1) * lines];
-        for sign in 0..1 + signed as usize {
-            let negative = sign == 1;
-            for (qi, &v) in q.iter_mut().zip(xb) {
-                *qi = input_code(if negative { -v } else { v }, x_max, geo.in_bits);
-            }
-            acc.fill(0);
-            for g in 0..geo.n_groups {
-                let g_end = ((g + 1) * geo.group).min(lines);
-                for p in 0..geo.n_pass {
-                    let lo = g * geo.group + p * geo.pass;
-                    let hi = (lo + geo.pass).min(g_end);
-                    if lo >= hi {
-                        continue;
-                    }
-                    let width = hi - lo;
-                    for t in 0..t_n {
-                        let dt = &mut digits[t * geo.pass..t * geo.pass + width];
-                        for (dl, &ql) in dt.iter_mut().zip(&q[lo..hi]) {
-                            *dl = (ql >> (d * t)) & digit_mask;
+    // `minmax`: a first pass observes every tensor's [lo, hi], the second converts.
+    let minmax = cfg.array.adc_mode == AdcMode::MinMax;
+    let signs = 1 + signed as usize;
+    let mut observed = minmax::empty(if minmax {
+        minmax::tensors(&geo, signs)
+    } else {
+        0
+    });
+    let mut ranges = Vec::new();
+    let mut vals = vec![0f64; if minmax { geo.ncol } else { 0 }];
+    let mut accf = vec![0f64; if minmax { outs } else { 0 }];
+    for phase in 0..1 + minmax as usize {
+        let observing = minmax && phase == 0;
+        if minmax && phase == 1 {
+            ranges = observed
+                .iter()
+                .map(|&r| minmax::Range::new(r, geo.adc_bits))
+                .collect::<Vec<_>>();
+        }
+        for b in 0..batch {
+            let xb = &x[b * lines..(b + 1) * lines];
+            for sign in 0..1 + signed as usize {
+                let negative = sign == 1;
+                for (qi, &v) in q.iter_mut().zip(xb) {
+                    *qi = input_code(if negative { -v } else { v }, x_max, geo.in_bits);
+                }
+                acc.fill(0);
+                accf.fill(0.0);
+                for g in 0..geo.n_groups {
+                    let g_end = ((g + 1) * geo.group).min(lines);
+                    for p in 0..geo.n_pass {
+                        let lo = g * geo.group + p * geo.pass;
+                        let hi = (lo + geo.pass).min(g_end);
+                        if lo >= hi {
+                            continue;
                         }
-                        counters.active_rows += dt.iter().filter(|&&v| v != 0).count() as u64;
-                    }
-                    for k in 0..s {
+                        let width = hi - lo;
                         for t in 0..t_n {
-                            let dt = &digits[t * geo.pass..t * geo.pass + width];
-                            let tg = tag(t as u32, negative, transposed);
-                            for (c, code) in codes.iter_mut().enumerate() {
-                                let base = (c * s + k) * lines + lo;
-                                let gs = &eff[base..base + width];
-                                let mut i_sum = 0f32;
-                                if knobs.read_noise > 0.0 {
-                                    let ids = &index[base..base + width];
-                                    for l in 0..width {
-                                        if dt[l] != 0 {
-                                            let z = normal_at(
-                                                key_read,
-                                                [ids[l], read_counter, tg, b as u32],
-                                            );
-                                            i_sum +=
-                                                dt[l] as f32 * gs[l] * (1.0 + knobs.read_noise * z);
+                            let dt = &mut digits[t * geo.pass..t * geo.pass + width];
+                            for (dl, &ql) in dt.iter_mut().zip(&q[lo..hi]) {
+                                *dl = (ql >> (d * t)) & digit_mask;
+                            }
+                            if !observing {
+                                counters.active_rows +=
+                                    dt.iter().filter(|&&v| v != 0).count() as u64;
+                            }
+                        }
+                        for k in 0..s {
+                            for t in 0..t_n {
+                                let dt = &digits[t * geo.pass..t * geo.pass + width];
+                                let tg = tag(t as u32, negative, transposed);
+                                for (c, code) in codes.iter_mut().enumerate() {
+                                    let base = (c * s + k) * lines + lo;
+                                    let gs = &eff[base..base + width];
+                                    let mut i_sum = 0f32;
+                                    if knobs.read_noise > 0.0 && !out_ref {
+                                        let ids = &index[base..base + width];
+                                        for l in 0..width {
+                                            if dt[l] != 0 {
+                                                let z = normal_at(
+                                                    key_read,
+                                                    [ids[l], read_counter, tg, b as u32],
+                                                );
+                                                i_sum += dt[l] as f32
+                                                    * gs[l]
+                                                    * (1.0 + knobs.read_noise * z);
+                                            }
+                                        }
+                                    } else {
+                                        for l in 0..width {
+                                            i_sum += dt[l] as f32 * gs[l];
                                         }
                                     }
-                                } else {
-                                    for l in 0..width {
-                                        i_sum += dt[l] as f32 * gs[l];
-                                    }
-                                }
-                                if c < n_data {
-                                    if let Some(v) = collect.as_deref_mut() {
-                                        v.push((i_sum * inv_unit).abs());
-                                    }
-                                }
-                                let mut v = adc.value(i_sum);
-                                if knobs.output_noise > 0.0 {
-                                    let conv = ((g * geo.n_pass + p) * s + k) * geo.ncol + c;
-                                    v += knobs.output_noise
-                                        * normal_at(
-                                            key_out,
-                                            [conv as u32, read_counter, tg, b as u32],
+                                    if knobs.read_noise > 0.0 && out_ref {
+                                        let conv = ((g * geo.n_pass + p) * s + k) * geo.ncol + c;
+                                        i_sum += output_referred(
+                                            dt.iter().zip(gs).map(|(&d, &g)| d as f32 * g),
+                                            knobs.read_noise,
+                                            normal_at(
+                                                key_read,
+                                                [conv as u32, read_counter, tg | OUT_REF, b as u32],
+                                            ),
                                         );
-                                }
-                                let (cd, clipped) = adc.quantize(v);
-                                counters.adc_clipped += clipped as u64;
-                                *code = cd;
-                            }
-                            counters.adc_conversions += geo.ncol as u64;
-                            let shift = c_bits * k + d * t;
-                            match layer.mapping {
-                                Mapping::Offset => {
-                                    let r = codes[outs] + codes[outs + 1];
-                                    for (a, &cd) in acc.iter_mut().zip(&codes[..outs]) {
-                                        *a += (2 * cd - r) << shift;
                                     }
+                                    let tensor =
+                                        minmax::tensor(&geo, sign, g, p, k, t, c >= n_data);
+                                    if observing {
+                                        minmax::observe(&mut observed[tensor], i_sum);
+                                        continue;
+                                    }
+                                    if c < n_data {
+                                        if let Some(v) = collect.as_deref_mut() {
+                                            v.push((i_sum * inv_unit).abs());
+                                        }
+                                    }
+                                    let mut noise = 0.0;
+                                    if knobs.output_noise > 0.0 {
+                                        let conv = ((g * geo.n_pass + p) * s + k) * geo.ncol + c;
+                                        noise = knobs.output_noise
+                                            * normal_at(
+                                                key_out,
+                                                [conv as u32, read_counter, tg, b as u32],
+                                            );
+                                    }
+                                    if minmax {
+                                        let r = &ranges[tensor];
+                                        let (index, clipped) = r.index(i_sum, noise);
+                                        counters.adc_clipped += clipped as u64;
+                                        vals[c] = r.value(index);
+                                        continue;
+                                    }
+                                    let (cd, clipped) = adc.quantize(adc.value(i_sum) + noise);
+                                    counters.adc_clipped += clipped as u64;
+                                    *code = cd;
                                 }
-                                Mapping::Differential => {
-                                    for (o, a) in acc.iter_mut().enumerate() {
-                                        *a += (codes[o] - codes[outs + o]) << shift;
+                                if observing {
+                                    continue;
+                                }
+                                counters.adc_conversions += geo.ncol as u64;
+                                let shift = c_bits * k + d * t;
+                                if minmax {
+                                    minmax_shift_add(&mut accf, &vals, layer.mapping, shift);
+                                    continue;
+                                }
+                                match layer.mapping {
+                                    Mapping::Offset => {
+                                        let r = codes[outs] + codes[outs + 1];
+                                        for (a, &cd) in acc.iter_mut().zip(&codes[..outs]) {
+                                            *a += (2 * cd - r) << shift;
+                                        }
+                                    }
+                                    Mapping::Differential => {
+                                        for (o, a) in acc.iter_mut().enumerate() {
+                                            *a += (codes[o] - codes[outs + o]) << shift;
+                                        }
                                     }
                                 }
                             }
                         }
                     }
                 }
-            }
-            let sgn = if negative {
-                -(step as f64)
-            } else {
-                step as f64
-            };
-            for (r, &a) in raw[b * outs..(b + 1) * outs].iter_mut().zip(&acc) {
-                *r += sgn * a as f64;
+                if observing {
+                    continue;
+                }
+                let row = &mut raw[b * outs..(b + 1) * outs];
+                if minmax {
+                    let f = minmax_scale(layer, negative);
+                    for (r, &a) in row.iter_mut().zip(&accf) {
+                        *r += f * a;
+                    }
+                    continue;
+                }
+                let sgn = if negative {
+                    -(step as f64)
+                } else {
+                    step as f64
+                };
+                for (r, &a) in row.iter_mut().zip(&acc) {
+                    *r += sgn * a as f64;
+                }
             }
         }
     }
     (raw, counters)
+}
+
+/// Tag bit of output-referred read-noise draws (`[conversion, read_counter, tag | OUT_REF, b]`
+/// under the `ReadNoise` key), apart from the per-cell draws.
+pub const OUT_REF: u32 = 1 << 18;
+
+/// Output-referred read noise of one conversion: read_noise sqrt(sum (q g)^2) z, the standard
+/// deviation the per-cell model gives the same sum; `terms` are the q g in line order (f32).
+#[inline]
+pub fn output_referred(terms: impl Iterator<Item = f32>, read_noise: f32, z: f32) -> f32 {
+    let mut s2 = 0f32;
+    for v in terms {
+        s2 += v * v;
+    }
+    read_noise * s2.sqrt() * z
+}
+
+/// `minmax` shift-add of one (slice, cycle): acc_o += (2 v_o - (v_lo + v_hi)) 2^shift (offset)
+/// or (v_o+ - v_o-) 2^shift (differential), f64, in the reference's order.
+#[inline]
+pub(super) fn minmax_shift_add(acc: &mut [f64], vals: &[f64], mapping: Mapping, shift: usize) {
+    let outs = acc.len();
+    let sc = (1u64 << shift) as f64;
+    match mapping {
+        Mapping::Offset => {
+            let r = vals[outs] + vals[outs + 1];
+            for (a, &v) in acc.iter_mut().zip(&vals[..outs]) {
+                *a += (2.0 * v - r) * sc;
+            }
+        }
+        Mapping::Differential => {
+            for (o, a) in acc.iter_mut().enumerate() {
+                *a += (vals[o] - vals[outs + o]) * sc;
+            }
+        }
+    }
+}
+
+/// `minmax`: current to levels with the drift gain, negated for the negative sign pass.
+#[inline]
+pub(super) fn minmax_scale(layer: &LayerCells, negative: bool) -> f64 {
+    let f = layer.drift_gain as f64 / layer.unit() as f64;
+    if negative {
+        -f
+    } else {
+        f
+    }
 }
 
 /// One read of `x` (`[batch][lines]`): the inputs, their range and sign handling, the noise key.
