@@ -14,6 +14,8 @@
 //! and a pair with a saturated cell is refreshed ([`refresh`]); refresh pulses count as its SET
 //! pulses plus one RESET per cell.
 
+use rayon::prelude::*;
+
 use crate::config::{ConfigError, Rounding};
 use crate::rng::Purpose;
 
@@ -75,61 +77,90 @@ pub fn program(
     let key_round = stream_key(knobs.seed, Purpose::Rounding, layer.instance, layer.layer);
     let key_c2c = stream_key(knobs.seed, Purpose::C2c, layer.instance, layer.layer);
     let key_nl = stream_key(knobs.seed, Purpose::NlD2d, layer.instance, layer.layer);
-    let mut wc = WriteCounters {
+    let sets = layer.sets();
+    let per_set = n_out * k_in;
+    // Cells are `[set][out][in]` (one slice): each output row j owns a contiguous row of every
+    // set, so rows are programmed in parallel. Draws are keyed by cell and step, and the
+    // counters are sums and maxima, so the result does not depend on the split.
+    let (pos, neg) = layer.cells.split_at_mut(per_set);
+    let mut neg_rows: Vec<Option<&mut [f32]>> = if sets == 2 {
+        neg.chunks_mut(k_in.max(1)).map(Some).collect()
+    } else {
+        (0..n_out).map(|_| None).collect()
+    };
+    let empty = || WriteCounters {
         row_max: vec![0; k_in],
         ..Default::default()
     };
-    for j in 0..n_out {
-        for i in 0..k_in {
-            let widx = j * k_in + i;
-            let u = match dev.rounding {
-                Rounding::Stochastic => uniform_at(key_round, [widx as u32, step, 0, 0]),
-                Rounding::Nearest => 0.0,
-            };
-            let n = pulse_count(
-                -knobs.lr * grad[widx],
-                dw_1,
-                dev.rounding,
-                u,
-                dev.max_pulses_per_update,
-            );
-            if n == 0 {
-                continue;
-            }
-            for set in 0..layer.sets() {
-                let n_cell = if set == 0 { n } else { -n };
-                if dev.set_only && n_cell < 0 {
+    let wc = pos
+        .par_chunks_mut(k_in.max(1))
+        .zip(neg_rows.par_iter_mut())
+        .enumerate()
+        .fold(empty, |mut wc, (j, (prow, nrow))| {
+            for i in 0..k_in {
+                let widx = j * k_in + i;
+                let u = match dev.rounding {
+                    Rounding::Stochastic => uniform_at(key_round, [widx as u32, step, 0, 0]),
+                    Rounding::Nearest => 0.0,
+                };
+                let n = pulse_count(
+                    -knobs.lr * grad[widx],
+                    dw_1,
+                    dev.rounding,
+                    u,
+                    dev.max_pulses_per_update,
+                );
+                if n == 0 {
                     continue;
                 }
-                let idx = layer.cell_index(set, j, i, 0);
-                let c = cell_curve(&base, knobs, key_nl, idx);
-                let z = if knobs.c2c > 0.0 {
-                    normal_at(key_c2c, [idx as u32, step, 0, 0])
-                } else {
-                    0.0
-                };
-                layer.cells[idx] =
-                    apply_update(layer.cells[idx], n_cell, &c, knobs.c2c, dev.c2c_law, z);
-                wc.pulses += n.unsigned_abs() as u64;
-                wc.cells_written += 1;
-                wc.row_max[i] = wc.row_max[i].max(n.unsigned_abs());
-            }
-            if dev.set_only {
-                let (ip, im) = (layer.cell_index(0, j, i, 0), layer.cell_index(1, j, i, 0));
-                let (cp, cm) = (
-                    cell_curve(&base, knobs, key_nl, ip),
-                    cell_curve(&base, knobs, key_nl, im),
-                );
-                if let Some((gp, gm, p)) = refresh(layer.cells[ip], layer.cells[im], &cp, &cm) {
-                    layer.cells[ip] = gp;
-                    layer.cells[im] = gm;
-                    wc.pulses += p as u64 + 2;
-                    wc.cells_written += 2;
-                    wc.row_max[i] = wc.row_max[i].max(p);
+                for set in 0..sets {
+                    let n_cell = if set == 0 { n } else { -n };
+                    if dev.set_only && n_cell < 0 {
+                        continue;
+                    }
+                    // `LayerCells::cell_index(set, j, i, 0)`.
+                    let idx = (set * n_out + j) * k_in + i;
+                    let cell = match (set, nrow.as_deref_mut()) {
+                        (0, _) => &mut prow[i],
+                        (_, Some(nr)) => &mut nr[i],
+                        (_, None) => unreachable!("a second set exists only when differential"),
+                    };
+                    let c = cell_curve(&base, knobs, key_nl, idx);
+                    let z = if knobs.c2c > 0.0 {
+                        normal_at(key_c2c, [idx as u32, step, 0, 0])
+                    } else {
+                        0.0
+                    };
+                    *cell = apply_update(*cell, n_cell, &c, knobs.c2c, dev.c2c_law, z);
+                    wc.pulses += n.unsigned_abs() as u64;
+                    wc.cells_written += 1;
+                    wc.row_max[i] = wc.row_max[i].max(n.unsigned_abs());
+                }
+                if let (true, Some(nr)) = (dev.set_only, nrow.as_deref_mut()) {
+                    let (ip, im) = (j * k_in + i, (n_out + j) * k_in + i);
+                    let (cp, cm) = (
+                        cell_curve(&base, knobs, key_nl, ip),
+                        cell_curve(&base, knobs, key_nl, im),
+                    );
+                    if let Some((gp, gm, p)) = refresh(prow[i], nr[i], &cp, &cm) {
+                        prow[i] = gp;
+                        nr[i] = gm;
+                        wc.pulses += p as u64 + 2;
+                        wc.cells_written += 2;
+                        wc.row_max[i] = wc.row_max[i].max(p);
+                    }
                 }
             }
-        }
-    }
+            wc
+        })
+        .reduce(empty, |mut a, b| {
+            a.pulses += b.pulses;
+            a.cells_written += b.cells_written;
+            for (x, y) in a.row_max.iter_mut().zip(&b.row_max) {
+                *x = (*x).max(*y);
+            }
+            a
+        });
     Ok(wc)
 }
 
