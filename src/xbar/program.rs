@@ -88,28 +88,28 @@ pub fn program(
     } else {
         (0..n_out).map(|_| None).collect()
     };
-    let empty = || WriteCounters {
-        row_max: vec![0; k_in],
-        ..Default::default()
+    let empty = || {
+        let wc = WriteCounters {
+            row_max: vec![0; k_in],
+            ..Default::default()
+        };
+        (wc, vec![0i32; k_in])
     };
-    let wc = pos
+    let counts = Counts {
+        key: key_round,
+        step,
+        lr: knobs.lr,
+        dw_1,
+        rounding: dev.rounding,
+        max_pulses: dev.max_pulses_per_update,
+    };
+    let (wc, _) = pos
         .par_chunks_mut(k_in.max(1))
         .zip(neg_rows.par_iter_mut())
         .enumerate()
-        .fold(empty, |mut wc, (j, (prow, nrow))| {
-            for i in 0..k_in {
-                let widx = j * k_in + i;
-                let u = match dev.rounding {
-                    Rounding::Stochastic => uniform_at(key_round, [widx as u32, step, 0, 0]),
-                    Rounding::Nearest => 0.0,
-                };
-                let n = pulse_count(
-                    -knobs.lr * grad[widx],
-                    dw_1,
-                    dev.rounding,
-                    u,
-                    dev.max_pulses_per_update,
-                );
+        .fold(empty, |(mut wc, mut pulses), (j, (prow, nrow))| {
+            counts.row(&mut pulses, &grad[j * k_in..(j + 1) * k_in], j * k_in);
+            for (i, &n) in pulses.iter().enumerate() {
                 if n == 0 {
                     continue;
                 }
@@ -151,17 +151,64 @@ pub fn program(
                     }
                 }
             }
-            wc
+            (wc, pulses)
         })
-        .reduce(empty, |mut a, b| {
+        .reduce(empty, |(mut a, s), (b, _)| {
             a.pulses += b.pulses;
             a.cells_written += b.cells_written;
             for (x, y) in a.row_max.iter_mut().zip(&b.row_max) {
                 *x = (*x).max(*y);
             }
-            a
+            (a, s)
         });
     Ok(wc)
+}
+
+/// What the pulse counts of an update depend on besides the gradient.
+struct Counts {
+    key: [u32; 2],
+    step: u32,
+    lr: f32,
+    dw_1: f32,
+    rounding: Rounding,
+    max_pulses: u32,
+}
+
+impl Counts {
+    /// Pulse counts of the weights `w0..w0 + grad.len()` into `n`. A separate loop with no
+    /// cell state, so the rounding draws vectorize (AVX2 picked at run time; the operations
+    /// are the same, so are the counts).
+    fn row(&self, n: &mut [i32], grad: &[f32], w0: usize) {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2.
+            return unsafe { self.row_avx2(n, grad, w0) };
+        }
+        self.row_impl(n, grad, w0)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn row_avx2(&self, n: &mut [i32], grad: &[f32], w0: usize) {
+        self.row_impl(n, grad, w0)
+    }
+
+    #[inline(always)]
+    fn row_impl(&self, n: &mut [i32], grad: &[f32], w0: usize) {
+        match self.rounding {
+            Rounding::Stochastic => {
+                for (i, (c, &g)) in n.iter_mut().zip(grad).enumerate() {
+                    let u = uniform_at(self.key, [(w0 + i) as u32, self.step, 0, 0]);
+                    *c = pulse_count(-self.lr * g, self.dw_1, self.rounding, u, self.max_pulses);
+                }
+            }
+            Rounding::Nearest => {
+                for (c, &g) in n.iter_mut().zip(grad) {
+                    *c = pulse_count(-self.lr * g, self.dw_1, self.rounding, 0.0, self.max_pulses);
+                }
+            }
+        }
+    }
 }
 
 /// SET-only pair refresh: when either cell of a differential pair is within half a pulse of
