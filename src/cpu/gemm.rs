@@ -312,6 +312,52 @@ mod tests {
         compare(64, 256, 256, false, false, 2, 0.0, 13);
     }
 
+    /// Split products (column blocks when m <= n, row blocks otherwise, and instances side by
+    /// side) equal one unsplit SGEMM bit for bit: results do not depend on the threads.
+    #[test]
+    fn split_products_equal_one_unsplit_sgemm() {
+        for (m, n, k, ta, tb, batch) in [
+            (64, 256, 784, false, true, 1),
+            (300, 70, 260, true, false, 1),
+            (257, 513, 129, false, false, 3),
+        ] {
+            let g = Gemm::dense(m, n, k, ta, tb, batch);
+            let (m, n, k) = (m as usize, n as usize, k as usize);
+            let p = batch as usize;
+            let (a, b) = (values(p * m * k, 21), values(p * k * n, 22));
+            let mut split = vec![0.0; p * m * n];
+            gemm(&a, &b, &mut split, &g);
+            let mut whole = vec![0.0; p * m * n];
+            let (rsa, csa) = if ta { (1, m as isize) } else { (k as isize, 1) };
+            let (rsb, csb) = if tb { (1, k as isize) } else { (n as isize, 1) };
+            for i in 0..p {
+                // SAFETY: dense m x k, k x n and m x n operands of instance i, in bounds.
+                unsafe {
+                    matrixmultiply::sgemm(
+                        m,
+                        k,
+                        n,
+                        1.0,
+                        a.as_ptr().add(i * m * k),
+                        rsa,
+                        csa,
+                        b.as_ptr().add(i * k * n),
+                        rsb,
+                        csb,
+                        0.0,
+                        whole.as_mut_ptr().add(i * m * n),
+                        n as isize,
+                        1,
+                    );
+                }
+            }
+            assert!(
+                split.iter().zip(&whole).all(|(x, y)| x.to_bits() == y.to_bits()),
+                "{m}x{n}x{k} ta{ta} tb{tb} P{p}: split product differs from the unsplit one"
+            );
+        }
+    }
+
     #[test]
     fn beta_zero_ignores_nan_in_c() {
         let g = Gemm::dense(4, 5, 6, false, true, 1);
