@@ -352,7 +352,10 @@ mod tests {
                 }
             }
             assert!(
-                split.iter().zip(&whole).all(|(x, y)| x.to_bits() == y.to_bits()),
+                split
+                    .iter()
+                    .zip(&whole)
+                    .all(|(x, y)| x.to_bits() == y.to_bits()),
                 "{m}x{n}x{k} ta{ta} tb{tb} P{p}: split product differs from the unsplit one"
             );
         }
