@@ -2,11 +2,107 @@
 //! k-ordered [`reference`] the tests hold it to.
 //!
 //! The fast path is `matrixmultiply`'s packed, cache-blocked SGEMM: it picks its AVX2/FMA (x86)
-//! or NEON (ARM) micro-kernel at run time, so the binary stays portable, and splits large
-//! products over threads. Its sums run in a blocked order, so results differ from the
-//! reference in the last bits only.
+//! or NEON (ARM) micro-kernel at run time, so the binary stays portable. Large products are
+//! split into column (or row) blocks run as `rayon` tasks, one single-threaded SGEMM each: one
+//! thread pool for the whole program, and every element's sum runs in the same order however
+//! the product is split, so results do not depend on the number of threads. Sums run in a
+//! blocked order, so results differ from the reference in the last bits only.
+
+use rayon::prelude::*;
 
 use crate::backend::Gemm;
+
+/// Products below this many multiply-adds run on the calling thread: a split costs more.
+const PARALLEL_MACS: usize = 1 << 18;
+
+/// Rows or columns of the smallest block (a multiple of every micro-kernel's tile side).
+const BLOCK_ALIGN: usize = 16;
+
+/// A raw pointer that may cross threads; the blocks it is offset into are disjoint.
+#[derive(Clone, Copy)]
+struct SendPtr<T>(T);
+// SAFETY: only used for pointers into buffers that outlive the parallel call, with each task
+// writing a disjoint block of C.
+unsafe impl<T> Send for SendPtr<T> {}
+unsafe impl<T> Sync for SendPtr<T> {}
+
+/// One strided SGEMM `C = alpha A B + beta C` (A m x k, B k x n, C m x n; strides in elements),
+/// split over `rayon` when large. Splits along n when A is the smaller operand (each task packs
+/// all of A and its columns of B), else along m.
+///
+/// # Safety
+/// Every element the strides address must lie inside live buffers, and C must alias neither A
+/// nor B (as for `matrixmultiply::sgemm`).
+#[allow(clippy::too_many_arguments)]
+pub unsafe fn sgemm(
+    (m, k, n): (usize, usize, usize),
+    alpha: f32,
+    (a, rsa, csa): (*const f32, isize, isize),
+    (b, rsb, csb): (*const f32, isize, isize),
+    beta: f32,
+    (c, rsc, csc): (*mut f32, isize, isize),
+) {
+    let along_n = m <= n;
+    let dim = if along_n { n } else { m };
+    let threads = rayon::current_num_threads();
+    let tasks = if m * n * k < PARALLEL_MACS || threads < 2 {
+        1
+    } else {
+        // Twice the threads: on a shared machine a stolen block evens out a slow core.
+        (2 * threads).min(dim / BLOCK_ALIGN).max(1)
+    };
+    if tasks == 1 {
+        matrixmultiply::sgemm(m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc);
+        return;
+    }
+    let block = dim.div_ceil(tasks).next_multiple_of(BLOCK_ALIGN);
+    let (a, b, c) = (SendPtr(a), SendPtr(b), SendPtr(c));
+    (0..dim.div_ceil(block)).into_par_iter().for_each(|t| {
+        let (lo, len) = (t * block, block.min(dim - t * block));
+        let (a, b, c) = (a, b, c);
+        // SAFETY: the caller's extents cover the whole product; each task takes its own
+        // columns (rows) of B and C (A and C), so C blocks are disjoint.
+        unsafe {
+            if along_n {
+                let (lo, len) = (lo as isize, len);
+                matrixmultiply::sgemm(
+                    m,
+                    k,
+                    len,
+                    alpha,
+                    a.0,
+                    rsa,
+                    csa,
+                    b.0.offset(lo * csb),
+                    rsb,
+                    csb,
+                    beta,
+                    c.0.offset(lo * csc),
+                    rsc,
+                    csc,
+                );
+            } else {
+                let lo = lo as isize;
+                matrixmultiply::sgemm(
+                    len,
+                    k,
+                    n,
+                    alpha,
+                    a.0.offset(lo * rsa),
+                    rsa,
+                    csa,
+                    b.0,
+                    rsb,
+                    csb,
+                    beta,
+                    c.0.offset(lo * rsc),
+                    rsc,
+                    csc,
+                );
+            }
+        }
+    });
+}
 
 /// `C[p] = alpha op(A[p]) op(B[p]) + beta C[p]` for every instance p (beta = 0 never reads C).
 ///
@@ -21,33 +117,48 @@ pub fn gemm(a: &[f32], b: &[f32], c: &mut [f32], g: &Gemm) {
     // Row and column strides of op(A) (m x k), op(B) (k x n) and C (m x n).
     let (rsa, csa) = if g.trans_a { (1, lda) } else { (lda, 1) };
     let (rsb, csb) = if g.trans_b { (1, ldb) } else { (ldb, 1) };
-    for p in 0..g.batch as usize {
-        let ba = q.off_a as usize + p * q.stride_a as usize;
-        let bb = q.off_b as usize + p * q.stride_b as usize;
-        let bc = q.off_c as usize + p * q.stride_c as usize;
+    let batch = g.batch as usize;
+    let base = |p: usize| {
+        (
+            q.off_a as usize + p * q.stride_a as usize,
+            q.off_b as usize + p * q.stride_b as usize,
+            q.off_c as usize + p * q.stride_c as usize,
+        )
+    };
+    for p in 0..batch {
+        let (ba, bb, bc) = base(p);
         check(a.len(), ba, m, k, rsa, csa, "A");
         check(b.len(), bb, k, n, rsb, csb, "B");
         check(c.len(), bc, m, n, ldc, 1, "C");
+    }
+    // Instances run side by side only when their blocks of C are disjoint.
+    let disjoint = q.stride_c as usize >= (m - 1) * ldc as usize + n;
+    let (pa, pb, pc) = (
+        SendPtr(a.as_ptr()),
+        SendPtr(b.as_ptr()),
+        SendPtr(c.as_mut_ptr()),
+    );
+    let one = |p: usize| {
+        let (ba, bb, bc) = base(p);
+        let (pa, pb, pc) = (pa, pb, pc);
         // SAFETY: `check` proved every element the strides address lies inside its slice;
-        // `c` is a distinct &mut slice, so it aliases neither input.
+        // `c` is a distinct &mut slice, so it aliases neither input; instances run
+        // concurrently only when their blocks of C are disjoint.
         unsafe {
-            matrixmultiply::sgemm(
-                m,
-                k,
-                n,
+            sgemm(
+                (m, k, n),
                 q.alpha,
-                a.as_ptr().add(ba),
-                rsa,
-                csa,
-                b.as_ptr().add(bb),
-                rsb,
-                csb,
+                (pa.0.add(ba), rsa, csa),
+                (pb.0.add(bb), rsb, csb),
                 q.beta,
-                c.as_mut_ptr().add(bc),
-                ldc,
-                1,
+                (pc.0.add(bc), ldc, 1),
             );
         }
+    };
+    if batch > 1 && disjoint && m * n * k * batch >= PARALLEL_MACS {
+        (0..batch).into_par_iter().for_each(one);
+    } else {
+        (0..batch).for_each(one);
     }
 }
 
@@ -199,6 +310,55 @@ mod tests {
         compare(300, 270, 520, false, true, 1, 0.0, 11);
         compare(256, 784, 64, true, false, 1, 0.0, 12);
         compare(64, 256, 256, false, false, 2, 0.0, 13);
+    }
+
+    /// Split products (column blocks when m <= n, row blocks otherwise, and instances side by
+    /// side) equal one unsplit SGEMM bit for bit: results do not depend on the threads.
+    #[test]
+    fn split_products_equal_one_unsplit_sgemm() {
+        for (m, n, k, ta, tb, batch) in [
+            (64, 256, 784, false, true, 1),
+            (300, 70, 260, true, false, 1),
+            (257, 513, 129, false, false, 3),
+        ] {
+            let g = Gemm::dense(m, n, k, ta, tb, batch);
+            let (m, n, k) = (m as usize, n as usize, k as usize);
+            let p = batch as usize;
+            let (a, b) = (values(p * m * k, 21), values(p * k * n, 22));
+            let mut split = vec![0.0; p * m * n];
+            gemm(&a, &b, &mut split, &g);
+            let mut whole = vec![0.0; p * m * n];
+            let (rsa, csa) = if ta { (1, m as isize) } else { (k as isize, 1) };
+            let (rsb, csb) = if tb { (1, k as isize) } else { (n as isize, 1) };
+            for i in 0..p {
+                // SAFETY: dense m x k, k x n and m x n operands of instance i, in bounds.
+                unsafe {
+                    matrixmultiply::sgemm(
+                        m,
+                        k,
+                        n,
+                        1.0,
+                        a.as_ptr().add(i * m * k),
+                        rsa,
+                        csa,
+                        b.as_ptr().add(i * k * n),
+                        rsb,
+                        csb,
+                        0.0,
+                        whole.as_mut_ptr().add(i * m * n),
+                        n as isize,
+                        1,
+                    );
+                }
+            }
+            assert!(
+                split
+                    .iter()
+                    .zip(&whole)
+                    .all(|(x, y)| x.to_bits() == y.to_bits()),
+                "{m}x{n}x{k} ta{ta} tb{tb} P{p}: split product differs from the unsplit one"
+            );
+        }
     }
 
     #[test]

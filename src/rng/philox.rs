@@ -25,12 +25,15 @@ pub enum Purpose {
     Drift = 14,
 }
 
+#[inline]
 fn mulhilo(a: u32, b: u32) -> (u32, u32) {
     let p = a as u64 * b as u64;
     ((p >> 32) as u32, p as u32)
 }
 
-/// Ten rounds of Philox4x32 on `ctr` under `key`.
+/// Ten rounds of Philox4x32 on `ctr` under `key`. Always inlined, so that loops over
+/// counters vectorize.
+#[inline(always)]
 pub fn philox4x32_10(mut ctr: [u32; 4], mut key: [u32; 2]) -> [u32; 4] {
     for round in 0..10 {
         if round > 0 {
@@ -55,6 +58,7 @@ pub fn key(seed: u64, purpose: Purpose, stream: u32) -> [u32; 2] {
 }
 
 /// Uniform in (0, 1) from one 32-bit word: (u + 0.5) / 2^32, never 0 or 1.
+#[inline]
 pub fn uniform(word: u32) -> f32 {
     ((word >> 8) as f32 + 0.5) * (1.0 / 16_777_216.0)
 }

@@ -5,8 +5,8 @@
 //! D `[M = samples x signs x cycles][K = the pass's lines]` holds the input digits,
 //! G `[K][N = columns x slices]` the effective conductances. The epilogue quantizes each sum
 //! with the ADC, shift-adds across cycles and slices and subtracts the reference (offset) or
-//! negative set (differential), as `read.rs` states; products run on `matrixmultiply`
-//! (SIMD kernels picked at run time, threads across the product), epilogues on `rayon` across
+//! negative set (differential), as `read.rs` states; products run on `cpu::gemm::sgemm`
+//! (SIMD kernels picked at run time, `rayon` tasks across the product), epilogues on `rayon` across
 //! samples.
 //!
 //! Exactness: the reference adds each partial sum in f32 in increasing line order, the GEMM in
@@ -489,21 +489,13 @@ impl<'a> Plan<'a> {
                     // SAFETY: D is m x lines (row-major) from column lo, G is (hi - lo) x np with
                     // element (l, j) at eff[j * lines + lo + l], C is m x np; all in bounds.
                     unsafe {
-                        matrixmultiply::sgemm(
-                            m,
-                            hi - lo,
-                            self.np,
+                        crate::cpu::gemm::sgemm(
+                            (m, hi - lo, self.np),
                             1.0,
-                            dig.as_ptr().add(lo),
-                            geo.lines as isize,
-                            1,
-                            self.eff.as_ptr().add(lo),
-                            1,
-                            geo.lines as isize,
+                            (dig.as_ptr().add(lo), geo.lines as isize, 1),
+                            (self.eff.as_ptr().add(lo), 1, geo.lines as isize),
                             0.0,
-                            prod.as_mut_ptr(),
-                            self.np as isize,
-                            1,
+                            (prod.as_mut_ptr(), self.np as isize, 1),
                         );
                     }
                 }

@@ -14,6 +14,8 @@
 //! and a pair with a saturated cell is refreshed ([`refresh`]); refresh pulses count as its SET
 //! pulses plus one RESET per cell.
 
+use rayon::prelude::*;
+
 use crate::config::{ConfigError, Rounding};
 use crate::rng::Purpose;
 
@@ -75,62 +77,138 @@ pub fn program(
     let key_round = stream_key(knobs.seed, Purpose::Rounding, layer.instance, layer.layer);
     let key_c2c = stream_key(knobs.seed, Purpose::C2c, layer.instance, layer.layer);
     let key_nl = stream_key(knobs.seed, Purpose::NlD2d, layer.instance, layer.layer);
-    let mut wc = WriteCounters {
-        row_max: vec![0; k_in],
-        ..Default::default()
+    let sets = layer.sets();
+    let per_set = n_out * k_in;
+    // Cells are `[set][out][in]` (one slice): each output row j owns a contiguous row of every
+    // set, so rows are programmed in parallel. Draws are keyed by cell and step, and the
+    // counters are sums and maxima, so the result does not depend on the split.
+    let (pos, neg) = layer.cells.split_at_mut(per_set);
+    let mut neg_rows: Vec<Option<&mut [f32]>> = if sets == 2 {
+        neg.chunks_mut(k_in.max(1)).map(Some).collect()
+    } else {
+        (0..n_out).map(|_| None).collect()
     };
-    for j in 0..n_out {
-        for i in 0..k_in {
-            let widx = j * k_in + i;
-            let u = match dev.rounding {
-                Rounding::Stochastic => uniform_at(key_round, [widx as u32, step, 0, 0]),
-                Rounding::Nearest => 0.0,
-            };
-            let n = pulse_count(
-                -knobs.lr * grad[widx],
-                dw_1,
-                dev.rounding,
-                u,
-                dev.max_pulses_per_update,
-            );
-            if n == 0 {
-                continue;
-            }
-            for set in 0..layer.sets() {
-                let n_cell = if set == 0 { n } else { -n };
-                if dev.set_only && n_cell < 0 {
+    let empty = || {
+        let wc = WriteCounters {
+            row_max: vec![0; k_in],
+            ..Default::default()
+        };
+        (wc, vec![0i32; k_in])
+    };
+    let counts = Counts {
+        key: key_round,
+        step,
+        lr: knobs.lr,
+        dw_1,
+        rounding: dev.rounding,
+        max_pulses: dev.max_pulses_per_update,
+    };
+    let (wc, _) = pos
+        .par_chunks_mut(k_in.max(1))
+        .zip(neg_rows.par_iter_mut())
+        .enumerate()
+        .fold(empty, |(mut wc, mut pulses), (j, (prow, nrow))| {
+            counts.row(&mut pulses, &grad[j * k_in..(j + 1) * k_in], j * k_in);
+            for (i, &n) in pulses.iter().enumerate() {
+                if n == 0 {
                     continue;
                 }
-                let idx = layer.cell_index(set, j, i, 0);
-                let c = cell_curve(&base, knobs, key_nl, idx);
-                let z = if knobs.c2c > 0.0 {
-                    normal_at(key_c2c, [idx as u32, step, 0, 0])
-                } else {
-                    0.0
-                };
-                layer.cells[idx] =
-                    apply_update(layer.cells[idx], n_cell, &c, knobs.c2c, dev.c2c_law, z);
-                wc.pulses += n.unsigned_abs() as u64;
-                wc.cells_written += 1;
-                wc.row_max[i] = wc.row_max[i].max(n.unsigned_abs());
+                for set in 0..sets {
+                    let n_cell = if set == 0 { n } else { -n };
+                    if dev.set_only && n_cell < 0 {
+                        continue;
+                    }
+                    // `LayerCells::cell_index(set, j, i, 0)`.
+                    let idx = (set * n_out + j) * k_in + i;
+                    let cell = match (set, nrow.as_deref_mut()) {
+                        (0, _) => &mut prow[i],
+                        (_, Some(nr)) => &mut nr[i],
+                        (_, None) => unreachable!("a second set exists only when differential"),
+                    };
+                    let c = cell_curve(&base, knobs, key_nl, idx);
+                    let z = if knobs.c2c > 0.0 {
+                        normal_at(key_c2c, [idx as u32, step, 0, 0])
+                    } else {
+                        0.0
+                    };
+                    *cell = apply_update(*cell, n_cell, &c, knobs.c2c, dev.c2c_law, z);
+                    wc.pulses += n.unsigned_abs() as u64;
+                    wc.cells_written += 1;
+                    wc.row_max[i] = wc.row_max[i].max(n.unsigned_abs());
+                }
+                if let (true, Some(nr)) = (dev.set_only, nrow.as_deref_mut()) {
+                    let (ip, im) = (j * k_in + i, (n_out + j) * k_in + i);
+                    let (cp, cm) = (
+                        cell_curve(&base, knobs, key_nl, ip),
+                        cell_curve(&base, knobs, key_nl, im),
+                    );
+                    if let Some((gp, gm, p)) = refresh(prow[i], nr[i], &cp, &cm) {
+                        prow[i] = gp;
+                        nr[i] = gm;
+                        wc.pulses += p as u64 + 2;
+                        wc.cells_written += 2;
+                        wc.row_max[i] = wc.row_max[i].max(p);
+                    }
+                }
             }
-            if dev.set_only {
-                let (ip, im) = (layer.cell_index(0, j, i, 0), layer.cell_index(1, j, i, 0));
-                let (cp, cm) = (
-                    cell_curve(&base, knobs, key_nl, ip),
-                    cell_curve(&base, knobs, key_nl, im),
-                );
-                if let Some((gp, gm, p)) = refresh(layer.cells[ip], layer.cells[im], &cp, &cm) {
-                    layer.cells[ip] = gp;
-                    layer.cells[im] = gm;
-                    wc.pulses += p as u64 + 2;
-                    wc.cells_written += 2;
-                    wc.row_max[i] = wc.row_max[i].max(p);
+            (wc, pulses)
+        })
+        .reduce(empty, |(mut a, s), (b, _)| {
+            a.pulses += b.pulses;
+            a.cells_written += b.cells_written;
+            for (x, y) in a.row_max.iter_mut().zip(&b.row_max) {
+                *x = (*x).max(*y);
+            }
+            (a, s)
+        });
+    Ok(wc)
+}
+
+/// What the pulse counts of an update depend on besides the gradient.
+struct Counts {
+    key: [u32; 2],
+    step: u32,
+    lr: f32,
+    dw_1: f32,
+    rounding: Rounding,
+    max_pulses: u32,
+}
+
+impl Counts {
+    /// Pulse counts of the weights `w0..w0 + grad.len()` into `n`. A separate loop with no
+    /// cell state, so the rounding draws vectorize (AVX2 picked at run time; the operations
+    /// are the same, so are the counts).
+    fn row(&self, n: &mut [i32], grad: &[f32], w0: usize) {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2.
+            return unsafe { self.row_avx2(n, grad, w0) };
+        }
+        self.row_impl(n, grad, w0)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn row_avx2(&self, n: &mut [i32], grad: &[f32], w0: usize) {
+        self.row_impl(n, grad, w0)
+    }
+
+    #[inline(always)]
+    fn row_impl(&self, n: &mut [i32], grad: &[f32], w0: usize) {
+        match self.rounding {
+            Rounding::Stochastic => {
+                for (i, (c, &g)) in n.iter_mut().zip(grad).enumerate() {
+                    let u = uniform_at(self.key, [(w0 + i) as u32, self.step, 0, 0]);
+                    *c = pulse_count(-self.lr * g, self.dw_1, self.rounding, u, self.max_pulses);
+                }
+            }
+            Rounding::Nearest => {
+                for (c, &g) in n.iter_mut().zip(grad) {
+                    *c = pulse_count(-self.lr * g, self.dw_1, self.rounding, 0.0, self.max_pulses);
                 }
             }
         }
     }
-    Ok(wc)
 }
 
 /// SET-only pair refresh: when either cell of a differential pair is within half a pulse of
