@@ -3,11 +3,13 @@
 pub mod error;
 pub mod experiment;
 pub mod load;
+pub mod wage;
 pub mod xbar;
 
 pub use error::{check, ConfigError};
 pub use experiment::*;
 pub use load::{dir_of, load, parse, parse_in, PATH_KEYS};
+pub use wage::{TrainMode, WageConfig};
 pub use xbar::{AdcMode, ArrayConfig, C2cLaw, DeviceConfig, Drift, Mapping, Rounding};
 
 /// Replaces the `[device]` table by its preset's fields with the table's overrides applied.
