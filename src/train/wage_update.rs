@@ -244,7 +244,12 @@ mod tests {
             assert!((c.weight(32.0) - 1.0).abs() < 1e-5, "NL {nl}");
             for i in 0..=32 {
                 let p = i as f32;
-                assert!((c.pulse(c.weight(p)) - p).abs() < 1e-3, "NL {nl} p {p}");
+                let w = c.weight(p);
+                assert!((c.weight(c.pulse(w)) - w).abs() < 1e-5, "NL {nl} p {p}");
+                // Pulses are well conditioned unless the curve is nearly flat (|NL| large).
+                if nl.abs() <= 2.0 {
+                    assert!((c.pulse(w) - p).abs() < 1e-3, "NL {nl} p {p}");
+                }
             }
         }
         // Saturating for positive NL: the first pulse from the bottom moves more than the last.
