@@ -84,4 +84,7 @@ fn unsupported_settings_are_named() {
     assert!(err(&["wage.weight_bits=1"]).contains("wage.weight_bits"));
     assert!(err(&["train.mode=\"bogus\""]).contains("neurosim"));
     assert!(err(&["train.mode=\"standard\""]).contains("`wage`"));
+    let text = "[train]\nmode = \"neurosim\"\nloss = \"mse\"\n";
+    let e = parse(text, "test", &[]).unwrap_err().to_string();
+    assert!(e.contains("add [device]"), "{e}");
 }

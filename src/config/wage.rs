@@ -113,10 +113,11 @@ pub fn check_mode(cfg: &super::ExperimentConfig) -> Result<(), ConfigError> {
         &format!("absent {mode} (its training loop is digital: no ADC, no array read)"),
     )?;
     let Some(dev) = &cfg.device else {
-        return Err(ConfigError::Parse(format!(
+        return Err(ConfigError::Parse(
             "train.mode = \"neurosim\" programs its weight updates on a device: add [device] \
              (e.g. preset = \"fefet_symmetric\", NeuroSim V2.1's default)"
-        )));
+                .into(),
+        ));
     };
     if let Some(a) = &cfg.network.arch {
         let fc_only = crate::nn::arch::parse(a)?
