@@ -107,6 +107,8 @@ pub struct TrainConfig {
     /// A run whose mean training loss passes this (or is not finite) has diverged: it stops
     /// and is flagged in the report.
     pub max_loss: f64,
+    /// `neurosim`: NeuroSim V2-compatible WAGE training (`[wage]`, docs/neurosim-mode.md).
+    pub mode: super::wage::TrainMode,
 }
 
 impl Default for TrainConfig {
@@ -122,6 +124,7 @@ impl Default for TrainConfig {
             alignment: true,
             weight_range: 2.0,
             max_loss: 1e4,
+            mode: super::wage::TrainMode::Standard,
         }
     }
 }
@@ -210,6 +213,9 @@ pub struct ExperimentConfig {
     /// PENNI compression (`insitu compress`); defaults apply when absent.
     #[serde(default)]
     pub compress: Option<crate::compress::config::CompressConfig>,
+    /// Bit widths of `train.mode = "neurosim"`; NeuroSim V2.1's defaults when absent.
+    #[serde(default)]
+    pub wage: Option<super::wage::WageConfig>,
 }
 
 fn default_seed() -> u64 {
@@ -375,10 +381,11 @@ impl ExperimentConfig {
         if let Some(c) = &self.compress {
             c.validate()?;
         }
+        super::wage::check_mode(self)?;
         if let Some(a) = &self.array {
             // In-situ training adds its own check (one cell per weight) when it maps weights.
             self.xbar(a).validate(false)?;
-        } else if self.device.is_some() {
+        } else if self.device.is_some() && self.train.mode == super::wage::TrainMode::Standard {
             return Err(ConfigError::Parse(
                 "[device] is given without [array]: add an [array] section to train on crossbars"
                     .into(),

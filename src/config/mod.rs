@@ -3,6 +3,7 @@
 pub mod error;
 pub mod experiment;
 pub mod load;
+pub mod wage;
 pub mod xbar;
 
 pub use error::{check, ConfigError};
@@ -11,6 +12,7 @@ pub use load::{dir_of, load, parse, parse_in, PATH_KEYS};
 pub use xbar::{
     AdcMode, ArrayConfig, C2cLaw, DeviceConfig, Drift, Mapping, ReadNoiseModel, Rounding,
 };
+pub use wage::{TrainMode, WageConfig};
 
 /// Replaces the `[device]` table by its preset's fields with the table's overrides applied.
 fn resolve_device(table: &mut toml::Table) -> Result<(), ConfigError> {

@@ -18,6 +18,9 @@ mod mlp_save;
 pub mod net;
 pub mod report;
 pub mod run;
+pub mod wage;
+pub mod wage_quant;
+pub mod wage_update;
 
 pub use report::RunReport;
 pub use run::{run, run_on, RunOptions, Trainer};

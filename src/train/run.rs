@@ -366,6 +366,9 @@ pub fn run_on(
          chip is the network it trains: remove chip.netlist"
     );
     crate::data::check_split(split)?;
+    if cfg.train.mode == crate::config::TrainMode::Neurosim {
+        return super::wage::run_on(be, cfg, split, opts);
+    }
     if super::cnn::is_cnn(cfg) {
         return super::cnn::run_on(be, cfg, split, opts);
     }

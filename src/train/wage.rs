@@ -1,0 +1,384 @@
+//! `train.mode = "neurosim"`: a ReLU MLP trained as DNN+NeuroSim V2.1 trains its networks
+//! (docs/neurosim-mode.md). Forward and backward are WAGE-quantized digital arithmetic (no
+//! crossbar read, no ADC, no on/off ratio); only the weight update goes through the device model
+//! ([`super::wage_update`]).
+//!
+//! Layer l (no bias) with weights w in [-1, 1] and power-of-two scale alpha_l:
+//! z = x Q(w, b_w)^T / alpha_l; hidden layers output h = relu(Q(C(z, b_a), b_a)), the last
+//! outputs z. The loss is 0.5 sum (z - onehot)^2 over the batch. Backward: e_L = QE(z - onehot);
+//! dW_l = e_l^T x_l; e_{l-1} = QE((e_l Q(w_l) / alpha_l) [h > 0]) [|z_{l-1}| <= 1 - sigma(b_a)].
+//! The velocity v = momentum v + gain dW is divided in place by shift(max |v|) and drives the
+//! update law. The velocity restarts at zero every epoch.
+
+use std::time::Instant;
+
+use super::report::{Divergence, EpochRecord, FinalRecord, InstanceRecord, RunReport};
+use super::run::{progress, RunOptions};
+use super::wage_quant::{
+    clip, init_limit_and_scale, normalize_by_shift, quantize, quantize_error, sigma,
+};
+use super::wage_update::{update_layer, Draws, LayerCurves, UpdateLaw};
+use crate::backend::{Backend, Gemm};
+use crate::config::{ExperimentConfig, WageConfig};
+use crate::cpu::gemm::gemm;
+use crate::data::{self, Dataset, Split};
+use crate::rng::Purpose;
+
+/// One instance: weights, velocities and device curves of every layer.
+pub struct WageMlp {
+    /// Layer widths [inputs, hidden..., classes].
+    pub sizes: Vec<usize>,
+    pub bits: WageConfig,
+    /// Per layer: fan_out x fan_in weights, row-major.
+    pub w: Vec<Vec<f32>>,
+    /// Per layer: the power-of-two output scale alpha.
+    pub scale: Vec<f32>,
+    v: Vec<Vec<f32>>,
+    curves: Vec<LayerCurves>,
+    law: UpdateLaw,
+    momentum: f32,
+    /// NeuroSim's grad_scale: the normalised velocity's factor.
+    pub lr: f32,
+    seed: u64,
+    steps: u32,
+}
+
+/// Forward values of one batch: per layer the pre-activation z and the output h.
+struct Pass {
+    z: Vec<Vec<f32>>,
+    h: Vec<Vec<f32>>,
+}
+
+impl WageMlp {
+    pub fn new(cfg: &ExperimentConfig, sizes: Vec<usize>, seed: u64, lr: f64) -> WageMlp {
+        let bits = cfg.wage.clone().unwrap_or_default();
+        let dev = cfg.device.clone().unwrap_or_default();
+        let layers = sizes.len() - 1;
+        let (mut w, mut scale, mut curves) = (vec![], vec![], vec![]);
+        for l in 0..layers {
+            let (fi, fo) = (sizes[l], sizes[l + 1]);
+            let (limit, s) = init_limit_and_scale(fi, bits.weight_bits, bits.init_beta);
+            w.push(super::init::uniform_sym(
+                fi * fo,
+                limit,
+                seed,
+                Purpose::Init,
+                l as u32,
+            ));
+            scale.push(s);
+            curves.push(LayerCurves::spread(
+                dev.nl_ltp,
+                dev.nl_ltd,
+                dev.levels,
+                bits.nl_spread,
+                fi * fo,
+                seed,
+                l as u32,
+            ));
+        }
+        let v = w.iter().map(|l| vec![0.0; l.len()]).collect();
+        let law = UpdateLaw {
+            levels: dev.levels,
+            max_pulses: dev.max_pulses_per_update,
+            weight_bits: bits.weight_bits,
+            gradient_bits: bits.gradient_bits,
+            c2c: dev.c2c as f32,
+        };
+        WageMlp {
+            sizes,
+            bits,
+            w,
+            scale,
+            v,
+            curves,
+            law,
+            momentum: cfg.optimizer.momentum as f32,
+            lr: lr as f32,
+            seed,
+            steps: 0,
+        }
+    }
+
+    fn layers(&self) -> usize {
+        self.sizes.len() - 1
+    }
+
+    /// Weights as the forward and backward passes use them: Q(w, b_w).
+    fn quantized(&self, l: usize) -> Vec<f32> {
+        let b = self.bits.weight_bits;
+        self.w[l].iter().map(|v| quantize(*v, b)).collect()
+    }
+
+    fn forward(&self, x: &[f32], rows: usize) -> Pass {
+        let (mut z, mut h) = (Vec::new(), Vec::<Vec<f32>>::new());
+        let last = self.layers() - 1;
+        let ab = self.bits.activation_bits;
+        for l in 0..=last {
+            let (fi, fo) = (self.sizes[l], self.sizes[l + 1]);
+            let input = if l == 0 { x } else { &h[l - 1][..] };
+            let mut out = vec![0.0; rows * fo];
+            let mut g = Gemm::dense(rows as u32, fo as u32, fi as u32, false, true, 1);
+            g.params.alpha = 1.0 / self.scale[l];
+            gemm(input, &self.quantized(l), &mut out, &g);
+            let act = if l < last {
+                out.iter()
+                    .map(|v| quantize(clip(*v, ab), ab).max(0.0))
+                    .collect()
+            } else {
+                out.clone()
+            };
+            z.push(out);
+            h.push(act);
+        }
+        Pass { z, h }
+    }
+
+    /// Class scores of `rows` samples.
+    pub fn predict(&self, x: &[f32], rows: usize) -> Vec<f32> {
+        self.forward(x, rows).h.pop().unwrap_or_default()
+    }
+
+    /// One training step; returns the batch's summed loss and correct count.
+    pub fn step(&mut self, x: &[f32], labels: &[u32]) -> (f64, usize) {
+        let rows = labels.len();
+        let last = self.layers() - 1;
+        let classes = self.sizes[last + 1];
+        let pass = self.forward(x, rows);
+        let out = &pass.h[last];
+        let mut e = out.clone();
+        let (loss, correct) = score(out, labels, classes);
+        for (r, &y) in labels.iter().enumerate() {
+            e[r * classes + y as usize] -= 1.0;
+        }
+        let (eb, ab) = (self.bits.error_bits, self.bits.activation_bits);
+        quantize_error(&mut e, eb);
+        let mut grads = vec![Vec::new(); last + 1];
+        for l in (0..=last).rev() {
+            let (fi, fo) = (self.sizes[l], self.sizes[l + 1]);
+            let input = if l == 0 { x } else { &pass.h[l - 1][..] };
+            let mut dw = vec![0.0; fo * fi];
+            gemm(
+                &e,
+                input,
+                &mut dw,
+                &Gemm::dense(fo as u32, fi as u32, rows as u32, true, false, 1),
+            );
+            grads[l] = dw;
+            if l == 0 {
+                break;
+            }
+            let mut down = vec![0.0; rows * fi];
+            let mut g = Gemm::dense(rows as u32, fi as u32, fo as u32, false, false, 1);
+            g.params.alpha = 1.0 / self.scale[l];
+            gemm(&e, &self.quantized(l), &mut down, &g);
+            for (d, h) in down.iter_mut().zip(&pass.h[l - 1]) {
+                if *h <= 0.0 {
+                    *d = 0.0;
+                }
+            }
+            quantize_error(&mut down, eb);
+            let bound = 1.0 - sigma(ab);
+            for (d, z) in down.iter_mut().zip(&pass.z[l - 1]) {
+                if z.abs() > bound {
+                    *d = 0.0;
+                }
+            }
+            e = down;
+        }
+        let gain = self.bits.gradient_gain as f32;
+        for (l, dw) in grads.iter().enumerate() {
+            let v = &mut self.v[l];
+            for (vi, gi) in v.iter_mut().zip(dw) {
+                *vi = self.momentum * *vi + gain * gi;
+            }
+            if !normalize_by_shift(v) {
+                continue;
+            }
+            let g: Vec<f32> = v.iter().map(|vi| self.lr * vi).collect();
+            let draws = Draws {
+                seed: self.seed,
+                layer: l as u32,
+                step: self.steps,
+            };
+            update_layer(&mut self.w[l], &g, &self.curves[l], &self.law, draws);
+        }
+        self.steps = self.steps.wrapping_add(1);
+        (loss, correct)
+    }
+
+    /// Restarts the velocities (NeuroSim does at every epoch).
+    pub fn reset_velocity(&mut self) {
+        self.v.iter_mut().for_each(|v| v.fill(0.0));
+    }
+
+    /// Test accuracy on `set`, `batch` samples at a time.
+    pub fn accuracy(&self, set: &Dataset, batch: usize) -> f64 {
+        let f = set.features();
+        let classes = self.sizes[self.layers()];
+        let mut correct = 0;
+        for start in (0..set.len()).step_by(batch.max(1)) {
+            let rows = batch.min(set.len() - start);
+            let out = self.predict(&set.images[start * f..(start + rows) * f], rows);
+            correct += score(&out, &set.labels[start..start + rows], classes).1;
+        }
+        correct as f64 / set.len().max(1) as f64
+    }
+
+    /// Trains one epoch in the order of `order`; returns (mean loss, accuracy) on the training
+    /// batches.
+    pub fn train_epoch(
+        &mut self,
+        set: &Dataset,
+        order: &[u32],
+        batch: usize,
+        bar: &indicatif::ProgressBar,
+    ) -> (f64, f64) {
+        self.reset_velocity();
+        let f = set.features();
+        let (mut loss, mut correct) = (0.0, 0);
+        for idx in order.chunks(batch.max(1)) {
+            let mut x = Vec::with_capacity(idx.len() * f);
+            let mut y = Vec::with_capacity(idx.len());
+            for &i in idx {
+                let i = i as usize;
+                x.extend_from_slice(&set.images[i * f..(i + 1) * f]);
+                y.push(set.labels[i]);
+            }
+            let (l, c) = self.step(&x, &y);
+            loss += l;
+            correct += c;
+            bar.inc(idx.len() as u64);
+        }
+        let n = order.len().max(1) as f64;
+        (loss / n, correct as f64 / n)
+    }
+}
+
+/// Summed squared-error loss 0.5 sum (out - onehot)^2 and the number of correct argmaxes.
+fn score(out: &[f32], labels: &[u32], classes: usize) -> (f64, usize) {
+    let (mut loss, mut correct) = (0.0f64, 0);
+    for (r, &y) in labels.iter().enumerate() {
+        let row = &out[r * classes..(r + 1) * classes];
+        let mut best = 0;
+        for (c, v) in row.iter().enumerate() {
+            let t = if c == y as usize { 1.0 } else { 0.0 };
+            loss += 0.5 * (*v as f64 - t).powi(2);
+            if *v > row[best] {
+                best = c;
+            }
+        }
+        correct += (best == y as usize) as usize;
+    }
+    (loss, correct)
+}
+
+/// Runs a `train.mode = "neurosim"` experiment on loaded data: every instance trains on its own
+/// seed (initialisation, data order, rounding and noise draws), as a separate run would.
+pub fn run_on(
+    be: &mut dyn Backend,
+    cfg: &ExperimentConfig,
+    split: &Split,
+    opts: &RunOptions,
+) -> anyhow::Result<RunReport> {
+    let adapter = be.describe();
+    anyhow::ensure!(
+        adapter.backend == "cpu",
+        "train.mode = \"neurosim\" runs on the CPU backend only (its quantizers and update law \
+         have no GPU kernels): run with --backend cpu"
+    );
+    anyhow::ensure!(
+        opts.save.is_none(),
+        "--save is not supported with train.mode = \"neurosim\""
+    );
+    let mut sizes = vec![split.train.features()];
+    sizes.extend(&cfg.network.hidden);
+    sizes.push(split.train.classes);
+    let batch = (cfg.train.batch_size as usize).min(split.train.len().max(1));
+    let settings: Vec<(u64, f64)> = cfg
+        .instances()
+        .iter()
+        .enumerate()
+        .map(|(i, inst)| {
+            (
+                inst.seed.unwrap_or(cfg.seed.wrapping_add(i as u64)),
+                inst.lr.unwrap_or(cfg.optimizer.lr),
+            )
+        })
+        .collect();
+    let mut nets: Vec<WageMlp> = settings
+        .iter()
+        .map(|(seed, lr)| WageMlp::new(cfg, sizes.clone(), *seed, *lr))
+        .collect();
+    let mut report = RunReport {
+        provenance: crate::provenance::Provenance::capture(Some(&adapter), Some(cfg)),
+        backend: adapter.backend.clone(),
+        adapter,
+        seed: cfg.seed,
+        config: cfg.clone(),
+        epochs: vec![],
+        final_: None,
+        instances: settings
+            .iter()
+            .enumerate()
+            .map(|(i, (seed, lr))| InstanceRecord {
+                index: i,
+                seed: *seed,
+                lr: *lr,
+                knobs: None,
+                epochs: vec![],
+                test_accuracy: 0.0,
+                diverged: None,
+            })
+            .collect(),
+        spread: None,
+        activity: vec![],
+        cost: None,
+        stopped: None,
+        warnings: vec![],
+    };
+    let total = split.train.len() as u64 * cfg.train.epochs as u64 * nets.len() as u64;
+    let bar = progress(opts, total);
+    let mut diverged: Vec<Option<Divergence>> = vec![None; nets.len()];
+    let mut train_seconds = 0.0;
+    for epoch in 0..cfg.train.epochs {
+        bar.set_message(format!("epoch {}/{}", epoch + 1, cfg.train.epochs));
+        let factor = cfg.optimizer.lr_factor(epoch, cfg.train.epochs);
+        for (i, net) in nets.iter_mut().enumerate() {
+            net.lr = (settings[i].1 * factor) as f32;
+            let t0 = Instant::now();
+            let order = data::epoch_order(split.train.len(), settings[i].0, epoch);
+            let (loss, acc) = net.train_epoch(&split.train, &order, batch, &bar);
+            let secs = t0.elapsed().as_secs_f64();
+            train_seconds += secs;
+            let steps = split.train.len().div_ceil(batch);
+            if diverged[i].is_none() {
+                diverged[i] = Divergence::check(loss, cfg.train.max_loss, epoch, steps);
+            }
+            let test = net.accuracy(&split.test, batch);
+            let inst = &mut report.instances[i];
+            inst.epochs.push(EpochRecord {
+                epoch: epoch + 1,
+                train_loss: loss,
+                train_accuracy: acc,
+                test_accuracy: test,
+                seconds: secs,
+                alignment: None,
+                adc_clipped: vec![],
+            });
+            inst.test_accuracy = test;
+        }
+        let n = split.train.len() as f64 * (epoch + 1) as f64;
+        report.final_ = Some(FinalRecord {
+            test_accuracy: report.instances[0].test_accuracy,
+            samples_per_second: n * nets.len() as f64 / train_seconds,
+            instance_samples_per_second: n * nets.len() as f64 / train_seconds,
+            diverged: None,
+        });
+        report.summarize();
+        if report.close_epoch(&diverged, opts.out.as_deref())? {
+            break;
+        }
+    }
+    bar.finish_and_clear();
+    Ok(report)
+}
