@@ -89,6 +89,12 @@ enum Command {
         /// Run the learning-rate x initialisation search on a validation split.
         #[arg(long)]
         search: bool,
+        /// Only these rules (bp, dfa, bp_tanh), comma separated.
+        #[arg(long, value_delimiter = ',')]
+        rules: Vec<String>,
+        /// Summarise earlier --out directories (one per rule, say) instead of training.
+        #[arg(long, num_args = 1..)]
+        from: Vec<PathBuf>,
     },
     /// Run the benchmark suite (GEMM, fused crossbar read, training, population, estimate).
     Bench {
@@ -186,12 +192,16 @@ fn main() {
             out,
             seeds,
             search,
+            rules,
+            from,
         } => cli::robustness::run(
             cli::robustness::Options {
                 sets,
                 out,
                 seeds,
                 search,
+                rules,
+                from,
             },
             cli.backend,
             cli.adapter,

@@ -3,7 +3,7 @@
 //! under stronger nonidealities of the asymmetric one, over several chip seeds per point. The
 //! seeds of one (rule, condition) train together as one population run.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::backend::Backend;
 use crate::config::{parse, ExperimentConfig, InstanceConfig};
@@ -74,17 +74,19 @@ pub fn conditions() -> Vec<Condition> {
     ]
 }
 
-/// The experiment of one (arm, condition): reference, study overrides `sets`, the arm's tuned
-/// values, the condition; float conditions drop the crossbar. One instance per seed.
+/// The experiment of one (arm, condition): reference, the arm's tuned values, study overrides
+/// `sets` (which may replace them), the condition; float conditions drop the crossbar. One
+/// instance per seed.
 pub fn experiment(
     arm: &Arm,
     cond: &Condition,
     sets: &[String],
     seeds: &[u64],
 ) -> anyhow::Result<ExperimentConfig> {
-    let all: Vec<String> = sets
+    let all: Vec<String> = arm
+        .sets
         .iter()
-        .chain(&arm.sets)
+        .chain(sets)
         .chain(&cond.sets)
         .cloned()
         .collect();
@@ -105,7 +107,7 @@ pub fn experiment(
 }
 
 /// One trained chip.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Point {
     pub rule: String,
     pub condition: String,
