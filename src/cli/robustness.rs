@@ -33,14 +33,14 @@ fn arm(name: &'static str, (base, origin): (&'static str, &'static str), sets: &
 pub fn tuned_arms() -> Vec<Arm> {
     vec![
         arm("bp", BP, &["network.init=xavier", "optimizer.lr=0.05"]),
-        arm("dfa", DFA, &["network.init=xavier", "optimizer.lr=0.05"]),
+        arm("dfa", DFA, &["network.init=xavier", "optimizer.lr=0.1"]),
         arm(
             "bp_tanh",
             BP,
             &[
                 "network.activation=tanh",
                 "network.init=xavier",
-                "optimizer.lr=0.1",
+                "optimizer.lr=0.025",
             ],
         ),
     ]
