@@ -189,7 +189,7 @@ pub fn run(opts: Options, kind: BackendKind, adapter: Option<String>) -> anyhow:
             start,
         );
     }
-    let arms = tuned_arms();
+    let arms = select(tuned_arms(), |a| a.name, &opts.rules)?;
     let conds = robustness::conditions();
     let bar = crate::progress::bar(
         (arms.len() * conds.len() * seeds.len()) as u64,
