@@ -284,7 +284,7 @@ fn pct(v: f64) -> String {
     format!("{:.2}", 100.0 * v)
 }
 
-/// Markdown table: mean ± std (drop from float) per condition and rule.
+/// Markdown table: mean ± std (change from float ± its standard error) per condition and rule.
 pub fn table(summaries: &[Summary]) -> String {
     let mut rules: Vec<&str> = Vec::new();
     let mut conds: Vec<&str> = Vec::new();
@@ -308,7 +308,7 @@ pub fn table(summaries: &[Summary]) -> String {
                     let drop = if c == "float" {
                         String::new()
                     } else {
-                        format!(" (-{} ± {})", pct(s.drop), pct(s.drop_se))
+                        format!(" ({:+.2} ± {})", -100.0 * s.drop, pct(s.drop_se))
                     };
                     format!(" {} ± {}{drop} |", pct(s.mean), pct(s.std))
                 })
