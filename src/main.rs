@@ -72,16 +72,29 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
-    /// In-situ BP vs DFA test accuracy versus ADC bits, weight bits, c2c, d2d, NL and on/off
-    /// ratio, one knob at a time from the FeFET-like references (configs/xbar_mlp_{bp,dfa}.toml,
-    /// run as 784-128-10 for 3 epochs on 2000 images unless overridden).
+    /// In-situ BP vs DFA (and a tanh-BP control) at tuned hyper-parameters on float, symmetric
+    /// and asymmetric FeFET-like chips and under stronger nonidealities, several seeds per
+    /// point (docs/robustness.md); --search runs the hyper-parameter search instead.
     Robustness {
         /// Overrides of the reference, e.g. --set train.epochs=3 --set network.hidden=[128].
         #[arg(long = "set", value_name = "KEY=VALUE")]
         sets: Vec<String>,
-        /// Directory for robustness.csv and robustness.json (rewritten after every run).
+        /// Directory for robustness.{csv,json,md,svg,png} or search.{json,md} (rewritten
+        /// after every run).
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Chip seeds per point.
+        #[arg(long, default_value_t = 4)]
+        seeds: u64,
+        /// Run the learning-rate x initialisation search on a validation split.
+        #[arg(long)]
+        search: bool,
+        /// Only these rules (bp, dfa, bp_tanh), comma separated.
+        #[arg(long, value_delimiter = ',')]
+        rules: Vec<String>,
+        /// Summarise earlier --out directories (one per rule, say) instead of training.
+        #[arg(long, num_args = 1..)]
+        from: Vec<PathBuf>,
     },
     /// Run the benchmark suite (GEMM, fused crossbar read, training, population, estimate).
     Bench {
@@ -174,9 +187,25 @@ fn main() {
         )
         .map(|_| ()),
         Command::Estimate { config, sets, out } => cli::estimate::run(&config, &sets, out),
-        Command::Robustness { sets, out } => {
-            cli::robustness::run(&sets, out, cli.backend, cli.adapter)
-        }
+        Command::Robustness {
+            sets,
+            out,
+            seeds,
+            search,
+            rules,
+            from,
+        } => cli::robustness::run(
+            cli::robustness::Options {
+                sets,
+                out,
+                seeds,
+                search,
+                rules,
+                from,
+            },
+            cli.backend,
+            cli.adapter,
+        ),
         Command::Bench {
             quick,
             out,

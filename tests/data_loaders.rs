@@ -506,3 +506,43 @@ fn config_validation_and_parsing() {
         DataConfig::default()
     );
 }
+
+#[test]
+fn validation_split_is_the_end_of_the_training_set_and_never_the_test_set() {
+    let full = data::load(&DataConfig {
+        train_limit: 1000,
+        ..Default::default()
+    })
+    .unwrap();
+    let val = data::load(&DataConfig {
+        train_limit: 1000,
+        val_split: 200,
+        ..Default::default()
+    })
+    .unwrap();
+    assert_eq!(val.train.len(), 800);
+    assert_eq!(val.test.len(), 200);
+    let f = full.train.features();
+    assert_eq!(val.train.images[..], full.train.images[..800 * f]);
+    assert_eq!(val.test.images[..], full.train.images[800 * f..]);
+    assert_eq!(val.test.labels[..], full.train.labels[800..]);
+    assert!(val.name.contains("validation = last 200"), "{}", val.name);
+    // Too large a split: a config error when the limit is known, a data error otherwise.
+    let e = DataConfig {
+        train_limit: 100,
+        val_split: 100,
+        ..Default::default()
+    }
+    .validate()
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("data.val_split") && e.contains("100"), "{e}");
+    let e = err_text(data::load(&DataConfig {
+        val_split: 4000,
+        ..Default::default()
+    }));
+    assert!(
+        e.contains("data.val_split = 4000") && e.contains("4000"),
+        "{e}"
+    );
+}

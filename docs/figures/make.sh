@@ -60,15 +60,20 @@ step_robustness_plot() {
     --out "$out/robustness_nl.svg"
 }
 
-# README "Results", one knob at a time (insitu robustness): table and figures.
+# README "BP vs DFA robustness" and docs/robustness.md: the hyper-parameter search on the
+# validation split, then the study (3 rules x 6 chips x 4 seeds): table, CSV, figure.
+step_robustness_search() {
+  rm -rf "$runs/robustness_search"
+  insitu robustness --search --seeds 2 --out "$runs/robustness_search" \
+    | tee "$out/robustness_search.txt"
+  cp "$runs/robustness_search/search.json" "$out/robustness_search.json"
+}
+
 step_robustness_study() {
   rm -rf "$runs/robustness_study"
   insitu robustness --out "$runs/robustness_study" | tee "$out/robustness_study.txt"
-  cp "$runs/robustness_study/robustness.csv" "$out/robustness_study.csv"
-  for knob in adc_bits weight_bits c2c d2d nl on_off; do
-    insitu plot "$runs/robustness_study" --x "$knob" --group train.rule \
-      --title "in-situ test accuracy vs $knob (784-128-10, 3 epochs)" \
-      --out "$out/robustness_study_$knob.svg"
+  for f in csv json md png svg; do
+    cp "$runs/robustness_study/robustness.$f" "$out/robustness_study.$f"
   done
 }
 
@@ -120,8 +125,8 @@ step_vgg8() {
     | tee "$out/xbar_vgg8_cifar.txt"
 }
 
-steps=(demo mlp insitu robustness_plot neurosim depth penni conv robustness_study
-       robustness_sweep vgg8)
+steps=(demo mlp insitu robustness_plot neurosim depth penni conv robustness_search
+       robustness_study robustness_sweep vgg8)
 if [ "$#" -gt 0 ]; then steps=("$@"); fi
 for s in "${steps[@]}"; do
   echo "== $s" >&2

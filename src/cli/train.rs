@@ -55,6 +55,7 @@ pub fn print_epochs(r: &RunReport) {
                 .as_ref()
                 .map(|a| format!("  alignment {}", join(a)))
                 .unwrap_or_default()
+                + &clip_column(&e.adc_clipped)
         );
     }
     if r.instances.len() > 1 {
@@ -71,6 +72,18 @@ pub fn print_epochs(r: &RunReport) {
     if let Some(c) = &r.cost {
         println!("{}", crate::chip::print_table(c));
     }
+}
+
+/// In-situ epochs: per layer, the percentage of forward / transposed ADC conversions clipped.
+fn clip_column(clipped: &[crate::train::report::ClipFractions]) -> String {
+    if clipped.is_empty() {
+        return String::new();
+    }
+    let layers: Vec<String> = clipped
+        .iter()
+        .map(|c| format!("{:.2}/{:.2}", 100.0 * c.forward, 100.0 * c.transposed))
+        .collect();
+    format!("  clip% fwd/tr {}", layers.join(" "))
 }
 
 /// Values to three decimals, space separated (alignment per hidden layer).

@@ -92,6 +92,10 @@ pub struct DataConfig {
     pub train_limit: usize,
     /// First this many test images; 0 = all.
     pub test_limit: usize,
+    /// Validation split: hold out the last this many training images (after `train_limit`),
+    /// train on the rest and evaluate on them in place of the test set, which is then never
+    /// read. For tuning hyper-parameters without looking at the test set; 0 = off.
+    pub val_split: usize,
     pub normalize: Normalize,
     /// Training-batch augmentation (never applied to evaluation).
     pub augment: Augment,
@@ -115,6 +119,7 @@ impl Default for DataConfig {
             classes: 0,
             train_limit: 0,
             test_limit: 0,
+            val_split: 0,
             normalize: Normalize::default(),
             augment: Augment::None,
             crop_pad: 4,
@@ -202,6 +207,15 @@ impl DataConfig {
                 )?;
             }
         }
+        check(
+            "data.val_split",
+            self.val_split,
+            self.val_split == 0 || self.train_limit == 0 || self.val_split < self.train_limit,
+            &format!(
+                "0 (off) or fewer than data.train_limit ({}) images, leaving some to train on",
+                self.train_limit
+            ),
+        )?;
         check(
             "data.cifar100_labels",
             "\"coarse\"",

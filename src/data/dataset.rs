@@ -48,6 +48,17 @@ impl RawDataset {
             self.pixels.truncate(limit * self.features());
         }
     }
+
+    /// Removes the last `n` images and returns them as a data set of the same shape.
+    pub fn split_off_tail(&mut self, n: usize) -> RawDataset {
+        let keep = self.len() - n.min(self.len());
+        RawDataset {
+            pixels: self.pixels.split_off(keep * self.features()),
+            labels: self.labels.split_off(keep),
+            shape: self.shape,
+            classes: self.classes,
+        }
+    }
 }
 
 /// Normalised images with their labels.
@@ -79,6 +90,17 @@ impl Dataset {
     pub fn image(&self, i: usize) -> &[f32] {
         let f = self.features();
         &self.images[i * f..(i + 1) * f]
+    }
+
+    /// Removes the last `n` images and returns them as a data set of the same shape.
+    pub fn split_off_tail(&mut self, n: usize) -> Dataset {
+        let keep = self.len() - n.min(self.len());
+        Dataset {
+            images: self.images.split_off(keep * self.features()),
+            labels: self.labels.split_off(keep),
+            shape: self.shape,
+            classes: self.classes,
+        }
     }
 }
 

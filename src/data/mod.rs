@@ -25,7 +25,8 @@ pub use error::DataError;
 pub use shuffle::epoch_order;
 
 /// Loads the configured train and test sets, keeps the first `train_limit` / `test_limit`
-/// images of each and normalises both (with training-set statistics for `standard`).
+/// images of each, holds out the validation split when `val_split` is set (it then takes the
+/// test set's place) and normalises both (with training-set statistics for `standard`).
 pub fn load(cfg: &DataConfig) -> Result<Split, DataError> {
     cfg.validate()?;
     let dir = cfg.path.as_deref().map(Path::new);
@@ -43,8 +44,35 @@ pub fn load(cfg: &DataConfig) -> Result<Split, DataError> {
     };
     train.truncate(cfg.train_limit);
     test.truncate(cfg.test_limit);
+    let name = match cfg.val_split {
+        0 => name,
+        n => {
+            check_val_split(&name, train.len(), n)?;
+            test = train.split_off_tail(n);
+            val_name(&name, n)
+        }
+    };
     let (train, test) = normalize::apply(&train, &test, cfg.normalize);
     Ok(Split { train, test, name })
+}
+
+/// The validation split must leave at least one training image.
+fn check_val_split(name: &str, train: usize, n: usize) -> Result<(), DataError> {
+    if n < train {
+        return Ok(());
+    }
+    Err(DataError::Shape {
+        file: name.into(),
+        message: format!(
+            "data.val_split = {n} holds out every training image (there are {train}); \
+             use fewer than {train}"
+        ),
+    })
+}
+
+/// Names a split whose evaluation set is the held-out end of the training set.
+fn val_name(name: &str, n: usize) -> String {
+    format!("{name}, validation = last {n} training images")
 }
 
 /// A NumPy data set: classes from `data.classes` or the training labels, limits, then the same
@@ -95,6 +123,17 @@ fn load_npy(path: &Path, cfg: &DataConfig, name: String) -> Result<Split, DataEr
             }
         }
     }
+    let name = match cfg.val_split {
+        0 => name,
+        n => {
+            check_val_split(&name, train.len(), n)?;
+            test = match &mut train {
+                npy::Images::Bytes(r) => npy::Images::Bytes(r.split_off_tail(n)),
+                npy::Images::Floats(d) => npy::Images::Floats(d.split_off_tail(n)),
+            };
+            val_name(&name, n)
+        }
+    };
     let (train, test) = match (train, test) {
         (npy::Images::Bytes(a), npy::Images::Bytes(b)) => normalize::apply(&a, &b, cfg.normalize),
         (npy::Images::Floats(a), npy::Images::Floats(b)) => {

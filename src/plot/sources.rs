@@ -97,6 +97,24 @@ pub fn from_csv(text: &str) -> anyhow::Result<Vec<Record>> {
         bail!("empty CSV");
     };
     let col = |name: &str| head.iter().position(|h| h == name);
+    if let (Some(c), Some(r), Some(sd), Some(a)) = (
+        col("condition"),
+        col("rule"),
+        col("seed"),
+        col("test_accuracy"),
+    ) {
+        return Ok(body
+            .iter()
+            .enumerate()
+            .filter(|(_, row)| row.len() == head.len())
+            .map(|(i, row)| {
+                let mut r = study_record(i, "condition", &row[c], &row[r], value(&row[a]));
+                r.seed = row[sd].parse().ok();
+                r.id = format!("{}-{}", r.id, row[sd]);
+                r
+            })
+            .collect());
+    }
     if let (Some(k), Some(v), Some(r), Some(a)) =
         (col("knob"), col("value"), col("rule"), col("test_accuracy"))
     {
@@ -111,7 +129,7 @@ pub fn from_csv(text: &str) -> anyhow::Result<Vec<Record>> {
     else {
         bail!(
             "not a sweep CSV (id, index, status, overrides, seed, metrics, seconds, ...) nor a \
-             robustness CSV (knob, value, rule, test_accuracy)"
+             robustness CSV (rule, condition, seed, test_accuracy)"
         );
     };
     let mut out = Vec::new();
@@ -180,7 +198,8 @@ fn study_record(index: usize, knob: &str, v: &str, rule: &str, accuracy: Value) 
     }
 }
 
-/// Records of a study's `robustness.json` (`{"points": [{knob, value, rule, test_accuracy}]}`).
+/// Records of a study's `robustness.json` (`{"points": [{rule, condition, seed,
+/// test_accuracy}]}`, override `condition`; or the older `{knob, value, rule, test_accuracy}`).
 pub fn robustness_json(v: &Value) -> anyhow::Result<Vec<Record>> {
     let Some(points) = v.get("points").and_then(|p| p.as_array()) else {
         bail!("not a robustness report (no `points` array)");
@@ -196,6 +215,12 @@ pub fn robustness_json(v: &Value) -> anyhow::Result<Vec<Record>> {
                     .with_context(|| format!("points[{i}]: no `{k}`"))
             };
             let acc = p.get("test_accuracy").cloned().unwrap_or(Value::Null);
+            if p.get("condition").is_some() {
+                let mut r = study_record(i, "condition", &s("condition")?, &s("rule")?, acc);
+                r.seed = p.get("seed").and_then(|x| x.as_u64());
+                r.id = format!("{}-{}", r.id, r.seed.unwrap_or(0));
+                return Ok(r);
+            }
             Ok(study_record(i, &s("knob")?, &s("value")?, &s("rule")?, acc))
         })
         .collect()
