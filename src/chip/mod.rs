@@ -30,4 +30,4 @@ pub use error::ChipError;
 pub use estimate::{estimate, EstimateRequest, TrainingWorkload};
 pub use report::{print_table, ChipReport};
 pub use schedule::Rule;
-pub use training_config::{TrainingChipConfig, UpdateScheme, WgKind, WgPlacement};
+pub use training_config::{SignedRead, TrainingChipConfig, UpdateScheme, WgKind, WgPlacement};

@@ -81,7 +81,8 @@ enum Res {
 struct Graph {
     layers: usize,
     finish: Vec<f64>,
-    free: Vec<f64>,
+    /// Busy intervals of every resource, sorted and disjoint.
+    busy: Vec<Vec<(f64, f64)>>,
 }
 
 impl Graph {
@@ -90,11 +91,13 @@ impl Graph {
             layers,
             finish: Vec::new(),
             // Arrays, feedback arrays, and up to one weight-gradient unit per layer.
-            free: vec![0.0; 3 * layers],
+            busy: vec![Vec::new(); 3 * layers],
         }
     }
 
-    /// Adds a node after `deps` on `res`; list scheduling in insertion order. Returns its id.
+    /// Adds a node after `deps` on `res`, at the earliest time its resource is free for its
+    /// whole duration (a later node may fill an earlier gap: a pipelined layer reads the next
+    /// image while it waits for this image's error). Returns its id.
     fn node(&mut self, dur: f64, res: Res, deps: &[usize]) -> usize {
         let slot = match res {
             Res::Array(l) => l,
@@ -102,10 +105,18 @@ impl Graph {
             Res::Wg(u) => 2 * self.layers + u.min(self.layers - 1),
         };
         let ready = deps.iter().map(|&d| self.finish[d]).fold(0.0, f64::max);
-        let start = ready.max(self.free[slot]);
-        let end = start + dur;
-        self.free[slot] = end;
-        self.finish.push(end);
+        let busy = &mut self.busy[slot];
+        let mut start = ready;
+        // The first interval that ends after `ready`, then the first gap that fits.
+        let mut i = busy.partition_point(|&(_, end)| end <= ready);
+        while i < busy.len() && start + dur > busy[i].0 {
+            start = start.max(busy[i].1);
+            i += 1;
+        }
+        if dur > 0.0 {
+            busy.insert(i, (start, start + dur));
+        }
+        self.finish.push(start + dur);
         self.finish.len() - 1
     }
 

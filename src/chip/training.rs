@@ -15,7 +15,7 @@ use super::report::{Phase, Schedule, Training};
 use super::schedule::{self, Arch, Durations, Rule};
 use super::tally::{Cost, EnergyParts, ReadOp};
 use super::training_chip::{self, cim_work, GradientHw, TrainingChipReport, Unit};
-use super::training_config::{UpdateScheme, WgPlacement};
+use super::training_config::{SignedRead, UpdateScheme, WgPlacement};
 
 /// Cost of one layer's weight gradient for one image, and the DRAM bits it moves.
 struct Wg {
@@ -109,7 +109,7 @@ fn bp_error(b: &Built, l: usize) -> Cost {
         transposed: true,
         reads: b.reads[l],
         in_bits: a.error_bits,
-        signed: true,
+        signed: b.req.chip.training.signed_error == SignedRead::TwoPasses,
         density: b.activity[l].error_density,
         adc_bits: a.adc_bits_backward,
         in_values: s.outputs() as f64,
@@ -131,7 +131,7 @@ fn dfa_error(b: &Built, l: usize, classes: usize) -> Cost {
         transposed: false,
         reads: 1.0,
         in_bits: a.error_bits,
-        signed: true,
+        signed: b.req.chip.training.signed_error == SignedRead::TwoPasses,
         density: b.activity[l].error_density,
         adc_bits: a.adc_bits_backward,
         in_values: classes as f64,
@@ -156,12 +156,11 @@ fn weight_update(b: &Built, l: usize, parallel: usize) -> Cost {
     let rounds = m.subarrays_used.div_ceil(parallel.max(1)) as f64;
     let latency = rounds * rows_per_block * windows * d.t_write;
     let row_pulses = (m.rows * m.col_blocks * m.replication) as f64 * windows;
-    let line = drivers::line_energy(
-        t,
-        a.cols as usize,
-        t.wl_cap_per_cell(),
-        d.v_write.max(t.vdd()),
-    );
+    let v = d.v_write.max(t.vdd());
+    // Each pulse drives the selected word line at V_write and every bit line of the block: the
+    // cells to change at full voltage, the others held at V_write / 2 so that they do not move.
+    let line = drivers::line_energy(t, a.cols as usize, t.wl_cap_per_cell(), v)
+        + a.cols as f64 * drivers::line_energy(t, a.rows as usize, t.bl_cap_per_cell(), v / 2.0);
     let energy = EnergyParts {
         arrays: act.write_pulses * cell_array::write_pulse_energy(t, d),
         other: row_pulses * line,

@@ -17,6 +17,7 @@ use super::blocks::{buffer, mux, shift_add, FLOP_GATES};
 use super::estimate::Built;
 use super::schedule::Rule;
 use super::training_config::{UpdateScheme, WgKind, WgPlacement};
+use crate::config::ArrayConfig;
 use crate::nn::arch::LayerShape;
 
 /// Gates of one stochastic pulse translator per line: a comparator of the line's value against
@@ -85,6 +86,13 @@ pub struct GradientHw {
     pub unit_of_layer: Vec<usize>,
 }
 
+/// Subarrays programmed at once from a gradient buffer of `buffer_bits`: it holds the pulse
+/// counts (weight_bits each) of that many subarrays.
+fn program_parallel(buffer_bits: f64, a: &ArrayConfig) -> usize {
+    let block = (a.rows * a.cols * a.weight_bits) as f64;
+    ((buffer_bits / block).floor() as usize).max(1)
+}
+
 /// The work of layer `s` on an SRAM-CIM unit.
 pub fn cim_work(s: &LayerShape, positions: usize) -> CimWork {
     CimWork {
@@ -149,17 +157,24 @@ impl GradientHw {
                     // and doubles until it matches the buffer the inference chip needs for
                     // the largest input it serves.
                     let bits = cim.out_bits() + (batch as f64).log2().ceil() as usize;
-                    let block = (CIM_ARRAY * CIM_ARRAY * bits) as f64;
                     let mut words = CIM_ARRAY * CIM_ARRAY;
-                    while ((words * bits) as f64) < input_bits(big).max(block) {
+                    while ((words * bits) as f64) < input_bits(big) {
                         words *= 2;
                     }
+                    let buffer_bits = (words * bits) as f64;
+                    // One adder per weight programmed at once, so that accumulation keeps pace
+                    // with programming (`program_parallel`).
+                    let sub = (a.rows * a.cols) as usize;
+                    let parallel = program_parallel(buffer_bits, a);
                     (
                         Unit::Cim {
                             cim,
-                            acc: Accumulator { words, bits },
+                            acc: Accumulator {
+                                words: parallel * sub,
+                                bits,
+                            },
                         },
-                        (words * bits) as f64,
+                        buffer_bits,
                     )
                 }
             })
@@ -171,12 +186,9 @@ impl GradientHw {
         })
     }
 
-    /// Subarrays of layer `l` programmed at once: the unit's gradient buffer holds the pulse
-    /// counts (weight_bits each) of that many subarrays.
+    /// Subarrays of layer `l` programmed at once.
     pub(crate) fn program_parallel(&self, b: &Built, l: usize) -> usize {
-        let a = b.req.array;
-        let block = (a.rows * a.cols * a.weight_bits) as f64;
-        ((self.buffer_of(l) / block).floor() as usize).max(1)
+        program_parallel(self.buffer_of(l), b.req.array)
     }
 
     /// Gradient buffer of the unit serving layer `l`, bits.

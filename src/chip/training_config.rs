@@ -41,6 +41,18 @@ pub enum UpdateScheme {
     OuterProduct,
 }
 
+/// How signed errors are applied to the arrays (BP's transposed read, DFA's feedback read).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SignedRead {
+    /// A pass for the positive part and one for the negative part (the read the crossbar
+    /// simulation performs): 2 x error_bits input cycles.
+    TwoPasses,
+    /// Two's complement, bit-serial: the sign bit's partial sums are subtracted in the
+    /// shift-add (DNN+NeuroSim V2): error_bits input cycles.
+    TwosComplement,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TrainingChipConfig {
@@ -58,6 +70,7 @@ pub struct TrainingChipConfig {
     pub wg_adc_bits: u32,
     /// Columns sharing one ADC in the SRAM-CIM unit.
     pub wg_mux: u32,
+    pub signed_error: SignedRead,
 }
 
 impl Default for TrainingChipConfig {
@@ -70,6 +83,7 @@ impl Default for TrainingChipConfig {
             update_pulses: 1,
             wg_adc_bits: 4,
             wg_mux: 8,
+            signed_error: SignedRead::TwoPasses,
         }
     }
 }
