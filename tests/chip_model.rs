@@ -158,7 +158,11 @@ fn any_shape_gives_finite_positive_figures() {
                     // A single weight layer has no error phase to pay for; the training chip's
                     // tree has empty branches (BP has no feedback arrays, DFA no transposed read).
                     let zero_ok: &[&str] = if single {
-                        &["training.error", "backward_latency", "training_chip.area_mm2"]
+                        &[
+                            "training.error",
+                            "backward_latency",
+                            "training_chip.area_mm2",
+                        ]
                     } else {
                         &["training_chip.area_mm2"]
                     };
@@ -394,7 +398,7 @@ fn dfa_backward_ratio_falls_toward_one_over_n() {
             "N = {n}: ratio {}",
             s.backward_ratio
         );
-        assert!(s.speedup >= 1.0);
+        assert!(s.speedup >= 1.0 - 1e-9, "{}", s.speedup);
         prev = s.backward_ratio;
     }
 }

@@ -3,8 +3,8 @@
 //! documented, and one of them gives DFA a whole-step speed-up approaching N.
 
 use insitu::chip::{
-    estimate, ChipConfig, ChipReport, EstimateRequest, Rule, TrainingChipConfig,
-    TrainingWorkload, UpdateScheme, WgKind, WgPlacement,
+    estimate, ChipConfig, ChipReport, EstimateRequest, Rule, TrainingChipConfig, TrainingWorkload,
+    UpdateScheme, WgKind, WgPlacement,
 };
 use insitu::config::{ArrayConfig, DeviceConfig};
 use insitu::nn::arch::parse_shapes;
@@ -125,7 +125,9 @@ fn inference_figures_never_include_training_hardware() {
             assert_eq!(r.area_mm2.subarrays, inference.area_mm2.subarrays);
             assert_eq!(r.inference.latency_s, inference.inference.latency_s);
             assert_eq!(r.inference.energy_j, inference.inference.energy_j);
-            let c = r.training_chip.expect("a training request reports its chip");
+            let c = r
+                .training_chip
+                .expect("a training request reports its chip");
             let a = &c.area_mm2;
             assert_eq!(a.inference_chip, inference.area_mm2.total);
             assert!(a.total > a.inference_chip, "{name} {rule}");
@@ -173,7 +175,12 @@ fn speedup(hidden: usize, training: &TrainingChipConfig, t_write: f64) -> f64 {
         training: training.clone(),
         ..ChipConfig::default()
     };
-    let r = run(&mlp(hidden), &chip, &device(t_write), Some(workload(Rule::Dfa)));
+    let r = run(
+        &mlp(hidden),
+        &chip,
+        &device(t_write),
+        Some(workload(Rule::Dfa)),
+    );
     r.schedule.unwrap().speedup
 }
 

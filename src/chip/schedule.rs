@@ -259,6 +259,8 @@ mod tests {
             pipeline: true,
             ..Arch::shared(3)
         };
-        assert!(step_latency(&d, Rule::Bp, 8, &piped) < step_latency(&d, Rule::Bp, 8, &Arch::shared(3)));
+        assert!(
+            step_latency(&d, Rule::Bp, 8, &piped) < step_latency(&d, Rule::Bp, 8, &Arch::shared(3))
+        );
     }
 }

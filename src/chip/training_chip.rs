@@ -227,9 +227,9 @@ impl GradientHw {
         let u = self.unit_of_layer[l];
         buffer::leakage(t, self.buffer_bits[u] / buffer::bits(1.0))
             + match self.units[u] {
-            Unit::Cim { cim, acc } => cim.leakage(t) + acc.leakage(t),
-            Unit::Digital(w) => w.leakage(t),
-        }
+                Unit::Cim { cim, acc } => cim.leakage(t) + acc.leakage(t),
+                Unit::Digital(w) => w.leakage(t),
+            }
     }
 }
 
@@ -256,9 +256,9 @@ fn transposed_read(b: &Built) -> (f64, f64, f64) {
 fn pulse_translators(b: &Built) -> f64 {
     let (t, a, chip) = (&b.tech, b.req.array, b.req.chip);
     let subarrays = (b.plan.tiles * (chip.subarrays_per_pe * chip.pes_per_tile) as usize) as f64;
-    let per_line = |bits: u32| (TRANSLATOR_GATES_PER_BIT * bits as f64 + FLOP_GATES) * t.gate_area();
-    subarrays
-        * (a.rows as f64 * per_line(a.error_bits) + a.cols as f64 * per_line(a.input_bits))
+    let per_line =
+        |bits: u32| (TRANSLATOR_GATES_PER_BIT * bits as f64 + FLOP_GATES) * t.gate_area();
+    subarrays * (a.rows as f64 * per_line(a.error_bits) + a.cols as f64 * per_line(a.input_bits))
 }
 
 /// Tiles of DFA's feedback arrays (with the same tile periphery as the forward tiles).
@@ -284,7 +284,11 @@ pub(crate) fn report(b: &Built, rule: Rule, hw: Option<&GradientHw>) -> Training
         Rule::Dfa => feedback_tiles(b) as f64 * b.plan.tile.total() * mm2,
     };
     let (units, accs, bufs) = hw.map(|h| h.areas(b)).unwrap_or_default();
-    let translators = if hw.is_none() { pulse_translators(b) } else { 0.0 };
+    let translators = if hw.is_none() {
+        pulse_translators(b)
+    } else {
+        0.0
+    };
     let wg = GradientArea {
         total: (units + accs + bufs + translators) * mm2,
         units: units * mm2,

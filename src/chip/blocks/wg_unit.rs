@@ -140,7 +140,8 @@ impl SramCim {
     }
 
     pub fn leakage(&self, t: &Tech) -> f64 {
-        let logic = self.area(t) - (self.arrays() * CIM_ARRAY * CIM_ARRAY) as f64 * t.sram_bit_area();
+        let logic =
+            self.area(t) - (self.arrays() * CIM_ARRAY * CIM_ARRAY) as f64 * t.sram_bit_area();
         logic / t.gate_area() * t.gate_leak()
             + (self.arrays() * CIM_ARRAY * CIM_ARRAY) as f64 * t.sram_bit_leak()
     }
@@ -180,18 +181,17 @@ impl SramCim {
     pub fn energy(&self, t: &Tech, w: &CimWork) -> f64 {
         let x_cells = (w.positions * w.c_in * self.x_bits as usize) as f64;
         let write = w.taps as f64 * x_cells * t.sram_bit_energy();
-        let used_arrays = (w.positions.div_ceil(CIM_ARRAY) * (w.c_in * self.x_bits as usize).div_ceil(CIM_ARRAY)) as f64;
-        let conversions = w.taps as f64
-            * w.c_out as f64
-            * self.e_bits as f64
-            * used_arrays
-            * CIM_ARRAY as f64;
-        let per_conv = self.adc.energy(t)
-            + shift_add::energy(t, self.shift_add_width())
-            + t.sram_bit_energy();
+        let used_arrays = (w.positions.div_ceil(CIM_ARRAY)
+            * (w.c_in * self.x_bits as usize).div_ceil(CIM_ARRAY)) as f64;
+        let conversions =
+            w.taps as f64 * w.c_out as f64 * self.e_bits as f64 * used_arrays * CIM_ARRAY as f64;
+        let per_conv =
+            self.adc.energy(t) + shift_add::energy(t, self.shift_add_width()) + t.sram_bit_energy();
         let tree = adder_tree::energy(
             t,
-            w.taps as f64 * (w.c_out * w.c_in * self.x_bits as usize) as f64 * (w.positions.div_ceil(CIM_ARRAY) as f64 - 1.0).max(0.0),
+            w.taps as f64
+                * (w.c_out * w.c_in * self.x_bits as usize) as f64
+                * (w.positions.div_ceil(CIM_ARRAY) as f64 - 1.0).max(0.0),
             self.out_bits(),
         );
         write + conversions * per_conv + tree
