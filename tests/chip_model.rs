@@ -398,7 +398,8 @@ fn dfa_backward_ratio_falls_toward_one_over_n() {
             "N = {n}: ratio {}",
             s.backward_ratio
         );
-        assert!(s.speedup >= 1.0 - 1e-9, "{}", s.speedup);
+        // Equal up to the greedy list schedule's order of equal-length work (1e-7 here).
+        assert!(s.speedup >= 1.0 - 1e-6, "{}", s.speedup);
         prev = s.backward_ratio;
     }
 }
