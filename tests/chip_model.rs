@@ -57,7 +57,7 @@ fn workload(rule: Rule) -> TrainingWorkload {
 }
 
 /// The area categories sum to the total, and the energy categories to the dynamic energy; the
-/// training parts listed beside them are smaller than the categories that hold them.
+/// training chip's area tree sums to its total and holds the inference chip.
 fn breakdown_adds_up(r: &ChipReport) {
     let a = &r.area_mm2;
     let rel = |x: f64, y: f64| (x - y).abs() <= 1e-9 * y.abs().max(1e-30);
@@ -69,13 +69,20 @@ fn breakdown_adds_up(r: &ChipReport) {
     );
     let i = &r.inference;
     assert!(rel(i.energy_breakdown.dynamic(), i.dynamic_energy_j));
-    if let Some(t) = &a.of_which_training {
-        if let Some(wg) = t.weight_gradient_unit {
-            assert!(wg <= a.breakdown.other * (1.0 + 1e-9));
-        }
-        if let Some(fb) = t.feedback_arrays {
-            assert!(fb < a.total);
-        }
+    if let Some(c) = &r.training_chip {
+        let t = &c.area_mm2;
+        let tr = &t.transposed_read;
+        let wg = &t.weight_gradient;
+        assert!(rel(tr.adc + tr.mux + tr.shift_add, tr.total));
+        assert!(rel(
+            wg.units + wg.accumulators + wg.buffers + wg.pulse_translators,
+            wg.total
+        ));
+        assert!(rel(
+            t.inference_chip + tr.total + t.feedback_arrays + wg.total,
+            t.total
+        ));
+        assert!(rel(t.inference_chip, a.total));
     }
 }
 
@@ -148,11 +155,16 @@ fn any_shape_gives_finite_positive_figures() {
                 for rule in [Rule::Bp, Rule::Dfa] {
                     let r = run(arch, input, chip, array, Some(workload(rule)));
                     let v = serde_json::to_value(&r).unwrap();
-                    // A single weight layer has no error phase to pay for.
+                    // A single weight layer has no error phase to pay for; the training chip's
+                    // tree has empty branches (BP has no feedback arrays, DFA no transposed read).
                     let zero_ok: &[&str] = if single {
-                        &["training.error", "backward_latency"]
+                        &[
+                            "training.error",
+                            "backward_latency",
+                            "training_chip.area_mm2",
+                        ]
                     } else {
-                        &[]
+                        &["training_chip.area_mm2"]
                     };
                     check_positive(&v, "report", zero_ok);
                     breakdown_adds_up(&r);
@@ -165,7 +177,7 @@ fn any_shape_gives_finite_positive_figures() {
                 check_positive(&serde_json::to_value(&r).unwrap(), "report", &[]);
                 assert!(r.training.is_none() && r.schedule.is_none());
                 breakdown_adds_up(&r);
-                assert!(r.area_mm2.of_which_training.is_none());
+                assert!(r.training_chip.is_none());
             }
         }
     }
@@ -386,7 +398,8 @@ fn dfa_backward_ratio_falls_toward_one_over_n() {
             "N = {n}: ratio {}",
             s.backward_ratio
         );
-        assert!(s.speedup >= 1.0);
+        // Equal up to the greedy list schedule's order of equal-length work (1e-7 here).
+        assert!(s.speedup >= 1.0 - 1e-6, "{}", s.speedup);
         prev = s.backward_ratio;
     }
 }

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::training_config::TrainingChipConfig;
 use crate::config::{check, ConfigError, DeviceConfig};
 
 /// Analog-to-digital converter at the bottom of each column group.
@@ -98,6 +99,8 @@ pub struct ChipConfig {
     /// Gradient buffer of the weight-gradient unit in KiB; layers whose gradients do not fit
     /// accumulate them in DRAM (read-modify-write per image).
     pub wg_buffer_kb: f64,
+    /// The training chip's architecture (`[chip.training]`).
+    pub training: TrainingChipConfig,
 }
 
 impl Default for ChipConfig {
@@ -124,6 +127,7 @@ impl Default for ChipConfig {
             wg_macs: 256,
             gradient_bits: 16,
             wg_buffer_kb: 256.0,
+            training: TrainingChipConfig::default(),
         }
     }
 }
@@ -206,6 +210,7 @@ impl ChipConfig {
             (1..=64).contains(&self.gradient_bits),
             "1..=64",
         )?;
+        self.training.validate()?;
         Ok(())
     }
 }

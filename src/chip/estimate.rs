@@ -2,12 +2,12 @@
 //! (optionally) training.
 
 use super::activity::{self, LayerActivity};
-use super::blocks::{adc::Adc, wg_unit::WgUnit};
+use super::blocks::adc::Adc;
 use super::config::{ChipConfig, FloorplanMode};
 use super::error::ChipError;
 use super::floorplan::{self, FloorplanInput};
 use super::mapping::{grid_side, map_matrix, replication_plan, MatrixMap};
-use super::report::{Area, AreaBreakdown, ChipReport, Inference, LayerReport, TrainingArea};
+use super::report::{Area, AreaBreakdown, ChipReport, Inference, LayerReport};
 use super::schedule::Rule;
 use super::sizing;
 use super::tally::{Cost, Ctx, EnergyParts, ReadOp};
@@ -45,7 +45,6 @@ pub(crate) struct Built<'a> {
     pub feedback: Vec<MatrixMap>,
     pub plan: floorplan::Floorplan,
     pub activity: Vec<LayerActivity>,
-    pub wg: Option<WgUnit>,
     /// Output positions each layer reads per image (`sizing::read_positions`).
     pub reads: Vec<f64>,
 }
@@ -95,20 +94,16 @@ pub fn estimate(req: &EstimateRequest) -> Result<ChipReport, ChipError> {
     let n = req.layers.len();
     let costs: Vec<Cost> = (0..n).map(|l| b.forward(l)).collect();
     let inference = inference_report(&b, &costs);
-    let (training, schedule) = match req.training {
+    let (training, schedule, training_chip) = match req.training {
         Some(w) => {
-            let (t, s) = training::tally(&b, &costs, w);
-            (Some(t), Some(s))
+            let (t, s, c) = training::tally(&b, &costs, w);
+            (Some(t), Some(s), Some(c))
         }
-        None => (None, None),
+        None => (None, None, None),
     };
+    // The inference chip only: training hardware lives in `training_chip`.
     let area = &b.plan.area;
     let mm2 = 1e6;
-    let fb_area = if req.training.map(|w| w.rule) == Some(Rule::Dfa) && b.plan.feedback_tiles > 0 {
-        Some(b.plan.feedback_tiles as f64 * b.plan.tile.total() * mm2)
-    } else {
-        None
-    };
     let report = ChipReport {
         area_mm2: Area {
             total: area.total() * mm2,
@@ -120,18 +115,10 @@ pub fn estimate(req: &EstimateRequest) -> Result<ChipReport, ChipError> {
                 interconnect: area.interconnect * mm2,
                 other: area.other * mm2,
             },
-            of_which_training: (b.wg.is_some() || fb_area.is_some()).then(|| TrainingArea {
-                weight_gradient_unit: b.wg.map(|_| b.plan.wg_area * mm2),
-                feedback_arrays: fb_area,
-            }),
             tiles: b.plan.tiles,
-            subarrays: b
-                .maps
-                .iter()
-                .chain(&b.feedback_counted())
-                .map(|m| m.subarrays_used)
-                .sum(),
+            subarrays: b.maps.iter().map(|m| m.subarrays_used).sum(),
         },
+        training_chip,
         inference,
         training,
         schedule,
@@ -145,16 +132,6 @@ pub fn estimate(req: &EstimateRequest) -> Result<ChipReport, ChipError> {
         memory: b.tech.memory.clone(),
     };
     Ok(report)
-}
-
-impl Built<'_> {
-    /// Feedback arrays that are part of the chip (DFA training only).
-    fn feedback_counted(&self) -> Vec<MatrixMap> {
-        match self.req.training {
-            Some(w) if w.rule == Rule::Dfa => self.feedback.clone(),
-            _ => Vec::new(),
-        }
-    }
 }
 
 fn build<'a>(req: &'a EstimateRequest<'a>) -> Result<Built<'a>, ChipError> {
@@ -242,30 +219,16 @@ fn build<'a>(req: &'a EstimateRequest<'a>) -> Result<Built<'a>, ChipError> {
         }
         None => Vec::new(),
     };
-    let wg = req.training.map(|_| WgUnit {
-        macs: req.chip.wg_macs,
-        x_bits: a.input_bits,
-        e_bits: a.error_bits,
-        acc_bits: req.chip.gradient_bits,
-    });
-    let adc_bits = if req.training.is_some() {
-        a.adc_bits.max(a.adc_bits_backward)
-    } else {
-        a.adc_bits
-    };
-    let counted: Vec<MatrixMap> = match req.training {
-        Some(w) if w.rule == Rule::Dfa => feedback.clone(),
-        _ => Vec::new(),
-    };
+    // The inference chip; the training chip adds to it (`training_chip`).
     let plan = floorplan::build(&FloorplanInput {
         tech: &tech,
         array: a,
         chip: req.chip,
         maps: &maps,
-        feedback: &counted,
-        wg,
+        feedback: &[],
+        wg: None,
         adc: Adc {
-            bits: adc_bits,
+            bits: a.adc_bits,
             kind: req.chip.adc_type,
         },
         layers: req.layers,
@@ -299,7 +262,6 @@ fn build<'a>(req: &'a EstimateRequest<'a>) -> Result<Built<'a>, ChipError> {
         feedback,
         plan,
         activity,
-        wg,
         reads,
     })
 }

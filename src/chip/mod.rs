@@ -21,6 +21,8 @@ pub mod sizing;
 pub mod tally;
 pub mod tech;
 pub mod training;
+pub mod training_chip;
+pub mod training_config;
 
 pub use activity::LayerActivity;
 pub use config::{AdcType, ChipConfig, Dram, FloorplanMode, Interconnect};
@@ -28,3 +30,4 @@ pub use error::ChipError;
 pub use estimate::{estimate, EstimateRequest, TrainingWorkload};
 pub use report::{print_table, ChipReport};
 pub use schedule::Rule;
+pub use training_config::{SignedRead, TrainingChipConfig, UpdateScheme, WgKind, WgPlacement};

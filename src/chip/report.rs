@@ -6,6 +6,8 @@ use serde::Serialize;
 
 use super::schedule::Rule;
 use super::tally::EnergyParts;
+use super::training_chip::TrainingChipReport;
+use super::training_config::TrainingChipConfig;
 
 /// Area in mm^2 by block category: the categories sum to the chip's total.
 #[derive(Debug, Clone, Serialize)]
@@ -15,7 +17,7 @@ pub struct AreaBreakdown {
     pub shift_add_accumulation: f64,
     pub buffers: f64,
     pub interconnect: f64,
-    /// Drivers, decoders, column mux, activation and pooling units (and the training units).
+    /// Drivers, decoders, column mux, activation and pooling units.
     pub other: f64,
 }
 
@@ -31,26 +33,10 @@ impl AreaBreakdown {
     }
 }
 
-/// Training hardware already counted inside the breakdown's categories, mm^2: shown for
-/// reference, never to be added to them.
-#[derive(Debug, Clone, Serialize)]
-pub struct TrainingArea {
-    /// Inside `other`: the weight-gradient unit and its buffer.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub weight_gradient_unit: Option<f64>,
-    /// Spread over arrays, ADC, accumulation, buffers and interconnect: the tiles of DFA's
-    /// feedback arrays.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub feedback_arrays: Option<f64>,
-}
-
 #[derive(Debug, Clone, Serialize)]
 pub struct Area {
     pub total: f64,
     pub breakdown: AreaBreakdown,
-    /// Training-only parts, already inside `breakdown` (absent for inference chips).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub of_which_training: Option<TrainingArea>,
     pub tiles: usize,
     pub subarrays: usize,
 }
@@ -127,6 +113,8 @@ pub struct Training {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Schedule {
+    /// The training-step architecture both rules are scheduled on (`[chip.training]`).
+    pub architecture: TrainingChipConfig,
     pub bp_step_latency_s: f64,
     pub dfa_step_latency_s: f64,
     /// dfa / bp step latency.
@@ -138,11 +126,19 @@ pub struct Schedule {
     /// dfa / bp backward (error phase) latency of one image.
     pub backward_ratio: f64,
     pub backward_speedup: f64,
+    /// Area of the training chip each rule needs (BP: transposed-read periphery; DFA: feedback
+    /// arrays), mm^2.
+    pub bp_chip_area_mm2: f64,
+    pub dfa_chip_area_mm2: f64,
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ChipReport {
+    /// The inference chip: never any training hardware.
     pub area_mm2: Area,
+    /// The training chip of the configured rule (training requests only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub training_chip: Option<TrainingChipReport>,
     pub inference: Inference,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub training: Option<Training>,
@@ -200,19 +196,6 @@ pub fn print_table(r: &ChipReport) -> String {
     ] {
         let _ = writeln!(s, "  {k:<24} {v:>10.3} mm^2 {:>6.1}%", 100.0 * v / a.total);
     }
-    if let Some(t) = &a.of_which_training {
-        for (k, v) in [
-            ("weight-gradient unit", t.weight_gradient_unit),
-            ("DFA feedback arrays", t.feedback_arrays),
-        ] {
-            if let Some(v) = v {
-                let _ = writeln!(
-                    s,
-                    "    of which {k:<20} {v:>6.3} mm^2 (already counted above)"
-                );
-            }
-        }
-    }
     let i = &r.inference;
     let _ = writeln!(
         s,
@@ -247,6 +230,26 @@ pub fn print_table(r: &ChipReport) -> String {
             l.tiles,
             l.replication,
             100.0 * l.utilisation
+        );
+    }
+    if let Some(c) = &r.training_chip {
+        let a = &c.area_mm2;
+        let w = &a.weight_gradient;
+        let _ = writeln!(
+            s,
+            "training chip ({}): {:.3} mm^2 = inference chip {:.3} + transposed read {:.3} \
+             + feedback arrays {:.3} + weight gradient {:.3} (units {:.3}, accumulators {:.3}, \
+             buffers {:.3}, pulse translators {:.3})",
+            c.rule,
+            a.total,
+            a.inference_chip,
+            a.transposed_read.total,
+            a.feedback_arrays,
+            w.total,
+            w.units,
+            w.accumulators,
+            w.buffers,
+            w.pulse_translators
         );
     }
     if let Some(t) = &r.training {
@@ -284,9 +287,15 @@ pub fn print_table(r: &ChipReport) -> String {
         );
     }
     if let Some(c) = &r.schedule {
+        let arch = &c.architecture;
         let _ = writeln!(
             s,
-            "step latency: BP {}, DFA {} (DFA speed-up {:.2}x)",
+            "step latency ({:?} {:?} weight gradient, {:?} update{}): BP {}, DFA {} \
+             (DFA speed-up {:.2}x)",
+            arch.wg_placement,
+            arch.wg_unit,
+            arch.update,
+            if arch.pipeline { ", pipelined" } else { "" },
             eng(c.bp_step_latency_s, "s"),
             eng(c.dfa_step_latency_s, "s"),
             c.speedup

@@ -1,17 +1,21 @@
 //! Training cost per step and per epoch: forward reads (FW), error reads (AG: BP's transposed
-//! reads or DFA's feedback reads), weight gradients on the digital unit with their DRAM traffic
-//! (WG), and programming (WU).
+//! reads or DFA's feedback reads), weight gradients (WG) on the training chip's units with their
+//! DRAM traffic, and programming (WU); or, with the outer-product update, each image's update
+//! applied in the arrays.
 //!
 //! DRAM traffic per image: the inputs of every layer are stored during FW and loaded for WG, the
-//! errors likewise; a layer whose gradients (weights x gradient_bits) do not fit the gradient
-//! buffer accumulates them in DRAM (read-modify-write per image) and WU reads them once per step.
+//! errors likewise; a layer whose gradients (weights x gradient word) do not fit its unit's
+//! gradient buffer accumulates them in DRAM (read-modify-write per image) and WU reads them once
+//! per step.
 
 use super::activity;
-use super::blocks::{buffer, cell_array, dram, drivers};
+use super::blocks::{cell_array, dram, drivers};
 use super::estimate::{Built, TrainingWorkload};
 use super::report::{Phase, Schedule, Training};
-use super::schedule::{self, Durations, Rule};
+use super::schedule::{self, Arch, Durations, Rule};
 use super::tally::{Cost, EnergyParts, ReadOp};
+use super::training_chip::{self, cim_work, GradientHw, TrainingChipReport, Unit};
+use super::training_config::{SignedRead, UpdateScheme, WgPlacement};
 
 /// Cost of one layer's weight gradient for one image, and the DRAM bits it moves.
 struct Wg {
@@ -20,14 +24,13 @@ struct Wg {
     dram_energy: f64,
 }
 
-fn weight_gradient(b: &Built, l: usize) -> Wg {
+fn weight_gradient(b: &Built, hw: &GradientHw, l: usize, batch: usize) -> Wg {
     let (t, a, chip) = (&b.tech, b.req.array, b.req.chip);
     let s = &b.req.layers[l];
-    let wg = b.wg.expect("training builds the weight-gradient unit");
-    let macs = s.macs as f64;
-    let grad_bits = s.weights() as f64 * chip.gradient_bits as f64;
-    let spill = grad_bits > buffer::bits(chip.wg_buffer_kb);
-    let batch = b.req.training.map(|w| w.batch).unwrap_or(1) as f64;
+    let weights = s.weights() as f64;
+    let grad_bits = weights * hw.gradient_bits(l);
+    let spill = grad_bits > hw.buffer_of(l);
+    let batch = batch as f64;
     let dram_bits = 2.0 * s.inputs() as f64 * a.input_bits as f64
         + 2.0 * s.outputs() as f64 * a.error_bits as f64
         + if spill {
@@ -36,10 +39,24 @@ fn weight_gradient(b: &Built, l: usize) -> Wg {
             0.0
         };
     let dram_energy = dram::energy(t, dram_bits);
-    let latency = wg.time(macs, chip.clock_hz).max(dram::time(t, dram_bits));
+    let (compute_e, compute_t) = match hw.units[hw.unit_of_layer[l]] {
+        Unit::Digital(u) => {
+            let macs = s.macs as f64;
+            (macs * u.mac_energy(t), u.time(macs, chip.clock_hz))
+        }
+        Unit::Cim { cim, acc } => {
+            let w = cim_work(s, b.reads[l] as usize);
+            let (acc_e, acc_t) = acc.add(t, weights, chip.clock_hz);
+            (
+                cim.energy(t, &w) + acc_e,
+                cim.time(t, &w, chip.clock_hz) + acc_t,
+            )
+        }
+    };
+    let latency = compute_t.max(dram::time(t, dram_bits));
     let energy = EnergyParts {
-        other: macs * wg.mac_energy(t) + dram_energy,
-        leakage: latency * (b.plan.wg_leakage + b.plan.global_leakage),
+        other: compute_e + dram_energy,
+        leakage: latency * (hw.leakage(b, l) + b.plan.global_leakage),
         ..Default::default()
     };
     Wg {
@@ -53,6 +70,36 @@ fn weight_gradient(b: &Built, l: usize) -> Wg {
     }
 }
 
+/// The outer-product update of layer `l` for one image: two sign windows of `update_pulses`
+/// pulse slots, every cell of the layer at once. A cell receives a pulse when its row and its
+/// column pulse together: the error's and the input's pulse probabilities.
+fn outer_product_update(b: &Built, l: usize) -> Cost {
+    let (t, a, d) = (&b.tech, b.req.array, b.req.device);
+    let m = &b.maps[l];
+    let act = &b.activity[l];
+    let slots = 2.0 * b.req.chip.training.update_pulses as f64;
+    let latency = slots * d.t_write;
+    let cells = (m.rows * m.data_cols * m.replication) as f64;
+    let half = slots / 2.0;
+    let cell_pulses = cells * act.input_density * act.error_density * half;
+    // Row lines carry error pulses, column lines input pulses, in every block that holds them.
+    let row_lines = (m.rows * m.col_blocks * m.replication) as f64 * act.error_density * half;
+    let col_lines = (m.data_cols * m.row_blocks * m.replication) as f64 * act.input_density * half;
+    let v = d.v_write.max(t.vdd());
+    let energy = EnergyParts {
+        arrays: cell_pulses * cell_array::write_pulse_energy(t, d),
+        other: row_lines * drivers::line_energy(t, a.cols as usize, t.wl_cap_per_cell(), v)
+            + col_lines * drivers::line_energy(t, a.rows as usize, t.bl_cap_per_cell(), v),
+        leakage: latency * m.tiles as f64 * b.plan.tile_leakage,
+        ..Default::default()
+    };
+    Cost {
+        energy,
+        latency,
+        conversions: 0.0,
+    }
+}
+
 /// BP: the transposed read of layer `l` giving the error of layer `l - 1`.
 fn bp_error(b: &Built, l: usize) -> Cost {
     let s = &b.req.layers[l];
@@ -62,7 +109,7 @@ fn bp_error(b: &Built, l: usize) -> Cost {
         transposed: true,
         reads: b.reads[l],
         in_bits: a.error_bits,
-        signed: true,
+        signed: b.req.chip.training.signed_error == SignedRead::TwoPasses,
         density: b.activity[l].error_density,
         adc_bits: a.adc_bits_backward,
         in_values: s.outputs() as f64,
@@ -84,7 +131,7 @@ fn dfa_error(b: &Built, l: usize, classes: usize) -> Cost {
         transposed: false,
         reads: 1.0,
         in_bits: a.error_bits,
-        signed: true,
+        signed: b.req.chip.training.signed_error == SignedRead::TwoPasses,
         density: b.activity[l].error_density,
         adc_bits: a.adc_bits_backward,
         in_values: classes as f64,
@@ -97,22 +144,23 @@ fn dfa_error(b: &Built, l: usize, classes: usize) -> Cost {
     })
 }
 
-/// Programming of layer `l` once per step: rows are written one at a time in every subarray at
-/// once, each row in a potentiation and a depression window of `max_pulses_per_row` pulses.
-fn weight_update(b: &Built, l: usize) -> Cost {
+/// Programming of layer `l` once per step: rows are written one at a time, each in a
+/// potentiation and a depression window of `max_pulses_per_row` pulses, in `parallel` subarrays
+/// at once (as many as the gradient buffer feeds with pulse counts).
+fn weight_update(b: &Built, l: usize, parallel: usize) -> Cost {
     let (t, a, d) = (&b.tech, b.req.array, b.req.device);
     let m = &b.maps[l];
     let act = &b.activity[l];
     let rows_per_block = m.rows.min(a.rows as usize) as f64;
     let windows = 2.0 * act.max_pulses_per_row;
-    let latency = rows_per_block * windows * d.t_write;
+    let rounds = m.subarrays_used.div_ceil(parallel.max(1)) as f64;
+    let latency = rounds * rows_per_block * windows * d.t_write;
     let row_pulses = (m.rows * m.col_blocks * m.replication) as f64 * windows;
-    let line = drivers::line_energy(
-        t,
-        a.cols as usize,
-        t.wl_cap_per_cell(),
-        d.v_write.max(t.vdd()),
-    );
+    let v = d.v_write.max(t.vdd());
+    // Each pulse drives the selected word line at V_write and every bit line of the block: the
+    // cells to change at full voltage, the others held at V_write / 2 so that they do not move.
+    let line = drivers::line_energy(t, a.cols as usize, t.wl_cap_per_cell(), v)
+        + a.cols as f64 * drivers::line_energy(t, a.rows as usize, t.bl_cap_per_cell(), v / 2.0);
     let energy = EnergyParts {
         arrays: act.write_pulses * cell_array::write_pulse_energy(t, d),
         other: row_pulses * line,
@@ -135,8 +183,13 @@ fn phase(per_step_latency: f64, per_step_energy: f64, steps: f64) -> Phase {
     }
 }
 
-pub(crate) fn tally(b: &Built, fw: &[Cost], w: TrainingWorkload) -> (Training, Schedule) {
+pub(crate) fn tally(
+    b: &Built,
+    fw: &[Cost],
+    w: TrainingWorkload,
+) -> (Training, Schedule, TrainingChipReport) {
     let n = b.req.layers.len();
+    let cfg = &b.req.chip.training;
     let batch = w.batch as f64;
     let steps = w.samples_per_epoch.div_ceil(w.batch);
     let st = steps as f64;
@@ -158,8 +211,30 @@ pub(crate) fn tally(b: &Built, fw: &[Cost], w: TrainingWorkload) -> (Training, S
             }
         })
         .collect();
-    let wg: Vec<Wg> = (0..n).map(|l| weight_gradient(b, l)).collect();
-    let wu: Vec<Cost> = (0..n).map(|l| weight_update(b, l)).collect();
+    let outer = cfg.update == UpdateScheme::OuterProduct;
+    let hw = GradientHw::build(b, w.batch);
+    let wg: Vec<Wg> = (0..n)
+        .map(|l| match &hw {
+            Some(hw) => weight_gradient(b, hw, l, w.batch),
+            None => Wg {
+                cost: Cost::default(),
+                dram_bits: 0.0,
+                dram_energy: 0.0,
+            },
+        })
+        .collect();
+    let none = || vec![Cost::default(); n];
+    let wu: Vec<Cost> = match &hw {
+        Some(hw) => (0..n)
+            .map(|l| weight_update(b, l, hw.program_parallel(b, l)))
+            .collect(),
+        None => none(),
+    };
+    let upd: Vec<Cost> = if outer {
+        (0..n).map(|l| outer_product_update(b, l)).collect()
+    } else {
+        none()
+    };
 
     let sum_lat = |c: &[Cost]| c.iter().map(|c| c.latency).sum::<f64>();
     let sum_e = |c: &[Cost]| c.iter().map(|c| c.energy.total()).sum::<f64>();
@@ -171,24 +246,42 @@ pub(crate) fn tally(b: &Built, fw: &[Cost], w: TrainingWorkload) -> (Training, S
     };
     let wg_costs: Vec<Cost> = wg.iter().map(|g| g.cost).collect();
     let weight_gradient = phase(batch * sum_lat(&wg_costs), batch * sum_e(&wg_costs), st);
-    // All layers program their own arrays at once.
-    let weight_update = phase(max_lat(&wu), sum_e(&wu), st);
+    // Outer product: all layers update their own arrays at once. Batched: the layers a unit
+    // serves are programmed one after another from its gradient buffer.
+    let weight_update = if outer {
+        phase(batch * max_lat(&upd), batch * sum_e(&upd), st)
+    } else {
+        phase(sum_lat(&wu), sum_e(&wu), st)
+    };
     let dram_e_step = batch * wg.iter().map(|g| g.dram_energy).sum::<f64>();
     let dram_bits_step = batch * wg.iter().map(|g| g.dram_bits).sum::<f64>();
 
+    let lat = |c: &[Cost]| c.iter().map(|c| c.latency).collect::<Vec<f64>>();
     let durations = Durations {
-        fw: fw.iter().map(|c| c.latency).collect(),
-        ag: ag.iter().map(|c| c.latency).collect(),
-        fb: fb.iter().map(|c| c.latency).collect(),
-        wg: wg_costs.iter().map(|c| c.latency).collect(),
-        wu: wu.iter().map(|c| c.latency).collect(),
+        fw: lat(fw),
+        ag: lat(&ag),
+        fb: lat(&fb),
+        wg: lat(&wg_costs),
+        wu: lat(&wu),
+        upd: lat(&upd),
     };
-    let pipelined = b.req.chip.pipelined;
-    let bp_step = schedule::step_latency(&durations, Rule::Bp, w.batch, pipelined);
-    let dfa_step = schedule::step_latency(&durations, Rule::Dfa, w.batch, pipelined);
+    let arch = Arch {
+        wg_unit: match (&hw, cfg.wg_placement) {
+            (Some(hw), _) => hw.unit_of_layer.clone(),
+            (None, WgPlacement::Shared) => vec![0; n],
+            (None, WgPlacement::PerLayer) => (0..n).collect(),
+        },
+        outer_product: outer,
+        pipeline: b.req.chip.pipelined || cfg.pipeline,
+    };
+    let bp_step = schedule::step_latency(&durations, Rule::Bp, w.batch, &arch);
+    let dfa_step = schedule::step_latency(&durations, Rule::Dfa, w.batch, &arch);
     let bp_back = schedule::backward_latency(&durations, Rule::Bp);
     let dfa_back = schedule::backward_latency(&durations, Rule::Dfa);
+    let bp_chip = training_chip::report(b, Rule::Bp, hw.as_ref());
+    let dfa_chip = training_chip::report(b, Rule::Dfa, hw.as_ref());
     let sched = Schedule {
+        architecture: cfg.clone(),
         bp_step_latency_s: bp_step,
         dfa_step_latency_s: dfa_step,
         ratio: dfa_step / bp_step,
@@ -206,6 +299,8 @@ pub(crate) fn tally(b: &Built, fw: &[Cost], w: TrainingWorkload) -> (Training, S
         } else {
             1.0
         },
+        bp_chip_area_mm2: bp_chip.area_mm2.total,
+        dfa_chip_area_mm2: dfa_chip.area_mm2.total,
     };
 
     let energy_epoch = forward.energy_j_per_epoch
@@ -244,5 +339,9 @@ pub(crate) fn tally(b: &Built, fw: &[Cost], w: TrainingWorkload) -> (Training, S
         ops_per_epoch: ops_epoch,
         tops_per_w: ops_epoch / energy_epoch / 1e12,
     };
-    (training, sched)
+    let chip = match w.rule {
+        Rule::Bp => bp_chip,
+        Rule::Dfa => dfa_chip,
+    };
+    (training, sched, chip)
 }

@@ -214,11 +214,17 @@ pub fn cost_text(bp: &ChipReport, dfa: &ChipReport) -> String {
     let row = |s: &mut String, name: &str, b: String, d: String| {
         let _ = writeln!(s, "{name:<32}  {b:>24}  {d:>24}");
     };
+    // Each rule's training chip (the inference chip when the arrays are not trained in situ).
+    let area = |r: &ChipReport| {
+        r.training_chip
+            .as_ref()
+            .map_or(r.area_mm2.total, |c| c.area_mm2.total)
+    };
     row(
         &mut s,
         "area",
-        format!("{:.3} mm^2", bp.area_mm2.total),
-        format!("{:.3} mm^2", dfa.area_mm2.total),
+        format!("{:.3} mm^2", area(bp)),
+        format!("{:.3} mm^2", area(dfa)),
     );
     let (Some(tb), Some(td)) = (&bp.training, &dfa.training) else {
         let _ = writeln!(
