@@ -10,8 +10,8 @@
 use std::collections::BTreeMap;
 
 use insitu::chip::{
-    estimate, netlist, ChipConfig, ChipReport, EstimateRequest, FloorplanMode, Rule,
-    TrainingWorkload,
+    estimate, netlist, ChipConfig, ChipReport, EstimateRequest, FloorplanMode, NeurosimVersion,
+    Rule, TrainingWorkload,
 };
 use insitu::config::{AdcMode, ArrayConfig, DeviceConfig, Mapping};
 use serde_json::Value;
@@ -71,6 +71,12 @@ fn configs(case: &Value) -> (ChipConfig, ArrayConfig, DeviceConfig) {
     let chip = ChipConfig {
         node_nm: u(s, "node"),
         floorplan: FloorplanMode::Neurosim,
+        novel_mapping: s["novel"].as_bool().unwrap_or(true),
+        neurosim_version: if v21 {
+            NeurosimVersion::V2_1
+        } else {
+            NeurosimVersion::V1_4
+        },
         memory: Some(memory),
         pipelined,
         speedup: speedup > 1,
@@ -228,6 +234,22 @@ fn matrix_ratios_stay_within_stored_bounds() {
     for case in &cases {
         let id = case["id"].as_str().unwrap();
         let r = estimate_case(case);
+        if std::env::var("INSITU_MATRIX_DETAIL").is_ok_and(|v| v == "1") {
+            // Breakdowns for comparing block by block with NeuroSim's own printout.
+            println!(
+                "<!-- {id}: area {} energy {} layers {} -->",
+                serde_json::to_string(&r.area_mm2.breakdown).unwrap(),
+                serde_json::to_string(&r.inference.energy_breakdown).unwrap(),
+                serde_json::to_string(
+                    &r.inference
+                        .layers
+                        .iter()
+                        .map(|l| (l.latency_s * 1e9, l.tiles, l.replication))
+                        .collect::<Vec<_>>()
+                )
+                .unwrap()
+            );
+        }
         for (name, ours, theirs, head) in figures(case, &r) {
             let ratio = ours / theirs;
             let mark = if !head || (0.7..=1.3).contains(&ratio) {

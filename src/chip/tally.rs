@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 use super::blocks::{
-    activation, adc::Adc, adder_tree, buffer, cell_array, drivers, mux, shift_add,
+    activation, adc::Adc, adder_tree, buffer, cell_array, drivers, mux, neurosim_fit, shift_add,
 };
 use super::config::{ChipConfig, FloorplanMode};
 use super::floorplan::Floorplan;
@@ -207,10 +207,15 @@ impl Ctx<'_> {
         };
         let w_sa = shift_add::width(op.adc_bits, op.in_bits);
         let acc = self.plan.acc_bits;
+        let per_conversion = if neurosim_fit::applies(self.chip) {
+            neurosim_fit::adc_energy(t.node.f_nm, &t.memory, op.adc_bits)
+        } else {
+            adc.energy(t)
+        };
         let mut e = EnergyParts {
             arrays: active_cells * cell_energy
                 + conversions * cell_array::bitline_energy(t, d, sensed_len),
-            adc: conversions * adc.energy(t),
+            adc: conversions * per_conversion,
             ..Default::default()
         };
         e.shift_add_accumulation = conversions * shift_add::energy(t, w_sa)
