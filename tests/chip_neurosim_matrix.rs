@@ -17,8 +17,11 @@ use insitu::config::{AdcMode, ArrayConfig, DeviceConfig, Mapping};
 use serde_json::Value;
 
 const DIR: &str = "tests/fixtures/neurosim";
-/// Half-width of a stored bound around the ratio it was written from (x / 1.15 .. x * 1.15).
-const BOUND_SLACK: f64 = 1.15;
+/// Half-width of a stored bound around the ratio it was written from (x / 1.05 .. x * 1.05).
+const BOUND_SLACK: f64 = 1.05;
+/// Headline figures (of 51) that must stay within +-30% of NeuroSim, and within 2x.
+const MIN_WITHIN_30: usize = 45;
+const MIN_WITHIN_2X: usize = 46;
 
 fn f(v: &Value, k: &str) -> f64 {
     v[k].as_f64()
@@ -293,5 +296,10 @@ fn matrix_ratios_stay_within_stored_bounds() {
         failures.is_empty(),
         "ratios outside their bounds:\n{}",
         failures.join("\n")
+    );
+    assert!(
+        within30 >= MIN_WITHIN_30 && within2x >= MIN_WITHIN_2X,
+        "{within30} headline figures within +-30% (at least {MIN_WITHIN_30}), {within2x} within 2x \
+         (at least {MIN_WITHIN_2X})"
     );
 }

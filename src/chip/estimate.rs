@@ -133,6 +133,17 @@ impl Built<'_> {
             self.reads[l],
             (hop(h), hop(v)),
         );
+        // Novel mapping reads every kernel tap's PE on its own: ceil(C_in / rows) row blocks per
+        // tap instead of ceil(k^2 C_in / rows) for the unrolled matrix.
+        let s = &self.req.layers[l];
+        if ns.layers[l].novel && s.k > 1 {
+            let r = a.rows as usize;
+            let per_tap = s.k * s.k * s.c_in.div_ceil(r);
+            let unrolled = s.fan_in.div_ceil(r);
+            let f = per_tap as f64 / unrolled.max(1) as f64;
+            cost.energy.adc *= f;
+            cost.conversions *= f;
+        }
         cost.latency = cycles.total() * clk;
         cost.energy.leakage = cost.latency
             * (self.maps[l].tiles as f64 * self.plan.tile_leakage + self.plan.global_leakage);

@@ -12,6 +12,10 @@ use super::tech::{ReadMode, Tech};
 use crate::config::{ArrayConfig, DeviceConfig};
 use crate::nn::arch::PoolKind;
 
+/// Toggle rates of input and output bits on NeuroSim's wires (V1.4 `Param.cpp` defaults).
+const NEUROSIM_INPUT_TOGGLE: f64 = 0.18;
+const NEUROSIM_OUTPUT_TOGGLE: f64 = 0.5;
+
 /// Energy by category, J.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
 pub struct EnergyParts {
@@ -247,8 +251,15 @@ impl Ctx<'_> {
         // A layer's tiles sit side by side: partial sums hop between neighbours (one tile side),
         // while inputs and outputs travel between the global buffer and the tiles.
         let tile_side = self.plan.tile.total().sqrt();
-        e.interconnect = (in_bits + out_bits) * net.energy_per_bit(t)
-            + psum_bits * tile_side * t.wire_energy_per_bit_m();
+        // NeuroSim charges wires only for the bits that toggle: 18% of input bits and half of
+        // output bits (its `inputtoggle` / `outputtoggle` defaults, from traces of its examples).
+        let (toggle_in, toggle_out) = if neurosim_fit::applies(self.chip) {
+            (NEUROSIM_INPUT_TOGGLE, NEUROSIM_OUTPUT_TOGGLE)
+        } else {
+            (1.0, 1.0)
+        };
+        e.interconnect = (toggle_in * in_bits + toggle_out * out_bits) * net.energy_per_bit(t)
+            + toggle_out * psum_bits * tile_side * t.wire_energy_per_bit_m();
         if op.activation {
             e.other += op.out_values * activation::activation_energy(t, op.out_bits);
         }
