@@ -10,15 +10,18 @@
 use std::collections::BTreeMap;
 
 use insitu::chip::{
-    estimate, netlist, ChipConfig, ChipReport, EstimateRequest, FloorplanMode, LayerActivity, Rule,
-    SignedRead, TrainingChipConfig, TrainingWorkload,
+    estimate, netlist, ChipConfig, ChipReport, EstimateRequest, FloorplanMode, LayerActivity,
+    NeurosimVersion, Rule, SignedRead, TrainingChipConfig, TrainingWorkload,
 };
 use insitu::config::{AdcMode, ArrayConfig, DeviceConfig, Mapping};
 use serde_json::Value;
 
 const DIR: &str = "tests/fixtures/neurosim";
-/// Half-width of a stored bound around the ratio it was written from (x / 1.15 .. x * 1.15).
-const BOUND_SLACK: f64 = 1.15;
+/// Half-width of a stored bound around the ratio it was written from (x / 1.05 .. x * 1.05).
+const BOUND_SLACK: f64 = 1.05;
+/// Headline figures (of 51) that must stay within +-30% of NeuroSim, and within 2x.
+const MIN_WITHIN_30: usize = 45;
+const MIN_WITHIN_2X: usize = 46;
 
 fn f(v: &Value, k: &str) -> f64 {
     v[k].as_f64()
@@ -77,6 +80,12 @@ fn configs(case: &Value) -> (ChipConfig, ArrayConfig, DeviceConfig) {
         node_nm: u(s, "node"),
         training,
         floorplan: FloorplanMode::Neurosim,
+        novel_mapping: s["novel"].as_bool().unwrap_or(true),
+        neurosim_version: if v21 {
+            NeurosimVersion::V2_1
+        } else {
+            NeurosimVersion::V1_4
+        },
         memory: Some(memory),
         pipelined,
         speedup: speedup > 1,
@@ -257,6 +266,22 @@ fn matrix_ratios_stay_within_stored_bounds() {
     for case in &cases {
         let id = case["id"].as_str().unwrap();
         let r = estimate_case(case);
+        if std::env::var("INSITU_MATRIX_DETAIL").is_ok_and(|v| v == "1") {
+            // Breakdowns for comparing block by block with NeuroSim's own printout.
+            println!(
+                "<!-- {id}: area {} energy {} layers {} -->",
+                serde_json::to_string(&r.area_mm2.breakdown).unwrap(),
+                serde_json::to_string(&r.inference.energy_breakdown).unwrap(),
+                serde_json::to_string(
+                    &r.inference
+                        .layers
+                        .iter()
+                        .map(|l| (l.latency_s * 1e9, l.tiles, l.replication))
+                        .collect::<Vec<_>>()
+                )
+                .unwrap()
+            );
+        }
         for (name, ours, theirs, head) in figures(case, &r) {
             let ratio = ours / theirs;
             let mark = if !head || (0.7..=1.3).contains(&ratio) {
@@ -300,6 +325,11 @@ fn matrix_ratios_stay_within_stored_bounds() {
         failures.is_empty(),
         "ratios outside their bounds:\n{}",
         failures.join("\n")
+    );
+    assert!(
+        within30 >= MIN_WITHIN_30 && within2x >= MIN_WITHIN_2X,
+        "{within30} headline figures within +-30% (at least {MIN_WITHIN_30}), {within2x} within 2x \
+         (at least {MIN_WITHIN_2X})"
     );
 }
 

@@ -37,6 +37,18 @@ pub enum FloorplanMode {
     Neurosim,
 }
 
+/// Which DNN+NeuroSim estimator the `neurosim` floorplan follows for latency.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum NeurosimVersion {
+    /// V1.4 (inference): a synchronous chip whose every transfer, adder pass and sensing step
+    /// takes whole cycles of one clock set by the sensing path.
+    #[serde(rename = "1.4")]
+    V1_4,
+    /// V2.1 (training): asynchronous; each block's own delay.
+    #[serde(rename = "2.1")]
+    V2_1,
+}
+
 /// Off-chip memory used by training (activations, errors and weight gradients).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -66,6 +78,11 @@ pub struct ChipConfig {
     pub tech_file: Option<String>,
     /// `fixed` (configured tiles and buffers) or `neurosim` (sized from the network).
     pub floorplan: FloorplanMode,
+    /// `neurosim` floorplan: map large conv layers one PE per kernel tap (NeuroSim's novel
+    /// mapping); otherwise every layer is unrolled onto conventional tiles.
+    pub novel_mapping: bool,
+    /// `neurosim` floorplan: the estimator version whose latency model is followed.
+    pub neurosim_version: NeurosimVersion,
     /// Subarrays per processing element, laid out as a square grid (1, 4, 9, 16, ...).
     pub subarrays_per_pe: u32,
     /// Processing elements per tile, laid out as a square grid (1, 4, 9, 16, ...).
@@ -110,6 +127,8 @@ impl Default for ChipConfig {
             memory: None,
             tech_file: None,
             floorplan: FloorplanMode::Fixed,
+            novel_mapping: true,
+            neurosim_version: NeurosimVersion::V1_4,
             subarrays_per_pe: 4,
             pes_per_tile: 4,
             replication: 1,

@@ -2,11 +2,13 @@
 //! (optionally) training.
 
 use super::activity::{self, LayerActivity};
-use super::blocks::adc::Adc;
-use super::config::{ChipConfig, FloorplanMode};
+use super::blocks::{adc::Adc, interconnect, neurosim_fit};
+use super::config::{ChipConfig, FloorplanMode, NeurosimVersion};
 use super::error::ChipError;
 use super::floorplan::{self, FloorplanInput};
-use super::mapping::{grid_side, map_matrix, replication_plan, MatrixMap};
+use super::mapping::{map_matrix, replication_plan, MatrixMap};
+use super::neurosim_cycles::{self, Datapath};
+use super::neurosim_plan::{self, NsPlan, PlanInput};
 use super::report::{Area, AreaBreakdown, ChipReport, Inference, LayerReport};
 use super::schedule::Rule;
 use super::sizing;
@@ -47,6 +49,8 @@ pub(crate) struct Built<'a> {
     pub activity: Vec<LayerActivity>,
     /// Output positions each layer reads per image (`sizing::read_positions`).
     pub reads: Vec<f64>,
+    /// NeuroSim's floorplan (the `neurosim` mode).
+    pub ns: Option<NsPlan>,
 }
 
 impl Built<'_> {
@@ -65,7 +69,7 @@ impl Built<'_> {
         let s = &self.req.layers[l];
         let a = self.req.array;
         let act = &self.activity[l];
-        self.ctx().read(&ReadOp {
+        let cost = self.ctx().read(&ReadOp {
             map: &self.maps[l],
             transposed: false,
             reads: self.reads[l],
@@ -80,7 +84,69 @@ impl Built<'_> {
             conversions_measured: Some(act.adc_conversions),
             pool: s.pool,
             activation: true,
-        })
+        });
+        match &self.ns {
+            Some(ns) => self.synchronous_latency(ns, l, cost),
+            None => cost,
+        }
+    }
+
+    /// NeuroSim's latency: the layer's clock cycles (`neurosim_cycles`) times the clock of the
+    /// sensing path (V1.4), or the fitted time of a buffer line (V2.1); leakage over that time.
+    fn synchronous_latency(&self, ns: &NsPlan, l: usize, mut cost: Cost) -> Cost {
+        let (a, chip) = (self.req.array, self.req.chip);
+        let dp = Datapath {
+            sub_rows: a.rows as usize,
+            input_bits: a.input_bits,
+            adc_bits: a.adc_bits,
+            cell_bits: a.cell_bits,
+            parallel_rows: a.parallel_rows as usize,
+            mux: a.mux as usize,
+            pipelined: chip.pipelined,
+        };
+        let bus = neurosim_cycles::chip_bus(ns, self.req.layers, &dp);
+        let clk = neurosim_fit::clock_period(self.tech.node.f_nm, &self.tech.memory, a.adc_bits)
+            * match chip.neurosim_version {
+                NeurosimVersion::V1_4 => 1.0,
+                NeurosimVersion::V2_1 => neurosim_fit::V2_1_LINE_FACTOR,
+            };
+        // A chip-bus transfer crosses half the tile grid horizontally (inputs) or vertically
+        // (outputs): whole cycles of its repeated-wire delay.
+        let side = self.plan.tile.total().sqrt();
+        let hop = |tiles: f64| {
+            let len = side * tiles.max(0.0);
+            if len > 0.0 {
+                (interconnect::repeated_delay(&self.tech, len) / clk).ceil()
+            } else {
+                0.0
+            }
+        };
+        let h = bus.grid_cols.div_ceil(2) as f64;
+        let v = bus.grid_rows as f64 - bus.grid_rows.div_ceil(2) as f64 - 1.0;
+        let cycles = neurosim_cycles::layer_cycles(
+            ns,
+            &bus,
+            &dp,
+            &self.req.layers[l],
+            l,
+            self.reads[l],
+            (hop(h), hop(v)),
+        );
+        // Novel mapping reads every kernel tap's PE on its own: ceil(C_in / rows) row blocks per
+        // tap instead of ceil(k^2 C_in / rows) for the unrolled matrix.
+        let s = &self.req.layers[l];
+        if ns.layers[l].novel && s.k > 1 {
+            let r = a.rows as usize;
+            let per_tap = s.k * s.k * s.c_in.div_ceil(r);
+            let unrolled = s.fan_in.div_ceil(r);
+            let f = per_tap as f64 / unrolled.max(1) as f64;
+            cost.energy.adc *= f;
+            cost.conversions *= f;
+        }
+        cost.latency = cycles.total() * clk;
+        cost.energy.leakage = cost.latency
+            * (self.maps[l].tiles as f64 * self.plan.tile_leakage + self.plan.global_leakage);
+        cost
     }
 }
 
@@ -169,12 +235,25 @@ fn build<'a>(req: &'a EstimateRequest<'a>) -> Result<Built<'a>, ChipError> {
     }
     let neurosim = req.chip.floorplan == FloorplanMode::Neurosim;
     let positions: Vec<usize> = req.layers.iter().map(|s| s.positions).collect();
+    let a = req.array;
+    let ns = neurosim.then(|| {
+        neurosim_plan::plan(&PlanInput {
+            layers: req.layers,
+            sub_rows: a.rows as usize,
+            sub_cols: a.cols as usize,
+            weight_bits: a.weight_bits,
+            cell_bits: a.cell_bits,
+            novel: req.chip.novel_mapping,
+            pipelined: req.chip.pipelined,
+            degree: if req.chip.speedup {
+                req.chip.replication as usize
+            } else {
+                1
+            },
+        })
+    });
     let repl = if neurosim {
-        if req.chip.pipelined && req.chip.speedup {
-            sizing::speedup_copies(req.layers, req.chip.replication as usize)
-        } else {
-            vec![1; req.layers.len()]
-        }
+        vec![1; req.layers.len()]
     } else {
         replication_plan(&positions, req.chip)
     };
@@ -183,21 +262,30 @@ fn build<'a>(req: &'a EstimateRequest<'a>) -> Result<Built<'a>, ChipError> {
         .iter()
         .map(|s| sizing::read_positions(s, neurosim) as f64)
         .collect();
-    let a = req.array;
     let mut maps: Vec<MatrixMap> = req
         .layers
         .iter()
         .zip(&repl)
         .map(|(s, &r)| map_matrix(s.fan_in, s.fan_out, a.weight_bits, a, req.chip, r))
         .collect();
-    if neurosim {
-        let side = grid_side(req.chip.subarrays_per_pe) * grid_side(req.chip.pes_per_tile);
-        for m in &mut maps {
-            let k = sizing::intra_tile_copies(m.row_blocks, m.col_blocks, side);
-            m.replication *= k;
-            m.subarrays_used *= k;
-            m.cells_used *= k;
-            m.utilisation *= k as f64;
+    if let Some(ns) = &ns {
+        // NeuroSim's placement: its tiles, and the copies of small layers in their idle PEs
+        // and subarrays.
+        for (m, lp) in maps.iter_mut().zip(&ns.layers) {
+            let (pe, pes) = if lp.novel {
+                (ns.pe_novel, ns.pes_novel.max(1))
+            } else {
+                (ns.pe_conv, (ns.tile_conv / ns.pe_conv.max(1)).pow(2))
+            };
+            let subs_per_tile = (pe / a.rows as usize).max(1).pow(2) * pes;
+            m.replication = lp.speedup;
+            m.subarrays_used *= lp.speedup;
+            m.cells_used *= lp.speedup;
+            m.tiles = lp.tiles();
+            m.subarrays_allocated = m.tiles * subs_per_tile;
+            m.utilisation = (m.cells_used as f64
+                / (m.subarrays_allocated * (a.rows * a.cols) as usize) as f64)
+                .min(1.0);
         }
     }
     let feedback: Vec<MatrixMap> = match req.training {
@@ -232,6 +320,7 @@ fn build<'a>(req: &'a EstimateRequest<'a>) -> Result<Built<'a>, ChipError> {
             kind: req.chip.adc_type,
         },
         layers: req.layers,
+        ns: ns.as_ref(),
     });
     let activity = match req.activity {
         Some(acts) => {
@@ -263,6 +352,7 @@ fn build<'a>(req: &'a EstimateRequest<'a>) -> Result<Built<'a>, ChipError> {
         plan,
         activity,
         reads,
+        ns,
     })
 }
 

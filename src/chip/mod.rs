@@ -15,6 +15,8 @@ pub mod experiment;
 pub mod floorplan;
 pub mod mapping;
 pub mod netlist;
+pub mod neurosim_cycles;
+pub mod neurosim_plan;
 pub mod report;
 pub mod schedule;
 pub mod sizing;
@@ -25,7 +27,7 @@ pub mod training_chip;
 pub mod training_config;
 
 pub use activity::LayerActivity;
-pub use config::{AdcType, ChipConfig, Dram, FloorplanMode, Interconnect};
+pub use config::{AdcType, ChipConfig, Dram, FloorplanMode, Interconnect, NeurosimVersion};
 pub use error::ChipError;
 pub use estimate::{estimate, EstimateRequest, TrainingWorkload};
 pub use report::{print_table, ChipReport};

@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 use super::blocks::{
-    activation, adc::Adc, adder_tree, buffer, cell_array, drivers, mux, shift_add,
+    activation, adc::Adc, adder_tree, buffer, cell_array, drivers, mux, neurosim_fit, shift_add,
 };
 use super::config::{ChipConfig, FloorplanMode};
 use super::floorplan::Floorplan;
@@ -11,6 +11,10 @@ use super::mapping::MatrixMap;
 use super::tech::{ReadMode, Tech};
 use crate::config::{ArrayConfig, DeviceConfig};
 use crate::nn::arch::PoolKind;
+
+/// Toggle rates of input and output bits on NeuroSim's wires (V1.4 `Param.cpp` defaults).
+const NEUROSIM_INPUT_TOGGLE: f64 = 0.18;
+const NEUROSIM_OUTPUT_TOGGLE: f64 = 0.5;
 
 /// Energy by category, J.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
@@ -207,10 +211,15 @@ impl Ctx<'_> {
         };
         let w_sa = shift_add::width(op.adc_bits, op.in_bits);
         let acc = self.plan.acc_bits;
+        let per_conversion = if neurosim_fit::applies(self.chip) {
+            neurosim_fit::adc_energy(t.node.f_nm, &t.memory, op.adc_bits)
+        } else {
+            adc.energy(t)
+        };
         let mut e = EnergyParts {
             arrays: active_cells * cell_energy
                 + conversions * cell_array::bitline_energy(t, d, sensed_len),
-            adc: conversions * adc.energy(t),
+            adc: conversions * per_conversion,
             ..Default::default()
         };
         e.shift_add_accumulation = conversions * shift_add::energy(t, w_sa)
@@ -242,8 +251,15 @@ impl Ctx<'_> {
         // A layer's tiles sit side by side: partial sums hop between neighbours (one tile side),
         // while inputs and outputs travel between the global buffer and the tiles.
         let tile_side = self.plan.tile.total().sqrt();
-        e.interconnect = (in_bits + out_bits) * net.energy_per_bit(t)
-            + psum_bits * tile_side * t.wire_energy_per_bit_m();
+        // NeuroSim charges wires only for the bits that toggle: 18% of input bits and half of
+        // output bits (its `inputtoggle` / `outputtoggle` defaults, from traces of its examples).
+        let (toggle_in, toggle_out) = if neurosim_fit::applies(self.chip) {
+            (NEUROSIM_INPUT_TOGGLE, NEUROSIM_OUTPUT_TOGGLE)
+        } else {
+            (1.0, 1.0)
+        };
+        e.interconnect = (toggle_in * in_bits + toggle_out * out_bits) * net.energy_per_bit(t)
+            + toggle_out * psum_bits * tile_side * t.wire_energy_per_bit_m();
         if op.activation {
             e.other += op.out_values * activation::activation_energy(t, op.out_bits);
         }

@@ -9,6 +9,13 @@ const REPEATER_AREA_FACTOR: f64 = 1.2;
 /// Repeaters every 0.5 mm.
 const REPEATER_SPACING: f64 = 0.5e-3;
 
+/// Flight time over `len` metres of a repeated wire (repeaters every `REPEATER_SPACING`), s.
+pub fn repeated_delay(t: &Tech, len: f64) -> f64 {
+    let segments = (len / REPEATER_SPACING).ceil().max(1.0);
+    let seg = len / segments;
+    segments * (0.38 * t.wire_res() * t.wire_cap() * seg * seg + 2.0 * t.fo4())
+}
+
 #[derive(Debug, Clone, Copy)]
 pub struct Network {
     pub kind: Interconnect,
@@ -63,10 +70,7 @@ impl Network {
 
     /// Flight time root to tile over repeated segments, s.
     pub fn delay(&self, t: &Tech) -> f64 {
-        let len = self.path_length();
-        let segments = (len / REPEATER_SPACING).ceil().max(1.0);
-        let seg = len / segments;
-        segments * (0.38 * t.wire_res() * t.wire_cap() * seg * seg + 2.0 * t.fo4())
+        repeated_delay(t, self.path_length())
     }
 
     /// Time to move `bits` through the network, s.

@@ -10,6 +10,7 @@ pub mod dram;
 pub mod drivers;
 pub mod interconnect;
 pub mod mux;
+pub mod neurosim_fit;
 pub mod shift_add;
 pub mod wg_unit;
 
