@@ -4,9 +4,9 @@
 
 use insitu::cpu::CpuBackend;
 use insitu::data;
+use insitu::plot::study::figure;
 use insitu::study::robustness::{
-    compare, conditions, csv, experiment, figure, mean_std, run, summarize, table, Arm, Condition,
-    Point,
+    compare, conditions, csv, experiment, mean_std, run, summarize, table, Arm, Condition, Point,
 };
 use insitu::study::search::{self, Grid};
 

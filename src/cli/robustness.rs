@@ -242,7 +242,7 @@ fn write_study(
         robustness::comparison_table(&comparison)
     );
     super::outpath::write(&dir.join("robustness.md"), md)?;
-    let fig = crate::plot::Figure::Lines(robustness::figure(
+    let fig = crate::plot::Figure::Lines(crate::plot::study::figure(
         &summaries,
         "784-256-256-10 in situ: BP vs DFA vs tanh-BP (error bars: ±1 std over seeds)",
     ));

@@ -6,6 +6,7 @@ pub mod data;
 pub mod knob;
 pub mod lines;
 pub mod sources;
+pub mod study;
 pub mod text;
 
 use std::path::{Path, PathBuf};

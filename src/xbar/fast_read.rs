@@ -5,7 +5,7 @@
 //! D `[M = samples x signs x cycles][K = the pass's lines]` holds the input digits,
 //! G `[K][N = columns x slices]` the effective conductances. The epilogue quantizes each sum
 //! with the ADC, shift-adds across cycles and slices and subtracts the reference (offset) or
-//! negative set (differential), as `read.rs` states; products run on `cpu::gemm::sgemm`
+//! negative set (differential), as `read.rs` states; products run on `sgemm::sgemm`
 //! (SIMD kernels picked at run time, `rayon` tasks across the product), epilogues on `rayon` across
 //! samples.
 //!
@@ -489,7 +489,7 @@ impl<'a> Plan<'a> {
                     // SAFETY: D is m x lines (row-major) from column lo, G is (hi - lo) x np with
                     // element (l, j) at eff[j * lines + lo + l], C is m x np; all in bounds.
                     unsafe {
-                        crate::cpu::gemm::sgemm(
+                        crate::sgemm::sgemm(
                             (m, hi - lo, self.np),
                             1.0,
                             (dig.as_ptr().add(lo), geo.lines as isize, 1),
