@@ -9,10 +9,10 @@ pub mod xbar;
 pub use error::{check, ConfigError};
 pub use experiment::*;
 pub use load::{dir_of, load, parse, parse_in, PATH_KEYS};
+pub use wage::{TrainMode, WageConfig};
 pub use xbar::{
     AdcMode, ArrayConfig, C2cLaw, DeviceConfig, Drift, Mapping, ReadNoiseModel, Rounding,
 };
-pub use wage::{TrainMode, WageConfig};
 
 /// Replaces the `[device]` table by its preset's fields with the table's overrides applied.
 fn resolve_device(table: &mut toml::Table) -> Result<(), ConfigError> {
