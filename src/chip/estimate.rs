@@ -94,11 +94,36 @@ impl Built<'_> {
     /// NeuroSim's latency: the layer's clock cycles (`neurosim_cycles`) times the clock of the
     /// sensing path (V1.4), or the fitted time of a buffer line (V2.1); leakage over that time.
     fn synchronous_latency(&self, ns: &NsPlan, l: usize, mut cost: Cost) -> Cost {
+        // Novel mapping reads every kernel tap's PE on its own: ceil(C_in / rows) row blocks per
+        // tap instead of ceil(k^2 C_in / rows) for the unrolled matrix.
+        let a = self.req.array;
+        let s = &self.req.layers[l];
+        if ns.layers[l].novel && s.k > 1 {
+            let r = a.rows as usize;
+            let per_tap = s.k * s.k * s.c_in.div_ceil(r);
+            let unrolled = s.fan_in.div_ceil(r);
+            let f = per_tap as f64 / unrolled.max(1) as f64;
+            cost.energy.adc *= f;
+            cost.conversions *= f;
+        }
+        self.with_cycle_latency(ns, l, a.adc_bits, cost)
+    }
+
+    /// `cost` with the latency of layer `l`'s NeuroSim cycles at `adc_bits` (and leakage over
+    /// it). BP's transposed read takes the same cycles as the forward read: NeuroSim mirrors the
+    /// forward data path (same tiles, positions and bit-serial inputs) for the error read.
+    pub(crate) fn with_cycle_latency(
+        &self,
+        ns: &NsPlan,
+        l: usize,
+        adc_bits: u32,
+        mut cost: Cost,
+    ) -> Cost {
         let (a, chip) = (self.req.array, self.req.chip);
         let dp = Datapath {
             sub_rows: a.rows as usize,
             input_bits: a.input_bits,
-            adc_bits: a.adc_bits,
+            adc_bits,
             cell_bits: a.cell_bits,
             parallel_rows: a.parallel_rows as usize,
             mux: a.mux as usize,
@@ -132,17 +157,6 @@ impl Built<'_> {
             self.reads[l],
             (hop(h), hop(v)),
         );
-        // Novel mapping reads every kernel tap's PE on its own: ceil(C_in / rows) row blocks per
-        // tap instead of ceil(k^2 C_in / rows) for the unrolled matrix.
-        let s = &self.req.layers[l];
-        if ns.layers[l].novel && s.k > 1 {
-            let r = a.rows as usize;
-            let per_tap = s.k * s.k * s.c_in.div_ceil(r);
-            let unrolled = s.fan_in.div_ceil(r);
-            let f = per_tap as f64 / unrolled.max(1) as f64;
-            cost.energy.adc *= f;
-            cost.conversions *= f;
-        }
         cost.latency = cycles.total() * clk;
         cost.energy.leakage = cost.latency
             * (self.maps[l].tiles as f64 * self.plan.tile_leakage + self.plan.global_leakage);

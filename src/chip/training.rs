@@ -104,7 +104,7 @@ fn outer_product_update(b: &Built, l: usize) -> Cost {
 fn bp_error(b: &Built, l: usize) -> Cost {
     let s = &b.req.layers[l];
     let a = b.req.array;
-    b.ctx().read(&ReadOp {
+    let cost = b.ctx().read(&ReadOp {
         map: &b.maps[l],
         transposed: true,
         reads: b.reads[l],
@@ -119,7 +119,11 @@ fn bp_error(b: &Built, l: usize) -> Cost {
         conversions_measured: None,
         pool: None,
         activation: true,
-    })
+    });
+    match &b.ns {
+        Some(ns) => b.with_cycle_latency(ns, l, a.adc_bits_backward, cost),
+        None => cost,
+    }
 }
 
 /// DFA: the feedback read B_l e giving the error of hidden layer `l`.

@@ -233,10 +233,16 @@ impl GradientHw {
     }
 }
 
+/// Subarrays on the inference chip's tiles, as its floorplan allocates them (the fixed grid of
+/// `subarrays_per_pe` x `pes_per_tile`, or the `neurosim` mode's novel and conventional tiles).
+fn inference_subarrays(b: &Built) -> f64 {
+    b.maps.iter().map(|m| m.subarrays_allocated).sum::<usize>() as f64
+}
+
 /// Area of the row-side periphery added to every subarray of the inference chip, m^2.
 fn transposed_read(b: &Built) -> (f64, f64, f64) {
     let (t, a, chip) = (&b.tech, b.req.array, b.req.chip);
-    let subarrays = (b.plan.tiles * (chip.subarrays_per_pe * chip.pes_per_tile) as usize) as f64;
+    let subarrays = inference_subarrays(b);
     let rows = a.rows as usize;
     let lanes = rows.div_ceil(a.mux as usize) as f64;
     let adc = Adc {
@@ -254,8 +260,8 @@ fn transposed_read(b: &Built) -> (f64, f64, f64) {
 /// Area of the pulse translators of the outer-product update: one per row and per column of
 /// every subarray, comparing the line's value (input or error bits) with a shared random number.
 fn pulse_translators(b: &Built) -> f64 {
-    let (t, a, chip) = (&b.tech, b.req.array, b.req.chip);
-    let subarrays = (b.plan.tiles * (chip.subarrays_per_pe * chip.pes_per_tile) as usize) as f64;
+    let (t, a) = (&b.tech, b.req.array);
+    let subarrays = inference_subarrays(b);
     let per_line =
         |bits: u32| (TRANSLATOR_GATES_PER_BIT * bits as f64 + FLOP_GATES) * t.gate_area();
     subarrays * (a.rows as f64 * per_line(a.error_bits) + a.cols as f64 * per_line(a.input_bits))
