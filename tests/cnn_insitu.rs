@@ -99,6 +99,31 @@ fn ideal_crossbar_conv_forward_equals_float() {
     assert!(common::max_rel_err(&wa, &wb) < 2.0 * 2.0 * lim / 255.0);
 }
 
+/// `f` on an in-situ trainer of the awkward conv net under `rule` (batch 8, 24 images), on the
+/// CPU reference and then on the GPU.
+fn on_both<T>(rule: &str, f: impl Fn(&mut CnnTrainer, &Split) -> T) -> Vec<T> {
+    let r = format!("train.rule=\"{rule}\"");
+    let cfg = config(&[&r, "train.batch_size=8", "train.epochs=1"]);
+    let s = split(24);
+    let m = model(5);
+    let mut runs = Vec::new();
+    for gpu in [false, true] {
+        let mut g;
+        let mut c;
+        let be: &mut dyn Backend = if gpu {
+            g = common::gpu();
+            &mut g
+        } else {
+            c = CpuBackend::new();
+            &mut c
+        };
+        let mut t = CnnTrainer::new(be, &m, cnn::hyper(&cfg, 24), &s, 1).unwrap();
+        t.attach(&m, &cfg, &s.train).unwrap();
+        runs.push(f(&mut t, &s));
+    }
+    runs
+}
+
 /// Every buffer of three in-situ training steps on the GPU follows the CPU reference: layer
 /// outputs and errors, digital gradients and momenta, programmed conductances. Once cells hold
 /// programmed (non-integer) conductances the two backends sum a partial sum in different orders,
@@ -106,23 +131,7 @@ fn ideal_crossbar_conv_forward_equals_float() {
 #[test]
 fn gpu_and_cpu_agree_step_by_step_on_in_situ_conv_training() {
     for rule in ["bp", "dfa"] {
-        let r = format!("train.rule=\"{rule}\"");
-        let cfg = config(&[&r, "train.batch_size=8", "train.epochs=1"]);
-        let s = split(24);
-        let m = model(5);
-        let mut runs = Vec::new();
-        for gpu in [false, true] {
-            let mut g;
-            let mut c;
-            let be: &mut dyn Backend = if gpu {
-                g = common::gpu();
-                &mut g
-            } else {
-                c = CpuBackend::new();
-                &mut c
-            };
-            let mut t = CnnTrainer::new(be, &m, cnn::hyper(&cfg, 24), &s, 1).unwrap();
-            t.attach(&m, &cfg, &s.train).unwrap();
+        let runs = on_both(rule, |t, s| {
             let mut bufs: Vec<(String, Vec<f32>)> = Vec::new();
             t.be.write(t.net.x, &s.train.images[..8 * s.train.features()]);
             t.be.write_u32(t.net.y, &s.train.labels[..8]);
@@ -132,14 +141,13 @@ fn gpu_and_cpu_agree_step_by_step_on_in_situ_conv_training() {
                 t.net.backward(t.be, 8);
                 t.net.update(t.be);
                 for (l, lb) in t.net.layers.iter().enumerate() {
-                    let Weights::Xbar { id, grad, .. } = &lb.weights else {
+                    let Weights::Xbar { grad, .. } = &lb.weights else {
                         panic!("layer {l} is on a crossbar");
                     };
                     bufs.push((format!("step {step} layer {l} out"), t.be.read(lb.out)));
                     bufs.push((format!("step {step} layer {l} dout"), t.be.read(lb.dout)));
                     bufs.push((format!("step {step} layer {l} gradient"), t.be.read(grad.g)));
                     bufs.push((format!("step {step} layer {l} momentum"), t.be.read(grad.v)));
-                    let _ = id;
                 }
                 t.net.program(t.be);
                 t.be.flush();
@@ -150,8 +158,8 @@ fn gpu_and_cpu_agree_step_by_step_on_in_situ_conv_training() {
                     }
                 }
             }
-            runs.push(bufs);
-        }
+            bufs
+        });
         let mut compared = 0;
         for ((what, a), (_, b)) in runs[0].iter().zip(&runs[1]) {
             // f32 sums in another order: 1e-4 of the buffer's largest value apart at most.
@@ -178,28 +186,12 @@ fn gpu_and_cpu_agree_step_by_step_on_in_situ_conv_training() {
 #[test]
 fn gpu_and_cpu_agree_on_in_situ_conv_training() {
     for rule in ["bp", "dfa"] {
-        let r = format!("train.rule=\"{rule}\"");
-        let cfg = config(&[&r, "train.batch_size=8", "train.epochs=1"]);
-        let s = split(24);
-        let m = model(5);
-        let mut runs = Vec::new();
-        for gpu in [false, true] {
-            let mut g;
-            let mut c;
-            let be: &mut dyn Backend = if gpu {
-                g = common::gpu();
-                &mut g
-            } else {
-                c = CpuBackend::new();
-                &mut c
-            };
-            let mut t = CnnTrainer::new(be, &m, cnn::hyper(&cfg, 24), &s, 1).unwrap();
-            t.attach(&m, &cfg, &s.train).unwrap();
+        let runs = on_both(rule, |t, _| {
             let bar = indicatif::ProgressBar::hidden();
             let (loss, _) = t.train_epoch(0, &bar);
             let act = t.activity();
-            runs.push((loss, t.model(), act));
-        }
+            (loss, t.model(), act)
+        });
         let (lc, mc, ac) = &runs[0];
         let (lg, mg, ag) = &runs[1];
         assert!(

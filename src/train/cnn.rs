@@ -6,9 +6,7 @@ use std::time::Instant;
 use super::augment::Augmenter;
 use super::cnn_net::{CnnNet, Hyper};
 use super::feed::{self, upload_split, Resident, ResidentSplit};
-use super::report::{
-    chip_cost, Divergence, EpochRecord, FinalRecord, InstanceRecord, RunReport, CHECK_EVERY,
-};
+use super::report::{chip_cost, Divergence, EpochRecord, FinalRecord, RunReport, CHECK_EVERY};
 use super::run::{progress, RunOptions};
 use super::{cnn_dfa, cnn_insitu};
 use crate::backend::*;
@@ -289,29 +287,7 @@ pub fn train(
     t.max_loss = cfg.train.max_loss;
     t.set_augment(&cfg.data)?;
     t.attach(&model, cfg, &split.train)?;
-    let mut report = RunReport {
-        provenance: crate::provenance::Provenance::capture(Some(&adapter), Some(cfg)),
-        backend: adapter.backend.clone(),
-        adapter,
-        seed: cfg.seed,
-        config: cfg.clone(),
-        epochs: vec![],
-        final_: None,
-        instances: vec![InstanceRecord {
-            index: 0,
-            seed,
-            lr: cfg.optimizer.lr,
-            knobs: super::report::DeviceKnobs::of(cfg, &cfg.instances()[0]),
-            epochs: vec![],
-            test_accuracy: 0.0,
-            diverged: None,
-        }],
-        spread: None,
-        activity: vec![],
-        cost: None,
-        stopped: None,
-        warnings: vec![],
-    };
+    let mut report = RunReport::start(adapter, cfg, &[(seed, cfg.optimizer.lr)]);
     let bar = progress(opts, split.train.len() as u64 * cfg.train.epochs as u64);
     let mut train_seconds = 0.0;
     for epoch in 0..cfg.train.epochs {

@@ -2,8 +2,8 @@
 
 use serde::Serialize;
 
+use crate::backend::AdapterSummary;
 use crate::config::ExperimentConfig;
-use crate::gpu::AdapterSummary;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct EpochRecord {
@@ -284,6 +284,39 @@ pub fn mean_epochs(instances: &[InstanceRecord]) -> Vec<EpochRecord> {
 }
 
 impl RunReport {
+    /// An empty report of a run of `cfg` on `adapter`: one instance record per (seed, lr) of
+    /// `settings`, with instance i's device knobs.
+    pub fn start(adapter: AdapterSummary, cfg: &ExperimentConfig, settings: &[(u64, f64)]) -> Self {
+        let instances = cfg.instances();
+        RunReport {
+            provenance: crate::provenance::Provenance::capture(Some(&adapter), Some(cfg)),
+            backend: adapter.backend.clone(),
+            adapter,
+            seed: cfg.seed,
+            config: cfg.clone(),
+            epochs: vec![],
+            final_: None,
+            instances: settings
+                .iter()
+                .enumerate()
+                .map(|(i, &(seed, lr))| InstanceRecord {
+                    index: i,
+                    seed,
+                    lr,
+                    knobs: DeviceKnobs::of(cfg, &instances[i]),
+                    epochs: vec![],
+                    test_accuracy: 0.0,
+                    diverged: None,
+                })
+                .collect(),
+            spread: None,
+            activity: vec![],
+            cost: None,
+            stopped: None,
+            warnings: vec![],
+        }
+    }
+
     /// Sets the top-level history and the spread from the instances: the mean across
     /// instances (and, for populations, the std, min and max of the final numbers).
     pub fn summarize(&mut self) {

@@ -8,8 +8,7 @@ use super::feed::{self, upload_split, Resident, ResidentSplit};
 use super::init;
 use super::net::{Net, NetSpec};
 use super::report::{
-    chip_cost, clip_fractions, DeviceKnobs, Divergence, EpochRecord, FinalRecord, InstanceRecord,
-    RunReport, CHECK_EVERY,
+    chip_cost, clip_fractions, Divergence, EpochRecord, FinalRecord, RunReport, CHECK_EVERY,
 };
 use crate::backend::*;
 use crate::config::{ExperimentConfig, Rule};
@@ -38,7 +37,7 @@ pub fn progress(opts: &RunOptions, total: u64) -> indicatif::ProgressBar {
 }
 
 /// Per-instance seeds and learning rates.
-fn instance_settings(cfg: &ExperimentConfig) -> Vec<(u64, f64)> {
+pub(super) fn instance_settings(cfg: &ExperimentConfig) -> Vec<(u64, f64)> {
     cfg.instances()
         .iter()
         .enumerate()
@@ -376,33 +375,7 @@ pub fn run_on(
     let adapter = be.describe();
     let mut t = Trainer::new(be, cfg, split)?;
     let p = settings.len();
-    let mut report = RunReport {
-        provenance: crate::provenance::Provenance::capture(Some(&adapter), Some(cfg)),
-        backend: adapter.backend.clone(),
-        adapter,
-        seed: cfg.seed,
-        config: cfg.clone(),
-        epochs: vec![],
-        final_: None,
-        instances: settings
-            .iter()
-            .enumerate()
-            .map(|(i, (seed, lr))| InstanceRecord {
-                index: i,
-                seed: *seed,
-                lr: *lr,
-                knobs: DeviceKnobs::of(cfg, &cfg.instances()[i]),
-                epochs: vec![],
-                test_accuracy: 0.0,
-                diverged: None,
-            })
-            .collect(),
-        spread: None,
-        activity: vec![],
-        cost: None,
-        stopped: None,
-        warnings: vec![],
-    };
+    let mut report = RunReport::start(adapter, cfg, &settings);
     let total = split.train.len() as u64 * cfg.train.epochs as u64;
     let bar = progress(opts, total);
     let mut train_seconds = 0.0;

@@ -12,7 +12,7 @@
 
 use std::time::Instant;
 
-use super::report::{Divergence, EpochRecord, FinalRecord, InstanceRecord, RunReport};
+use super::report::{Divergence, EpochRecord, FinalRecord, RunReport};
 use super::run::{progress, RunOptions};
 use super::wage_quant::{
     clip, init_limit_and_scale, normalize_by_shift, quantize, quantize_error, sigma,
@@ -294,48 +294,12 @@ pub fn run_on(
     sizes.extend(&cfg.network.hidden);
     sizes.push(split.train.classes);
     let batch = (cfg.train.batch_size as usize).min(split.train.len().max(1));
-    let settings: Vec<(u64, f64)> = cfg
-        .instances()
-        .iter()
-        .enumerate()
-        .map(|(i, inst)| {
-            (
-                inst.seed.unwrap_or(cfg.seed.wrapping_add(i as u64)),
-                inst.lr.unwrap_or(cfg.optimizer.lr),
-            )
-        })
-        .collect();
+    let settings = super::run::instance_settings(cfg);
     let mut nets: Vec<WageMlp> = settings
         .iter()
         .map(|(seed, lr)| WageMlp::new(cfg, sizes.clone(), *seed, *lr))
         .collect();
-    let mut report = RunReport {
-        provenance: crate::provenance::Provenance::capture(Some(&adapter), Some(cfg)),
-        backend: adapter.backend.clone(),
-        adapter,
-        seed: cfg.seed,
-        config: cfg.clone(),
-        epochs: vec![],
-        final_: None,
-        instances: settings
-            .iter()
-            .enumerate()
-            .map(|(i, (seed, lr))| InstanceRecord {
-                index: i,
-                seed: *seed,
-                lr: *lr,
-                knobs: None,
-                epochs: vec![],
-                test_accuracy: 0.0,
-                diverged: None,
-            })
-            .collect(),
-        spread: None,
-        activity: vec![],
-        cost: None,
-        stopped: None,
-        warnings: vec![],
-    };
+    let mut report = RunReport::start(adapter, cfg, &settings);
     let total = split.train.len() as u64 * cfg.train.epochs as u64 * nets.len() as u64;
     let bar = progress(opts, total);
     let mut diverged: Vec<Option<Divergence>> = vec![None; nets.len()];
