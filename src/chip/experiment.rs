@@ -22,18 +22,20 @@ pub fn data_shape(cfg: &ExperimentConfig) -> ([usize; 3], usize) {
     (input, classes)
 }
 
-/// Training images per epoch (the data set's size, or its limit).
+/// Training images per epoch (the data set's size, or its limit), less the held-out
+/// validation split.
 fn samples_per_epoch(cfg: &ExperimentConfig) -> usize {
     let full = match cfg.data.source {
         Source::Mnist5k => 4000,
         Source::Cifar10 | Source::Cifar100 => 50_000,
         Source::Idx | Source::Npy => 60_000,
     };
-    if cfg.data.train_limit > 0 {
+    let n = if cfg.data.train_limit > 0 {
         cfg.data.train_limit.min(full)
     } else {
         full
-    }
+    };
+    n.saturating_sub(cfg.data.val_split).max(1)
 }
 
 /// The weight layers: from `chip.netlist`, else `network.arch`, else the MLP of
@@ -138,4 +140,22 @@ pub fn report(
         activity,
         training: trains_in_situ(cfg).then_some(training),
     })?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validation_images_are_not_trained_on() {
+        let cfg = |sets: &[&str]| {
+            let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+            crate::config::parse(include_str!("../../configs/xbar_mlp_bp.toml"), "t", &sets)
+                .unwrap()
+        };
+        assert_eq!(samples_per_epoch(&cfg(&[])), 4000);
+        assert_eq!(samples_per_epoch(&cfg(&["data.val_split=1000"])), 3000);
+        let limited = cfg(&["data.train_limit=2000", "data.val_split=500"]);
+        assert_eq!(samples_per_epoch(&limited), 1500);
+    }
 }
