@@ -510,6 +510,30 @@ pub struct ReadInput<'a> {
     pub read_counter: u32,
 }
 
+/// The GEMM plan of a read of `inp` (input checked first); `None` when the effective
+/// conductances rule the fast path out.
+fn checked_plan<'a>(
+    layer: &'a LayerCells,
+    dir: Direction,
+    inp: &ReadInput<'a>,
+    cfg: &Xbar,
+    knobs: &'a Knobs,
+    eff: &'a [f32],
+) -> Option<Plan<'a>> {
+    check_input(layer, dir, cfg, inp);
+    Plan::new(
+        layer,
+        dir,
+        inp.x,
+        inp.x_max,
+        inp.signed,
+        cfg,
+        knobs,
+        inp.read_counter,
+        eff,
+    )
+}
+
 fn check_input(layer: &LayerCells, dir: Direction, cfg: &Xbar, inp: &ReadInput) {
     let geo = geometry(layer, dir, cfg);
     assert_eq!(
@@ -541,18 +565,7 @@ pub fn read_raw_with(
     knobs: &Knobs,
     eff: &[f32],
 ) -> (Vec<f64>, Counters) {
-    check_input(layer, dir, cfg, inp);
-    let plan = Plan::new(
-        layer,
-        dir,
-        inp.x,
-        inp.x_max,
-        inp.signed,
-        cfg,
-        knobs,
-        inp.read_counter,
-        eff,
-    );
+    let plan = checked_plan(layer, dir, inp, cfg, knobs, eff);
     match plan {
         Some(plan) => plan.run(inp.batch, None),
         None => read_raw_reference(layer, dir, inp, cfg, knobs),
@@ -741,19 +754,8 @@ pub fn calibrate_with(
     knobs: &Knobs,
     eff: &[f32],
 ) -> f32 {
-    check_input(layer, dir, cfg, inp);
     let pct = cfg.array.adc_percentile;
-    let plan = Plan::new(
-        layer,
-        dir,
-        inp.x,
-        inp.x_max,
-        inp.signed,
-        cfg,
-        knobs,
-        inp.read_counter,
-        eff,
-    );
+    let plan = checked_plan(layer, dir, inp, cfg, knobs, eff);
     let range = match plan {
         Some(plan) => {
             let n = plan.data_conversions(inp.batch);
