@@ -724,6 +724,23 @@ fn many_reads_in_one_submission() {
     assert_eq!(ag.vectors_forward, reads as u64 * rows as u64);
 }
 
+/// Instances 0 and 1 of an n x k layer (`layer` id) with random weights from `stream + q`.
+fn two_instances(cfg: &Xbar, n: usize, k: usize, stream: u64, layer: u32) -> Vec<LayerCells> {
+    (0..2)
+        .map(|q| {
+            map_weights(
+                &values(n * k, stream + q, -0.9, 0.9),
+                n,
+                k,
+                None,
+                cfg,
+                q as u32,
+                layer,
+            )
+        })
+        .collect()
+}
+
 /// ADC ranges set after creation (recalibration during training) reach the GPU read: both
 /// backends read the same codes with a range [lo, hi] set per instance and direction.
 #[test]
@@ -735,19 +752,7 @@ fn adc_ranges_set_after_creation_match_reference() {
     cfg.array.adc_mode = AdcMode::Calibrated;
     cfg.device.on_off = 10.0;
     let (k, n, rows) = (90, 21, 3);
-    let layers: Vec<LayerCells> = (0..2)
-        .map(|q| {
-            map_weights(
-                &values(n * k, 300 + q, -0.9, 0.9),
-                n,
-                k,
-                None,
-                &cfg,
-                q as u32,
-                1,
-            )
-        })
-        .collect();
+    let layers = two_instances(&cfg, n, k, 300, 1);
     let knobs = vec![quiet(5), quiet(6)];
     let ig = g.xbar_create(&cfg, layers.clone(), knobs.clone());
     let ic = c.xbar_create(&cfg, layers.clone(), knobs);
@@ -811,19 +816,7 @@ fn per_cell_drift_and_compensation_match_reference() {
         cfg.device.drift.t = 3.0e5;
         cfg.device.drift.compensate = compensate;
         let (k, n, rows) = (70, 19, 3);
-        let layers: Vec<LayerCells> = (0..2)
-            .map(|q| {
-                map_weights(
-                    &values(n * k, 500 + q, -0.9, 0.9),
-                    n,
-                    k,
-                    None,
-                    &cfg,
-                    q as u32,
-                    2,
-                )
-            })
-            .collect();
+        let layers = two_instances(&cfg, n, k, 500, 2);
         let knobs = vec![quiet(8), quiet(9)];
         let ig = g.xbar_create(&cfg, layers.clone(), knobs.clone());
         let ic = c.xbar_create(&cfg, layers.clone(), knobs.clone());
