@@ -16,6 +16,7 @@ pub mod plot;
 pub mod progress;
 pub mod provenance;
 pub mod rng;
+pub mod select;
 pub mod sgemm;
 pub mod study;
 pub mod sweep;

@@ -3,15 +3,7 @@
 
 use bytemuck::{Pod, Zeroable};
 
-/// Activation functions, by the code the shaders switch on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Activation {
-    Identity = 0,
-    Relu = 1,
-    Tanh = 2,
-    Sigmoid = 3,
-}
+pub use crate::config::{Activation, LossKind};
 
 /// `C[p] = alpha op(A[p]) op(B[p]) + beta C[p]`; see `shaders/gemm.wgsl`.
 #[repr(C)]
@@ -89,14 +81,6 @@ pub struct ActParams {
     pub off1: u32,
     pub stride1: u32,
     pub _pad: [u32; 2],
-}
-
-/// Loss kinds, by shader code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum LossKind {
-    CrossEntropy = 0,
-    Mse = 1,
 }
 
 /// See `shaders/loss.wgsl`.

@@ -3,24 +3,10 @@
 
 use super::{estimate, ChipConfig, ChipReport, EstimateRequest, LayerActivity, TrainingWorkload};
 use crate::backend::XbarActivity;
+pub use crate::config::data_shape;
 use crate::config::{ArrayConfig, ExperimentConfig, Rule};
 use crate::data::Source;
 use crate::nn::arch::{self, LayerShape};
-
-/// Input shape [C, H, W] and classes of the experiment's data (without loading it).
-pub fn data_shape(cfg: &ExperimentConfig) -> ([usize; 3], usize) {
-    let input = cfg.network.input.unwrap_or(match cfg.data.source {
-        Source::Cifar10 | Source::Cifar100 => [3, 32, 32],
-        // A NumPy set's shape is known once loaded; without network.input, MNIST's.
-        Source::Mnist5k | Source::Idx | Source::Npy => [1, 28, 28],
-    });
-    let classes = match (cfg.data.classes, cfg.data.source) {
-        (0, Source::Cifar100) => crate::data::cifar100::classes(cfg.data.cifar100_labels),
-        (0, _) => 10,
-        (n, _) => n,
-    };
-    (input, classes)
-}
 
 /// Training images per epoch (the data set's size, or its limit), less the held-out
 /// validation split.

@@ -8,7 +8,6 @@
 
 pub mod activity;
 pub mod blocks;
-pub mod config;
 pub mod error;
 mod estimate;
 pub mod experiment;
@@ -24,7 +23,9 @@ pub mod tally;
 pub mod tech;
 pub mod training;
 pub mod training_chip;
-pub mod training_config;
+
+pub use crate::config::chip as config;
+pub use crate::config::chip_training as training_config;
 
 pub use activity::LayerActivity;
 pub use config::{AdcType, ChipConfig, Dram, FloorplanMode, Interconnect, NeurosimVersion};

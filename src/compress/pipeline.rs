@@ -13,7 +13,8 @@ use crate::backend::Backend;
 use crate::chip::{self, ChipReport, EstimateRequest};
 use crate::config::ExperimentConfig;
 use crate::data::Split;
-use crate::nn::model::{Counts, Model};
+use crate::nn::counts::Counts;
+use crate::nn::model::Model;
 use crate::train::cnn::{self, CnnTrainer};
 use crate::train::cnn_net::Weights;
 

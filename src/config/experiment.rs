@@ -2,10 +2,12 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::error::{check, ConfigError};
-use super::xbar::{ArrayConfig, DeviceConfig};
-use crate::backend::{Activation, LossKind};
-use crate::data::DataConfig;
+use super::activation::{Activation, LossKind};
+use super::arch::{self, LayerSpec};
+use super::array::ArrayConfig;
+use super::data::{DataConfig, Source};
+use super::device::DeviceConfig;
+use super::xbar::Xbar;
 
 /// Weight initialisation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -209,10 +211,10 @@ pub struct ExperimentConfig {
     pub population: Vec<InstanceConfig>,
     #[serde(default)]
     /// The chip the network runs on (cost model); defaults apply when absent.
-    pub chip: Option<crate::chip::ChipConfig>,
+    pub chip: Option<super::chip::ChipConfig>,
     /// PENNI compression (`insitu compress`); defaults apply when absent.
     #[serde(default)]
-    pub compress: Option<crate::compress::config::CompressConfig>,
+    pub compress: Option<super::compress::CompressConfig>,
     /// Bit widths of `train.mode = "neurosim"`; NeuroSim V2.1's defaults when absent.
     #[serde(default)]
     pub wage: Option<super::wage::WageConfig>,
@@ -238,206 +240,19 @@ impl ExperimentConfig {
         }
     }
 
-    pub fn validate(&self) -> Result<(), ConfigError> {
-        // A file source's missing `data.path` is reported when data is loaded, so that
-        // shape-only commands (`insitu estimate`) work without the files.
-        if self.data.path.is_some() || self.data.source == crate::data::Source::Mnist5k {
-            self.data.validate()?;
-        }
-        self.data.validate_augment(self.network.input)?;
-        let n = &self.network;
-        check(
-            "network.hidden",
-            format!("{:?}", n.hidden),
-            n.hidden.iter().all(|&h| (1..=65536).contains(&h)),
-            "widths in 1..=65536",
-        )?;
-        self.check_arch()?;
-        check(
-            "network.init",
-            "\"zero\"",
-            n.init != Init::Zero || self.train.rule == Rule::Dfa,
-            "\"he\" or \"xavier\" with train.rule = \"bp\" (zero init only learns with DFA)",
-        )?;
-        let t = &self.train;
-        check(
-            "train.epochs",
-            t.epochs,
-            (1..=100_000).contains(&t.epochs),
-            "1..=100000",
-        )?;
-        check(
-            "train.batch_size",
-            t.batch_size,
-            (1..=65536).contains(&t.batch_size),
-            "1..=65536",
-        )?;
-        let o = &self.optimizer;
-        check("optimizer.lr", o.lr, o.lr > 0.0 && o.lr.is_finite(), "> 0")?;
-        check(
-            "optimizer.momentum",
-            o.momentum,
-            (0.0..1.0).contains(&o.momentum),
-            "[0, 1)",
-        )?;
-        check(
-            "optimizer.weight_decay",
-            o.weight_decay,
-            (0.0..1.0).contains(&o.weight_decay),
-            "[0, 1)",
-        )?;
-        check(
-            "optimizer.lr_drops",
-            format!("{:?}", o.lr_drops),
-            o.lr_drops.iter().all(|f| *f > 0.0 && *f < 1.0),
-            "fractions of train.epochs in (0, 1)",
-        )?;
-        check(
-            "optimizer.lr_decay",
-            o.lr_decay,
-            o.lr_decay > 0.0 && o.lr_decay <= 1.0,
-            "(0, 1]",
-        )?;
-        check(
-            "optimizer.nesterov",
-            o.nesterov,
-            !o.nesterov || o.momentum > 0.0,
-            "false when optimizer.momentum = 0 (Nesterov needs momentum)",
-        )?;
-        check(
-            "optimizer.lr_drops",
-            format!("{:?}", o.lr_drops),
-            o.lr_drops.is_empty() || self.array.is_none(),
-            "empty with [array] (in-situ training programs cells at a fixed learning rate)",
-        )?;
-        check(
-            "population",
-            format!("{} entries", self.population.len()),
-            self.population.len() <= 4096,
-            "at most 4096 instances",
-        )?;
-        for (i, inst) in self.population.iter().enumerate() {
-            if let Some(lr) = inst.lr {
-                check(
-                    &format!("population[{i}].lr"),
-                    lr,
-                    lr > 0.0 && lr.is_finite(),
-                    "> 0",
-                )?;
-            }
-            for (name, v) in [
-                ("c2c", inst.c2c),
-                ("d2d", inst.d2d),
-                ("read_noise", inst.read_noise),
-            ] {
-                if let Some(v) = v {
-                    check(
-                        &format!("population[{i}].{name}"),
-                        v,
-                        (0.0..=1.0).contains(&v),
-                        "0..=1",
-                    )?;
-                }
-            }
-            let knobs = [
-                inst.c2c,
-                inst.d2d,
-                inst.read_noise,
-                inst.nl_ltp,
-                inst.nl_ltd,
-            ];
-            check(
-                &format!("population[{i}]"),
-                "device knobs (c2c, d2d, read_noise, nl_ltp, nl_ltd)",
-                self.array.is_some() || knobs.iter().all(Option::is_none),
-                "only seed and lr without [array] (device knobs apply to crossbar runs)",
-            )?;
-            for (name, v) in [("nl_ltp", inst.nl_ltp), ("nl_ltd", inst.nl_ltd)] {
-                if let Some(v) = v {
-                    check(
-                        &format!("population[{i}].{name}"),
-                        v,
-                        v.abs() <= 9.0,
-                        "|NL| <= 9",
-                    )?;
-                }
-            }
-        }
-        check(
-            "train.max_loss",
-            t.max_loss,
-            t.max_loss > 0.0 && t.max_loss.is_finite(),
-            "> 0, finite",
-        )?;
-        check(
-            "train.weight_range",
-            t.weight_range,
-            t.weight_range > 0.0 && t.weight_range <= 100.0,
-            "(0, 100]",
-        )?;
-        if let Some(c) = &self.chip {
-            c.validate()?;
-        }
-        if let Some(c) = &self.compress {
-            c.validate()?;
-        }
-        super::wage::check_mode(self)?;
-        if let Some(a) = &self.array {
-            // In-situ training adds its own check (one cell per weight) when it maps weights.
-            self.xbar(a).validate(false)?;
-        } else if self.device.is_some() && self.train.mode == super::wage::TrainMode::Standard {
-            return Err(ConfigError::Parse(
-                "[device] is given without [array]: add an [array] section to train on crossbars"
-                    .into(),
-            ));
-        }
-        Ok(())
-    }
-
-    /// `network.arch` parses (and, with `network.input`, its shapes infer), and an MLP's
-    /// weights fit the size limits, so every command refuses a bad network the same way.
-    fn check_arch(&self) -> Result<(), ConfigError> {
-        let n = &self.network;
-        if let Some(a) = &n.arch {
-            let specs = crate::nn::arch::parse(a)?;
-            if let Some(input) = n.input {
-                crate::nn::arch::shapes(&specs, input)?;
-            }
-            return Ok(());
-        }
-        let (input, _) = crate::chip::experiment::data_shape(self);
-        let p = self.population.len().max(1);
-        let mut widths = vec![input.iter().product()];
-        widths.extend(&n.hidden);
-        for (l, w) in widths.windows(2).enumerate() {
-            crate::limits::at_most(
-                "network.hidden",
-                &format!(
-                    "weights of layer {} ({} x {}, {p} instances)",
-                    l + 1,
-                    w[0],
-                    w[1]
-                ),
-                crate::limits::product(&[w[0], w[1], p]),
-                crate::limits::MAX_LAYER_WEIGHTS as u128,
-            )?;
-        }
-        Ok(())
-    }
-
     /// A `network.arch` without convolutions is an MLP: its FC layers but the last (the
     /// classes) become `network.hidden`, so it trains exactly what `hidden` would.
     pub fn normalize(&mut self) {
         let Some(a) = &self.network.arch else {
             return;
         };
-        let Ok(specs) = crate::nn::arch::parse(a) else {
+        let Ok(specs) = arch::parse(a) else {
             return;
         };
         let fc: Vec<usize> = specs
             .iter()
             .map_while(|s| match s {
-                crate::nn::arch::LayerSpec::Fc { out } => Some(*out),
+                LayerSpec::Fc { out } => Some(*out),
                 _ => None,
             })
             .collect();
@@ -448,18 +263,33 @@ impl ExperimentConfig {
 
     /// The output width a conv-free `network.arch` asks for (its last FC layer).
     pub fn mlp_outputs(&self) -> Option<usize> {
-        let specs = crate::nn::arch::parse(self.network.arch.as_deref()?).ok()?;
+        let specs = arch::parse(self.network.arch.as_deref()?).ok()?;
         match specs.last()? {
-            crate::nn::arch::LayerSpec::Fc { out } => Some(*out),
+            LayerSpec::Fc { out } => Some(*out),
             _ => None,
         }
     }
 
     /// The crossbar settings of an in-situ run (ideal device when `[device]` is absent).
-    pub fn xbar(&self, array: &ArrayConfig) -> crate::xbar::Xbar {
-        crate::xbar::Xbar {
+    pub fn xbar(&self, array: &ArrayConfig) -> Xbar {
+        Xbar {
             array: array.clone(),
             device: self.device.clone().unwrap_or_default(),
         }
     }
+}
+
+/// Input shape [C, H, W] and classes of the experiment's data (without loading it).
+pub fn data_shape(cfg: &ExperimentConfig) -> ([usize; 3], usize) {
+    let input = cfg.network.input.unwrap_or(match cfg.data.source {
+        Source::Cifar10 | Source::Cifar100 => [3, 32, 32],
+        // A NumPy set's shape is known once loaded; without network.input, MNIST's.
+        Source::Mnist5k | Source::Idx | Source::Npy => [1, 28, 28],
+    });
+    let classes = match (cfg.data.classes, cfg.data.source) {
+        (0, Source::Cifar100) => cfg.data.cifar100_labels.classes(),
+        (0, _) => 10,
+        (n, _) => n,
+    };
+    (input, classes)
 }

@@ -90,7 +90,7 @@ pub fn parse_in(
             resolve_path(&mut table, k.trim(), d);
         }
     }
-    super::resolve_device(&mut table)?;
+    super::presets::resolve_device(&mut table)?;
     let mut cfg: ExperimentConfig =
         ExperimentConfig::deserialize(table).map_err(|e| ConfigError::File {
             path: origin.into(),

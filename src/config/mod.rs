@@ -1,34 +1,29 @@
 //! The one experiment schema: data, network, learning rule, optimizer, crossbar, device, chip.
+//! Every schema and preset lives here, below the code that reads them.
 
+pub mod activation;
+pub mod arch;
+pub mod array;
+pub mod chip;
+pub mod chip_training;
+pub mod compress;
+pub mod data;
+pub mod device;
 pub mod error;
 pub mod experiment;
 pub mod load;
+pub mod presets;
+pub mod shape;
+mod validate;
 pub mod wage;
+mod wage_mode;
 pub mod xbar;
 
+pub use activation::{Activation, LossKind};
+pub use array::{AdcMode, ArrayConfig, Mapping};
+pub use device::{C2cLaw, DeviceConfig, Drift, ReadNoiseModel, Rounding};
 pub use error::{check, ConfigError};
 pub use experiment::*;
 pub use load::{dir_of, load, parse, parse_in, PATH_KEYS};
 pub use wage::{TrainMode, WageConfig};
-pub use xbar::{
-    AdcMode, ArrayConfig, C2cLaw, DeviceConfig, Drift, Mapping, ReadNoiseModel, Rounding,
-};
-
-/// Replaces the `[device]` table by its preset's fields with the table's overrides applied.
-fn resolve_device(table: &mut toml::Table) -> Result<(), ConfigError> {
-    let Some(dev) = table.get("device") else {
-        return Ok(());
-    };
-    let Some(t) = dev.as_table() else {
-        return Err(ConfigError::Invalid {
-            field: "device".into(),
-            value: dev.to_string(),
-            allowed: "a table (e.g. [device] preset = \"fefet\")".into(),
-        });
-    };
-    let resolved = crate::xbar::presets::resolve(t)?;
-    let value = toml::Value::try_from(&resolved)
-        .map_err(|e| ConfigError::Parse(format!("[device]: {e}")))?;
-    table.insert("device".into(), value);
-    Ok(())
-}
+pub use xbar::{validate_pair, Xbar};

@@ -1,7 +1,7 @@
 //! Twin of `shaders/augment.wgsl`: `y` = `x` with each row cropped and flipped by its draw.
 
 use crate::backend::AugmentParams;
-use crate::data::augment::draw;
+use crate::rng::augment::draw;
 
 pub fn augment(x: &[f32], y: &mut [f32], p: &AugmentParams) {
     let (c, h, w) = (p.c as usize, p.h as i32, p.w as i32);

@@ -19,10 +19,7 @@ pub const ARCHIVE_DIR: &str = "cifar-100-binary";
 
 /// Classes of each label set.
 pub fn classes(labels: Cifar100Labels) -> usize {
-    match labels {
-        Cifar100Labels::Fine => 100,
-        Cifar100Labels::Coarse => 20,
-    }
+    labels.classes()
 }
 
 /// Parses one (already decompressed) file keeping the `labels` byte; `file` names it in errors.

@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use super::config::DataConfig;
 use super::dataset::RawDataset;
 use super::error::DataError;
 use super::file::{find, read_bytes};
@@ -155,6 +156,18 @@ pub struct IdxNames {
     pub train_labels: Option<String>,
     pub test_images: Option<String>,
     pub test_labels: Option<String>,
+}
+
+impl DataConfig {
+    /// The IDX file-name overrides of `[data]`.
+    pub fn idx_names(&self) -> IdxNames {
+        IdxNames {
+            train_images: self.train_images.clone(),
+            train_labels: self.train_labels.clone(),
+            test_images: self.test_images.clone(),
+            test_labels: self.test_labels.clone(),
+        }
+    }
 }
 
 /// Names to try: the override (and its `.gz` form), or the standard names in both the original

@@ -5,7 +5,6 @@
 pub mod augment;
 pub mod cifar;
 pub mod cifar100;
-pub mod config;
 pub mod dataset;
 pub mod embedded;
 pub mod error;
@@ -18,6 +17,7 @@ pub mod synth;
 
 use std::path::Path;
 
+pub use crate::config::data as config;
 pub use config::{Cifar100Labels, DataConfig, ImageLayout, Normalize, Source};
 pub use dataset::{Dataset, RawDataset, Split};
 pub use embedded::mnist5k;

@@ -54,7 +54,17 @@ impl Provenance {
 /// configurations hash equally across runs and machines.
 pub fn config_hash(config: &impl Serialize) -> String {
     let json = serde_json::to_vec(config).unwrap_or_default();
-    format!("{:016x}", crate::sweep::id::fnv1a64(&json))
+    format!("{:016x}", fnv1a64(&json))
+}
+
+/// FNV-1a, 64 bits: fixed by its definition, unlike `std`'s hashers.
+pub fn fnv1a64(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes {
+        h ^= *b as u64;
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
 }
 
 /// This machine's name: the kernel's (Linux), the usual environment variables, else the

@@ -14,8 +14,8 @@ use super::runner::{self, After};
 use super::shard::{select, Shard};
 use super::spec::{Kind, Sweep};
 use crate::backend::Backend;
-use crate::cli::backend::{open, BackendKind};
 use crate::data::{self, Split};
+use crate::select::{open, BackendKind};
 
 /// The backend is reopened after this many jobs: the backend interface cannot free buffers,
 /// so a long sweep would otherwise keep every finished job's memory.

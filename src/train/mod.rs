@@ -12,7 +12,6 @@ mod cnn_products;
 pub mod cnn_xbar_eval;
 pub mod eval;
 pub mod feed;
-pub mod init;
 pub mod insitu;
 mod mlp_save;
 pub mod net;
@@ -22,5 +21,6 @@ pub mod wage;
 pub mod wage_quant;
 pub mod wage_update;
 
+pub use crate::nn::init;
 pub use report::RunReport;
 pub use run::{run, run_on, RunOptions, Trainer};

@@ -9,33 +9,16 @@ pub mod drift;
 pub mod effective;
 pub mod fast_read;
 pub mod knobs;
+pub mod layout;
 pub mod mapping;
 pub mod minmax;
 pub mod nl;
 pub mod percentile;
-pub mod presets;
 pub mod program;
 pub mod read;
-pub mod validate;
 
+pub use crate::config::{presets, validate_pair, Xbar};
 pub use knobs::Knobs;
 pub use mapping::{map_for_training, map_weights, LayerCells};
 pub use program::{program, WriteCounters};
 pub use read::{calibrate, read, read_forward, read_raw, read_transposed, Counters, Direction};
-pub use validate::validate_pair;
-
-use crate::config::{ArrayConfig, ConfigError, DeviceConfig};
-
-/// The two config sections every crossbar operation needs.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct Xbar {
-    pub array: ArrayConfig,
-    pub device: DeviceConfig,
-}
-
-impl Xbar {
-    /// See [`validate_pair`].
-    pub fn validate(&self, training: bool) -> Result<(), ConfigError> {
-        validate_pair(&self.array, &self.device, training)
-    }
-}

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::training_config::TrainingChipConfig;
+use super::chip_training::TrainingChipConfig;
 use crate::config::{check, ConfigError, DeviceConfig};
 
 /// Analog-to-digital converter at the bottom of each column group.

@@ -2,9 +2,31 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::augment::Augment;
-use super::idx::IdxNames;
-use crate::config::{check, ConfigError};
+use super::error::{check, ConfigError};
+
+/// Which augmentations `[data] augment` applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Augment {
+    #[default]
+    None,
+    /// Random crop (offsets in [-crop_pad, crop_pad] on each axis) only.
+    Crop,
+    /// Random horizontal flip (p = 0.5) only.
+    Flip,
+    /// Both: the standard CIFAR-10 recipe.
+    CropFlip,
+}
+
+impl Augment {
+    pub fn crops(self) -> bool {
+        matches!(self, Augment::Crop | Augment::CropFlip)
+    }
+
+    pub fn flips(self) -> bool {
+        matches!(self, Augment::Flip | Augment::CropFlip)
+    }
+}
 
 /// Where images come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -57,6 +79,16 @@ pub enum Cifar100Labels {
     Fine,
     /// The 20 superclasses.
     Coarse,
+}
+
+impl Cifar100Labels {
+    /// Classes of the label set.
+    pub fn classes(self) -> usize {
+        match self {
+            Cifar100Labels::Fine => 100,
+            Cifar100Labels::Coarse => 20,
+        }
+    }
 }
 
 /// Axis order of 4-D NumPy image arrays.
@@ -130,15 +162,6 @@ impl Default for DataConfig {
 }
 
 impl DataConfig {
-    pub fn idx_names(&self) -> IdxNames {
-        IdxNames {
-            train_images: self.train_images.clone(),
-            train_labels: self.train_labels.clone(),
-            test_images: self.test_images.clone(),
-            test_labels: self.test_labels.clone(),
-        }
-    }
-
     /// Checks `augment` and `crop_pad` against an image shape `[C, H, W]` (the crop must
     /// leave part of the image).
     pub fn validate_augment(&self, shape: Option<[usize; 3]>) -> Result<(), ConfigError> {
@@ -242,7 +265,7 @@ impl DataConfig {
                 "0 (one above the largest training label) or 2..=65536",
             ),
             Source::Cifar100 => {
-                let n = super::cifar100::classes(self.cifar100_labels);
+                let n = self.cifar100_labels.classes();
                 check(
                     "data.classes",
                     self.classes,

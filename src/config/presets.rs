@@ -2,7 +2,8 @@
 
 use toml::{Table, Value};
 
-use crate::config::{ConfigError, DeviceConfig};
+use super::device::DeviceConfig;
+use super::error::ConfigError;
 
 const FEFET_ASYMMETRIC: &str = include_str!("../../configs/devices/fefet_asymmetric.toml");
 
@@ -95,6 +96,25 @@ fn merge(dst: &mut Table, src: &Table, path: &str) -> Result<(), ConfigError> {
             }
         }
     }
+    Ok(())
+}
+
+/// Replaces the `[device]` table by its preset's fields with the table's overrides applied.
+pub fn resolve_device(table: &mut toml::Table) -> Result<(), ConfigError> {
+    let Some(dev) = table.get("device") else {
+        return Ok(());
+    };
+    let Some(t) = dev.as_table() else {
+        return Err(ConfigError::Invalid {
+            field: "device".into(),
+            value: dev.to_string(),
+            allowed: "a table (e.g. [device] preset = \"fefet\")".into(),
+        });
+    };
+    let resolved = resolve(t)?;
+    let value = toml::Value::try_from(&resolved)
+        .map_err(|e| ConfigError::Parse(format!("[device]: {e}")))?;
+    table.insert("device".into(), value);
     Ok(())
 }
 
