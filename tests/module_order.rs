@@ -131,7 +131,40 @@ fn every_module_has_a_layer() {
 // `pub use` of a child counts only when the module's own code uses the name.
 
 /// Circles among files that remain, each as its files (relative to `src/`, sorted).
-const KNOWN_CIRCLES: &[&[&str]] = &[];
+const KNOWN_CIRCLES: &[&[&str]] = &[
+    &["backend/mod.rs", "backend/xbar.rs"],
+    &[
+        "chip/estimate.rs",
+        "chip/report.rs",
+        "chip/training.rs",
+        "chip/training_chip.rs",
+    ],
+    &["gpu/backend.rs", "gpu/xbar.rs"],
+    &["model_io/cells.rs", "model_io/mod.rs"],
+    &[
+        "plot/bars.rs",
+        "plot/knob.rs",
+        "plot/lines.rs",
+        "plot/mod.rs",
+    ],
+    &[
+        "train/cnn_block.rs",
+        "train/cnn_dfa.rs",
+        "train/cnn_insitu.rs",
+        "train/cnn_net.rs",
+        "train/cnn_penni_xbar.rs",
+    ],
+    &["train/cnn.rs", "train/run.rs", "train/wage.rs"],
+    &[
+        "xbar/adc.rs",
+        "xbar/drift.rs",
+        "xbar/effective.rs",
+        "xbar/fast_read.rs",
+        "xbar/mapping.rs",
+        "xbar/minmax.rs",
+        "xbar/read.rs",
+    ],
+];
 
 type ModPath = Vec<String>;
 
