@@ -141,27 +141,12 @@ impl<'a> CnnTrainer<'a> {
     }
 
     fn evaluate_batches(&mut self) -> (f64, f64, f64) {
-        feed::reset_acc(self.be, self.net.acc, 1);
         self.be.read(self.net.acc);
-        let b = self.net.hyper.batch;
         let t0 = Instant::now();
-        let (mut start, mut batches) = (0, 0);
-        while start < self.data.test.n {
-            let rows = b.min(self.data.test.n - start);
-            let xy = (self.net.x, self.net.y);
-            self.data.plain_batch(self.be, false, xy, start, rows);
-            self.net.forward(self.be, rows);
-            self.net.loss(self.be, rows);
-            self.be.flush();
-            start += rows;
-            batches += 1;
-        }
-        let (loss, acc) = self.read_acc();
-        (
-            loss,
-            acc,
-            t0.elapsed().as_secs_f64() / batches.max(1) as f64,
-        )
+        let n = self.data.test.n;
+        let (acc, batches) = epochs::test_set(self, n);
+        let secs = t0.elapsed().as_secs_f64();
+        (acc[0].0, acc[0].1, secs / batches.max(1) as f64)
     }
 
     /// DFA feedback (under `train.rule = "dfa"`) and crossbars (with `[array]`) per `cfg`;
@@ -283,6 +268,14 @@ impl EpochHooks for CnnTrainer<'_> {
 
     fn max_loss(&self) -> f64 {
         self.max_loss
+    }
+
+    fn test_batch(&mut self, start: usize, rows: usize) {
+        let xy = (self.net.x, self.net.y);
+        self.data.plain_batch(self.be, false, xy, start, rows);
+        self.net.forward(self.be, rows);
+        self.net.loss(self.be, rows);
+        self.be.flush();
     }
 
     fn test(&mut self) -> Vec<f64> {

@@ -5,16 +5,15 @@
 //! on the MLP path (`net.rs`). Calibrated ADC ranges are set on up to 16 images run through the
 //! freshly programmed arrays on a CPU twin of the network.
 
-use super::cnn_net::{CnnNet, Hyper, Param, Weights};
-use super::insitu::{create_layers, input_signed, knobs, map_layers};
+use super::cnn_net::{CnnNet, Weights};
+use super::cnn_xbar_eval::{self as twin, Cells};
+use super::insitu::{knobs, map_layers};
 use crate::backend::xbar::{MatView, XbarActivity, XbarId, XbarRead};
 use crate::backend::*;
 use crate::config::{AdcMode, ExperimentConfig, Rule};
-use crate::cpu::CpuBackend;
 use crate::data::Dataset;
 use crate::nn::model::{ConvWeights, Layer, Model};
 use crate::xbar::read::{calibrate, Direction};
-use crate::xbar::{Knobs, LayerCells, Xbar};
 
 /// Counters of an in-situ conv network.
 pub struct CnnXbar {
@@ -69,34 +68,14 @@ pub fn attach(
     let layers = (0..model.layers.len())
         .map(|l| dense_weights(model, l))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let mut cells = map_layers(cfg, &xb, &k, &layers)?;
-    let signed: Vec<bool> = (0..cells.len()).map(|l| input_signed(cfg, l)).collect();
+    let mut cells: Vec<Cells> = map_layers(cfg, &xb, &k, &layers)?
+        .into_iter()
+        .map(Cells::Dense)
+        .collect();
     if array.adc_mode == AdcMode::Calibrated {
-        cells = calibrated(model, net.hyper, cfg, &xb, &k, cells, &signed, calib, seed)?;
+        cells = twin::calibrate(model, net.hyper, cfg, &xb, &k, cells, calib, Some(seed))?;
     }
-    install(be, net, &xb, &k, cells, &signed, false)
-}
-
-/// Replaces `net`'s weights by crossbar layers holding `cells`.
-fn install(
-    be: &mut dyn Backend,
-    net: &mut CnnNet,
-    xb: &Xbar,
-    k: &Knobs,
-    cells: Vec<LayerCells>,
-    signed: &[bool],
-    calibrating: bool,
-) -> anyhow::Result<()> {
-    let sizes: Vec<usize> = cells.iter().map(|c| c.fan_in * c.fan_out).collect();
-    let ids = create_layers(be, xb, &[cells], &[*k])?;
-    for (((lb, id), n), &signed) in net.layers.iter_mut().zip(ids).zip(sizes).zip(signed) {
-        let mut grad = Param::new(be, &vec![0.0; n]);
-        // The SGD of `CnnNet::update` skips it: `program` applies the momentum as pulses.
-        grad.trainable = false;
-        lb.weights = Weights::Xbar { id, signed, grad };
-    }
-    net.xbar = Some(CnnXbar::new(be, calibrating));
-    Ok(())
+    twin::install(be, net, cfg, &xb, &k, cells, true, false)
 }
 
 impl CnnXbar {
@@ -118,50 +97,6 @@ pub(super) fn calibration_rows(batch: usize, available: usize) -> usize {
 }
 
 const CALIBRATION_IMAGES: usize = 16;
-
-/// `cells` with ADC ranges calibrated on the first `calibration_rows` images: the network runs forward, loss and its
-/// learning rule's error pass on a CPU twin whose every read calibrates its range first.
-#[allow(clippy::too_many_arguments)]
-fn calibrated(
-    model: &Model,
-    hyper: Hyper,
-    cfg: &ExperimentConfig,
-    xb: &Xbar,
-    k: &Knobs,
-    cells: Vec<LayerCells>,
-    signed: &[bool],
-    calib: &Dataset,
-    seed: u64,
-) -> anyhow::Result<Vec<LayerCells>> {
-    let rows = calibration_rows(hyper.batch, calib.len());
-    let mut cpu = CpuBackend::new();
-    let mut twin = CnnNet::new(
-        &mut cpu,
-        model,
-        Hyper {
-            batch: rows,
-            ..hyper
-        },
-    )?;
-    if cfg.train.rule == Rule::Dfa {
-        let t = &cfg.train;
-        super::cnn_dfa::attach(&mut cpu, &mut twin, t.dfa_scope, t.feedback, seed);
-    }
-    install(&mut cpu, &mut twin, xb, k, cells, signed, true)?;
-    cpu.write(twin.x, &calib.images[..rows * calib.features()]);
-    cpu.write_u32(twin.y, &calib.labels[..rows]);
-    twin.forward(&mut cpu, rows);
-    twin.loss(&mut cpu, rows);
-    twin.backward(&mut cpu, rows);
-    Ok(twin
-        .layers
-        .iter()
-        .map(|lb| match &lb.weights {
-            Weights::Xbar { id, .. } => cpu.xbar_cells(*id).remove(0),
-            _ => unreachable!("installed above"),
-        })
-        .collect())
-}
 
 impl CnnNet {
     /// `y[rows][out] = x[rows][in]` through crossbar `id` (`x` and `y` as (buffer, row

@@ -32,7 +32,9 @@ pub trait EpochHooks {
     /// Per instance, where its loss diverged; and the bound it is checked against.
     fn diverged_mut(&mut self) -> &mut [Option<Divergence>];
     fn max_loss(&self) -> f64;
-    /// Test accuracy per instance.
+    /// Forward pass and loss of test rows `[start, start + rows)`.
+    fn test_batch(&mut self, start: usize, rows: usize);
+    /// Test accuracy per instance ([`test_set`] in the network's evaluation mode).
     fn test(&mut self) -> Vec<f64>;
     /// Crossbar activity of every array so far (empty in float).
     fn activity(&mut self) -> Vec<XbarActivity>;
@@ -76,6 +78,21 @@ pub fn train_epoch(
         }
     }
     t.read_acc()
+}
+
+/// Runs the `n` test samples through `t`; returns per-instance (loss, accuracy) and the
+/// number of batches.
+pub fn test_set(t: &mut dyn EpochHooks, n: usize) -> (Vec<(f64, f64)>, usize) {
+    t.reset_acc();
+    let b = t.batch();
+    let (mut start, mut batches) = (0, 0);
+    while start < n {
+        let rows = b.min(n - start);
+        t.test_batch(start, rows);
+        start += rows;
+        batches += 1;
+    }
+    (t.read_acc(), batches)
 }
 
 /// Runs every epoch of `cfg` on `t` (`train_len` samples each), filling `report` and writing

@@ -206,23 +206,9 @@ impl<'a> Trainer<'a> {
 
     /// Test accuracy per instance.
     pub fn evaluate(&mut self) -> Vec<f64> {
-        self.reset_acc();
-        let test = self.data.test;
-        let b = self.net.spec.batch;
-        let mut start = 0;
-        while start < test.n {
-            let rows = b.min(test.n - start);
-            let xy = (self.net.x, self.net.y);
-            self.data.plain_batch(self.be, false, xy, start, rows);
-            self.net.forward(self.be, rows);
-            self.net.loss(self.be, rows);
-            self.be.flush();
-            start += rows;
-        }
-        feed::read_acc(self.be, self.net.acc)
-            .into_iter()
-            .map(|(_, a)| a)
-            .collect()
+        let n = self.data.test.n;
+        let (acc, _) = epochs::test_set(self, n);
+        acc.into_iter().map(|(_, a)| a).collect()
     }
 
     /// Crossbar activity of every weight layer so far (empty for float runs).
@@ -366,6 +352,14 @@ impl EpochHooks for Trainer<'_> {
 
     fn max_loss(&self) -> f64 {
         self.cfg.train.max_loss
+    }
+
+    fn test_batch(&mut self, start: usize, rows: usize) {
+        let xy = (self.net.x, self.net.y);
+        self.data.plain_batch(self.be, false, xy, start, rows);
+        self.net.forward(self.be, rows);
+        self.net.loss(self.be, rows);
+        self.be.flush();
     }
 
     fn test(&mut self) -> Vec<f64> {
