@@ -1,9 +1,10 @@
 //! Conv networks trained in situ: every weight layer (a conv's unrolled kernel matrix
 //! `[C_out][C_in k k]`, one kernel per crossbar column, or an FC `[fan_out][fan_in]`) lives as
 //! conductances on a crossbar layer. Reads replace the weight products (`cnn_products`); the
-//! weight gradient stays digital, goes through the momentum, and is programmed as pulses, as
-//! on the MLP path (`net.rs`). Calibrated ADC ranges are set on up to 16 images run through the
-//! freshly programmed arrays on a CPU twin of the network.
+//! weight gradient stays digital, goes through the momentum, and is programmed as pulses by
+//! the step every crossbar layer shares (`program.rs`). Calibrated ADC ranges are set on up to
+//! 16 images run through the freshly programmed arrays on a CPU twin of the network, the same
+//! twin crossbar evaluation calibrates on (`cnn_xbar_eval::calibrate`).
 
 use super::cnn_net::{CnnNet, Weights};
 use super::cnn_xbar_eval::{self as twin, Cells};
