@@ -37,7 +37,17 @@ fn acc(r: &RunReport) -> f64 {
 /// Ideal device, fine levels and converters: in-situ training follows float training.
 #[test]
 fn ideal_crossbar_training_tracks_float() {
-    let ideal = [
+    tracks_float(&["optimizer.momentum=0.0"]);
+}
+
+/// The same with Nesterov momentum: the cells are programmed with the Nesterov step.
+#[test]
+fn ideal_crossbar_nesterov_training_tracks_float() {
+    tracks_float(&["optimizer.momentum=0.5", "optimizer.nesterov=true"]);
+}
+
+fn tracks_float(optimizer: &[&str]) {
+    let mut ideal = vec![
         "device.preset=\"ideal\"",
         "device.levels=4096",
         "device.max_pulses_per_update=4096",
@@ -49,8 +59,8 @@ fn ideal_crossbar_training_tracks_float() {
         "array.adc_bits=14",
         "array.adc_bits_backward=14",
         "array.adc_mode=\"full\"",
-        "optimizer.momentum=0.0",
     ];
+    ideal.extend(optimizer);
     let x = train(&mut CpuBackend::new(), &small("bp", &ideal));
     let mut f = small("bp", &ideal);
     f.array = None;

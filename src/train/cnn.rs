@@ -5,9 +5,10 @@ use std::time::Instant;
 
 use super::augment::Augmenter;
 use super::cnn_net::{CnnNet, Hyper};
-use super::feed::{self, upload_split, Resident, ResidentSplit};
-use super::report::{chip_cost, Divergence, EpochRecord, FinalRecord, RunReport, CHECK_EVERY};
-use super::run::{progress, RunOptions};
+use super::epochs::{self, EpochHooks};
+use super::feed::{self, Feeder};
+use super::report::{Divergence, RunReport};
+use super::run::RunOptions;
 use super::{cnn_dfa, cnn_insitu};
 use crate::backend::*;
 use crate::config::{ExperimentConfig, Rule};
@@ -80,13 +81,8 @@ fn check_buffers(be: &dyn Backend, model: &Model, batch: usize) -> anyhow::Resul
 pub struct CnnTrainer<'a> {
     pub be: &'a mut dyn Backend,
     pub net: CnnNet,
-    pub train: Resident,
-    pub test: Resident,
-    perm: Buf,
-    order: Buf,
-    features: usize,
+    pub data: Feeder,
     seed: u64,
-    augment: Option<Augmenter>,
     /// Where the training loss diverged, and the bound it is checked against.
     pub diverged: Option<Divergence>,
     pub max_loss: f64,
@@ -107,24 +103,13 @@ impl<'a> CnnTrainer<'a> {
             split.train.shape
         );
         check_buffers(&*be, model, hyper.batch)?;
-        feed::check_resident(&*be, split)?;
         let net = CnnNet::new(be, model, hyper)?;
-        let ResidentSplit {
-            train,
-            test,
-            perm,
-            order,
-        } = upload_split(be, split);
+        let data = Feeder::new(be, split)?;
         Ok(CnnTrainer {
             be,
             net,
-            train,
-            test,
-            perm,
-            order,
-            features: split.train.features(),
+            data,
             seed,
-            augment: None,
             diverged: None,
             max_loss: crate::config::TrainConfig::default().max_loss,
         })
@@ -133,56 +118,17 @@ impl<'a> CnnTrainer<'a> {
     /// Augments training batches as `cfg.augment` says (evaluation never is).
     pub fn set_augment(&mut self, cfg: &DataConfig) -> anyhow::Result<()> {
         let (shape, batch) = (self.net.input, self.net.hyper.batch);
-        self.augment = Augmenter::new(self.be, cfg, shape, batch, self.seed)?;
+        self.data.augment = Augmenter::new(self.be, cfg, shape, batch, self.seed)?;
         Ok(())
-    }
-
-    fn gather(&mut self, test: bool, perm: Buf, start: usize, rows: usize) {
-        let set = if test { self.test } else { self.train };
-        let (x, y) = (self.net.x, self.net.y);
-        feed::gather(self.be, &set, perm, x, y, self.features, start, rows);
     }
 
     fn read_acc(&mut self) -> (f64, f64) {
         feed::read_acc(self.be, self.net.acc)[0]
     }
 
-    /// One epoch of BP steps; (loss, accuracy) over its batches.
+    /// One epoch of training steps; (loss, accuracy) over its batches.
     pub fn train_epoch(&mut self, epoch: u32, bar: &indicatif::ProgressBar) -> (f64, f64) {
-        let order = data::epoch_order(self.train.n, self.seed, epoch);
-        self.be.write_u32(self.perm, &order);
-        feed::reset_acc(self.be, self.net.acc, 1);
-        let b = self.net.hyper.batch;
-        let mut start = 0;
-        let mut step = 0;
-        while start < self.train.n {
-            let rows = b.min(self.train.n - start);
-            match &self.augment {
-                Some(a) => {
-                    let (set, x, y) = (self.train, a.staging, self.net.y);
-                    feed::gather(self.be, &set, self.perm, x, y, self.features, start, rows);
-                    a.apply(self.be, self.net.x, epoch, start, rows);
-                }
-                None => self.gather(false, self.perm, start, rows),
-            }
-            self.net.forward(self.be, rows);
-            self.net.loss(self.be, rows);
-            self.net.backward(self.be, rows);
-            self.net.update(self.be);
-            self.net.program(self.be);
-            self.be.flush();
-            start += rows;
-            step += 1;
-            bar.inc(rows as u64);
-            if self.diverged.is_none() && (step % CHECK_EVERY == 0 || start == self.train.n) {
-                let (loss, acc) = self.read_acc();
-                self.diverged = Divergence::check(loss, self.max_loss, epoch, step);
-                if self.diverged.is_some() {
-                    return (loss, acc);
-                }
-            }
-        }
-        self.read_acc()
+        epochs::train_epoch(self, epoch, bar)[0]
     }
 
     /// Test (loss, accuracy) and seconds per batch of the forward passes, in evaluation mode
@@ -195,26 +141,12 @@ impl<'a> CnnTrainer<'a> {
     }
 
     fn evaluate_batches(&mut self) -> (f64, f64, f64) {
-        feed::reset_acc(self.be, self.net.acc, 1);
         self.be.read(self.net.acc);
-        let b = self.net.hyper.batch;
         let t0 = Instant::now();
-        let (mut start, mut batches) = (0, 0);
-        while start < self.test.n {
-            let rows = b.min(self.test.n - start);
-            self.gather(true, self.order, start, rows);
-            self.net.forward(self.be, rows);
-            self.net.loss(self.be, rows);
-            self.be.flush();
-            start += rows;
-            batches += 1;
-        }
-        let (loss, acc) = self.read_acc();
-        (
-            loss,
-            acc,
-            t0.elapsed().as_secs_f64() / batches.max(1) as f64,
-        )
+        let n = self.data.test.n;
+        let (acc, batches) = epochs::test_set(self, n);
+        let secs = t0.elapsed().as_secs_f64();
+        (acc[0].0, acc[0].1, secs / batches.max(1) as f64)
     }
 
     /// DFA feedback (under `train.rule = "dfa"`) and crossbars (with `[array]`) per `cfg`;
@@ -288,57 +220,75 @@ pub fn train(
     t.set_augment(&cfg.data)?;
     t.attach(&model, cfg, &split.train)?;
     let mut report = RunReport::start(adapter, cfg, &[(seed, cfg.optimizer.lr)]);
-    let bar = progress(opts, split.train.len() as u64 * cfg.train.epochs as u64);
-    let mut train_seconds = 0.0;
-    for epoch in 0..cfg.train.epochs {
-        let lr = cfg.optimizer.lr * cfg.optimizer.lr_factor(epoch, cfg.train.epochs);
-        t.net.set_lr(t.be, lr as f32);
-        bar.set_message(format!("epoch {}/{}", epoch + 1, cfg.train.epochs));
-        let t0 = Instant::now();
-        let at_start = t.activity();
-        let (loss, acc) = t.train_epoch(epoch, &bar);
-        let secs = t0.elapsed().as_secs_f64();
-        let clipped = super::report::clip_fractions(&t.activity(), &at_start);
-        if let Some(a) = &cfg.array {
-            report.warn_clipping(epoch, &clipped, a.adc_clip_warning);
-        }
-        train_seconds += secs;
-        let (_, test, _) = t.evaluate();
-        let rec = EpochRecord {
-            epoch: epoch + 1,
-            train_loss: loss,
-            train_accuracy: acc,
-            test_accuracy: test,
-            seconds: secs,
-            alignment: None,
-            adc_clipped: clipped,
-        };
-        report.instances[0].epochs.push(rec.clone());
-        report.instances[0].test_accuracy = test;
-        report.epochs.push(rec);
-        let n = split.train.len() as f64 * (epoch + 1) as f64;
-        report.final_ = Some(FinalRecord {
-            test_accuracy: test,
-            samples_per_second: n / train_seconds,
-            instance_samples_per_second: n / train_seconds,
-            diverged: None,
-        });
-        report.activity = t.activity();
-        if !report.activity.is_empty() || report.cost.is_none() {
-            let measured = (!report.activity.is_empty())
-                .then(|| crate::chip::experiment::measured(cfg, &report.activity));
-            report.cost = chip_cost(cfg, measured.as_deref());
-        }
-        if let Some(path) = &opts.save {
-            t.save(path)?;
-        }
-        if report.close_epoch(std::slice::from_ref(&t.diverged), opts.out.as_deref())? {
-            break;
-        }
-    }
-    bar.finish_and_clear();
+    epochs::run_epochs(&mut t, cfg, split.train.len(), opts, &mut report)?;
     let model = t.model();
     Ok((report, model))
+}
+
+impl EpochHooks for CnnTrainer<'_> {
+    fn begin_epoch(&mut self, cfg: &ExperimentConfig, epoch: u32) {
+        let lr = cfg.optimizer.lr * cfg.optimizer.lr_factor(epoch, cfg.train.epochs);
+        self.net.set_lr(self.be, lr as f32);
+    }
+
+    fn shuffle(&mut self, epoch: u32) {
+        self.data.shuffle(self.be, self.seed, epoch);
+    }
+
+    fn train_len(&self) -> usize {
+        self.data.train.n
+    }
+
+    fn batch(&self) -> usize {
+        self.net.hyper.batch
+    }
+
+    fn step(&mut self, epoch: u32, start: usize, rows: usize) {
+        let (x, y) = (self.net.x, self.net.y);
+        self.data.train_batch(self.be, x, y, epoch, start, rows);
+        self.net.forward(self.be, rows);
+        self.net.loss(self.be, rows);
+        self.net.backward(self.be, rows);
+        self.net.update(self.be);
+        self.net.program(self.be);
+        self.be.flush();
+    }
+
+    fn reset_acc(&mut self) {
+        feed::reset_acc(self.be, self.net.acc, 1);
+    }
+
+    fn read_acc(&mut self) -> Vec<(f64, f64)> {
+        vec![CnnTrainer::read_acc(self)]
+    }
+
+    fn diverged_mut(&mut self) -> &mut [Option<Divergence>] {
+        std::slice::from_mut(&mut self.diverged)
+    }
+
+    fn max_loss(&self) -> f64 {
+        self.max_loss
+    }
+
+    fn test_batch(&mut self, start: usize, rows: usize) {
+        let xy = (self.net.x, self.net.y);
+        self.data.plain_batch(self.be, false, xy, start, rows);
+        self.net.forward(self.be, rows);
+        self.net.loss(self.be, rows);
+        self.be.flush();
+    }
+
+    fn test(&mut self) -> Vec<f64> {
+        vec![self.evaluate().1]
+    }
+
+    fn activity(&mut self) -> Vec<crate::backend::xbar::XbarActivity> {
+        CnnTrainer::activity(self)
+    }
+
+    fn save(&mut self, path: &std::path::Path) -> anyhow::Result<()> {
+        CnnTrainer::save(self, path)
+    }
 }
 
 /// [`train`] without the model: the entry point `train::run_on` dispatches to.

@@ -1,31 +1,24 @@
 //! Conv networks trained in situ: every weight layer (a conv's unrolled kernel matrix
 //! `[C_out][C_in k k]`, one kernel per crossbar column, or an FC `[fan_out][fan_in]`) lives as
 //! conductances on a crossbar layer. Reads replace the weight products (`cnn_products`); the
-//! weight gradient stays digital, goes through the momentum, and is programmed as pulses, as
-//! on the MLP path (`net.rs`). Calibrated ADC ranges are set on up to 16 images run through the
-//! freshly programmed arrays on a CPU twin of the network.
+//! weight gradient stays digital, goes through the momentum, and is programmed as pulses by
+//! the step every crossbar layer shares (`program.rs`). Calibrated ADC ranges are set on up to
+//! 16 images run through the freshly programmed arrays on a CPU twin of the network, the same
+//! twin crossbar evaluation calibrates on (`cnn_xbar_eval::calibrate`).
 
-use std::cell::Cell;
-
-use super::cnn_net::{CnnNet, Hyper, Param, Weights};
-use super::insitu::{init_limit, input_signed, knobs};
+use super::cnn_net::{CnnNet, Weights};
+use super::cnn_xbar_eval::{self as twin, Cells};
+use super::insitu::{knobs, map_layers};
 use crate::backend::xbar::{MatView, XbarActivity, XbarId, XbarRead};
 use crate::backend::*;
 use crate::config::{AdcMode, ExperimentConfig, Rule};
-use crate::cpu::CpuBackend;
 use crate::data::Dataset;
 use crate::nn::model::{ConvWeights, Layer, Model};
-use crate::xbar::mapping::map_for_training;
 use crate::xbar::read::{calibrate, Direction};
-use crate::xbar::{Knobs, LayerCells, Xbar};
 
 /// Counters of an in-situ conv network.
 pub struct CnnXbar {
-    zero_lr: Buf,
-    /// Learning rate -1: SGD on zero weights leaves the Nesterov step itself in them.
-    minus_one_lr: Buf,
-    reads: Cell<u32>,
-    steps: Cell<u32>,
+    steps: super::program::XbarSteps,
     /// Every read first calibrates its ADC range on the host (the calibration pass).
     calibrating: bool,
 }
@@ -73,55 +66,24 @@ pub fn attach(
     let xb = cfg.xbar(array);
     let inst = &cfg.instances()[0];
     let k = knobs(cfg, inst, seed, inst.lr.unwrap_or(cfg.optimizer.lr));
-    let mut cells = Vec::new();
-    for l in 0..model.layers.len() {
-        let (w, fi, fo) = dense_weights(model, l)?;
-        let scale = cfg.train.weight_range as f32
-            * init_limit(cfg.network.init, cfg.network.activation, fi, fo);
-        cells.push(map_for_training(w, fo, fi, scale, &xb, &k, 0, l as u32)?);
-    }
-    let signed: Vec<bool> = (0..cells.len()).map(|l| input_signed(cfg, l)).collect();
+    let layers = (0..model.layers.len())
+        .map(|l| dense_weights(model, l))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let mut cells: Vec<Cells> = map_layers(cfg, &xb, &k, &layers)?
+        .into_iter()
+        .map(Cells::Dense)
+        .collect();
     if array.adc_mode == AdcMode::Calibrated {
-        cells = calibrated(model, net.hyper, cfg, &xb, &k, cells, &signed, calib, seed)?;
+        cells = twin::calibrate(model, net.hyper, cfg, &xb, &k, cells, calib, Some(seed))?;
     }
-    for (l, c) in cells.iter().enumerate() {
-        crate::backend::xbar::check_cells(&*be, &format!("layer {l}"), c, 1)?;
-    }
-    install(be, net, &xb, &k, cells, &signed, false);
-    Ok(())
-}
-
-/// Replaces `net`'s weights by crossbar layers holding `cells`.
-fn install(
-    be: &mut dyn Backend,
-    net: &mut CnnNet,
-    xb: &Xbar,
-    k: &Knobs,
-    cells: Vec<LayerCells>,
-    signed: &[bool],
-    calibrating: bool,
-) {
-    for ((lb, c), &signed) in net.layers.iter_mut().zip(cells).zip(signed) {
-        let mut grad = Param::new(be, &vec![0.0; c.fan_in * c.fan_out]);
-        // The SGD of `CnnNet::update` skips it: `program` applies the momentum as pulses.
-        grad.trainable = false;
-        let id = be.xbar_create(xb, vec![c], vec![*k]);
-        lb.weights = Weights::Xbar { id, signed, grad };
-    }
-    net.xbar = Some(CnnXbar::new(be, calibrating));
+    twin::install(be, net, cfg, &xb, &k, cells, true, false)
 }
 
 impl CnnXbar {
     /// Fresh counters; with `calibrating`, every read first calibrates its ADC range.
     pub fn new(be: &mut dyn Backend, calibrating: bool) -> CnnXbar {
-        let zero_lr = be.alloc(1);
-        let minus_one_lr = be.alloc(1);
-        be.write(minus_one_lr, &[-1.0]);
         CnnXbar {
-            zero_lr,
-            minus_one_lr,
-            reads: Cell::new(0),
-            steps: Cell::new(0),
+            steps: super::program::XbarSteps::new(be, 1),
             calibrating,
         }
     }
@@ -136,50 +98,6 @@ pub(super) fn calibration_rows(batch: usize, available: usize) -> usize {
 }
 
 const CALIBRATION_IMAGES: usize = 16;
-
-/// `cells` with ADC ranges calibrated on the first `calibration_rows` images: the network runs forward, loss and its
-/// learning rule's error pass on a CPU twin whose every read calibrates its range first.
-#[allow(clippy::too_many_arguments)]
-fn calibrated(
-    model: &Model,
-    hyper: Hyper,
-    cfg: &ExperimentConfig,
-    xb: &Xbar,
-    k: &Knobs,
-    cells: Vec<LayerCells>,
-    signed: &[bool],
-    calib: &Dataset,
-    seed: u64,
-) -> anyhow::Result<Vec<LayerCells>> {
-    let rows = calibration_rows(hyper.batch, calib.len());
-    let mut cpu = CpuBackend::new();
-    let mut twin = CnnNet::new(
-        &mut cpu,
-        model,
-        Hyper {
-            batch: rows,
-            ..hyper
-        },
-    )?;
-    if cfg.train.rule == Rule::Dfa {
-        let t = &cfg.train;
-        super::cnn_dfa::attach(&mut cpu, &mut twin, t.dfa_scope, t.feedback, seed);
-    }
-    install(&mut cpu, &mut twin, xb, k, cells, signed, true);
-    cpu.write(twin.x, &calib.images[..rows * calib.features()]);
-    cpu.write_u32(twin.y, &calib.labels[..rows]);
-    twin.forward(&mut cpu, rows);
-    twin.loss(&mut cpu, rows);
-    twin.backward(&mut cpu, rows);
-    Ok(twin
-        .layers
-        .iter()
-        .map(|lb| match &lb.weights {
-            Weights::Xbar { id, .. } => cpu.xbar_cells(*id).remove(0),
-            _ => unreachable!("installed above"),
-        })
-        .collect())
-}
 
 impl CnnNet {
     /// `y[rows][out] = x[rows][in]` through crossbar `id` (`x` and `y` as (buffer, row
@@ -213,8 +131,7 @@ impl CnnNet {
                 0,
             );
         }
-        let r = xs.reads.get();
-        xs.reads.set(r.wrapping_add(1));
+        let r = xs.steps.next_read();
         let view = |(buf, ld): (Buf, usize)| MatView {
             buf,
             off: 0,
@@ -236,8 +153,7 @@ impl CnnNet {
         let Some(xs) = &self.xbar else {
             return;
         };
-        let step = xs.steps.get();
-        xs.steps.set(step.wrapping_add(1));
+        let step = xs.steps.next_step();
         for lb in &self.layers {
             let Weights::Xbar { id, grad, .. } = &lb.weights else {
                 continue;
@@ -252,23 +168,8 @@ impl CnnNet {
                 weight_decay: self.hyper.weight_decay,
                 _pad1: [0.0; 2],
             };
-            if self.hyper.nesterov {
-                // `grad.w` stays zero between steps; here it briefly holds the Nesterov step.
-                be.sgd(grad.w, grad.v, grad.g, xs.minus_one_lr, &sp);
-                be.xbar_program(*id, grad.w, step);
-                be.fill(
-                    grad.w,
-                    &FillParams {
-                        off: 0,
-                        count: n,
-                        value: 0.0,
-                        _pad: 0,
-                    },
-                );
-            } else {
-                be.sgd(grad.w, grad.v, grad.g, xs.zero_lr, &sp);
-                be.xbar_program(*id, grad.v, step);
-            }
+            // `grad.w` stays zero between steps.
+            xs.steps.program(be, *id, grad.w, grad.v, grad.g, &sp, step);
         }
     }
 

@@ -10,10 +10,10 @@ use super::cnn::{self, CnnTrainer};
 use super::cnn_insitu::CnnXbar;
 use super::cnn_net::{CnnNet, Kind, Param, Weights};
 use super::cnn_penni_xbar::{compact, PenniXbar};
-use super::insitu::{input_signed, knobs};
+use super::insitu::{create_layers, input_signed, knobs};
 use crate::backend::xbar::XbarActivity;
 use crate::backend::*;
-use crate::config::{AdcMode, ExperimentConfig};
+use crate::config::{AdcMode, ExperimentConfig, Rule};
 use crate::cpu::CpuBackend;
 use crate::data::{Dataset, Split};
 use crate::nn::model::{ConvWeights, Layer, Model};
@@ -75,7 +75,10 @@ pub(super) fn map_model(model: &Model, xb: &Xbar) -> Vec<Cells> {
         .collect()
 }
 
-/// Replaces `net`'s weights by crossbar layers holding `cells`.
+/// Replaces `net`'s weights by crossbar layers holding `cells` (dense layers checked against
+/// the backend's limits). With `trains`, a dense layer keeps a digital gradient and momentum
+/// that `CnnNet::program` turns into pulses (the SGD of `CnnNet::update` skips them).
+#[allow(clippy::too_many_arguments)]
 pub(super) fn install(
     be: &mut dyn Backend,
     net: &mut CnnNet,
@@ -83,16 +86,18 @@ pub(super) fn install(
     xb: &Xbar,
     k: &Knobs,
     cells: Vec<Cells>,
+    trains: bool,
     calibrating: bool,
-) {
+) -> anyhow::Result<()> {
     let batch = net.hyper.batch;
     for (l, (lb, c)) in net.layers.iter_mut().zip(cells).enumerate() {
         let signed = input_signed(cfg, l);
         lb.weights = match c {
             Cells::Dense(c) => {
-                let mut grad = Param::new(be, &[0.0]);
+                let n = if trains { c.fan_in * c.fan_out } else { 1 };
+                let mut grad = Param::new(be, &vec![0.0; n]);
                 grad.trainable = false;
-                let id = be.xbar_create(xb, vec![c], vec![*k]);
+                let id = create_layers(be, xb, &[vec![c]], &[*k])?.remove(0);
                 Weights::Xbar { id, signed, grad }
             }
             Cells::Penni { d, basis, coef } => {
@@ -107,6 +112,7 @@ pub(super) fn install(
         };
     }
     net.xbar = Some(CnnXbar::new(be, calibrating));
+    Ok(())
 }
 
 /// The cells now on `net`'s crossbars.
@@ -149,15 +155,16 @@ pub fn attach(
     let k = knobs(cfg, inst, seed, inst.lr.unwrap_or(cfg.optimizer.lr));
     let mut cells = map_model(model, &xb);
     if array.adc_mode == AdcMode::Calibrated {
-        cells = calibrate(model, net.hyper, cfg, &xb, &k, cells, calib)?;
+        cells = calibrate(model, net.hyper, cfg, &xb, &k, cells, calib, None)?;
     }
-    install(be, net, cfg, &xb, &k, cells, false);
-    Ok(())
+    install(be, net, cfg, &xb, &k, cells, false, false)
 }
 
-/// `cells` with their forward ADC ranges calibrated on the first images of `calib`
-/// (`cnn_insitu::calibration_rows`), run forward through `model` in evaluation mode on a CPU
-/// twin.
+/// `cells` with ADC ranges calibrated on the first images of `calib`
+/// (`cnn_insitu::calibration_rows`): a CPU twin of `model` whose every read first calibrates
+/// its range runs them forward (evaluation mode) or, with `training` (the seed of DFA's
+/// feedback), forward, loss and the learning rule's error pass in training mode.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn calibrate(
     model: &Model,
     hyper: super::cnn_net::Hyper,
@@ -166,6 +173,7 @@ pub(super) fn calibrate(
     k: &Knobs,
     cells: Vec<Cells>,
     calib: &Dataset,
+    training: Option<u64>,
 ) -> anyhow::Result<Vec<Cells>> {
     let rows = super::cnn_insitu::calibration_rows(hyper.batch, calib.len());
     let mut cpu = CpuBackend::new();
@@ -174,10 +182,28 @@ pub(super) fn calibrate(
         ..hyper
     };
     let mut twin = CnnNet::new(&mut cpu, model, hyper)?;
-    twin.training = false;
-    install(&mut cpu, &mut twin, cfg, xb, k, cells, true);
+    twin.training = training.is_some();
+    if let (Some(seed), Rule::Dfa) = (training, cfg.train.rule) {
+        let t = &cfg.train;
+        super::cnn_dfa::attach(&mut cpu, &mut twin, t.dfa_scope, t.feedback, seed);
+    }
+    install(
+        &mut cpu,
+        &mut twin,
+        cfg,
+        xb,
+        k,
+        cells,
+        training.is_some(),
+        true,
+    )?;
     cpu.write(twin.x, &calib.images[..rows * calib.features()]);
     twin.forward(&mut cpu, rows);
+    if training.is_some() {
+        cpu.write_u32(twin.y, &calib.labels[..rows]);
+        twin.loss(&mut cpu, rows);
+        twin.backward(&mut cpu, rows);
+    }
     Ok(collect(&mut cpu, &twin))
 }
 

@@ -1,11 +1,9 @@
 //! Putting a network's weights on simulated crossbars: per-instance knobs, the fixed weight
 //! range of each layer, training mapping of the initial weights, DFA feedback arrays.
 
-use std::cell::Cell;
-
 use super::calibrate::{calibrate_instance, Recalibration};
 use super::net::{Net, XbarNet};
-use crate::backend::{Activation, Backend};
+use crate::backend::{Activation, Backend, XbarId};
 use crate::config::{AdcMode, ExperimentConfig, Init, InstanceConfig};
 use crate::data::{Dataset, Normalize};
 use crate::xbar::mapping::{map_for_training, map_weights};
@@ -56,6 +54,49 @@ pub fn init_limit(init: Init, act: Activation, fan_in: usize, fan_out: usize) ->
     }
 }
 
+/// One instance's weight layers mapped for training (one analog cell per weight, the fixed
+/// range `train.weight_range` times the layer's initialisation limit): `layers[l]` is the
+/// weights `[fan_out][fan_in]`, fan_in and fan_out.
+pub fn map_layers(
+    cfg: &ExperimentConfig,
+    xb: &Xbar,
+    k: &Knobs,
+    layers: &[(&[f32], usize, usize)],
+) -> anyhow::Result<Vec<LayerCells>> {
+    layers
+        .iter()
+        .enumerate()
+        .map(|(l, &(w, fi, fo))| {
+            let scale = cfg.train.weight_range as f32
+                * init_limit(cfg.network.init, cfg.network.activation, fi, fo);
+            // Streams key on the instance's own seed (instance id 0), so an instance draws the
+            // same noise alone or inside a population.
+            Ok(map_for_training(w, fo, fi, scale, xb, k, 0, l as u32)?)
+        })
+        .collect()
+}
+
+/// Crossbar layers on `be` holding `cells[p][l]` (instance p's layer l), checked against the
+/// backend's limits first.
+pub fn create_layers(
+    be: &mut dyn Backend,
+    xb: &Xbar,
+    cells: &[Vec<LayerCells>],
+    knobs: &[Knobs],
+) -> anyhow::Result<Vec<XbarId>> {
+    let n_layers = cells.first().map_or(0, Vec::len);
+    for l in 0..n_layers {
+        let what = format!("layer {} ({} instances)", l + 1, cells.len());
+        crate::backend::xbar::check_cells(&*be, &what, &cells[0][l], cells.len())?;
+    }
+    Ok((0..n_layers)
+        .map(|l| {
+            let per_instance = cells.iter().map(|c| c[l].clone()).collect();
+            be.xbar_create(xb, per_instance, knobs.to_vec())
+        })
+        .collect())
+}
+
 /// Maps `net`'s initial weights onto crossbars (one analog cell per weight) and, for DFA with
 /// `array.feedback_bits` > 0, the feedback matrices onto fixed arrays.
 pub fn attach(
@@ -79,21 +120,24 @@ pub fn attach(
         .collect();
     let sizes = net.spec.sizes.clone();
     let n_layers = sizes.len() - 1;
-    let mut largest = 0;
+    let largest = (0..n_layers)
+        .map(|l| sizes[l] * sizes[l + 1])
+        .max()
+        .unwrap_or(0);
     // cells[p][l]: instance p's arrays.
-    let mut cells: Vec<Vec<LayerCells>> = vec![Vec::new(); all_knobs.len()];
-    for l in 0..n_layers {
-        let (fi, fo) = (sizes[l], sizes[l + 1]);
-        largest = largest.max(fi * fo);
-        let scale = cfg.train.weight_range as f32
-            * init_limit(cfg.network.init, cfg.network.activation, fi, fo);
-        for (p, k) in all_knobs.iter().enumerate() {
-            let w = &weights[l][p * fi * fo..(p + 1) * fi * fo];
-            // Streams key on the instance's own seed (instance id 0), so an instance draws the
-            // same noise alone or inside a population.
-            cells[p].push(map_for_training(w, fo, fi, scale, &xb, k, 0, l as u32)?);
-        }
-    }
+    let mut cells: Vec<Vec<LayerCells>> = all_knobs
+        .iter()
+        .enumerate()
+        .map(|(p, k)| {
+            let layers: Vec<(&[f32], usize, usize)> = (0..n_layers)
+                .map(|l| {
+                    let (fi, fo) = (sizes[l], sizes[l + 1]);
+                    (&weights[l][p * fi * fo..(p + 1) * fi * fo], fi, fo)
+                })
+                .collect();
+            map_layers(cfg, &xb, k, &layers)
+        })
+        .collect::<anyhow::Result<_>>()?;
     let fx = match (feedback, array.feedback_bits) {
         (Some(_), bits) if bits > 0 => {
             let mut fa = array.clone();
@@ -150,27 +194,14 @@ pub fn attach(
             );
         }
     }
-    for l in 0..n_layers {
-        let what = format!("layer {} ({} instances)", l + 1, cells.len());
-        crate::backend::xbar::check_cells(&*be, &what, &cells[0][l], cells.len())?;
-    }
-    let mut layers = Vec::new();
-    for l in 0..n_layers {
-        let per_instance = cells.iter().map(|c| c[l].clone()).collect();
-        layers.push(be.xbar_create(&xb, per_instance, all_knobs.clone()));
-    }
+    let layers = create_layers(be, &xb, &cells, &all_knobs)?;
     let feedback_id = fx.map(|fx| be.xbar_create(&fx, fb_cells, all_knobs.clone()));
-    let minus_one_lr = be.alloc(all_knobs.len());
-    be.write(minus_one_lr, &vec![-1.0; all_knobs.len()]);
     net.xbar = Some(XbarNet {
         layers,
         feedback: feedback_id,
         signed_inputs,
         zero_weights: be.alloc(largest * all_knobs.len()),
-        zero_lr: be.alloc(all_knobs.len()),
-        minus_one_lr,
-        reads: Cell::new(0),
-        steps: Cell::new(0),
+        steps: super::program::XbarSteps::new(be, all_knobs.len()),
         recalibration,
     });
     Ok(())

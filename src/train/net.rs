@@ -2,7 +2,6 @@
 //! training step: forward, loss, error signals (BP chain or DFA fan-out), gradients, update.
 
 use crate::backend::*;
-use std::cell::Cell;
 
 use crate::backend::xbar::{MatView, XbarId, XbarRead};
 use crate::config::Rule;
@@ -15,23 +14,12 @@ pub struct XbarNet {
     pub feedback: Option<XbarId>,
     /// Whether layer l's inputs can be negative (signed read).
     pub signed_inputs: Vec<bool>,
-    /// Zeros standing in for weights and learning rates when only momentum is wanted.
+    /// Zeros standing in for the weights in the programming step (largest layer, P times).
     pub zero_weights: Buf,
-    pub zero_lr: Buf,
-    /// -1 per instance: SGD on zero weights then leaves the step itself in them.
-    pub minus_one_lr: Buf,
-    pub reads: Cell<u32>,
-    pub steps: Cell<u32>,
+    /// Read and step counters, and the programming step.
+    pub steps: super::program::XbarSteps,
     /// `calibrated` ADC ranges: how to recalibrate them during training.
     pub recalibration: Option<super::calibrate::Recalibration>,
-}
-
-impl XbarNet {
-    fn next_read(&self) -> u32 {
-        let r = self.reads.get();
-        self.reads.set(r.wrapping_add(1));
-        r
-    }
 }
 
 /// Shapes and hyper-parameters fixed for a run.
@@ -200,7 +188,7 @@ impl Net {
                     dir: Direction::Forward,
                     signed: x.signed_inputs[l],
                     rows: rows as u32,
-                    read_counter: x.next_read(),
+                    read_counter: x.steps.next_read(),
                 };
                 be.xbar_read(x.layers[l], a, c, &op);
             } else {
@@ -301,7 +289,7 @@ impl Net {
                             dir: Direction::Transposed,
                             signed: true,
                             rows: rows as u32,
-                            read_counter: x.next_read(),
+                            read_counter: x.steps.next_read(),
                         };
                         be.xbar_read(x.layers[l], src, dst, &op);
                     } else {
@@ -339,7 +327,7 @@ impl Net {
                             dir: Direction::Forward,
                             signed: true,
                             rows: rows as u32,
-                            read_counter: x.next_read(),
+                            read_counter: x.steps.next_read(),
                         };
                         be.xbar_read(fb_array, e, out, &op);
                     }
@@ -397,11 +385,7 @@ impl Net {
     /// digital momentum) is programmed as pulses; biases stay digital.
     pub fn update(&self, be: &mut dyn Backend, layers: std::ops::Range<usize>) {
         let p = self.spec.instances as u32;
-        let step = self.xbar.as_ref().map(|x| {
-            let s = x.steps.get();
-            x.steps.set(s.wrapping_add(1));
-            s
-        });
+        let step = self.xbar.as_ref().map(|x| x.steps.next_step());
         for l in layers {
             let (fi, fo) = (self.spec.sizes[l] as u32, self.spec.sizes[l + 1] as u32);
             for (w, v, g, n, weights) in [
@@ -418,26 +402,9 @@ impl Net {
                     _pad1: [0.0; 2],
                 };
                 match (&self.xbar, weights, step) {
-                    (Some(x), true, Some(step)) if self.spec.nesterov => {
-                        // Zero weights under learning rate -1 receive the Nesterov step itself,
-                        // which is what the cells are programmed with; then zeroed again.
-                        be.sgd(x.zero_weights, v, g, x.minus_one_lr, &sp);
-                        be.xbar_program(x.layers[l], x.zero_weights, step);
-                        be.fill(
-                            x.zero_weights,
-                            &FillParams {
-                                off: 0,
-                                count: p * n,
-                                value: 0.0,
-                                _pad: 0,
-                            },
-                        );
-                    }
                     (Some(x), true, Some(step)) => {
-                        // Momentum only: zero weights and learning rates leave `w` untouched;
-                        // the velocity is the step.
-                        be.sgd(x.zero_weights, v, g, x.zero_lr, &sp);
-                        be.xbar_program(x.layers[l], v, step);
+                        x.steps
+                            .program(be, x.layers[l], x.zero_weights, v, g, &sp, step)
                     }
                     _ => be.sgd(w, v, g, self.lr, &sp),
                 }

@@ -1,15 +1,13 @@
 //! Running an experiment: data on the backend, epochs of steps, evaluation, the report.
 
-use std::path::PathBuf;
-use std::time::Instant;
+use std::path::{Path, PathBuf};
 
 use super::augment::Augmenter;
-use super::feed::{self, upload_split, Resident, ResidentSplit};
+use super::epochs::{self, EpochHooks};
+use super::feed::{self, Feeder};
 use super::init;
 use super::net::{Net, NetSpec};
-use super::report::{
-    chip_cost, clip_fractions, Divergence, EpochRecord, FinalRecord, RunReport, CHECK_EVERY,
-};
+use super::report::{Divergence, RunReport};
 use crate::backend::*;
 use crate::config::{ExperimentConfig, Rule};
 use crate::data::{self, Split};
@@ -54,14 +52,11 @@ pub struct Trainer<'a> {
     pub be: &'a mut dyn Backend,
     pub cfg: ExperimentConfig,
     pub net: Net,
-    train: Resident,
-    test: Resident,
-    perm: Buf,
-    order: Buf,
-    features: usize,
+    data: Feeder,
+    /// The data's image shape (of the saved model's input).
+    shape: [usize; 3],
     /// Per-instance base learning rates (the schedule scales them).
     lr: Vec<f32>,
-    augment: Option<Augmenter>,
     /// Per instance: where its training loss diverged.
     pub diverged: Vec<Option<Divergence>>,
 }
@@ -99,7 +94,6 @@ impl<'a> Trainer<'a> {
             check_buffer(&*be, &format!("the weights of {what}"), w[0] * w[1] * p)?;
             check_buffer(&*be, &format!("the outputs of {what}"), batch * w[1] * p)?;
         }
-        feed::check_resident(&*be, split)?;
         let weights: Vec<Vec<f32>> = (0..sizes.len() - 1)
             .map(|l| {
                 settings
@@ -140,23 +134,15 @@ impl<'a> Trainer<'a> {
             &settings,
             &split.train,
         )?;
-        let ResidentSplit {
-            train,
-            test,
-            perm,
-            order,
-        } = upload_split(be, split);
+        let mut data = Feeder::new(be, split)?;
+        data.augment = augment;
         Ok(Trainer {
             be,
             cfg: cfg.clone(),
             net,
-            train,
-            test,
-            perm,
-            order,
-            features,
+            data,
+            shape: split.train.shape,
             lr,
-            augment,
             diverged: vec![None; p],
         })
     }
@@ -171,26 +157,14 @@ impl<'a> Trainer<'a> {
         self.be.write(self.net.lr, &lr);
     }
 
-    fn gather(&mut self, set: &Resident, perm: Buf, start: usize, rows: usize) {
-        let (x, y) = (self.net.x, self.net.y);
-        feed::gather(self.be, set, perm, x, y, self.features, start, rows);
-    }
-
     fn reset_acc(&mut self) {
         feed::reset_acc(self.be, self.net.acc, self.net.spec.instances);
     }
 
     /// One training step on rows [start, start + rows) of the epoch's permutation.
     fn step(&mut self, epoch: u32, start: usize, rows: usize) {
-        let train = self.train;
-        match &self.augment {
-            Some(a) => {
-                let (x, y) = (a.staging, self.net.y);
-                feed::gather(self.be, &train, self.perm, x, y, self.features, start, rows);
-                a.apply(self.be, self.net.x, epoch, start, rows);
-            }
-            None => self.gather(&train, self.perm, start, rows),
-        }
+        let (x, y) = (self.net.x, self.net.y);
+        self.data.train_batch(self.be, x, y, epoch, start, rows);
         let rule = self.cfg.train.rule;
         self.net.forward(self.be, rows);
         self.net.loss(self.be, rows);
@@ -209,7 +183,7 @@ impl<'a> Trainer<'a> {
             .array
             .as_ref()
             .map_or(0, |a| a.adc_recalibrate_steps);
-        let steps = self.net.xbar.as_ref().map_or(0, |x| x.steps.get());
+        let steps = self.net.xbar.as_ref().map_or(0, |x| x.steps.steps());
         if every > 0 && steps.is_multiple_of(every) {
             self.recalibrate();
         }
@@ -227,61 +201,14 @@ impl<'a> Trainer<'a> {
 
     /// Trains one epoch; returns per-instance (loss, accuracy) on the training batches.
     pub fn train_epoch(&mut self, epoch: u32, bar: &indicatif::ProgressBar) -> Vec<(f64, f64)> {
-        let order = data::epoch_order(self.train.n, self.cfg.seed, epoch);
-        self.be.write_u32(self.perm, &order);
-        if epoch > 0
-            && self
-                .cfg
-                .array
-                .as_ref()
-                .is_some_and(|a| a.adc_recalibrate_epoch)
-        {
-            self.recalibrate();
-        }
-        self.reset_acc();
-        let b = self.net.spec.batch;
-        let mut start = 0;
-        let mut step = 0;
-        while start < self.train.n {
-            let rows = b.min(self.train.n - start);
-            self.step(epoch, start, rows);
-            start += rows;
-            step += 1;
-            bar.inc(rows as u64);
-            if step % CHECK_EVERY == 0 || start == self.train.n {
-                let acc = feed::read_acc(self.be, self.net.acc);
-                let max = self.cfg.train.max_loss;
-                for (d, (loss, _)) in self.diverged.iter_mut().zip(&acc) {
-                    if d.is_none() {
-                        *d = Divergence::check(*loss, max, epoch, step);
-                    }
-                }
-                if self.diverged.iter().all(Option::is_some) {
-                    return acc;
-                }
-            }
-        }
-        feed::read_acc(self.be, self.net.acc)
+        epochs::train_epoch(self, epoch, bar)
     }
 
     /// Test accuracy per instance.
     pub fn evaluate(&mut self) -> Vec<f64> {
-        self.reset_acc();
-        let test = self.test;
-        let b = self.net.spec.batch;
-        let mut start = 0;
-        while start < test.n {
-            let rows = b.min(test.n - start);
-            self.gather(&test, self.order, start, rows);
-            self.net.forward(self.be, rows);
-            self.net.loss(self.be, rows);
-            self.be.flush();
-            start += rows;
-        }
-        feed::read_acc(self.be, self.net.acc)
-            .into_iter()
-            .map(|(_, a)| a)
-            .collect()
+        let n = self.data.test.n;
+        let (acc, _) = epochs::test_set(self, n);
+        acc.into_iter().map(|(_, a)| a).collect()
     }
 
     /// Crossbar activity of every weight layer so far (empty for float runs).
@@ -298,9 +225,9 @@ impl<'a> Trainer<'a> {
     /// DFA's alignment: per instance and hidden layer, the cosine between the DFA and the BP
     /// weight gradients on the first training batch (weights untouched).
     pub fn alignment(&mut self) -> Vec<Vec<f64>> {
-        let rows = self.net.spec.batch.min(self.train.n);
-        let train = self.train;
-        self.gather(&train, self.order, 0, rows);
+        let rows = self.net.spec.batch.min(self.data.train.n);
+        let xy = (self.net.x, self.net.y);
+        self.data.plain_batch(self.be, true, xy, 0, rows);
         self.net.forward(self.be, rows);
         self.net.loss(self.be, rows);
         let hidden = self.net.layers() - 1;
@@ -374,70 +301,81 @@ pub fn run_on(
     let settings = instance_settings(cfg);
     let adapter = be.describe();
     let mut t = Trainer::new(be, cfg, split)?;
-    let p = settings.len();
     let mut report = RunReport::start(adapter, cfg, &settings);
-    let total = split.train.len() as u64 * cfg.train.epochs as u64;
-    let bar = progress(opts, total);
-    let mut train_seconds = 0.0;
-    let mut diagnostic = vec![XbarActivity::default(); t.activity().len()];
-    for epoch in 0..cfg.train.epochs {
+    epochs::run_epochs(&mut t, cfg, split.train.len(), opts, &mut report)?;
+    Ok(report)
+}
+
+impl EpochHooks for Trainer<'_> {
+    fn begin_epoch(&mut self, cfg: &ExperimentConfig, epoch: u32) {
         if !cfg.optimizer.lr_drops.is_empty() {
-            t.set_lr_factor(cfg.optimizer.lr_factor(epoch, cfg.train.epochs));
-        }
-        bar.set_message(format!("epoch {}/{}", epoch + 1, cfg.train.epochs));
-        let t0 = Instant::now();
-        let at_start = t.activity();
-        let train = t.train_epoch(epoch, &bar);
-        let secs = t0.elapsed().as_secs_f64();
-        let clipped = clip_fractions(&t.activity(), &at_start);
-        if let Some(a) = &cfg.array {
-            report.warn_clipping(epoch, &clipped, a.adc_clip_warning);
-        }
-        train_seconds += secs;
-        let test = t.evaluate();
-        // The alignment diagnostic reads the arrays too; its reads are not the chip's work.
-        let before = t.activity();
-        let align = (cfg.train.rule == Rule::Dfa && cfg.train.alignment && t.net.layers() > 1)
-            .then(|| t.alignment());
-        for ((d, a), b) in diagnostic.iter_mut().zip(t.activity()).zip(&before) {
-            *d = d.plus(&a.minus(b));
-        }
-        for i in 0..p {
-            report.instances[i].epochs.push(EpochRecord {
-                epoch: epoch + 1,
-                train_loss: train[i].0,
-                train_accuracy: train[i].1,
-                test_accuracy: test[i],
-                seconds: secs,
-                alignment: align.as_ref().map(|a| a[i].clone()),
-                adc_clipped: clipped.clone(),
-            });
-            report.instances[i].test_accuracy = test[i];
-        }
-        let n = split.train.len() as f64 * (epoch + 1) as f64;
-        report.final_ = Some(FinalRecord {
-            test_accuracy: test[0],
-            samples_per_second: n / train_seconds,
-            instance_samples_per_second: n * p as f64 / train_seconds,
-            diverged: None,
-        });
-        report.summarize();
-        report.activity = t
-            .activity()
-            .iter()
-            .zip(&diagnostic)
-            .map(|(a, d)| a.minus(d))
-            .collect();
-        let measured = (!report.activity.is_empty())
-            .then(|| crate::chip::experiment::measured(cfg, &report.activity));
-        report.cost = chip_cost(cfg, measured.as_deref());
-        if let Some(path) = &opts.save {
-            t.save(split.train.shape, path)?;
-        }
-        if report.close_epoch(&t.diverged, opts.out.as_deref())? {
-            break;
+            self.set_lr_factor(cfg.optimizer.lr_factor(epoch, cfg.train.epochs));
         }
     }
-    bar.finish_and_clear();
-    Ok(report)
+
+    fn shuffle(&mut self, epoch: u32) {
+        self.data.shuffle(self.be, self.cfg.seed, epoch);
+        if epoch > 0
+            && self
+                .cfg
+                .array
+                .as_ref()
+                .is_some_and(|a| a.adc_recalibrate_epoch)
+        {
+            self.recalibrate();
+        }
+    }
+
+    fn train_len(&self) -> usize {
+        self.data.train.n
+    }
+
+    fn batch(&self) -> usize {
+        self.net.spec.batch
+    }
+
+    fn step(&mut self, epoch: u32, start: usize, rows: usize) {
+        Trainer::step(self, epoch, start, rows)
+    }
+
+    fn reset_acc(&mut self) {
+        Trainer::reset_acc(self)
+    }
+
+    fn read_acc(&mut self) -> Vec<(f64, f64)> {
+        feed::read_acc(self.be, self.net.acc)
+    }
+
+    fn diverged_mut(&mut self) -> &mut [Option<Divergence>] {
+        &mut self.diverged
+    }
+
+    fn max_loss(&self) -> f64 {
+        self.cfg.train.max_loss
+    }
+
+    fn test_batch(&mut self, start: usize, rows: usize) {
+        let xy = (self.net.x, self.net.y);
+        self.data.plain_batch(self.be, false, xy, start, rows);
+        self.net.forward(self.be, rows);
+        self.net.loss(self.be, rows);
+        self.be.flush();
+    }
+
+    fn test(&mut self) -> Vec<f64> {
+        self.evaluate()
+    }
+
+    fn activity(&mut self) -> Vec<XbarActivity> {
+        Trainer::activity(self)
+    }
+
+    fn alignment(&mut self, cfg: &ExperimentConfig) -> Option<Vec<Vec<f64>>> {
+        (cfg.train.rule == Rule::Dfa && cfg.train.alignment && self.net.layers() > 1)
+            .then(|| Trainer::alignment(self))
+    }
+
+    fn save(&mut self, path: &Path) -> anyhow::Result<()> {
+        Trainer::save(self, self.shape, path)
+    }
 }
