@@ -1,6 +1,6 @@
-//! Twins of `shaders/im2col.wgsl`, `shaders/im2col_permute.wgsl` and `shaders/conv_sparse.wgsl`.
+//! Twins of `shaders/im2col.wgsl` and `shaders/im2col_permute.wgsl`.
 
-use crate::backend::{Im2colParams, PermuteParams, SparseParams};
+use crate::backend::{Im2colParams, PermuteParams};
 
 pub fn im2col(x: &[f32], cols: &mut [f32], p: &Im2colParams) {
     let npix = (p.batch * p.oh * p.ow) as usize;
@@ -54,28 +54,5 @@ pub fn permute(x: &[f32], y: &mut [f32], p: &PermuteParams) {
     for (o, out) in y.iter_mut().enumerate().take(p.count as usize) {
         let (t, i, j) = (o % s, (o / s) % a, o / (s * a));
         *out = x[(i * b + j) * s + t];
-    }
-}
-
-/// WGSL's `sign`: 0 at 0.
-fn sign(v: f32) -> f32 {
-    if v > 0.0 {
-        1.0
-    } else if v < 0.0 {
-        -1.0
-    } else {
-        0.0
-    }
-}
-
-pub fn l1_grad(g: &mut [f32], w: &[f32], p: &SparseParams) {
-    for i in 0..p.count as usize {
-        g[i] += p.lambda * sign(w[i]);
-    }
-}
-
-pub fn mask(w: &mut [f32], m: &[f32], p: &SparseParams) {
-    for i in 0..p.count as usize {
-        w[i] *= m[i];
     }
 }

@@ -1,8 +1,8 @@
-//! Twins of `shaders/sgd.wgsl`, `shaders/gather.wgsl` and `shaders/fill.wgsl`.
+//! Twin of `shaders/sgd.wgsl`.
 
 use rayon::prelude::*;
 
-use crate::backend::{FillParams, GatherParams, SgdParams};
+use crate::backend::SgdParams;
 
 /// Elements per parallel piece of an update: large enough that splitting pays.
 const PIECE: usize = 1 << 15;
@@ -58,26 +58,6 @@ fn sgd_span(
         }
         i = end;
     }
-}
-
-pub fn gather(
-    images: &[f32],
-    perm: &[u32],
-    labels: &[u32],
-    x: &mut [f32],
-    y: &mut [u32],
-    p: &GatherParams,
-) {
-    let f = p.features as usize;
-    for r in 0..p.rows as usize {
-        let src = perm[p.start as usize + r] as usize;
-        x[r * f..(r + 1) * f].copy_from_slice(&images[src * f..(src + 1) * f]);
-        y[r] = labels[src];
-    }
-}
-
-pub fn fill(buf: &mut [f32], p: &FillParams) {
-    buf[p.off as usize..(p.off + p.count) as usize].fill(p.value);
 }
 
 #[cfg(test)]
