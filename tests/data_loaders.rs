@@ -1,7 +1,9 @@
 //! Loaders, error messages, normalisation, limits and shuffling, on the embedded set and on
 //! fixtures written to a scratch directory.
 
-use insitu::data::synth::{
+mod common;
+
+use common::synth::{
     scratch_dir, write_cifar_batch, write_idx_images, write_idx_labels, ScratchDir,
 };
 use insitu::data::{self, epoch_order, DataConfig, DataError, Normalize, Source};

@@ -3,12 +3,12 @@
 
 mod common;
 
+use common::synth::{scratch_dir, write_cifar_batch};
 use common::{max_rel_err, random};
 use insitu::backend::*;
 use insitu::compress::{config::CompressConfig, penni, pipeline};
 use insitu::config::Init;
 use insitu::cpu::CpuBackend;
-use insitu::data::synth::{scratch_dir, write_cifar_batch};
 use insitu::nn::model::{Conv, ConvWeights, Layer, Model};
 use insitu::train::cnn_net::CnnNet;
 

@@ -248,6 +248,23 @@ impl Backend for CpuBackend {
         self.with_out(y, |s, out| residual::add(out, s.f(x), p));
     }
 
+    fn mark(&self) -> Mark {
+        Mark {
+            bufs: self.bufs.len(),
+            xbars: self.xbars.len(),
+            params: 0,
+        }
+    }
+
+    fn release(&mut self, mark: Mark) {
+        self.bufs.truncate(mark.bufs);
+        self.xbars.truncate(mark.xbars);
+    }
+
+    fn live_buffers(&self) -> usize {
+        self.bufs.len()
+    }
+
     fn host_xbars(&mut self) -> &mut Vec<HostXbar> {
         &mut self.xbars
     }

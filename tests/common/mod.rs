@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+pub mod synth;
+
 use std::sync::{Arc, OnceLock};
 
 use insitu::gpu::{AdapterChoice, GpuBackend, GpuContext};

@@ -5,8 +5,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use super::cifar::PIXELS;
-use super::idx::{IMAGES_MAGIC, LABELS_MAGIC};
+use insitu::data::cifar::PIXELS;
+use insitu::data::idx::{IMAGES_MAGIC, LABELS_MAGIC};
 
 fn write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     if path.extension().is_some_and(|e| e == "gz") {
