@@ -3,6 +3,7 @@
 //! two paths run the same algorithm and the CPU one is the oracle for the GPU one.
 
 pub mod adapter;
+pub mod kernels;
 pub mod ops;
 pub mod xbar;
 
@@ -13,6 +14,17 @@ pub use xbar::{input_range, HostXbar, MatView, XbarActivity, XbarId, XbarRead};
 /// A buffer handle, valid for the backend that made it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Buf(pub usize);
+
+/// How much a backend held at one point: [`Backend::release`] frees what was created after it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Mark {
+    /// Buffers.
+    pub bufs: usize,
+    /// Crossbar layers.
+    pub xbars: usize,
+    /// Parameter blocks the backend keeps (GPU uniforms; 0 elsewhere).
+    pub params: usize,
+}
 
 pub trait Backend {
     /// Name, backend and driver of what runs the kernels.
@@ -30,6 +42,15 @@ pub trait Backend {
     /// Reads a buffer back (completes all queued work first).
     fn read(&mut self, buf: Buf) -> Vec<f32>;
     fn read_u32(&mut self, buf: Buf) -> Vec<u32>;
+
+    /// What the backend holds now, for [`Backend::release`].
+    fn mark(&self) -> Mark;
+    /// Frees every buffer and crossbar layer created since `mark` (queued work is submitted
+    /// first); their handles are invalid afterwards and new ones reuse their numbers. One run
+    /// after another on the same backend (a sweep's jobs) keeps memory flat this way.
+    fn release(&mut self, mark: Mark);
+    /// Buffers currently allocated.
+    fn live_buffers(&self) -> usize;
 
     fn gemm(&mut self, a: Buf, b: Buf, c: Buf, g: &Gemm);
     fn bias_act(&mut self, x: Buf, bias: Buf, p: &ActParams);
@@ -102,7 +123,8 @@ pub trait Backend {
         None
     }
 
-    /// Host copies of crossbar layers (the reference implementation's storage).
+    /// Host copies of crossbar layers: the storage of the host implementations below. A backend
+    /// that keeps its crossbars elsewhere (the GPU) overrides every crossbar operation instead.
     fn host_xbars(&mut self) -> &mut Vec<HostXbar>;
 
     /// Creates P instances of a crossbar layer (one `LayerCells` and `Knobs` per instance,

@@ -3,7 +3,7 @@
 //!
 //! The host implementation here runs the reference physics of `crate::xbar` on rows copied
 //! from backend buffers; it is what `CpuBackend` uses. `GpuBackend` overrides these methods with
-//! fused WGSL kernels that reproduce it (tests/gpu_xbar.rs).
+//! fused WGSL kernels that reproduce it (tests/gpu/xbar.rs).
 
 use super::{Backend, Buf};
 use crate::xbar::effective::EffCache;

@@ -1,6 +1,8 @@
 //! The reference backend: every kernel as plain Rust on host memory.
 
-use super::{act, augment, bn, conv, gemm, loss, pool, update};
+use super::{
+    act, augment, bn, conv_sparse, fill, gather, gemm, im2col, loss, metrics, pool, residual, sgd,
+};
 use crate::backend::AdapterSummary;
 use crate::backend::*;
 
@@ -128,7 +130,7 @@ impl Backend for CpuBackend {
     }
 
     fn accumulate(&mut self, stats: Buf, acc: Buf, p: &AccumulateParams) {
-        self.with_out(acc, |s, out| loss::accumulate(s.f(stats), out, p));
+        self.with_out(acc, |s, out| metrics::accumulate(s.f(stats), out, p));
     }
 
     fn sgd(&mut self, w: Buf, v: Buf, g: Buf, lr: Buf, p: &SgdParams) {
@@ -136,7 +138,7 @@ impl Backend for CpuBackend {
             Data::F32(x) => x,
             Data::U32(_) => panic!("velocity buffer holds u32"),
         });
-        self.with_out(w, |s, out| update::sgd(out, &mut vel, s.f(g), s.f(lr), p));
+        self.with_out(w, |s, out| sgd::sgd(out, &mut vel, s.f(g), s.f(lr), p));
         self.bufs[v.0] = Data::F32(vel);
     }
 
@@ -146,7 +148,7 @@ impl Backend for CpuBackend {
             Data::F32(_) => panic!("label buffer holds f32"),
         });
         self.with_out(x, |s, out| {
-            update::gather(s.f(images), s.u(perm), s.u(labels), out, &mut ys, p)
+            gather::gather(s.f(images), s.u(perm), s.u(labels), out, &mut ys, p)
         });
         self.bufs[y.0] = Data::U32(ys);
     }
@@ -156,19 +158,19 @@ impl Backend for CpuBackend {
     }
 
     fn fill(&mut self, buf: Buf, p: &FillParams) {
-        self.with_out(buf, |_, out| update::fill(out, p));
+        self.with_out(buf, |_, out| fill::fill(out, p));
     }
 
     fn im2col(&mut self, x: Buf, cols: Buf, p: &Im2colParams) {
-        self.with_out(cols, |s, out| conv::im2col(s.f(x), out, p));
+        self.with_out(cols, |s, out| im2col::im2col(s.f(x), out, p));
     }
 
     fn col2im(&mut self, cols: Buf, x: Buf, p: &Im2colParams) {
-        self.with_out(x, |s, out| conv::col2im(s.f(cols), out, p));
+        self.with_out(x, |s, out| im2col::col2im(s.f(cols), out, p));
     }
 
     fn permute(&mut self, x: Buf, y: Buf, p: &PermuteParams) {
-        self.with_out(y, |s, out| conv::permute(s.f(x), out, p));
+        self.with_out(y, |s, out| im2col::permute(s.f(x), out, p));
     }
 
     fn pool(&mut self, x: Buf, y: Buf, p: &PoolParams) {
@@ -180,11 +182,11 @@ impl Backend for CpuBackend {
     }
 
     fn l1_grad(&mut self, g: Buf, w: Buf, p: &SparseParams) {
-        self.with_out(g, |s, out| conv::l1_grad(out, s.f(w), p));
+        self.with_out(g, |s, out| conv_sparse::l1_grad(out, s.f(w), p));
     }
 
     fn mask(&mut self, w: Buf, mask: Buf, p: &SparseParams) {
-        self.with_out(w, |s, out| conv::mask(out, s.f(mask), p));
+        self.with_out(w, |s, out| conv_sparse::mask(out, s.f(mask), p));
     }
 
     fn bn_train(
@@ -243,7 +245,24 @@ impl Backend for CpuBackend {
     }
 
     fn add(&mut self, y: Buf, x: Buf, p: &AddParams) {
-        self.with_out(y, |s, out| bn::add(out, s.f(x), p));
+        self.with_out(y, |s, out| residual::add(out, s.f(x), p));
+    }
+
+    fn mark(&self) -> Mark {
+        Mark {
+            bufs: self.bufs.len(),
+            xbars: self.xbars.len(),
+            params: 0,
+        }
+    }
+
+    fn release(&mut self, mark: Mark) {
+        self.bufs.truncate(mark.bufs);
+        self.xbars.truncate(mark.xbars);
+    }
+
+    fn live_buffers(&self) -> usize {
+        self.bufs.len()
     }
 
     fn host_xbars(&mut self) -> &mut Vec<HostXbar> {

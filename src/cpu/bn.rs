@@ -1,8 +1,8 @@
-//! Twins of `shaders/bn.wgsl`, `shaders/bn_backward.wgsl` and `shaders/residual.wgsl`.
+//! Twins of `shaders/bn.wgsl`, `shaders/bn_infer.wgsl` and `shaders/bn_backward.wgsl`.
 //! Sums run in f64: the GPU's tree order differs anyway, and the oracle should be the more
 //! accurate of the two.
 
-use crate::backend::{AddParams, BnParams};
+use crate::backend::BnParams;
 
 fn dims(p: &BnParams) -> (usize, usize) {
     (p.c as usize, p.n as usize)
@@ -70,11 +70,5 @@ pub fn backward(x: &[f32], dy: &[f32], gamma: &[f32], save: &[f32], g: Grads, p:
         }
         g.dbeta[ch] = db;
         g.dgamma[ch] = dg;
-    }
-}
-
-pub fn add(y: &mut [f32], x: &[f32], p: &AddParams) {
-    for (a, b) in y.iter_mut().zip(x).take(p.count as usize) {
-        *a += b;
     }
 }

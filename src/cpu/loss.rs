@@ -1,6 +1,6 @@
-//! Twins of `shaders/loss.wgsl` and `shaders/metrics.wgsl`.
+//! Twin of `shaders/loss.wgsl`.
 
-use crate::backend::{AccumulateParams, LossParams};
+use crate::backend::LossParams;
 
 pub fn loss(y: &[f32], labels: &[u32], dy: &mut [f32], stats: &mut [f32], p: &LossParams) {
     let classes = p.classes as usize;
@@ -34,19 +34,5 @@ pub fn loss(y: &[f32], labels: &[u32], dy: &mut [f32], stats: &mut [f32], p: &Lo
         }
         stats[2 * i] = loss;
         stats[2 * i + 1] = if best == label { 1.0 } else { 0.0 };
-    }
-}
-
-pub fn accumulate(stats: &[f32], acc: &mut [f32], p: &AccumulateParams) {
-    let rows = p.rows as usize;
-    for inst in 0..p.count as usize {
-        let (mut l, mut c) = (0f32, 0f32);
-        for r in 0..rows {
-            l += stats[2 * (inst * rows + r)];
-            c += stats[2 * (inst * rows + r) + 1];
-        }
-        acc[4 * inst] += l;
-        acc[4 * inst + 1] += c;
-        acc[4 * inst + 2] += rows as f32;
     }
 }

@@ -4,10 +4,15 @@ pub mod act;
 pub mod augment;
 pub mod backend;
 pub mod bn;
-pub mod conv;
+pub mod conv_sparse;
+pub mod fill;
+pub mod gather;
 pub mod gemm;
+pub mod im2col;
 pub mod loss;
+pub mod metrics;
 pub mod pool;
-pub mod update;
+pub mod residual;
+pub mod sgd;
 
 pub use backend::CpuBackend;

@@ -13,7 +13,6 @@ pub mod idx;
 pub mod normalize;
 pub mod npy;
 pub mod shuffle;
-pub mod synth;
 
 use std::path::Path;
 

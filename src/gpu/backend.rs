@@ -37,7 +37,6 @@ pub struct GpuBackend {
     staging: Option<wgpu::Buffer>,
     /// Timestamp queries around every submitted pass, when timing is on.
     timer: Option<super::timing::GpuTimer>,
-    xbars: Vec<HostXbar>,
     /// Crossbar layers resident on the GPU (`super::xbar`).
     pub(super) gpu_xbars: Vec<super::xbar::GpuXbar>,
 }
@@ -60,7 +59,6 @@ impl GpuBackend {
             pending: Vec::new(),
             staging: None,
             timer: None,
-            xbars: Vec::new(),
             gpu_xbars: Vec::new(),
         }
     }
@@ -344,8 +342,33 @@ impl Backend for GpuBackend {
         self.dispatch_1d(&shaders::ADD, p, &[y, x], p.count, 256);
     }
 
+    fn mark(&self) -> Mark {
+        Mark {
+            bufs: self.bufs.len(),
+            xbars: self.gpu_xbars.len(),
+            params: self.uniforms.len(),
+        }
+    }
+
+    fn release(&mut self, mark: Mark) {
+        self.flush();
+        self.gpu_xbars.truncate(mark.xbars);
+        self.bufs.truncate(mark.bufs);
+        self.uniforms.truncate(mark.params);
+        self.uniform_index.retain(|_, u| *u < mark.params);
+        // Cached bind groups hold their buffers alive and would bind freed numbers' new owners.
+        self.bind_groups
+            .retain(|k, _| k.3 < mark.params && k.4.iter().all(|&b| b < mark.bufs));
+    }
+
+    fn live_buffers(&self) -> usize {
+        self.bufs.len()
+    }
+
+    /// Crossbar layers live on the device (`gpu_xbars`), and every crossbar operation is
+    /// overridden, so there is no host store to hand out.
     fn host_xbars(&mut self) -> &mut Vec<HostXbar> {
-        &mut self.xbars
+        panic!("the GPU backend keeps crossbar layers on the device; host copies exist only on the CPU backend")
     }
 
     fn xbar_create(

@@ -5,7 +5,6 @@ pub mod context;
 pub mod pipelines;
 pub mod shaders;
 pub mod timing;
-pub mod validate;
 pub mod xbar;
 
 pub use backend::GpuBackend;

@@ -7,6 +7,7 @@ pub enum Access {
     ReadWrite,
 }
 
+use crate::backend::kernels;
 use Access::{Read as R, ReadWrite as W};
 
 /// A kernel: a shader module, its entry point and its storage bindings (1..).
@@ -15,6 +16,16 @@ pub struct Kernel {
     pub shader: &'static str,
     pub entry: &'static str,
     pub bindings: &'static [Access],
+}
+
+/// The handle of the table kernel `name` (`backend::kernels`) with its storage bindings.
+const fn kernel(name: &str, bindings: &'static [Access]) -> Kernel {
+    let k = kernels::kernel(name);
+    Kernel {
+        shader: k.shader,
+        entry: k.entry,
+        bindings,
+    }
 }
 
 const PHILOX: &str = include_str!("../../shaders/philox.wgsl");
@@ -59,185 +70,49 @@ pub fn source(shader: &str) -> String {
     }
 }
 
-pub const GEMM: Kernel = Kernel {
-    shader: "gemm",
-    entry: "main",
-    bindings: &[R, R, W],
-};
-pub const BIAS_ACT: Kernel = Kernel {
-    shader: "act",
-    entry: "bias_act",
-    bindings: &[W, R],
-};
-pub const ACT_BACKWARD: Kernel = Kernel {
-    shader: "act",
-    entry: "act_backward",
-    bindings: &[W, R],
-};
-pub const BIAS_GRAD: Kernel = Kernel {
-    shader: "act",
-    entry: "bias_grad",
-    bindings: &[W, R],
-};
-pub const LOSS: Kernel = Kernel {
-    shader: "loss",
-    entry: "main",
-    bindings: &[R, R, W, W],
-};
-pub const ACCUMULATE: Kernel = Kernel {
-    shader: "metrics",
-    entry: "main",
-    bindings: &[R, W],
-};
-pub const SGD: Kernel = Kernel {
-    shader: "sgd",
-    entry: "main",
-    bindings: &[W, W, R, R],
-};
-pub const GATHER: Kernel = Kernel {
-    shader: "gather",
-    entry: "main",
-    bindings: &[R, R, R, W, W],
-};
-pub const FILL: Kernel = Kernel {
-    shader: "fill",
-    entry: "main",
-    bindings: &[W],
-};
-pub const AUGMENT: Kernel = Kernel {
-    shader: "augment",
-    entry: "main",
-    bindings: &[R, W],
-};
-pub const PHILOX_TEST: Kernel = Kernel {
-    shader: "philox_test",
-    entry: "main",
-    bindings: &[W, W],
-};
+pub const GEMM: Kernel = kernel("gemm", &[R, R, W]);
+pub const BIAS_ACT: Kernel = kernel("bias_act", &[W, R]);
+pub const ACT_BACKWARD: Kernel = kernel("act_backward", &[W, R]);
+pub const BIAS_GRAD: Kernel = kernel("bias_grad", &[W, R]);
+pub const LOSS: Kernel = kernel("loss", &[R, R, W, W]);
+pub const ACCUMULATE: Kernel = kernel("accumulate", &[R, W]);
+pub const SGD: Kernel = kernel("sgd", &[W, W, R, R]);
+pub const GATHER: Kernel = kernel("gather", &[R, R, R, W, W]);
+pub const FILL: Kernel = kernel("fill", &[W]);
+pub const AUGMENT: Kernel = kernel("augment", &[R, W]);
+pub const PHILOX_TEST: Kernel = kernel("philox_test", &[W, W]);
 
 /// Crossbar read bindings, shared by `absmax` and `read`: per-instance table, state (counters
 /// and per-call ring), effective conductances, input, input ranges, output.
 const XBAR_READ_BINDINGS: &[Access] = &[R, W, R, R, W, W, W];
-pub const XBAR_MM_CLEAR: Kernel = Kernel {
-    shader: "xbar_read",
-    entry: "mm_clear",
-    bindings: XBAR_READ_BINDINGS,
-};
-pub const XBAR_ABSMAX: Kernel = Kernel {
-    shader: "xbar_read",
-    entry: "absmax",
-    bindings: XBAR_READ_BINDINGS,
-};
-pub const XBAR_READ: Kernel = Kernel {
-    shader: "xbar_read",
-    entry: "read_fused",
-    bindings: XBAR_READ_BINDINGS,
-};
-pub const XBAR_EFF: Kernel = Kernel {
-    shader: "xbar_eff",
-    entry: "main",
-    bindings: &[R, R, W, W, R],
-};
+pub const XBAR_MM_CLEAR: Kernel = kernel("xbar_mm_clear", XBAR_READ_BINDINGS);
+pub const XBAR_ABSMAX: Kernel = kernel("xbar_absmax", XBAR_READ_BINDINGS);
+pub const XBAR_READ: Kernel = kernel("xbar_read", XBAR_READ_BINDINGS);
+pub const XBAR_EFF: Kernel = kernel("xbar_eff", &[R, R, W, W, R]);
 /// Programming bindings, shared by `program` and `row_max_sum`: per-instance table, gradient,
 /// cell curves, cells, state, per-row maxima.
 const XBAR_PROGRAM_BINDINGS: &[Access] = &[R, R, R, W, W, W];
-pub const XBAR_PROGRAM: Kernel = Kernel {
-    shader: "xbar_program",
-    entry: "program",
-    bindings: XBAR_PROGRAM_BINDINGS,
-};
-pub const XBAR_ROW_MAX: Kernel = Kernel {
-    shader: "xbar_program",
-    entry: "row_max_sum",
-    bindings: XBAR_PROGRAM_BINDINGS,
-};
+pub const XBAR_PROGRAM: Kernel = kernel("xbar_program", XBAR_PROGRAM_BINDINGS);
+pub const XBAR_ROW_MAX: Kernel = kernel("xbar_row_max", XBAR_PROGRAM_BINDINGS);
 
-pub const IM2COL: Kernel = Kernel {
-    shader: "im2col",
-    entry: "im2col",
-    bindings: &[R, W],
-};
-pub const COL2IM: Kernel = Kernel {
-    shader: "im2col",
-    entry: "col2im",
-    bindings: &[R, W],
-};
-pub const PERMUTE: Kernel = Kernel {
-    shader: "im2col_permute",
-    entry: "main",
-    bindings: &[R, W],
-};
-pub const POOL_FORWARD: Kernel = Kernel {
-    shader: "pool",
-    entry: "forward",
-    bindings: &[R, W],
-};
+pub const IM2COL: Kernel = kernel("im2col", &[R, W]);
+pub const COL2IM: Kernel = kernel("col2im", &[R, W]);
+pub const PERMUTE: Kernel = kernel("permute", &[R, W]);
+pub const POOL_FORWARD: Kernel = kernel("pool_forward", &[R, W]);
 /// Bindings: input maps, input gradient (written), output gradient.
-pub const POOL_BACKWARD: Kernel = Kernel {
-    shader: "pool",
-    entry: "backward",
-    bindings: &[R, W, R],
-};
-pub const L1_GRAD: Kernel = Kernel {
-    shader: "conv_sparse",
-    entry: "l1_grad",
-    bindings: &[W, R],
-};
-pub const MASK: Kernel = Kernel {
-    shader: "conv_sparse",
-    entry: "mask",
-    bindings: &[W, R],
-};
+pub const POOL_BACKWARD: Kernel = kernel("pool_backward", &[R, W, R]);
+pub const L1_GRAD: Kernel = kernel("l1_grad", &[W, R]);
+pub const MASK: Kernel = kernel("mask", &[W, R]);
 
 /// One workgroup per channel. Bindings: input, gamma, beta, output, saved statistics,
 /// running statistics.
-pub const BN_TRAIN: Kernel = Kernel {
-    shader: "bn",
-    entry: "train",
-    bindings: &[R, R, R, W, W, W],
-};
+pub const BN_TRAIN: Kernel = kernel("bn_train", &[R, R, R, W, W, W]);
 /// Bindings: input, gamma, beta, running statistics, output.
-pub const BN_INFER: Kernel = Kernel {
-    shader: "bn_infer",
-    entry: "main",
-    bindings: &[R, R, R, R, W],
-};
+pub const BN_INFER: Kernel = kernel("bn_infer", &[R, R, R, R, W]);
 /// One workgroup per channel. Bindings: input, output gradient, gamma, saved statistics,
 /// input gradient, dgamma, dbeta.
-pub const BN_BACKWARD: Kernel = Kernel {
-    shader: "bn_backward",
-    entry: "main",
-    bindings: &[R, R, R, R, W, W, W],
-};
-pub const ADD: Kernel = Kernel {
-    shader: "residual",
-    entry: "main",
-    bindings: &[W, R],
-};
-
-/// Every shader module name, for validation.
-pub const SHADERS: &[&str] = &[
-    "gemm",
-    "act",
-    "loss",
-    "metrics",
-    "sgd",
-    "gather",
-    "fill",
-    "augment",
-    "philox_test",
-    "xbar_read",
-    "xbar_eff",
-    "xbar_program",
-    "im2col",
-    "im2col_permute",
-    "pool",
-    "conv_sparse",
-    "bn",
-    "bn_infer",
-    "bn_backward",
-    "residual",
-];
+pub const BN_BACKWARD: Kernel = kernel("bn_backward", &[R, R, R, R, W, W, W]);
+pub const ADD: Kernel = kernel("add", &[W, R]);
 
 /// Every override set used with each shader, for validation.
 pub fn override_sets(shader: &str) -> Vec<Vec<(&'static str, f64)>> {

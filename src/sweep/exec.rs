@@ -17,10 +17,6 @@ use crate::backend::Backend;
 use crate::data::{self, Split};
 use crate::select::{open, BackendKind};
 
-/// The backend is reopened after this many jobs: the backend interface cannot free buffers,
-/// so a long sweep would otherwise keep every finished job's memory.
-const JOBS_PER_BACKEND: usize = 16;
-
 pub struct Options {
     pub out: PathBuf,
     pub resume: bool,
@@ -103,7 +99,6 @@ pub fn run(sweep: &Sweep, opts: &Options) -> anyhow::Result<Summary> {
         seconds: 0.0,
     };
     let mut be: Option<Box<dyn Backend>> = None;
-    let mut jobs_on_backend = 0;
     let mut splits: HashMap<String, Split> = HashMap::new();
     let mut written = 0usize;
 
@@ -161,22 +156,22 @@ pub fn run(sweep: &Sweep, opts: &Options) -> anyhow::Result<Summary> {
                     }
                 }
             }
-            if be.is_none() || jobs_on_backend >= JOBS_PER_BACKEND {
-                // Free the old backend's memory before the new one allocates.
-                drop(be.take());
+            if be.is_none() {
                 be = Some(open(opts.backend, opts.adapter.clone())?);
-                jobs_on_backend = 0;
             }
-            jobs_on_backend += 1;
             let backend = be.as_mut().expect("backend opened above").as_mut();
-            runner::train(
+            // Each job frees what it allocated, so one backend serves the whole sweep.
+            let mark = backend.mark();
+            let after = runner::train(
                 backend,
                 cfg,
                 &splits[&key],
                 &members,
                 &plan.metrics,
                 &mut emit,
-            )?
+            )?;
+            backend.release(mark);
+            after
         };
         let n = fresh.len();
         finish(&mut summary, &mut records, fresh);

@@ -1,6 +1,11 @@
-//! Shared by the integration tests: one GPU device per test binary, random data.
+//! Shared by the integration tests: one GPU device per test binary, random data, data-file
+//! writers (`synth`) and crossbar settings (`xbar`). Each test binary includes it with
+//! `#[path = "../common/mod.rs"] mod common;`.
 
 #![allow(dead_code)]
+
+pub mod synth;
+pub mod xbar;
 
 use std::sync::{Arc, OnceLock};
 

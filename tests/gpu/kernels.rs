@@ -1,0 +1,341 @@
+//! Every GPU kernel against its CPU twin on random shapes, including awkward sizes.
+
+use crate::common;
+
+use common::{gpu, max_rel_err, random};
+use insitu::backend::*;
+use insitu::cpu::CpuBackend;
+use insitu::gpu::shaders;
+use insitu::rng::{key, normal, philox4x32_10, Purpose};
+
+/// Sizes around the GEMM tile (64) and the shared-k tile (16).
+const SIZES: &[u32] = &[1, 15, 17, 63, 64, 65, 100, 129];
+
+fn both() -> (insitu::gpu::GpuBackend, CpuBackend) {
+    (gpu(), CpuBackend::new())
+}
+
+#[test]
+fn philox_matches_rust_bit_for_bit() {
+    let mut g = gpu();
+    let n = 4096u32;
+    let k = key(99, Purpose::ReadNoise, 3);
+    let words = g.alloc_u32(4 * n as usize);
+    let normals = g.alloc(n as usize);
+    #[repr(C)]
+    #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+    struct P {
+        key: [u32; 2],
+        count: u32,
+        ctr_hi: u32,
+    }
+    let p = P {
+        key: k,
+        count: n,
+        ctr_hi: 7,
+    };
+    g.dispatch(
+        &shaders::PHILOX_TEST,
+        &[],
+        &p,
+        &[words, normals],
+        [n / 64, 1, 1],
+    );
+    let w = g.read_u32(words);
+    let z = g.read(normals);
+    for i in 0..n {
+        let r = philox4x32_10([i, 7, 0, 0], k);
+        assert_eq!(&w[4 * i as usize..4 * i as usize + 4], &r, "counter {i}");
+        let zc = normal(r[0], r[1]);
+        assert!(
+            (z[i as usize] - zc).abs() < 1e-4 * (1.0 + zc.abs()),
+            "normal {i}"
+        );
+    }
+    // The known-answer vector through the GPU path.
+    let p0 = P {
+        key: [0, 0],
+        count: 1,
+        ctr_hi: 0,
+    };
+    g.dispatch(
+        &shaders::PHILOX_TEST,
+        &[],
+        &p0,
+        &[words, normals],
+        [1, 1, 1],
+    );
+    assert_eq!(
+        &g.read_u32(words)[..4],
+        &[0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8]
+    );
+}
+
+fn run_gemm(m: u32, n: u32, k: u32, ta: bool, tb: bool, batch: u32, beta: f32) {
+    let (mut g, mut c) = both();
+    let mut spec = Gemm::dense(m, n, k, ta, tb, batch);
+    spec.params.alpha = 0.75;
+    spec.params.beta = beta;
+    let a = random((m * k * batch) as usize, 1, -1.0, 1.0);
+    let b = random((k * n * batch) as usize, 2, -1.0, 1.0);
+    let c0 = random((m * n * batch) as usize, 3, -1.0, 1.0);
+    let mut outs = Vec::new();
+    for be in [&mut g as &mut dyn Backend, &mut c as &mut dyn Backend] {
+        let (ba, bb, bc) = (be.alloc(a.len()), be.alloc(b.len()), be.alloc(c0.len()));
+        be.write(ba, &a);
+        be.write(bb, &b);
+        be.write(bc, &c0);
+        be.gemm(ba, bb, bc, &spec);
+        outs.push(be.read(bc));
+    }
+    let err = max_rel_err(&outs[0], &outs[1]);
+    assert!(
+        err < 1e-5,
+        "gemm m{m} n{n} k{k} ta{ta} tb{tb} P{batch}: rel err {err}"
+    );
+}
+
+#[test]
+fn gemm_three_orientations_match_cpu() {
+    for (ta, tb) in [(false, true), (false, false), (true, false)] {
+        for &m in SIZES {
+            for &n in &[1, 63, 65, 129] {
+                for &k in &[1, 17, 64, 100] {
+                    run_gemm(m, n, k, ta, tb, 1, 0.0);
+                }
+            }
+        }
+        run_gemm(33, 70, 19, ta, tb, 3, 0.5);
+    }
+}
+
+#[test]
+fn gemm_large_tiles_match_cpu() {
+    // Shapes that take the 8 x 8 register blocks (128-wide tiles), ragged at every edge.
+    for (ta, tb) in [(false, true), (false, false), (true, false)] {
+        for &(m, n, k, p) in &[(520, 515, 33, 1), (129, 700, 17, 2), (1100, 300, 9, 1)] {
+            assert_eq!(shaders::gemm_block(m, n, p), 8, "{m}x{n} P{p}");
+            run_gemm(m, n, k, ta, tb, p, 0.0);
+        }
+        run_gemm(300, 260, 40, ta, tb, 2, 0.5);
+    }
+}
+
+#[test]
+fn gemm_shared_operand_and_offsets() {
+    // A shared across 2 instances (stride 0), operands at offsets with padded leading dims.
+    let (mut g, mut c) = both();
+    let (m, n, k, p) = (5u32, 7u32, 9u32, 2u32);
+    let mut spec = Gemm::dense(m, n, k, false, true, p);
+    spec.params.stride_a = 0;
+    spec.params.off_a = 3;
+    spec.params.lda = k + 2;
+    spec.params.off_c = 1;
+    spec.params.ldc = n + 3;
+    spec.params.stride_c = m * (n + 3);
+    let a = random(3 + (m * (k + 2)) as usize, 4, -1.0, 1.0);
+    let b = random((n * k * p) as usize, 5, -1.0, 1.0);
+    let mut outs = Vec::new();
+    for be in [&mut g as &mut dyn Backend, &mut c as &mut dyn Backend] {
+        let (ba, bb, bc) = (
+            be.alloc(a.len()),
+            be.alloc(b.len()),
+            be.alloc(1 + (spec.params.stride_c * p) as usize),
+        );
+        be.write(ba, &a);
+        be.write(bb, &b);
+        be.gemm(ba, bb, bc, &spec);
+        outs.push(be.read(bc));
+    }
+    assert!(max_rel_err(&outs[0], &outs[1]) < 1e-5);
+}
+
+fn act_params(rows: u32, cols: u32, p: u32, act: u32) -> ActParams {
+    ActParams {
+        rows,
+        cols,
+        count: p * rows * cols,
+        act,
+        ld0: cols,
+        off0: 0,
+        stride0: rows * cols,
+        ld1: cols,
+        off1: 0,
+        stride1: rows * cols,
+        _pad: [0; 2],
+    }
+}
+
+#[test]
+fn activations_match_cpu() {
+    for act in 0..4u32 {
+        for &(rows, cols, p) in &[(1u32, 1u32, 1u32), (7, 300, 2), (64, 10, 1), (33, 257, 3)] {
+            let (mut g, mut c) = both();
+            let x = random((p * rows * cols) as usize, 6, -3.0, 3.0);
+            let bias = random((p * cols) as usize, 7, -1.0, 1.0);
+            let d = random(x.len(), 8, -1.0, 1.0);
+            let mut outs = Vec::new();
+            for be in [&mut g as &mut dyn Backend, &mut c as &mut dyn Backend] {
+                let (bx, bb, bd, bg) = (
+                    be.alloc(x.len()),
+                    be.alloc(bias.len()),
+                    be.alloc(d.len()),
+                    be.alloc(bias.len()),
+                );
+                be.write(bx, &x);
+                be.write(bb, &bias);
+                be.write(bd, &d);
+                let mut ap = act_params(rows, cols, p, act);
+                ap.stride1 = cols; // bias rows
+                be.bias_act(bx, bb, &ap);
+                ap.stride1 = rows * cols;
+                be.act_backward(bd, bx, &ap);
+                ap.count = p * cols;
+                ap.stride0 = cols;
+                be.bias_grad(bg, bd, &ap);
+                outs.push((be.read(bx), be.read(bd), be.read(bg)));
+            }
+            let tol = 1e-5;
+            assert!(
+                max_rel_err(&outs[0].0, &outs[1].0) < tol,
+                "act {act} forward"
+            );
+            assert!(
+                max_rel_err(&outs[0].1, &outs[1].1) < tol,
+                "act {act} backward"
+            );
+            assert!(
+                max_rel_err(&outs[0].2, &outs[1].2) < 1e-4,
+                "act {act} bias grad"
+            );
+        }
+    }
+}
+
+#[test]
+fn losses_and_metrics_match_cpu() {
+    for kind in [LossKind::CrossEntropy, LossKind::Mse] {
+        for &(rows, classes, p) in &[(1u32, 2u32, 1u32), (37, 10, 2), (64, 17, 1)] {
+            let (mut g, mut c) = both();
+            let y = random((p * rows * classes) as usize, 9, -4.0, 4.0);
+            let labels: Vec<u32> = random(rows as usize, 10, 0.0, classes as f32)
+                .iter()
+                .map(|v| (*v as u32).min(classes - 1))
+                .collect();
+            let lp = LossParams {
+                rows,
+                classes,
+                count: p * rows,
+                kind: kind as u32,
+                off_y: 0,
+                stride_y: rows * classes,
+                _pad0: [0; 2],
+                scale: 1.0 / rows as f32,
+                _pad1: [0.0; 3],
+            };
+            let mut outs = Vec::new();
+            for be in [&mut g as &mut dyn Backend, &mut c as &mut dyn Backend] {
+                let (by, bl, bd, bs, ba) = (
+                    be.alloc(y.len()),
+                    be.alloc_u32(labels.len()),
+                    be.alloc(y.len()),
+                    be.alloc(2 * (p * rows) as usize),
+                    be.alloc(4 * p as usize),
+                );
+                be.write(by, &y);
+                be.write_u32(bl, &labels);
+                be.loss(by, bl, bd, bs, &lp);
+                let acc = AccumulateParams {
+                    rows,
+                    count: p,
+                    _pad: [0; 2],
+                };
+                be.accumulate(bs, ba, &acc);
+                be.accumulate(bs, ba, &acc);
+                outs.push((be.read(bd), be.read(bs), be.read(ba)));
+            }
+            assert!(max_rel_err(&outs[0].0, &outs[1].0) < 1e-5, "{kind:?} grad");
+            assert!(max_rel_err(&outs[0].1, &outs[1].1) < 1e-5, "{kind:?} stats");
+            assert!(max_rel_err(&outs[0].2, &outs[1].2) < 1e-5, "{kind:?} acc");
+            // Correct counts are integers and agree exactly.
+            for i in 0..p as usize {
+                assert_eq!(outs[0].2[4 * i + 1], outs[1].2[4 * i + 1]);
+            }
+        }
+    }
+}
+
+#[test]
+fn sgd_gather_fill_match_cpu() {
+    for &(n, p) in &[(1u32, 1u32), (255, 3), (1000, 2)] {
+        let (mut g, mut c) = both();
+        let w = random((n * p) as usize, 11, -1.0, 1.0);
+        let v = random(w.len(), 12, -0.1, 0.1);
+        let gr = random(w.len(), 13, -1.0, 1.0);
+        let lr = random(p as usize, 14, 0.01, 0.2);
+        let sp = SgdParams {
+            n,
+            count: n * p,
+            off: 0,
+            nesterov: 0,
+            momentum: 0.9,
+            weight_decay: 1e-4,
+            _pad1: [0.0; 2],
+        };
+        let mut outs = Vec::new();
+        for be in [&mut g as &mut dyn Backend, &mut c as &mut dyn Backend] {
+            let (bw, bv, bg, bl) = (
+                be.alloc(w.len()),
+                be.alloc(v.len()),
+                be.alloc(gr.len()),
+                be.alloc(lr.len()),
+            );
+            be.write(bw, &w);
+            be.write(bv, &v);
+            be.write(bg, &gr);
+            be.write(bl, &lr);
+            be.sgd(bw, bv, bg, bl, &sp);
+            be.fill(
+                bg,
+                &FillParams {
+                    off: 1.min(n * p - 1),
+                    count: n * p - 1.min(n * p - 1),
+                    value: 2.5,
+                    _pad: 0,
+                },
+            );
+            outs.push((be.read(bw), be.read(bv), be.read(bg)));
+        }
+        assert!(max_rel_err(&outs[0].0, &outs[1].0) < 1e-6);
+        assert!(max_rel_err(&outs[0].1, &outs[1].1) < 1e-6);
+        assert_eq!(outs[0].2, outs[1].2);
+    }
+    // Gather: 50 samples of 13 features, a batch of 7 from position 20 of a permutation.
+    let (mut g, mut c) = both();
+    let images = random(50 * 13, 15, 0.0, 1.0);
+    let labels: Vec<u32> = (0..50).map(|i| i % 10).collect();
+    let perm: Vec<u32> = (0..50).map(|i| (i * 17) % 50).collect();
+    let gp = GatherParams {
+        rows: 7,
+        features: 13,
+        start: 20,
+        count: 7 * 13,
+    };
+    let mut outs = Vec::new();
+    for be in [&mut g as &mut dyn Backend, &mut c as &mut dyn Backend] {
+        let (bi, bp, bl, bx, by) = (
+            be.alloc(images.len()),
+            be.alloc_u32(50),
+            be.alloc_u32(50),
+            be.alloc(7 * 13),
+            be.alloc_u32(7),
+        );
+        be.write(bi, &images);
+        be.write_u32(bp, &perm);
+        be.write_u32(bl, &labels);
+        be.gather(bi, bp, bl, bx, by, &gp);
+        outs.push((be.read(bx), be.read_u32(by)));
+    }
+    assert_eq!(outs[0], outs[1]);
+    assert_eq!(outs[1].1[0], labels[perm[20] as usize]);
+}
