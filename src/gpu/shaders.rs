@@ -162,6 +162,11 @@ pub const XBAR_MM_CLEAR: Kernel = Kernel {
     entry: "mm_clear",
     bindings: XBAR_READ_BINDINGS,
 };
+pub const XBAR_ABSMAX_PART: Kernel = Kernel {
+    shader: "xbar_read",
+    entry: "absmax_part",
+    bindings: XBAR_READ_BINDINGS,
+};
 pub const XBAR_ABSMAX: Kernel = Kernel {
     shader: "xbar_read",
     entry: "absmax",

@@ -15,7 +15,8 @@
 //! - `inst` `[P][INST_STRIDE]`: per-instance scalars and keys (table below);
 //! - `state`: 64-bit counters as (lo, hi) u32 pairs at words 0..18, then a ring of
 //!   [`RING`] per-call counters (read counter or programming step) from word 32;
-//! - `xmax` `[P]`: the per-instance input range of the last read; `rowmax` `[P][K]`.
+//! - `xmax` `[P]`: the per-instance input range of the last read, then `[P][ABSMAX_PARTS]`
+//!   partial maxima; `rowmax` `[P][K]`.
 //!
 //! The per-call counter goes through the ring instead of the parameter uniform so that the
 //! uniforms and bind groups the backend caches by content stay bounded over a long run: each call
@@ -59,6 +60,8 @@ const COUNTER_WRITE: u32 = 6;
 const READ_WG: u32 = 64;
 const READ_ROWS: u32 = 4;
 const READ_CHUNK: usize = 256;
+/// Workgroups per instance of the first input-range pass (`PARTS` of the shader).
+const ABSMAX_PARTS: usize = 64;
 /// Loop iterations one invocation of the read may take per dispatch (estimated by
 /// [`step_cost`]). llvmpipe stops all loops of an invocation after 65,535 iterations in all,
 /// without an error; half of that leaves a margin for the estimate.
@@ -506,7 +509,7 @@ pub(super) fn create(
     let eff_f = be.alloc(eff_f_len);
     let eff_b = be.alloc(eff_b_len);
     let state = be.alloc_u32(RING_BASE + RING as usize);
-    let xmax = be.alloc(p);
+    let xmax = be.alloc(p * (1 + ABSMAX_PARTS));
     let rowmax = be.alloc_u32(p * kk);
     // Tensors of the larger of the two directions' signed reads (`xbar::minmax`).
     let mm_tensors = if cfg.array.adc_mode == AdcMode::MinMax {
@@ -651,6 +654,8 @@ pub(super) fn read(be: &mut GpuBackend, id: XbarId, x: MatView, y: MatView, op: 
         row_blocks <= 65535 && p <= 65535,
         "crossbar read: too many rows or instances for one dispatch"
     );
+    let parts = [ABSMAX_PARTS as u32, p, 1];
+    be.dispatch(&shaders::XBAR_ABSMAX_PART, &[], &prm, &bufs, parts);
     be.dispatch(&shaders::XBAR_ABSMAX, &[], &prm, &bufs, [p, 1, 1]);
     if op.rows > 0 {
         let grid = [tiles, row_blocks, p];
