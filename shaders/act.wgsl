@@ -67,18 +67,52 @@ fn act_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
     v0[idx] = v0[idx] * derivative(v1[prm.off1 + p * prm.stride1 + r * prm.ld1 + c]);
 }
 
-// v0[off0 + p * stride0 + c] = sum over rows of v1 (column sums, in row order); count = P * cols.
+// Columns per workgroup of `bias_grad`: the column count rounded up to a power of two, at most
+// 32; the other 256 / tc invocations of a column split its rows. Mirrored by the host's dispatch.
+fn col_tile(cols: u32) -> u32 {
+    if (cols <= 1u) {
+        return 1u;
+    }
+    return min(32u, 1u << (32u - countLeadingZeros(cols - 1u)));
+}
+
+var<workgroup> part: array<f32, 256>;
+
+// v0[off0 + p * stride0 + c] = sum over rows of v1 (column sums); count = P * cols. A workgroup
+// takes tc columns of one instance: each of its 256 / tc lanes per column sums every lanes-th
+// row, then a tree in workgroup memory adds the lanes (a fixed order: reproducible).
 @compute @workgroup_size(256)
-fn bias_grad(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let i = linear_id(gid, nwg);
-    if (i >= prm.count) {
+fn bias_grad(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+    @builtin(local_invocation_index) lid: u32,
+) {
+    let tc = col_tile(prm.cols);
+    let lanes = 256u / tc;
+    let tiles = (prm.cols + tc - 1u) / tc;
+    let w = wid.x + wid.y * nwg.x;
+    if (w >= (prm.count / prm.cols) * tiles) {
         return;
     }
-    let p = i / prm.cols;
-    let c = i % prm.cols;
+    let p = w / tiles;
+    let c = (w % tiles) * tc + lid % tc;
+    let lane = lid / tc;
     var s = 0.0;
-    for (var r = 0u; r < prm.rows; r++) {
-        s += v1[prm.off1 + p * prm.stride1 + r * prm.ld1 + c];
+    if (c < prm.cols) {
+        let base = prm.off1 + p * prm.stride1 + c;
+        for (var r = lane; r < prm.rows; r += lanes) {
+            s += v1[base + r * prm.ld1];
+        }
     }
-    v0[prm.off0 + p * prm.stride0 + c] = s;
+    part[lid] = s;
+    for (var h = lanes / 2u; h > 0u; h >>= 1u) {
+        workgroupBarrier();
+        if (lane < h) {
+            part[lid] += part[lid + h * tc];
+        }
+    }
+    workgroupBarrier();
+    if (lane == 0u && c < prm.cols) {
+        v0[prm.off0 + p * prm.stride0 + c] = part[lid];
+    }
 }

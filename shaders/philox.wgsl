@@ -1,20 +1,6 @@
-// Philox4x32-10 (Salmon et al., SC'11), bit-identical to src/rng/philox.rs.
-
-fn philox_mulhilo(a: u32, b: u32) -> vec2<u32> {
-    // 32x32 -> 64-bit product from 16-bit halves (WGSL has no u64).
-    let a_lo = a & 0xffffu;
-    let a_hi = a >> 16u;
-    let b_lo = b & 0xffffu;
-    let b_hi = b >> 16u;
-    let ll = a_lo * b_lo;
-    let lh = a_lo * b_hi;
-    let hl = a_hi * b_lo;
-    let hh = a_hi * b_hi;
-    let mid = (ll >> 16u) + (lh & 0xffffu) + (hl & 0xffffu);
-    let hi = hh + (lh >> 16u) + (hl >> 16u) + (mid >> 16u);
-    let lo = (mid << 16u) | (ll & 0xffffu);
-    return vec2<u32>(hi, lo);
-}
+// Philox4x32-10 (Salmon et al., SC'11), bit-identical to src/rng/philox.rs. `philox_mulhilo`
+// (the 32x32 -> 64-bit product as (hi, lo)) comes from philox_mul32.wgsl (16-bit halves) or
+// philox_mul64.wgsl (native u64, where the adapter has SHADER_INT64).
 
 fn philox4x32_10(counter: vec4<u32>, key: vec2<u32>) -> vec4<u32> {
     var c = counter;

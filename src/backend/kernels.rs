@@ -248,6 +248,14 @@ pub const KERNELS: &[KernelDef] = &[
         "xbar_read",
     ),
     def(
+        "xbar_absmax_part",
+        "xbar_read",
+        "absmax_part",
+        private("ReadParams"),
+        "src/backend/xbar.rs::input_range",
+        "xbar_read",
+    ),
+    def(
         "xbar_absmax",
         "xbar_read",
         "absmax",
@@ -291,7 +299,7 @@ pub const KERNELS: &[KernelDef] = &[
 ];
 
 /// WGSL files joined in front of kernel modules rather than compiled alone.
-pub const SNIPPETS: &[&str] = &["philox", "bn_common"];
+pub const SNIPPETS: &[&str] = &["philox", "philox_mul32", "philox_mul64", "bn_common"];
 
 const fn same(a: &str, b: &str) -> bool {
     let (a, b) = (a.as_bytes(), b.as_bytes());

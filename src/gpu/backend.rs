@@ -243,7 +243,15 @@ impl Backend for GpuBackend {
     }
 
     fn bias_grad(&mut self, g: Buf, d: Buf, p: &ActParams) {
-        self.dispatch_1d(&shaders::BIAS_GRAD, p, &[g, d], p.count, 256);
+        // One workgroup per tile of `col_tile` columns of an instance (shaders/act.wgsl).
+        let tile = if p.cols <= 1 {
+            1
+        } else {
+            p.cols.next_power_of_two().min(32)
+        };
+        let instances = p.count / p.cols.max(1);
+        let tiles = instances * p.cols.div_ceil(tile);
+        self.dispatch_1d(&shaders::BIAS_GRAD, p, &[g, d], tiles, 1);
     }
 
     fn loss(&mut self, y: Buf, labels: Buf, dy: Buf, stats: Buf, p: &LossParams) {

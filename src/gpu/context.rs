@@ -6,7 +6,8 @@ use std::sync::Arc;
 const WANTED_FEATURES: wgpu::Features = wgpu::Features::SHADER_F16
     .union(wgpu::Features::SUBGROUP)
     .union(wgpu::Features::TIMESTAMP_QUERY)
-    .union(wgpu::Features::TIMESTAMP_QUERY_INSIDE_ENCODERS);
+    .union(wgpu::Features::TIMESTAMP_QUERY_INSIDE_ENCODERS)
+    .union(wgpu::Features::SHADER_INT64);
 
 /// Which adapter to open: `--adapter`, else `INSITU_ADAPTER`, else `WGPU_ADAPTER_NAME`; each
 /// an index into the list `insitu info` prints, or a name substring. The backends searched

@@ -33,10 +33,12 @@ impl PipelineCache {
         if let Some(p) = self.pipelines.get(&key) {
             return p.clone();
         }
-        let module = self.modules.entry(k.shader).or_insert_with(|| {
+        let int64 = device.features().contains(wgpu::Features::SHADER_INT64);
+        let name = shaders::module_name(k.shader, int64);
+        let module = self.modules.entry(name).or_insert_with(|| {
             device.create_shader_module(wgpu::ShaderModuleDescriptor {
-                label: Some(k.shader),
-                source: wgpu::ShaderSource::Wgsl(shaders::source(k.shader).into()),
+                label: Some(name),
+                source: wgpu::ShaderSource::Wgsl(shaders::source(name).into()),
             })
         });
         let mut entries = vec![wgpu::BindGroupLayoutEntry {

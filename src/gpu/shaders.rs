@@ -28,12 +28,44 @@ const fn kernel(name: &str, bindings: &'static [Access]) -> Kernel {
     }
 }
 
-const PHILOX: &str = include_str!("../../shaders/philox.wgsl");
+const PHILOX_CORE: &str = include_str!("../../shaders/philox.wgsl");
+const PHILOX_MUL32: &str = include_str!("../../shaders/philox_mul32.wgsl");
+const PHILOX_MUL64: &str = include_str!("../../shaders/philox_mul64.wgsl");
 const BN_COMMON: &str = include_str!("../../shaders/bn_common.wgsl");
 
-/// The source of a shader module by name (snippets such as Philox joined in).
+/// Suffix of the module variants whose Philox multiplies natively in 64 bits (SHADER_INT64).
+pub const INT64_SUFFIX: &str = "_int64";
+/// Suffix that pins a Philox module to the 32-bit emulation (to test one against the other).
+pub const MUL32_SUFFIX: &str = "_mul32";
+
+/// The shaders that draw random numbers, each with its native 64-bit variant's name.
+const INT64_VARIANTS: &[(&str, &str)] = &[
+    ("augment", "augment_int64"),
+    ("xbar_read", "xbar_read_int64"),
+    ("xbar_program", "xbar_program_int64"),
+    ("philox_test", "philox_test_int64"),
+];
+
+/// The module to build for `shader` on a device with (`int64`) or without 64-bit integers.
+pub fn module_name(shader: &'static str, int64: bool) -> &'static str {
+    match INT64_VARIANTS.iter().find(|(base, _)| *base == shader) {
+        Some((_, native)) if int64 => native,
+        _ => shader,
+    }
+}
+
+/// The source of a shader module by name (snippets such as Philox joined in). A name ending in
+/// [`INT64_SUFFIX`] gets the native 64-bit Philox multiply, any other the 32-bit emulation.
 pub fn source(shader: &str) -> String {
-    match shader {
+    let (base, philox_mul) = match shader.strip_suffix(INT64_SUFFIX) {
+        Some(base) => (base, PHILOX_MUL64),
+        None => (
+            shader.strip_suffix(MUL32_SUFFIX).unwrap_or(shader),
+            PHILOX_MUL32,
+        ),
+    };
+    let philox = format!("{philox_mul}\n{PHILOX_CORE}");
+    match base {
         "gemm" => include_str!("../../shaders/gemm.wgsl").into(),
         "act" => include_str!("../../shaders/act.wgsl").into(),
         "loss" => include_str!("../../shaders/loss.wgsl").into(),
@@ -41,11 +73,11 @@ pub fn source(shader: &str) -> String {
         "sgd" => include_str!("../../shaders/sgd.wgsl").into(),
         "gather" => include_str!("../../shaders/gather.wgsl").into(),
         "fill" => include_str!("../../shaders/fill.wgsl").into(),
-        "augment" => format!("{PHILOX}\n{}", include_str!("../../shaders/augment.wgsl")),
-        "xbar_read" => format!("{PHILOX}\n{}", include_str!("../../shaders/xbar_read.wgsl")),
+        "augment" => format!("{philox}\n{}", include_str!("../../shaders/augment.wgsl")),
+        "xbar_read" => format!("{philox}\n{}", include_str!("../../shaders/xbar_read.wgsl")),
         "xbar_eff" => include_str!("../../shaders/xbar_eff.wgsl").into(),
         "xbar_program" => format!(
-            "{PHILOX}\n{}",
+            "{philox}\n{}",
             include_str!("../../shaders/xbar_program.wgsl")
         ),
         "im2col" => include_str!("../../shaders/im2col.wgsl").into(),
@@ -63,7 +95,7 @@ pub fn source(shader: &str) -> String {
         ),
         "residual" => include_str!("../../shaders/residual.wgsl").into(),
         "philox_test" => format!(
-            "{PHILOX}\n{}",
+            "{philox}\n{}",
             include_str!("../../shaders/philox_test.wgsl")
         ),
         other => panic!("unknown shader `{other}`"),
@@ -81,11 +113,18 @@ pub const GATHER: Kernel = kernel("gather", &[R, R, R, W, W]);
 pub const FILL: Kernel = kernel("fill", &[W]);
 pub const AUGMENT: Kernel = kernel("augment", &[R, W]);
 pub const PHILOX_TEST: Kernel = kernel("philox_test", &[W, W]);
+/// [`PHILOX_TEST`] with the 32-bit emulated multiply whatever the adapter has.
+pub const PHILOX_TEST_MUL32: Kernel = Kernel {
+    shader: "philox_test_mul32",
+    ..PHILOX_TEST
+};
 
 /// Crossbar read bindings, shared by `absmax` and `read`: per-instance table, state (counters
-/// and per-call ring), effective conductances, input, input ranges, output.
-const XBAR_READ_BINDINGS: &[Access] = &[R, W, R, R, W, W, W];
+/// and per-call ring), effective conductances, input, input ranges, output, `minmax` ranges,
+/// accumulators carried between the dispatches of one read.
+const XBAR_READ_BINDINGS: &[Access] = &[R, W, R, R, W, W, W, W];
 pub const XBAR_MM_CLEAR: Kernel = kernel("xbar_mm_clear", XBAR_READ_BINDINGS);
+pub const XBAR_ABSMAX_PART: Kernel = kernel("xbar_absmax_part", XBAR_READ_BINDINGS);
 pub const XBAR_ABSMAX: Kernel = kernel("xbar_absmax", XBAR_READ_BINDINGS);
 pub const XBAR_READ: Kernel = kernel("xbar_read", XBAR_READ_BINDINGS);
 pub const XBAR_EFF: Kernel = kernel("xbar_eff", &[R, R, W, W, R]);
@@ -113,6 +152,19 @@ pub const BN_INFER: Kernel = kernel("bn_infer", &[R, R, R, R, W]);
 /// input gradient, dgamma, dbeta.
 pub const BN_BACKWARD: Kernel = kernel("bn_backward", &[R, R, R, R, W, W, W]);
 pub const ADD: Kernel = kernel("add", &[W, R]);
+
+/// Every shader module to validate: each table shader and its native 64-bit variant.
+pub fn modules() -> Vec<&'static str> {
+    let mut out = Vec::new();
+    for shader in kernels::shaders() {
+        out.push(shader);
+        let native = module_name(shader, true);
+        if native != shader {
+            out.push(native);
+        }
+    }
+    out
+}
 
 /// Every override set used with each shader, for validation.
 pub fn override_sets(shader: &str) -> Vec<Vec<(&'static str, f64)>> {

@@ -15,7 +15,8 @@
 //! - `inst` `[P][INST_STRIDE]`: per-instance scalars and keys (table below);
 //! - `state`: 64-bit counters as (lo, hi) u32 pairs at words 0..18, then a ring of
 //!   [`RING`] per-call counters (read counter or programming step) from word 32;
-//! - `xmax` `[P]`: the per-instance input range of the last read; `rowmax` `[P][K]`.
+//! - `xmax` `[P]`: the per-instance input range of the last read, then `[P][ABSMAX_PARTS]`
+//!   partial maxima; `rowmax` `[P][K]`.
 //!
 //! The per-call counter goes through the ring instead of the parameter uniform so that the
 //! uniforms and bind groups the backend caches by content stay bounded over a long run: each call
@@ -33,7 +34,7 @@ use crate::rng::Purpose;
 use crate::xbar::adc::{Adc, AdcRange};
 use crate::xbar::draws::{normal_at, stream_key, uniform_at};
 use crate::xbar::mapping::{cell_curve, nominal_curve};
-use crate::xbar::read::{geometry, Counters, Direction};
+use crate::xbar::read::{geometry, Counters, Direction, Geometry};
 use crate::xbar::{drift, minmax, Knobs, LayerCells, Xbar};
 
 /// Words per instance in the `inst` table:
@@ -54,9 +55,17 @@ const _: () = assert!(2 * COUNTERS <= RING_BASE);
 const COUNTER_FWD: u32 = 0;
 const COUNTER_BWD: u32 = 3;
 const COUNTER_WRITE: u32 = 6;
-/// Read kernel: invocations per workgroup and input rows per workgroup.
+/// Read kernel: invocations per workgroup, input rows per workgroup and lines staged per chunk
+/// (`WG`, `BR`, `CH` of `shaders/xbar_read.wgsl`).
 const READ_WG: u32 = 64;
 const READ_ROWS: u32 = 4;
+const READ_CHUNK: usize = 256;
+/// Workgroups per instance of the first input-range pass (`PARTS` of the shader).
+const ABSMAX_PARTS: usize = 64;
+/// Loop iterations one invocation of the read may take per dispatch (estimated by
+/// [`step_cost`]). llvmpipe stops all loops of an invocation after 65,535 iterations in all,
+/// without an error; half of that leaves a margin for the estimate.
+const READ_LOOP_BUDGET: usize = 32_768;
 
 /// One crossbar layer of P instances on the GPU.
 pub struct GpuXbar {
@@ -78,6 +87,12 @@ pub struct GpuXbar {
     /// `minmax` ADC: `[P][mm_tensors][2]` observed (min, max) per tensor of the current read.
     mm: Buf,
     mm_tensors: usize,
+    /// Shift-add accumulators carried between the dispatches of one read, `carry_len` words.
+    carry: Buf,
+    carry_len: usize,
+    /// Some instance draws per-cell read noise / per-conversion noise (costlier read steps).
+    cell_draws: bool,
+    conversion_draws: usize,
     ring_next: u32,
     vectors_forward: u64,
     vectors_transposed: u64,
@@ -126,6 +141,11 @@ struct ReadParams {
     mm_phase: u32,
     /// `minmax` tensors per instance in the `mm` buffer.
     mm_tensors: u32,
+    /// This dispatch's steps [step_lo, step_hi) of n_steps (see the shader).
+    step_lo: u32,
+    step_hi: u32,
+    n_steps: u32,
+    _pad: u32,
 }
 
 #[repr(C)]
@@ -174,6 +194,47 @@ struct ProgramParams {
 fn groups_1d(count: usize) -> [u32; 3] {
     let g = count.div_ceil(256).max(1) as u32;
     [g.min(65535), g.div_ceil(65535), 1]
+}
+
+/// Estimated loop iterations of one read invocation for one step with `n` lines: staging,
+/// per-line sums (a 10-round Philox loop per per-cell draw), the ADC epilogue and its draws.
+fn step_cost(n: usize, cell_draws: bool, conversion_draws: usize) -> usize {
+    if n == 0 {
+        return 1;
+    }
+    let rows = READ_ROWS as usize;
+    let staging = n.div_ceil(READ_CHUNK) * (rows * READ_CHUNK / READ_WG as usize + 2);
+    let per_line = 1 + rows * (1 + if cell_draws { 11 } else { 0 });
+    staging + n * per_line + rows * (4 + 11 * conversion_draws) + 8
+}
+
+/// The step ranges [lo, hi) of the dispatches of one read (steps numbered as in the shader),
+/// each within [`READ_LOOP_BUDGET`]. A pass with no lines ends its group, as in the shader.
+fn step_ranges(geo: &Geometry, signs: usize, cell_draws: bool, draws: usize) -> Vec<(u32, u32)> {
+    let per_pass = geo.slices * geo.cycles;
+    let per_group = per_pass * geo.n_pass;
+    let n_steps = signs * geo.n_groups * per_group;
+    let mut ranges = Vec::new();
+    let (mut start, mut cost, mut st) = (0, 0, 0);
+    while st < n_steps {
+        let pp = (st / per_pass) % geo.n_pass;
+        let g = (st / per_group) % geo.n_groups;
+        let lo = g * geo.group + pp * geo.pass;
+        let hi = (lo + geo.pass).min(((g + 1) * geo.group).min(geo.lines));
+        let c = step_cost(hi.saturating_sub(lo), cell_draws, draws);
+        if cost + c > READ_LOOP_BUDGET && st > start {
+            ranges.push((start as u32, st as u32));
+            (start, cost) = (st, 0);
+        }
+        cost += c;
+        st = if lo >= hi {
+            (st / per_group + 1) * per_group
+        } else {
+            st + 1
+        };
+    }
+    ranges.push((start as u32, n_steps as u32));
+    ranges
 }
 
 fn per_cell_drift(cfg: &Xbar) -> bool {
@@ -448,7 +509,7 @@ pub(super) fn create(
     let eff_f = be.alloc(eff_f_len);
     let eff_b = be.alloc(eff_b_len);
     let state = be.alloc_u32(RING_BASE + RING as usize);
-    let xmax = be.alloc(p);
+    let xmax = be.alloc(p * (1 + ABSMAX_PARTS));
     let rowmax = be.alloc_u32(p * kk);
     // Tensors of the larger of the two directions' signed reads (`xbar::minmax`).
     let mm_tensors = if cfg.array.adc_mode == AdcMode::MinMax {
@@ -461,6 +522,12 @@ pub(super) fn create(
         1
     };
     let mm = be.alloc_u32(2 * p * mm_tensors);
+    let carry = be.alloc_u32(1);
+    let output_referred = cfg.device.read_noise_model == ReadNoiseModel::OutputReferred;
+    let read_noise = knobs.iter().any(|k| k.read_noise > 0.0);
+    let cell_draws = read_noise && !output_referred;
+    let conversion_draws = (read_noise && output_referred) as usize
+        + knobs.iter().any(|k| k.output_noise > 0.0) as usize;
 
     let meta = layers
         .into_iter()
@@ -487,6 +554,10 @@ pub(super) fn create(
         rowmax,
         mm,
         mm_tensors,
+        carry,
+        carry_len: 1,
+        cell_draws,
+        conversion_draws,
         ring_next: 0,
         vectors_forward: 0,
         vectors_transposed: 0,
@@ -550,22 +621,45 @@ pub(super) fn read(be: &mut GpuBackend, id: XbarId, x: MatView, y: MatView, op: 
         noise_out: (cfg.device.read_noise_model == ReadNoiseModel::OutputReferred) as u32,
         mm_phase: 0,
         mm_tensors: xb.mm_tensors as u32,
+        step_lo: 0,
+        step_hi: 0,
+        n_steps: 0,
+        _pad: 0,
     };
     let p = xb.n_inst() as u32;
     let eff = if transposed { xb.eff_b } else { xb.eff_f };
     let minmax = cfg.array.adc_mode == AdcMode::MinMax;
     let mm_words = 2 * xb.n_inst() * xb.mm_tensors;
-    let bufs = [xb.inst, xb.state, eff, x.buf, xb.xmax, y.buf, xb.mm];
+    let signs = 1 + op.signed as usize;
+    let ranges = step_ranges(&geo, signs, xb.cell_draws, xb.conversion_draws);
+    let n_steps = ranges.last().map_or(0, |r| r.1);
+    let carry_need = if ranges.len() > 1 {
+        2 * xb.n_inst() * op.rows as usize * geo.outs
+    } else {
+        0
+    };
+    u32_of(carry_need, "crossbar read accumulators");
+    if carry_need > xb.carry_len {
+        let carry = be.alloc_u32(carry_need);
+        let xb = &mut be.gpu_xbars[id.0];
+        (xb.carry, xb.carry_len) = (carry, carry_need);
+    }
+    let xb = &be.gpu_xbars[id.0];
+    let bufs = [
+        xb.inst, xb.state, eff, x.buf, xb.xmax, y.buf, xb.mm, xb.carry,
+    ];
     let tiles = (geo.outs as u32).div_ceil(tile_outs);
     let row_blocks = op.rows.div_ceil(READ_ROWS).max(1);
     assert!(
         row_blocks <= 65535 && p <= 65535,
         "crossbar read: too many rows or instances for one dispatch"
     );
+    let parts = [ABSMAX_PARTS as u32, p, 1];
+    be.dispatch(&shaders::XBAR_ABSMAX_PART, &[], &prm, &bufs, parts);
     be.dispatch(&shaders::XBAR_ABSMAX, &[], &prm, &bufs, [p, 1, 1]);
     if op.rows > 0 {
         let grid = [tiles, row_blocks, p];
-        if minmax {
+        let phases: &[u32] = if minmax {
             // Empty the ranges, observe every tensor's [lo, hi], then convert.
             be.dispatch(
                 &shaders::XBAR_MM_CLEAR,
@@ -574,12 +668,21 @@ pub(super) fn read(be: &mut GpuBackend, id: XbarId, x: MatView, y: MatView, op: 
                 &bufs,
                 groups_1d(mm_words),
             );
-            let observe = ReadParams { mm_phase: 1, ..prm };
-            be.dispatch(&shaders::XBAR_READ, &[], &observe, &bufs, grid);
-            let convert = ReadParams { mm_phase: 2, ..prm };
-            be.dispatch(&shaders::XBAR_READ, &[], &convert, &bufs, grid);
+            &[1, 2]
         } else {
-            be.dispatch(&shaders::XBAR_READ, &[], &prm, &bufs, grid);
+            &[0]
+        };
+        for &mm_phase in phases {
+            for &(step_lo, step_hi) in &ranges {
+                let part = ReadParams {
+                    mm_phase,
+                    step_lo,
+                    step_hi,
+                    n_steps,
+                    ..prm
+                };
+                be.dispatch(&shaders::XBAR_READ, &[], &part, &bufs, grid);
+            }
         }
     }
     let xb = &mut be.gpu_xbars[id.0];

@@ -71,6 +71,82 @@ fn philox_matches_rust_bit_for_bit() {
     );
 }
 
+/// The native 64-bit Philox multiply (chosen where the adapter has SHADER_INT64) and the 32-bit
+/// emulation give the same streams, equal to the Rust generator's.
+#[test]
+fn philox_native_and_emulated_streams_agree() {
+    let mut g = gpu();
+    let int64 = g.ctx.features.contains(wgpu::Features::SHADER_INT64);
+    eprintln!("adapter SHADER_INT64: {int64}");
+    let n = 8192u32;
+    let words = g.alloc_u32(4 * n as usize);
+    let normals = g.alloc(n as usize);
+    #[repr(C)]
+    #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+    struct P {
+        key: [u32; 2],
+        count: u32,
+        ctr_hi: u32,
+    }
+    for (seed, ctr_hi) in [(1u64, 0u32), (77, 0xffff_ffff), (123_456_789, 31)] {
+        let k = key(seed, Purpose::C2c, seed as u32);
+        let p = P {
+            key: k,
+            count: n,
+            ctr_hi,
+        };
+        let mut streams = Vec::new();
+        for kernel in [&shaders::PHILOX_TEST, &shaders::PHILOX_TEST_MUL32] {
+            g.dispatch(kernel, &[], &p, &[words, normals], [n / 64, 1, 1]);
+            streams.push(g.read_u32(words));
+        }
+        assert_eq!(streams[0], streams[1], "seed {seed}: native vs emulated");
+        for i in (0..n).step_by(7) {
+            let r = philox4x32_10([i, ctr_hi, 0, 0], k);
+            assert_eq!(&streams[0][4 * i as usize..][..4], &r, "counter {i}");
+        }
+    }
+}
+
+/// Bias gradients (column sums) of conv-like shapes: one column of many rows per instance,
+/// and strided views with padding, against the sequential CPU sum.
+#[test]
+fn bias_grad_reduces_long_columns() {
+    for &(rows, cols, p, ld) in &[
+        (5000u32, 1u32, 7u32, 1u32),
+        (300, 45, 2, 47),
+        (3, 70, 1, 70),
+    ] {
+        let (mut g, mut c) = both();
+        let stride = rows * ld + 3;
+        let d = random((p * stride) as usize, 12, -1.0, 1.0);
+        let ap = ActParams {
+            rows,
+            cols,
+            count: p * cols,
+            act: 0,
+            ld0: cols,
+            off0: 1,
+            stride0: cols + 2,
+            ld1: ld,
+            off1: 0,
+            stride1: stride,
+            _pad: [0; 2],
+        };
+        let glen = (1 + p * (cols + 2)) as usize;
+        let mut outs = Vec::new();
+        for be in [&mut g as &mut dyn Backend, &mut c as &mut dyn Backend] {
+            let (bd, bg) = (be.alloc(d.len()), be.alloc(glen));
+            be.write(bd, &d);
+            be.write(bg, &vec![5.0; glen]);
+            be.bias_grad(bg, bd, &ap);
+            outs.push(be.read(bg));
+        }
+        let err = max_rel_err(&outs[0], &outs[1]);
+        assert!(err < 1e-5, "{rows}x{cols}x{p}: {err}");
+    }
+}
+
 fn run_gemm(m: u32, n: u32, k: u32, ta: bool, tb: bool, batch: u32, beta: f32) {
     let (mut g, mut c) = both();
     let mut spec = Gemm::dense(m, n, k, ta, tb, batch);

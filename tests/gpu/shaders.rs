@@ -29,7 +29,7 @@ fn module(shader: &str) -> Result<(naga::Module, naga::valid::ModuleInfo), Strin
 #[test]
 fn all_shaders_validate() {
     let mut checked = 0;
-    for name in insitu::backend::kernels::shaders() {
+    for name in shaders::modules() {
         let (module, info) = module(name).unwrap_or_else(|e| panic!("{e}"));
         for set in shaders::override_sets(name) {
             let constants: naga::back::PipelineConstants =

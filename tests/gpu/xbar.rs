@@ -976,3 +976,63 @@ fn minmax_reads_match_reference() {
     eprintln!("minmax: {flips} of {total} outputs differ beyond 1e-4 of the range");
     assert!(flips * 20 <= total, "{flips} of {total}");
 }
+
+/// Reads with thousands of (sign, group, pass, slice, cycle) steps per workgroup, more than one
+/// invocation of llvmpipe may loop through in one dispatch: every step is converted (counters
+/// equal the reference's) and the outputs match, ideal and noisy, forward and transposed.
+#[test]
+fn long_reads_match_reference() {
+    let mut g = gpu();
+    let mut c = CpuBackend::new();
+    for (case, (mapping, par, lines, dir, rn, on)) in [
+        (Mapping::Offset, 8, 40, Direction::Forward, 0.0, 0.0),
+        (Mapping::Differential, 4, 48, Direction::Forward, 0.0, 0.0),
+        (Mapping::Offset, 2, 60, Direction::Transposed, 0.0, 0.0),
+        (Mapping::Offset, 16, 70, Direction::Forward, 0.03, 0.3),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut cfg = ideal(mapping, 16, 1, 16, 1);
+        cfg.array.parallel_rows = par;
+        let rows = 2;
+        let (n, k) = match dir {
+            Direction::Forward => (5, lines),
+            Direction::Transposed => (lines, 5),
+        };
+        let w = values(n * k, 7 + case as u64, -0.9, 0.9);
+        let layers = vec![map_weights(&w, n, k, None, &cfg, 0, 0)];
+        let knobs = vec![Knobs {
+            read_noise: rn,
+            output_noise: on,
+            ..quiet(3)
+        }];
+        let x = sized_x(rows * lines, 11, true);
+        let op = XbarRead {
+            dir,
+            signed: true,
+            rows: rows as u32,
+            read_counter: 1,
+        };
+        let geo = geometry(&layers[0], dir, &cfg);
+        let passes = lines.div_ceil(geo.pass);
+        let steps = 2 * passes * geo.slices * geo.cycles;
+        assert!(steps >= 2500, "case {case}: only {steps} steps");
+        let (yg, ag) = run_read(&mut g, &cfg, &layers, &knobs, &op, &x);
+        let (yc, ac) = run_read(&mut c, &cfg, &layers, &knobs, &op, &x);
+        let what = format!("case {case}: {mapping:?} {dir:?}, {steps} steps");
+        let exact = rn == 0.0 && on == 0.0;
+        compare(&what, &yg, &yc, &layers, &cfg, dir, &x, true, exact);
+        let counters = |a: &XbarActivity| match dir {
+            Direction::Forward => a.forward,
+            Direction::Transposed => a.transposed,
+        };
+        let (cg, cc) = (counters(&ag), counters(&ac));
+        assert_eq!(cg.active_rows, cc.active_rows, "{what}");
+        assert_eq!(cg.adc_conversions, cc.adc_conversions, "{what}");
+        assert!(cc.adc_conversions > 0, "{what}");
+        if exact {
+            assert_eq!(ag, ac, "{what}: activity");
+        }
+    }
+}
