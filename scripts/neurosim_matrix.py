@@ -12,6 +12,12 @@ default written in the file, plus the three fixes docs/cost-model.md lists (boun
 under novel mapping, at least one weight-gradient array, floating-point global-buffer core count).
 `--prepare` applies exactly those edits to a fresh copy (pass the copies' directories) and builds.
 
+`--v21-rowavg DIR` names a third copy of V2.1, prepared (with `--prepare`) with one more edit: its
+programming statistics average the depression columns over the rows that have depressions (the
+code divides the columns of every row by the rows that have only depressions, see
+docs/cost-model.md). The training cases are run there too and its weight-update energy is stored
+as `wu_energy_pj_epoch_rowavg`.
+
 For every case the script writes the network (NetWork.csv), uniform random weights in [-1, 1]
 and 0/1 input bit matrices with fixed densities (0.5 for the first layer, 0.25 after it) from
 a fixed seed, runs the estimator, parses its summary and appends one record to
@@ -85,8 +91,27 @@ PARAM_FIELDS = ["memcelltype", "technode", "cellBit", "levelOutput", "levelOutpu
                 "novelMapping", "speedUpDegree", "numColMuxed", "trainingEstimation"]
 
 
-def prepare(d):
+def prepare_rowavg(d):
+    """Average each programming phase's columns over the rows that have that phase."""
+    c = os.path.join(d, "ProcessingUnit.cpp")
+    s = open(c).read()
+    if "rowsWithSet" not in s:
+        s = s.replace("numSelectedColReset += numReset;",
+                      "numSelectedColReset += numReset; rowsWithSet += (numSet > 0); "
+                      "rowsWithReset += (numReset > 0);", 1)
+        s = s.replace("int numSelectedColReset = 0;",
+                      "int numSelectedColReset = 0; int rowsWithSet = 0, rowsWithReset = 0;", 1)
+        s = s.replace("numSelectedColSet = numSelectedRowSet==0? 0:ceil(numSelectedColSet/numSelectedRowSet);",
+                      "numSelectedColSet = rowsWithSet==0? 0:ceil((double) numSelectedColSet/rowsWithSet);", 1)
+        s = s.replace("numSelectedColReset = numSelectedRowReset==0? 0:ceil(numSelectedColReset/numSelectedRowReset);",
+                      "numSelectedColReset = rowsWithReset==0? 0:ceil((double) numSelectedColReset/rowsWithReset);", 1)
+        open(c, "w").write(s)
+
+
+def prepare(d, rowavg=False):
     """Apply the environment switches and the three minimal fixes, then build."""
+    if rowavg:
+        prepare_rowavg(d)
     p = os.path.join(d, "Param.cpp")
     s = open(p).read()
     if "nsEnv" not in s:
@@ -305,6 +330,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--v14", required=True)
     ap.add_argument("--v21", required=True)
+    ap.add_argument("--v21-rowavg", default="", help="V2.1 copy with row-averaged programming statistics")
     ap.add_argument("--out", default="tests/fixtures/neurosim")
     ap.add_argument("--cases", default="")
     ap.add_argument("--prepare", action="store_true")
@@ -316,6 +342,8 @@ def main():
     if a.prepare:
         for d in dirs.values():
             prepare(d)
+        if a.v21_rowavg:
+            prepare(a.v21_rowavg, rowavg=True)
     want = set(filter(None, a.cases.split(",")))
     if a.resettings:
         path = os.path.join(a.out, "matrix.json")
@@ -338,6 +366,9 @@ def main():
         if want and case[0] not in want:
             continue
         rec = run_case(case, dirs, a.keep)
+        if a.v21_rowavg and case[3].get("training"):
+            alt = run_case(case, dict(dirs, **{"V2.1": a.v21_rowavg}), a.keep)
+            rec["figures"]["wu_energy_pj_epoch_rowavg"] = alt["figures"]["wu_energy_pj_epoch"]
         print(case[0], json.dumps(rec["figures"]), file=sys.stderr, flush=True)
         rec.pop("workdir")
         records = [r for r in records if r["id"] != rec["id"]] + [rec]

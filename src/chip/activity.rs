@@ -17,7 +17,8 @@ pub struct LayerActivity {
     pub adc_conversions: f64,
     /// Forward conversions per image that saturated the ADC.
     pub clipped_conversions: f64,
-    /// Programming pulses per training step, summed over the layer's cells (sum of |n|).
+    /// Programming pulses per training step, summed over the cells of one copy of the layer's
+    /// matrix (sum of |n|); replicated copies receive the same pulses.
     pub write_pulses: f64,
     /// Mean over rows of the largest |n| in the row in one step: the length of a row's
     /// potentiation and depression windows.

@@ -351,10 +351,7 @@ fn build<'a>(req: &'a EstimateRequest<'a>) -> Result<Built<'a>, ChipError> {
             acts.to_vec()
         }
         None => {
-            let cells: Vec<f64> = maps
-                .iter()
-                .map(|m| (m.rows * m.data_cols * m.replication) as f64)
-                .collect();
+            let cells: Vec<f64> = maps.iter().map(|m| (m.rows * m.data_cols) as f64).collect();
             activity::typical(req.layers, req.device, &cells)
         }
     };

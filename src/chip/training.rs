@@ -9,7 +9,7 @@
 //! per step.
 
 use super::activity;
-use super::blocks::{cell_array, dram, drivers};
+use super::blocks::{cell_array, dram, drivers, write_path};
 use super::estimate::{Built, TrainingWorkload};
 use super::report::{Phase, Schedule, Training};
 use super::schedule::{self, Arch, Durations, Rule};
@@ -150,24 +150,37 @@ fn dfa_error(b: &Built, l: usize, classes: usize) -> Cost {
 
 /// Programming of layer `l` once per step: rows are written one at a time, each in a
 /// potentiation and a depression window of `max_pulses_per_row` pulses, in `parallel` subarrays
-/// at once (as many as the gradient buffer feeds with pulse counts).
+/// at once (as many as the gradient buffer feeds with pulse counts). Every copy of the matrix
+/// (replication) is programmed with the same pulses. The pulse counts (one bit per cell: does it
+/// change in this window) are written into the tile buffer and read out to the subarrays.
 fn weight_update(b: &Built, l: usize, parallel: usize) -> Cost {
     let (t, a, d) = (&b.tech, b.req.array, b.req.device);
     let m = &b.maps[l];
     let act = &b.activity[l];
+    let copies = m.replication as f64;
     let rows_per_block = m.rows.min(a.rows as usize) as f64;
     let windows = 2.0 * act.max_pulses_per_row;
     let rounds = m.subarrays_used.div_ceil(parallel.max(1)) as f64;
     let latency = rounds * rows_per_block * windows * d.t_write;
-    let row_pulses = (m.rows * m.col_blocks * m.replication) as f64 * windows;
+    let pulses = act.write_pulses * copies;
     let v = d.v_write.max(t.vdd());
-    // Each pulse drives the selected word line at V_write and every bit line of the block: the
-    // cells to change at full voltage, the others held at V_write / 2 so that they do not move.
-    let line = drivers::line_energy(t, a.cols as usize, t.wl_cap_per_cell(), v)
-        + a.cols as f64 * drivers::line_energy(t, a.rows as usize, t.bl_cap_per_cell(), v / 2.0);
+    // Each pulse drives the selected word line of every column block holding the row and, on
+    // resistive cells, holds the layer's other columns at V_write; the column lines (one block
+    // of rows long) of the cells that change carry V_write; each row phase sets the switches of
+    // the row's columns.
+    let col_len = m.rows.min(a.rows as usize);
+    let cols = m.data_cols + m.ref_cols * m.col_blocks;
+    let per_row_pulse = m.col_blocks as f64
+        * drivers::line_energy(t, a.cols as usize, t.wl_cap_per_cell(), v)
+        + write_path::inhibit_energy(t, d, col_len, cols);
+    let rows_copies = m.rows as f64 * copies;
+    let delta_bits = (m.rows * m.data_cols) as f64;
     let energy = EnergyParts {
-        arrays: act.write_pulses * cell_array::write_pulse_energy(t, d),
-        other: row_pulses * line,
+        arrays: pulses * cell_array::write_pulse_energy(t, d),
+        other: rows_copies * windows * per_row_pulse
+            + pulses * write_path::column_pulse_energy(t, d, col_len)
+            + rows_copies * write_path::PHASES_PER_ROW * write_path::switch_energy(t, d, cols),
+        buffers: b.plan.buffer_energy(t, 2.0 * delta_bits),
         leakage: latency * m.tiles as f64 * b.plan.tile_leakage,
         ..Default::default()
     };

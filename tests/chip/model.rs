@@ -57,7 +57,8 @@ fn workload(rule: Rule) -> TrainingWorkload {
 }
 
 /// The area categories sum to the total, and the energy categories to the dynamic energy; the
-/// training chip's area tree sums to its total and holds the inference chip.
+/// training chip's area tree sums to its total and holds the inference chip; an epoch's training
+/// energy and serial latency are the sums of its phases, each phase its steps.
 fn breakdown_adds_up(r: &ChipReport) {
     let a = &r.area_mm2;
     let rel = |x: f64, y: f64| (x - y).abs() <= 1e-9 * y.abs().max(1e-30);
@@ -83,6 +84,26 @@ fn breakdown_adds_up(r: &ChipReport) {
             t.total
         ));
         assert!(rel(t.inference_chip, a.total));
+    }
+    if let Some(t) = &r.training {
+        let phases = [&t.forward, &t.error, &t.weight_gradient, &t.weight_update];
+        let steps = t.steps_per_epoch as f64;
+        for p in phases {
+            assert!(rel(p.energy_j_per_epoch, p.energy_j_per_step * steps));
+            assert!(rel(p.latency_s_per_epoch, p.latency_s_per_step * steps));
+        }
+        let e: f64 = phases.iter().map(|p| p.energy_j_per_epoch).sum();
+        let l: f64 = phases.iter().map(|p| p.latency_s_per_epoch).sum();
+        assert!(
+            rel(e, t.energy_j_per_epoch),
+            "{e} vs {}",
+            t.energy_j_per_epoch
+        );
+        assert!(
+            rel(l, t.serial_latency_s_per_epoch),
+            "{l} vs {}",
+            t.serial_latency_s_per_epoch
+        );
     }
 }
 

@@ -334,8 +334,15 @@ fn matrix_ratios_stay_within_stored_bounds() {
 }
 
 /// The training chip against NeuroSim V2.1's code: VGG-8's training chip area within +-30% and
-/// every phase's latency and energy per epoch within 2x (programming energy within 5x). The MLP cases are printed: their
+/// every phase's latency and energy per epoch within 2x. The MLP cases are printed: their
 /// inference chip is off by more than the training additions (see the matrix test).
+///
+/// Programming energy is held against `wu_energy_pj_epoch_rowavg`, V2.1 run with its programming
+/// statistics averaged over the rows that have each phase (docs/cost-model.md): the stock code
+/// divides a subarray's depression columns by its rows that have only depressions, which
+/// multiplies the energy of about one subarray in six by ~130. Every case that carries that figure
+/// is asserted (the MLPs today; VGG-8's is not regenerated yet and is printed against the stock
+/// figure only).
 #[test]
 fn training_chip_within_bounds_of_v21() {
     let cases: Vec<Value> =
@@ -348,20 +355,33 @@ fn training_chip_within_bounds_of_v21() {
     {
         let id = case["id"].as_str().unwrap();
         let r = estimate_case(case);
+        let rowavg = case["figures"]["wu_energy_pj_epoch_rowavg"].as_f64();
         for (name, ours, theirs, _) in figures(case, &r) {
             let ratio = ours / theirs;
             let (lo, hi) = if name == "area mm2" {
                 (0.7, 1.3)
-            } else if name == "wu J/epoch" {
-                // Programming energy (1e-5 of the epoch's): V2.1 also charges its write switch
-                // matrices and decoders for every row, which we do not model.
-                (0.2, 5.0)
             } else if name.contains("/epoch") {
                 (0.5, 2.0)
             } else {
                 continue;
             };
             println!("{id} {name}: {ours:.4} vs {theirs:.4} = {ratio:.2}");
+            if name == "wu J/epoch" {
+                match rowavg {
+                    Some(pj) => {
+                        let ratio = ours / (pj / 1e12);
+                        println!("{id} {name} (row-averaged V2.1): {ratio:.2}");
+                        if !(lo..=hi).contains(&ratio) {
+                            bad.push(format!(
+                                "{id} {name} against the row-averaged V2.1 figure: ratio \
+                                 {ratio:.3} outside [{lo}, {hi}]"
+                            ));
+                        }
+                    }
+                    None => println!("{id} {name}: no row-averaged V2.1 figure, not asserted"),
+                }
+                continue;
+            }
             if case["network"] == "vgg8" && !(lo..=hi).contains(&ratio) {
                 bad.push(format!(
                     "{id} {name}: ratio {ratio:.3} outside [{lo}, {hi}]"

@@ -13,6 +13,7 @@ pub mod mux;
 pub mod neurosim_fit;
 pub mod shift_add;
 pub mod wg_unit;
+pub mod write_path;
 
 /// NAND2 equivalents of a full adder: FA_X1 / NAND2_X1 area in the Nangate FreePDK45 open cell
 /// library (4.256 / 0.798 um^2).
