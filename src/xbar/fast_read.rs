@@ -127,7 +127,12 @@ impl<'a> Plan<'a> {
         read_counter: u32,
         eff: &'a [f32],
     ) -> Option<Plan<'a>> {
-        if !eff.par_iter().all(|g| *g >= 0.0 && g.is_finite()) {
+        // Chunks checked without early exit, so the comparisons vectorize (NaN fails both).
+        let usable = |c: &[f32]| {
+            c.iter()
+                .fold(true, |ok, &g| ok & (g >= 0.0) & (g < f32::INFINITY))
+        };
+        if !eff.par_chunks(1 << 14).all(usable) {
             return None;
         }
         let geo = geometry(layer, dir, cfg);

@@ -84,7 +84,7 @@ impl AddAssign for Counters {
 #[inline]
 pub fn input_code(x: f32, x_max: f32, bits: u32) -> u32 {
     let qmax = ((1u32 << bits) - 1) as f32;
-    (qmax * (x / x_max).clamp(0.0, 1.0) + 0.5).floor() as u32
+    super::device::floor(qmax * (x / x_max).clamp(0.0, 1.0) + 0.5) as u32
 }
 
 /// Shape of one read.

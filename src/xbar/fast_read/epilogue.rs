@@ -6,6 +6,7 @@
 use crate::config::Mapping;
 
 use super::super::adc::Adc;
+use super::super::device::floor;
 use super::super::draws::tag;
 use super::super::read::{Counters, Direction};
 use super::{Plan, Seen};
@@ -148,22 +149,6 @@ fn quantize_impl(
         *c = unsafe { v.to_int_unchecked::<i32>() };
     }
     (n_near, clipped as u64)
-}
-
-/// `f32::floor` without the libm call of baseline x86-64 (vectorizes): from |x| >= 2^23 on
-/// every f32 is an integer (and NaN stays NaN).
-#[inline(always)]
-fn floor(x: f32) -> f32 {
-    if x.abs() < 8_388_608.0 {
-        let t = x as i32 as f32;
-        if t > x {
-            t - 1.0
-        } else {
-            t
-        }
-    } else {
-        x
-    }
 }
 
 impl Plan<'_> {
