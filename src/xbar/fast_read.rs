@@ -130,7 +130,7 @@ impl<'a> Plan<'a> {
         // Chunks checked without early exit, so the comparisons vectorize (NaN fails both).
         let usable = |c: &[f32]| {
             c.iter()
-                .fold(true, |ok, &g| ok & (g >= 0.0) & (g < f32::INFINITY))
+                .fold(true, |ok, &g| ok & (0.0..f32::INFINITY).contains(&g))
         };
         if !eff.par_chunks(1 << 14).all(usable) {
             return None;
