@@ -16,10 +16,14 @@
 //! - `train_aihwkit_equiv`: `configs/bench_aihwkit_equiv.toml` (784-256-128-10 in situ with
 //!   settings equivalent to aihwkit's analog SGD), all its epochs (one when quick).
 //! - `train_insitu_population16`, `population16_cost_ratio`: 16 instances in one run.
+//! - `train_vgg8_insitu`: in-situ VGG-8 on eight CIFAR-format images, seconds per image of
+//!   the whole run, calibration included (`vgg`; not with `--quick`).
 //! - `estimate_vgg8`: the chip cost model of VGG-8 (inference and training).
 //!
 //! Training MACs count the products of the step (forward, BP error, weight gradient), so
 //! GFLOP/s of a training case is the rate an ideal GEMM would need for the same samples/s.
+
+mod vgg;
 
 use std::time::Instant;
 
@@ -388,6 +392,9 @@ pub fn run(be: &mut dyn Backend, opts: &Options) -> anyhow::Result<BenchReport> 
     } else {
         vec![]
     };
+    if !quick && opts.wants("train_vgg8_insitu") {
+        measure(be, &mut cases, peak, |be| Ok(vec![vgg::vgg8_case(be)?]))?;
+    }
     let train_wanted = [
         "train_float",
         "train_insitu",

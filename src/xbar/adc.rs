@@ -88,7 +88,7 @@ impl Adc {
     /// Code of a value in LSBs (noise included), and whether it clipped.
     #[inline]
     pub fn quantize(&self, v: f32) -> (i64, bool) {
-        let r = (v + 0.5).floor();
+        let r = super::device::floor(v + 0.5);
         (
             r.clamp(0.0, self.max_code) as i64,
             !(0.0..=self.max_code).contains(&r),

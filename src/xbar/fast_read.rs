@@ -16,21 +16,25 @@
 //! code; otherwise (a rounding boundary inside the interval, rare) the sum is recomputed in the
 //! reference order. Codes, counters and outputs are bit-identical to the reference, with or
 //! without output noise. With read noise every term carries its own draw: those sums are taken
-//! term by term in the reference order (no GEMM), bit-identical too.
+//! term by term in the reference order (no GEMM), bit-identical too.//!
+//! Files: this one holds the plan and the product loop; `epilogue` the ADC quantization and
+//! shift-add after each product (SIMD where the CPU has it); `minmax_read` the `minmax` ADC
+//! mode, whose per-tensor ranges need every sum before any conversion.
+
+mod epilogue;
+mod minmax_read;
 
 use rayon::prelude::*;
 
-use crate::config::{AdcMode, Mapping, ReadNoiseModel};
+use crate::config::{AdcMode, ReadNoiseModel};
 use crate::rng::Purpose;
 
 use super::adc::Adc;
 use super::draws::{normal_at, stream_key, tag};
 use super::drift;
 use super::mapping::LayerCells;
-use super::minmax;
 use super::read::{
-    cell_id, geometry, input_code, minmax_scale, minmax_shift_add, output_referred, Counters,
-    Direction, Geometry, OUT_REF,
+    cell_id, geometry, input_code, output_referred, Counters, Direction, Geometry, OUT_REF,
 };
 use super::{Knobs, Xbar};
 
@@ -108,162 +112,6 @@ fn passes(geo: &Geometry) -> Vec<(usize, usize, usize, usize)> {
     v
 }
 
-/// ADC code before clamping: floor((I - floor_i) inv_lsb + noise + 1/2), the reference's f32
-/// operations (`Adc::value`, then the noise, then the rounding).
-#[inline(always)]
-fn adc_round(i: f32, adc: &Adc, noise: f32) -> f32 {
-    floor(adc.value(i) + noise + 0.5)
-}
-
-/// ADC codes of a row of noise-free sums: clamped codes, whether each sum is near a rounding
-/// boundary (within `rel` of it, relative), and (near ones, clipped ones).
-fn quantize(
-    prow: &[f32],
-    rel: f32,
-    inv_lsb: f32,
-    floor_i: f32,
-    max: f32,
-    codes: &mut [i32],
-    near: &mut [bool],
-) -> (u32, u64) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU has AVX2.
-        return unsafe { quantize_avx2(prow, rel, inv_lsb, floor_i, max, codes, near) };
-    }
-    quantize_impl(prow, rel, inv_lsb, floor_i, max, codes, near, floor)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-#[allow(clippy::too_many_arguments)]
-unsafe fn quantize_avx2(
-    prow: &[f32],
-    rel: f32,
-    inv_lsb: f32,
-    floor_i: f32,
-    max: f32,
-    codes: &mut [i32],
-    near: &mut [bool],
-) -> (u32, u64) {
-    quantize_impl(prow, rel, inv_lsb, floor_i, max, codes, near, f32::floor)
-}
-
-/// acc[o] += (code_o - reference) << shift for slice `k` of `codes` (`[column][slice]`):
-/// offset mapping 2 code_o - code_lo - code_hi, differential code_o+ - code_o-.
-fn shift_add(acc: &mut [i64], codes: &[i32], s: usize, k: usize, shift: u32, mapping: Mapping) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU has AVX2.
-        return unsafe { shift_add_avx2(acc, codes, s, k, shift, mapping) };
-    }
-    shift_add_impl(acc, codes, s, k, shift, mapping)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn shift_add_avx2(
-    acc: &mut [i64],
-    codes: &[i32],
-    s: usize,
-    k: usize,
-    shift: u32,
-    mapping: Mapping,
-) {
-    shift_add_impl(acc, codes, s, k, shift, mapping)
-}
-
-#[inline(always)]
-fn shift_add_impl(
-    acc: &mut [i64],
-    codes: &[i32],
-    s: usize,
-    k: usize,
-    shift: u32,
-    mapping: Mapping,
-) {
-    let outs = acc.len();
-    if s == 1 {
-        match mapping {
-            Mapping::Offset => {
-                let r = codes[outs] as i64 + codes[outs + 1] as i64;
-                for (a, &c) in acc.iter_mut().zip(&codes[..outs]) {
-                    *a += (2 * c as i64 - r) << shift;
-                }
-            }
-            Mapping::Differential => {
-                let (pos, neg) = codes.split_at(outs);
-                for ((a, &cp), &cn) in acc.iter_mut().zip(pos).zip(&neg[..outs]) {
-                    *a += (cp as i64 - cn as i64) << shift;
-                }
-            }
-        }
-        return;
-    }
-    let cd = |c: usize| codes[c * s + k] as i64;
-    match mapping {
-        Mapping::Offset => {
-            let r = cd(outs) + cd(outs + 1);
-            for (o, a) in acc.iter_mut().enumerate() {
-                *a += (2 * cd(o) - r) << shift;
-            }
-        }
-        Mapping::Differential => {
-            for (o, a) in acc.iter_mut().enumerate() {
-                *a += (cd(o) - cd(outs + o)) << shift;
-            }
-        }
-    }
-}
-
-/// `fl` is the floor: `f32::floor` where SSE4.1 makes it one instruction, else [`floor`].
-#[inline(always)]
-#[allow(clippy::too_many_arguments)]
-fn quantize_impl(
-    prow: &[f32],
-    rel: f32,
-    inv_lsb: f32,
-    floor_i: f32,
-    max: f32,
-    codes: &mut [i32],
-    near: &mut [bool],
-    fl: impl Fn(f32) -> f32,
-) -> (u32, u64) {
-    let (mut n_near, mut clipped) = (0u32, 0u32);
-    for ((c, amb), &i) in codes.iter_mut().zip(near.iter_mut()).zip(prow) {
-        let delta = i * rel;
-        // adc_round, three times (`Adc::value` is (i - floor_i) * inv_lsb).
-        let r = fl((i - floor_i) * inv_lsb + 0.0 + 0.5);
-        let a = fl((i - delta - floor_i) * inv_lsb + 0.0 + 0.5)
-            != fl((i + delta - floor_i) * inv_lsb + 0.0 + 0.5);
-        *amb = a;
-        n_near += a as u32;
-        clipped += ((r < 0.0) | (r > max)) as u32;
-        // max/min (not clamp): never NaN, so the value is in [0, max] (= clamp for non-NaN r;
-        // NaN gives 0 as `NaN as i32` does).
-        let v = r.max(0.0).min(max);
-        // SAFETY: v is finite and in [0, max], max < 2^31.
-        *c = unsafe { v.to_int_unchecked::<i32>() };
-    }
-    (n_near, clipped as u64)
-}
-
-/// `f32::floor` without the libm call of baseline x86-64 (vectorizes): from |x| >= 2^23 on
-/// every f32 is an integer (and NaN stays NaN).
-#[inline(always)]
-fn floor(x: f32) -> f32 {
-    if x.abs() < 8_388_608.0 {
-        let t = x as i32 as f32;
-        if t > x {
-            t - 1.0
-        } else {
-            t
-        }
-    } else {
-        x
-    }
-}
-
 impl<'a> Plan<'a> {
     /// A read of `layer`; `eff` is `effective::pack` of it for `dir`. `None` when the fast path
     /// cannot guarantee the reference's result (a negative or non-finite conductance).
@@ -279,7 +127,12 @@ impl<'a> Plan<'a> {
         read_counter: u32,
         eff: &'a [f32],
     ) -> Option<Plan<'a>> {
-        if !eff.par_iter().all(|g| *g >= 0.0 && g.is_finite()) {
+        // Chunks checked without early exit, so the comparisons vectorize (NaN fails both).
+        let usable = |c: &[f32]| {
+            c.iter()
+                .fold(true, |ok, &g| ok & (0.0..f32::INFINITY).contains(&g))
+        };
+        if !eff.par_chunks(1 << 14).all(usable) {
             return None;
         }
         let geo = geometry(layer, dir, cfg);
@@ -545,228 +398,6 @@ impl<'a> Plan<'a> {
                     }
                 }
             }
-        }
-        (raw, counters)
-    }
-
-    /// ADC and shift-add of one sample's conversions in one pass: `prod` holds its products
-    /// `[sign][t][np]` (empty with read noise), `dig` its digits `[sign][t][lines]`, `acc`
-    /// its accumulators `[sign][outs]`.
-    #[allow(clippy::too_many_arguments)]
-    fn epilogue(
-        &self,
-        (gp, g, p, lo, hi): (usize, usize, usize, usize, usize),
-        b: usize,
-        prod: &[f32],
-        dig: &[f32],
-        acc: &mut [i64],
-        counters: &mut Counters,
-        mut seen: Option<(&mut Seen, bool)>,
-    ) {
-        let geo = &self.geo;
-        let (np, s, outs, lines) = (self.np, geo.slices, geo.outs, geo.lines);
-        let c_bits = self.layer.cell_bits as usize;
-        let d = geo.dac_bits as usize;
-        // Bound on |I_gemm - I_ref| / I_gemm (2 gamma_n), with margin for the f32 ends below.
-        let rel = (2 * (hi - lo) + 8) as f32 * f32::EPSILON * 0.5;
-        let noisy_terms = self.knobs.read_noise > 0.0;
-        let mut codes32 = vec![0i32; np];
-        let mut ambiguous = vec![false; np];
-        for sign in 0..self.signs {
-            let acc = &mut acc[sign * outs..(sign + 1) * outs];
-            for t in 0..geo.cycles {
-                let row = sign * geo.cycles + t;
-                let dt = &dig[row * lines + lo..row * lines + hi];
-                let tg = tag(t as u32, sign == 1, self.dir == Direction::Transposed);
-                if !noisy_terms && self.knobs.output_noise == 0.0 {
-                    // The common case in loops that vectorize; the rare sums near a rounding
-                    // boundary are then taken again in the reference order.
-                    let prow = &prod[row * np..(row + 1) * np];
-                    let (near, clipped) = quantize(
-                        prow,
-                        rel,
-                        self.adc.inv_lsb,
-                        self.adc.floor_i,
-                        self.adc.max_code,
-                        &mut codes32,
-                        &mut ambiguous,
-                    );
-                    counters.adc_clipped += clipped;
-                    if near > 0 {
-                        for j in 0..np {
-                            if ambiguous[j] {
-                                let was = adc_round(prow[j], &self.adc, 0.0);
-                                let i = self.reference_sum(dt, lo, j, b, tg, g, p);
-                                let r = adc_round(i, &self.adc, 0.0);
-                                let out = |r: f32| !(0.0..=self.adc.max_code).contains(&r) as u64;
-                                counters.adc_clipped = counters.adc_clipped + out(r) - out(was);
-                                codes32[j] = r.clamp(0.0, self.adc.max_code) as i32;
-                            }
-                        }
-                    }
-                    if let Some((sn, ids)) = seen.as_mut() {
-                        // GEMM values: `percentile` bounds their error (and recomputes the
-                        // candidates of an exact percentile).
-                        let data = &prow[..self.n_data * s];
-                        sn.values
-                            .extend(data.iter().map(|&i| (i * self.inv_unit).abs()));
-                        if *ids {
-                            sn.ids
-                                .extend((0..data.len()).map(|j| self.conv_id(b, sign, t, gp, j)));
-                        }
-                    }
-                } else {
-                    for (j, code) in codes32.iter_mut().enumerate() {
-                        let noise = self.out_noise(g, p, j, b, tg);
-                        let mut i_sum;
-                        let mut r;
-                        if noisy_terms {
-                            i_sum = self.reference_sum(dt, lo, j, b, tg, g, p);
-                            r = adc_round(i_sum, &self.adc, noise);
-                        } else {
-                            i_sum = prod[row * np + j];
-                            r = adc_round(i_sum, &self.adc, noise);
-                            let delta = i_sum * rel;
-                            let r_lo = adc_round(i_sum - delta, &self.adc, noise);
-                            let r_hi = adc_round(i_sum + delta, &self.adc, noise);
-                            if r_lo != r_hi {
-                                i_sum = self.reference_sum(dt, lo, j, b, tg, g, p);
-                                r = adc_round(i_sum, &self.adc, noise);
-                            }
-                        }
-                        if let Some((sn, ids)) = seen.as_mut() {
-                            if j / s < self.n_data {
-                                sn.values.push((i_sum * self.inv_unit).abs());
-                                if *ids {
-                                    sn.ids.push(self.conv_id(b, sign, t, gp, j));
-                                }
-                            }
-                        }
-                        if !(0.0..=self.adc.max_code).contains(&r) {
-                            counters.adc_clipped += 1;
-                        }
-                        *code = r.clamp(0.0, self.adc.max_code) as i32;
-                    }
-                }
-                counters.adc_conversions += np as u64;
-                for k in 0..s {
-                    let shift = (c_bits * k + d * t) as u32;
-                    shift_add(acc, &codes32, s, k, shift, self.layer.mapping);
-                }
-            }
-        }
-    }
-
-    /// Digits `[t][line]` of the lines lo..hi of sample `b`, sign pass `sign`, and their
-    /// nonzero count.
-    fn pass_digits(&self, b: usize, sign: usize, lo: usize, hi: usize) -> (Vec<f32>, u64) {
-        let t_n = self.geo.cycles;
-        let mut dig = vec![0f32; t_n * (hi - lo)];
-        let mut active = 0u64;
-        for t in 0..t_n {
-            for (i, l) in (lo..hi).enumerate() {
-                let d = self.digit(b, sign, t, l);
-                dig[t * (hi - lo) + i] = d as f32;
-                active += (d != 0) as u64;
-            }
-        }
-        (dig, active)
-    }
-
-    /// The `minmax` read (`minmax`): every partial sum in the reference's order (no GEMM), a
-    /// first sweep for each tensor's [lo, hi] (min and max are order-independent, so the
-    /// samples run in parallel), then conversion and f64 shift-add per sample in the
-    /// reference's (group, pass, slice, cycle) order. Bit-identical to the reference.
-    fn run_minmax(&self, batch: usize) -> (Vec<f64>, Counters) {
-        let geo = &self.geo;
-        let (s, ncol, n_data) = (geo.slices, geo.ncol, self.n_data);
-        let n = minmax::tensors(geo, self.signs);
-        let observed = (0..batch)
-            .into_par_iter()
-            .map(|b| {
-                let mut seen = minmax::empty(n);
-                for sign in 0..self.signs {
-                    for &(g, p, lo, hi) in &self.passes {
-                        let (dig, _) = self.pass_digits(b, sign, lo, hi);
-                        for t in 0..geo.cycles {
-                            let dt = &dig[t * (hi - lo)..(t + 1) * (hi - lo)];
-                            let tg = tag(t as u32, sign == 1, self.dir == Direction::Transposed);
-                            for c in 0..ncol {
-                                for k in 0..s {
-                                    let i = self.reference_sum(dt, lo, c * s + k, b, tg, g, p);
-                                    let tn = minmax::tensor(geo, sign, g, p, k, t, c >= n_data);
-                                    minmax::observe(&mut seen[tn], i);
-                                }
-                            }
-                        }
-                    }
-                }
-                seen
-            })
-            .reduce(
-                || minmax::empty(n),
-                |mut a, b| {
-                    minmax::merge(&mut a, &b);
-                    a
-                },
-            );
-        let ranges: Vec<minmax::Range> = observed
-            .iter()
-            .map(|&r| minmax::Range::new(r, geo.adc_bits))
-            .collect();
-        let c_bits = self.layer.cell_bits as usize;
-        let d = geo.dac_bits as usize;
-        let outs = geo.outs;
-        let per: Vec<(Vec<f64>, Counters)> = (0..batch)
-            .into_par_iter()
-            .map(|b| {
-                let mut raw = vec![0f64; outs];
-                let mut cnt = Counters::default();
-                let mut vals = vec![0f64; ncol];
-                let mut acc = vec![0f64; outs];
-                for sign in 0..self.signs {
-                    acc.fill(0.0);
-                    for &(g, p, lo, hi) in &self.passes {
-                        let (dig, active) = self.pass_digits(b, sign, lo, hi);
-                        cnt.active_rows += active;
-                        for k in 0..s {
-                            for t in 0..geo.cycles {
-                                let dt = &dig[t * (hi - lo)..(t + 1) * (hi - lo)];
-                                let tg =
-                                    tag(t as u32, sign == 1, self.dir == Direction::Transposed);
-                                for (c, v) in vals.iter_mut().enumerate() {
-                                    let j = c * s + k;
-                                    let i = self.reference_sum(dt, lo, j, b, tg, g, p);
-                                    let noise = self.out_noise(g, p, j, b, tg);
-                                    let r =
-                                        &ranges[minmax::tensor(geo, sign, g, p, k, t, c >= n_data)];
-                                    let (index, clipped) = r.index(i, noise);
-                                    cnt.adc_clipped += clipped as u64;
-                                    *v = r.value(index);
-                                }
-                                cnt.adc_conversions += ncol as u64;
-                                minmax_shift_add(
-                                    &mut acc,
-                                    &vals,
-                                    self.layer.mapping,
-                                    c_bits * k + d * t,
-                                );
-                            }
-                        }
-                    }
-                    let f = minmax_scale(self.layer, sign == 1);
-                    for (r, &a) in raw.iter_mut().zip(&acc) {
-                        *r += f * a;
-                    }
-                }
-                (raw, cnt)
-            })
-            .collect();
-        let mut raw = Vec::with_capacity(batch * outs);
-        let mut counters = Counters::default();
-        for (r, c) in per {
-            raw.extend_from_slice(&r);
-            counters += c;
         }
         (raw, counters)
     }

@@ -17,10 +17,10 @@
 use rayon::prelude::*;
 
 use crate::config::{ConfigError, Rounding};
-use crate::rng::Purpose;
+use crate::rng::{normal, philox4x32_10, Purpose};
 
-use super::device::{apply_update, g_after_ltp, ltp_pulses_at, CellCurve};
-use super::draws::{normal_at, stream_key, uniform_at};
+use super::device::{apply_update, floor, g_after_ltp, ltp_pulses_at, CellCurve};
+use super::draws::{stream_key, uniform_at};
 use super::mapping::{cell_curve, nominal_curve, LayerCells};
 use super::{Knobs, Xbar};
 
@@ -47,8 +47,8 @@ impl WriteCounters {
 pub fn pulse_count(dw: f32, dw_1: f32, rounding: Rounding, u: f32, max_pulses: u32) -> i32 {
     let v = dw / dw_1;
     let n = match rounding {
-        Rounding::Stochastic => (v + u).floor(),
-        Rounding::Nearest => (v + 0.5).floor(),
+        Rounding::Stochastic => floor(v + u),
+        Rounding::Nearest => floor(v + 0.5),
     };
     let m = max_pulses as f32;
     n.clamp(-m, m) as i32
@@ -88,12 +88,14 @@ pub fn program(
     } else {
         (0..n_out).map(|_| None).collect()
     };
-    let empty = || {
-        let wc = WriteCounters {
+    let empty = || Scratch {
+        wc: WriteCounters {
             row_max: vec![0; k_in],
             ..Default::default()
-        };
-        (wc, vec![0i32; k_in])
+        },
+        pulses: vec![0i32; k_in],
+        cells: Vec::new(),
+        words: Vec::new(),
     };
     let counts = Counts {
         key: key_round,
@@ -103,12 +105,36 @@ pub fn program(
         rounding: dev.rounding,
         max_pulses: dev.max_pulses_per_update,
     };
-    let (wc, _) = pos
+    let noisy = knobs.c2c > 0.0;
+    let wc = pos
         .par_chunks_mut(k_in.max(1))
         .zip(neg_rows.par_iter_mut())
         .enumerate()
-        .fold(empty, |(mut wc, mut pulses), (j, (prow, nrow))| {
-            counts.row(&mut pulses, &grad[j * k_in..(j + 1) * k_in], j * k_in);
+        .fold(empty, |mut sc, (j, (prow, nrow))| {
+            let Scratch {
+                wc,
+                pulses,
+                cells,
+                words,
+            } = &mut sc;
+            counts.row(pulses, &grad[j * k_in..(j + 1) * k_in], j * k_in);
+            // The c2c draws of the cells written, in the order the loop below takes them,
+            // computed in one loop that vectorizes (the normals are the same).
+            if noisy {
+                cells.clear();
+                for (i, &n) in pulses.iter().enumerate() {
+                    if n != 0 {
+                        for set in 0..sets {
+                            if !(dev.set_only && (set == 0) != (n > 0)) {
+                                // `LayerCells::cell_index(set, j, i, 0)`.
+                                cells.push(((set * n_out + j) * k_in + i) as u32);
+                            }
+                        }
+                    }
+                }
+                c2c_words(key_c2c, step, cells, words);
+            }
+            let mut draw = words.iter();
             for (i, &n) in pulses.iter().enumerate() {
                 if n == 0 {
                     continue;
@@ -126,10 +152,9 @@ pub fn program(
                         (_, None) => unreachable!("a second set exists only when differential"),
                     };
                     let c = cell_curve(&base, knobs, key_nl, idx);
-                    let z = if knobs.c2c > 0.0 {
-                        normal_at(key_c2c, [idx as u32, step, 0, 0])
-                    } else {
-                        0.0
+                    let z = match draw.next() {
+                        Some(&[w0, w1]) if noisy => normal(w0, w1),
+                        _ => 0.0,
                     };
                     *cell = apply_update(*cell, n_cell, &c, knobs.c2c, dev.c2c_law, z);
                     wc.pulses += n.unsigned_abs() as u64;
@@ -151,17 +176,63 @@ pub fn program(
                     }
                 }
             }
-            (wc, pulses)
+            sc
         })
-        .reduce(empty, |(mut a, s), (b, _)| {
-            a.pulses += b.pulses;
-            a.cells_written += b.cells_written;
-            for (x, y) in a.row_max.iter_mut().zip(&b.row_max) {
-                *x = (*x).max(*y);
-            }
-            (a, s)
-        });
+        .map(|sc| sc.wc)
+        .reduce(
+            || WriteCounters {
+                row_max: vec![0; k_in],
+                ..Default::default()
+            },
+            |mut a, b| {
+                a.pulses += b.pulses;
+                a.cells_written += b.cells_written;
+                for (x, y) in a.row_max.iter_mut().zip(&b.row_max) {
+                    *x = (*x).max(*y);
+                }
+                a
+            },
+        );
     Ok(wc)
+}
+
+/// One task's state across the rows it programs: its counters and reused buffers.
+struct Scratch {
+    wc: WriteCounters,
+    /// Pulse counts of the current row.
+    pulses: Vec<i32>,
+    /// Indices of the row's cells that get a c2c draw, in programming order.
+    cells: Vec<u32>,
+    /// Philox words 0 and 1 of each of those cells' draws.
+    words: Vec<[u32; 2]>,
+}
+
+/// Words 0 and 1 of the c2c draws `[cell, step, 0, 0]` of `cells` into `words` (`normal` of
+/// them is `draws::normal_at`). One loop without branches, so the Philox rounds vectorize (AVX2
+/// picked at run time; the same operations, so the same words).
+fn c2c_words(key: [u32; 2], step: u32, cells: &[u32], words: &mut Vec<[u32; 2]>) {
+    words.clear();
+    words.resize(cells.len(), [0; 2]);
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2.
+        return unsafe { c2c_words_avx2(key, step, cells, words) };
+    }
+    c2c_words_impl(key, step, cells, words)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn c2c_words_avx2(key: [u32; 2], step: u32, cells: &[u32], words: &mut [[u32; 2]]) {
+    c2c_words_impl(key, step, cells, words)
+}
+
+#[inline(always)]
+fn c2c_words_impl(key: [u32; 2], step: u32, cells: &[u32], words: &mut [[u32; 2]]) {
+    for (w, &c) in words.iter_mut().zip(cells) {
+        let r = philox4x32_10([c, step, 0, 0], key);
+        *w = [r[0], r[1]];
+    }
 }
 
 /// What the pulse counts of an update depend on besides the gradient.

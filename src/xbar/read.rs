@@ -30,22 +30,27 @@
 //! Draw indices: read noise `[cell, read_counter, tag, b]`, output noise
 //! `[conversion, read_counter, tag, b]` with conversion = ((g * n_pass + p) * S + k) * ncol + c;
 //! see `draws`.
+//!
+//! Files: this one holds the shapes (geometry, cell indices) and the read's entry points, which
+//! run the GEMM formulation (`fast_read`); `reference` is the plain per-conversion loop the fast
+//! path is tested against; `calibration` sets the `calibrated` ADC range from one read.
+
+mod calibration;
+mod reference;
 
 use std::ops::AddAssign;
 
-use crate::config::{AdcMode, Mapping, ReadNoiseModel};
-use crate::rng::Purpose;
+use crate::config::Mapping;
 
 pub use super::adc::adc_step;
-use super::adc::{percentile_range, Adc, AdcRange};
-use super::draws::{normal_at, stream_key, tag, uniform_at};
-use super::drift;
 use super::effective::{pack, Frozen};
-use super::fast_read::{Plan, Seen};
+use super::fast_read::Plan;
 use super::mapping::LayerCells;
-use super::minmax;
-use super::percentile;
 use super::{Knobs, Xbar};
+
+pub use calibration::{calibrate, calibrate_with, calibration_range_reference};
+pub(super) use reference::{effective, minmax_scale, minmax_shift_add};
+pub use reference::{output_referred, read_raw_reference, OUT_REF};
 
 /// Which way the array is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,7 +84,7 @@ impl AddAssign for Counters {
 #[inline]
 pub fn input_code(x: f32, x_max: f32, bits: u32) -> u32 {
     let qmax = ((1u32 << bits) - 1) as f32;
-    (qmax * (x / x_max).clamp(0.0, 1.0) + 0.5).floor() as u32
+    super::device::floor(qmax * (x / x_max).clamp(0.0, 1.0) + 0.5) as u32
 }
 
 /// Shape of one read.
@@ -171,334 +176,6 @@ pub fn cell_id(layer: &LayerCells, dir: Direction, c: usize, k: usize, l: usize)
     }
 }
 
-/// Effective conductances `[col][k][line]` and their cell indices, for one call: stuck cells,
-/// drift and frozen d2d applied.
-pub(super) fn effective(
-    layer: &LayerCells,
-    dir: Direction,
-    geo: &Geometry,
-    cfg: &Xbar,
-    knobs: &Knobs,
-) -> (Vec<f32>, Vec<u32>) {
-    let dev = &cfg.device;
-    let s = layer.slices;
-    let per_cell_drift = drift::active(&dev.drift) && !drift::uniform(&dev.drift);
-    let key_drift = stream_key(knobs.seed, Purpose::Drift, layer.instance, layer.layer);
-    let (stuck_off, stuck_any) = (dev.stuck_off as f32, (dev.stuck_off + dev.stuck_on) as f32);
-    let key_d2d = stream_key(knobs.seed, Purpose::D2d, layer.instance, layer.layer);
-    let key_stuck = stream_key(knobs.seed, Purpose::Stuck, layer.instance, layer.layer);
-    let (r1, r2) = (layer.ref_fwd_base(), layer.ref_bwd_base());
-    let stored = |idx: usize| -> f32 {
-        if idx < r1 {
-            layer.cells[idx]
-        } else if idx < r2 {
-            layer.ref_fwd[idx - r1]
-        } else {
-            layer.ref_bwd[idx - r2]
-        }
-    };
-    let len = geo.ncol * s * geo.lines;
-    let (mut eff, mut index) = (Vec::with_capacity(len), Vec::with_capacity(len));
-    for c in 0..geo.ncol {
-        for k in 0..s {
-            for l in 0..geo.lines {
-                let idx = cell_id(layer, dir, c, k, l);
-                let ctr = [idx as u32, 0, 0, 0];
-                let mut g = stored(idx);
-                if stuck_any > 0.0 {
-                    let u = uniform_at(key_stuck, ctr);
-                    if u < stuck_off {
-                        g = layer.g_min;
-                    } else if u < stuck_any {
-                        g = 1.0;
-                    }
-                }
-                let z = if per_cell_drift {
-                    normal_at(key_drift, ctr)
-                } else {
-                    0.0
-                };
-                g *= drift::factor(g, layer.g_min, z, &dev.drift);
-                if knobs.d2d > 0.0 {
-                    g *= (1.0 + knobs.d2d * normal_at(key_d2d, ctr)).max(0.0);
-                }
-                eff.push(g);
-                index.push(idx as u32);
-            }
-        }
-    }
-    (eff, index)
-}
-
-/// The read, before de-scaling: raw `[batch][outs]` in levels x input codes, and the counters.
-/// `signed`: negative inputs are read in a second pass and subtracted (else they count as 0).
-/// `collect`: receives |I| in levels of every data-column conversion (calibration).
-#[allow(clippy::too_many_arguments)]
-fn read_core(
-    layer: &LayerCells,
-    dir: Direction,
-    x: &[f32],
-    batch: usize,
-    x_max: f32,
-    signed: bool,
-    cfg: &Xbar,
-    knobs: &Knobs,
-    read_counter: u32,
-    mut collect: Option<&mut Vec<f32>>,
-) -> (Vec<f64>, Counters) {
-    let knobs = &Knobs {
-        read_noise: drift::read_noise_at(knobs.read_noise, &cfg.device.drift),
-        ..*knobs
-    };
-    let geo = geometry(layer, dir, cfg);
-    assert_eq!(
-        x.len(),
-        batch * geo.lines,
-        "input must be batch x {}",
-        geo.lines
-    );
-    assert!(
-        x_max > 0.0 && x_max.is_finite(),
-        "x_max must be positive, got {x_max}"
-    );
-    let (eff, index) = effective(layer, dir, &geo, cfg, knobs);
-    let adc = Adc::new(layer, dir, cfg);
-    let step = adc.step;
-    let inv_unit = 1.0 / layer.unit();
-    let transposed = dir == Direction::Transposed;
-    let out_ref = cfg.device.read_noise_model == ReadNoiseModel::OutputReferred;
-    let key_read = stream_key(knobs.seed, Purpose::ReadNoise, layer.instance, layer.layer);
-    let key_out = stream_key(
-        knobs.seed,
-        Purpose::OutputNoise,
-        layer.instance,
-        layer.layer,
-    );
-    let (outs, lines, s, t_n) = (geo.outs, geo.lines, geo.slices, geo.cycles);
-    let n_data = layer.sets() * outs;
-    let d = geo.dac_bits as usize;
-    let digit_mask = (1u32 << d) - 1;
-    let c_bits = layer.cell_bits as usize;
-
-    let mut raw = vec![0f64; batch * outs];
-    let mut counters = Counters::default();
-    let mut q = vec![0u32; lines];
-    let mut digits = vec![0u32; t_n * geo.pass];
-    let mut codes = vec![0i64; geo.ncol];
-    let mut acc = vec![0i64; outs];
-    // `minmax`: a first pass observes every tensor's [lo, hi], the second converts.
-    let minmax = cfg.array.adc_mode == AdcMode::MinMax;
-    let signs = 1 + signed as usize;
-    let mut observed = minmax::empty(if minmax {
-        minmax::tensors(&geo, signs)
-    } else {
-        0
-    });
-    let mut ranges = Vec::new();
-    let mut vals = vec![0f64; if minmax { geo.ncol } else { 0 }];
-    let mut accf = vec![0f64; if minmax { outs } else { 0 }];
-    for phase in 0..1 + minmax as usize {
-        let observing = minmax && phase == 0;
-        if minmax && phase == 1 {
-            ranges = observed
-                .iter()
-                .map(|&r| minmax::Range::new(r, geo.adc_bits))
-                .collect::<Vec<_>>();
-        }
-        for b in 0..batch {
-            let xb = &x[b * lines..(b + 1) * lines];
-            for sign in 0..1 + signed as usize {
-                let negative = sign == 1;
-                for (qi, &v) in q.iter_mut().zip(xb) {
-                    *qi = input_code(if negative { -v } else { v }, x_max, geo.in_bits);
-                }
-                acc.fill(0);
-                accf.fill(0.0);
-                for g in 0..geo.n_groups {
-                    let g_end = ((g + 1) * geo.group).min(lines);
-                    for p in 0..geo.n_pass {
-                        let lo = g * geo.group + p * geo.pass;
-                        let hi = (lo + geo.pass).min(g_end);
-                        if lo >= hi {
-                            continue;
-                        }
-                        let width = hi - lo;
-                        for t in 0..t_n {
-                            let dt = &mut digits[t * geo.pass..t * geo.pass + width];
-                            for (dl, &ql) in dt.iter_mut().zip(&q[lo..hi]) {
-                                *dl = (ql >> (d * t)) & digit_mask;
-                            }
-                            if !observing {
-                                counters.active_rows +=
-                                    dt.iter().filter(|&&v| v != 0).count() as u64;
-                            }
-                        }
-                        for k in 0..s {
-                            for t in 0..t_n {
-                                let dt = &digits[t * geo.pass..t * geo.pass + width];
-                                let tg = tag(t as u32, negative, transposed);
-                                for (c, code) in codes.iter_mut().enumerate() {
-                                    let base = (c * s + k) * lines + lo;
-                                    let gs = &eff[base..base + width];
-                                    let mut i_sum = 0f32;
-                                    if knobs.read_noise > 0.0 && !out_ref {
-                                        let ids = &index[base..base + width];
-                                        for l in 0..width {
-                                            if dt[l] != 0 {
-                                                let z = normal_at(
-                                                    key_read,
-                                                    [ids[l], read_counter, tg, b as u32],
-                                                );
-                                                i_sum += dt[l] as f32
-                                                    * gs[l]
-                                                    * (1.0 + knobs.read_noise * z);
-                                            }
-                                        }
-                                    } else {
-                                        for l in 0..width {
-                                            i_sum += dt[l] as f32 * gs[l];
-                                        }
-                                    }
-                                    if knobs.read_noise > 0.0 && out_ref {
-                                        let conv = ((g * geo.n_pass + p) * s + k) * geo.ncol + c;
-                                        i_sum += output_referred(
-                                            dt.iter().zip(gs).map(|(&d, &g)| d as f32 * g),
-                                            knobs.read_noise,
-                                            normal_at(
-                                                key_read,
-                                                [conv as u32, read_counter, tg | OUT_REF, b as u32],
-                                            ),
-                                        );
-                                    }
-                                    let tensor =
-                                        minmax::tensor(&geo, sign, g, p, k, t, c >= n_data);
-                                    if observing {
-                                        minmax::observe(&mut observed[tensor], i_sum);
-                                        continue;
-                                    }
-                                    if c < n_data {
-                                        if let Some(v) = collect.as_deref_mut() {
-                                            v.push((i_sum * inv_unit).abs());
-                                        }
-                                    }
-                                    let mut noise = 0.0;
-                                    if knobs.output_noise > 0.0 {
-                                        let conv = ((g * geo.n_pass + p) * s + k) * geo.ncol + c;
-                                        noise = knobs.output_noise
-                                            * normal_at(
-                                                key_out,
-                                                [conv as u32, read_counter, tg, b as u32],
-                                            );
-                                    }
-                                    if minmax {
-                                        let r = &ranges[tensor];
-                                        let (index, clipped) = r.index(i_sum, noise);
-                                        counters.adc_clipped += clipped as u64;
-                                        vals[c] = r.value(index);
-                                        continue;
-                                    }
-                                    let (cd, clipped) = adc.quantize(adc.value(i_sum) + noise);
-                                    counters.adc_clipped += clipped as u64;
-                                    *code = cd;
-                                }
-                                if observing {
-                                    continue;
-                                }
-                                counters.adc_conversions += geo.ncol as u64;
-                                let shift = c_bits * k + d * t;
-                                if minmax {
-                                    minmax_shift_add(&mut accf, &vals, layer.mapping, shift);
-                                    continue;
-                                }
-                                match layer.mapping {
-                                    Mapping::Offset => {
-                                        let r = codes[outs] + codes[outs + 1];
-                                        for (a, &cd) in acc.iter_mut().zip(&codes[..outs]) {
-                                            *a += (2 * cd - r) << shift;
-                                        }
-                                    }
-                                    Mapping::Differential => {
-                                        for (o, a) in acc.iter_mut().enumerate() {
-                                            *a += (codes[o] - codes[outs + o]) << shift;
-                                        }
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-                if observing {
-                    continue;
-                }
-                let row = &mut raw[b * outs..(b + 1) * outs];
-                if minmax {
-                    let f = minmax_scale(layer, negative);
-                    for (r, &a) in row.iter_mut().zip(&accf) {
-                        *r += f * a;
-                    }
-                    continue;
-                }
-                let sgn = if negative {
-                    -(step as f64)
-                } else {
-                    step as f64
-                };
-                for (r, &a) in row.iter_mut().zip(&acc) {
-                    *r += sgn * a as f64;
-                }
-            }
-        }
-    }
-    (raw, counters)
-}
-
-/// Tag bit of output-referred read-noise draws (`[conversion, read_counter, tag | OUT_REF, b]`
-/// under the `ReadNoise` key), apart from the per-cell draws.
-pub const OUT_REF: u32 = 1 << 18;
-
-/// Output-referred read noise of one conversion: read_noise sqrt(sum (q g)^2) z, the standard
-/// deviation the per-cell model gives the same sum; `terms` are the q g in line order (f32).
-#[inline]
-pub fn output_referred(terms: impl Iterator<Item = f32>, read_noise: f32, z: f32) -> f32 {
-    let mut s2 = 0f32;
-    for v in terms {
-        s2 += v * v;
-    }
-    read_noise * s2.sqrt() * z
-}
-
-/// `minmax` shift-add of one (slice, cycle): acc_o += (2 v_o - (v_lo + v_hi)) 2^shift (offset)
-/// or (v_o+ - v_o-) 2^shift (differential), f64, in the reference's order.
-#[inline]
-pub(super) fn minmax_shift_add(acc: &mut [f64], vals: &[f64], mapping: Mapping, shift: usize) {
-    let outs = acc.len();
-    let sc = (1u64 << shift) as f64;
-    match mapping {
-        Mapping::Offset => {
-            let r = vals[outs] + vals[outs + 1];
-            for (a, &v) in acc.iter_mut().zip(&vals[..outs]) {
-                *a += (2.0 * v - r) * sc;
-            }
-        }
-        Mapping::Differential => {
-            for (o, a) in acc.iter_mut().enumerate() {
-                *a += (vals[o] - vals[outs + o]) * sc;
-            }
-        }
-    }
-}
-
-/// `minmax`: current to levels with the drift gain, negated for the negative sign pass.
-#[inline]
-pub(super) fn minmax_scale(layer: &LayerCells, negative: bool) -> f64 {
-    let f = layer.drift_gain as f64 / layer.unit() as f64;
-    if negative {
-        -f
-    } else {
-        f
-    }
-}
-
 /// One read of `x` (`[batch][lines]`): the inputs, their range and sign handling, the noise key.
 #[derive(Debug, Clone, Copy)]
 pub struct ReadInput<'a> {
@@ -512,7 +189,7 @@ pub struct ReadInput<'a> {
 
 /// The GEMM plan of a read of `inp` (input checked first); `None` when the effective
 /// conductances rule the fast path out.
-fn checked_plan<'a>(
+pub(super) fn checked_plan<'a>(
     layer: &'a LayerCells,
     dir: Direction,
     inp: &ReadInput<'a>,
@@ -534,7 +211,7 @@ fn checked_plan<'a>(
     )
 }
 
-fn check_input(layer: &LayerCells, dir: Direction, cfg: &Xbar, inp: &ReadInput) {
+pub(super) fn check_input(layer: &LayerCells, dir: Direction, cfg: &Xbar, inp: &ReadInput) {
     let geo = geometry(layer, dir, cfg);
     assert_eq!(
         inp.x.len(),
@@ -570,29 +247,6 @@ pub fn read_raw_with(
         Some(plan) => plan.run(inp.batch, None),
         None => read_raw_reference(layer, dir, inp, cfg, knobs),
     }
-}
-
-/// The reference loop (the oracle of the fast path): raw read as `read_raw`.
-pub fn read_raw_reference(
-    layer: &LayerCells,
-    dir: Direction,
-    inp: &ReadInput,
-    cfg: &Xbar,
-    knobs: &Knobs,
-) -> (Vec<f64>, Counters) {
-    check_input(layer, dir, cfg, inp);
-    read_core(
-        layer,
-        dir,
-        inp.x,
-        inp.batch,
-        inp.x_max,
-        inp.signed,
-        cfg,
-        knobs,
-        inp.read_counter,
-        None,
-    )
 }
 
 /// Raw read: `[batch][outs]` in levels x input codes (an integer on an ideal array with the
@@ -716,105 +370,4 @@ pub fn read_transposed(
         knobs,
         read_counter,
     )
-}
-
-/// Sets the `calibrated` ADC range of `dir` from a calibration batch: the (100 - p) and p
-/// percentiles (p = `adc_percentile`) of |I| (levels) over all data-column conversions
-/// (`adc::percentile_range`). Returns the range's top.
-/// Exact up to `percentile::EXACT_LIMIT` conversions, within a relative 2^-13 above (see there).
-#[allow(clippy::too_many_arguments)]
-pub fn calibrate(
-    layer: &mut LayerCells,
-    dir: Direction,
-    x: &[f32],
-    batch: usize,
-    x_max: f32,
-    signed: bool,
-    cfg: &Xbar,
-    knobs: &Knobs,
-    read_counter: u32,
-) -> f32 {
-    let inp = ReadInput {
-        x,
-        batch,
-        x_max,
-        signed,
-        read_counter,
-    };
-    let eff = packed(layer, dir, cfg, knobs);
-    calibrate_with(layer, dir, &inp, cfg, knobs, &eff)
-}
-
-/// `calibrate` with the effective conductances `eff`.
-pub fn calibrate_with(
-    layer: &mut LayerCells,
-    dir: Direction,
-    inp: &ReadInput,
-    cfg: &Xbar,
-    knobs: &Knobs,
-    eff: &[f32],
-) -> f32 {
-    let pct = cfg.array.adc_percentile;
-    let plan = checked_plan(layer, dir, inp, cfg, knobs, eff);
-    let range = match plan {
-        Some(plan) => {
-            let n = plan.data_conversions(inp.batch);
-            let mut seen = Seen::default();
-            if n > percentile::EXACT_LIMIT {
-                seen.hist = vec![0; percentile::bins()];
-            }
-            plan.run(inp.batch, Some(&mut seen));
-            // The (100 - p) and p percentiles, as `adc::percentile_range` takes them.
-            let ranks = [100.0 - pct, pct];
-            let [lo, hi] = if seen.count == 0 {
-                None
-            } else if seen.hist.is_empty() {
-                let ids = &seen.ids;
-                Some(ranks.map(|q| {
-                    let r = percentile::rank(q, seen.values.len());
-                    percentile::exact_rank(&seen.values, r, plan.relative_error(), |i| {
-                        plan.exact_level(ids[i])
-                    })
-                }))
-            } else {
-                Some(ranks.map(|q| {
-                    let r = percentile::rank(q, seen.count as usize);
-                    percentile::from_histogram(&seen.hist, r as u64)
-                }))
-            }
-            .unwrap_or([0.0, 1.0]);
-            AdcRange {
-                lo: lo.max(0.0),
-                hi: hi.max(f32::MIN_POSITIVE),
-            }
-        }
-        None => calibration_range_reference(layer, dir, inp, cfg, knobs),
-    };
-    layer.set_adc_range(dir, Some(range));
-    range.hi
-}
-
-/// The reference calibration range (the oracle): the (100 - p) and p percentiles of every
-/// data-column |I| of the reference loop, by sorting (`adc::percentile_range`).
-pub fn calibration_range_reference(
-    layer: &LayerCells,
-    dir: Direction,
-    inp: &ReadInput,
-    cfg: &Xbar,
-    knobs: &Knobs,
-) -> AdcRange {
-    let mut seen = Vec::new();
-    read_core(
-        layer,
-        dir,
-        inp.x,
-        inp.batch,
-        inp.x_max,
-        inp.signed,
-        cfg,
-        knobs,
-        inp.read_counter,
-        Some(&mut seen),
-    );
-    percentile_range(&mut seen, cfg.array.adc_percentile).unwrap_or(AdcRange { lo: 0.0, hi: 1.0 })
 }

@@ -1,0 +1,262 @@
+//! The ADC epilogue of a read's GEMM: each partial sum quantized to its code (with a check for
+//! sums so near a rounding boundary that the GEMM's summation order could change the code,
+//! those recomputed in the reference order), then shifted and added across input cycles and
+//! slices with the reference (offset) or negative set (differential) subtracted.
+
+use crate::config::Mapping;
+
+use super::super::adc::Adc;
+use super::super::device::floor;
+use super::super::draws::tag;
+use super::super::read::{Counters, Direction};
+use super::{Plan, Seen};
+
+/// ADC code before clamping: floor((I - floor_i) inv_lsb + noise + 1/2), the reference's f32
+/// operations (`Adc::value`, then the noise, then the rounding).
+#[inline(always)]
+fn adc_round(i: f32, adc: &Adc, noise: f32) -> f32 {
+    floor(adc.value(i) + noise + 0.5)
+}
+
+/// ADC codes of a row of noise-free sums: clamped codes, whether each sum is near a rounding
+/// boundary (within `rel` of it, relative), and (near ones, clipped ones).
+fn quantize(
+    prow: &[f32],
+    rel: f32,
+    inv_lsb: f32,
+    floor_i: f32,
+    max: f32,
+    codes: &mut [i32],
+    near: &mut [bool],
+) -> (u32, u64) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2.
+        return unsafe { quantize_avx2(prow, rel, inv_lsb, floor_i, max, codes, near) };
+    }
+    quantize_impl(prow, rel, inv_lsb, floor_i, max, codes, near, floor)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn quantize_avx2(
+    prow: &[f32],
+    rel: f32,
+    inv_lsb: f32,
+    floor_i: f32,
+    max: f32,
+    codes: &mut [i32],
+    near: &mut [bool],
+) -> (u32, u64) {
+    quantize_impl(prow, rel, inv_lsb, floor_i, max, codes, near, f32::floor)
+}
+
+/// acc[o] += (code_o - reference) << shift for slice `k` of `codes` (`[column][slice]`):
+/// offset mapping 2 code_o - code_lo - code_hi, differential code_o+ - code_o-.
+fn shift_add(acc: &mut [i64], codes: &[i32], s: usize, k: usize, shift: u32, mapping: Mapping) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2.
+        return unsafe { shift_add_avx2(acc, codes, s, k, shift, mapping) };
+    }
+    shift_add_impl(acc, codes, s, k, shift, mapping)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn shift_add_avx2(
+    acc: &mut [i64],
+    codes: &[i32],
+    s: usize,
+    k: usize,
+    shift: u32,
+    mapping: Mapping,
+) {
+    shift_add_impl(acc, codes, s, k, shift, mapping)
+}
+
+#[inline(always)]
+fn shift_add_impl(
+    acc: &mut [i64],
+    codes: &[i32],
+    s: usize,
+    k: usize,
+    shift: u32,
+    mapping: Mapping,
+) {
+    let outs = acc.len();
+    if s == 1 {
+        match mapping {
+            Mapping::Offset => {
+                let r = codes[outs] as i64 + codes[outs + 1] as i64;
+                for (a, &c) in acc.iter_mut().zip(&codes[..outs]) {
+                    *a += (2 * c as i64 - r) << shift;
+                }
+            }
+            Mapping::Differential => {
+                let (pos, neg) = codes.split_at(outs);
+                for ((a, &cp), &cn) in acc.iter_mut().zip(pos).zip(&neg[..outs]) {
+                    *a += (cp as i64 - cn as i64) << shift;
+                }
+            }
+        }
+        return;
+    }
+    let cd = |c: usize| codes[c * s + k] as i64;
+    match mapping {
+        Mapping::Offset => {
+            let r = cd(outs) + cd(outs + 1);
+            for (o, a) in acc.iter_mut().enumerate() {
+                *a += (2 * cd(o) - r) << shift;
+            }
+        }
+        Mapping::Differential => {
+            for (o, a) in acc.iter_mut().enumerate() {
+                *a += (cd(o) - cd(outs + o)) << shift;
+            }
+        }
+    }
+}
+
+/// `fl` is the floor: `f32::floor` where SSE4.1 makes it one instruction, else [`floor`].
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn quantize_impl(
+    prow: &[f32],
+    rel: f32,
+    inv_lsb: f32,
+    floor_i: f32,
+    max: f32,
+    codes: &mut [i32],
+    near: &mut [bool],
+    fl: impl Fn(f32) -> f32,
+) -> (u32, u64) {
+    let (mut n_near, mut clipped) = (0u32, 0u32);
+    for ((c, amb), &i) in codes.iter_mut().zip(near.iter_mut()).zip(prow) {
+        let delta = i * rel;
+        // adc_round, three times (`Adc::value` is (i - floor_i) * inv_lsb).
+        let r = fl((i - floor_i) * inv_lsb + 0.0 + 0.5);
+        let a = fl((i - delta - floor_i) * inv_lsb + 0.0 + 0.5)
+            != fl((i + delta - floor_i) * inv_lsb + 0.0 + 0.5);
+        *amb = a;
+        n_near += a as u32;
+        clipped += ((r < 0.0) | (r > max)) as u32;
+        // max/min (not clamp): never NaN, so the value is in [0, max] (= clamp for non-NaN r;
+        // NaN gives 0 as `NaN as i32` does).
+        let v = r.max(0.0).min(max);
+        // SAFETY: v is finite and in [0, max], max < 2^31.
+        *c = unsafe { v.to_int_unchecked::<i32>() };
+    }
+    (n_near, clipped as u64)
+}
+
+impl Plan<'_> {
+    /// ADC and shift-add of one sample's conversions in one pass: `prod` holds its products
+    /// `[sign][t][np]` (empty with read noise), `dig` its digits `[sign][t][lines]`, `acc`
+    /// its accumulators `[sign][outs]`.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn epilogue(
+        &self,
+        (gp, g, p, lo, hi): (usize, usize, usize, usize, usize),
+        b: usize,
+        prod: &[f32],
+        dig: &[f32],
+        acc: &mut [i64],
+        counters: &mut Counters,
+        mut seen: Option<(&mut Seen, bool)>,
+    ) {
+        let geo = &self.geo;
+        let (np, s, outs, lines) = (self.np, geo.slices, geo.outs, geo.lines);
+        let c_bits = self.layer.cell_bits as usize;
+        let d = geo.dac_bits as usize;
+        // Bound on |I_gemm - I_ref| / I_gemm (2 gamma_n), with margin for the f32 ends below.
+        let rel = (2 * (hi - lo) + 8) as f32 * f32::EPSILON * 0.5;
+        let noisy_terms = self.knobs.read_noise > 0.0;
+        let mut codes32 = vec![0i32; np];
+        let mut ambiguous = vec![false; np];
+        for sign in 0..self.signs {
+            let acc = &mut acc[sign * outs..(sign + 1) * outs];
+            for t in 0..geo.cycles {
+                let row = sign * geo.cycles + t;
+                let dt = &dig[row * lines + lo..row * lines + hi];
+                let tg = tag(t as u32, sign == 1, self.dir == Direction::Transposed);
+                if !noisy_terms && self.knobs.output_noise == 0.0 {
+                    // The common case in loops that vectorize; the rare sums near a rounding
+                    // boundary are then taken again in the reference order.
+                    let prow = &prod[row * np..(row + 1) * np];
+                    let (near, clipped) = quantize(
+                        prow,
+                        rel,
+                        self.adc.inv_lsb,
+                        self.adc.floor_i,
+                        self.adc.max_code,
+                        &mut codes32,
+                        &mut ambiguous,
+                    );
+                    counters.adc_clipped += clipped;
+                    if near > 0 {
+                        for j in 0..np {
+                            if ambiguous[j] {
+                                let was = adc_round(prow[j], &self.adc, 0.0);
+                                let i = self.reference_sum(dt, lo, j, b, tg, g, p);
+                                let r = adc_round(i, &self.adc, 0.0);
+                                let out = |r: f32| !(0.0..=self.adc.max_code).contains(&r) as u64;
+                                counters.adc_clipped = counters.adc_clipped + out(r) - out(was);
+                                codes32[j] = r.clamp(0.0, self.adc.max_code) as i32;
+                            }
+                        }
+                    }
+                    if let Some((sn, ids)) = seen.as_mut() {
+                        // GEMM values: `percentile` bounds their error (and recomputes the
+                        // candidates of an exact percentile).
+                        let data = &prow[..self.n_data * s];
+                        sn.values
+                            .extend(data.iter().map(|&i| (i * self.inv_unit).abs()));
+                        if *ids {
+                            sn.ids
+                                .extend((0..data.len()).map(|j| self.conv_id(b, sign, t, gp, j)));
+                        }
+                    }
+                } else {
+                    for (j, code) in codes32.iter_mut().enumerate() {
+                        let noise = self.out_noise(g, p, j, b, tg);
+                        let mut i_sum;
+                        let mut r;
+                        if noisy_terms {
+                            i_sum = self.reference_sum(dt, lo, j, b, tg, g, p);
+                            r = adc_round(i_sum, &self.adc, noise);
+                        } else {
+                            i_sum = prod[row * np + j];
+                            r = adc_round(i_sum, &self.adc, noise);
+                            let delta = i_sum * rel;
+                            let r_lo = adc_round(i_sum - delta, &self.adc, noise);
+                            let r_hi = adc_round(i_sum + delta, &self.adc, noise);
+                            if r_lo != r_hi {
+                                i_sum = self.reference_sum(dt, lo, j, b, tg, g, p);
+                                r = adc_round(i_sum, &self.adc, noise);
+                            }
+                        }
+                        if let Some((sn, ids)) = seen.as_mut() {
+                            if j / s < self.n_data {
+                                sn.values.push((i_sum * self.inv_unit).abs());
+                                if *ids {
+                                    sn.ids.push(self.conv_id(b, sign, t, gp, j));
+                                }
+                            }
+                        }
+                        if !(0.0..=self.adc.max_code).contains(&r) {
+                            counters.adc_clipped += 1;
+                        }
+                        *code = r.clamp(0.0, self.adc.max_code) as i32;
+                    }
+                }
+                counters.adc_conversions += np as u64;
+                for k in 0..s {
+                    let shift = (c_bits * k + d * t) as u32;
+                    shift_add(acc, &codes32, s, k, shift, self.layer.mapping);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,113 @@
+//! ADC calibration from one read: the (100 - p) and p percentiles of the data columns' partial
+//! sums set the `calibrated` range. The fast path collects the sums from its GEMM (exact ranks
+//! recomputed in the reference order, or a histogram for large reads); the reference sorts
+//! every sum of the plain loop.
+
+use super::super::adc::{percentile_range, AdcRange};
+use super::super::fast_read::Seen;
+use super::super::mapping::LayerCells;
+use super::super::percentile;
+use super::super::{Knobs, Xbar};
+use super::reference::read_core;
+use super::{checked_plan, packed, Direction, ReadInput};
+
+/// Sets the `calibrated` ADC range of `dir` from a calibration batch: the (100 - p) and p
+/// percentiles (p = `adc_percentile`) of |I| (levels) over all data-column conversions
+/// (`adc::percentile_range`). Returns the range's top.
+/// Exact up to `percentile::EXACT_LIMIT` conversions, within a relative 2^-13 above (see there).
+#[allow(clippy::too_many_arguments)]
+pub fn calibrate(
+    layer: &mut LayerCells,
+    dir: Direction,
+    x: &[f32],
+    batch: usize,
+    x_max: f32,
+    signed: bool,
+    cfg: &Xbar,
+    knobs: &Knobs,
+    read_counter: u32,
+) -> f32 {
+    let inp = ReadInput {
+        x,
+        batch,
+        x_max,
+        signed,
+        read_counter,
+    };
+    let eff = packed(layer, dir, cfg, knobs);
+    calibrate_with(layer, dir, &inp, cfg, knobs, &eff)
+}
+
+/// `calibrate` with the effective conductances `eff`.
+pub fn calibrate_with(
+    layer: &mut LayerCells,
+    dir: Direction,
+    inp: &ReadInput,
+    cfg: &Xbar,
+    knobs: &Knobs,
+    eff: &[f32],
+) -> f32 {
+    let pct = cfg.array.adc_percentile;
+    let plan = checked_plan(layer, dir, inp, cfg, knobs, eff);
+    let range = match plan {
+        Some(plan) => {
+            let n = plan.data_conversions(inp.batch);
+            let mut seen = Seen::default();
+            if n > percentile::EXACT_LIMIT {
+                seen.hist = vec![0; percentile::bins()];
+            }
+            plan.run(inp.batch, Some(&mut seen));
+            // The (100 - p) and p percentiles, as `adc::percentile_range` takes them.
+            let ranks = [100.0 - pct, pct];
+            let [lo, hi] = if seen.count == 0 {
+                None
+            } else if seen.hist.is_empty() {
+                let ids = &seen.ids;
+                Some(ranks.map(|q| {
+                    let r = percentile::rank(q, seen.values.len());
+                    percentile::exact_rank(&seen.values, r, plan.relative_error(), |i| {
+                        plan.exact_level(ids[i])
+                    })
+                }))
+            } else {
+                Some(ranks.map(|q| {
+                    let r = percentile::rank(q, seen.count as usize);
+                    percentile::from_histogram(&seen.hist, r as u64)
+                }))
+            }
+            .unwrap_or([0.0, 1.0]);
+            AdcRange {
+                lo: lo.max(0.0),
+                hi: hi.max(f32::MIN_POSITIVE),
+            }
+        }
+        None => calibration_range_reference(layer, dir, inp, cfg, knobs),
+    };
+    layer.set_adc_range(dir, Some(range));
+    range.hi
+}
+
+/// The reference calibration range (the oracle): the (100 - p) and p percentiles of every
+/// data-column |I| of the reference loop, by sorting (`adc::percentile_range`).
+pub fn calibration_range_reference(
+    layer: &LayerCells,
+    dir: Direction,
+    inp: &ReadInput,
+    cfg: &Xbar,
+    knobs: &Knobs,
+) -> AdcRange {
+    let mut seen = Vec::new();
+    read_core(
+        layer,
+        dir,
+        inp.x,
+        inp.batch,
+        inp.x_max,
+        inp.signed,
+        cfg,
+        knobs,
+        inp.read_counter,
+        Some(&mut seen),
+    );
+    percentile_range(&mut seen, cfg.array.adc_percentile).unwrap_or(AdcRange { lo: 0.0, hi: 1.0 })
+}
