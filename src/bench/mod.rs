@@ -23,7 +23,11 @@
 //! Training MACs count the products of the step (forward, BP error, weight gradient), so
 //! GFLOP/s of a training case is the rate an ideal GEMM would need for the same samples/s.
 
+mod case;
 mod vgg;
+
+use case::rand;
+pub use case::Case;
 
 use std::time::Instant;
 
@@ -37,54 +41,6 @@ use crate::train::{run_on, RunOptions};
 use crate::xbar::mapping::map_weights;
 use crate::xbar::read::Direction;
 use crate::xbar::{Knobs, Xbar};
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Case {
-    pub name: String,
-    /// Wall-clock seconds of the timed work.
-    pub seconds: f64,
-    /// Device seconds from timestamp queries around every submitted pass (GPU backends with
-    /// timestamp support; `None` otherwise).
-    pub device_seconds: Option<f64>,
-    /// Process CPU seconds (user + system, all threads) over the case, where known.
-    pub cpu_seconds: Option<f64>,
-    /// The headline number and its unit.
-    pub value: f64,
-    pub unit: String,
-    pub macs_per_second: Option<f64>,
-    pub gflops: Option<f64>,
-    pub cell_reads_per_second: Option<f64>,
-    pub samples_per_second: Option<f64>,
-    /// GFLOP/s over the peak given with `--peak-gflops`.
-    pub peak_fraction: Option<f64>,
-    pub detail: String,
-}
-
-impl Case {
-    fn new(name: impl Into<String>, seconds: f64, value: f64, unit: &str, detail: String) -> Case {
-        Case {
-            name: name.into(),
-            seconds,
-            device_seconds: None,
-            cpu_seconds: None,
-            value,
-            unit: unit.into(),
-            macs_per_second: None,
-            gflops: None,
-            cell_reads_per_second: None,
-            samples_per_second: None,
-            peak_fraction: None,
-            detail,
-        }
-    }
-
-    /// Sets MAC/s and GFLOP/s from a MAC count done in `seconds`.
-    fn with_macs(mut self, macs: f64) -> Case {
-        self.macs_per_second = Some(macs / self.seconds);
-        self.gflops = Some(2.0 * macs / self.seconds / 1e9);
-        self
-    }
-}
 
 #[derive(Debug, Clone, Serialize)]
 pub struct BenchReport {
@@ -112,10 +68,6 @@ impl Options {
     fn wants(&self, name: &str) -> bool {
         self.only.is_empty() || self.only.iter().any(|o| name.contains(o.as_str()))
     }
-}
-
-fn rand(n: usize, stream: u32) -> Vec<f32> {
-    crate::train::init::uniform_sym(n, 1.0, 7, crate::rng::Purpose::Sample, stream)
 }
 
 /// Process CPU seconds (all threads), from /proc on Linux; `None` elsewhere.

@@ -12,7 +12,7 @@ use crate::config::parse;
 use crate::data;
 use crate::train::{run_on, RunOptions};
 
-use super::{rand, Case};
+use super::case::{rand, Case};
 
 /// Training (and test) images of the case.
 const IMAGES: usize = 8;

@@ -30,7 +30,7 @@ use crate::config::AdcMode;
 
 use super::mapping::LayerCells;
 use super::read::{geometry, Direction};
-use super::Xbar;
+use crate::config::Xbar;
 
 /// One calibrated range in levels: the current of code 0 and the span of the codes.
 #[derive(Debug, Clone, Copy, PartialEq)]

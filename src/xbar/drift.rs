@@ -29,9 +29,10 @@
 
 use crate::config::Drift;
 
+use super::knobs::Knobs;
 use super::mapping::LayerCells;
 use super::read::{effective, geometry, Direction};
-use super::{Knobs, Xbar};
+use crate::config::Xbar;
 
 /// Sets `layer.drift_gain` from a calibration read: alpha = sum G_eff(t0) / sum G_eff(t) over
 /// the data cells (stuck cells and d2d included, as the read sees them); 1 without

@@ -11,9 +11,10 @@ use crate::rng::Purpose;
 
 use super::draws::{normal_at, stream_key, uniform_at};
 use super::drift;
+use super::knobs::Knobs;
 use super::mapping::LayerCells;
 use super::read::{cell_id, geometry, Direction};
-use super::{Knobs, Xbar};
+use crate::config::Xbar;
 
 /// Per-cell frozen draws over the whole cell-index space (data and reference cells).
 #[derive(Debug, Clone, PartialEq)]

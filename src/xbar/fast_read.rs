@@ -32,11 +32,12 @@ use crate::rng::Purpose;
 use super::adc::Adc;
 use super::draws::{normal_at, stream_key, tag};
 use super::drift;
+use super::knobs::Knobs;
 use super::mapping::LayerCells;
 use super::read::{
     cell_id, geometry, input_code, output_referred, Counters, Direction, Geometry, OUT_REF,
 };
-use super::{Knobs, Xbar};
+use crate::config::Xbar;
 
 /// Elements of one chunk's digit or product matrix (bounds the memory of a read).
 const CHUNK_ELEMENTS: usize = 1 << 22;

@@ -30,8 +30,9 @@ use crate::rng::Purpose;
 use super::adc::AdcRange;
 use super::device::{g_after_ltp, ltp_pulses_at, CellCurve};
 use super::draws::{normal2_at, normal_at, stream_key};
+use super::knobs::Knobs;
 use super::read::Direction;
-use super::{Knobs, Xbar};
+use crate::config::Xbar;
 
 /// One layer of one instance on crossbars.
 #[derive(Debug, Clone, PartialEq)]

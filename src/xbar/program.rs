@@ -21,8 +21,9 @@ use crate::rng::{normal, philox4x32_10, Purpose};
 
 use super::device::{apply_update, floor, g_after_ltp, ltp_pulses_at, CellCurve};
 use super::draws::{stream_key, uniform_at};
+use super::knobs::Knobs;
 use super::mapping::{cell_curve, nominal_curve, LayerCells};
-use super::{Knobs, Xbar};
+use crate::config::Xbar;
 
 /// Write activity of one update.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

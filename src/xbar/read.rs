@@ -45,8 +45,9 @@ use crate::config::Mapping;
 pub use super::adc::adc_step;
 use super::effective::{pack, Frozen};
 use super::fast_read::Plan;
+use super::knobs::Knobs;
 use super::mapping::LayerCells;
-use super::{Knobs, Xbar};
+use crate::config::Xbar;
 
 pub use calibration::{calibrate, calibrate_with, calibration_range_reference};
 pub(super) use reference::{effective, minmax_scale, minmax_shift_add};

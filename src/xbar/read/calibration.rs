@@ -5,11 +5,12 @@
 
 use super::super::adc::{percentile_range, AdcRange};
 use super::super::fast_read::Seen;
+use super::super::knobs::Knobs;
 use super::super::mapping::LayerCells;
 use super::super::percentile;
-use super::super::{Knobs, Xbar};
 use super::reference::read_core;
 use super::{checked_plan, packed, Direction, ReadInput};
+use crate::config::Xbar;
 
 /// Sets the `calibrated` ADC range of `dir` from a calibration batch: the (100 - p) and p
 /// percentiles (p = `adc_percentile`) of |I| (levels) over all data-column conversions

@@ -9,10 +9,11 @@ use crate::rng::Purpose;
 use super::super::adc::Adc;
 use super::super::draws::{normal_at, stream_key, tag, uniform_at};
 use super::super::drift;
+use super::super::knobs::Knobs;
 use super::super::mapping::LayerCells;
 use super::super::minmax;
-use super::super::{Knobs, Xbar};
 use super::{cell_id, check_input, geometry, input_code, Counters, Direction, Geometry, ReadInput};
+use crate::config::Xbar;
 
 /// Effective conductances `[col][k][line]` and their cell indices, for one call: stuck cells,
 /// drift and frozen d2d applied.
