@@ -15,12 +15,16 @@
 //! C_tg = 3 C_g(W_a), and its output node carries the drain junctions, about half the gate load
 //! (as in `Tech::bl_cap_per_cell`), C_j = C_tg / 2. Per row phase every column's switch is set:
 //!
-//!     E_switch = cols x (C_tg VDD^2 + C_j V_w^2)
+//! ```text
+//! E_switch = cols x (C_tg VDD^2 + C_j V_w^2)
+//! ```
 //!
 //! Column line: each programming pulse on a cell swings its column line of `rows` cells to V_w,
 //! and on resistive cells each pulse also holds the other `cols` column lines at V_w:
 //!
-//!     E_line = rows x C_bl,cell x V_w^2,   E_inhibit = cols x E_line
+//! ```text
+//! E_line = rows x C_bl,cell x V_w^2,   E_inhibit = cols x E_line
+//! ```
 
 use crate::chip::tech::{Tech, WriteMode};
 use crate::config::DeviceConfig;
