@@ -27,7 +27,7 @@ if ! echo "$info" | grep -E '\| (DiscreteGpu|IntegratedGpu|VirtualGpu) ' >/dev/n
 fi
 
 # GPU against the CPU twins on awkward shapes.
-cargo test --release --quiet --test gpu_kernels --test gpu_xbar
+cargo test --release --quiet --test gpu
 
 mkdir -p target/bench
 peak=()

@@ -22,7 +22,7 @@ For every case the script writes the network (NetWork.csv), uniform random weigh
 and 0/1 input bit matrices with fixed densities (0.5 for the first layer, 0.25 after it) from
 a fixed seed, runs the estimator, parses its summary and appends one record to
 `<out>/matrix.json`: version, commit, settings, inputs and figures. The Rust test
-`tests/chip_neurosim_matrix.rs` reads that file and compares the cost model with it.
+`tests/chip/neurosim_matrix.rs` reads that file and compares the cost model with it.
 """
 
 import argparse
