@@ -226,7 +226,7 @@ fn gemm_shared_operand_and_offsets() {
     assert!(max_rel_err(&outs[0], &outs[1]) < 1e-5);
 }
 
-fn act_params(rows: u32, cols: u32, p: u32, act: u32) -> ActParams {
+pub(crate) fn act_params(rows: u32, cols: u32, p: u32, act: u32) -> ActParams {
     ActParams {
         rows,
         cols,

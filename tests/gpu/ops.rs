@@ -40,20 +40,7 @@ fn labels(n: usize, stream: u32, classes: u32) -> Vec<u32> {
 
 /// Two instances of a 37 x 300 view (bias rows for the bias kernels).
 fn act_params(act: u32) -> ActParams {
-    let (rows, cols, p) = (37, 300, 2);
-    ActParams {
-        rows,
-        cols,
-        count: p * rows * cols,
-        act,
-        ld0: cols,
-        off0: 0,
-        stride0: rows * cols,
-        ld1: cols,
-        off1: 0,
-        stride1: rows * cols,
-        _pad: [0; 2],
-    }
+    crate::kernels::act_params(37, 300, 2, act)
 }
 
 fn gemm(be: &mut dyn Backend) -> Vec<Vec<f32>> {

@@ -98,17 +98,6 @@ pub fn calibration_range_reference(
     knobs: &Knobs,
 ) -> AdcRange {
     let mut seen = Vec::new();
-    read_core(
-        layer,
-        dir,
-        inp.x,
-        inp.batch,
-        inp.x_max,
-        inp.signed,
-        cfg,
-        knobs,
-        inp.read_counter,
-        Some(&mut seen),
-    );
+    read_core(layer, dir, inp, cfg, knobs, Some(&mut seen));
     percentile_range(&mut seen, cfg.array.adc_percentile).unwrap_or(AdcRange { lo: 0.0, hi: 1.0 })
 }

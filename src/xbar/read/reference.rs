@@ -77,19 +77,16 @@ pub(in crate::xbar) fn effective(
 /// The read, before de-scaling: raw `[batch][outs]` in levels x input codes, and the counters.
 /// `signed`: negative inputs are read in a second pass and subtracted (else they count as 0).
 /// `collect`: receives |I| in levels of every data-column conversion (calibration).
-#[allow(clippy::too_many_arguments)]
 pub(super) fn read_core(
     layer: &LayerCells,
     dir: Direction,
-    x: &[f32],
-    batch: usize,
-    x_max: f32,
-    signed: bool,
+    inp: &ReadInput,
     cfg: &Xbar,
     knobs: &Knobs,
-    read_counter: u32,
     mut collect: Option<&mut Vec<f32>>,
 ) -> (Vec<f64>, Counters) {
+    let (x, batch, x_max) = (inp.x, inp.batch, inp.x_max);
+    let (signed, read_counter) = (inp.signed, inp.read_counter);
     let knobs = &Knobs {
         read_noise: drift::read_noise_at(knobs.read_noise, &cfg.device.drift),
         ..*knobs
@@ -357,16 +354,5 @@ pub fn read_raw_reference(
     knobs: &Knobs,
 ) -> (Vec<f64>, Counters) {
     check_input(layer, dir, cfg, inp);
-    read_core(
-        layer,
-        dir,
-        inp.x,
-        inp.batch,
-        inp.x_max,
-        inp.signed,
-        cfg,
-        knobs,
-        inp.read_counter,
-        None,
-    )
+    read_core(layer, dir, inp, cfg, knobs, None)
 }
