@@ -4,7 +4,7 @@
 // counters (pulses, cells written, per-row maximum) reduced with u32 atomics.
 //
 // `curves` holds the per-cell curves (a_ltp, a_ltd, up_down, g_min, g_max), computed on the host
-// with the reference draws; `inst` the per-instance table (see src/gpu/xbar.rs); `state` the per-layer
+// with the reference draws; `inst` the per-instance table (shaders/xbar_table.wgsl); `state` the per-layer
 // counters (two words each) and the ring of per-call counters; `rowmax` [P][K] the per-row
 // maximum of the current update, summed and cleared by `row_max_sum`.
 
@@ -22,25 +22,9 @@ struct Params {
 @group(0) @binding(5) var<storage, read_write> state: array<atomic<u32>>;
 @group(0) @binding(6) var<storage, read_write> rowmax: array<atomic<u32>>;
 
-const INST_STRIDE: u32 = 24u;
-const RING_BASE: u32 = 32u;
 const SNAP: f32 = 0.01;
 
 var<workgroup> wsum: array<atomic<u32>, 4>; // pulses lo, hi; cells written; row-max sum
-
-fn inst_f32(p: u32, i: u32) -> f32 {
-    return bitcast<f32>(inst[p * INST_STRIDE + i]);
-}
-
-fn add_counter(i: u32, v: u32) {
-    if (v == 0u) {
-        return;
-    }
-    let old = atomicAdd(&state[2u * i], v);
-    if (old > 0xffffffffu - v) {
-        atomicAdd(&state[2u * i + 1u], 1u);
-    }
-}
 
 fn expm1f(z: f32) -> f32 {
     if (abs(z) < 0.1) {
@@ -97,8 +81,6 @@ fn step_on_curve(y: f32, n: i32, a: f32, p_max: f32, up_down: f32) -> f32 {
 
 // One cell's update curve (device::CellCurve): shapes, up/down asymmetry, bounds.
 struct Curve { a_ltp: f32, a_ltd: f32, up_down: f32, g_min: f32, g_max: f32, }
-
-const CURVE_STRIDE: u32 = 5u;
 
 fn cell_curve(cv: u32) -> Curve {
     let b = CURVE_STRIDE * cv;
@@ -163,14 +145,14 @@ fn program(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(local_invocat
         let widx = e % kn;
         let j = widx / prm.fan_in;
         let i = widx % prm.fan_in;
-        let step = atomicLoad(&state[RING_BASE + prm.slot]);
-        let lr = inst_f32(p, 11u);
-        let dw_1 = inst_f32(p, 12u);
+        let step = ring_value(prm.slot);
+        let lr = inst_f32(p, INST_LR);
+        let dw_1 = inst_f32(p, INST_DW_1);
         let m = f32(prm.max_pulses);
         let v = (-lr * grad[e]) / dw_1;
         var nf: f32;
         if (prm.stochastic != 0u) {
-            let key_round = vec2<u32>(inst[p * INST_STRIDE + 4u], inst[p * INST_STRIDE + 5u]);
+            let key_round = inst_key(p, INST_KEY_ROUND);
             let u = philox_uniform(philox4x32_10(vec4<u32>(widx, step, 0u, 0u), key_round).x);
             nf = floor(v + u);
         } else {
@@ -178,9 +160,9 @@ fn program(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(local_invocat
         }
         let n = i32(clamp(nf, -m, m));
         if (n != 0) {
-            let key_c2c = vec2<u32>(inst[p * INST_STRIDE + 6u], inst[p * INST_STRIDE + 7u]);
-            let c2c = inst_f32(p, 10u);
-            let p_max = inst_f32(p, 13u);
+            let key_c2c = inst_key(p, INST_KEY_C2C);
+            let c2c = inst_f32(p, INST_C2C);
+            let p_max = inst_f32(p, INST_P_MAX);
             let an = u32(abs(n));
             for (var cs = 0u; cs < prm.sets; cs++) {
                 if (prm.set_only != 0u && (cs == 0u) != (n > 0)) {

@@ -1,16 +1,23 @@
 // Fused quantized crossbar read (forward y = W x or transposed y = W^T x) of P instances in one
-// dispatch, mirroring src/xbar/read.rs step by step (see docs/crossbar.md, "Read").
+// dispatch, mirroring src/xbar/read.rs step by step (see docs/crossbar.md, "Read"), as a
+// register-blocked GEMM with the ADC as its epilogue.
 //
-// Workgroup (column tile, block of BR input rows, instance). Each invocation owns one column
-// of the tile: offset mapping 62 data columns + the two reference columns (lo, hi), differential
-// 32 outputs x 2 sets. Per (sign, group, pass, slice, cycle) the input digits of the pass are
-// staged in workgroup memory in chunks of CH lines; each invocation sums its column current in
-// registers (f32, lines in increasing order, zero digits skipped), applies output noise and the
-// ADC, and publishes its code in workgroup memory; the output invocations then shift-add
-// 2 code - code_lo - code_hi (or code+ - code-) into a two-word integer accumulator.
+// Per (group, pass, slice) the partial sums of every (sign, cycle, input row) and column are one
+// product C = D G: D the input digits, G the pass's effective conductances. A workgroup of
+// 16 x 4 invocations owns a tile of TN = 64 columns and TM = 16 input rows of one instance;
+// each invocation a contiguous block of BR = 4 rows x BC = 4 columns, summed in registers
+// (f32, lines in increasing order, as the reference). The pass's conductances are staged in
+// workgroup memory once, with the packed input codes of both signs, and reused for every sign
+// and input cycle (passes longer than CH lines are staged CH lines at a time, per cycle). After
+// each product the ADC (noise, quantization, clipping) runs on the block in registers, the codes
+// go through workgroup memory, and the invocations that own data columns shift-add
+// 2 code - code_lo - code_hi (offset) or code+ - code- (differential) into two-word integers.
 // Nothing per slice, cycle or bit plane is written to global memory.
 //
-// Steps are numbered ((((sign * n_groups + group) * n_pass + pass) * slices + slice) * cycles +
+// Tile columns: offset mapping 62 data columns + the two reference columns (lo, hi);
+// differential 32 outputs x 2 sets (set 1 at tile column 32 + o).
+//
+// Steps are numbered ((((group * n_pass + pass) * slices + slice) * signs + sign) * cycles +
 // cycle); one dispatch runs steps [step_lo, step_hi) and hands its accumulators to the next
 // through `carry`. The host keeps each dispatch short: llvmpipe ends every loop of an invocation
 // once the invocation has taken 65,535 loop iterations in all (a silent early stop), and GPU
@@ -18,8 +25,8 @@
 //
 // `eff` holds the effective conductances of this direction, [P][S][lines][ncol] (stuck cells,
 // drift and frozen d2d applied; see xbar_eff.wgsl), so adjacent invocations load adjacent words.
-// `inst` is the per-instance table (see src/gpu/xbar.rs), `state` the per-layer counters and the
-// ring of per-call counters (read counter / program step).
+// `inst` is the per-instance table and `state` the per-layer counters and the ring of per-call
+// counters (read counter / program step), both laid out in xbar_table.wgsl.
 
 struct Params {
     lines: u32, outs: u32, ncol: u32, group: u32,
@@ -47,16 +54,22 @@ struct Params {
 // Shift-add accumulators [P][batch][outs][2] carried from one dispatch of a read to the next.
 @group(0) @binding(8) var<storage, read_write> carry: array<u32>;
 
+// Lines staged per chunk, chosen by the host from the pass length and the adapter's workgroup
+// memory (80 CH + 1027 words).
+override CH: u32 = 64u;
 const WG: u32 = 64u;
-// Input rows per workgroup (register blocking: one conductance load serves BR rows).
+// Columns and input rows of a workgroup's tile; columns of an invocation's block (a vec4) and
+// its rows.
+const TN: u32 = 64u;
+const TM: u32 = 16u;
+const BC: u32 = 4u;
 const BR: u32 = 4u;
-// Lines staged per chunk.
-const CH: u32 = 256u;
-const INST_STRIDE: u32 = 24u;
-const RING_BASE: u32 = 32u;
 
-var<workgroup> digits: array<f32, 1024>; // [BR][CH]
-var<workgroup> codes: array<i32, 512>; // [2][BR][WG]
+// The staged conductances [CH][TN / BC] and input codes [CH][TM / BR] (positive code in the low
+// 16 bits, the negated input's in the high ones), and the codes of one conversion [TM][TN].
+var<workgroup> gt: array<vec4<f32>, CH * 16u>;
+var<workgroup> qs: array<vec4<u32>, CH * 4u>;
+var<workgroup> codes: array<i32, 1024>;
 var<workgroup> wg_count: array<atomic<u32>, 3>;
 var<workgroup> red: array<f32, 256>;
 
@@ -74,21 +87,6 @@ fn mm_range(i: u32) -> vec2<f32> {
         return vec2<f32>(lo, 0.0);
     }
     return vec2<f32>(0.0, 0.0);
-}
-
-fn inst_f32(p: u32, i: u32) -> f32 {
-    return bitcast<f32>(inst[p * INST_STRIDE + i]);
-}
-
-// 64-bit counter add (lo, hi words): exact and order-independent.
-fn add_counter(i: u32, v: u32) {
-    if (v == 0u) {
-        return;
-    }
-    let old = atomicAdd(&state[2u * i], v);
-    if (old > 0xffffffffu - v) {
-        atomicAdd(&state[2u * i + 1u], 1u);
-    }
 }
 
 // acc (lo, hi) += v << sh as two's-complement 64-bit integers; sh <= 30.
@@ -193,287 +191,330 @@ fn absmax(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) l
     }
 }
 
+
+// Tile column u of column tile `tile`: the array column c it converts, the output j it belongs
+// to, whether it exists, whether its conversions are counted (reference columns in tile 0
+// only), and whether this column's invocation owns output j (its shift-add accumulator).
+struct Col { c: u32, j: u32, valid: bool, counted: bool, owner: bool, }
+
+fn tile_column(tile: u32, u: u32) -> Col {
+    let to = prm.tile_outs;
+    if (prm.offset != 0u) {
+        if (u < to) {
+            let j = tile * to + u;
+            let ok = j < prm.outs;
+            return Col(j, j, ok, ok, ok);
+        }
+        return Col(prm.n_data + u - to, 0u, true, tile == 0u, false);
+    }
+    let j = tile * to + u % to;
+    let ok = j < prm.outs;
+    return Col((u / to) * prm.outs + j, j, ok, ok, ok && u < to);
+}
+
+// Cell index of column c, slice k, line l (read::cell_id).
+fn cell_index(c: u32, k: u32, l: u32) -> u32 {
+    let s = prm.slices;
+    if (prm.transposed == 0u) {
+        if (c < prm.n_data) {
+            return (c * prm.fan_in + l) * s + k;
+        }
+        return prm.r1 + (l * s + k) * 2u + (c - prm.n_data);
+    }
+    if (c < prm.n_data) {
+        return (((c / prm.fan_in) * prm.fan_out + l) * prm.fan_in + c % prm.fan_in) * s + k;
+    }
+    return prm.r2 + (l * s + k) * 2u + (c - prm.n_data);
+}
+
 @compute @workgroup_size(64)
 fn read_fused(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
     let p = wid.z;
-    let b0 = wid.y * BR;
     let tile = wid.x;
-    let slot = lid.x;
-    let to = prm.tile_outs;
+    let m0 = wid.y * TM;
+    let tx = lid.x % 16u;
+    let ty = lid.x / 16u;
     let lines = prm.lines;
     let ncol = prm.ncol;
+    let s = prm.slices;
+    let signs = 1u + prm.signed_in;
     let x_max = xmax[p];
-    let read_counter = atomicLoad(&state[RING_BASE + prm.slot]);
-    let key_read = vec2<u32>(inst[p * INST_STRIDE], inst[p * INST_STRIDE + 1u]);
-    let key_out = vec2<u32>(inst[p * INST_STRIDE + 2u], inst[p * INST_STRIDE + 3u]);
-    let read_noise = inst_f32(p, 8u);
-    let output_noise = inst_f32(p, 9u);
-    let inv_lsb = inst_f32(p, 16u + 2u * prm.transposed);
-    let adc_floor = inst_f32(p, 20u + prm.transposed);
-    let y_scale = inst_f32(p, 17u + 2u * prm.transposed);
+    let read_counter = ring_value(prm.slot);
+    let key_read = inst_key(p, INST_KEY_READ);
+    let key_out = inst_key(p, INST_KEY_OUT);
+    let read_noise = inst_f32(p, INST_READ_NOISE);
+    let output_noise = inst_f32(p, INST_OUTPUT_NOISE);
+    let inv_lsb = inst_dir(p, INST_INV_LSB, prm.transposed);
+    let adc_floor = inst_dir(p, INST_ADC_FLOOR, prm.transposed);
+    let y_scale = inst_dir(p, INST_Y_SCALE, prm.transposed);
     let max_code = f32(prm.max_code);
     let digit_mask = (1u << prm.dac_bits) - 1u;
+    let cell_noise = read_noise > 0.0 && prm.noise_out == 0u;
+    let out_noise = read_noise > 0.0 && prm.noise_out != 0u;
 
     if (lid.x < 3u) {
         atomicStore(&wg_count[lid.x], 0u);
     }
     workgroupBarrier();
-
-    // This invocation's column: output j (data) or reference h.
-    var j = 0u;
-    var c = 0u;
-    var valid = false;
-    var counted = false;
-    if (prm.offset != 0u) {
-        if (slot < to) {
-            j = tile * to + slot;
-            c = j;
-            valid = j < prm.outs;
-            counted = valid;
-        } else {
-            c = prm.n_data + slot - to;
-            valid = true;
-            counted = tile == 0u;
-        }
-    } else {
-        let cset = slot / to;
-        j = tile * to + slot % to;
-        c = cset * prm.outs + j;
-        valid = j < prm.outs;
-        counted = valid;
-    }
-    // Cell index of line l, slice k: cell_base + k * cell_kstride + l * cell_lstride.
-    let s = prm.slices;
-    var cell_base = 0u;
-    var cell_kstride = 1u;
-    var cell_lstride = 0u;
-    if (prm.transposed == 0u) {
-        if (c < prm.n_data) {
-            cell_base = c * prm.fan_in * s;
-            cell_lstride = s;
-        } else {
-            cell_base = prm.r1 + (c - prm.n_data);
-            cell_kstride = 2u;
-            cell_lstride = 2u * s;
-        }
-    } else {
-        if (c < prm.n_data) {
-            cell_base = ((c / prm.fan_in) * prm.fan_out * prm.fan_in + c % prm.fan_in) * s;
-            cell_lstride = prm.fan_in * s;
-        } else {
-            cell_base = prm.r2 + (c - prm.n_data);
-            cell_kstride = 2u;
-            cell_lstride = 2u * s;
-        }
+    // The column this invocation stages, and the four of its register block.
+    let mine = tile_column(tile, lid.x);
+    var cols: array<Col, 4>;
+    for (var i = 0u; i < BC; i++) {
+        cols[i] = tile_column(tile, BC * tx + i);
     }
 
-    var acc: array<vec2<u32>, BR>;
-    var accf: array<f32, BR>;
-    for (var r = 0u; r < BR; r++) {
-        acc[r] = vec2<u32>(0u, 0u);
-        accf[r] = 0.0;
+    // Shift-add accumulators of the block's (row r, column i) at r * BC + i, where the column
+    // owns an output: two-word integers, or (`minmax`) the f32 sum's bits in .x.
+    var acc: array<vec2<u32>, 16>;
+    for (var e = 0u; e < BR * BC; e++) {
+        acc[e] = vec2<u32>(0u, 0u);
+    }
+    if (prm.step_lo > 0u && prm.mm_phase != 1u) {
+        for (var e = 0u; e < BR * BC; e++) {
+            let b = m0 + BR * ty + e / BC;
+            let cl = cols[e % BC];
+            if (cl.owner && b < prm.batch) {
+                let at = 2u * ((p * prm.batch + b) * prm.outs + cl.j);
+                acc[e] = vec2<u32>(carry[at], carry[at + 1u]);
+            }
+        }
     }
     var n_active = 0u;
     var n_conv = 0u;
     var n_clip = 0u;
-    var buf = 0u;
-    let keeps = slot < to && j < prm.outs && prm.mm_phase != 1u;
-    if (prm.step_lo > 0u && keeps) {
-        for (var r = 0u; r < BR; r++) {
-            let b = b0 + r;
-            if (b < prm.batch) {
-                let at = 2u * ((p * prm.batch + b) * prm.outs + j);
-                acc[r] = vec2<u32>(carry[at], carry[at + 1u]);
-                accf[r] = bitcast<f32>(carry[at]);
-            }
-        }
-    }
-    let cs = prm.cycles * s;
+    // (group, pass, slice) whose conductances are staged, when the pass fits in one chunk.
+    var loaded = 0xffffffffu;
+    let per_gpk = signs * prm.cycles;
+    let per_group = prm.n_pass * s * per_gpk;
     for (var st = prm.step_lo; st < prm.step_hi; st++) {
         let t = st % prm.cycles;
-        let k = (st / prm.cycles) % s;
-        let pp = (st / cs) % prm.n_pass;
-        let g = (st / (cs * prm.n_pass)) % prm.n_groups;
-        let sign = st / (cs * prm.n_pass * prm.n_groups);
+        let sign = (st / prm.cycles) % signs;
+        let gpk = st / per_gpk;
+        let k = gpk % s;
+        let pp = (gpk / s) % prm.n_pass;
+        let g = st / per_group;
         let g_end = min((g + 1u) * prm.group, lines);
         let lo = g * prm.group + pp * prm.pass_len;
         let hi = min(lo + prm.pass_len, g_end);
         if (lo >= hi) {
             // This and the group's later passes have no lines: on to the next group.
-            st = (st / (cs * prm.n_pass) + 1u) * cs * prm.n_pass - 1u;
+            st = (g + 1u) * per_group - 1u;
             continue;
         }
-        let eff_base = ((p * s + k) * lines) * ncol + c;
-        let kcell = cell_base + k * cell_kstride;
+        let one_chunk = hi - lo <= CH;
         let tg = t | (sign << 16u) | (prm.transposed << 17u);
-        var isum: array<f32, BR>;
-        var s2: array<f32, BR>;
+        // Digit t of the sign's code: the positive code is the low half of the packed word.
+        let sh = vec4<u32>(16u * sign + prm.dac_bits * t);
+        let keep = vec4<u32>(select(0xffffffffu, 0xffffu, sign == 0u));
+        let mask = vec4<u32>(digit_mask);
+        var sum: array<vec4<f32>, 4>;
+        var sq: array<vec4<f32>, 4>;
         for (var r = 0u; r < BR; r++) {
-            isum[r] = 0.0;
-            s2[r] = 0.0;
+            sum[r] = vec4<f32>(0.0);
+            sq[r] = vec4<f32>(0.0);
         }
         for (var c0 = lo; c0 < hi; c0 += CH) {
             let n = min(CH, hi - c0);
-            workgroupBarrier();
-            for (var e = lid.x; e < BR * CH; e += WG) {
-                let r = e / CH;
-                let li = e % CH;
-                let b = b0 + r;
-                var dig = 0u;
-                if (li < n && b < prm.batch) {
-                    var v = xin[prm.x_off + p * prm.x_stride + b * prm.x_ld + c0 + li];
-                    if (sign == 1u) {
-                        v = -v;
+            if (!one_chunk || gpk != loaded) {
+                workgroupBarrier();
+                // Conductances: invocation u stages tile column u of every line.
+                let eff_base = ((p * s + k) * lines + c0) * ncol + mine.c;
+                for (var li = 0u; li < n; li++) {
+                    var gv = 0.0;
+                    if (mine.valid) {
+                        gv = eff[eff_base + li * ncol];
                     }
-                    dig = (input_code(v, x_max) >> (prm.dac_bits * t)) & digit_mask;
+                    gt[li * 16u + lid.x / BC][lid.x % BC] = gv;
                 }
-                digits[e] = f32(dig);
-                if (k == 0u && tile == 0u && dig != 0u && prm.mm_phase != 1u) {
-                    n_active += 1u;
+                // Packed input codes of the tile's rows, adjacent invocations on adjacent lines.
+                for (var e = lid.x; e < TM * n; e += WG) {
+                    let row = e / n;
+                    let li = e % n;
+                    let b = m0 + row;
+                    var q = 0u;
+                    if (b < prm.batch) {
+                        let v = xin[prm.x_off + p * prm.x_stride + b * prm.x_ld + c0 + li];
+                        q = input_code(v, x_max);
+                        if (prm.signed_in != 0u) {
+                            q |= input_code(-v, x_max) << 16u;
+                        }
+                    }
+                    qs[li * 4u + row / BR][row % BR] = q;
+                }
+                loaded = gpk;
+                workgroupBarrier();
+            }
+            if (k == 0u && tile == 0u && prm.mm_phase != 1u) {
+                for (var e = lid.x; e < TM * n; e += WG) {
+                    let dq = ((qs[(e / TM) * 4u + (e % TM) / BR][e % BR] & keep.x) >> sh.x) & digit_mask;
+                    n_active += select(0u, 1u, dq != 0u);
                 }
             }
-            workgroupBarrier();
-            if (valid) {
-                if (read_noise > 0.0 && prm.noise_out != 0u) {
-                    for (var li = 0u; li < n; li++) {
-                        let gv = eff[eff_base + (c0 + li) * ncol];
-                        for (var r = 0u; r < BR; r++) {
-                            let v = digits[r * CH + li] * gv;
-                            isum[r] += v;
-                            s2[r] += v * v;
+            if (cell_noise) {
+                // Every term carries its own read-noise draw (zero digits draw nothing).
+                for (var li = 0u; li < n; li++) {
+                    let gv = gt[li * 16u + tx];
+                    let dv = vec4<f32>(((qs[li * 4u + ty] & keep) >> sh) & mask);
+                    let l = c0 + li;
+                    for (var r = 0u; r < BR; r++) {
+                        let d = dv[r];
+                        if (d == 0.0) {
+                            continue;
                         }
-                    }
-                } else if (read_noise > 0.0) {
-                    for (var li = 0u; li < n; li++) {
-                        let l = c0 + li;
-                        let gv = eff[eff_base + l * ncol];
-                        let cell = kcell + l * cell_lstride;
-                        for (var r = 0u; r < BR; r++) {
-                            let d = digits[r * CH + li];
-                            if (d != 0.0) {
-                                let w = philox4x32_10(vec4<u32>(cell, read_counter, tg, b0 + r), key_read);
-                                let z = philox_normal(w.x, w.y);
-                                isum[r] += d * gv * (1.0 + read_noise * z);
+                        for (var i = 0u; i < BC; i++) {
+                            if (cols[i].valid) {
+                                let cell = cell_index(cols[i].c, k, l);
+                                let w = philox4x32_10(vec4<u32>(cell, read_counter, tg, m0 + BR * ty + r), key_read);
+                                sum[r][i] += d * gv[i] * (1.0 + read_noise * philox_normal(w.x, w.y));
                             }
                         }
                     }
-                } else {
-                    for (var li = 0u; li < n; li++) {
-                        let gv = eff[eff_base + (c0 + li) * ncol];
-                        for (var r = 0u; r < BR; r++) {
-                            let d = digits[r * CH + li];
-                            if (d != 0.0) {
-                                isum[r] += d * gv;
-                            }
-                        }
-                    }
+                }
+            } else if (out_noise) {
+                for (var li = 0u; li < n; li++) {
+                    let gv = gt[li * 16u + tx];
+                    let dv = vec4<f32>(((qs[li * 4u + ty] & keep) >> sh) & mask);
+                    let v0 = dv.x * gv;
+                    let v1 = dv.y * gv;
+                    let v2 = dv.z * gv;
+                    let v3 = dv.w * gv;
+                    sum[0] += v0;
+                    sum[1] += v1;
+                    sum[2] += v2;
+                    sum[3] += v3;
+                    sq[0] += v0 * v0;
+                    sq[1] += v1 * v1;
+                    sq[2] += v2 * v2;
+                    sq[3] += v3 * v3;
+                }
+            } else {
+                for (var li = 0u; li < n; li++) {
+                    let gv = gt[li * 16u + tx];
+                    let dv = vec4<f32>(((qs[li * 4u + ty] & keep) >> sh) & mask);
+                    sum[0] += dv.x * gv;
+                    sum[1] += dv.y * gv;
+                    sum[2] += dv.z * gv;
+                    sum[3] += dv.w * gv;
                 }
             }
         }
-        // ADC of this conversion, per input row.
-        let conv = ((g * prm.n_pass + pp) * s + k) * ncol + c;
-        let kind = select(0u, 1u, prm.offset != 0u && c >= prm.n_data);
+
+        // ADC of this conversion for the block, codes to workgroup memory.
+        let conv0 = ((g * prm.n_pass + pp) * s + k) * ncol;
         let t_base = (((sign * prm.n_groups + g) * prm.n_pass + pp) * s + k) * prm.cycles + t;
         let mm_base = 2u * (p * prm.mm_tensors + 2u * t_base);
-        for (var r = 0u; r < BR; r++) {
-            if (read_noise > 0.0 && prm.noise_out != 0u) {
-                let w = philox4x32_10(vec4<u32>(conv, read_counter, tg | OUT_REF, b0 + r), key_read);
-                isum[r] += read_noise * sqrt(s2[r]) * philox_normal(w.x, w.y);
+        workgroupBarrier();
+        for (var e = 0u; e < BR * BC; e++) {
+            let r = e / BC;
+            let i = e % BC;
+            let cl = cols[i];
+            let b = m0 + BR * ty + r;
+            var isum = sum[r][i];
+            let conv = conv0 + cl.c;
+            if (out_noise) {
+                let w = philox4x32_10(vec4<u32>(conv, read_counter, tg | OUT_REF, b), key_read);
+                isum += read_noise * sqrt(sq[r][i]) * philox_normal(w.x, w.y);
             }
             var noise = 0.0;
             if (output_noise > 0.0) {
-                let w = philox4x32_10(vec4<u32>(conv, read_counter, tg, b0 + r), key_out);
+                let w = philox4x32_10(vec4<u32>(conv, read_counter, tg, b), key_out);
                 noise = output_noise * philox_normal(w.x, w.y);
             }
+            let kind = select(0u, 1u, prm.offset != 0u && cl.c >= prm.n_data);
             var rr: f32;
             var top = max_code;
             if (prm.mm_phase == 1u) {
-                if (valid && b0 + r < prm.batch) {
-                    atomicMin(&mm[mm_base + 2u * kind], enc(isum[r]));
-                    atomicMax(&mm[mm_base + 2u * kind + 1u], enc(isum[r]));
+                if (cl.valid && b < prm.batch) {
+                    atomicMin(&mm[mm_base + 2u * kind], enc(isum));
+                    atomicMax(&mm[mm_base + 2u * kind + 1u], enc(isum));
                 }
                 rr = 0.0;
             } else if (prm.mm_phase == 2u) {
                 let rg = mm_range(mm_base + 2u * kind);
                 rr = 0.0;
                 if (rg.y > 0.0) {
-                    rr = floor((isum[r] - rg.x) / rg.y + noise);
+                    rr = floor((isum - rg.x) / rg.y + noise);
                 }
                 top = max_code + 1.0;
             } else {
                 // Subtract, then one multiply: nothing a compiler can fuse (see `xbar::adc`).
-                rr = floor((isum[r] - adc_floor) * inv_lsb + noise + 0.5);
+                rr = floor((isum - adc_floor) * inv_lsb + noise + 0.5);
             }
-            if (counted && b0 + r < prm.batch && prm.mm_phase != 1u) {
+            if (cl.counted && b < prm.batch && prm.mm_phase != 1u) {
                 n_conv += 1u;
                 if (rr < 0.0 || rr > top) {
                     n_clip += 1u;
                 }
             }
-            codes[(buf * BR + r) * WG + slot] = i32(clamp(rr, 0.0, max_code));
+            codes[(BR * ty + r) * TN + BC * tx + i] = i32(clamp(rr, 0.0, max_code));
         }
         workgroupBarrier();
-        if (prm.mm_phase == 2u && slot < to && j < prm.outs) {
-            // Values lo + index step of the data and reference tensors.
-            let sc = f32(1u << (prm.cell_bits * k + prm.dac_bits * t));
-            let rd = mm_range(mm_base);
-            let rf = mm_range(mm_base + 2u);
-            for (var r = 0u; r < BR; r++) {
-                let cb = (buf * BR + r) * WG;
+        if (prm.mm_phase == 1u) {
+            continue;
+        }
+        // Shift-add into the accumulators of the outputs this invocation owns.
+        let to = prm.tile_outs;
+        let shift = prm.cell_bits * k + prm.dac_bits * t;
+        var rd = vec2<f32>(0.0);
+        var rf = vec2<f32>(0.0);
+        if (prm.mm_phase == 2u) {
+            rd = mm_range(mm_base);
+            rf = mm_range(mm_base + 2u);
+        }
+        for (var e = 0u; e < BR * BC; e++) {
+            let r = e / BC;
+            let u = BC * tx + e % BC;
+            if (!cols[e % BC].owner) {
+                continue;
+            }
+            let cb = (BR * ty + r) * TN;
+            if (prm.mm_phase == 2u) {
+                // Values lo + index step of the data and reference tensors.
                 var dv: f32;
                 if (prm.offset != 0u) {
-                    let vo = rd.x + f32(codes[cb + slot]) * rd.y;
+                    let vo = rd.x + f32(codes[cb + u]) * rd.y;
                     let vr = (rf.x + f32(codes[cb + to]) * rf.y) + (rf.x + f32(codes[cb + to + 1u]) * rf.y);
                     dv = 2.0 * vo - vr;
                 } else {
-                    dv = f32(codes[cb + slot] - codes[cb + to + slot]) * rd.y;
+                    dv = f32(codes[cb + u] - codes[cb + to + u]) * rd.y;
                 }
                 if (sign == 1u) {
                     dv = -dv;
                 }
-                accf[r] += dv * sc;
-            }
-        } else if (prm.mm_phase == 0u && slot < to && j < prm.outs) {
-            let sh = prm.cell_bits * k + prm.dac_bits * t;
-            for (var r = 0u; r < BR; r++) {
-                let cb = (buf * BR + r) * WG;
+                let a = bitcast<f32>(acc[e].x) + dv * f32(1u << shift);
+                acc[e].x = bitcast<u32>(a);
+            } else {
                 var dv: i32;
                 if (prm.offset != 0u) {
-                    dv = 2 * codes[cb + slot] - codes[cb + to] - codes[cb + to + 1u];
+                    dv = 2 * codes[cb + u] - codes[cb + to] - codes[cb + to + 1u];
                 } else {
-                    dv = codes[cb + slot] - codes[cb + to + slot];
+                    dv = codes[cb + u] - codes[cb + to + u];
                 }
                 if (sign == 1u) {
                     dv = -dv;
                 }
-                acc[r] = add_shifted(acc[r], dv, sh);
+                acc[e] = add_shifted(acc[e], dv, shift);
             }
         }
-        buf ^= 1u;
     }
 
-    if (keeps && prm.step_hi < prm.n_steps) {
-        for (var r = 0u; r < BR; r++) {
-            let b = b0 + r;
-            if (b < prm.batch) {
-                let at = 2u * ((p * prm.batch + b) * prm.outs + j);
-                if (prm.mm_phase == 2u) {
-                    carry[at] = bitcast<u32>(accf[r]);
-                } else {
-                    carry[at] = acc[r].x;
-                    carry[at + 1u] = acc[r].y;
-                }
+    if (prm.mm_phase != 1u) {
+        for (var e = 0u; e < BR * BC; e++) {
+            let b = m0 + BR * ty + e / BC;
+            let cl = cols[e % BC];
+            if (!cl.owner || b >= prm.batch) {
+                continue;
             }
-        }
-    } else if (keeps) {
-        for (var r = 0u; r < BR; r++) {
-            let b = b0 + r;
-            if (b < prm.batch) {
-                var a = to_f32(acc[r]);
+            let at = 2u * ((p * prm.batch + b) * prm.outs + cl.j);
+            if (prm.step_hi < prm.n_steps) {
+                carry[at] = acc[e].x;
+                carry[at + 1u] = acc[e].y;
+            } else {
+                var a = to_f32(acc[e]);
                 if (prm.mm_phase == 2u) {
-                    a = accf[r];
+                    a = bitcast<f32>(acc[e].x);
                 }
-                yout[prm.y_off + p * prm.y_stride + b * prm.y_ld + j] = a * y_scale * x_max;
+                yout[prm.y_off + p * prm.y_stride + b * prm.y_ld + cl.j] = a * y_scale * x_max;
             }
         }
     }

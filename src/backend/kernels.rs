@@ -299,7 +299,13 @@ pub const KERNELS: &[KernelDef] = &[
 ];
 
 /// WGSL files joined in front of kernel modules rather than compiled alone.
-pub const SNIPPETS: &[&str] = &["philox", "philox_mul32", "philox_mul64", "bn_common"];
+pub const SNIPPETS: &[&str] = &[
+    "philox",
+    "philox_mul32",
+    "philox_mul64",
+    "bn_common",
+    "xbar_table",
+];
 
 const fn same(a: &str, b: &str) -> bool {
     let (a, b) = (a.as_bytes(), b.as_bytes());

@@ -444,3 +444,31 @@ impl Backend for GpuBackend {
         self.ctx.queue.submit([enc.finish()]);
     }
 }
+
+impl super::xbar::Host for GpuBackend {
+    fn xbars(&mut self) -> &mut Vec<super::xbar::GpuXbar> {
+        &mut self.gpu_xbars
+    }
+
+    fn dispatch<P: Pod>(
+        &mut self,
+        k: &Kernel,
+        constants: &[(&'static str, f64)],
+        params: &P,
+        bufs: &[Buf],
+        groups: [u32; 3],
+    ) {
+        GpuBackend::dispatch(self, k, constants, params, bufs, groups);
+    }
+
+    fn write_words(&mut self, buf: Buf, at: usize, words: &[u32]) {
+        let raw = self.raw_buffer(buf);
+        self.ctx
+            .queue
+            .write_buffer(raw, (at * 4) as u64, bytemuck::cast_slice(words));
+    }
+
+    fn workgroup_storage(&self) -> u32 {
+        self.ctx.device.limits().max_compute_workgroup_storage_size
+    }
+}

@@ -32,6 +32,8 @@ const PHILOX_CORE: &str = include_str!("../../shaders/philox.wgsl");
 const PHILOX_MUL32: &str = include_str!("../../shaders/philox_mul32.wgsl");
 const PHILOX_MUL64: &str = include_str!("../../shaders/philox_mul64.wgsl");
 const BN_COMMON: &str = include_str!("../../shaders/bn_common.wgsl");
+/// The crossbar parameter-table layout (`xbar::param_table`).
+const XBAR_TABLE: &str = include_str!("../../shaders/xbar_table.wgsl");
 
 /// Suffix of the module variants whose Philox multiplies natively in 64 bits (SHADER_INT64).
 pub const INT64_SUFFIX: &str = "_int64";
@@ -74,10 +76,13 @@ pub fn source(shader: &str) -> String {
         "gather" => include_str!("../../shaders/gather.wgsl").into(),
         "fill" => include_str!("../../shaders/fill.wgsl").into(),
         "augment" => format!("{philox}\n{}", include_str!("../../shaders/augment.wgsl")),
-        "xbar_read" => format!("{philox}\n{}", include_str!("../../shaders/xbar_read.wgsl")),
+        "xbar_read" => format!(
+            "{philox}\n{XBAR_TABLE}\n{}",
+            include_str!("../../shaders/xbar_read.wgsl")
+        ),
         "xbar_eff" => include_str!("../../shaders/xbar_eff.wgsl").into(),
         "xbar_program" => format!(
-            "{philox}\n{}",
+            "{philox}\n{XBAR_TABLE}\n{}",
             include_str!("../../shaders/xbar_program.wgsl")
         ),
         "im2col" => include_str!("../../shaders/im2col.wgsl").into(),
@@ -173,6 +178,10 @@ pub fn override_sets(shader: &str) -> Vec<Vec<(&'static str, f64)>> {
             .iter()
             .flat_map(|&(a, b)| [4, 8].map(|block| gemm_constants_block(a, b, block)))
             .collect(),
+        // Lines staged per chunk of the crossbar read (`gpu::xbar`'s choice).
+        "xbar_read" => [16, 64, 128, 256]
+            .map(|ch| vec![("CH", ch as f64)])
+            .to_vec(),
         _ => vec![vec![]],
     }
 }

@@ -3,6 +3,7 @@
 //! kernels mirror these functions; `docs/crossbar.md` states the model and the random-draw layout.
 
 pub mod adc;
+pub mod d2d;
 pub mod device;
 pub mod draws;
 pub mod drift;
@@ -13,9 +14,11 @@ pub mod layout;
 pub mod mapping;
 pub mod minmax;
 pub mod nl;
+pub mod param_table;
 pub mod percentile;
 pub mod program;
 pub mod read;
+pub mod stuck;
 
 pub use crate::config::{presets, validate_pair, Xbar};
 pub use knobs::Knobs;

@@ -123,3 +123,40 @@ fn every_twin_exists_and_every_cpu_file_is_a_twin() {
         );
     }
 }
+
+/// `shaders/xbar_table.wgsl` is the prelude generated from `xbar::param_table`, and the table's
+/// fields fit their stride without overlapping.
+#[test]
+fn crossbar_table_prelude_matches_the_rust_layout() {
+    use insitu::xbar::param_table::{self as table, FIELDS, INST_STRIDE};
+    let file = std::fs::read_to_string(root().join("shaders/xbar_table.wgsl")).expect("prelude");
+    let expected = table::wgsl_prelude();
+    assert!(
+        file == expected,
+        "shaders/xbar_table.wgsl differs from xbar::param_table::wgsl_prelude(); it should read:\n{expected}"
+    );
+    let mut used = vec![None; INST_STRIDE];
+    for f in FIELDS {
+        let dirs: &[bool] = if f.per_dir { &[false, true] } else { &[false] };
+        for &t in dirs {
+            for w in 0..f.words {
+                let at = table::at(0, *f, t) + w;
+                assert!(at < INST_STRIDE, "{} word {at} beyond the stride", f.name);
+                assert_eq!(
+                    used[at], None,
+                    "{} overlaps {:?} at word {at}",
+                    f.name, used[at]
+                );
+                used[at] = Some(f.name);
+            }
+        }
+    }
+    // Both crossbar shaders use the prelude's accessors rather than their own offsets.
+    for shader in ["xbar_read", "xbar_program"] {
+        let text = std::fs::read_to_string(root().join(format!("shaders/{shader}.wgsl"))).unwrap();
+        assert!(
+            !text.contains("INST_STRIDE +") && !text.contains("const INST_STRIDE"),
+            "shaders/{shader}.wgsl indexes the parameter table by hand"
+        );
+    }
+}

@@ -7,11 +7,13 @@ use crate::config::{AdcMode, Mapping, ReadNoiseModel};
 use crate::rng::Purpose;
 
 use super::super::adc::Adc;
-use super::super::draws::{normal_at, stream_key, tag, uniform_at};
+use super::super::d2d::D2d;
+use super::super::draws::{normal_at, stream_key, tag};
 use super::super::drift;
 use super::super::knobs::Knobs;
 use super::super::mapping::LayerCells;
 use super::super::minmax;
+use super::super::stuck::Stuck;
 use super::{cell_id, check_input, geometry, input_code, Counters, Direction, Geometry, ReadInput};
 use crate::config::Xbar;
 
@@ -28,9 +30,9 @@ pub(in crate::xbar) fn effective(
     let s = layer.slices;
     let per_cell_drift = drift::active(&dev.drift) && !drift::uniform(&dev.drift);
     let key_drift = stream_key(knobs.seed, Purpose::Drift, layer.instance, layer.layer);
-    let (stuck_off, stuck_any) = (dev.stuck_off as f32, (dev.stuck_off + dev.stuck_on) as f32);
-    let key_d2d = stream_key(knobs.seed, Purpose::D2d, layer.instance, layer.layer);
-    let key_stuck = stream_key(knobs.seed, Purpose::Stuck, layer.instance, layer.layer);
+    let (inst, lay) = (layer.instance, layer.layer);
+    let stuck = Stuck::new(&cfg.device, knobs, inst, lay, layer.g_min);
+    let d2d = D2d::new(knobs, inst, lay);
     let (r1, r2) = (layer.ref_fwd_base(), layer.ref_bwd_base());
     let stored = |idx: usize| -> f32 {
         if idx < r1 {
@@ -48,23 +50,17 @@ pub(in crate::xbar) fn effective(
             for l in 0..geo.lines {
                 let idx = cell_id(layer, dir, c, k, l);
                 let ctr = [idx as u32, 0, 0, 0];
-                let mut g = stored(idx);
-                if stuck_any > 0.0 {
-                    let u = uniform_at(key_stuck, ctr);
-                    if u < stuck_off {
-                        g = layer.g_min;
-                    } else if u < stuck_any {
-                        g = 1.0;
-                    }
-                }
+                let mut g = stuck
+                    .and_then(|m| m.value(idx))
+                    .unwrap_or_else(|| stored(idx));
                 let z = if per_cell_drift {
                     normal_at(key_drift, ctr)
                 } else {
                     0.0
                 };
                 g *= drift::factor(g, layer.g_min, z, &dev.drift);
-                if knobs.d2d > 0.0 {
-                    g *= (1.0 + knobs.d2d * normal_at(key_d2d, ctr)).max(0.0);
+                if let Some(m) = &d2d {
+                    g *= m.factor(idx);
                 }
                 eff.push(g);
                 index.push(idx as u32);

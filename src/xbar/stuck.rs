@@ -1,0 +1,60 @@
+//! Stuck cells: a fraction of the cells ignore programming and always read at one bound.
+//!
+//! Per cell i, u_i ~ U(0, 1) frozen (draw `Stuck` `[cell, 0, 0, 0]`, word 0, see `draws`):
+//!
+//!   u_i < p_off                 -> stuck off, G = G_min,
+//!   p_off <= u_i < p_off + p_on -> stuck on,  G = G_max = 1,
+//!   otherwise                   -> healthy, G = the programmed conductance,
+//!
+//! with p_off = `device.stuck_off`, p_on = `device.stuck_on`. The stuck value replaces the
+//! programmed one before drift and d2d apply (`read::effective`). One implementation for the
+//! reference read and the GPU's frozen cell words (`gpu::xbar`).
+
+use crate::config::DeviceConfig;
+use crate::rng::Purpose;
+
+use super::draws::{stream_key, uniform_at};
+use super::knobs::Knobs;
+
+/// The stuck-cell model of one instance of a layer.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Stuck {
+    key: [u32; 2],
+    p_off: f32,
+    /// p_off + p_on.
+    p_any: f32,
+    g_min: f32,
+}
+
+impl Stuck {
+    /// The model of one (instance, layer) whose cells range over [g_min, 1], `None` when the
+    /// device has no stuck cells.
+    pub fn new(
+        dev: &DeviceConfig,
+        knobs: &Knobs,
+        instance: u32,
+        layer: u32,
+        g_min: f32,
+    ) -> Option<Stuck> {
+        let (p_off, p_any) = (dev.stuck_off as f32, (dev.stuck_off + dev.stuck_on) as f32);
+        (p_any > 0.0).then(|| Stuck {
+            key: stream_key(knobs.seed, Purpose::Stuck, instance, layer),
+            p_off,
+            p_any,
+            g_min,
+        })
+    }
+
+    /// The conductance cell `idx` is stuck at, `None` for a healthy cell.
+    #[inline]
+    pub fn value(&self, idx: usize) -> Option<f32> {
+        let u = uniform_at(self.key, [idx as u32, 0, 0, 0]);
+        if u < self.p_off {
+            Some(self.g_min)
+        } else if u < self.p_any {
+            Some(1.0)
+        } else {
+            None
+        }
+    }
+}
