@@ -8,5 +8,6 @@ mod adc_recalibrate;
 mod device;
 mod device_spread;
 mod fast_read;
+mod models;
 mod noise;
 mod read;
