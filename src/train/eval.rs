@@ -256,13 +256,13 @@ pub fn evaluate(
         if array.adc_mode == AdcMode::Calibrated && needs_calibration(&cells) {
             let mut at0 = xb.clone();
             at0.device.drift = drift.at(drift.times[0]);
-            cells = calibrate(model, t.net.hyper, cfg, &at0, &k, cells, &split.train, None)?;
+            cells = calibrate(model, t.nets[0].hyper, cfg, &at0, &k, cells, &split.train, None)?;
         }
         let mut points = Vec::new();
         for &time in &drift.times {
             let mut at = xb.clone();
             at.device.drift = drift.at(time);
-            install(t.be, &mut t.net, cfg, &at, &k, cells.clone(), false, false)?;
+            install(t.be, &mut t.nets[0], cfg, &at, &k, cells.clone(), false, false)?;
             let (loss, acc, _) = t.evaluate();
             points.push(TimePoint {
                 t: time,
