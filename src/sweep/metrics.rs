@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 use crate::chip::ChipReport;
 use crate::config::ExperimentConfig;
 use crate::train::report::InstanceRecord;
-use crate::train::RunReport;
+use crate::chip::run_cost::CostedRun;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Metric {
@@ -125,7 +125,7 @@ fn finite(x: f64) -> Option<f64> {
 /// The metrics of instance `inst` of a run.
 pub fn collect(
     metrics: &[Metric],
-    run: &RunReport,
+    run: &CostedRun,
     inst: &InstanceRecord,
 ) -> (Map<String, Value>, Option<Vec<EpochRow>>) {
     let mut out = Map::new();

@@ -58,8 +58,10 @@ pub struct TimeSummary {
     pub max: f64,
 }
 
+/// An evaluation's report; `C` is the chip cost a layer above training attaches
+/// (`chip::run_cost`), nothing (`()`) as evaluation returns it.
 #[derive(Debug, Clone, Serialize)]
-pub struct EvalReport {
+pub struct EvalReport<C = ()> {
     pub version: String,
     pub adapter: AdapterSummary,
     pub backend: String,
@@ -77,7 +79,7 @@ pub struct EvalReport {
     pub times: Vec<TimeSummary>,
     /// The inference chip holding the model (typical activity).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub cost: Option<crate::chip::ChipReport>,
+    pub cost: Option<C>,
 }
 
 /// Mean, sample standard deviation, minimum and maximum.
@@ -150,29 +152,6 @@ fn needs_calibration(cells: &[Cells]) -> bool {
         Cells::Dense(c) => c.adc_range_fwd.is_none(),
         Cells::Penni { .. } => true,
     })
-}
-
-/// The inference chip of `model` on the experiment's array and device, at typical activity.
-fn chip_cost(cfg: &ExperimentConfig, model: &Model) -> Option<crate::chip::ChipReport> {
-    let chip = cfg.chip.clone().unwrap_or_default();
-    let array = cfg.array.clone().unwrap_or_default();
-    let device = cfg.device.clone().unwrap_or_default();
-    let layers = model.folded().chip_layers(&array);
-    let req = crate::chip::EstimateRequest {
-        chip: &chip,
-        array: &array,
-        device: &device,
-        layers: &layers,
-        activity: None,
-        training: None,
-    };
-    match crate::chip::estimate(&req) {
-        Ok(r) => Some(r),
-        Err(e) => {
-            eprintln!("warning: chip cost not estimated: {e:#}");
-            None
-        }
-    }
 }
 
 /// Evaluates `model` (with the programmed cells `saved` of its file, possibly none) on the
@@ -293,11 +272,29 @@ pub fn evaluate(
             summary(time, &acc)
         })
         .collect();
-    report.cost = chip_cost(cfg, model);
     Ok(report)
 }
 
 impl EvalReport {
+    /// The same report with the chip cost `cost`.
+    pub fn with_cost<C>(self, cost: Option<C>) -> EvalReport<C> {
+        EvalReport {
+            version: self.version,
+            adapter: self.adapter,
+            backend: self.backend,
+            config: self.config,
+            model: self.model,
+            weights: self.weights,
+            note: self.note,
+            float_accuracy: self.float_accuracy,
+            instances: self.instances,
+            times: self.times,
+            cost,
+        }
+    }
+}
+
+impl<C: Serialize> EvalReport<C> {
     /// Writes the report as JSON, atomically.
     pub fn save(&self, path: &std::path::Path) -> anyhow::Result<()> {
         let tmp = path.with_extension("json.partial");

@@ -336,6 +336,7 @@ fn in_situ_conv_net_learns_mnist_subset() {
             .activity
             .iter()
             .all(|a| a.write_pulses > 0 && a.updates > 0));
+        let rep = insitu::chip::run_cost::run_cost(rep);
         assert!(rep.cost.is_some(), "chip cost");
     }
 }
