@@ -15,8 +15,8 @@ pub type CostedRun = RunReport<ChipReport>;
 /// never costs a run its results: a failure is reported and the cost left out.
 pub fn run_cost(report: RunReport) -> CostedRun {
     let cfg = &report.config;
-    let measured = (!report.activity.is_empty())
-        .then(|| super::experiment::measured(cfg, &report.activity));
+    let measured =
+        (!report.activity.is_empty()).then(|| super::experiment::measured(cfg, &report.activity));
     let cost = match super::experiment::report(cfg, measured.as_deref()) {
         Ok(c) => Some(c),
         Err(e) => {

@@ -5,9 +5,9 @@ use std::fmt::Write;
 use std::path::PathBuf;
 
 use super::backend::{open, BackendKind};
+use crate::chip::run_cost::{run_cost, CostedRun};
 use crate::chip::ChipReport;
 use crate::config::{self, ExperimentConfig};
-use crate::chip::run_cost::{run_cost, CostedRun};
 use crate::train::{run, RunOptions};
 
 /// The embedded in-situ experiments: FeFET-like 5-bit cells, 6-bit calibrated ADC.

@@ -4,9 +4,9 @@
 use std::path::{Path, PathBuf};
 
 use super::backend::{open, BackendKind};
-use crate::config;
 use crate::chip::run_cost::eval_cost;
 use crate::chip::ChipReport;
+use crate::config;
 use crate::train::eval::{evaluate, EvalReport};
 
 pub struct Args {
@@ -17,7 +17,11 @@ pub struct Args {
 }
 
 /// Loads the model (and any programmed cells), evaluates it and prints the table.
-pub fn run(a: &Args, kind: BackendKind, adapter: Option<String>) -> anyhow::Result<EvalReport<ChipReport>> {
+pub fn run(
+    a: &Args,
+    kind: BackendKind,
+    adapter: Option<String>,
+) -> anyhow::Result<EvalReport<ChipReport>> {
     let cfg = config::load(&a.config, &a.sets)?;
     let (model, cells) = load_model(&a.model)?;
     let split = crate::data::load(&cfg.data)?;

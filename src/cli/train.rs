@@ -3,8 +3,8 @@
 use std::path::{Path, PathBuf};
 
 use super::backend::{open, BackendKind};
-use crate::config;
 use crate::chip::run_cost::{run_cost, CostedRun};
+use crate::config;
 use crate::train::{run, RunOptions, RunReport};
 
 pub fn train(

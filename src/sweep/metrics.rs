@@ -5,10 +5,10 @@ use anyhow::bail;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::chip::run_cost::CostedRun;
 use crate::chip::ChipReport;
 use crate::config::ExperimentConfig;
 use crate::train::report::InstanceRecord;
-use crate::chip::run_cost::CostedRun;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Metric {

@@ -8,9 +8,9 @@ use super::expand::Point;
 use super::log::{Record, Status};
 use super::metrics::{collect, collect_cost, Metric};
 use crate::backend::Backend;
+use crate::chip::run_cost::{run_cost, CostedRun};
 use crate::config::ExperimentConfig;
 use crate::data::Split;
-use crate::chip::run_cost::{run_cost, CostedRun};
 use crate::train::{run_on, RunOptions};
 
 /// Where records go as they finish; `false` asks the sweep to stop.

@@ -44,7 +44,11 @@ pub fn init_model(cfg: &ExperimentConfig, split: &Split) -> anyhow::Result<Model
 }
 
 /// [`init_model`] with the weights drawn from `seed`.
-pub fn init_model_seeded(cfg: &ExperimentConfig, split: &Split, seed: u64) -> anyhow::Result<Model> {
+pub fn init_model_seeded(
+    cfg: &ExperimentConfig,
+    split: &Split,
+    seed: u64,
+) -> anyhow::Result<Model> {
     let arch = cfg
         .network
         .arch
@@ -219,18 +223,12 @@ impl<'a> CnnTrainer<'a> {
     /// programmed cells.
     pub fn save(&mut self, path: &std::path::Path) -> anyhow::Result<()> {
         let model = self.model();
-        let cells: Vec<_> = self.nets[0]
-            .layers
-            .iter()
-            .enumerate()
-            .filter_map(|(l, lb)| match &lb.weights {
-                super::cnn_net::Weights::Xbar { id, .. } => Some((l, *id)),
-                _ => None,
-            })
-            .collect::<Vec<_>>()
-            .into_iter()
-            .map(|(l, id)| (l, self.be.xbar_cells(id).remove(0)))
-            .collect();
+        let mut cells = Vec::new();
+        for (l, lb) in self.nets[0].layers.iter().enumerate() {
+            if let super::cnn_net::Weights::Xbar { id, .. } = &lb.weights {
+                cells.push((l, self.be.xbar_cells(*id).remove(0)));
+            }
+        }
         crate::model_io::save_with_cells(&model, &cells, path)
     }
 }
@@ -255,7 +253,11 @@ pub fn train(
             None => init_model_seeded(cfg, split, *seed),
         })
         .collect::<anyhow::Result<Vec<Model>>>()?;
-    let instances: Vec<(&Model, u64)> = models.iter().zip(&settings).map(|(m, s)| (m, s.0)).collect();
+    let instances: Vec<(&Model, u64)> = models
+        .iter()
+        .zip(&settings)
+        .map(|(m, s)| (m, s.0))
+        .collect();
     let adapter = be.describe();
     let hyper = hyper(cfg, split.train.len());
     let mut t = CnnTrainer::population(be, &instances, hyper, split, cfg.seed)?;

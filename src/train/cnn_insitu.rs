@@ -67,7 +67,7 @@ pub fn attach(
     );
     let xb = cfg.xbar(array);
     let inst = &cfg.instances()[inst];
-    let k = knobs(cfg, inst, seed, inst.lr.unwrap_or(cfg.optimizer.lr));
+    let k = knobs(cfg, inst, seed);
     let layers = (0..model.layers.len())
         .map(|l| dense_weights(model, l))
         .collect::<anyhow::Result<Vec<_>>>()?;

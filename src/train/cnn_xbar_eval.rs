@@ -152,7 +152,7 @@ pub fn attach(
     let xb = cfg.xbar(array);
     xb.validate(false)?;
     let inst = &cfg.instances()[0];
-    let k = knobs(cfg, inst, seed, inst.lr.unwrap_or(cfg.optimizer.lr));
+    let k = knobs(cfg, inst, seed);
     let mut cells = map_model(model, &xb);
     if array.adc_mode == AdcMode::Calibrated {
         cells = calibrate(model, net.hyper, cfg, &xb, &k, cells, calib, None)?;

@@ -391,7 +391,6 @@ impl RunReport {
         }
         Ok(all)
     }
-
 }
 
 impl<C: Serialize> RunReport<C> {

@@ -34,7 +34,13 @@ fn insitu_config(extra: &[&str]) -> ExperimentConfig {
 }
 
 fn train(cfg: &ExperimentConfig) -> RunReport {
-    run_on(&mut CpuBackend::new(), cfg, &split(), &RunOptions::default()).unwrap()
+    run_on(
+        &mut CpuBackend::new(),
+        cfg,
+        &split(),
+        &RunOptions::default(),
+    )
+    .unwrap()
 }
 
 /// Trains the population of `cfg`, then every instance alone; their epochs must agree.
@@ -53,8 +59,14 @@ fn population_equals_instances_alone(cfg: &ExperimentConfig, what: &str) {
         for (a, b) in inst.epochs.iter().zip(&alone.instances[0].epochs) {
             let e = a.epoch;
             assert_eq!(a.train_loss, b.train_loss, "{what} instance {i} epoch {e}");
-            assert_eq!(a.train_accuracy, b.train_accuracy, "{what} instance {i} epoch {e}");
-            assert_eq!(a.test_accuracy, b.test_accuracy, "{what} instance {i} epoch {e}");
+            assert_eq!(
+                a.train_accuracy, b.train_accuracy,
+                "{what} instance {i} epoch {e}"
+            );
+            assert_eq!(
+                a.test_accuracy, b.test_accuracy,
+                "{what} instance {i} epoch {e}"
+            );
         }
     }
     let losses: Vec<f64> = together
@@ -63,7 +75,10 @@ fn population_equals_instances_alone(cfg: &ExperimentConfig, what: &str) {
         .map(|i| i.epochs[1].train_loss)
         .collect();
     for i in 1..losses.len() {
-        assert!(!losses[..i].contains(&losses[i]), "{what}: instances differ: {losses:?}");
+        assert!(
+            !losses[..i].contains(&losses[i]),
+            "{what}: instances differ: {losses:?}"
+        );
     }
     let spread = together.spread.as_ref().expect("a population has a spread");
     assert_eq!(spread.test_accuracy.n, 4);
@@ -82,7 +97,10 @@ fn insitu_conv_population_equals_instances_alone() {
                {seed=8, read_noise=0.02, nl_ltp=3.0}]";
     let cfg = insitu_config(&[pop, "device.stuck_off=0.02"]);
     let r = train(&cfg);
-    assert!(!r.activity.is_empty(), "in-situ runs count crossbar activity");
+    assert!(
+        !r.activity.is_empty(),
+        "in-situ runs count crossbar activity"
+    );
     assert!(r.instances.iter().all(|i| i.knobs.is_some()));
     population_equals_instances_alone(&cfg, "in situ");
 }
