@@ -17,6 +17,7 @@ pub mod netlist;
 pub mod neurosim_cycles;
 pub mod neurosim_plan;
 pub mod report;
+pub mod run_cost;
 pub mod schedule;
 pub mod sizing;
 pub mod tally;

@@ -5,9 +5,10 @@ use std::fmt::Write;
 use std::path::PathBuf;
 
 use super::backend::{open, BackendKind};
+use crate::chip::run_cost::{run_cost, CostedRun};
 use crate::chip::ChipReport;
 use crate::config::{self, ExperimentConfig};
-use crate::train::{run, RunOptions, RunReport};
+use crate::train::{run, RunOptions};
 
 /// The embedded in-situ experiments: FeFET-like 5-bit cells, 6-bit calibrated ADC.
 const INSITU: [(&str, &str); 2] = [
@@ -67,7 +68,7 @@ pub fn run_demo(a: &Args, kind: BackendKind, adapter: Option<String>) -> anyhow:
             cfg.train.rule,
             if a.float { "float" } else { "in situ" }
         );
-        let r = run(
+        let r = run_cost(run(
             be.as_mut(),
             &cfg,
             &RunOptions {
@@ -75,7 +76,7 @@ pub fn run_demo(a: &Args, kind: BackendKind, adapter: Option<String>) -> anyhow:
                 label,
                 ..Default::default()
             },
-        )?;
+        )?);
         reports.push(r);
     }
     let (bp, dfa) = (&reports[0], &reports[1]);
@@ -119,7 +120,7 @@ pub fn si(v: f64, unit: &str) -> String {
 }
 
 /// "CPU reference backend" or "GPU: NAME (vulkan)".
-fn backend_words(r: &RunReport) -> String {
+fn backend_words(r: &CostedRun) -> String {
     if r.backend == "cpu" {
         "CPU reference backend".into()
     } else {
@@ -127,7 +128,7 @@ fn backend_words(r: &RunReport) -> String {
     }
 }
 
-fn pct(r: &RunReport, epoch: usize) -> String {
+fn pct(r: &CostedRun, epoch: usize) -> String {
     r.epochs
         .get(epoch)
         .map(|e| format!("{:.2}%", 100.0 * e.test_accuracy))
@@ -151,7 +152,7 @@ fn data_line(cfg: &ExperimentConfig) -> String {
     )
 }
 
-fn stopped(out: &mut String, bp: &RunReport, dfa: &RunReport) {
+fn stopped(out: &mut String, bp: &CostedRun, dfa: &CostedRun) {
     for (name, r) in [("BP", bp), ("DFA", dfa)] {
         if let Some(s) = &r.stopped {
             let _ = writeln!(out, "{name} stopped: {s}");
@@ -160,7 +161,7 @@ fn stopped(out: &mut String, bp: &RunReport, dfa: &RunReport) {
 }
 
 /// In-situ accuracy per epoch side by side, then both chips' cost.
-pub fn insitu_text(bp: &RunReport, dfa: &RunReport) -> String {
+pub fn insitu_text(bp: &CostedRun, dfa: &CostedRun) -> String {
     let mut s = String::new();
     let c = &bp.config;
     let arr = c.array.clone().unwrap_or_default();
@@ -296,7 +297,7 @@ pub fn cost_text(bp: &ChipReport, dfa: &ChipReport) -> String {
 }
 
 /// The float comparison: loss and accuracy per epoch, DFA's alignment.
-pub fn float_text(bp: &RunReport, dfa: &RunReport) -> String {
+pub fn float_text(bp: &CostedRun, dfa: &CostedRun) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
@@ -325,8 +326,8 @@ pub fn float_text(bp: &RunReport, dfa: &RunReport) -> String {
         );
     }
     stopped(&mut s, bp, dfa);
-    let fin = |r: &RunReport| r.final_.as_ref().map(|f| f.test_accuracy).unwrap_or(0.0);
-    let sps = |r: &RunReport| {
+    let fin = |r: &CostedRun| r.final_.as_ref().map(|f| f.test_accuracy).unwrap_or(0.0);
+    let sps = |r: &CostedRun| {
         r.final_
             .as_ref()
             .map(|f| f.samples_per_second)

@@ -4,6 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use super::backend::{open, BackendKind};
+use crate::chip::run_cost::eval_cost;
+use crate::chip::ChipReport;
 use crate::config;
 use crate::train::eval::{evaluate, EvalReport};
 
@@ -15,7 +17,11 @@ pub struct Args {
 }
 
 /// Loads the model (and any programmed cells), evaluates it and prints the table.
-pub fn run(a: &Args, kind: BackendKind, adapter: Option<String>) -> anyhow::Result<EvalReport> {
+pub fn run(
+    a: &Args,
+    kind: BackendKind,
+    adapter: Option<String>,
+) -> anyhow::Result<EvalReport<ChipReport>> {
     let cfg = config::load(&a.config, &a.sets)?;
     let (model, cells) = load_model(&a.model)?;
     let split = crate::data::load(&cfg.data)?;
@@ -28,6 +34,7 @@ pub fn run(a: &Args, kind: BackendKind, adapter: Option<String>) -> anyhow::Resu
         &split,
         &a.model.display().to_string(),
     )?;
+    let report = eval_cost(report, &model);
     print!("{}", table(&report));
     if let Some(c) = &report.cost {
         println!("{}", crate::chip::print_table(c));
@@ -78,7 +85,7 @@ fn duration(t: f64) -> String {
 }
 
 /// The terminal table: per instance and read time, then mean and spread.
-pub fn table(r: &EvalReport) -> String {
+pub fn table<C>(r: &EvalReport<C>) -> String {
     let mut s = format!(
         "{} on {} ({}): {}\nfloat (digital) test accuracy {}\n",
         r.config.name,

@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use super::backend::{open, BackendKind};
+use crate::chip::run_cost::{run_cost, CostedRun};
 use crate::config;
 use crate::train::{run, RunOptions, RunReport};
 
@@ -13,7 +14,7 @@ pub fn train(
     save: Option<PathBuf>,
     kind: BackendKind,
     adapter: Option<String>,
-) -> anyhow::Result<RunReport> {
+) -> anyhow::Result<CostedRun> {
     let cfg = config::load(path, sets)?;
     super::outpath::check_files(&[(&out, "--out"), (&save, "--save")])?;
     let mut be = open(kind, adapter)?;
@@ -21,17 +22,25 @@ pub fn train(
         be.as_mut(),
         &cfg,
         &RunOptions {
-            out,
+            out: out.clone(),
             save,
             progress: !crate::progress::quiet(),
             label: cfg.name.clone(),
         },
     )?;
+    // The chip cost is attached once training is done; the final report is written again
+    // with it.
+    let report = run_cost(report);
+    if let Some(path) = &out {
+        report
+            .save(path)
+            .map_err(|e| anyhow::anyhow!("writing the report {}: {e}", path.display()))?;
+    }
     print_epochs(&report);
     Ok(report)
 }
 
-pub fn print_epochs(r: &RunReport) {
+pub fn print_epochs(r: &CostedRun) {
     println!(
         "{} on {} ({}), seed {}",
         r.config.name, r.adapter.name, r.backend, r.seed
@@ -96,7 +105,7 @@ pub fn join(values: &[f64]) -> String {
 }
 
 /// Every instance's knobs and final numbers, then their mean and spread.
-pub fn population_table(r: &RunReport) -> String {
+pub fn population_table<C>(r: &RunReport<C>) -> String {
     use std::fmt::Write;
     let mut s = String::new();
     let _ = writeln!(

@@ -117,7 +117,7 @@ pub fn evaluate(
 ) -> anyhow::Result<(f64, f64)> {
     let hyper = cnn::hyper(cfg, split.train.len());
     let mut t = CnnTrainer::new(be, model, hyper, split, cfg.seed)?;
-    t.net.inference_form = true;
+    t.nets[0].inference_form = true;
     t.evaluate(); // warm-up (pipelines, caches)
     let (_, acc, lat) = t.evaluate();
     Ok((acc, lat))
@@ -151,7 +151,7 @@ fn train_phase(
     let mut t = CnnTrainer::new(be, model, hyper, split, cfg.seed)?;
     t.set_augment(&cfg.data)?;
     if let Phase::FineTune = phase {
-        for (lb, m) in t.net.layers.iter_mut().zip(masks) {
+        for (lb, m) in t.nets[0].layers.iter_mut().zip(masks) {
             let (Some((cm, bm)), Weights::Penni { coef, .. }) = (m, &mut lb.weights) else {
                 continue;
             };
@@ -171,9 +171,9 @@ fn train_phase(
     let t0 = Instant::now();
     for epoch in 0..epochs {
         bar.set_message(format!("epoch {}/{epochs}", epoch + 1));
-        t.net.set_lr(t.be, cc.lr_at(lr0, epoch, epochs) as f32);
+        t.nets[0].set_lr(t.be, cc.lr_at(lr0, epoch, epochs) as f32);
         let coef_turn = (epoch / cc.alternate).is_multiple_of(2);
-        for lb in &mut t.net.layers {
+        for lb in &mut t.nets[0].layers {
             if let Weights::Penni { basis, coef, .. } = &mut lb.weights {
                 match phase {
                     Phase::Retrain => {

@@ -5,10 +5,10 @@ use anyhow::bail;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::chip::run_cost::CostedRun;
 use crate::chip::ChipReport;
 use crate::config::ExperimentConfig;
 use crate::train::report::InstanceRecord;
-use crate::train::RunReport;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Metric {
@@ -125,7 +125,7 @@ fn finite(x: f64) -> Option<f64> {
 /// The metrics of instance `inst` of a run.
 pub fn collect(
     metrics: &[Metric],
-    run: &RunReport,
+    run: &CostedRun,
     inst: &InstanceRecord,
 ) -> (Map<String, Value>, Option<Vec<EpochRow>>) {
     let mut out = Map::new();

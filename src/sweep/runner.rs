@@ -8,9 +8,10 @@ use super::expand::Point;
 use super::log::{Record, Status};
 use super::metrics::{collect, collect_cost, Metric};
 use crate::backend::Backend;
+use crate::chip::run_cost::{run_cost, CostedRun};
 use crate::config::ExperimentConfig;
 use crate::data::Split;
-use crate::train::{run_on, RunOptions, RunReport};
+use crate::train::{run_on, RunOptions};
 
 /// Where records go as they finish; `false` asks the sweep to stop.
 pub type Emit<'a> = dyn FnMut(Record) -> anyhow::Result<bool> + 'a;
@@ -70,7 +71,7 @@ pub fn train(
     let adapter = be.describe();
     let t0 = Instant::now();
     let result = catch_unwind(AssertUnwindSafe(|| {
-        run_on(be, cfg, split, &RunOptions::default())
+        run_on(be, cfg, split, &RunOptions::default()).map(run_cost)
     }));
     let per_point = t0.elapsed().as_secs_f64() / members.len().max(1) as f64;
     let stamp = |mut r: Record| {
@@ -80,7 +81,7 @@ pub fn train(
         r.backend = adapter.backend.clone();
         r
     };
-    let (report, after): (RunReport, After) = match result {
+    let (report, after): (CostedRun, After) = match result {
         Ok(Ok(r)) => (r, After::Done),
         Ok(Err(e)) => {
             for p in members {

@@ -8,7 +8,7 @@ use super::cnn_net::{CnnNet, Hyper};
 use super::epochs::{self, EpochHooks};
 use super::feed::{self, Feeder};
 use super::report::{Divergence, RunReport};
-use super::run::RunOptions;
+use super::run::{instance_settings, RunOptions};
 use super::{cnn_dfa, cnn_insitu};
 use crate::backend::*;
 use crate::config::{ExperimentConfig, Rule};
@@ -40,6 +40,15 @@ pub fn hyper(cfg: &ExperimentConfig, train_len: usize) -> Hyper {
 
 /// A freshly initialised model for the experiment's `network.arch` and data.
 pub fn init_model(cfg: &ExperimentConfig, split: &Split) -> anyhow::Result<Model> {
+    init_model_seeded(cfg, split, cfg.seed)
+}
+
+/// [`init_model`] with the weights drawn from `seed`.
+pub fn init_model_seeded(
+    cfg: &ExperimentConfig,
+    split: &Split,
+    seed: u64,
+) -> anyhow::Result<Model> {
     let arch = cfg
         .network
         .arch
@@ -52,7 +61,7 @@ pub fn init_model(cfg: &ExperimentConfig, split: &Split) -> anyhow::Result<Model
             "network.input {input:?} differs from the data's shape {shape:?}"
         );
     }
-    Model::init(arch, shape, split.train.classes, cfg.network.init, cfg.seed)
+    Model::init(arch, shape, split.train.classes, cfg.network.init, seed)
 }
 
 /// Refuses a model whose weights, batch feature maps or unrolled conv inputs need a buffer
@@ -77,18 +86,26 @@ fn check_buffers(be: &dyn Backend, model: &Model, batch: usize) -> anyhow::Resul
     Ok(())
 }
 
-/// A network and the data it trains on, on one backend.
+/// Networks and the data they train on, on one backend: one network per population instance
+/// (each its own weights, crossbars, DFA feedback and learning rate), all reading the same
+/// batches. Conv layers' kernels (im2col, pooling, batch norm) have no instance axis, so a
+/// step runs the instances one after another on the shared batch buffers.
 pub struct CnnTrainer<'a> {
     pub be: &'a mut dyn Backend,
-    pub net: CnnNet,
+    /// Instance i's network; every one reads instance 0's batch buffers `x` and `y`.
+    pub nets: Vec<CnnNet>,
     pub data: Feeder,
+    /// Seed of the data order and augmentation (shared by the instances).
     seed: u64,
-    /// Where the training loss diverged, and the bound it is checked against.
-    pub diverged: Option<Divergence>,
+    /// Per instance: the seed of its DFA feedback and crossbar draws.
+    seeds: Vec<u64>,
+    /// Per instance: where the training loss diverged, and the bound it is checked against.
+    pub diverged: Vec<Option<Divergence>>,
     pub max_loss: f64,
 }
 
 impl<'a> CnnTrainer<'a> {
+    /// One network, its data order and draws seeded by `seed`.
     pub fn new(
         be: &'a mut dyn Backend,
         model: &Model,
@@ -96,107 +113,131 @@ impl<'a> CnnTrainer<'a> {
         split: &Split,
         seed: u64,
     ) -> anyhow::Result<CnnTrainer<'a>> {
-        anyhow::ensure!(
-            model.input == split.train.shape,
-            "the model's input {:?} differs from the data's shape {:?}",
-            model.input,
-            split.train.shape
-        );
-        check_buffers(&*be, model, hyper.batch)?;
-        let net = CnnNet::new(be, model, hyper)?;
+        Self::population(be, &[(model, seed)], hyper, split, seed)
+    }
+
+    /// One network per `(model, seed)` instance; the data order and augmentation are seeded by
+    /// `data_seed`.
+    pub fn population(
+        be: &'a mut dyn Backend,
+        instances: &[(&Model, u64)],
+        hyper: Hyper,
+        split: &Split,
+        data_seed: u64,
+    ) -> anyhow::Result<CnnTrainer<'a>> {
+        let mut nets: Vec<CnnNet> = Vec::with_capacity(instances.len());
+        for (model, _) in instances {
+            anyhow::ensure!(
+                model.input == split.train.shape,
+                "the model's input {:?} differs from the data's shape {:?}",
+                model.input,
+                split.train.shape
+            );
+            check_buffers(&*be, model, hyper.batch)?;
+            let shared = nets.first().map(|n| (n.x, n.y));
+            nets.push(CnnNet::with_batch(be, model, hyper, shared)?);
+        }
         let data = Feeder::new(be, split)?;
         Ok(CnnTrainer {
             be,
-            net,
+            nets,
             data,
-            seed,
-            diverged: None,
+            seed: data_seed,
+            seeds: instances.iter().map(|(_, s)| *s).collect(),
+            diverged: vec![None; instances.len()],
             max_loss: crate::config::TrainConfig::default().max_loss,
         })
     }
 
     /// Augments training batches as `cfg.augment` says (evaluation never is).
     pub fn set_augment(&mut self, cfg: &DataConfig) -> anyhow::Result<()> {
-        let (shape, batch) = (self.net.input, self.net.hyper.batch);
+        let (shape, batch) = (self.nets[0].input, self.nets[0].hyper.batch);
         self.data.augment = Augmenter::new(self.be, cfg, shape, batch, self.seed)?;
         Ok(())
     }
 
-    fn read_acc(&mut self) -> (f64, f64) {
-        feed::read_acc(self.be, self.net.acc)[0]
-    }
-
-    /// One epoch of training steps; (loss, accuracy) over its batches.
+    /// One epoch of training steps; instance 0's (loss, accuracy) over its batches.
     pub fn train_epoch(&mut self, epoch: u32, bar: &indicatif::ProgressBar) -> (f64, f64) {
         epochs::train_epoch(self, epoch, bar)[0]
     }
 
-    /// Test (loss, accuracy) and seconds per batch of the forward passes, in evaluation mode
-    /// (batch norm with running statistics).
+    /// Instance 0's test (loss, accuracy) and seconds per batch of the forward passes, in
+    /// evaluation mode (batch norm with running statistics).
     pub fn evaluate(&mut self) -> (f64, f64, f64) {
-        self.net.training = false;
-        let out = self.evaluate_batches();
-        self.net.training = true;
-        out
+        let (acc, secs) = self.evaluate_all();
+        (acc[0].0, acc[0].1, secs)
     }
 
-    fn evaluate_batches(&mut self) -> (f64, f64, f64) {
-        self.be.read(self.net.acc);
+    /// Every instance's test (loss, accuracy), and seconds per batch.
+    fn evaluate_all(&mut self) -> (Vec<(f64, f64)>, f64) {
+        self.set_training(false);
+        self.be.read(self.nets[0].acc);
         let t0 = Instant::now();
         let n = self.data.test.n;
         let (acc, batches) = epochs::test_set(self, n);
         let secs = t0.elapsed().as_secs_f64();
-        (acc[0].0, acc[0].1, secs / batches.max(1) as f64)
+        self.set_training(true);
+        (acc, secs / batches.max(1) as f64)
     }
 
-    /// DFA feedback (under `train.rule = "dfa"`) and crossbars (with `[array]`) per `cfg`;
-    /// ADC ranges are calibrated on the start of `calib`.
-    pub fn attach(
-        &mut self,
-        model: &Model,
-        cfg: &ExperimentConfig,
-        calib: &data::Dataset,
-    ) -> anyhow::Result<()> {
-        if cfg.train.rule == Rule::Dfa {
-            let t = &cfg.train;
-            cnn_dfa::attach(self.be, &mut self.net, t.dfa_scope, t.feedback, self.seed);
+    fn set_training(&mut self, training: bool) {
+        for net in &mut self.nets {
+            net.training = training;
         }
-        cnn_insitu::attach(self.be, &mut self.net, model, cfg, calib, self.seed)
     }
 
-    /// Crossbar activity of every weight layer so far (empty for float runs).
+    /// DFA feedback (under `train.rule = "dfa"`) and crossbars (with `[array]`) per `cfg`,
+    /// instance i with `cfg.instances()[i]`'s knobs; ADC ranges are calibrated on the start
+    /// of `calib`.
+    pub fn attach(&mut self, cfg: &ExperimentConfig, calib: &data::Dataset) -> anyhow::Result<()> {
+        for (i, net) in self.nets.iter_mut().enumerate() {
+            let seed = self.seeds[i];
+            let model = net.to_model(self.be);
+            if cfg.train.rule == Rule::Dfa {
+                let t = &cfg.train;
+                cnn_dfa::attach(self.be, net, t.dfa_scope, t.feedback, seed);
+            }
+            cnn_insitu::attach(self.be, net, &model, cfg, calib, seed, i)?;
+        }
+        Ok(())
+    }
+
+    /// Crossbar activity of every weight layer so far, summed over the instances (empty for
+    /// float runs).
     pub fn activity(&mut self) -> Vec<crate::backend::xbar::XbarActivity> {
-        self.net.activity(self.be)
+        let mut total = self.nets[0].activity(self.be);
+        for net in &self.nets[1..] {
+            for (t, a) in total.iter_mut().zip(net.activity(self.be)) {
+                *t = t.plus(&a);
+            }
+        }
+        total
     }
 
+    /// Instance 0's model.
     pub fn model(&mut self) -> Model {
-        self.net.to_model(self.be)
+        self.nets[0].to_model(self.be)
     }
 
-    /// Writes the model as it is now to `path`, with every crossbar layer's programmed cells.
+    /// Writes instance 0's model as it is now to `path`, with every crossbar layer's
+    /// programmed cells.
     pub fn save(&mut self, path: &std::path::Path) -> anyhow::Result<()> {
         let model = self.model();
-        let cells: Vec<_> = self
-            .net
-            .layers
-            .iter()
-            .enumerate()
-            .filter_map(|(l, lb)| match &lb.weights {
-                super::cnn_net::Weights::Xbar { id, .. } => Some((l, *id)),
-                _ => None,
-            })
-            .collect::<Vec<_>>()
-            .into_iter()
-            .map(|(l, id)| (l, self.be.xbar_cells(id).remove(0)))
-            .collect();
+        let mut cells = Vec::new();
+        for (l, lb) in self.nets[0].layers.iter().enumerate() {
+            if let super::cnn_net::Weights::Xbar { id, .. } = &lb.weights {
+                cells.push((l, self.be.xbar_cells(*id).remove(0)));
+            }
+        }
         crate::model_io::save_with_cells(&model, &cells, path)
     }
 }
 
 /// Trains the experiment's conv network (BP or DFA, in float or in situ on crossbars with
-/// `[array]`) and reports like the MLP path. With
-/// `model`, training starts from those weights instead of a fresh initialisation; the trained
-/// model is returned beside the report.
+/// `[array]`) and reports like the MLP path: every population instance with its own seed
+/// (initial weights, DFA feedback, crossbar draws), learning rate and device knobs, on the
+/// data order of `cfg.seed`. With `model`, every instance starts from those weights instead of
+/// a fresh initialisation; instance 0's trained model is returned beside the report.
 pub fn train(
     be: &mut dyn Backend,
     cfg: &ExperimentConfig,
@@ -204,22 +245,26 @@ pub fn train(
     opts: &RunOptions,
     model: Option<Model>,
 ) -> anyhow::Result<(RunReport, Model)> {
-    anyhow::ensure!(
-        cfg.population.len() <= 1,
-        "population has {} entries: conv networks train one instance",
-        cfg.population.len()
-    );
-    let model = match model {
-        Some(m) => m,
-        None => init_model(cfg, split)?,
-    };
+    let settings = instance_settings(cfg);
+    let models = settings
+        .iter()
+        .map(|(seed, _)| match &model {
+            Some(m) => Ok(m.clone()),
+            None => init_model_seeded(cfg, split, *seed),
+        })
+        .collect::<anyhow::Result<Vec<Model>>>()?;
+    let instances: Vec<(&Model, u64)> = models
+        .iter()
+        .zip(&settings)
+        .map(|(m, s)| (m, s.0))
+        .collect();
     let adapter = be.describe();
-    let seed = cfg.instances()[0].seed.unwrap_or(cfg.seed);
-    let mut t = CnnTrainer::new(be, &model, hyper(cfg, split.train.len()), split, seed)?;
+    let hyper = hyper(cfg, split.train.len());
+    let mut t = CnnTrainer::population(be, &instances, hyper, split, cfg.seed)?;
     t.max_loss = cfg.train.max_loss;
     t.set_augment(&cfg.data)?;
-    t.attach(&model, cfg, &split.train)?;
-    let mut report = RunReport::start(adapter, cfg, &[(seed, cfg.optimizer.lr)]);
+    t.attach(cfg, &split.train)?;
+    let mut report = RunReport::start(adapter, cfg, &settings);
     epochs::run_epochs(&mut t, cfg, split.train.len(), opts, &mut report)?;
     let model = t.model();
     Ok((report, model))
@@ -227,8 +272,10 @@ pub fn train(
 
 impl EpochHooks for CnnTrainer<'_> {
     fn begin_epoch(&mut self, cfg: &ExperimentConfig, epoch: u32) {
-        let lr = cfg.optimizer.lr * cfg.optimizer.lr_factor(epoch, cfg.train.epochs);
-        self.net.set_lr(self.be, lr as f32);
+        let factor = cfg.optimizer.lr_factor(epoch, cfg.train.epochs);
+        for (net, (_, lr)) in self.nets.iter_mut().zip(instance_settings(cfg)) {
+            net.set_lr(self.be, (lr * factor) as f32);
+        }
     }
 
     fn shuffle(&mut self, epoch: u32) {
@@ -240,30 +287,38 @@ impl EpochHooks for CnnTrainer<'_> {
     }
 
     fn batch(&self) -> usize {
-        self.net.hyper.batch
+        self.nets[0].hyper.batch
     }
 
     fn step(&mut self, epoch: u32, start: usize, rows: usize) {
-        let (x, y) = (self.net.x, self.net.y);
+        let (x, y) = (self.nets[0].x, self.nets[0].y);
         self.data.train_batch(self.be, x, y, epoch, start, rows);
-        self.net.forward(self.be, rows);
-        self.net.loss(self.be, rows);
-        self.net.backward(self.be, rows);
-        self.net.update(self.be);
-        self.net.program(self.be);
+        for net in &mut self.nets {
+            net.forward(self.be, rows);
+            net.loss(self.be, rows);
+            net.backward(self.be, rows);
+            net.update(self.be);
+            net.program(self.be);
+        }
         self.be.flush();
     }
 
     fn reset_acc(&mut self) {
-        feed::reset_acc(self.be, self.net.acc, 1);
+        for net in &self.nets {
+            feed::reset_acc(self.be, net.acc, 1);
+        }
     }
 
     fn read_acc(&mut self) -> Vec<(f64, f64)> {
-        vec![CnnTrainer::read_acc(self)]
+        let be = &mut *self.be;
+        self.nets
+            .iter()
+            .map(|net| feed::read_acc(be, net.acc)[0])
+            .collect()
     }
 
     fn diverged_mut(&mut self) -> &mut [Option<Divergence>] {
-        std::slice::from_mut(&mut self.diverged)
+        &mut self.diverged
     }
 
     fn max_loss(&self) -> f64 {
@@ -271,15 +326,17 @@ impl EpochHooks for CnnTrainer<'_> {
     }
 
     fn test_batch(&mut self, start: usize, rows: usize) {
-        let xy = (self.net.x, self.net.y);
+        let xy = (self.nets[0].x, self.nets[0].y);
         self.data.plain_batch(self.be, false, xy, start, rows);
-        self.net.forward(self.be, rows);
-        self.net.loss(self.be, rows);
+        for net in &self.nets {
+            net.forward(self.be, rows);
+            net.loss(self.be, rows);
+        }
         self.be.flush();
     }
 
     fn test(&mut self) -> Vec<f64> {
-        vec![self.evaluate().1]
+        self.evaluate_all().0.into_iter().map(|(_, a)| a).collect()
     }
 
     fn activity(&mut self) -> Vec<crate::backend::xbar::XbarActivity> {

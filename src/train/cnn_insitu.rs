@@ -43,9 +43,10 @@ fn dense_weights(model: &Model, l: usize) -> anyhow::Result<(&[f32], usize, usiz
     }
 }
 
-/// Puts every weight layer of `net` (built from `model`) on crossbars per `cfg.array`; with
-/// `adc_mode = "calibrated"` the ADC ranges are first calibrated on the start of `calib`.
-/// DFA's feedback, when the net has it, stays digital (ideal projection).
+/// Puts every weight layer of `net` (built from `model`) on crossbars per `cfg.array`, with
+/// the knobs of population instance `inst` drawn from `seed`; with `adc_mode = "calibrated"`
+/// the ADC ranges are first calibrated on the start of `calib`. DFA's feedback, when the net
+/// has it, stays digital (ideal projection).
 pub fn attach(
     be: &mut dyn Backend,
     net: &mut CnnNet,
@@ -53,6 +54,7 @@ pub fn attach(
     cfg: &ExperimentConfig,
     calib: &Dataset,
     seed: u64,
+    inst: usize,
 ) -> anyhow::Result<()> {
     let Some(array) = &cfg.array else {
         return Ok(());
@@ -64,8 +66,8 @@ pub fn attach(
         array.feedback_bits
     );
     let xb = cfg.xbar(array);
-    let inst = &cfg.instances()[0];
-    let k = knobs(cfg, inst, seed, inst.lr.unwrap_or(cfg.optimizer.lr));
+    let inst = &cfg.instances()[inst];
+    let k = knobs(cfg, inst, seed);
     let layers = (0..model.layers.len())
         .map(|l| dense_weights(model, l))
         .collect::<anyhow::Result<Vec<_>>>()?;

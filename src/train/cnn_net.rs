@@ -118,6 +118,17 @@ pub struct CnnNet {
 impl CnnNet {
     /// Uploads `model` for batches of up to `hyper.batch` images.
     pub fn new(be: &mut dyn Backend, model: &Model, hyper: Hyper) -> anyhow::Result<CnnNet> {
+        Self::with_batch(be, model, hyper, None)
+    }
+
+    /// [`CnnNet::new`], reading its batch images and labels from `shared` when given (another
+    /// instance's `x` and `y`).
+    pub fn with_batch(
+        be: &mut dyn Backend,
+        model: &Model,
+        hyper: Hyper,
+        shared: Option<(Buf, Buf)>,
+    ) -> anyhow::Result<CnnNet> {
         model.validate()?;
         for (l, layer) in model.layers.iter().enumerate() {
             if let Layer::Conv(Conv {
@@ -228,12 +239,13 @@ impl CnnNet {
         let features: usize = model.input.iter().product();
         let lr = be.alloc(1);
         be.write(lr, &[hyper.lr]);
+        let (x, y) = shared.unwrap_or_else(|| (be.alloc(b * features), be.alloc_u32(b)));
         Ok(CnnNet {
             hyper,
             input: model.input,
             layers,
-            x: be.alloc(b * features),
-            y: be.alloc_u32(b),
+            x,
+            y,
             stats: be.alloc(2 * b),
             acc: be.alloc(4),
             lr,

@@ -152,7 +152,7 @@ pub fn attach(
     let xb = cfg.xbar(array);
     xb.validate(false)?;
     let inst = &cfg.instances()[0];
-    let k = knobs(cfg, inst, seed, inst.lr.unwrap_or(cfg.optimizer.lr));
+    let k = knobs(cfg, inst, seed);
     let mut cells = map_model(model, &xb);
     if array.adc_mode == AdcMode::Calibrated {
         cells = calibrate(model, net.hyper, cfg, &xb, &k, cells, calib, None)?;
@@ -218,7 +218,7 @@ pub fn evaluate(
     let seed = cfg.instances()[0].seed.unwrap_or(cfg.seed);
     let hyper = cnn::hyper(cfg, split.train.len());
     let mut t = CnnTrainer::new(be, model, hyper, split, seed)?;
-    attach(t.be, &mut t.net, model, cfg, &split.train, seed)?;
+    attach(t.be, &mut t.nets[0], model, cfg, &split.train, seed)?;
     let (_, accuracy, latency_s_per_batch) = t.evaluate();
     let activity = t.activity();
     Ok(XbarEval {

@@ -1,14 +1,12 @@
 //! The one epoch loop and report builder every trainer (MLP and conv) runs: the batches of an
 //! epoch with the divergence check, then per epoch the learning-rate schedule, ADC clipping,
-//! test accuracy, the DFA alignment diagnostic, crossbar activity, chip cost, the saved model
-//! and the report. A trainer supplies the steps through [`EpochHooks`].
+//! test accuracy, the DFA alignment diagnostic, crossbar activity, the saved model and the
+//! report. A trainer supplies the steps through [`EpochHooks`].
 
 use std::path::Path;
 use std::time::Instant;
 
-use super::report::{
-    chip_cost, clip_fractions, Divergence, EpochRecord, FinalRecord, RunReport, CHECK_EVERY,
-};
+use super::report::{clip_fractions, Divergence, EpochRecord, FinalRecord, RunReport, CHECK_EVERY};
 use super::run::{progress, RunOptions};
 use crate::backend::xbar::XbarActivity;
 use crate::config::ExperimentConfig;
@@ -153,9 +151,6 @@ pub fn run_epochs(
             .zip(&diagnostic)
             .map(|(a, d)| a.minus(d))
             .collect();
-        let measured = (!report.activity.is_empty())
-            .then(|| crate::chip::experiment::measured(cfg, &report.activity));
-        report.cost = chip_cost(cfg, measured.as_deref());
         if let Some(path) = &opts.save {
             t.save(path)?;
         }

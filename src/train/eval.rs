@@ -19,6 +19,8 @@ use serde::Serialize;
 use super::cnn::{self, CnnTrainer};
 use super::cnn_xbar_eval::{calibrate, install, map_model, Cells};
 use super::insitu::knobs;
+use super::report::Stats;
+use super::run::instance_settings;
 use crate::backend::Backend;
 use crate::config::{AdcMode, ExperimentConfig};
 use crate::data::Split;
@@ -58,8 +60,10 @@ pub struct TimeSummary {
     pub max: f64,
 }
 
+/// An evaluation's report; `C` is the chip cost a layer above training attaches
+/// (`chip::run_cost`), nothing (`()`) as evaluation returns it.
 #[derive(Debug, Clone, Serialize)]
-pub struct EvalReport {
+pub struct EvalReport<C = ()> {
     pub version: String,
     pub adapter: AdapterSummary,
     pub backend: String,
@@ -77,24 +81,18 @@ pub struct EvalReport {
     pub times: Vec<TimeSummary>,
     /// The inference chip holding the model (typical activity).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub cost: Option<crate::chip::ChipReport>,
+    pub cost: Option<C>,
 }
 
-/// Mean, sample standard deviation, minimum and maximum.
+/// Mean, sample standard deviation, minimum and maximum at read time `t`.
 pub fn summary(t: f64, v: &[f64]) -> TimeSummary {
-    let n = v.len().max(1) as f64;
-    let mean = v.iter().sum::<f64>() / n;
-    let var = if v.len() > 1 {
-        v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0)
-    } else {
-        0.0
-    };
+    let s = Stats::of(v);
     TimeSummary {
         t,
-        mean,
-        std: var.sqrt(),
-        min: v.iter().copied().fold(f64::INFINITY, f64::min),
-        max: v.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+        mean: s.mean,
+        std: s.std,
+        min: s.min,
+        max: s.max,
     }
 }
 
@@ -152,29 +150,6 @@ fn needs_calibration(cells: &[Cells]) -> bool {
     })
 }
 
-/// The inference chip of `model` on the experiment's array and device, at typical activity.
-fn chip_cost(cfg: &ExperimentConfig, model: &Model) -> Option<crate::chip::ChipReport> {
-    let chip = cfg.chip.clone().unwrap_or_default();
-    let array = cfg.array.clone().unwrap_or_default();
-    let device = cfg.device.clone().unwrap_or_default();
-    let layers = model.folded().chip_layers(&array);
-    let req = crate::chip::EstimateRequest {
-        chip: &chip,
-        array: &array,
-        device: &device,
-        layers: &layers,
-        activity: None,
-        training: None,
-    };
-    match crate::chip::estimate(&req) {
-        Ok(r) => Some(r),
-        Err(e) => {
-            eprintln!("warning: chip cost not estimated: {e:#}");
-            None
-        }
-    }
-}
-
 /// Evaluates `model` (with the programmed cells `saved` of its file, possibly none) on the
 /// experiment's crossbars for every population instance and drift time; without `[array]`,
 /// in float only. `model_name` labels the report.
@@ -202,11 +177,7 @@ pub fn evaluate(
     );
     let adapter = be.describe();
     let insts = cfg.instances();
-    let seeds: Vec<u64> = insts
-        .iter()
-        .enumerate()
-        .map(|(i, inst)| inst.seed.unwrap_or(cfg.seed.wrapping_add(i as u64)))
-        .collect();
+    let seeds: Vec<u64> = instance_settings(cfg).iter().map(|s| s.0).collect();
     let hyper = cnn::hyper(cfg, split.train.len());
     let mut t = CnnTrainer::new(be, model, hyper, split, seeds[0])?;
     let (_, float_accuracy, _) = t.evaluate();
@@ -248,7 +219,7 @@ pub fn evaluate(
         "mapped weights".into()
     };
     for (i, (inst, &seed)) in insts.iter().zip(&seeds).enumerate() {
-        let k = knobs(cfg, inst, seed, inst.lr.unwrap_or(cfg.optimizer.lr));
+        let k = knobs(cfg, inst, seed);
         let mut cells = match &from_file {
             Some(c) => c.clone(),
             None => map_model(model, &xb),
@@ -256,13 +227,31 @@ pub fn evaluate(
         if array.adc_mode == AdcMode::Calibrated && needs_calibration(&cells) {
             let mut at0 = xb.clone();
             at0.device.drift = drift.at(drift.times[0]);
-            cells = calibrate(model, t.net.hyper, cfg, &at0, &k, cells, &split.train, None)?;
+            cells = calibrate(
+                model,
+                t.nets[0].hyper,
+                cfg,
+                &at0,
+                &k,
+                cells,
+                &split.train,
+                None,
+            )?;
         }
         let mut points = Vec::new();
         for &time in &drift.times {
             let mut at = xb.clone();
             at.device.drift = drift.at(time);
-            install(t.be, &mut t.net, cfg, &at, &k, cells.clone(), false, false)?;
+            install(
+                t.be,
+                &mut t.nets[0],
+                cfg,
+                &at,
+                &k,
+                cells.clone(),
+                false,
+                false,
+            )?;
             let (loss, acc, _) = t.evaluate();
             points.push(TimePoint {
                 t: time,
@@ -293,11 +282,29 @@ pub fn evaluate(
             summary(time, &acc)
         })
         .collect();
-    report.cost = chip_cost(cfg, model);
     Ok(report)
 }
 
 impl EvalReport {
+    /// The same report with the chip cost `cost`.
+    pub fn with_cost<C>(self, cost: Option<C>) -> EvalReport<C> {
+        EvalReport {
+            version: self.version,
+            adapter: self.adapter,
+            backend: self.backend,
+            config: self.config,
+            model: self.model,
+            weights: self.weights,
+            note: self.note,
+            float_accuracy: self.float_accuracy,
+            instances: self.instances,
+            times: self.times,
+            cost,
+        }
+    }
+}
+
+impl<C: Serialize> EvalReport<C> {
     /// Writes the report as JSON, atomically.
     pub fn save(&self, path: &std::path::Path) -> anyhow::Result<()> {
         let tmp = path.with_extension("json.partial");

@@ -12,9 +12,11 @@ use crate::xbar::{Knobs, LayerCells, Xbar};
 /// Layer id of the DFA feedback arrays in the random streams (weights use 0..63).
 const FEEDBACK_LAYER: u32 = 63;
 
-/// The device knobs of one instance: the device's, with the instance's overrides.
-pub fn knobs(cfg: &ExperimentConfig, inst: &InstanceConfig, seed: u64, lr: f64) -> Knobs {
+/// The device knobs of one instance (drawn from `seed`): the device's, with the instance's
+/// overrides and learning rate.
+pub fn knobs(cfg: &ExperimentConfig, inst: &InstanceConfig, seed: u64) -> Knobs {
     let dev = cfg.device.clone().unwrap_or_default();
+    let lr = inst.lr.unwrap_or(cfg.optimizer.lr);
     let mut k = Knobs::from_device(&dev, lr as f32, seed);
     let set = |v: Option<f64>, dst: &mut f32| {
         if let Some(v) = v {
@@ -116,7 +118,7 @@ pub fn attach(
     let all_knobs: Vec<Knobs> = instances
         .iter()
         .zip(&insts)
-        .map(|((seed, lr), inst)| knobs(cfg, inst, *seed, *lr))
+        .map(|((seed, _), inst)| knobs(cfg, inst, *seed))
         .collect();
     let sizes = net.spec.sizes.clone();
     let n_layers = sizes.len() - 1;

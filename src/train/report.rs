@@ -197,8 +197,10 @@ pub struct Spread {
     pub train_accuracy: Stats,
 }
 
+/// A run's report; `C` is the chip cost a layer above training attaches (`chip::run_cost`),
+/// nothing (`()`) as training returns it.
 #[derive(Debug, Clone, Serialize)]
-pub struct RunReport {
+pub struct RunReport<C = ()> {
     /// Code, command, time, host, backend and adapter, configuration hash.
     pub provenance: crate::provenance::Provenance,
     pub adapter: AdapterSummary,
@@ -220,7 +222,7 @@ pub struct RunReport {
     /// The chip that runs this network: area, inference and (in-situ runs) training cost,
     /// driven by the measured activity where there is one.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub cost: Option<crate::chip::ChipReport>,
+    pub cost: Option<C>,
     /// Set when the run stopped early; the epochs above are complete.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stopped: Option<String>,
@@ -231,21 +233,6 @@ pub struct RunReport {
 
 /// Exit status of a run whose training diverged (1 is any other error).
 pub const EXIT_DIVERGED: i32 = 3;
-
-/// The chip report of a run. The cost model never costs a run its results: a failure is
-/// reported and skipped.
-pub fn chip_cost(
-    cfg: &ExperimentConfig,
-    activity: Option<&[crate::chip::LayerActivity]>,
-) -> Option<crate::chip::ChipReport> {
-    match crate::chip::experiment::report(cfg, activity) {
-        Ok(c) => Some(c),
-        Err(e) => {
-            eprintln!("warning: chip cost not estimated: {e:#}");
-            None
-        }
-    }
-}
 
 /// The per-epoch mean of `instances` (equal-length histories), alignment averaged per layer.
 pub fn mean_epochs(instances: &[InstanceRecord]) -> Vec<EpochRecord> {
@@ -317,7 +304,26 @@ impl RunReport {
         }
     }
 
-    /// Sets the top-level history and the spread from the instances: the mean across
+    /// The same report with the chip cost `cost`.
+    pub fn with_cost<C>(self, cost: Option<C>) -> RunReport<C> {
+        RunReport {
+            provenance: self.provenance,
+            adapter: self.adapter,
+            backend: self.backend,
+            seed: self.seed,
+            config: self.config,
+            epochs: self.epochs,
+            final_: self.final_,
+            spread: self.spread,
+            instances: self.instances,
+            activity: self.activity,
+            cost,
+            stopped: self.stopped,
+            warnings: self.warnings,
+        }
+    }
+
+    /// Sets the top-level history and the spread    /// Sets the top-level history and the spread from the instances: the mean across
     /// instances (and, for populations, the std, min and max of the final numbers).
     pub fn summarize(&mut self) {
         self.epochs = mean_epochs(&self.instances);
@@ -385,7 +391,9 @@ impl RunReport {
         }
         Ok(all)
     }
+}
 
+impl<C: Serialize> RunReport<C> {
     /// Whether any instance diverged (the command then exits with [`EXIT_DIVERGED`]).
     pub fn diverged(&self) -> bool {
         self.instances.iter().any(|i| i.diverged.is_some())

@@ -26,7 +26,7 @@ const LAYERS: &[&[&str]] = &[
 ];
 
 /// Upward imports that remain, as (module, imported module).
-const KNOWN_UPWARD: &[(&str, &str)] = &[("train", "chip")];
+const KNOWN_UPWARD: &[(&str, &str)] = &[];
 
 fn layer(module: &str) -> usize {
     LAYERS

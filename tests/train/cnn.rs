@@ -22,5 +22,6 @@ fn conv_net_learns_mnist_subset_on_cpu() {
     assert_eq!(r.epochs.len(), 2);
     let acc = r.final_.as_ref().unwrap().test_accuracy;
     assert!(acc > 0.6, "test accuracy {acc}");
+    let r = insitu::chip::run_cost::run_cost(r);
     assert!(r.cost.is_some(), "chip cost of the conv net");
 }

@@ -71,7 +71,7 @@ fn ideal_crossbar_conv_forward_equals_float() {
     let mut be = CpuBackend::new();
     let h = cnn::hyper(&cfg, 8);
     let mut xnet = CnnNet::new(&mut be, &m, h).unwrap();
-    insitu::train::cnn_insitu::attach(&mut be, &mut xnet, &m, &cfg, &s.train, 1).unwrap();
+    insitu::train::cnn_insitu::attach(&mut be, &mut xnet, &m, &cfg, &s.train, 1, 0).unwrap();
     let y = forward(&mut be, &xnet, &s.train.images, 8);
     let stored = xnet.to_model(&mut be);
     let fnet = CnnNet::new(&mut be, &stored, h).unwrap();
@@ -118,7 +118,7 @@ fn on_both<T>(rule: &str, f: impl Fn(&mut CnnTrainer, &Split) -> T) -> Vec<T> {
             &mut c
         };
         let mut t = CnnTrainer::new(be, &m, cnn::hyper(&cfg, 24), &s, 1).unwrap();
-        t.attach(&m, &cfg, &s.train).unwrap();
+        t.attach(&cfg, &s.train).unwrap();
         runs.push(f(&mut t, &s));
     }
     runs
@@ -133,14 +133,14 @@ fn gpu_and_cpu_agree_step_by_step_on_in_situ_conv_training() {
     for rule in ["bp", "dfa"] {
         let runs = on_both(rule, |t, s| {
             let mut bufs: Vec<(String, Vec<f32>)> = Vec::new();
-            t.be.write(t.net.x, &s.train.images[..8 * s.train.features()]);
-            t.be.write_u32(t.net.y, &s.train.labels[..8]);
+            t.be.write(t.nets[0].x, &s.train.images[..8 * s.train.features()]);
+            t.be.write_u32(t.nets[0].y, &s.train.labels[..8]);
             for step in 0..3 {
-                t.net.forward(t.be, 8);
-                t.net.loss(t.be, 8);
-                t.net.backward(t.be, 8);
-                t.net.update(t.be);
-                for (l, lb) in t.net.layers.iter().enumerate() {
+                t.nets[0].forward(t.be, 8);
+                t.nets[0].loss(t.be, 8);
+                t.nets[0].backward(t.be, 8);
+                t.nets[0].update(t.be);
+                for (l, lb) in t.nets[0].layers.iter().enumerate() {
                     let Weights::Xbar { grad, .. } = &lb.weights else {
                         panic!("layer {l} is on a crossbar");
                     };
@@ -149,9 +149,9 @@ fn gpu_and_cpu_agree_step_by_step_on_in_situ_conv_training() {
                     bufs.push((format!("step {step} layer {l} gradient"), t.be.read(grad.g)));
                     bufs.push((format!("step {step} layer {l} momentum"), t.be.read(grad.v)));
                 }
-                t.net.program(t.be);
+                t.nets[0].program(t.be);
                 t.be.flush();
-                for (l, lb) in t.net.layers.iter().enumerate() {
+                for (l, lb) in t.nets[0].layers.iter().enumerate() {
                     if let Weights::Xbar { id, .. } = &lb.weights {
                         let cells = t.be.xbar_cells(*id).remove(0).cells;
                         bufs.push((format!("step {step} layer {l} cells"), cells));
@@ -336,6 +336,7 @@ fn in_situ_conv_net_learns_mnist_subset() {
             .activity
             .iter()
             .all(|a| a.write_pulses > 0 && a.updates > 0));
+        let rep = insitu::chip::run_cost::run_cost(rep);
         assert!(rep.cost.is_some(), "chip cost");
     }
 }

@@ -409,6 +409,8 @@ fn pytorch_exported_models_evaluate_on_crossbars() {
         eprintln!("{file}: float {}, crossbars {acc}", e.float_accuracy);
         assert!(e.float_accuracy > floor, "{file}: {}", e.float_accuracy);
         assert!(acc > floor - 0.05, "{file}: {acc}");
+        let model = model_io::load(Path::new(file)).unwrap();
+        let e = insitu::chip::run_cost::eval_cost(e, &model);
         assert!(e.cost.is_some());
     }
 }

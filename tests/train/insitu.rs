@@ -83,7 +83,8 @@ fn fefet_crossbars_learn_with_bp_and_dfa() {
         &small("dfa", &["train.epochs=2", "train.batch_size=32"]),
     );
     assert!(acc(&dfa) > 0.6, "in-situ DFA {}", acc(&dfa));
-    let cost = bp.cost.as_ref().expect("cost section");
+    let costed = insitu::chip::run_cost::run_cost(bp.clone());
+    let cost = costed.cost.as_ref().expect("cost section");
     assert!(cost.area_mm2.total > 0.0);
     // BP reads every layer forward and every layer above the first transposed.
     assert!(bp.activity[0].forward.adc_conversions > 0);

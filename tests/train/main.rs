@@ -7,6 +7,7 @@ mod common;
 mod cnn;
 mod cnn_gradients;
 mod cnn_insitu;
+mod cnn_population;
 mod eval_data;
 mod insitu;
 mod mlp;

@@ -1,0 +1,128 @@
+//! Conv populations: P instances trained in one run, each with its own seed, learning rate and
+//! device knobs on the shared data order, give per instance exactly the numbers of that
+//! instance trained alone (CPU backend, bit for bit).
+
+use crate::common;
+
+use insitu::config::{parse, ExperimentConfig};
+use insitu::cpu::CpuBackend;
+use insitu::data::Split;
+use insitu::train::{run_on, RunOptions, RunReport};
+
+const ARCH: &str = "C3-M-FC6";
+const SHAPE: [usize; 3] = [1, 8, 8];
+
+fn split() -> Split {
+    Split {
+        train: common::random_dataset(20, 30, SHAPE, 6),
+        test: common::random_dataset(10, 40, SHAPE, 6),
+        name: "random".into(),
+    }
+}
+
+const SMALL: &[&str] = &["train.epochs=2", "train.batch_size=8"];
+
+fn float_config(extra: &[&str]) -> ExperimentConfig {
+    let mut sets: Vec<String> = vec![format!("network.arch=\"{ARCH}\"")];
+    sets.extend(SMALL.iter().chain(extra).map(|s| s.to_string()));
+    parse(include_str!("../../configs/cnn_mnist.toml"), "test", &sets).unwrap()
+}
+
+fn insitu_config(extra: &[&str]) -> ExperimentConfig {
+    let sets: Vec<&str> = SMALL.iter().chain(extra).copied().collect();
+    common::xbar_cnn_config(ARCH, &sets)
+}
+
+fn train(cfg: &ExperimentConfig) -> RunReport {
+    run_on(
+        &mut CpuBackend::new(),
+        cfg,
+        &split(),
+        &RunOptions::default(),
+    )
+    .unwrap()
+}
+
+/// Trains the population of `cfg`, then every instance alone; their epochs must agree.
+fn population_equals_instances_alone(cfg: &ExperimentConfig, what: &str) {
+    let together = train(cfg);
+    assert_eq!(together.instances.len(), 4, "{what}");
+    for (i, inst) in together.instances.iter().enumerate() {
+        let mut one = cfg.clone();
+        one.population = vec![cfg.population[i].clone()];
+        let alone = train(&one);
+        assert_eq!(alone.instances.len(), 1);
+        assert_eq!(inst.seed, alone.instances[0].seed, "{what} instance {i}");
+        assert_eq!(inst.lr, alone.instances[0].lr, "{what} instance {i}");
+        assert_eq!(inst.knobs, alone.instances[0].knobs, "{what} instance {i}");
+        assert_eq!(inst.epochs.len(), 2);
+        for (a, b) in inst.epochs.iter().zip(&alone.instances[0].epochs) {
+            let e = a.epoch;
+            assert_eq!(a.train_loss, b.train_loss, "{what} instance {i} epoch {e}");
+            assert_eq!(
+                a.train_accuracy, b.train_accuracy,
+                "{what} instance {i} epoch {e}"
+            );
+            assert_eq!(
+                a.test_accuracy, b.test_accuracy,
+                "{what} instance {i} epoch {e}"
+            );
+        }
+    }
+    let losses: Vec<f64> = together
+        .instances
+        .iter()
+        .map(|i| i.epochs[1].train_loss)
+        .collect();
+    for i in 1..losses.len() {
+        assert!(
+            !losses[..i].contains(&losses[i]),
+            "{what}: instances differ: {losses:?}"
+        );
+    }
+    let spread = together.spread.as_ref().expect("a population has a spread");
+    assert_eq!(spread.test_accuracy.n, 4);
+}
+
+#[test]
+fn float_conv_population_equals_instances_alone() {
+    let pop = "population=[{seed=5, lr=0.01}, {seed=6, lr=0.05}, {seed=7}, {seed=8, lr=0.002}]";
+    let cfg = float_config(&[pop]);
+    population_equals_instances_alone(&cfg, "float");
+}
+
+#[test]
+fn insitu_conv_population_equals_instances_alone() {
+    let pop = "population=[{seed=5}, {seed=6, lr=0.05, c2c=0.05}, {seed=7, d2d=0.2}, \
+               {seed=8, read_noise=0.02, nl_ltp=3.0}]";
+    let cfg = insitu_config(&[pop, "device.stuck_off=0.02"]);
+    let r = train(&cfg);
+    assert!(
+        !r.activity.is_empty(),
+        "in-situ runs count crossbar activity"
+    );
+    assert!(r.instances.iter().all(|i| i.knobs.is_some()));
+    population_equals_instances_alone(&cfg, "in situ");
+}
+
+/// A conv population's `--save` writes instance 0: the model (and cells) it would write alone.
+#[test]
+fn conv_population_saves_instance_zero() {
+    let dir = std::env::temp_dir().join(format!("insitu-cnn-pop-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cfg = insitu_config(&["population=[{seed=5}, {seed=6}]", "train.epochs=1"]);
+    let mut one = cfg.clone();
+    one.population.truncate(1);
+    let mut files = Vec::new();
+    for (name, c) in [("pop", &cfg), ("one", &one)] {
+        let path = dir.join(format!("{name}.safetensors"));
+        let opts = RunOptions {
+            save: Some(path.clone()),
+            ..RunOptions::default()
+        };
+        run_on(&mut CpuBackend::new(), c, &split(), &opts).unwrap();
+        files.push(std::fs::read(&path).unwrap());
+    }
+    std::fs::remove_dir_all(&dir).ok();
+    assert_eq!(files[0], files[1], "instance 0's model and cells");
+}
