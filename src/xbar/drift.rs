@@ -28,7 +28,9 @@
 //! conductance shader (`shaders/xbar_eff.wgsl`) computes the same numbers up to its `exp`.
 
 use crate::config::Drift;
+use crate::rng::Purpose;
 
+use super::draws::{normal_at, stream_key};
 use super::knobs::Knobs;
 use super::mapping::LayerCells;
 use super::read::{effective, geometry, Direction};
@@ -54,6 +56,40 @@ pub fn calibrate_gain(layer: &mut LayerCells, cfg: &Xbar, knobs: &Knobs) {
             .copied()
             .zip(now[..data].iter().copied()),
     );
+}
+
+/// The frozen per-cell deviates z_i of one instance of a layer (draw `Drift`
+/// `[cell, 0, 0, 0]`). One implementation for the reference read, the CPU fast path's frozen
+/// state and the GPU's cell words.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Deviates {
+    key: [u32; 2],
+}
+
+impl Deviates {
+    /// The deviates of one (instance, layer), `None` when every cell drifts alike (no per-cell
+    /// exponent at this read time, `per_cell`).
+    pub fn new(d: &Drift, knobs: &Knobs, instance: u32, layer: u32) -> Option<Deviates> {
+        per_cell(d).then(|| Deviates::always(knobs, instance, layer))
+    }
+
+    /// The deviates whatever the read time (the fast path freezes them once per programming).
+    pub fn always(knobs: &Knobs, instance: u32, layer: u32) -> Deviates {
+        Deviates {
+            key: stream_key(knobs.seed, Purpose::Drift, instance, layer),
+        }
+    }
+
+    /// z_i of cell `idx`.
+    #[inline]
+    pub fn z(&self, idx: usize) -> f32 {
+        normal_at(self.key, [idx as u32, 0, 0, 0])
+    }
+}
+
+/// Whether each cell has its own exponent at this read time (drift active, not uniform).
+pub fn per_cell(d: &Drift) -> bool {
+    active(d) && !uniform(d)
 }
 
 /// Whether drift changes anything at this read time.

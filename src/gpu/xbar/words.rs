@@ -6,7 +6,7 @@ use crate::config::{AdcMode, Xbar};
 use crate::rng::Purpose;
 use crate::xbar::adc::Adc;
 use crate::xbar::d2d::D2d;
-use crate::xbar::draws::{normal_at, stream_key};
+use crate::xbar::draws::stream_key;
 use crate::xbar::mapping::nominal_curve;
 use crate::xbar::param_table::{self as table, Field, INST_STRIDE};
 use crate::xbar::read::{geometry, Direction};
@@ -14,18 +14,15 @@ use crate::xbar::stuck::Stuck;
 use crate::xbar::{drift, Knobs, LayerCells};
 
 pub(super) fn per_cell_drift(cfg: &Xbar) -> bool {
-    drift::active(&cfg.device.drift) && !drift::uniform(&cfg.device.drift)
+    drift::per_cell(&cfg.device.drift)
 }
 
-/// The frozen drift deviate z of every cell of one instance (`Drift` draw), or none.
+/// The frozen drift deviate z of every cell of one instance (`drift::Deviates`), or none.
 pub(super) fn drift_deviates(layer: &LayerCells, cfg: &Xbar, knobs: &Knobs) -> Vec<f32> {
-    if !per_cell_drift(cfg) {
-        return Vec::new();
+    match drift::Deviates::new(&cfg.device.drift, knobs, layer.instance, layer.layer) {
+        Some(m) => (0..layer.total_cells()).map(|idx| m.z(idx)).collect(),
+        None => Vec::new(),
     }
-    let key = stream_key(knobs.seed, Purpose::Drift, layer.instance, layer.layer);
-    (0..layer.total_cells())
-        .map(|idx| normal_at(key, [idx as u32, 0, 0, 0]))
-        .collect()
 }
 
 /// The frozen word of every cell of one instance (see the module doc), from the reference's

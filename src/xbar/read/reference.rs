@@ -28,9 +28,8 @@ pub(in crate::xbar) fn effective(
 ) -> (Vec<f32>, Vec<u32>) {
     let dev = &cfg.device;
     let s = layer.slices;
-    let per_cell_drift = drift::active(&dev.drift) && !drift::uniform(&dev.drift);
-    let key_drift = stream_key(knobs.seed, Purpose::Drift, layer.instance, layer.layer);
     let (inst, lay) = (layer.instance, layer.layer);
+    let deviates = drift::Deviates::new(&dev.drift, knobs, inst, lay);
     let stuck = Stuck::new(&cfg.device, knobs, inst, lay, layer.g_min);
     let d2d = D2d::new(knobs, inst, lay);
     let (r1, r2) = (layer.ref_fwd_base(), layer.ref_bwd_base());
@@ -49,15 +48,10 @@ pub(in crate::xbar) fn effective(
         for k in 0..s {
             for l in 0..geo.lines {
                 let idx = cell_id(layer, dir, c, k, l);
-                let ctr = [idx as u32, 0, 0, 0];
                 let mut g = stuck
                     .and_then(|m| m.value(idx))
                     .unwrap_or_else(|| stored(idx));
-                let z = if per_cell_drift {
-                    normal_at(key_drift, ctr)
-                } else {
-                    0.0
-                };
+                let z = deviates.map_or(0.0, |m| m.z(idx));
                 g *= drift::factor(g, layer.g_min, z, &dev.drift);
                 if let Some(m) = &d2d {
                     g *= m.factor(idx);
