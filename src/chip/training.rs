@@ -151,8 +151,9 @@ fn dfa_error(b: &Built, l: usize, classes: usize) -> Cost {
 /// Programming of layer `l` once per step: rows are written one at a time, each in a
 /// potentiation and a depression window of `max_pulses_per_row` pulses, in `parallel` subarrays
 /// at once (as many as the gradient buffer feeds with pulse counts). Every copy of the matrix
-/// (replication) is programmed with the same pulses. The pulse counts (one bit per cell: does it
-/// change in this window) are written into the tile buffer and read out to the subarrays.
+/// (replication) is programmed with the same pulses. The pulse counts (one bit per cell of the
+/// matrix: does it change in this window) are written into the tile buffer, read out, and carried
+/// over the tile's H-tree to its PEs; the copies share them.
 fn weight_update(b: &Built, l: usize, parallel: usize) -> Cost {
     let (t, a, d) = (&b.tech, b.req.array, b.req.device);
     let m = &b.maps[l];
@@ -175,12 +176,14 @@ fn weight_update(b: &Built, l: usize, parallel: usize) -> Cost {
         + write_path::inhibit_energy(t, d, col_len, cols);
     let rows_copies = m.rows as f64 * copies;
     let delta_bits = (m.rows * m.data_cols) as f64;
+    let novel = b.ns.as_ref().is_some_and(|ns| ns.layers[l].novel);
     let energy = EnergyParts {
         arrays: pulses * cell_array::write_pulse_energy(t, d),
         other: rows_copies * windows * per_row_pulse
             + pulses * write_path::column_pulse_energy(t, d, col_len)
             + rows_copies * write_path::PHASES_PER_ROW * write_path::switch_energy(t, d, cols),
         buffers: b.plan.buffer_energy(t, 2.0 * delta_bits),
+        interconnect: delta_bits * b.plan.tile_net(novel).energy_per_bit(t),
         leakage: latency * m.tiles as f64 * b.plan.tile_leakage,
         ..Default::default()
     };
