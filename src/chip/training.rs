@@ -365,3 +365,57 @@ pub(crate) fn tally(
     };
     (training, sched, chip)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chip::estimate::{build, EstimateRequest};
+    use crate::chip::{ChipConfig, FloorplanMode};
+    use crate::config::{ArrayConfig, DeviceConfig};
+    use crate::nn::arch::parse_shapes;
+
+    /// The pulse counts (one bit per weight cell) cross the H-tree of the layer's own tile kind
+    /// once, whatever the number of copies: bits x root-to-PE path x wire energy per bit.
+    #[test]
+    fn pulse_counts_cross_their_tiles_h_tree_once() {
+        let layers = parse_shapes("C128-C128-M-FC10", [3, 32, 32]).unwrap();
+        let array = ArrayConfig::default();
+        let device = DeviceConfig::default();
+        for floorplan in [FloorplanMode::Fixed, FloorplanMode::Neurosim] {
+            let chip = ChipConfig {
+                floorplan,
+                ..ChipConfig::default()
+            };
+            let req = EstimateRequest {
+                chip: &chip,
+                array: &array,
+                device: &device,
+                layers: &layers,
+                activity: None,
+                training: Some(TrainingWorkload {
+                    batch: 8,
+                    samples_per_epoch: 64,
+                    rule: Rule::Bp,
+                    classes: 10,
+                }),
+            };
+            let b = build(&req).unwrap();
+            let cols_per_weight = array.weight_bits.div_ceil(array.cell_bits) as f64;
+            for (l, s) in layers.iter().enumerate() {
+                let novel = b.ns.as_ref().is_some_and(|ns| ns.layers[l].novel);
+                let net = b.plan.tile_net(novel);
+                let bits = (s.fan_in * s.fan_out) as f64 * cols_per_weight;
+                let want = bits * net.path_length() * b.tech.wire_energy_per_bit_m();
+                let got = weight_update(&b, l, 1).energy.interconnect;
+                assert!(
+                    want > 0.0 && (got - want).abs() <= 1e-9 * want,
+                    "{floorplan:?} layer {l}: {got:e} J, want {want:e} J"
+                );
+            }
+            if let Some(ns) = &b.ns {
+                // The novel tile (a PE per kernel tap) is not the FC layer's conventional tile.
+                assert!(ns.layers[1].novel && !ns.layers[2].novel);
+            }
+        }
+    }
+}
