@@ -214,7 +214,7 @@ pub fn estimate(req: &EstimateRequest) -> Result<ChipReport, ChipError> {
     Ok(report)
 }
 
-fn build<'a>(req: &'a EstimateRequest<'a>) -> Result<Built<'a>, ChipError> {
+pub(crate) fn build<'a>(req: &'a EstimateRequest<'a>) -> Result<Built<'a>, ChipError> {
     req.chip.validate()?;
     req.array.validate()?;
     req.device.validate()?;

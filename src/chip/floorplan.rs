@@ -62,6 +62,9 @@ pub struct Floorplan {
     pub tile: AreaParts,
     /// Leakage of one powered tile, W.
     pub tile_leakage: f64,
+    /// Each tile kind's local H-tree from its buffer to its PEs: one kind (the `fixed`
+    /// floorplan), or NeuroSim's novel and conventional kinds, in that order.
+    pub tile_nets: Vec<Network>,
     pub tiles: usize,
     /// Tiles holding DFA feedback arrays (part of `tiles` when counted).
     pub feedback_tiles: usize,
@@ -87,6 +90,13 @@ impl Floorplan {
         } else {
             buffer::energy(t, bits)
         }
+    }
+
+    /// The local H-tree of the tile kind a layer sits on (`novel`: NeuroSim's novel-mapped
+    /// tiles; ignored by the one-kind `fixed` floorplan).
+    pub fn tile_net(&self, novel: bool) -> &Network {
+        let i = if novel { 0 } else { 1 };
+        &self.tile_nets[i.min(self.tile_nets.len() - 1)]
     }
 }
 
@@ -132,6 +142,7 @@ fn wire_scale(inp: &FloorplanInput) -> f64 {
 struct TileKind {
     parts: AreaParts,
     leakage: f64,
+    net: Network,
 }
 
 fn tile_kind(inp: &FloorplanInput, spe: usize, stile: usize, acc_bits: usize) -> TileKind {
@@ -220,7 +231,11 @@ fn tile_kind(inp: &FloorplanInput, spe: usize, stile: usize, acc_bits: usize) ->
         + pes * pe_buf_leak
         + tile_net.leakage(t)
         + sram_cells_leak;
-    TileKind { parts, leakage }
+    TileKind {
+        parts,
+        leakage,
+        net: tile_net,
+    }
 }
 
 pub fn build(inp: &FloorplanInput) -> Floorplan {
@@ -285,6 +300,7 @@ pub fn build(inp: &FloorplanInput) -> Floorplan {
         }
     };
     let map_tiles: usize = kinds.iter().map(|k| k.1).sum();
+    let tile_nets = kinds.iter().map(|k| k.0.net).collect();
     let mut area = AreaParts::default();
     let mut leak = 0.0;
     for (k, n) in &kinds {
@@ -346,6 +362,7 @@ pub fn build(inp: &FloorplanInput) -> Floorplan {
     Floorplan {
         tile,
         tile_leakage,
+        tile_nets,
         tiles,
         feedback_tiles,
         area,

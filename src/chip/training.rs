@@ -151,8 +151,9 @@ fn dfa_error(b: &Built, l: usize, classes: usize) -> Cost {
 /// Programming of layer `l` once per step: rows are written one at a time, each in a
 /// potentiation and a depression window of `max_pulses_per_row` pulses, in `parallel` subarrays
 /// at once (as many as the gradient buffer feeds with pulse counts). Every copy of the matrix
-/// (replication) is programmed with the same pulses. The pulse counts (one bit per cell: does it
-/// change in this window) are written into the tile buffer and read out to the subarrays.
+/// (replication) is programmed with the same pulses. The pulse counts (one bit per cell of the
+/// matrix: does it change in this window) are written into the tile buffer, read out, and carried
+/// over the tile's H-tree to its PEs; the copies share them.
 fn weight_update(b: &Built, l: usize, parallel: usize) -> Cost {
     let (t, a, d) = (&b.tech, b.req.array, b.req.device);
     let m = &b.maps[l];
@@ -175,12 +176,14 @@ fn weight_update(b: &Built, l: usize, parallel: usize) -> Cost {
         + write_path::inhibit_energy(t, d, col_len, cols);
     let rows_copies = m.rows as f64 * copies;
     let delta_bits = (m.rows * m.data_cols) as f64;
+    let novel = b.ns.as_ref().is_some_and(|ns| ns.layers[l].novel);
     let energy = EnergyParts {
         arrays: pulses * cell_array::write_pulse_energy(t, d),
         other: rows_copies * windows * per_row_pulse
             + pulses * write_path::column_pulse_energy(t, d, col_len)
             + rows_copies * write_path::PHASES_PER_ROW * write_path::switch_energy(t, d, cols),
         buffers: b.plan.buffer_energy(t, 2.0 * delta_bits),
+        interconnect: delta_bits * b.plan.tile_net(novel).energy_per_bit(t),
         leakage: latency * m.tiles as f64 * b.plan.tile_leakage,
         ..Default::default()
     };
@@ -361,4 +364,58 @@ pub(crate) fn tally(
         Rule::Dfa => dfa_chip,
     };
     (training, sched, chip)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chip::estimate::{build, EstimateRequest};
+    use crate::chip::{ChipConfig, FloorplanMode};
+    use crate::config::{ArrayConfig, DeviceConfig};
+    use crate::nn::arch::parse_shapes;
+
+    /// The pulse counts (one bit per weight cell) cross the H-tree of the layer's own tile kind
+    /// once, whatever the number of copies: bits x root-to-PE path x wire energy per bit.
+    #[test]
+    fn pulse_counts_cross_their_tiles_h_tree_once() {
+        let layers = parse_shapes("C128-C128-M-FC10", [3, 32, 32]).unwrap();
+        let array = ArrayConfig::default();
+        let device = DeviceConfig::default();
+        for floorplan in [FloorplanMode::Fixed, FloorplanMode::Neurosim] {
+            let chip = ChipConfig {
+                floorplan,
+                ..ChipConfig::default()
+            };
+            let req = EstimateRequest {
+                chip: &chip,
+                array: &array,
+                device: &device,
+                layers: &layers,
+                activity: None,
+                training: Some(TrainingWorkload {
+                    batch: 8,
+                    samples_per_epoch: 64,
+                    rule: Rule::Bp,
+                    classes: 10,
+                }),
+            };
+            let b = build(&req).unwrap();
+            let cols_per_weight = array.weight_bits.div_ceil(array.cell_bits) as f64;
+            for (l, s) in layers.iter().enumerate() {
+                let novel = b.ns.as_ref().is_some_and(|ns| ns.layers[l].novel);
+                let net = b.plan.tile_net(novel);
+                let bits = (s.fan_in * s.fan_out) as f64 * cols_per_weight;
+                let want = bits * net.path_length() * b.tech.wire_energy_per_bit_m();
+                let got = weight_update(&b, l, 1).energy.interconnect;
+                assert!(
+                    want > 0.0 && (got - want).abs() <= 1e-9 * want,
+                    "{floorplan:?} layer {l}: {got:e} J, want {want:e} J"
+                );
+            }
+            if let Some(ns) = &b.ns {
+                // The novel tile (a PE per kernel tap) is not the FC layer's conventional tile.
+                assert!(ns.layers[1].novel && !ns.layers[2].novel);
+            }
+        }
+    }
 }

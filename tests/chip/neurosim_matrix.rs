@@ -345,10 +345,7 @@ fn matrix_ratios_stay_within_stored_bounds() {
 ///
 /// `KNOWN_GAPS` holds the figures still outside the band, each with the band it is held to so it
 /// cannot drift further; a gap that closes must be removed from the list.
-const KNOWN_GAPS: &[(&str, &str, f64, f64)] = &[
-    // 0.43x: programming energy of VGG-8 against the row-averaged V2.1 run (open).
-    ("vgg8_fefet32_train", "wu J/epoch", 0.38, 2.0),
-];
+const KNOWN_GAPS: &[(&str, &str, f64, f64)] = &[];
 
 #[test]
 fn training_chip_within_bounds_of_v21() {
