@@ -13,10 +13,12 @@ use super::{Plan, Seen, CHUNK_ELEMENTS};
 /// Products a calibrating read may keep (f32 values, 1 GiB); larger reads take two passes.
 const KEPT_PRODUCTS: usize = 1 << 28;
 
-/// The GEMM products of a read: `[chunk][pass]`, each `[rows of the chunk][columns x slices]`.
+/// The GEMM products of a read: `[chunk][pass]`, each `[rows of the chunk][columns x slices]`;
+/// for reads above `percentile::EXACT_LIMIT` sums, the coarse histogram of their data columns.
 pub struct Products {
     chunk_b: usize,
     prods: Vec<Vec<f32>>,
+    coarse: Option<Vec<u64>>,
 }
 
 impl Plan<'_> {
@@ -33,13 +35,20 @@ impl Plan<'_> {
         self.knobs.read_noise == 0.0 && !self.minmax && n <= KEPT_PRODUCTS
     }
 
-    /// The products of a read of `batch` (see [`Plan::keeps_products`]) and the data-column
-    /// sums they hold, as [`Plan::run`] collects them for calibration: values and ids up to
-    /// `percentile::EXACT_LIMIT` sums, else their histogram.
-    pub fn products(&self, batch: usize) -> (Products, Seen) {
+    /// |I| in levels of a data column's sum.
+    #[inline]
+    fn level(&self, i: f32) -> f32 {
+        (i * self.inv_unit).abs()
+    }
+
+    /// The products of a read of `batch` (see [`Plan::keeps_products`]).
+    pub fn products(&self, batch: usize) -> Products {
         let geo = &self.geo;
         let rows_per_b = self.signs * geo.cycles;
         let chunk_b = self.chunk_samples(batch);
+        let n_data = self.n_data * geo.slices;
+        let binned = self.data_conversions(batch) > percentile::EXACT_LIMIT;
+        let mut coarse = binned.then(|| vec![0u64; percentile::bins().div_ceil(percentile::FINE)]);
         let mut prods = Vec::new();
         for b0 in (0..batch).step_by(chunk_b) {
             let b1 = (b0 + chunk_b).min(batch);
@@ -59,49 +68,114 @@ impl Plan<'_> {
                         (prod.as_mut_ptr(), self.np as isize, 1),
                     );
                 }
+                if let Some(all) = coarse.as_mut() {
+                    // Binned while the product is in cache.
+                    let part =
+                        self.count_rows(&prod, n_data, all.len(), |v| Some(percentile::coarse(v)));
+                    all.iter_mut().zip(&part).for_each(|(a, b)| *a += b);
+                }
                 prods.push(prod);
             }
         }
-        let products = Products { chunk_b, prods };
-        let seen = self.seen_in(&products, batch);
-        (products, seen)
+        Products {
+            chunk_b,
+            prods,
+            coarse,
+        }
     }
 
-    /// The data-column sums |I| (levels) of `products`.
-    fn seen_in(&self, products: &Products, batch: usize) -> Seen {
-        let n_data = self.n_data * self.geo.slices;
-        let count = self.data_conversions(batch);
-        let level = |i: f32| (i * self.inv_unit).abs();
-        if count > percentile::EXACT_LIMIT {
-            // Bin counts do not depend on the order the sums are binned in.
-            let hist = products
-                .prods
-                .par_iter()
-                .fold(
-                    || vec![0u64; percentile::bins()],
-                    |mut h, prod| {
-                        for row in prod.chunks(self.np) {
-                            for &i in &row[..n_data] {
-                                h[percentile::bin(level(i))] += 1;
+    /// Histogram (`bins` bins) of the data-column levels of `prod`'s rows under `bin_of`
+    /// (`None`: not counted), counted in parallel.
+    fn count_rows(
+        &self,
+        prod: &[f32],
+        n_data: usize,
+        bins: usize,
+        bin_of: impl Fn(f32) -> Option<usize> + Sync,
+    ) -> Vec<u64> {
+        // Neighbouring sums mostly share a bin: `WAYS` interleaved copies of the histogram keep
+        // their increments from waiting on each other.
+        const WAYS: usize = 4;
+        let rows = (1 << 14) / self.np.max(1) + 1;
+        prod.par_chunks(rows * self.np)
+            .fold(
+                || vec![0u32; WAYS * bins],
+                |mut h, part| {
+                    for row in part.chunks(self.np) {
+                        for (k, &i) in row[..n_data].iter().enumerate() {
+                            if let Some(b) = bin_of(self.level(i)) {
+                                h[(k % WAYS) * bins + b] += 1;
                             }
                         }
-                        h
-                    },
-                )
-                .reduce_with(|mut a, b| {
+                    }
+                    h
+                },
+            )
+            .map(|h| {
+                let mut sum = vec![0u64; bins];
+                for way in h.chunks(bins) {
+                    sum.iter_mut().zip(way).for_each(|(s, &c)| *s += c as u64);
+                }
+                sum
+            })
+            .reduce(
+                || vec![0u64; bins],
+                |mut a, b| {
                     a.iter_mut().zip(&b).for_each(|(x, y)| *x += y);
                     a
+                },
+            )
+    }
+
+    /// The levels of 1-based `ranks` among the data-column sums of `products`, when they were
+    /// binned (above `percentile::EXACT_LIMIT` sums): the values of the full histogram
+    /// (`percentile::from_histogram`), from the coarse histogram and a count of the fine bins
+    /// of the two coarse bins the ranks fall in. `None` when not binned or a rank is beyond
+    /// the sums.
+    pub fn binned_levels(&self, products: &Products, ranks: [u64; 2]) -> Option<[f32; 2]> {
+        let coarse = products.coarse.as_ref()?;
+        let at = ranks.map(|r| percentile::coarse_rank(coarse, r));
+        let [Some((c0, below0)), Some((c1, below1))] = at else {
+            return None;
+        };
+        let n_data = self.n_data * self.geo.slices;
+        let fine = percentile::FINE;
+        // Fine bins of c0 first, then of c1 (the two may be one).
+        let both = products
+            .prods
+            .par_iter()
+            .map(|prod| {
+                self.count_rows(prod, n_data, 2 * fine, |v| match percentile::coarse(v) {
+                    c if c == c0 => Some(percentile::fine(v)),
+                    c if c == c1 => Some(fine + percentile::fine(v)),
+                    _ => None,
                 })
-                .unwrap_or_default();
-            return Seen {
-                hist,
-                count,
-                ..Seen::default()
-            };
-        }
+            })
+            .reduce(
+                || vec![0u64; 2 * fine],
+                |mut a, b| {
+                    a.iter_mut().zip(&b).for_each(|(x, y)| *x += y);
+                    a
+                },
+            );
+        let hi_fine = if c1 == c0 {
+            &both[..fine]
+        } else {
+            &both[fine..]
+        };
+        Some([
+            percentile::from_two_level(c0, below0, &both[..fine], ranks[0]),
+            percentile::from_two_level(c1, below1, hi_fine, ranks[1]),
+        ])
+    }
+
+    /// The data-column sums of `products` with their ids, as [`Plan::run`] collects them for
+    /// an exact percentile (reads up to `percentile::EXACT_LIMIT` sums).
+    pub fn seen_in(&self, products: &Products, batch: usize) -> Seen {
+        let n_data = self.n_data * self.geo.slices;
         let (rows_per_b, n_gp) = (self.signs * self.geo.cycles, self.passes.len());
         let mut seen = Seen {
-            count,
+            count: self.data_conversions(batch),
             ..Seen::default()
         };
         for (idx, prod) in products.prods.iter().enumerate() {
@@ -109,7 +183,8 @@ impl Plan<'_> {
             for (r, row) in prod.chunks(self.np).enumerate() {
                 let b = chunk * products.chunk_b + r / rows_per_b;
                 let (sign, t) = ((r % rows_per_b) / self.geo.cycles, r % self.geo.cycles);
-                seen.values.extend(row[..n_data].iter().map(|&i| level(i)));
+                seen.values
+                    .extend(row[..n_data].iter().map(|&i| self.level(i)));
                 seen.ids
                     .extend((0..n_data).map(|j| self.conv_id(b, sign, t, gp, j)));
             }

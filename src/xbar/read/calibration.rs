@@ -81,8 +81,15 @@ pub fn calibrate_read_with(
     let kept = checked_plan(layer, dir, inp, cfg, knobs, eff)
         .filter(|plan| plan.keeps_products(inp.batch))
         .map(|plan| {
-            let (products, seen) = plan.products(inp.batch);
-            (range_of(&plan, &seen, cfg.array.adc_percentile), products)
+            let pct = cfg.array.adc_percentile;
+            let products = plan.products(inp.batch);
+            let n = plan.data_conversions(inp.batch) as usize;
+            let ranks = [100.0 - pct, pct].map(|q| percentile::rank(q, n.max(1)) as u64);
+            let range = match plan.binned_levels(&products, ranks) {
+                Some([lo, hi]) => bounded(lo, hi),
+                None => range_of(&plan, &plan.seen_in(&products, inp.batch), pct),
+            };
+            (range, products)
         });
     let Some((range, products)) = kept else {
         let cal = ReadInput {
@@ -121,6 +128,11 @@ fn range_of(plan: &Plan, seen: &Seen, pct: f64) -> AdcRange {
         }))
     }
     .unwrap_or([0.0, 1.0]);
+    bounded(lo, hi)
+}
+
+/// The range of the percentile levels `lo`, `hi`, kept non-negative with a positive top.
+fn bounded(lo: f32, hi: f32) -> AdcRange {
     AdcRange {
         lo: lo.max(0.0),
         hi: hi.max(f32::MIN_POSITIVE),
