@@ -101,11 +101,24 @@ impl Plan<'_> {
             .fold(
                 || vec![0u32; WAYS * bins],
                 |mut h, part| {
+                    let (h0, rest) = h.split_at_mut(bins);
+                    let (h1, rest) = rest.split_at_mut(bins);
+                    let (h2, h3) = rest.split_at_mut(bins);
+                    let count = |h: &mut [u32], i: f32| {
+                        if let Some(b) = bin_of(self.level(i)) {
+                            h[b] += 1;
+                        }
+                    };
                     for row in part.chunks(self.np) {
-                        for (k, &i) in row[..n_data].iter().enumerate() {
-                            if let Some(b) = bin_of(self.level(i)) {
-                                h[(k % WAYS) * bins + b] += 1;
-                            }
+                        let mut quads = row[..n_data].chunks_exact(WAYS);
+                        for q in &mut quads {
+                            count(h0, q[0]);
+                            count(h1, q[1]);
+                            count(h2, q[2]);
+                            count(h3, q[3]);
+                        }
+                        for &i in quads.remainder() {
+                            count(h0, i);
                         }
                     }
                     h
