@@ -10,11 +10,11 @@ use crate::backend::{input_range, Activation};
 use crate::config::Rule;
 use crate::cpu::act::{activate, derivative};
 use crate::xbar::adc::AdcRange;
-use crate::xbar::read::{calibrate, read, Direction};
+use crate::xbar::read::{calibrate, calibrate_read_with, packed, Direction, ReadInput};
 use crate::xbar::{Knobs, LayerCells, Xbar};
 
 /// Calibrates `dir` of `layer` on `x` ([rows][inputs], scaled by its own range) and returns the
-/// calibrated read.
+/// calibrated read (one pass over the products where they fit).
 fn calibrated_read(
     layer: &mut LayerCells,
     dir: Direction,
@@ -24,9 +24,15 @@ fn calibrated_read(
     cfg: &Xbar,
     knobs: &Knobs,
 ) -> Vec<f32> {
-    let range = input_range(x, signed);
-    calibrate(layer, dir, x, rows, range, signed, cfg, knobs, 0);
-    read(layer, dir, x, rows, range, signed, cfg, knobs, 0).0
+    let inp = ReadInput {
+        x,
+        batch: rows,
+        x_max: input_range(x, signed),
+        signed,
+        read_counter: 0,
+    };
+    let eff = packed(layer, dir, cfg, knobs);
+    calibrate_read_with(layer, dir, &inp, cfg, knobs, &eff).0
 }
 
 /// One instance's layers (and DFA feedback array), calibrated in place on `x` ([rows][in])

@@ -14,7 +14,7 @@ use crate::backend::*;
 use crate::config::{AdcMode, ExperimentConfig, Rule};
 use crate::data::Dataset;
 use crate::nn::model::{ConvWeights, Layer, Model};
-use crate::xbar::read::{calibrate, Direction};
+use crate::xbar::read::{calibrate_read_with, Direction, ReadInput};
 
 /// Counters of an in-situ conv network.
 pub struct CnnXbar {
@@ -101,6 +101,45 @@ pub(super) fn calibration_rows(batch: usize, available: usize) -> usize {
 
 const CALIBRATION_IMAGES: usize = 16;
 
+/// The read of the calibration pass on the host twin: `dir`'s ADC range is calibrated on the
+/// read's inputs, then they are read through it (`calibrate_read_with`; the twin's counters are
+/// not kept). False, leaving the read to the backend, for inputs out of range (a diverged
+/// twin: the read gives NaN).
+#[allow(clippy::too_many_arguments)]
+fn calibrating_read(
+    be: &mut dyn Backend,
+    id: XbarId,
+    dir: Direction,
+    signed: bool,
+    (x, x_ld): (Buf, usize),
+    (y, y_ld): (Buf, usize),
+    rows: usize,
+    read_counter: u32,
+) -> bool {
+    let v = be.read(x);
+    let v = &v[..rows * x_ld];
+    let range = input_range(v, signed);
+    if !range.is_finite() {
+        return false;
+    }
+    let mut ys = be.read(y);
+    let inp = ReadInput {
+        x: v,
+        batch: rows,
+        x_max: range,
+        signed,
+        read_counter,
+    };
+    let hx = &mut be.host_xbars()[id.0];
+    hx.cache.resize_with(hx.layers.len(), Default::default);
+    let eff = hx.cache[0].get(&hx.layers[0], dir, &hx.cfg, &hx.knobs[0]);
+    let (out, _) = calibrate_read_with(&mut hx.layers[0], dir, &inp, &hx.cfg, &hx.knobs[0], eff);
+    ys[..out.len()].copy_from_slice(&out);
+    be.write(y, &ys);
+    debug_assert_eq!(out.len(), rows * y_ld);
+    true
+}
+
 impl CnnNet {
     /// `y[rows][out] = x[rows][in]` through crossbar `id` (`x` and `y` as (buffer, row
     /// length)), with the next read counter.
@@ -116,24 +155,10 @@ impl CnnNet {
         rows: usize,
     ) {
         let xs = self.xbar.as_ref().expect("crossbar layers have counters");
-        if xs.calibrating {
-            let v = be.read(x.0);
-            let v = &v[..rows * x.1];
-            let range = input_range(v, signed);
-            let hx = &mut be.host_xbars()[id.0];
-            calibrate(
-                &mut hx.layers[0],
-                dir,
-                v,
-                rows,
-                range,
-                signed,
-                &hx.cfg,
-                &hx.knobs[0],
-                0,
-            );
-        }
         let r = xs.steps.next_read();
+        if xs.calibrating && calibrating_read(be, id, dir, signed, x, y, rows, r) {
+            return;
+        }
         let view = |(buf, ld): (Buf, usize)| MatView {
             buf,
             off: 0,

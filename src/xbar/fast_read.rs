@@ -19,8 +19,10 @@
 //! term by term in the reference order (no GEMM), bit-identical too.//!
 //! Files: this one holds the plan and the product loop; `epilogue` the ADC quantization and
 //! shift-add after each product (SIMD where the CPU has it); `minmax_read` the `minmax` ADC
-//! mode, whose per-tensor ranges need every sum before any conversion.
+//! mode, whose per-tensor ranges need every sum before any conversion; `calibrated_read` the
+//! calibrating read that keeps its products for the epilogue after the calibration.
 
+mod calibrated_read;
 mod epilogue;
 mod minmax_read;
 

@@ -49,7 +49,9 @@ use super::knobs::Knobs;
 use super::mapping::LayerCells;
 use crate::config::Xbar;
 
-pub use calibration::{calibrate, calibrate_with, calibration_range_reference};
+pub use calibration::{
+    calibrate, calibrate_read_with, calibrate_with, calibration_range_reference,
+};
 pub(super) use reference::{effective, minmax_scale, minmax_shift_add};
 pub use reference::{output_referred, read_raw_reference, OUT_REF};
 

@@ -5,6 +5,7 @@
 mod common;
 
 mod adc_recalibrate;
+mod calibrate_read;
 mod device;
 mod device_spread;
 mod fast_read;
