@@ -16,10 +16,12 @@
 
 use rayon::prelude::*;
 
-use crate::config::{ConfigError, Rounding};
+use crate::config::{C2cLaw, ConfigError, Rounding};
 use crate::rng::{normal, philox4x32_10, Purpose};
 
-use super::device::{apply_update, floor, g_after_ltp, ltp_pulses_at, CellCurve};
+use super::device::{
+    apply_update, apply_update_linear, floor, g_after_ltp, ltp_pulses_at, CellCurve,
+};
 use super::draws::{stream_key, uniform_at};
 use super::knobs::Knobs;
 use super::mapping::{cell_curve, nominal_curve, LayerCells};
@@ -64,6 +66,18 @@ pub fn program(
     knobs: &Knobs,
     step: u32,
 ) -> Result<WriteCounters, ConfigError> {
+    program_with(layer, grad, cfg, knobs, step, true)
+}
+
+/// [`program`]; `fast` false keeps every row on the per-cell loop (the oracle of the tests).
+fn program_with(
+    layer: &mut LayerCells,
+    grad: &[f32],
+    cfg: &Xbar,
+    knobs: &Knobs,
+    step: u32,
+    fast: bool,
+) -> Result<WriteCounters, ConfigError> {
     cfg.validate(true)?;
     let (n_out, k_in) = (layer.fan_out, layer.fan_in);
     assert_eq!(
@@ -97,6 +111,7 @@ pub fn program(
         pulses: vec![0i32; k_in],
         cells: Vec::new(),
         words: Vec::new(),
+        z: vec![0f32; k_in],
     };
     let counts = Counts {
         key: key_round,
@@ -107,18 +122,40 @@ pub fn program(
         max_pulses: dev.max_pulses_per_update,
     };
     let noisy = knobs.c2c > 0.0;
+    // Every cell on the nominal linear curve (the ideal device): rows take the branch-free
+    // path of `linear_row`, which vectorizes.
+    let linear = !dev.set_only
+        && base.a_ltp == 0.0
+        && base.a_ltd == 0.0
+        && knobs.nl_d2d == 0.0
+        && knobs.up_down_d2d == 0.0
+        && knobs.bounds_d2d == 0.0;
+    let lin = Linear {
+        curve: base,
+        c2c: knobs.c2c,
+        per_pulse: dev.c2c_law == C2cLaw::PerPulse,
+        key: key_c2c,
+        step,
+        n_out,
+        noisy,
+    };
     let wc = pos
         .par_chunks_mut(k_in.max(1))
         .zip(neg_rows.par_iter_mut())
         .enumerate()
         .fold(empty, |mut sc, (j, (prow, nrow))| {
+            counts.row(&mut sc.pulses, &grad[j * k_in..(j + 1) * k_in], j * k_in);
+            if linear && fast {
+                lin.row(j, prow, nrow.as_deref_mut(), &mut sc);
+                return sc;
+            }
             let Scratch {
                 wc,
                 pulses,
                 cells,
                 words,
+                ..
             } = &mut sc;
-            counts.row(pulses, &grad[j * k_in..(j + 1) * k_in], j * k_in);
             // The c2c draws of the cells written, in the order the loop below takes them,
             // computed in one loop that vectorizes (the normals are the same).
             if noisy {
@@ -197,6 +234,97 @@ pub fn program(
     Ok(wc)
 }
 
+/// What a row on the nominal linear curve needs (see `program`'s `linear`).
+struct Linear {
+    curve: CellCurve,
+    c2c: f32,
+    per_pulse: bool,
+    key: [u32; 2],
+    step: u32,
+    n_out: usize,
+    noisy: bool,
+}
+
+impl Linear {
+    /// Programs output row `j` (pulse counts in `sc.pulses`) of the + cells `prow` and, when
+    /// differential, the - cells `nrow`: the per-cell loop's counters, draws and
+    /// `apply_update`, as whole-row loops that vectorize.
+    fn row(&self, j: usize, prow: &mut [f32], nrow: Option<&mut [f32]>, sc: &mut Scratch) {
+        let k_in = prow.len();
+        let sets = 1 + nrow.is_some() as u64;
+        let (mut pulses, mut written) = (0u64, 0u64);
+        for (m, &n) in sc.wc.row_max.iter_mut().zip(&sc.pulses) {
+            let a = n.unsigned_abs();
+            *m = (*m).max(a);
+            pulses += a as u64;
+            written += (n != 0) as u64;
+        }
+        sc.wc.pulses += sets * pulses;
+        sc.wc.cells_written += sets * written;
+        if written == 0 {
+            return;
+        }
+        for (set, cells) in [Some(prow), nrow].into_iter().flatten().enumerate() {
+            if self.noisy {
+                sc.cells.clear();
+                let first = (set * self.n_out + j) * k_in; // `LayerCells::cell_index(set, j, 0, 0)`
+                sc.cells.extend(
+                    (0..k_in)
+                        .filter(|&i| sc.pulses[i] != 0)
+                        .map(|i| (first + i) as u32),
+                );
+                c2c_words(self.key, self.step, &sc.cells, &mut sc.words);
+                sc.z.fill(0.0);
+                for (&c, &[w0, w1]) in sc.cells.iter().zip(&sc.words) {
+                    sc.z[c as usize - first] = normal(w0, w1);
+                }
+            }
+            apply_row(self, cells, &sc.pulses, set == 1, &sc.z);
+        }
+    }
+}
+
+/// `apply_update_linear` of every cell of a row (`negate`: the - cells get -n pulses).
+fn apply_row(lin: &Linear, cells: &mut [f32], pulses: &[i32], negate: bool, z: &[f32]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU has AVX-512F.
+            return unsafe { apply_row_avx512(lin, cells, pulses, negate, z) };
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2.
+            return unsafe { apply_row_avx2(lin, cells, pulses, negate, z) };
+        }
+    }
+    apply_row_impl(lin, cells, pulses, negate, z)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn apply_row_avx512(lin: &Linear, cells: &mut [f32], pulses: &[i32], neg: bool, z: &[f32]) {
+    apply_row_impl(lin, cells, pulses, neg, z)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn apply_row_avx2(lin: &Linear, cells: &mut [f32], pulses: &[i32], neg: bool, z: &[f32]) {
+    apply_row_impl(lin, cells, pulses, neg, z)
+}
+
+#[inline(always)]
+fn apply_row_impl(lin: &Linear, cells: &mut [f32], pulses: &[i32], negate: bool, z: &[f32]) {
+    let law = if lin.per_pulse {
+        C2cLaw::PerPulse
+    } else {
+        C2cLaw::PerUpdate
+    };
+    let sign = if negate { -1 } else { 1 };
+    for ((g, &n), &z) in cells.iter_mut().zip(pulses).zip(z) {
+        *g = apply_update_linear(*g, sign * n, &lin.curve, lin.c2c, law, z);
+    }
+}
+
 /// One task's state across the rows it programs: its counters and reused buffers.
 struct Scratch {
     wc: WriteCounters,
@@ -206,19 +334,33 @@ struct Scratch {
     cells: Vec<u32>,
     /// Philox words 0 and 1 of each of those cells' draws.
     words: Vec<[u32; 2]>,
+    /// c2c normals of the row's cells (0 where unwritten), for `Linear::row`.
+    z: Vec<f32>,
 }
 
 /// Words 0 and 1 of the c2c draws `[cell, step, 0, 0]` of `cells` into `words` (`normal` of
-/// them is `draws::normal_at`). One loop without branches, so the Philox rounds vectorize (AVX2
-/// picked at run time; the same operations, so the same words).
+/// them is `draws::normal_at`). One loop without branches, so the Philox rounds vectorize
+/// (AVX-512 or AVX2 picked at run time; the same operations, so the same words).
 fn c2c_words(key: [u32; 2], step: u32, cells: &[u32], words: &mut Vec<[u32; 2]>) {
     words.clear();
     words.resize(cells.len(), [0; 2]);
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU has AVX2.
-        return unsafe { c2c_words_avx2(key, step, cells, words) };
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU has AVX-512F.
+            return unsafe { c2c_words_avx512(key, step, cells, words) };
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2.
+            return unsafe { c2c_words_avx2(key, step, cells, words) };
+        }
     }
+    c2c_words_impl(key, step, cells, words)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn c2c_words_avx512(key: [u32; 2], step: u32, cells: &[u32], words: &mut [[u32; 2]]) {
     c2c_words_impl(key, step, cells, words)
 }
 
@@ -248,14 +390,26 @@ struct Counts {
 
 impl Counts {
     /// Pulse counts of the weights `w0..w0 + grad.len()` into `n`. A separate loop with no
-    /// cell state, so the rounding draws vectorize (AVX2 picked at run time; the operations
-    /// are the same, so are the counts).
+    /// cell state, so the rounding draws vectorize (AVX-512 or AVX2 picked at run time; the
+    /// operations are the same, so are the counts).
     fn row(&self, n: &mut [i32], grad: &[f32], w0: usize) {
         #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU has AVX2.
-            return unsafe { self.row_avx2(n, grad, w0) };
+        {
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                // SAFETY: the CPU has AVX-512F.
+                return unsafe { self.row_avx512(n, grad, w0) };
+            }
+            if std::arch::is_x86_feature_detected!("avx2") {
+                // SAFETY: the CPU has AVX2.
+                return unsafe { self.row_avx2(n, grad, w0) };
+            }
         }
+        self.row_impl(n, grad, w0)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn row_avx512(&self, n: &mut [i32], grad: &[f32], w0: usize) {
         self.row_impl(n, grad, w0)
     }
 
@@ -350,6 +504,60 @@ mod tests {
             }
         }
         assert!(refreshed, "no refresh");
+    }
+
+    /// Rows on the nominal linear curve (the whole-row path) program the same cells and
+    /// counters, bit for bit, as the per-cell loop.
+    #[test]
+    fn linear_rows_equal_the_per_cell_loop() {
+        use crate::config::{DeviceConfig, Mapping};
+        use crate::xbar::mapping::map_for_training;
+        let mut seed = 7u64;
+        for mapping in [Mapping::Offset, Mapping::Differential] {
+            for law in [C2cLaw::PerPulse, C2cLaw::PerUpdate] {
+                for (c2c, rounding) in [(0.0, Rounding::Nearest), (0.02, Rounding::Stochastic)] {
+                    let mut cfg = Xbar::default();
+                    (cfg.array.weight_bits, cfg.array.cell_bits) = (6, 6);
+                    cfg.array.mapping = mapping;
+                    cfg.device = DeviceConfig {
+                        levels: 64,
+                        on_off: 20.0,
+                        nl_ltp: 0.0,
+                        nl_ltd: 0.0,
+                        c2c,
+                        c2c_law: law,
+                        rounding,
+                        max_pulses_per_update: 9,
+                        ..DeviceConfig::default()
+                    };
+                    let knobs = Knobs::from_device(&cfg.device, 0.2, seed);
+                    let (n, k) = (13, 37);
+                    let w: Vec<f32> = (0..n * k)
+                        .map(|i| ((i * 37 % 101) as f32 / 50.0 - 1.0) * 0.9)
+                        .collect();
+                    let mut fast = map_for_training(&w, n, k, 1.0, &cfg, &knobs, 1, 2).unwrap();
+                    let mut slow = fast.clone();
+                    for step in 0..4 {
+                        let grad: Vec<f32> = (0..n * k)
+                            .map(|i| {
+                                ((i as u64 * 2654435761 + seed * 97 + step) % 1000) as f32 / 100.0
+                                    - 5.0
+                            })
+                            .collect();
+                        let step = step as u32;
+                        let a = program_with(&mut fast, &grad, &cfg, &knobs, step, true).unwrap();
+                        let b = program_with(&mut slow, &grad, &cfg, &knobs, step, false).unwrap();
+                        assert_eq!(a, b, "{mapping:?} {law:?} c2c {c2c}: counters");
+                        assert!(a.pulses > 0);
+                        let bits = |l: &LayerCells| -> Vec<u32> {
+                            l.cells.iter().map(|v| v.to_bits()).collect()
+                        };
+                        assert_eq!(bits(&fast), bits(&slow), "{mapping:?} {law:?} c2c {c2c}");
+                    }
+                    seed += 1;
+                }
+            }
+        }
     }
 
     /// A saturated pair is reset and its difference re-programmed on the larger cell's curve;
