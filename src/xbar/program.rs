@@ -170,7 +170,7 @@ fn program_with(
                         }
                     }
                 }
-                c2c_words(key_c2c, step, cells, words);
+                c2c_words(key_c2c, step, 0, cells, words);
             }
             let mut draw = words.iter();
             for (i, &n) in pulses.iter().enumerate() {
@@ -252,34 +252,36 @@ impl Linear {
     fn row(&self, j: usize, prow: &mut [f32], nrow: Option<&mut [f32]>, sc: &mut Scratch) {
         let k_in = prow.len();
         let sets = 1 + nrow.is_some() as u64;
-        let (mut pulses, mut written) = (0u64, 0u64);
-        for (m, &n) in sc.wc.row_max.iter_mut().zip(&sc.pulses) {
+        // The counters, and the positions i of the written cells (compacted without branches).
+        sc.cells.resize(k_in, 0);
+        let (mut pulses, mut written) = (0u64, 0usize);
+        for (i, (m, &n)) in sc.wc.row_max.iter_mut().zip(&sc.pulses).enumerate() {
             let a = n.unsigned_abs();
             *m = (*m).max(a);
             pulses += a as u64;
-            written += (n != 0) as u64;
+            sc.cells[written] = i as u32;
+            written += (n != 0) as usize;
         }
+        sc.cells.truncate(written);
         sc.wc.pulses += sets * pulses;
-        sc.wc.cells_written += sets * written;
+        sc.wc.cells_written += sets * written as u64;
         if written == 0 {
             return;
         }
         for (set, cells) in [Some(prow), nrow].into_iter().flatten().enumerate() {
             if self.noisy {
-                sc.cells.clear();
-                let first = (set * self.n_out + j) * k_in; // `LayerCells::cell_index(set, j, 0, 0)`
-                sc.cells.extend(
-                    (0..k_in)
-                        .filter(|&i| sc.pulses[i] != 0)
-                        .map(|i| (first + i) as u32),
-                );
-                c2c_words(self.key, self.step, &sc.cells, &mut sc.words);
-                sc.z.fill(0.0);
-                for (&c, &[w0, w1]) in sc.cells.iter().zip(&sc.words) {
-                    sc.z[c as usize - first] = normal(w0, w1);
+                // `LayerCells::cell_index(set, j, i, 0)` is `first + i`.
+                let first = ((set * self.n_out + j) * k_in) as u32;
+                c2c_words(self.key, self.step, first, &sc.cells, &mut sc.words);
+                for (&i, &[w0, w1]) in sc.cells.iter().zip(&sc.words) {
+                    sc.z[i as usize] = normal(w0, w1);
                 }
             }
             apply_row(self, cells, &sc.pulses, set == 1, &sc.z);
+        }
+        // Unwritten cells keep z = 0 for the next row.
+        for &i in &sc.cells {
+            sc.z[i as usize] = 0.0;
         }
     }
 }
@@ -338,42 +340,54 @@ struct Scratch {
     z: Vec<f32>,
 }
 
-/// Words 0 and 1 of the c2c draws `[cell, step, 0, 0]` of `cells` into `words` (`normal` of
+/// Words 0 and 1 of the c2c draws `[first + cell, step, 0, 0]` of `cells` into `words` (`normal` of
 /// them is `draws::normal_at`). One loop without branches, so the Philox rounds vectorize
 /// (AVX-512 or AVX2 picked at run time; the same operations, so the same words).
-fn c2c_words(key: [u32; 2], step: u32, cells: &[u32], words: &mut Vec<[u32; 2]>) {
+fn c2c_words(key: [u32; 2], step: u32, first: u32, cells: &[u32], words: &mut Vec<[u32; 2]>) {
     words.clear();
     words.resize(cells.len(), [0; 2]);
     #[cfg(target_arch = "x86_64")]
     {
         if std::arch::is_x86_feature_detected!("avx512f") {
             // SAFETY: the CPU has AVX-512F.
-            return unsafe { c2c_words_avx512(key, step, cells, words) };
+            return unsafe { c2c_words_avx512(key, step, first, cells, words) };
         }
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU has AVX2.
-            return unsafe { c2c_words_avx2(key, step, cells, words) };
+            return unsafe { c2c_words_avx2(key, step, first, cells, words) };
         }
     }
-    c2c_words_impl(key, step, cells, words)
+    c2c_words_impl(key, step, first, cells, words)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-unsafe fn c2c_words_avx512(key: [u32; 2], step: u32, cells: &[u32], words: &mut [[u32; 2]]) {
-    c2c_words_impl(key, step, cells, words)
+unsafe fn c2c_words_avx512(
+    key: [u32; 2],
+    step: u32,
+    first: u32,
+    cells: &[u32],
+    words: &mut [[u32; 2]],
+) {
+    c2c_words_impl(key, step, first, cells, words)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn c2c_words_avx2(key: [u32; 2], step: u32, cells: &[u32], words: &mut [[u32; 2]]) {
-    c2c_words_impl(key, step, cells, words)
+unsafe fn c2c_words_avx2(
+    key: [u32; 2],
+    step: u32,
+    first: u32,
+    cells: &[u32],
+    words: &mut [[u32; 2]],
+) {
+    c2c_words_impl(key, step, first, cells, words)
 }
 
 #[inline(always)]
-fn c2c_words_impl(key: [u32; 2], step: u32, cells: &[u32], words: &mut [[u32; 2]]) {
+fn c2c_words_impl(key: [u32; 2], step: u32, first: u32, cells: &[u32], words: &mut [[u32; 2]]) {
     for (w, &c) in words.iter_mut().zip(cells) {
-        let r = philox4x32_10([c, step, 0, 0], key);
+        let r = philox4x32_10([first.wrapping_add(c), step, 0, 0], key);
         *w = [r[0], r[1]];
     }
 }
