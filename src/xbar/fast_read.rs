@@ -343,28 +343,32 @@ impl<'a> Plan<'a> {
                 let per = acc
                     .par_chunks_mut(self.signs * outs)
                     .enumerate()
-                    .map(|(i, acc_b)| {
-                        let b = b0 + i;
-                        let rows = i * rows_per_b..(i + 1) * rows_per_b;
-                        let prod_b = if prod.is_empty() {
-                            &[][..]
-                        } else {
-                            &prod[rows.start * self.np..rows.end * self.np]
-                        };
-                        let dig_b = &dig[rows.start * geo.lines..rows.end * geo.lines];
-                        let mut local = Counters::default();
-                        let mut s_local = collecting.then(Seen::default);
-                        self.epilogue(
-                            (gp, g, p, lo, hi),
-                            b,
-                            prod_b,
-                            dig_b,
-                            acc_b,
-                            &mut local,
-                            s_local.as_mut().map(|s| (s, exact_ids)),
-                        );
-                        (local, s_local)
-                    })
+                    .map_init(
+                        || self.epilogue_buffers(),
+                        |bufs, (i, acc_b)| {
+                            let b = b0 + i;
+                            let rows = i * rows_per_b..(i + 1) * rows_per_b;
+                            let prod_b = if prod.is_empty() {
+                                &[][..]
+                            } else {
+                                &prod[rows.start * self.np..rows.end * self.np]
+                            };
+                            let dig_b = &dig[rows.start * geo.lines..rows.end * geo.lines];
+                            let mut local = Counters::default();
+                            let mut s_local = collecting.then(Seen::default);
+                            self.epilogue(
+                                (gp, g, p, lo, hi),
+                                b,
+                                prod_b,
+                                dig_b,
+                                acc_b,
+                                &mut local,
+                                s_local.as_mut().map(|s| (s, exact_ids)),
+                                bufs,
+                            );
+                            (local, s_local)
+                        },
+                    )
                     .collect::<Vec<_>>();
                 for (c, s) in per {
                     counters += c;
