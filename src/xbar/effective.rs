@@ -82,6 +82,52 @@ impl Frozen {
 /// `Frozen::draw` of this layer under the same device (or `None` for a device without frozen
 /// draws).
 pub fn pack(layer: &LayerCells, dir: Direction, cfg: &Xbar, frozen: Option<&Frozen>) -> Vec<f32> {
+    let d = &cfg.device.drift;
+    if frozen.is_none() && (!drift::active(d) || drift::uniform(d)) {
+        // Every cell's drift factor is the same constant (1 without drift).
+        return pack_plain(layer, dir, cfg, drift::factor(1.0, layer.g_min, 0.0, d));
+    }
+    pack_cells(layer, dir, cfg, frozen)
+}
+
+/// [`pack`] without frozen draws and with one drift factor `f` for every cell: the stored
+/// conductances times `f` (the reference's operation), gathered a column at a time without
+/// per-cell index arithmetic.
+fn pack_plain(layer: &LayerCells, dir: Direction, cfg: &Xbar, f: f32) -> Vec<f32> {
+    let geo = geometry(layer, dir, cfg);
+    let (s, lines) = (layer.slices, geo.lines);
+    let (n, k_in, sets) = (layer.fan_out, layer.fan_in, layer.sets());
+    let mut eff = vec![0f32; geo.ncol * s * lines];
+    let cells = &layer.cells;
+    eff.par_chunks_mut((lines * s).max(1))
+        .enumerate()
+        .for_each(|(c, col)| {
+            for (k, e) in col.chunks_mut(lines.max(1)).enumerate() {
+                // `cell_id(layer, dir, c, k, l)` is `first + l * stride` in `src`.
+                let (src, first, stride) = match dir {
+                    Direction::Forward if c < sets * n => (cells, c * k_in * s + k, s),
+                    Direction::Transposed if c < sets * k_in => {
+                        (cells, ((c / k_in) * n * k_in + c % k_in) * s + k, k_in * s)
+                    }
+                    Direction::Forward => (&layer.ref_fwd, k * 2 + c - sets * n, s * 2),
+                    Direction::Transposed => (&layer.ref_bwd, k * 2 + c - sets * k_in, s * 2),
+                };
+                if stride == 1 {
+                    for (e, &g) in e.iter_mut().zip(&src[first..first + lines]) {
+                        *e = g * f;
+                    }
+                } else {
+                    for (l, e) in e.iter_mut().enumerate() {
+                        *e = src[first + l * stride] * f;
+                    }
+                }
+            }
+        });
+    eff
+}
+
+/// [`pack`] cell by cell: stuck cells, per-cell drift and d2d as the reference applies them.
+fn pack_cells(layer: &LayerCells, dir: Direction, cfg: &Xbar, frozen: Option<&Frozen>) -> Vec<f32> {
     let geo = geometry(layer, dir, cfg);
     let (s, lines) = (layer.slices, geo.lines);
     let d = &cfg.device.drift;
@@ -155,5 +201,55 @@ impl EffCache {
     pub fn invalidate(&mut self) {
         self.forward = None;
         self.transposed = None;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Mapping;
+    use crate::xbar::mapping::{map_for_training, map_weights};
+
+    /// The column-gather pack equals the cell-by-cell one bit for bit: both mappings, both
+    /// directions, one and two slices, with and without a uniform drift.
+    #[test]
+    fn plain_pack_equals_cell_by_cell() {
+        let (n, k) = (11, 19);
+        let w: Vec<f32> = (0..n * k)
+            .map(|i| (i * 29 % 97) as f32 / 48.0 - 1.0)
+            .collect();
+        for mapping in [Mapping::Offset, Mapping::Differential] {
+            for (wb, cb) in [(4, 4), (6, 3)] {
+                for drift in [false, true] {
+                    let mut cfg = Xbar::default();
+                    cfg.array.mapping = mapping;
+                    (cfg.array.weight_bits, cfg.array.cell_bits) = (wb, cb);
+                    if drift {
+                        cfg.device.drift.t = 1000.0;
+                        cfg.device.drift.nu = 0.05;
+                    }
+                    let knobs = Knobs::from_device(&cfg.device, 0.1, 5);
+                    let mut layers = vec![map_weights(&w, n, k, None, &cfg, 0, 1)];
+                    if wb == cb {
+                        layers.push(map_for_training(&w, n, k, 1.0, &cfg, &knobs, 0, 1).unwrap());
+                    }
+                    for layer in &layers {
+                        assert!(Frozen::draw(layer, &cfg, &knobs).is_none());
+                        for dir in [Direction::Forward, Direction::Transposed] {
+                            let f = drift::factor(1.0, layer.g_min, 0.0, &cfg.device.drift);
+                            let a = pack_plain(layer, dir, &cfg, f);
+                            let b = pack_cells(layer, dir, &cfg, None);
+                            let bits =
+                                |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                            assert_eq!(
+                                bits(&a),
+                                bits(&b),
+                                "{mapping:?} {wb}/{cb} bits drift {drift} {dir:?}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
     }
 }

@@ -204,27 +204,14 @@ impl<'a> Plan<'a> {
         let active = dig
             .par_chunks_mut(per_b)
             .enumerate()
-            .map(|(i, rows)| {
-                let b = b0 + i;
-                let mut n = 0u64;
-                for sign in 0..self.signs {
-                    for l in 0..lines {
-                        let v = self.x[b * lines + l];
-                        let q = input_code(
-                            if sign == 1 { -v } else { v },
-                            self.x_max,
-                            self.geo.in_bits,
-                        );
-                        let d = self.geo.dac_bits as usize;
-                        for t in 0..t_n {
-                            let dg = (q >> (d * t)) & ((1u32 << d) - 1);
-                            rows[(sign * t_n + t) * lines + l] = dg as f32;
-                            n += (dg != 0) as u64;
-                        }
-                    }
-                }
-                n
-            })
+            .map_init(
+                || vec![0u32; lines],
+                |codes, (i, rows)| {
+                    let b = b0 + i;
+                    let x = &self.x[b * lines..(b + 1) * lines];
+                    digit_rows(x, self.x_max, self.signs, &self.geo, codes, rows)
+                },
+            )
             .sum();
         (dig, active)
     }
@@ -358,28 +345,32 @@ impl<'a> Plan<'a> {
                 let per = acc
                     .par_chunks_mut(self.signs * outs)
                     .enumerate()
-                    .map(|(i, acc_b)| {
-                        let b = b0 + i;
-                        let rows = i * rows_per_b..(i + 1) * rows_per_b;
-                        let prod_b = if prod.is_empty() {
-                            &[][..]
-                        } else {
-                            &prod[rows.start * self.np..rows.end * self.np]
-                        };
-                        let dig_b = &dig[rows.start * geo.lines..rows.end * geo.lines];
-                        let mut local = Counters::default();
-                        let mut s_local = collecting.then(Seen::default);
-                        self.epilogue(
-                            (gp, g, p, lo, hi),
-                            b,
-                            prod_b,
-                            dig_b,
-                            acc_b,
-                            &mut local,
-                            s_local.as_mut().map(|s| (s, exact_ids)),
-                        );
-                        (local, s_local)
-                    })
+                    .map_init(
+                        || self.epilogue_buffers(),
+                        |bufs, (i, acc_b)| {
+                            let b = b0 + i;
+                            let rows = i * rows_per_b..(i + 1) * rows_per_b;
+                            let prod_b = if prod.is_empty() {
+                                &[][..]
+                            } else {
+                                &prod[rows.start * self.np..rows.end * self.np]
+                            };
+                            let dig_b = &dig[rows.start * geo.lines..rows.end * geo.lines];
+                            let mut local = Counters::default();
+                            let mut s_local = collecting.then(Seen::default);
+                            self.epilogue(
+                                (gp, g, p, lo, hi),
+                                b,
+                                prod_b,
+                                dig_b,
+                                acc_b,
+                                &mut local,
+                                s_local.as_mut().map(|s| (s, exact_ids)),
+                                bufs,
+                            );
+                            (local, s_local)
+                        },
+                    )
                     .collect::<Vec<_>>();
                 for (c, s) in per {
                     counters += c;
@@ -404,4 +395,88 @@ impl<'a> Plan<'a> {
         }
         (raw, counters)
     }
+}
+
+/// One sample's digits `[sign][t][line]` (as `Plan::digit`) into `rows`, and their nonzero
+/// count; `codes` holds a line's input codes. Loops without branches that vectorize (AVX-512
+/// or AVX2 picked at run time; the same operations, so the same digits).
+fn digit_rows(
+    x: &[f32],
+    x_max: f32,
+    signs: usize,
+    geo: &Geometry,
+    codes: &mut [u32],
+    rows: &mut [f32],
+) -> u64 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU has AVX-512F.
+            return unsafe { digit_rows_avx512(x, x_max, signs, geo, codes, rows) };
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2.
+            return unsafe { digit_rows_avx2(x, x_max, signs, geo, codes, rows) };
+        }
+    }
+    digit_rows_impl(x, x_max, signs, geo, codes, rows)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn digit_rows_avx512(
+    x: &[f32],
+    x_max: f32,
+    signs: usize,
+    geo: &Geometry,
+    codes: &mut [u32],
+    rows: &mut [f32],
+) -> u64 {
+    digit_rows_impl(x, x_max, signs, geo, codes, rows)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn digit_rows_avx2(
+    x: &[f32],
+    x_max: f32,
+    signs: usize,
+    geo: &Geometry,
+    codes: &mut [u32],
+    rows: &mut [f32],
+) -> u64 {
+    digit_rows_impl(x, x_max, signs, geo, codes, rows)
+}
+
+#[inline(always)]
+fn digit_rows_impl(
+    x: &[f32],
+    x_max: f32,
+    signs: usize,
+    geo: &Geometry,
+    codes: &mut [u32],
+    rows: &mut [f32],
+) -> u64 {
+    let (lines, t_n) = (x.len(), geo.cycles);
+    let d = geo.dac_bits as usize;
+    let mask = (1u32 << d) - 1;
+    let mut active = 0u64;
+    for sign in 0..signs {
+        let flip = if sign == 1 { -1.0 } else { 1.0 };
+        for (q, &v) in codes.iter_mut().zip(x) {
+            // `if sign == 1 { -v } else { v }`: multiplying by -1 is the same negation.
+            *q = input_code(flip * v, x_max, geo.in_bits);
+        }
+        for t in 0..t_n {
+            let row = &mut rows[(sign * t_n + t) * lines..(sign * t_n + t + 1) * lines];
+            let mut n = 0u32;
+            for (r, &q) in row.iter_mut().zip(codes.iter()) {
+                let dg = (q >> (d * t)) & mask;
+                *r = dg as f32;
+                n += (dg != 0) as u32;
+            }
+            active += n as u64;
+        }
+    }
+    active
 }

@@ -14,9 +14,11 @@
 //! and a pair with a saturated cell is refreshed ([`refresh`]); refresh pulses count as its SET
 //! pulses plus one RESET per cell.
 
+mod linear;
+
 use rayon::prelude::*;
 
-use crate::config::{ConfigError, Rounding};
+use crate::config::{C2cLaw, ConfigError, Rounding};
 use crate::rng::{normal, philox4x32_10, Purpose};
 
 use super::device::{apply_update, floor, g_after_ltp, ltp_pulses_at, CellCurve};
@@ -64,6 +66,18 @@ pub fn program(
     knobs: &Knobs,
     step: u32,
 ) -> Result<WriteCounters, ConfigError> {
+    program_with(layer, grad, cfg, knobs, step, true)
+}
+
+/// [`program`]; `fast` false keeps every row on the per-cell loop (the oracle of the tests).
+fn program_with(
+    layer: &mut LayerCells,
+    grad: &[f32],
+    cfg: &Xbar,
+    knobs: &Knobs,
+    step: u32,
+    fast: bool,
+) -> Result<WriteCounters, ConfigError> {
     cfg.validate(true)?;
     let (n_out, k_in) = (layer.fan_out, layer.fan_in);
     assert_eq!(
@@ -97,6 +111,7 @@ pub fn program(
         pulses: vec![0i32; k_in],
         cells: Vec::new(),
         words: Vec::new(),
+        z: vec![0f32; k_in],
     };
     let counts = Counts {
         key: key_round,
@@ -107,18 +122,40 @@ pub fn program(
         max_pulses: dev.max_pulses_per_update,
     };
     let noisy = knobs.c2c > 0.0;
+    // Every cell on the nominal linear curve (the ideal device): rows take the branch-free
+    // path of `linear_row`, which vectorizes.
+    let linear = !dev.set_only
+        && base.a_ltp == 0.0
+        && base.a_ltd == 0.0
+        && knobs.nl_d2d == 0.0
+        && knobs.up_down_d2d == 0.0
+        && knobs.bounds_d2d == 0.0;
+    let lin = Linear {
+        curve: base,
+        c2c: knobs.c2c,
+        per_pulse: dev.c2c_law == C2cLaw::PerPulse,
+        key: key_c2c,
+        step,
+        n_out,
+        noisy,
+    };
     let wc = pos
         .par_chunks_mut(k_in.max(1))
         .zip(neg_rows.par_iter_mut())
         .enumerate()
         .fold(empty, |mut sc, (j, (prow, nrow))| {
+            counts.row(&mut sc.pulses, &grad[j * k_in..(j + 1) * k_in], j * k_in);
+            if linear && fast {
+                lin.row(j, prow, nrow.as_deref_mut(), &mut sc);
+                return sc;
+            }
             let Scratch {
                 wc,
                 pulses,
                 cells,
                 words,
+                ..
             } = &mut sc;
-            counts.row(pulses, &grad[j * k_in..(j + 1) * k_in], j * k_in);
             // The c2c draws of the cells written, in the order the loop below takes them,
             // computed in one loop that vectorizes (the normals are the same).
             if noisy {
@@ -133,7 +170,7 @@ pub fn program(
                         }
                     }
                 }
-                c2c_words(key_c2c, step, cells, words);
+                c2c_words(key_c2c, step, 0, cells, words);
             }
             let mut draw = words.iter();
             for (i, &n) in pulses.iter().enumerate() {
@@ -197,6 +234,17 @@ pub fn program(
     Ok(wc)
 }
 
+/// What a row on the nominal linear curve needs (see `program`'s `linear`).
+struct Linear {
+    curve: CellCurve,
+    c2c: f32,
+    per_pulse: bool,
+    key: [u32; 2],
+    step: u32,
+    n_out: usize,
+    noisy: bool,
+}
+
 /// One task's state across the rows it programs: its counters and reused buffers.
 struct Scratch {
     wc: WriteCounters,
@@ -206,32 +254,58 @@ struct Scratch {
     cells: Vec<u32>,
     /// Philox words 0 and 1 of each of those cells' draws.
     words: Vec<[u32; 2]>,
+    /// c2c normals of the row's cells (0 where unwritten), for `Linear::row`.
+    z: Vec<f32>,
 }
 
-/// Words 0 and 1 of the c2c draws `[cell, step, 0, 0]` of `cells` into `words` (`normal` of
-/// them is `draws::normal_at`). One loop without branches, so the Philox rounds vectorize (AVX2
-/// picked at run time; the same operations, so the same words).
-fn c2c_words(key: [u32; 2], step: u32, cells: &[u32], words: &mut Vec<[u32; 2]>) {
+/// Words 0 and 1 of the c2c draws `[first + cell, step, 0, 0]` of `cells` into `words` (`normal` of
+/// them is `draws::normal_at`). One loop without branches, so the Philox rounds vectorize
+/// (AVX-512 or AVX2 picked at run time; the same operations, so the same words).
+fn c2c_words(key: [u32; 2], step: u32, first: u32, cells: &[u32], words: &mut Vec<[u32; 2]>) {
     words.clear();
     words.resize(cells.len(), [0; 2]);
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU has AVX2.
-        return unsafe { c2c_words_avx2(key, step, cells, words) };
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU has AVX-512F.
+            return unsafe { c2c_words_avx512(key, step, first, cells, words) };
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2.
+            return unsafe { c2c_words_avx2(key, step, first, cells, words) };
+        }
     }
-    c2c_words_impl(key, step, cells, words)
+    c2c_words_impl(key, step, first, cells, words)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn c2c_words_avx512(
+    key: [u32; 2],
+    step: u32,
+    first: u32,
+    cells: &[u32],
+    words: &mut [[u32; 2]],
+) {
+    c2c_words_impl(key, step, first, cells, words)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn c2c_words_avx2(key: [u32; 2], step: u32, cells: &[u32], words: &mut [[u32; 2]]) {
-    c2c_words_impl(key, step, cells, words)
+unsafe fn c2c_words_avx2(
+    key: [u32; 2],
+    step: u32,
+    first: u32,
+    cells: &[u32],
+    words: &mut [[u32; 2]],
+) {
+    c2c_words_impl(key, step, first, cells, words)
 }
 
 #[inline(always)]
-fn c2c_words_impl(key: [u32; 2], step: u32, cells: &[u32], words: &mut [[u32; 2]]) {
+fn c2c_words_impl(key: [u32; 2], step: u32, first: u32, cells: &[u32], words: &mut [[u32; 2]]) {
     for (w, &c) in words.iter_mut().zip(cells) {
-        let r = philox4x32_10([c, step, 0, 0], key);
+        let r = philox4x32_10([first.wrapping_add(c), step, 0, 0], key);
         *w = [r[0], r[1]];
     }
 }
@@ -248,14 +322,26 @@ struct Counts {
 
 impl Counts {
     /// Pulse counts of the weights `w0..w0 + grad.len()` into `n`. A separate loop with no
-    /// cell state, so the rounding draws vectorize (AVX2 picked at run time; the operations
-    /// are the same, so are the counts).
+    /// cell state, so the rounding draws vectorize (AVX-512 or AVX2 picked at run time; the
+    /// operations are the same, so are the counts).
     fn row(&self, n: &mut [i32], grad: &[f32], w0: usize) {
         #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU has AVX2.
-            return unsafe { self.row_avx2(n, grad, w0) };
+        {
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                // SAFETY: the CPU has AVX-512F.
+                return unsafe { self.row_avx512(n, grad, w0) };
+            }
+            if std::arch::is_x86_feature_detected!("avx2") {
+                // SAFETY: the CPU has AVX2.
+                return unsafe { self.row_avx2(n, grad, w0) };
+            }
         }
+        self.row_impl(n, grad, w0)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn row_avx512(&self, n: &mut [i32], grad: &[f32], w0: usize) {
         self.row_impl(n, grad, w0)
     }
 

@@ -151,7 +151,22 @@ fn quantize_impl(
     (n_near, clipped as u64)
 }
 
+/// Per-conversion buffers of one row of a pass, reused across the epilogues a task runs
+/// (every entry is written before it is read).
+pub(super) struct Codes {
+    codes: Vec<i32>,
+    near: Vec<bool>,
+}
+
 impl Plan<'_> {
+    /// Buffers for the epilogues of one task.
+    pub(super) fn epilogue_buffers(&self) -> Codes {
+        Codes {
+            codes: vec![0; self.np],
+            near: vec![false; self.np],
+        }
+    }
+
     /// ADC and shift-add of one sample's conversions in one pass: `prod` holds its products
     /// `[sign][t][np]` (empty with read noise), `dig` its digits `[sign][t][lines]`, `acc`
     /// its accumulators `[sign][outs]`.
@@ -165,6 +180,7 @@ impl Plan<'_> {
         acc: &mut [i64],
         counters: &mut Counters,
         mut seen: Option<(&mut Seen, bool)>,
+        bufs: &mut Codes,
     ) {
         let geo = &self.geo;
         let (np, s, outs, lines) = (self.np, geo.slices, geo.outs, geo.lines);
@@ -173,8 +189,10 @@ impl Plan<'_> {
         // Bound on |I_gemm - I_ref| / I_gemm (2 gamma_n), with margin for the f32 ends below.
         let rel = (2 * (hi - lo) + 8) as f32 * f32::EPSILON * 0.5;
         let noisy_terms = self.knobs.read_noise > 0.0;
-        let mut codes32 = vec![0i32; np];
-        let mut ambiguous = vec![false; np];
+        let Codes {
+            codes: codes32,
+            near: ambiguous,
+        } = bufs;
         for sign in 0..self.signs {
             let acc = &mut acc[sign * outs..(sign + 1) * outs];
             for t in 0..geo.cycles {
@@ -191,8 +209,8 @@ impl Plan<'_> {
                         self.adc.inv_lsb,
                         self.adc.floor_i,
                         self.adc.max_code,
-                        &mut codes32,
-                        &mut ambiguous,
+                        codes32,
+                        ambiguous,
                     );
                     counters.adc_clipped += clipped;
                     if near > 0 {
@@ -254,7 +272,7 @@ impl Plan<'_> {
                 counters.adc_conversions += np as u64;
                 for k in 0..s {
                     let shift = (c_bits * k + d * t) as u32;
-                    shift_add(acc, &codes32, s, k, shift, self.layer.mapping);
+                    shift_add(acc, codes32, s, k, shift, self.layer.mapping);
                 }
             }
         }
