@@ -342,56 +342,15 @@ impl<'a> Plan<'a> {
                         );
                     }
                 }
-                let per = acc
-                    .par_chunks_mut(self.signs * outs)
-                    .enumerate()
-                    .map_init(
-                        || self.epilogue_buffers(),
-                        |bufs, (i, acc_b)| {
-                            let b = b0 + i;
-                            let rows = i * rows_per_b..(i + 1) * rows_per_b;
-                            let prod_b = if prod.is_empty() {
-                                &[][..]
-                            } else {
-                                &prod[rows.start * self.np..rows.end * self.np]
-                            };
-                            let dig_b = &dig[rows.start * geo.lines..rows.end * geo.lines];
-                            let mut local = Counters::default();
-                            let mut s_local = collecting.then(Seen::default);
-                            self.epilogue(
-                                (gp, g, p, lo, hi),
-                                b,
-                                prod_b,
-                                dig_b,
-                                acc_b,
-                                &mut local,
-                                s_local.as_mut().map(|s| (s, exact_ids)),
-                                bufs,
-                            );
-                            (local, s_local)
-                        },
-                    )
-                    .collect::<Vec<_>>();
-                for (c, s) in per {
-                    counters += c;
-                    if let (Some(all), Some(s)) = (seen.as_deref_mut(), s) {
-                        all.merge(s);
-                    }
+                let collect = collecting.then_some(exact_ids);
+                let (c, s) =
+                    self.epilogue_pass((gp, g, p, lo, hi), b0, &prod, &dig, &mut acc, collect);
+                counters += c;
+                if let (Some(all), Some(s)) = (seen.as_deref_mut(), s) {
+                    all.merge(s);
                 }
             }
-            for (i, acc_b) in acc.chunks(self.signs * outs).enumerate() {
-                let r = &mut raw[(b0 + i) * outs..(b0 + i + 1) * outs];
-                for sign in 0..self.signs {
-                    let sgn = if sign == 1 {
-                        -(self.adc.step as f64)
-                    } else {
-                        self.adc.step as f64
-                    };
-                    for (r, &a) in r.iter_mut().zip(&acc_b[sign * outs..(sign + 1) * outs]) {
-                        *r += sgn * a as f64;
-                    }
-                }
-            }
+            self.descale(b0, &acc, &mut raw);
         }
         (raw, counters)
     }

@@ -208,10 +208,7 @@ impl Plan<'_> {
     /// The read of samples `0..batch` (as [`Plan::run`]) on products kept by
     /// [`Plan::products`] from a plan of the same layer, inputs and conductances.
     pub fn run_on(&self, batch: usize, products: &Products) -> (Vec<f64>, Counters) {
-        let geo = &self.geo;
-        let outs = geo.outs;
-        let (np, lines) = (self.np, geo.lines);
-        let rows_per_b = self.signs * geo.cycles;
+        let outs = self.geo.outs;
         let chunk_b = products.chunk_b;
         let mut raw = vec![0f64; batch * outs];
         let mut counters = Counters::default();
@@ -222,39 +219,10 @@ impl Plan<'_> {
             let mut acc = vec![0i64; (b1 - b0) * self.signs * outs];
             for (gp, &(g, p, lo, hi)) in self.passes.iter().enumerate() {
                 let prod = &products.prods[chunk * self.passes.len() + gp];
-                let per = acc
-                    .par_chunks_mut(self.signs * outs)
-                    .enumerate()
-                    .map(|(i, acc_b)| {
-                        let rows = i * rows_per_b..(i + 1) * rows_per_b;
-                        let mut local = Counters::default();
-                        self.epilogue(
-                            (gp, g, p, lo, hi),
-                            b0 + i,
-                            &prod[rows.start * np..rows.end * np],
-                            &dig[rows.start * lines..rows.end * lines],
-                            acc_b,
-                            &mut local,
-                            None,
-                        );
-                        local
-                    })
-                    .collect::<Vec<_>>();
-                for c in per {
-                    counters += c;
-                }
+                let (c, _) = self.epilogue_pass((gp, g, p, lo, hi), b0, prod, &dig, &mut acc, None);
+                counters += c;
             }
-            // The de-scaling of `Plan::run`, in the same f64 operations.
-            for (i, acc_b) in acc.chunks(self.signs * outs).enumerate() {
-                let r = &mut raw[(b0 + i) * outs..(b0 + i + 1) * outs];
-                for sign in 0..self.signs {
-                    let step = self.adc.step as f64;
-                    let sgn = if sign == 1 { -step } else { step };
-                    for (r, &a) in r.iter_mut().zip(&acc_b[sign * outs..(sign + 1) * outs]) {
-                        *r += sgn * a as f64;
-                    }
-                }
-            }
+            self.descale(b0, &acc, &mut raw);
         }
         (raw, counters)
     }

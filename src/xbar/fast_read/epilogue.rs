@@ -3,6 +3,8 @@
 //! those recomputed in the reference order), then shifted and added across input cycles and
 //! slices with the reference (offset) or negative set (differential) subtracted.
 
+use rayon::prelude::*;
+
 use crate::config::Mapping;
 
 use super::super::adc::Adc;
@@ -164,6 +166,74 @@ impl Plan<'_> {
         Codes {
             codes: vec![0; self.np],
             near: vec![false; self.np],
+        }
+    }
+    /// The ADC epilogue of one pass over samples `b0..` of a chunk (`prod` and `dig` hold the
+    /// chunk's rows; `prod` empty with read noise), in parallel over samples; `collect` =
+    /// Some(exact ids) gathers the data-column sums. Returns the counters and the sums seen.
+    pub(super) fn epilogue_pass(
+        &self,
+        pass: (usize, usize, usize, usize, usize),
+        b0: usize,
+        prod: &[f32],
+        dig: &[f32],
+        acc: &mut [i64],
+        collect: Option<bool>,
+    ) -> (Counters, Option<Seen>) {
+        let (outs, lines, np) = (self.geo.outs, self.geo.lines, self.np);
+        let rows_per_b = self.signs * self.geo.cycles;
+        let per = acc
+            .par_chunks_mut(self.signs * outs)
+            .enumerate()
+            .map_init(
+                || self.epilogue_buffers(),
+                |bufs, (i, acc_b)| {
+                    let rows = i * rows_per_b..(i + 1) * rows_per_b;
+                    let prod_b = if prod.is_empty() {
+                        &[][..]
+                    } else {
+                        &prod[rows.start * np..rows.end * np]
+                    };
+                    let dig_b = &dig[rows.start * lines..rows.end * lines];
+                    let mut local = Counters::default();
+                    let mut s_local = collect.map(|_| Seen::default());
+                    self.epilogue(
+                        pass,
+                        b0 + i,
+                        prod_b,
+                        dig_b,
+                        acc_b,
+                        &mut local,
+                        s_local.as_mut().zip(collect),
+                        bufs,
+                    );
+                    (local, s_local)
+                },
+            )
+            .collect::<Vec<_>>();
+        let mut counters = Counters::default();
+        let mut seen = collect.map(|_| Seen::default());
+        for (c, s) in per {
+            counters += c;
+            if let (Some(all), Some(s)) = (seen.as_mut(), s) {
+                all.merge(s);
+            }
+        }
+        (counters, seen)
+    }
+
+    /// Adds the signed, de-scaled accumulators of samples `b0..` of a chunk to `raw`.
+    pub(super) fn descale(&self, b0: usize, acc: &[i64], raw: &mut [f64]) {
+        let outs = self.geo.outs;
+        let step = self.adc.step as f64;
+        for (i, acc_b) in acc.chunks(self.signs * outs).enumerate() {
+            let r = &mut raw[(b0 + i) * outs..(b0 + i + 1) * outs];
+            for sign in 0..self.signs {
+                let sgn = if sign == 1 { -step } else { step };
+                for (r, &a) in r.iter_mut().zip(&acc_b[sign * outs..(sign + 1) * outs]) {
+                    *r += sgn * a as f64;
+                }
+            }
         }
     }
 
