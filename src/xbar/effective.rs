@@ -7,13 +7,12 @@
 
 use rayon::prelude::*;
 
-use crate::rng::Purpose;
-
-use super::draws::{normal_at, stream_key, uniform_at};
+use super::d2d::D2d;
 use super::drift;
 use super::knobs::Knobs;
 use super::mapping::LayerCells;
 use super::read::{cell_id, geometry, Direction};
+use super::stuck::Stuck;
 use crate::config::Xbar;
 
 /// Per-cell frozen draws over the whole cell-index space (data and reference cells).
@@ -33,13 +32,13 @@ impl Frozen {
     /// drift-exponent spread.
     pub fn draw(layer: &LayerCells, cfg: &Xbar, knobs: &Knobs) -> Option<Frozen> {
         let dev = &cfg.device;
-        let (stuck_off, stuck_any) = (dev.stuck_off as f32, (dev.stuck_off + dev.stuck_on) as f32);
+        let (inst, lay) = (layer.instance, layer.layer);
+        let stuck_model = Stuck::new(dev, knobs, inst, lay, layer.g_min);
+        let d2d = D2d::new(knobs, inst, lay);
         let spread = dev.drift.nu_d2d != 0.0;
-        if knobs.d2d <= 0.0 && stuck_any <= 0.0 && !spread {
+        if d2d.is_none() && stuck_model.is_none() && !spread {
             return None;
         }
-        let key_d2d = stream_key(knobs.seed, Purpose::D2d, layer.instance, layer.layer);
-        let key_stuck = stream_key(knobs.seed, Purpose::Stuck, layer.instance, layer.layer);
         let n = layer.total_cells();
         let mut factor = vec![1f32; n];
         let mut stuck = vec![0u8; n];
@@ -48,25 +47,16 @@ impl Frozen {
             .zip(stuck.par_iter_mut())
             .enumerate()
             .for_each(|(idx, (f, st))| {
-                let ctr = [idx as u32, 0, 0, 0];
-                if stuck_any > 0.0 {
-                    let u = uniform_at(key_stuck, ctr);
-                    if u < stuck_off {
-                        *st = 1;
-                    } else if u < stuck_any {
-                        *st = 2;
-                    }
+                if let Some(m) = &stuck_model {
+                    *st = m.state(idx);
                 }
-                if knobs.d2d > 0.0 {
-                    *f = (1.0 + knobs.d2d * normal_at(key_d2d, ctr)).max(0.0);
+                if let Some(m) = &d2d {
+                    *f = m.factor(idx);
                 }
             });
         let drift_z = if spread {
-            let key = stream_key(knobs.seed, Purpose::Drift, layer.instance, layer.layer);
-            (0..n)
-                .into_par_iter()
-                .map(|idx| normal_at(key, [idx as u32, 0, 0, 0]))
-                .collect()
+            let z = drift::Deviates::always(knobs, inst, lay);
+            (0..n).into_par_iter().map(|idx| z.z(idx)).collect()
         } else {
             Vec::new()
         };

@@ -8,7 +8,8 @@
 //!
 //! with p_off = `device.stuck_off`, p_on = `device.stuck_on`. The stuck value replaces the
 //! programmed one before drift and d2d apply (`read::effective`). One implementation for the
-//! reference read and the GPU's frozen cell words (`gpu::xbar`).
+//! reference read, the fast path's frozen draws (`effective`) and the GPU's frozen cell words
+//! (`gpu::xbar`).
 
 use crate::config::DeviceConfig;
 use crate::rng::Purpose;
@@ -45,16 +46,26 @@ impl Stuck {
         })
     }
 
+    /// Cell `idx`'s state: 0 healthy, 1 stuck off (G_min), 2 stuck on (G_max).
+    #[inline]
+    pub fn state(&self, idx: usize) -> u8 {
+        let u = uniform_at(self.key, [idx as u32, 0, 0, 0]);
+        if u < self.p_off {
+            1
+        } else if u < self.p_any {
+            2
+        } else {
+            0
+        }
+    }
+
     /// The conductance cell `idx` is stuck at, `None` for a healthy cell.
     #[inline]
     pub fn value(&self, idx: usize) -> Option<f32> {
-        let u = uniform_at(self.key, [idx as u32, 0, 0, 0]);
-        if u < self.p_off {
-            Some(self.g_min)
-        } else if u < self.p_any {
-            Some(1.0)
-        } else {
-            None
+        match self.state(idx) {
+            1 => Some(self.g_min),
+            2 => Some(1.0),
+            _ => None,
         }
     }
 }
