@@ -22,6 +22,7 @@
 //! mode, whose per-tensor ranges need every sum before any conversion; `calibrated_read` the
 //! calibrating read that keeps its products for the epilogue after the calibration.
 
+mod blocks;
 mod calibrated_read;
 mod epilogue;
 mod minmax_read;
@@ -309,6 +310,9 @@ impl<'a> Plan<'a> {
         }
         let geo = &self.geo;
         let outs = geo.outs;
+        if seen.is_none() && batch > 0 && outs > 0 {
+            return self.run_blocks(batch);
+        }
         let passes = &self.passes;
         let collecting = seen.is_some();
         let exact_ids = seen.as_ref().is_some_and(|s| s.hist.is_empty());
