@@ -27,6 +27,7 @@ mod calibrated_read;
 mod epilogue;
 mod minmax_read;
 
+use multiversion::multiversion;
 use rayon::prelude::*;
 
 use crate::config::{AdcMode, ReadNoiseModel};
@@ -363,56 +364,8 @@ impl<'a> Plan<'a> {
 /// One sample's digits `[sign][t][line]` (as `Plan::digit`) into `rows`, and their nonzero
 /// count; `codes` holds a line's input codes. Loops without branches that vectorize (AVX-512
 /// or AVX2 picked at run time; the same operations, so the same digits).
+#[multiversion(targets("x86_64+avx512f", "x86_64+avx2"))]
 fn digit_rows(
-    x: &[f32],
-    x_max: f32,
-    signs: usize,
-    geo: &Geometry,
-    codes: &mut [u32],
-    rows: &mut [f32],
-) -> u64 {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            // SAFETY: the CPU has AVX-512F.
-            return unsafe { digit_rows_avx512(x, x_max, signs, geo, codes, rows) };
-        }
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU has AVX2.
-            return unsafe { digit_rows_avx2(x, x_max, signs, geo, codes, rows) };
-        }
-    }
-    digit_rows_impl(x, x_max, signs, geo, codes, rows)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-unsafe fn digit_rows_avx512(
-    x: &[f32],
-    x_max: f32,
-    signs: usize,
-    geo: &Geometry,
-    codes: &mut [u32],
-    rows: &mut [f32],
-) -> u64 {
-    digit_rows_impl(x, x_max, signs, geo, codes, rows)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn digit_rows_avx2(
-    x: &[f32],
-    x_max: f32,
-    signs: usize,
-    geo: &Geometry,
-    codes: &mut [u32],
-    rows: &mut [f32],
-) -> u64 {
-    digit_rows_impl(x, x_max, signs, geo, codes, rows)
-}
-
-#[inline(always)]
-fn digit_rows_impl(
     x: &[f32],
     x_max: f32,
     signs: usize,

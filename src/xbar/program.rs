@@ -16,6 +16,7 @@
 
 mod linear;
 
+use multiversion::multiversion;
 use rayon::prelude::*;
 
 use crate::config::{C2cLaw, ConfigError, Rounding};
@@ -264,45 +265,10 @@ struct Scratch {
 fn c2c_words(key: [u32; 2], step: u32, first: u32, cells: &[u32], words: &mut Vec<[u32; 2]>) {
     words.clear();
     words.resize(cells.len(), [0; 2]);
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            // SAFETY: the CPU has AVX-512F.
-            return unsafe { c2c_words_avx512(key, step, first, cells, words) };
-        }
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU has AVX2.
-            return unsafe { c2c_words_avx2(key, step, first, cells, words) };
-        }
-    }
     c2c_words_impl(key, step, first, cells, words)
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-unsafe fn c2c_words_avx512(
-    key: [u32; 2],
-    step: u32,
-    first: u32,
-    cells: &[u32],
-    words: &mut [[u32; 2]],
-) {
-    c2c_words_impl(key, step, first, cells, words)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn c2c_words_avx2(
-    key: [u32; 2],
-    step: u32,
-    first: u32,
-    cells: &[u32],
-    words: &mut [[u32; 2]],
-) {
-    c2c_words_impl(key, step, first, cells, words)
-}
-
-#[inline(always)]
+#[multiversion(targets("x86_64+avx512f", "x86_64+avx2"))]
 fn c2c_words_impl(key: [u32; 2], step: u32, first: u32, cells: &[u32], words: &mut [[u32; 2]]) {
     for (w, &c) in words.iter_mut().zip(cells) {
         let r = philox4x32_10([first.wrapping_add(c), step, 0, 0], key);

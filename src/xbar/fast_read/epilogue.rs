@@ -3,6 +3,7 @@
 //! those recomputed in the reference order), then shifted and added across input cycles and
 //! slices with the reference (offset) or negative set (differential) subtracted.
 
+use multiversion::multiversion;
 use rayon::prelude::*;
 
 use crate::config::Mapping;
@@ -56,37 +57,8 @@ unsafe fn quantize_avx2(
 
 /// acc[o] += (code_o - reference) << shift for slice `k` of `codes` (`[column][slice]`):
 /// offset mapping 2 code_o - code_lo - code_hi, differential code_o+ - code_o-.
+#[multiversion(targets("x86_64+avx2"))]
 fn shift_add(acc: &mut [i64], codes: &[i32], s: usize, k: usize, shift: u32, mapping: Mapping) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU has AVX2.
-        return unsafe { shift_add_avx2(acc, codes, s, k, shift, mapping) };
-    }
-    shift_add_impl(acc, codes, s, k, shift, mapping)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn shift_add_avx2(
-    acc: &mut [i64],
-    codes: &[i32],
-    s: usize,
-    k: usize,
-    shift: u32,
-    mapping: Mapping,
-) {
-    shift_add_impl(acc, codes, s, k, shift, mapping)
-}
-
-#[inline(always)]
-fn shift_add_impl(
-    acc: &mut [i64],
-    codes: &[i32],
-    s: usize,
-    k: usize,
-    shift: u32,
-    mapping: Mapping,
-) {
     let outs = acc.len();
     if s == 1 {
         match mapping {

@@ -3,6 +3,7 @@
 
 use crate::config::C2cLaw;
 use crate::rng::normal;
+use multiversion::multiversion;
 
 use super::super::device::apply_update_linear;
 use super::{c2c_words, Linear, Scratch};
@@ -55,35 +56,8 @@ impl Linear {
 }
 
 /// `apply_update_linear` of every cell of a row (`negate`: the - cells get -n pulses).
+#[multiversion(targets("x86_64+avx512f", "x86_64+avx2"))]
 fn apply_row(lin: &Linear, cells: &mut [f32], pulses: &[i32], negate: bool, z: &[f32]) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            // SAFETY: the CPU has AVX-512F.
-            return unsafe { apply_row_avx512(lin, cells, pulses, negate, z) };
-        }
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU has AVX2.
-            return unsafe { apply_row_avx2(lin, cells, pulses, negate, z) };
-        }
-    }
-    apply_row_impl(lin, cells, pulses, negate, z)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-unsafe fn apply_row_avx512(lin: &Linear, cells: &mut [f32], pulses: &[i32], neg: bool, z: &[f32]) {
-    apply_row_impl(lin, cells, pulses, neg, z)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn apply_row_avx2(lin: &Linear, cells: &mut [f32], pulses: &[i32], neg: bool, z: &[f32]) {
-    apply_row_impl(lin, cells, pulses, neg, z)
-}
-
-#[inline(always)]
-fn apply_row_impl(lin: &Linear, cells: &mut [f32], pulses: &[i32], negate: bool, z: &[f32]) {
     let law = if lin.per_pulse {
         C2cLaw::PerPulse
     } else {
