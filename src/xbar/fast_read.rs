@@ -303,6 +303,25 @@ impl<'a> Plan<'a> {
         (self.reference_sum(&dt, lo, j, b, tg, g, p) * self.inv_unit).abs()
     }
 
+    /// The product of one pass, lines `lo..hi`: `prod` (m x np) = the digits (m x lines,
+    /// row-major) from column lo times the pass's conductances (`eff[j * lines + lo + l]`).
+    fn pass_product(&self, dig: &[f32], m: usize, (lo, hi): (usize, usize), prod: &mut [f32]) {
+        let lines = self.geo.lines;
+        assert!(dig.len() >= m * lines && prod.len() >= m * self.np && hi <= lines);
+        assert!(self.eff.len() >= self.np * lines);
+        // SAFETY: the asserts above bound every element the strides reach.
+        unsafe {
+            crate::sgemm::sgemm(
+                (m, hi - lo, self.np),
+                1.0,
+                (dig.as_ptr().add(lo), lines as isize, 1),
+                (self.eff.as_ptr().add(lo), 1, lines as isize),
+                0.0,
+                (prod.as_mut_ptr(), self.np as isize, 1),
+            );
+        }
+    }
+
     /// The read of samples `0..batch`: raw `[batch][outs]` and counters, as the reference.
     /// `seen` collects the data-column partial sums (calibration).
     pub fn run(&self, batch: usize, mut seen: Option<&mut Seen>) -> (Vec<f64>, Counters) {
@@ -334,18 +353,7 @@ impl<'a> Plan<'a> {
             }
             for (gp, &(g, p, lo, hi)) in passes.iter().enumerate() {
                 if self.knobs.read_noise == 0.0 {
-                    // SAFETY: D is m x lines (row-major) from column lo, G is (hi - lo) x np with
-                    // element (l, j) at eff[j * lines + lo + l], C is m x np; all in bounds.
-                    unsafe {
-                        crate::sgemm::sgemm(
-                            (m, hi - lo, self.np),
-                            1.0,
-                            (dig.as_ptr().add(lo), geo.lines as isize, 1),
-                            (self.eff.as_ptr().add(lo), 1, geo.lines as isize),
-                            0.0,
-                            (prod.as_mut_ptr(), self.np as isize, 1),
-                        );
-                    }
+                    self.pass_product(&dig, m, (lo, hi), &mut prod);
                 }
                 let collect = collecting.then_some(exact_ids);
                 let (c, s) =

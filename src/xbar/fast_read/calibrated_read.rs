@@ -56,18 +56,7 @@ impl Plan<'_> {
             let m = (b1 - b0) * rows_per_b;
             for &(_, _, lo, hi) in &self.passes {
                 let mut prod = vec![0f32; m * self.np];
-                // SAFETY: as in `Plan::run`: D is m x lines (row-major) from column lo, G is
-                // (hi - lo) x np with element (l, j) at eff[j * lines + lo + l], C is m x np.
-                unsafe {
-                    crate::sgemm::sgemm(
-                        (m, hi - lo, self.np),
-                        1.0,
-                        (dig.as_ptr().add(lo), geo.lines as isize, 1),
-                        (self.eff.as_ptr().add(lo), 1, geo.lines as isize),
-                        0.0,
-                        (prod.as_mut_ptr(), self.np as isize, 1),
-                    );
-                }
+                self.pass_product(&dig, m, (lo, hi), &mut prod);
                 if let Some(all) = coarse.as_mut() {
                     // Binned while the product is in cache.
                     let part =
