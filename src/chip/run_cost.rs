@@ -17,13 +17,7 @@ pub fn run_cost(report: RunReport) -> CostedRun {
     let cfg = &report.config;
     let measured =
         (!report.activity.is_empty()).then(|| super::experiment::measured(cfg, &report.activity));
-    let cost = match super::experiment::report(cfg, measured.as_deref()) {
-        Ok(c) => Some(c),
-        Err(e) => {
-            eprintln!("warning: chip cost not estimated: {e:#}");
-            None
-        }
-    };
+    let cost = or_warn(super::experiment::report(cfg, measured.as_deref()));
     report.with_cost(cost)
 }
 
@@ -47,12 +41,11 @@ pub fn eval_cost(report: EvalReport, model: &Model) -> EvalReport<ChipReport> {
         activity: None,
         training: None,
     };
-    let cost = match estimate(&req) {
-        Ok(r) => Some(r),
-        Err(e) => {
-            eprintln!("warning: chip cost not estimated: {e:#}");
-            None
-        }
-    };
-    report.with_cost(cost)
+    report.with_cost(or_warn(estimate(&req)))
+}
+
+/// The cost, or a warning and none: the cost model never costs a report its results.
+fn or_warn<E: std::fmt::Display>(cost: Result<ChipReport, E>) -> Option<ChipReport> {
+    cost.map_err(|e| eprintln!("warning: chip cost not estimated: {e:#}"))
+        .ok()
 }
