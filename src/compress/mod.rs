@@ -3,6 +3,7 @@
 
 pub mod eigen;
 pub mod penni;
+pub mod phase;
 pub mod pipeline;
 
 pub use crate::config::compress as config;

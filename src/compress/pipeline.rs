@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use super::config::CompressConfig;
 use super::penni;
+use super::phase::{train_phase, Phase};
 use crate::backend::Backend;
 use crate::chip::{self, ChipReport, EstimateRequest};
 use crate::config::ExperimentConfig;
@@ -16,7 +17,7 @@ use crate::data::Split;
 use crate::nn::counts::Counts;
 use crate::nn::model::Model;
 use crate::train::cnn::{self, CnnTrainer};
-use crate::train::cnn_net::Weights;
+use crate::train::report::EpochRecord;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Stage {
@@ -35,6 +36,9 @@ pub struct Stage {
     pub crossbar_accuracy: Option<f64>,
     pub crossbar_reads: Option<u64>,
     pub crossbar_adc_conversions: Option<u64>,
+    /// The stage's training epochs (retrained, fine-tuned): loss, accuracies, seconds.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub epochs: Vec<EpochRecord>,
 }
 
 /// Run-time memory of inference on one image (f32 everywhere; see docs/penni.md).
@@ -123,88 +127,6 @@ pub fn evaluate(
     Ok((acc, lat))
 }
 
-/// Which PENNI tensors train during an epoch.
-#[derive(Clone, Copy)]
-enum Phase {
-    /// L1 on coefficients; bases and coefficients alternate.
-    Retrain,
-    /// Masks hold pruned coefficients (and dead channels' bias, gamma, beta) at zero.
-    FineTune,
-}
-
-#[allow(clippy::too_many_arguments)]
-fn train_phase(
-    be: &mut dyn Backend,
-    cfg: &ExperimentConfig,
-    cc: &CompressConfig,
-    model: &Model,
-    split: &Split,
-    phase: Phase,
-    masks: &[Option<(Vec<f32>, Vec<f32>)>],
-    label: &str,
-) -> anyhow::Result<(Model, f64)> {
-    let (epochs, lr0) = match phase {
-        Phase::Retrain => (cc.retrain_epochs, cc.lr),
-        Phase::FineTune => (cc.finetune_epochs, cc.finetune_lr),
-    };
-    let hyper = cnn::hyper(cfg, split.train.len());
-    let mut t = CnnTrainer::new(be, model, hyper, split, cfg.seed)?;
-    t.set_augment(&cfg.data)?;
-    if let Phase::FineTune = phase {
-        for (lb, m) in t.nets[0].layers.iter_mut().zip(masks) {
-            let (Some((cm, bm)), Weights::Penni { coef, .. }) = (m, &mut lb.weights) else {
-                continue;
-            };
-            let cbuf = t.be.alloc(cm.len());
-            t.be.write(cbuf, cm);
-            coef.mask = Some(cbuf);
-            let bbuf = t.be.alloc(bm.len());
-            t.be.write(bbuf, bm);
-            lb.bias.mask = Some(bbuf);
-            if let Some(bn) = &mut lb.bn {
-                bn.gamma.mask = Some(bbuf);
-                bn.beta.mask = Some(bbuf);
-            }
-        }
-    }
-    let bar = crate::progress::bar(split.train.len() as u64 * epochs as u64, "samples", label);
-    let t0 = Instant::now();
-    for epoch in 0..epochs {
-        bar.set_message(format!("epoch {}/{epochs}", epoch + 1));
-        t.nets[0].set_lr(t.be, cc.lr_at(lr0, epoch, epochs) as f32);
-        let coef_turn = (epoch / cc.alternate).is_multiple_of(2);
-        for lb in &mut t.nets[0].layers {
-            if let Weights::Penni { basis, coef, .. } = &mut lb.weights {
-                match phase {
-                    Phase::Retrain => {
-                        coef.trainable = coef_turn;
-                        basis.trainable = !coef_turn;
-                        coef.l1 = cc.lambda as f32;
-                    }
-                    Phase::FineTune => {
-                        coef.trainable = true;
-                        basis.trainable = true;
-                        coef.l1 = 0.0;
-                    }
-                }
-            }
-        }
-        let (loss, acc) = t.train_epoch(epoch, &bar);
-        crate::progress::note(
-            &bar,
-            &format!(
-                "  {label} epoch {}/{epochs}: loss {loss:.4}, train accuracy {:.2}%",
-                epoch + 1,
-                100.0 * acc
-            ),
-        );
-        anyhow::ensure!(loss.is_finite(), "{label}: training loss is not finite");
-    }
-    bar.finish_and_clear();
-    let secs = t0.elapsed().as_secs_f64();
-    Ok((t.model(), secs))
-}
-
 /// The chip cost of `model`'s crossbar layers on the experiment's chip.
 pub fn chip_cost(cfg: &ExperimentConfig, model: &Model) -> anyhow::Result<ChipCost> {
     let chip_cfg = cfg.chip.clone().unwrap_or_default();
@@ -255,7 +177,12 @@ pub fn run(
 ) -> anyhow::Result<(CompressReport, Model, Model)> {
     cc.validate()?;
     let mut stages = Vec::new();
-    let stage = |be: &mut dyn Backend, name: &str, m: &Model, secs: f64| -> anyhow::Result<Stage> {
+    let stage = |be: &mut dyn Backend,
+                 name: &str,
+                 m: &Model,
+                 secs: f64,
+                 epochs: Vec<EpochRecord>|
+     -> anyhow::Result<Stage> {
         let (acc, lat) = evaluate(be, cfg, m, split)?;
         let xb = match cfg.array {
             Some(_) => Some(crate::train::cnn_xbar_eval::evaluate(be, cfg, m, split)?),
@@ -271,6 +198,7 @@ pub fn run(
             crossbar_accuracy: xb.as_ref().map(|x| x.accuracy),
             crossbar_reads: xb.as_ref().map(|x| x.reads),
             crossbar_adc_conversions: xb.as_ref().map(|x| x.adc_conversions),
+            epochs,
         };
         if !crate::progress::quiet() {
             eprintln!(
@@ -307,18 +235,19 @@ pub fn run(
             (m, t0.elapsed().as_secs_f64())
         }
     };
-    stages.push(stage(be, "baseline", &base, base_secs)?);
+    stages.push(stage(be, "baseline", &base, base_secs, vec![])?);
     let mut m = base.clone();
     penni::decompose(&mut m, cc.basis);
-    stages.push(stage(be, "decomposed", &m, 0.0)?);
-    let (mut m, secs) = train_phase(be, cfg, cc, &m, split, Phase::Retrain, &[], "retrain")?;
-    stages.push(stage(be, "retrained", &m, secs)?);
+    stages.push(stage(be, "decomposed", &m, 0.0, vec![])?);
+    let (mut m, secs, ep) = train_phase(be, cfg, cc, &m, split, Phase::Retrain, &[], "retrain")?;
+    stages.push(stage(be, "retrained", &m, secs, ep)?);
     let masks = penni::prune(&mut m, cc.threshold);
-    stages.push(stage(be, "pruned", &m, 0.0)?);
-    let (mut m, secs) = train_phase(be, cfg, cc, &m, split, Phase::FineTune, &masks, "fine-tune")?;
-    stages.push(stage(be, "fine-tuned", &m, secs)?);
+    stages.push(stage(be, "pruned", &m, 0.0, vec![])?);
+    let (mut m, secs, ep) =
+        train_phase(be, cfg, cc, &m, split, Phase::FineTune, &masks, "fine-tune")?;
+    stages.push(stage(be, "fine-tuned", &m, secs, ep)?);
     penni::shrink(&mut m);
-    stages.push(stage(be, "shrunk", &m, 0.0)?);
+    stages.push(stage(be, "shrunk", &m, 0.0, vec![])?);
     let (first, last) = (&stages[0], stages.last().unwrap());
     let frac = |a: usize, b: usize| {
         if a > 0 {

@@ -10,18 +10,21 @@
 //! The velocity v = momentum v + gain dW is divided in place by shift(max |v|) and drives the
 //! update law. The velocity restarts at zero every epoch.
 
-use std::time::Instant;
+use std::path::Path;
 
-use super::report::{Divergence, EpochRecord, FinalRecord, RunReport};
-use super::run::{progress, RunOptions};
+use super::epochs::{self, EpochHooks};
+use super::report::{Divergence, RunReport};
+use super::run::RunOptions;
 use super::wage_quant::{
     clip, init_limit_and_scale, normalize_by_shift, quantize, quantize_error, sigma,
 };
 use super::wage_update::{update_layer, Draws, LayerCurves, UpdateLaw};
+use crate::backend::xbar::XbarActivity;
 use crate::backend::{Backend, Gemm};
 use crate::config::{ExperimentConfig, WageConfig};
 use crate::cpu::gemm::gemm;
-use crate::data::{self, Dataset, Split};
+use crate::data::{self, Split};
+use crate::nn::model::{Fc, Layer, Model};
 use crate::rng::Purpose;
 
 /// One instance: weights, velocities and device curves of every layer.
@@ -211,46 +214,27 @@ impl WageMlp {
         self.v.iter_mut().for_each(|v| v.fill(0.0));
     }
 
-    /// Test accuracy on `set`, `batch` samples at a time.
-    pub fn accuracy(&self, set: &Dataset, batch: usize) -> f64 {
-        let f = set.features();
-        let classes = self.sizes[self.layers()];
-        let mut correct = 0;
-        for start in (0..set.len()).step_by(batch.max(1)) {
-            let rows = batch.min(set.len() - start);
-            let out = self.predict(&set.images[start * f..(start + rows) * f], rows);
-            correct += score(&out, &set.labels[start..start + rows], classes).1;
-        }
-        correct as f64 / set.len().max(1) as f64
+    /// The effective weights of layer `l` as a float forward uses them: Q(w, b_w) / alpha_l.
+    pub fn effective(&self, l: usize) -> Vec<f32> {
+        let s = self.scale[l];
+        self.quantized(l).iter().map(|q| q / s).collect()
     }
 
-    /// Trains one epoch in the order of `order`; returns (mean loss, accuracy) on the training
-    /// batches.
-    pub fn train_epoch(
-        &mut self,
-        set: &Dataset,
-        order: &[u32],
-        batch: usize,
-        bar: &indicatif::ProgressBar,
-    ) -> (f64, f64) {
-        self.reset_velocity();
-        let f = set.features();
-        let (mut loss, mut correct) = (0.0, 0);
-        for idx in order.chunks(batch.max(1)) {
-            let mut x = Vec::with_capacity(idx.len() * f);
-            let mut y = Vec::with_capacity(idx.len());
-            for &i in idx {
-                let i = i as usize;
-                x.extend_from_slice(&set.images[i * f..(i + 1) * f]);
-                y.push(set.labels[i]);
-            }
-            let (l, c) = self.step(&x, &y);
-            loss += l;
-            correct += c;
-            bar.inc(idx.len() as u64);
-        }
-        let n = order.len().max(1) as f64;
-        (loss / n, correct as f64 / n)
+    /// The network as a model of fully connected layers on `input` images: weights
+    /// Q(w, b_w) / alpha_l, zero biases. A float ReLU forward of it differs from the WAGE
+    /// forward only by the hidden activations' clip and quantization.
+    pub fn to_model(&self, input: [usize; 3]) -> Model {
+        let layers = (0..self.layers())
+            .map(|l| {
+                Layer::Fc(Fc {
+                    fan_in: self.sizes[l],
+                    fan_out: self.sizes[l + 1],
+                    weight: self.effective(l),
+                    bias: vec![0.0; self.sizes[l + 1]],
+                })
+            })
+            .collect();
+        Model { input, layers }
     }
 }
 
@@ -272,8 +256,118 @@ fn score(out: &[f32], labels: &[u32], classes: usize) -> (f64, usize) {
     (loss, correct)
 }
 
-/// Runs a `train.mode = "neurosim"` experiment on loaded data: every instance trains on its own
-/// seed (initialisation, data order, rounding and noise draws), as a separate run would.
+/// A population of WAGE networks on one data split, as the shared epoch loop drives it: every
+/// instance trains on its own seed (initialisation, data order, rounding and noise draws), as
+/// a separate run would.
+struct WageRun<'d> {
+    nets: Vec<WageMlp>,
+    settings: Vec<(u64, f64)>,
+    split: &'d Split,
+    batch: usize,
+    /// Per instance: this epoch's sample order.
+    orders: Vec<Vec<u32>>,
+    /// Per instance: summed loss and correct count since the last reset, over `seen` samples.
+    acc: Vec<(f64, usize)>,
+    seen: usize,
+    diverged: Vec<Option<Divergence>>,
+    max_loss: f64,
+}
+
+impl EpochHooks for WageRun<'_> {
+    fn begin_epoch(&mut self, cfg: &ExperimentConfig, epoch: u32) {
+        let factor = cfg.optimizer.lr_factor(epoch, cfg.train.epochs);
+        for (net, (_, lr)) in self.nets.iter_mut().zip(&self.settings) {
+            net.lr = (lr * factor) as f32;
+        }
+    }
+
+    fn shuffle(&mut self, epoch: u32) {
+        let n = self.split.train.len();
+        for (i, net) in self.nets.iter_mut().enumerate() {
+            self.orders[i] = data::epoch_order(n, self.settings[i].0, epoch);
+            net.reset_velocity();
+        }
+    }
+
+    fn train_len(&self) -> usize {
+        self.split.train.len()
+    }
+
+    fn batch(&self) -> usize {
+        self.batch
+    }
+
+    fn step(&mut self, _epoch: u32, start: usize, rows: usize) {
+        let set = &self.split.train;
+        let f = set.features();
+        for ((net, order), a) in self.nets.iter_mut().zip(&self.orders).zip(&mut self.acc) {
+            let idx = &order[start..start + rows];
+            let mut x = Vec::with_capacity(rows * f);
+            let mut y = Vec::with_capacity(rows);
+            for &i in idx {
+                let i = i as usize;
+                x.extend_from_slice(&set.images[i * f..(i + 1) * f]);
+                y.push(set.labels[i]);
+            }
+            let (l, c) = net.step(&x, &y);
+            a.0 += l;
+            a.1 += c;
+        }
+        self.seen += rows;
+    }
+
+    fn reset_acc(&mut self) {
+        self.acc.fill((0.0, 0));
+        self.seen = 0;
+    }
+
+    fn read_acc(&mut self) -> Vec<(f64, f64)> {
+        let n = self.seen.max(1) as f64;
+        self.acc
+            .iter()
+            .map(|(l, c)| (l / n, *c as f64 / n))
+            .collect()
+    }
+
+    fn diverged_mut(&mut self) -> &mut [Option<Divergence>] {
+        &mut self.diverged
+    }
+
+    fn max_loss(&self) -> f64 {
+        self.max_loss
+    }
+
+    fn test_batch(&mut self, start: usize, rows: usize) {
+        let set = &self.split.test;
+        let f = set.features();
+        let x = &set.images[start * f..(start + rows) * f];
+        let y = &set.labels[start..start + rows];
+        for (net, a) in self.nets.iter().zip(&mut self.acc) {
+            let classes = net.sizes[net.layers()];
+            let (l, c) = score(&net.predict(x, rows), y, classes);
+            a.0 += l;
+            a.1 += c;
+        }
+        self.seen += rows;
+    }
+
+    fn test(&mut self) -> Vec<f64> {
+        let n = self.split.test.len();
+        epochs::test_set(self, n).0.iter().map(|a| a.1).collect()
+    }
+
+    fn activity(&mut self) -> Vec<XbarActivity> {
+        Vec::new()
+    }
+
+    fn save(&mut self, path: &Path) -> anyhow::Result<()> {
+        let model = self.nets[0].to_model(self.split.train.shape);
+        crate::model_io::save_with_cells(&model, &[], path)
+    }
+}
+
+/// Runs a `train.mode = "neurosim"` experiment on loaded data on the shared epoch loop
+/// ([`epochs::run_epochs`]); `--save` writes instance 0 as [`WageMlp::to_model`].
 pub fn run_on(
     be: &mut dyn Backend,
     cfg: &ExperimentConfig,
@@ -286,63 +380,26 @@ pub fn run_on(
         "train.mode = \"neurosim\" runs on the CPU backend only (its quantizers and update law \
          have no GPU kernels): run with --backend cpu"
     );
-    anyhow::ensure!(
-        opts.save.is_none(),
-        "--save is not supported with train.mode = \"neurosim\""
-    );
     let mut sizes = vec![split.train.features()];
     sizes.extend(&cfg.network.hidden);
     sizes.push(split.train.classes);
-    let batch = (cfg.train.batch_size as usize).min(split.train.len().max(1));
     let settings = super::run::instance_settings(cfg);
-    let mut nets: Vec<WageMlp> = settings
-        .iter()
-        .map(|(seed, lr)| WageMlp::new(cfg, sizes.clone(), *seed, *lr))
-        .collect();
-    let mut report = RunReport::start(adapter, cfg, &settings);
-    let total = split.train.len() as u64 * cfg.train.epochs as u64 * nets.len() as u64;
-    let bar = progress(opts, total);
-    let mut diverged: Vec<Option<Divergence>> = vec![None; nets.len()];
-    let mut train_seconds = 0.0;
-    for epoch in 0..cfg.train.epochs {
-        bar.set_message(format!("epoch {}/{}", epoch + 1, cfg.train.epochs));
-        let factor = cfg.optimizer.lr_factor(epoch, cfg.train.epochs);
-        for (i, net) in nets.iter_mut().enumerate() {
-            net.lr = (settings[i].1 * factor) as f32;
-            let t0 = Instant::now();
-            let order = data::epoch_order(split.train.len(), settings[i].0, epoch);
-            let (loss, acc) = net.train_epoch(&split.train, &order, batch, &bar);
-            let secs = t0.elapsed().as_secs_f64();
-            train_seconds += secs;
-            let steps = split.train.len().div_ceil(batch);
-            if diverged[i].is_none() {
-                diverged[i] = Divergence::check(loss, cfg.train.max_loss, epoch, steps);
-            }
-            let test = net.accuracy(&split.test, batch);
-            let inst = &mut report.instances[i];
-            inst.epochs.push(EpochRecord {
-                epoch: epoch + 1,
-                train_loss: loss,
-                train_accuracy: acc,
-                test_accuracy: test,
-                seconds: secs,
-                alignment: None,
-                adc_clipped: vec![],
-            });
-            inst.test_accuracy = test;
-        }
-        let n = split.train.len() as f64 * (epoch + 1) as f64;
-        report.final_ = Some(FinalRecord {
-            test_accuracy: report.instances[0].test_accuracy,
-            samples_per_second: n * nets.len() as f64 / train_seconds,
-            instance_samples_per_second: n * nets.len() as f64 / train_seconds,
-            diverged: None,
-        });
-        report.summarize();
-        if report.close_epoch(&diverged, opts.out.as_deref())? {
-            break;
-        }
-    }
-    bar.finish_and_clear();
+    let p = settings.len();
+    let mut run = WageRun {
+        nets: settings
+            .iter()
+            .map(|(seed, lr)| WageMlp::new(cfg, sizes.clone(), *seed, *lr))
+            .collect(),
+        split,
+        batch: (cfg.train.batch_size as usize).min(split.train.len().max(1)),
+        orders: vec![Vec::new(); p],
+        acc: vec![(0.0, 0); p],
+        seen: 0,
+        diverged: vec![None; p],
+        max_loss: cfg.train.max_loss,
+        settings,
+    };
+    let mut report = RunReport::start(adapter, cfg, &run.settings);
+    epochs::run_epochs(&mut run, cfg, split.train.len(), opts, &mut report)?;
     Ok(report)
 }
