@@ -1,9 +1,13 @@
-//! `train.mode = "neurosim"`: NeuroSim V2-compatible WAGE training learns, is reproducible, and
-//! refuses settings its training loop does not model.
+//! `train.mode = "neurosim"`: NeuroSim V2-compatible WAGE training learns, is reproducible,
+//! saves the network it trained, and refuses settings its training loop does not model.
 
+use insitu::backend::Gemm;
 use insitu::config::{parse, ExperimentConfig};
+use insitu::cpu::gemm::gemm;
 use insitu::cpu::CpuBackend;
 use insitu::data;
+use insitu::nn::model::{Fc, Layer};
+use insitu::train::wage_quant::{clip, quantize};
 use insitu::train::{run_on, RunOptions, RunReport};
 
 const SHIPPED: &str = include_str!("../../configs/neurosim_mlp_training.toml");
@@ -87,4 +91,193 @@ fn unsupported_settings_are_named() {
     let text = "[train]\nmode = \"neurosim\"\nloss = \"mse\"\n";
     let e = parse(text, "test", &[]).unwrap_err().to_string();
     assert!(e.contains("add [device]"), "{e}");
+}
+
+/// Per layer, the pre-activations of `x` (`rows` samples) through the fully connected
+/// `layers`, hidden outputs through `act`.
+fn forward(layers: &[&Fc], x: &[f32], rows: usize, act: impl Fn(f32) -> f32) -> Vec<Vec<f32>> {
+    let mut zs: Vec<Vec<f32>> = Vec::new();
+    let mut h = x.to_vec();
+    for f in layers {
+        let mut z = vec![0.0; rows * f.fan_out];
+        let g = Gemm::dense(
+            rows as u32,
+            f.fan_out as u32,
+            f.fan_in as u32,
+            false,
+            true,
+            1,
+        );
+        gemm(&h, &f.weight, &mut z, &g);
+        h = z.iter().map(|v| act(*v)).collect();
+        zs.push(z);
+    }
+    zs
+}
+
+fn argmax(row: &[f32]) -> usize {
+    (0..row.len()).fold(0, |b, c| if row[c] > row[b] { c } else { b })
+}
+
+/// `--save` in neurosim mode writes the network as fully connected layers with the weights the
+/// WAGE forward multiplies by, Q(w, b_w) / alpha_l, and zero biases. Run with the WAGE
+/// activation rule h = relu(Q(C(z, b_a), b_a)) the file gives exactly the test accuracy the run
+/// reports. A plain float ReLU forward of it (what `insitu eval` runs) differs only by that
+/// rule: per hidden unit |relu(z) - relu(Q(C(z)))| (at most sigma(b_a)/2 = 2^-8 unless z is
+/// clipped), carried forward through |W|; a sample can change class only if its WAGE margin is
+/// within the carried bound, so the two accuracies differ by at most the share of such samples.
+#[test]
+fn saved_model_carries_the_wage_forward() {
+    let cfg = small(&["network.hidden=[64, 32]", "train.epochs=1"]);
+    let split = data::load(&cfg.data).expect("data");
+    let path = std::env::temp_dir().join(format!("insitu-wage-{}.safetensors", std::process::id()));
+    let opts = RunOptions {
+        save: Some(path.clone()),
+        ..Default::default()
+    };
+    let r = run_on(&mut CpuBackend::new(), &cfg, &split, &opts).expect("run");
+    let model = insitu::model_io::load(&path).expect("saved model");
+    let _ = std::fs::remove_file(&path);
+    let fc: Vec<&Fc> = model
+        .layers
+        .iter()
+        .map(|l| match l {
+            Layer::Fc(f) => f,
+            other => panic!("not fully connected: {other:?}"),
+        })
+        .collect();
+    let widths: Vec<usize> = fc.iter().map(|f| f.fan_out).collect();
+    assert_eq!(widths, vec![64, 32, 10]);
+    // alpha = 32, 8, 4 for fan-ins 784, 64, 32 (5-bit weights, beta 24): every weight is a
+    // multiple of sigma(5) / alpha and at most (1 - sigma(5)) / alpha in magnitude.
+    for (f, alpha) in fc.iter().zip([32.0f32, 8.0, 4.0]) {
+        assert!(f.bias.iter().all(|b| *b == 0.0));
+        for w in &f.weight {
+            let steps = w * alpha * 16.0;
+            assert!(
+                steps.fract() == 0.0 && steps.abs() <= 15.0,
+                "{w} at alpha {alpha}"
+            );
+        }
+    }
+    let wage_act = |z: f32| quantize(clip(z, 8), 8).max(0.0);
+    let relu = |z: f32| z.max(0.0);
+    let test = &split.test;
+    let (n, classes) = (test.len(), 10);
+    let wage = forward(&fc, &test.images, n, wage_act);
+    let float = forward(&fc, &test.images, n, relu);
+    let (mut hits_wage, mut hits_float, mut uncertain) = (0, 0, 0);
+    for s in 0..n {
+        // d: per unit of the current hidden layer, a bound on |float - WAGE| output.
+        let mut d: Vec<f32> = vec![0.0; test.features()];
+        let mut bound = Vec::new();
+        for (l, f) in fc.iter().enumerate() {
+            let mut e = vec![0.0f32; f.fan_out];
+            for (o, eo) in e.iter_mut().enumerate() {
+                let row = &f.weight[o * f.fan_in..(o + 1) * f.fan_in];
+                *eo = row.iter().zip(&d).map(|(w, di)| w.abs() * di).sum();
+            }
+            if l + 1 == fc.len() {
+                bound = e;
+                break;
+            }
+            let z = &wage[l][s * f.fan_out..(s + 1) * f.fan_out];
+            d = e
+                .iter()
+                .zip(z)
+                .map(|(eo, zo)| eo + (relu(*zo) - wage_act(*zo)).abs())
+                .collect();
+        }
+        let yw = &wage[2][s * classes..(s + 1) * classes];
+        let yf = &float[2][s * classes..(s + 1) * classes];
+        let top = argmax(yw);
+        let label = test.labels[s] as usize;
+        hits_wage += (top == label) as usize;
+        hits_float += (argmax(yf) == label) as usize;
+        // 1e-5: float sums in another order.
+        let clear = (0..classes)
+            .filter(|c| *c != top)
+            .all(|c| yw[top] - yw[c] > bound[top] + bound[c] + 1e-5);
+        if clear {
+            assert_eq!(argmax(yf), top, "sample {s}");
+        } else {
+            uncertain += 1;
+        }
+    }
+    let acc_wage = hits_wage as f64 / n as f64;
+    assert_eq!(acc_wage, r.instances[0].test_accuracy);
+    // The float forward as `insitu eval` runs it.
+    let ev = insitu::train::eval::evaluate(&mut CpuBackend::new(), &cfg, &model, &[], &split, "m")
+        .expect("eval");
+    let acc_float = hits_float as f64 / n as f64;
+    assert_eq!(ev.float_accuracy, acc_float);
+    let share = uncertain as f64 / n as f64;
+    let hidden = wage[..2].iter().flatten();
+    let clipped = hidden
+        .clone()
+        .filter(|z| z.abs() > 1.0 - 1.0 / 128.0)
+        .count() as f64
+        / hidden.count() as f64;
+    eprintln!(
+        "WAGE {acc_wage}, float {acc_float}, samples within the bound {share}, hidden units \
+         clipped {clipped}"
+    );
+    assert!((acc_float - acc_wage).abs() <= share);
+}
+
+/// `insitu train --save` in neurosim mode, then `insitu eval` of the file on an in-situ
+/// config's crossbars (same data): the float accuracy is the saved network's, and the
+/// crossbar read of the mapped weights stays near it.
+#[test]
+fn cli_saves_and_evaluates_on_crossbars() {
+    let dir = std::env::temp_dir().join(format!("insitu-wage-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (model, out) = (dir.join("m.safetensors"), dir.join("eval.json"));
+    let run = |args: &[&str], path: &std::path::Path| {
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_insitu"))
+            .args(["--backend", "cpu", "--quiet"])
+            .args(args)
+            .arg(path)
+            .args([
+                "--set",
+                "network.hidden=[64]",
+                "--set",
+                "data.test_limit=300",
+            ])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(o.status.success(), "{args:?}: {err}");
+    };
+    let train = [
+        "train",
+        "configs/neurosim_mlp_training.toml",
+        "--set",
+        "population=[]",
+        "--set",
+        "train.epochs=2",
+        "--set",
+        "train.batch_size=50",
+        "--set",
+        "data.train_limit=1000",
+        "--save",
+    ];
+    run(&train, &model);
+    let eval = ["eval", "configs/xbar_mlp_bp.toml", "--model"];
+    let mut args: Vec<&str> = eval.to_vec();
+    args.push(model.to_str().unwrap());
+    args.push("--out");
+    run(&args, &out);
+    let j: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    assert_eq!(j["weights"], "mapped weights");
+    let float = j["float_accuracy"].as_f64().unwrap();
+    let xbar = j["instances"][0]["points"][0]["test_accuracy"]
+        .as_f64()
+        .unwrap();
+    assert!(float > 0.5, "float {float}");
+    assert!(
+        (xbar - float).abs() < 0.1,
+        "crossbars {xbar}, float {float}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
 }
