@@ -9,6 +9,9 @@
 //! dW_l = e_l^T x_l; e_{l-1} = QE((e_l Q(w_l) / alpha_l) [h > 0]) [|z_{l-1}| <= 1 - sigma(b_a)].
 //! The velocity v = momentum v + gain dW is divided in place by shift(max |v|) and drives the
 //! update law. The velocity restarts at zero every epoch.
+//!
+//! A population runs on the shared epoch loop ([`epochs::run_epochs`]); `--save` writes
+//! instance 0 as fully connected layers with weights Q(w, b_w) / alpha_l ([`WageMlp::to_model`]).
 
 use std::path::Path;
 
@@ -214,12 +217,6 @@ impl WageMlp {
         self.v.iter_mut().for_each(|v| v.fill(0.0));
     }
 
-    /// The effective weights of layer `l` as a float forward uses them: Q(w, b_w) / alpha_l.
-    pub fn effective(&self, l: usize) -> Vec<f32> {
-        let s = self.scale[l];
-        self.quantized(l).iter().map(|q| q / s).collect()
-    }
-
     /// The network as a model of fully connected layers on `input` images: weights
     /// Q(w, b_w) / alpha_l, zero biases. A float ReLU forward of it differs from the WAGE
     /// forward only by the hidden activations' clip and quantization.
@@ -229,7 +226,11 @@ impl WageMlp {
                 Layer::Fc(Fc {
                     fan_in: self.sizes[l],
                     fan_out: self.sizes[l + 1],
-                    weight: self.effective(l),
+                    weight: self
+                        .quantized(l)
+                        .iter()
+                        .map(|q| q / self.scale[l])
+                        .collect(),
                     bias: vec![0.0; self.sizes[l + 1]],
                 })
             })

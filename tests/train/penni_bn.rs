@@ -264,6 +264,21 @@ finetune_lr = 0.001
             "shrunk"
         ]
     );
+    // The training stages report their epochs from the shared loop; the others none.
+    let epochs: Vec<usize> = report.stages.iter().map(|s| s.epochs.len()).collect();
+    assert_eq!(epochs, [0, 0, 2, 0, 1, 0]);
+    for st in &report.stages {
+        let secs: f64 = st.epochs.iter().map(|e| e.seconds).sum();
+        assert!(
+            st.epochs.is_empty() || st.train_seconds == secs,
+            "{}",
+            st.name
+        );
+        for (i, e) in st.epochs.iter().enumerate() {
+            assert_eq!(e.epoch as usize, i + 1);
+            assert!(e.train_loss.is_finite() && (0.0..=1.0).contains(&e.test_accuracy));
+        }
+    }
     let table = pipeline::table(&report);
     for n in &names {
         assert!(table.contains(n), "{table}");
