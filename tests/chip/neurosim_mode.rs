@@ -67,6 +67,18 @@ fn a_seed_reproduces_a_run() {
     assert_ne!(key(&a), key(&c));
 }
 
+/// The shared epoch loop checks the loss every 16 steps: a bound no loss meets stops the run
+/// after the epoch it first trips in, with where it tripped.
+#[test]
+fn divergence_stops_the_run_at_the_checked_step() {
+    let r = train(&small(&["train.max_loss=1e-6"]));
+    let d = r.instances[0].diverged.as_ref().expect("diverged");
+    // 1,000 samples in batches of 50: checks at steps 16 and 20 of epoch 1.
+    assert_eq!((d.epoch, d.step), (1, 16), "{d:?}");
+    assert_eq!(r.instances[0].epochs.len(), 1);
+    assert!(r.stopped.is_some() && r.diverged());
+}
+
 /// Settings outside NeuroSim's training loop are refused with the field named.
 #[test]
 fn unsupported_settings_are_named() {
