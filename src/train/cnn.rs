@@ -10,25 +10,15 @@ use super::cnn_net::{CnnNet, Hyper};
 use super::cnn_xbar_eval::{self as twin, Cells, Twin};
 use super::epochs::{self, EpochHooks};
 use super::feed::{self, Feeder};
+pub use super::graph_init::{init_model, init_model_seeded, is_cnn};
 use super::options::{instance_settings, RunOptions};
 use super::report::{Divergence, RunReport};
 use super::{cnn_dfa, cnn_insitu};
 use crate::backend::*;
 use crate::config::{ExperimentConfig, Rule};
 use crate::data::{self, DataConfig, Split};
-use crate::nn::arch::{self, LayerSpec};
 use crate::nn::model::{Layer, Model};
 use crate::xbar::read::Direction;
-
-/// Whether the experiment's network has convolutions (and so trains here).
-pub fn is_cnn(cfg: &ExperimentConfig) -> bool {
-    cfg.network.arch.as_deref().is_some_and(|a| {
-        arch::parse(a).is_ok_and(|s| {
-            s.iter()
-                .any(|l| matches!(l, LayerSpec::Conv { .. } | LayerSpec::Res { .. }))
-        })
-    })
-}
 
 pub fn hyper(cfg: &ExperimentConfig, train_len: usize) -> Hyper {
     Hyper {
@@ -40,40 +30,6 @@ pub fn hyper(cfg: &ExperimentConfig, train_len: usize) -> Hyper {
         nesterov: cfg.optimizer.nesterov,
         lr: cfg.optimizer.lr as f32,
     }
-}
-
-/// A freshly initialised model for the experiment's `network.arch` and data.
-pub fn init_model(cfg: &ExperimentConfig, split: &Split) -> anyhow::Result<Model> {
-    init_model_seeded(cfg, split, cfg.seed)
-}
-
-/// [`init_model`] with the weights drawn from `seed`.
-pub fn init_model_seeded(
-    cfg: &ExperimentConfig,
-    split: &Split,
-    seed: u64,
-) -> anyhow::Result<Model> {
-    let classes = split.train.classes;
-    let arch = match cfg.network.arch.as_deref() {
-        Some(a) => a.to_string(),
-        // `network.hidden` is shorthand for an FC arch.
-        None => cfg
-            .network
-            .hidden
-            .iter()
-            .chain([&classes])
-            .map(|n| format!("FC{n}"))
-            .collect::<Vec<_>>()
-            .join("-"),
-    };
-    let shape = split.train.shape;
-    if let Some(input) = cfg.network.input {
-        anyhow::ensure!(
-            input == shape,
-            "network.input {input:?} differs from the data's shape {shape:?}"
-        );
-    }
-    Model::init(&arch, shape, classes, cfg.network.init, seed)
 }
 
 /// Refuses a model whose weights, batch feature maps or unrolled conv inputs need a buffer
@@ -91,6 +47,7 @@ fn check_buffers(be: &dyn Backend, model: &Model, batch: usize) -> anyhow::Resul
             (Layer::Fc(f), _) => (f.fan_in * f.fan_out, 0, batch * f.fan_out),
             _ => (0, 0, 0),
         };
+        let l = l + 1;
         check_buffer(be, &format!("the weights of layer {l}"), weights)?;
         check_buffer(be, &format!("the unrolled inputs of layer {l}"), cols)?;
         check_buffer(be, &format!("the outputs of layer {l}"), outputs)?;

@@ -13,6 +13,7 @@ pub mod cnn_xbar_eval;
 pub mod epochs;
 pub mod eval;
 pub mod feed;
+pub mod graph_init;
 pub mod insitu;
 pub mod options;
 pub mod program;
