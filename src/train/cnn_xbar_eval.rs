@@ -165,6 +165,9 @@ pub fn attach(
     install(be, net, cfg, &xb, &k, cells, false, false)
 }
 
+/// DFA's quantized feedback array: its settings and cells.
+pub(super) type FeedbackCells<'f> = Option<(&'f Xbar, LayerCells)>;
+
 /// The CPU twin that calibrates ADC ranges: the network on the host, every read of which
 /// first calibrates its range (`cnn_insitu::calibrating_read`).
 pub(super) struct Twin<'a> {
@@ -184,9 +187,9 @@ impl Twin<'_> {
         hyper: super::cnn_net::Hyper,
         cfg: &ExperimentConfig,
         cells: Vec<Cells>,
-        feedback: Option<(&'f Xbar, LayerCells)>,
+        feedback: FeedbackCells<'f>,
         calib: &Dataset,
-    ) -> anyhow::Result<(Vec<Cells>, Option<(&'f Xbar, LayerCells)>)> {
+    ) -> anyhow::Result<(Vec<Cells>, FeedbackCells<'f>)> {
         let conv = model.layers.iter().any(|l| matches!(l, Layer::Conv(_)));
         let rows = super::cnn_insitu::calibration_rows(hyper.batch, calib.len(), conv);
         let mut cpu = CpuBackend::new();
