@@ -481,13 +481,3 @@ fn cosine(a: &[f32], b: &[f32]) -> f64 {
         ab / (aa.sqrt() * bb.sqrt())
     }
 }
-
-/// [`train`] without the model: the entry point `train::run_on` dispatches to.
-pub fn run_on(
-    be: &mut dyn Backend,
-    cfg: &ExperimentConfig,
-    split: &Split,
-    opts: &RunOptions,
-) -> anyhow::Result<RunReport> {
-    train(be, cfg, split, opts, None).map(|(r, _)| r)
-}
