@@ -12,7 +12,7 @@ use crate::backend::{input_range, Backend};
 use crate::config::{AdcMode, ExperimentConfig};
 use crate::cpu::act::activate;
 use crate::data::{Dataset, Split};
-use crate::train::Trainer;
+use crate::nn::model::Layer;
 use crate::xbar::read::{calibrate, read, Direction};
 use crate::xbar::{drift, map_weights, Knobs, LayerCells, Xbar};
 
@@ -40,20 +40,16 @@ pub fn train_float(
     let mut float = cfg.clone();
     float.array = None;
     float.population.clear();
-    let mut t = Trainer::new(be, &float, split)?;
-    let bar = indicatif::ProgressBar::hidden();
-    for epoch in 0..float.train.epochs {
-        t.train_epoch(epoch, &bar);
-    }
-    let sizes = t.net.spec.sizes.clone();
-    Ok((0..sizes.len() - 1)
-        .map(|l| {
-            let n = sizes[l] * sizes[l + 1];
-            let w = t.be.read(t.net.w[l])[..n].to_vec();
-            let b = t.be.read(t.net.b[l])[..sizes[l + 1]].to_vec();
-            (w, b)
+    let opts = crate::train::RunOptions::default();
+    let (_, model) = crate::train::cnn::train(be, &float, split, &opts, None)?;
+    model
+        .layers
+        .into_iter()
+        .map(|layer| match layer {
+            Layer::Fc(f) => Ok((f.weight, f.bias)),
+            Layer::Conv(_) => anyhow::bail!("the drift study takes MLPs (network.hidden) only"),
         })
-        .collect())
+        .collect()
 }
 
 /// Test accuracy of `weights` read through `layers` (one chip) with `xb`.

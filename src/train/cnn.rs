@@ -1,30 +1,24 @@
-//! Training convolutional networks with backpropagation on any backend: data resident on the
-//! backend, epochs of steps, evaluation, and the same `RunReport` as the MLP path.
+//! Training any layer graph (MLPs and conv nets) with BP or DFA, in float or in situ, on any
+//! backend: data resident on the backend, one network per population instance, epochs of
+//! steps with ADC recalibration and the DFA alignment diagnostic, evaluation, the report.
 
 use std::time::Instant;
 
 use super::augment::Augmenter;
+use super::cnn_net::Weights;
 use super::cnn_net::{CnnNet, Hyper};
+use super::cnn_xbar_eval::{self as twin, Cells, Twin};
 use super::epochs::{self, EpochHooks};
 use super::feed::{self, Feeder};
+pub use super::graph_init::{init_model, init_model_seeded, is_cnn};
+use super::options::{instance_settings, RunOptions};
 use super::report::{Divergence, RunReport};
-use super::run::{instance_settings, RunOptions};
 use super::{cnn_dfa, cnn_insitu};
 use crate::backend::*;
 use crate::config::{ExperimentConfig, Rule};
 use crate::data::{self, DataConfig, Split};
-use crate::nn::arch::{self, LayerSpec};
-use crate::nn::model::Model;
-
-/// Whether the experiment's network has convolutions (and so trains here).
-pub fn is_cnn(cfg: &ExperimentConfig) -> bool {
-    cfg.network.arch.as_deref().is_some_and(|a| {
-        arch::parse(a).is_ok_and(|s| {
-            s.iter()
-                .any(|l| matches!(l, LayerSpec::Conv { .. } | LayerSpec::Res { .. }))
-        })
-    })
-}
+use crate::nn::model::{Layer, Model};
+use crate::xbar::read::Direction;
 
 pub fn hyper(cfg: &ExperimentConfig, train_len: usize) -> Hyper {
     Hyper {
@@ -36,32 +30,6 @@ pub fn hyper(cfg: &ExperimentConfig, train_len: usize) -> Hyper {
         nesterov: cfg.optimizer.nesterov,
         lr: cfg.optimizer.lr as f32,
     }
-}
-
-/// A freshly initialised model for the experiment's `network.arch` and data.
-pub fn init_model(cfg: &ExperimentConfig, split: &Split) -> anyhow::Result<Model> {
-    init_model_seeded(cfg, split, cfg.seed)
-}
-
-/// [`init_model`] with the weights drawn from `seed`.
-pub fn init_model_seeded(
-    cfg: &ExperimentConfig,
-    split: &Split,
-    seed: u64,
-) -> anyhow::Result<Model> {
-    let arch = cfg
-        .network
-        .arch
-        .as_deref()
-        .ok_or_else(|| anyhow::anyhow!("network.arch is required for a conv network"))?;
-    let shape = split.train.shape;
-    if let Some(input) = cfg.network.input {
-        anyhow::ensure!(
-            input == shape,
-            "network.input {input:?} differs from the data's shape {shape:?}"
-        );
-    }
-    Model::init(arch, shape, split.train.classes, cfg.network.init, seed)
 }
 
 /// Refuses a model whose weights, batch feature maps or unrolled conv inputs need a buffer
@@ -79,6 +47,7 @@ fn check_buffers(be: &dyn Backend, model: &Model, batch: usize) -> anyhow::Resul
             (Layer::Fc(f), _) => (f.fan_in * f.fan_out, 0, batch * f.fan_out),
             _ => (0, 0, 0),
         };
+        let l = l + 1;
         check_buffer(be, &format!("the weights of layer {l}"), weights)?;
         check_buffer(be, &format!("the unrolled inputs of layer {l}"), cols)?;
         check_buffer(be, &format!("the outputs of layer {l}"), outputs)?;
@@ -102,6 +71,17 @@ pub struct CnnTrainer<'a> {
     /// Per instance: where the training loss diverged, and the bound it is checked against.
     pub diverged: Vec<Option<Divergence>>,
     pub max_loss: f64,
+    /// ADC recalibration during training, when the run asks for it.
+    recal: Option<Recal>,
+    /// Training steps taken.
+    steps: u32,
+}
+
+/// What recalibrating the `calibrated` ADC ranges during training needs: the experiment and
+/// its fixed calibration batch (the training set's first images).
+struct Recal {
+    cfg: ExperimentConfig,
+    calib: data::Dataset,
 }
 
 impl<'a> CnnTrainer<'a> {
@@ -146,6 +126,8 @@ impl<'a> CnnTrainer<'a> {
             seeds: instances.iter().map(|(_, s)| *s).collect(),
             diverged: vec![None; instances.len()],
             max_loss: crate::config::TrainConfig::default().max_loss,
+            recal: None,
+            steps: 0,
         })
     }
 
@@ -188,7 +170,7 @@ impl<'a> CnnTrainer<'a> {
 
     /// DFA feedback (under `train.rule = "dfa"`) and crossbars (with `[array]`) per `cfg`,
     /// instance i with `cfg.instances()[i]`'s knobs; ADC ranges are calibrated on the start
-    /// of `calib`.
+    /// of `calib` (and recalibrated during training as `cfg.array` asks).
     pub fn attach(&mut self, cfg: &ExperimentConfig, calib: &data::Dataset) -> anyhow::Result<()> {
         for (i, net) in self.nets.iter_mut().enumerate() {
             let seed = self.seeds[i];
@@ -198,8 +180,121 @@ impl<'a> CnnTrainer<'a> {
                 cnn_dfa::attach(self.be, net, t.dfa_scope, t.feedback, seed);
             }
             cnn_insitu::attach(self.be, net, &model, cfg, calib, seed, i)?;
+            if cfg.train.last_layer_only {
+                net.trained_from = net.layers.len() - 1;
+            }
+        }
+        let recalibrates = cfg.array.as_ref().is_some_and(|a| {
+            a.adc_mode == crate::config::AdcMode::Calibrated
+                && (a.adc_recalibrate_steps > 0 || a.adc_recalibrate_epoch)
+        });
+        if recalibrates {
+            let rows = (self.nets[0].hyper.batch).min(calib.len()).max(1);
+            let calib = data::Dataset {
+                images: calib.images[..rows * calib.features()].to_vec(),
+                labels: calib.labels[..rows].to_vec(),
+                shape: calib.shape,
+                classes: calib.classes,
+            };
+            self.recal = Some(Recal {
+                cfg: cfg.clone(),
+                calib,
+            });
         }
         Ok(())
+    }
+
+    /// Recalibrates the `calibrated` ADC ranges on the arrays as they are now: every
+    /// instance's cells are read back and its twin (biases left out, as at the start of
+    /// training) run on the calibration batch; the new ranges are set on the backend.
+    fn recalibrate(&mut self) {
+        let Some(r) = &self.recal else {
+            return;
+        };
+        let cfg = &r.cfg;
+        let xb = cfg.xbar(cfg.array.as_ref().expect("recalibration needs [array]"));
+        let insts = cfg.instances();
+        for (i, net) in self.nets.iter().enumerate() {
+            let k = super::insitu::knobs(cfg, &insts[i], self.seeds[i]);
+            let mut model = net.to_model(self.be);
+            for layer in &mut model.layers {
+                match layer {
+                    Layer::Fc(f) => f.bias.fill(0.0),
+                    Layer::Conv(c) => c.bias.fill(0.0),
+                }
+            }
+            let cells = twin::collect(self.be, net);
+            let fx = cnn_insitu::feedback_xbar(cfg, net).expect("checked in attach");
+            let fa = net.dfa.as_ref().and_then(|d| d.array.as_ref());
+            let fb = fx
+                .as_ref()
+                .zip(fa)
+                .map(|(fx, fa)| (fx, self.be.xbar_cells(fa.id).remove(0)));
+            let t = Twin {
+                xb: &xb,
+                knobs: &k,
+                seed: Some(self.seeds[i]),
+            };
+            let (cells, fb) = t
+                .calibrate(&model, net.hyper, cfg, cells, fb, &r.calib)
+                .expect("the twin was built when the arrays were attached");
+            let ranges = |c: &crate::xbar::LayerCells| {
+                vec![[
+                    c.adc_range(Direction::Forward),
+                    c.adc_range(Direction::Transposed),
+                ]]
+            };
+            for (lb, c) in net.layers.iter().zip(&cells) {
+                if let (Weights::Xbar { id, .. }, Cells::Dense(c)) = (&lb.weights, c) {
+                    self.be.xbar_set_adc(*id, &ranges(c));
+                }
+            }
+            if let (Some(fa), Some((_, c))) = (fa, fb) {
+                self.be.xbar_set_adc(fa.id, &ranges(&c));
+            }
+        }
+    }
+
+    /// DFA's alignment: per instance and hidden weight layer, the cosine between the DFA and
+    /// the BP weight gradients on the first training batch (weights untouched).
+    pub fn alignment(&mut self) -> Vec<Vec<f64>> {
+        let rows = self.nets[0].hyper.batch.min(self.data.train.n);
+        let xy = (self.nets[0].x, self.nets[0].y);
+        self.data.plain_batch(self.be, true, xy, 0, rows);
+        let mut out = Vec::new();
+        for net in &mut self.nets {
+            net.forward(self.be, rows);
+            net.loss(self.be, rows);
+            // Every layer's gradient, whichever layers train.
+            let trained_from = std::mem::take(&mut net.trained_from);
+            let mut grads = Vec::new();
+            for bp in [true, false] {
+                let dfa = if bp { net.dfa.take() } else { None };
+                net.backward(self.be, rows);
+                if dfa.is_some() {
+                    net.dfa = dfa;
+                }
+                let hidden = &net.layers[..net.layers.len() - 1];
+                let g: Vec<Vec<f32>> = hidden
+                    .iter()
+                    .filter_map(|lb| match &lb.weights {
+                        Weights::Dense(p) | Weights::Xbar { grad: p, .. } => Some(p.g),
+                        _ => None,
+                    })
+                    .map(|g| self.be.read(g))
+                    .collect();
+                grads.push(g);
+            }
+            net.trained_from = trained_from;
+            out.push(
+                grads[0]
+                    .iter()
+                    .zip(&grads[1])
+                    .map(|(a, b)| cosine(a, b))
+                    .collect(),
+            );
+        }
+        out
     }
 
     /// Crossbar activity of every weight layer so far, summed over the instances (empty for
@@ -280,6 +375,15 @@ impl EpochHooks for CnnTrainer<'_> {
 
     fn shuffle(&mut self, epoch: u32) {
         self.data.shuffle(self.be, self.seed, epoch);
+        let per_epoch = self.recal.as_ref().is_some_and(|r| {
+            r.cfg
+                .array
+                .as_ref()
+                .is_some_and(|a| a.adc_recalibrate_epoch)
+        });
+        if epoch > 0 && per_epoch {
+            self.recalibrate();
+        }
     }
 
     fn train_len(&self) -> usize {
@@ -301,6 +405,13 @@ impl EpochHooks for CnnTrainer<'_> {
             net.program(self.be);
         }
         self.be.flush();
+        self.steps += 1;
+        let every = self.recal.as_ref().map_or(0, |r| {
+            r.cfg.array.as_ref().map_or(0, |a| a.adc_recalibrate_steps)
+        });
+        if every > 0 && self.steps.is_multiple_of(every) {
+            self.recalibrate();
+        }
     }
 
     fn reset_acc(&mut self) {
@@ -343,17 +454,30 @@ impl EpochHooks for CnnTrainer<'_> {
         CnnTrainer::activity(self)
     }
 
+    /// The diagnostic's extra forward pass would move batch norm's running statistics, so
+    /// networks with batch norm skip it.
+    fn alignment(&mut self, cfg: &ExperimentConfig) -> Option<Vec<Vec<f64>>> {
+        let dfa = cfg.train.rule == Rule::Dfa && cfg.train.alignment;
+        let layers = &self.nets[0].layers;
+        let bn = layers.iter().any(|lb| lb.bn.is_some());
+        (dfa && layers.len() > 1 && !bn).then(|| CnnTrainer::alignment(self))
+    }
+
     fn save(&mut self, path: &std::path::Path) -> anyhow::Result<()> {
         CnnTrainer::save(self, path)
     }
 }
 
-/// [`train`] without the model: the entry point `train::run_on` dispatches to.
-pub fn run_on(
-    be: &mut dyn Backend,
-    cfg: &ExperimentConfig,
-    split: &Split,
-    opts: &RunOptions,
-) -> anyhow::Result<RunReport> {
-    train(be, cfg, split, opts, None).map(|(r, _)| r)
+fn cosine(a: &[f32], b: &[f32]) -> f64 {
+    let (mut ab, mut aa, mut bb) = (0f64, 0f64, 0f64);
+    for (x, y) in a.iter().zip(b) {
+        ab += *x as f64 * *y as f64;
+        aa += *x as f64 * *x as f64;
+        bb += *y as f64 * *y as f64;
+    }
+    if aa == 0.0 || bb == 0.0 {
+        0.0
+    } else {
+        ab / (aa.sqrt() * bb.sqrt())
+    }
 }

@@ -3,12 +3,16 @@
 //! its error is `delta_l = (B_l e) * f'(a_l)`, e the output error. A conv layer's projection
 //! `[B][C_out P]` is permuted into the channel-major `[C_out][B P]` map. Under
 //! `DfaScope::FcHead` only the hidden FC layers get projections; the first FC layer's error is
-//! backpropagated into the conv stack as under BP.
+//! backpropagated into the conv stack as under BP. With quantized feedback arrays
+//! (`array.feedback_bits` > 0, FC signals only) the stacked matrix `[S][classes]` lives on one
+//! fixed crossbar array, read once per step into every FC layer's block of `[B][S]`.
 
 use super::cnn_net::{permute, CnnNet, Kind};
 use super::init;
+use crate::backend::xbar::XbarId;
 use crate::backend::*;
 use crate::config::{DfaScope, Feedback};
+use crate::xbar::read::Direction;
 
 pub struct CnnDfa {
     pub scope: DfaScope,
@@ -17,6 +21,35 @@ pub struct CnnDfa {
     pub feedback: Vec<Option<Buf>>,
     /// Scratch for a conv layer's projection `[B][C_out P]`.
     proj: Buf,
+    /// The feedback on a crossbar array, when quantized.
+    pub array: Option<FeedbackArray>,
+}
+
+/// Every layer's feedback stacked on one fixed crossbar array `[S][classes]`, and the
+/// projected signals `[B][S]` of the last read.
+pub struct FeedbackArray {
+    pub id: XbarId,
+    pub signals: Buf,
+    /// S, and per layer the offset of its block (None without a signal).
+    pub width: usize,
+    pub offsets: Vec<Option<usize>>,
+}
+
+impl FeedbackArray {
+    /// Offsets of the blocks of `sizes` in the stacked signal, and its width S.
+    pub fn layout(sizes: &[Option<usize>]) -> (Vec<Option<usize>>, usize) {
+        let mut s = 0;
+        let offsets = sizes
+            .iter()
+            .map(|n| {
+                n.map(|n| {
+                    s += n;
+                    s - n
+                })
+            })
+            .collect();
+        (offsets, s)
+    }
 }
 
 /// Per layer: the size of its DFA signal per image (`Some(S_l)`), None where BP reaches it.
@@ -86,7 +119,18 @@ pub fn attach(be: &mut dyn Backend, net: &mut CnnNet, scope: DfaScope, kind: Fee
         scope,
         feedback,
         proj: be.alloc(net.hyper.batch * conv_max),
+        array: None,
     });
+}
+
+/// `net`'s feedback matrices stacked `[S][classes]` (layer order), as the array holds them.
+pub fn stacked(be: &mut dyn Backend, net: &CnnNet) -> Vec<f32> {
+    let bufs: Vec<Buf> = net
+        .dfa
+        .iter()
+        .flat_map(|d| d.feedback.iter().flatten().copied())
+        .collect();
+    bufs.into_iter().flat_map(|b| be.read(b)).collect()
 }
 
 impl CnnNet {
@@ -106,14 +150,32 @@ impl CnnNet {
         }
     }
 
+    /// With feedback arrays: one read projects the output error onto every layer's block of
+    /// the stacked signals (before the layers' backward passes use them).
+    pub(super) fn dfa_project(&self, be: &mut dyn Backend, rows: usize) {
+        let Some(fa) = self.dfa.as_ref().and_then(|d| d.array.as_ref()) else {
+            return;
+        };
+        let last = self.layers.last().expect("a network has layers");
+        let Kind::Fc { fan_out, .. } = last.kind else {
+            unreachable!("a network ends with an FC layer")
+        };
+        let (e, s) = ((last.dout, fan_out), (fa.signals, fa.width));
+        self.xbar_read(be, fa.id, Direction::Forward, true, e, s, rows);
+    }
+
     /// Under DFA, writes layer `l`'s projected error `B_l e` into `dy` (its activated output's
     /// gradient, before pooling, in the layer's own layout) and returns true; false where the
-    /// error arrives by backpropagation.
+    /// error arrives by backpropagation. With feedback arrays the signal is already in its
+    /// block of the stacked signals (`dfa_project`).
     pub(super) fn dfa_error(&self, be: &mut dyn Backend, l: usize, dy: Buf, rows: usize) -> bool {
         let Some(fb) = self.dfa.as_ref().and_then(|d| d.feedback[l]) else {
             return false;
         };
         let dfa = self.dfa.as_ref().expect("checked above");
+        if dfa.array.is_some() {
+            return true;
+        }
         let last = self.layers.last().expect("a network has layers");
         let Kind::Fc { fan_out, .. } = last.kind else {
             unreachable!("a conv network ends with an FC layer")
@@ -132,5 +194,35 @@ impl CnnNet {
             }
         }
         true
+    }
+}
+
+/// Where an FC layer's error signal lives: a buffer, the offset of its first row and the
+/// row length.
+#[derive(Clone, Copy)]
+pub(super) struct Rows {
+    pub buf: Buf,
+    pub off: u32,
+    pub ld: u32,
+}
+
+impl CnnNet {
+    /// FC layer `l`'s error signal: its `dout`, or with feedback arrays its block of the stacked
+    /// signals.
+    pub(super) fn fc_delta(&self, l: usize) -> Rows {
+        let lb = &self.layers[l];
+        let fa = self.dfa.as_ref().and_then(|d| d.array.as_ref());
+        match fa.and_then(|fa| fa.offsets[l].map(|off| (fa, off))) {
+            Some((fa, off)) => Rows {
+                buf: fa.signals,
+                off: off as u32,
+                ld: fa.width as u32,
+            },
+            None => Rows {
+                buf: lb.dout,
+                off: 0,
+                ld: (lb.out_len(1)) as u32,
+            },
+        }
     }
 }

@@ -2,19 +2,27 @@
 //! `[C_out][C_in k k]`, one kernel per crossbar column, or an FC `[fan_out][fan_in]`) lives as
 //! conductances on a crossbar layer. Reads replace the weight products (`cnn_products`); the
 //! weight gradient stays digital, goes through the momentum, and is programmed as pulses by
-//! the step every crossbar layer shares (`program.rs`). Calibrated ADC ranges are set on up to
-//! 16 images run through the freshly programmed arrays on a CPU twin of the network, the same
-//! twin crossbar evaluation calibrates on (`cnn_xbar_eval::calibrate`).
+//! the step every crossbar layer shares (`program.rs`). Calibrated ADC ranges are set on one
+//! batch (at most 16 images for conv nets) run through the freshly programmed arrays on a CPU
+//! twin of the network, the same twin crossbar evaluation and recalibration during training
+//! calibrate on (`cnn_xbar_eval::calibrate`). DFA's feedback is ideal, or with
+//! `array.feedback_bits` > 0 (FC-only networks) one fixed quantized array (`cnn_dfa`).
 
-use super::cnn_net::{CnnNet, Weights};
+use super::cnn_dfa::{self, FeedbackArray};
+use super::cnn_net::{CnnNet, Kind, Weights};
 use super::cnn_xbar_eval::{self as twin, Cells};
 use super::insitu::{knobs, map_layers};
 use crate::backend::xbar::{MatView, XbarActivity, XbarId, XbarRead};
 use crate::backend::*;
-use crate::config::{AdcMode, ExperimentConfig, Rule};
+use crate::config::{AdcMode, ExperimentConfig};
 use crate::data::Dataset;
 use crate::nn::model::{ConvWeights, Layer, Model};
+use crate::xbar::mapping::map_weights;
 use crate::xbar::read::{calibrate_read_with, Direction, ReadInput};
+use crate::xbar::{LayerCells, Xbar};
+
+/// Layer id of the DFA feedback array in the random streams (weights use 0..63).
+const FEEDBACK_LAYER: u32 = 63;
 
 /// Counters of an in-situ conv network.
 pub struct CnnXbar {
@@ -46,7 +54,8 @@ fn dense_weights(model: &Model, l: usize) -> anyhow::Result<(&[f32], usize, usiz
 /// Puts every weight layer of `net` (built from `model`) on crossbars per `cfg.array`, with
 /// the knobs of population instance `inst` drawn from `seed`; with `adc_mode = "calibrated"`
 /// the ADC ranges are first calibrated on the start of `calib`. DFA's feedback, when the net
-/// has it, stays digital (ideal projection).
+/// has it, goes on a quantized array with `array.feedback_bits` > 0 (FC-only networks), else
+/// stays digital (ideal projection).
 pub fn attach(
     be: &mut dyn Backend,
     net: &mut CnnNet,
@@ -59,12 +68,6 @@ pub fn attach(
     let Some(array) = &cfg.array else {
         return Ok(());
     };
-    anyhow::ensure!(
-        cfg.train.rule == Rule::Bp || array.feedback_bits == 0,
-        "array.feedback_bits = {}: conv networks under DFA use an ideal (digital) feedback \
-         projection; allowed: 0",
-        array.feedback_bits
-    );
     let xb = cfg.xbar(array);
     let inst = &cfg.instances()[inst];
     let k = knobs(cfg, inst, seed);
@@ -75,10 +78,79 @@ pub fn attach(
         .into_iter()
         .map(Cells::Dense)
         .collect();
+    let fx = feedback_xbar(cfg, net)?;
+    let mut fb = fx.as_ref().map(|fx| {
+        let (_, s) = FeedbackArray::layout(&cnn_dfa::signal_sizes(net, cfg.train.dfa_scope));
+        let classes = net.layers.last().map_or(0, |lb| lb.out_len(1));
+        let w = cnn_dfa::stacked(be, net);
+        (fx, map_weights(&w, s, classes, None, fx, 0, FEEDBACK_LAYER))
+    });
     if array.adc_mode == AdcMode::Calibrated {
-        cells = twin::calibrate(model, net.hyper, cfg, &xb, &k, cells, calib, Some(seed))?;
+        let twin = twin::Twin {
+            xb: &xb,
+            knobs: &k,
+            seed: Some(seed),
+        };
+        (cells, fb) = twin.calibrate(model, net.hyper, cfg, cells, fb, calib)?;
     }
-    twin::install(be, net, cfg, &xb, &k, cells, true, false)
+    twin::install(be, net, cfg, &xb, &k, cells, true, false)?;
+    if let Some((fx, c)) = fb {
+        install_feedback(be, net, cfg, fx, c, &k);
+    }
+    Ok(())
+}
+
+/// The settings of DFA's quantized feedback array (`array.feedback_bits` > 0): the array's,
+/// with the feedback's bits per weight. None for an ideal projection; an error where a conv
+/// layer gets a DFA signal (conv signals are projected digitally).
+pub(super) fn feedback_xbar(cfg: &ExperimentConfig, net: &CnnNet) -> anyhow::Result<Option<Xbar>> {
+    let (Some(array), Some(_)) = (&cfg.array, &net.dfa) else {
+        return Ok(None);
+    };
+    if array.feedback_bits == 0 {
+        return Ok(None);
+    }
+    let conv = net
+        .layers
+        .iter()
+        .any(|lb| matches!(lb.kind, Kind::Conv { .. }));
+    anyhow::ensure!(
+        !conv,
+        "array.feedback_bits = {}: conv networks under DFA use an ideal (digital) feedback \
+         projection; allowed: 0",
+        array.feedback_bits
+    );
+    let mut fa = array.clone();
+    fa.weight_bits = array.feedback_bits;
+    fa.cell_bits = fa.cell_bits.min(array.feedback_bits);
+    let fx = Xbar {
+        array: fa,
+        device: cfg.xbar(array).device,
+    };
+    fx.validate(false)?;
+    Ok(Some(fx))
+}
+
+/// Puts `net`'s stacked DFA feedback on a fixed array holding `cells`.
+pub(super) fn install_feedback(
+    be: &mut dyn Backend,
+    net: &mut CnnNet,
+    cfg: &ExperimentConfig,
+    fx: &Xbar,
+    cells: LayerCells,
+    k: &crate::xbar::Knobs,
+) {
+    let (offsets, width) = FeedbackArray::layout(&cnn_dfa::signal_sizes(net, cfg.train.dfa_scope));
+    let id = be.xbar_create(fx, vec![cells], vec![*k]);
+    let signals = be.alloc(net.hyper.batch * width.max(1));
+    if let Some(dfa) = &mut net.dfa {
+        dfa.array = Some(FeedbackArray {
+            id,
+            signals,
+            width,
+            offsets,
+        });
+    }
 }
 
 impl CnnXbar {
@@ -89,21 +161,39 @@ impl CnnXbar {
             calibrating,
         }
     }
+
+    /// Programming steps taken so far.
+    pub fn steps(&self) -> u32 {
+        self.steps.steps()
+    }
 }
 
-/// Images the ADC calibration of a conv net reads: one batch, at most `CALIBRATION_IMAGES`.
+impl CnnNet {
+    /// The loss gradient's scale: 1 / rows, or 1 in the calibration pass (every read rescales
+    /// its inputs, so the scale only has to be the same as the calibration's own).
+    pub(super) fn loss_scale(&self, rows: usize) -> f32 {
+        if self.xbar.as_ref().is_some_and(|x| x.calibrating) {
+            1.0
+        } else {
+            1.0 / rows as f32
+        }
+    }
+}
+
+/// Images the ADC calibration reads: one batch, for a conv net at most `CALIBRATION_IMAGES`.
 /// Every conv read of an image is P input vectors, so a few images already sample each
 /// column's partial sums thousands of times; the calibration runs on the CPU reference, whose
-/// time would otherwise grow with the batch (minutes for VGG-8 at batch 64).
-pub(super) fn calibration_rows(batch: usize, available: usize) -> usize {
-    batch.min(CALIBRATION_IMAGES).min(available).max(1)
+/// time would otherwise grow with the batch (minutes for VGG-8 at batch 64). An FC read of an
+/// image is one vector, so FC-only nets take the whole batch.
+pub(super) fn calibration_rows(batch: usize, available: usize, conv: bool) -> usize {
+    let cap = if conv { CALIBRATION_IMAGES } else { batch };
+    batch.min(cap).min(available).max(1)
 }
 
 const CALIBRATION_IMAGES: usize = 16;
 
 /// The read of the calibration pass on the host twin: `dir`'s ADC range is calibrated on the
-/// read's inputs, then they are read through it (`calibrate_read_with`; the twin's counters are
-/// not kept). False, leaving the read to the backend, for inputs out of range (a diverged
+/// read's inputs, then they are read through it (`calibrate_read_with`, read counter 0). False, leaving the read to the backend, for inputs out of range (a diverged
 /// twin: the read gives NaN).
 #[allow(clippy::too_many_arguments)]
 fn calibrating_read(
@@ -114,7 +204,6 @@ fn calibrating_read(
     (x, x_ld): (Buf, usize),
     (y, y_ld): (Buf, usize),
     rows: usize,
-    read_counter: u32,
 ) -> bool {
     let v = be.read(x);
     let v = &v[..rows * x_ld];
@@ -123,12 +212,13 @@ fn calibrating_read(
         return false;
     }
     let mut ys = be.read(y);
+    // The calibration pass reads with counter 0, as its ranges are calibrated.
     let inp = ReadInput {
         x: v,
         batch: rows,
         x_max: range,
         signed,
-        read_counter,
+        read_counter: 0,
     };
     let hx = &mut be.host_xbars()[id.0];
     hx.cache.resize_with(hx.layers.len(), Default::default);
@@ -156,7 +246,7 @@ impl CnnNet {
     ) {
         let xs = self.xbar.as_ref().expect("crossbar layers have counters");
         let r = xs.steps.next_read();
-        if xs.calibrating && calibrating_read(be, id, dir, signed, x, y, rows, r) {
+        if xs.calibrating && calibrating_read(be, id, dir, signed, x, y, rows) {
             return;
         }
         let view = |(buf, ld): (Buf, usize)| MatView {
@@ -181,7 +271,7 @@ impl CnnNet {
             return;
         };
         let step = xs.steps.next_step();
-        for lb in &self.layers {
+        for lb in &self.layers[self.trained_from..] {
             let Weights::Xbar { id, grad, .. } = &lb.weights else {
                 continue;
             };

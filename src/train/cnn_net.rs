@@ -113,6 +113,8 @@ pub struct CnnNet {
     pub training: bool,
     /// Zero biases for activation-only passes, sized for the widest layer.
     pub(super) zeros: Buf,
+    /// The first layer trained: 0, or the last layer alone (`train.last_layer_only`).
+    pub trained_from: usize,
 }
 
 impl CnnNet {
@@ -258,6 +260,7 @@ impl CnnNet {
             dfa: None,
             training: true,
             zeros: be.alloc(widest),
+            trained_from: 0,
         })
     }
 
@@ -367,7 +370,7 @@ impl CnnNet {
                 off_y: 0,
                 stride_y: (rows * fan_out) as u32,
                 _pad0: [0; 2],
-                scale: 1.0 / rows as f32,
+                scale: self.loss_scale(rows),
                 _pad1: [0.0; 3],
             },
         );
@@ -382,13 +385,17 @@ impl CnnNet {
         );
     }
 
-    /// The error signals and gradients of every layer from the output error in the last
-    /// layer's `dout`: backpropagation, or DFA's projections where the net has feedback
-    /// matrices (`cnn_dfa`).
+    /// The error signals and gradients of every trained layer (from `trained_from`) from the
+    /// output error in the last layer's `dout`: backpropagation, or DFA's projections where the
+    /// net has feedback matrices (`cnn_dfa`).
     pub fn backward(&self, be: &mut dyn Backend, rows: usize) {
-        for l in (0..self.layers.len()).rev() {
+        let first = self.trained_from;
+        if first + 1 < self.layers.len() {
+            self.dfa_project(be, rows);
+        }
+        for l in (first..self.layers.len()).rev() {
             let (input, din) = self.input_of(l);
-            let din = din.filter(|_| self.passes_error(l));
+            let din = din.filter(|_| l > first && self.passes_error(l));
             let act = self.act(l);
             let lb = &self.layers[l];
             match &lb.kind {
@@ -438,26 +445,35 @@ impl CnnNet {
                 Kind::Fc { fan_out, .. } => {
                     let fo = *fan_out as u32;
                     self.dfa_error(be, l, lb.dout, rows);
+                    let d = self.fc_delta(l);
                     let view = ActParams {
                         rows: rows as u32,
                         cols: fo,
                         count: rows as u32 * fo,
                         act,
-                        ld0: fo,
-                        off0: 0,
+                        ld0: d.ld,
+                        off0: d.off,
                         stride0: 0,
                         ld1: fo,
                         off1: 0,
                         stride1: 0,
                         _pad: [0; 2],
                     };
-                    be.act_backward(lb.dout, lb.out, &view);
-                    be.bias_grad(lb.bias.g, lb.dout, &ActParams { count: fo, ..view });
+                    be.act_backward(d.buf, lb.out, &view);
+                    let sums = ActParams {
+                        count: fo,
+                        ld0: fo,
+                        off0: 0,
+                        ld1: d.ld,
+                        off1: d.off,
+                        ..view
+                    };
+                    be.bias_grad(lb.bias.g, d.buf, &sums);
                     let (src, dsrc) = match lb.flat {
                         Some((f, df)) => (f, Some(df)),
                         None => (input, din),
                     };
-                    self.fc_grads(be, l, src, dsrc, din, rows);
+                    self.fc_grads(be, l, d, src, dsrc, din, rows);
                     if let Some(din) = din {
                         self.add_skip_grads(be, l, din, rows);
                     }

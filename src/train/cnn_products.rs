@@ -5,6 +5,7 @@
 //! reads its unrolled inputs as rows `[B P][C_in k k]` (one kernel per crossbar column) and the
 //! result `[B P][C_out]` is permuted back to the channel-major map.
 
+use super::cnn_dfa::Rows;
 use super::cnn_net::{permute, CnnNet, Kind, Weights};
 use crate::backend::*;
 use crate::nn::conv::ConvGeom;
@@ -156,12 +157,15 @@ impl CnnNet {
         );
     }
 
-    /// FC layer `l`'s weight gradient, and with `dsrc` and `din` the gradient of its input
-    /// (`dsrc` in the layer's row layout, permuted into `din`'s map layout after a conv).
+    /// FC layer `l`'s weight gradient from its error signal `d`, and with `dsrc` and `din` the
+    /// gradient of its input (`dsrc` in the layer's row layout, permuted into `din`'s map
+    /// layout after a conv).
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn fc_grads(
         &self,
         be: &mut dyn Backend,
         l: usize,
+        d: Rows,
         src: Buf,
         dsrc: Option<Buf>,
         din: Option<Buf>,
@@ -183,13 +187,13 @@ impl CnnNet {
             }
         };
         let (fi, fo) = (*fan_in as u32, *fan_out as u32);
-        be.gemm(
-            lb.dout,
-            src,
-            w.g,
-            &Gemm::dense(fo, fi, rows as u32, true, false, 1),
-        );
+        let mut gw = Gemm::dense(fo, fi, rows as u32, true, false, 1);
+        gw.params.lda = d.ld;
+        gw.params.off_a = d.off;
+        be.gemm(d.buf, src, w.g, &gw);
         if let (Some(dsrc), Some(din)) = (dsrc, din) {
+            // Signals with an input gradient are the layer's own `dout` (checked in attach).
+            debug_assert!(d.buf == lb.dout);
             if let Weights::Xbar { id, .. } = &lb.weights {
                 let (x, y) = ((lb.dout, *fan_out), (dsrc, *fan_in));
                 self.xbar_read(be, *id, Direction::Transposed, true, x, y, rows);

@@ -89,10 +89,10 @@ impl LayerBufs {
 }
 
 impl CnnNet {
-    /// One SGD step on every trainable tensor (L1 and masks applied).
+    /// One SGD step on every trainable tensor of the trained layers (L1 and masks applied).
     pub fn update(&mut self, be: &mut dyn Backend) {
         let (lr, momentum, wd) = (self.lr, self.hyper.momentum, self.hyper.weight_decay);
-        for lb in &mut self.layers {
+        for lb in &mut self.layers[self.trained_from..] {
             for p in lb.params_mut() {
                 if !p.trainable {
                     continue;

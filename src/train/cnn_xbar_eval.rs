@@ -116,7 +116,7 @@ pub(super) fn install(
 }
 
 /// The cells now on `net`'s crossbars.
-fn collect(be: &mut dyn Backend, net: &CnnNet) -> Vec<Cells> {
+pub(super) fn collect(be: &mut dyn Backend, net: &CnnNet) -> Vec<Cells> {
     net.layers
         .iter()
         .map(|lb| match &lb.weights {
@@ -155,56 +155,76 @@ pub fn attach(
     let k = knobs(cfg, inst, seed);
     let mut cells = map_model(model, &xb);
     if array.adc_mode == AdcMode::Calibrated {
-        cells = calibrate(model, net.hyper, cfg, &xb, &k, cells, calib, None)?;
+        let twin = Twin {
+            xb: &xb,
+            knobs: &k,
+            seed: None,
+        };
+        cells = twin.calibrate(model, net.hyper, cfg, cells, None, calib)?.0;
     }
     install(be, net, cfg, &xb, &k, cells, false, false)
 }
 
-/// `cells` with ADC ranges calibrated on the first images of `calib`
-/// (`cnn_insitu::calibration_rows`): a CPU twin of `model` whose every read first calibrates
-/// its range runs them forward (evaluation mode) or, with `training` (the seed of DFA's
-/// feedback), forward, loss and the learning rule's error pass in training mode.
-#[allow(clippy::too_many_arguments)]
-pub(super) fn calibrate(
-    model: &Model,
-    hyper: super::cnn_net::Hyper,
-    cfg: &ExperimentConfig,
-    xb: &Xbar,
-    k: &Knobs,
-    cells: Vec<Cells>,
-    calib: &Dataset,
-    training: Option<u64>,
-) -> anyhow::Result<Vec<Cells>> {
-    let rows = super::cnn_insitu::calibration_rows(hyper.batch, calib.len());
-    let mut cpu = CpuBackend::new();
-    let hyper = super::cnn_net::Hyper {
-        batch: rows,
-        ..hyper
-    };
-    let mut twin = CnnNet::new(&mut cpu, model, hyper)?;
-    twin.training = training.is_some();
-    if let (Some(seed), Rule::Dfa) = (training, cfg.train.rule) {
-        let t = &cfg.train;
-        super::cnn_dfa::attach(&mut cpu, &mut twin, t.dfa_scope, t.feedback, seed);
+/// DFA's quantized feedback array: its settings and cells.
+pub(super) type FeedbackCells<'f> = Option<(&'f Xbar, LayerCells)>;
+
+/// The CPU twin that calibrates ADC ranges: the network on the host, every read of which
+/// first calibrates its range (`cnn_insitu::calibrating_read`).
+pub(super) struct Twin<'a> {
+    pub xb: &'a Xbar,
+    pub knobs: &'a Knobs,
+    /// Training: the seed of DFA's feedback (forward, loss and the learning rule's error
+    /// pass, training mode); None: inference (forward in evaluation mode).
+    pub seed: Option<u64>,
+}
+
+impl Twin<'_> {
+    /// `cells` (and DFA's feedback array `feedback`) with ADC ranges calibrated on the first
+    /// images of `calib` (`cnn_insitu::calibration_rows`), run through a twin of `model`.
+    pub(super) fn calibrate<'f>(
+        &self,
+        model: &Model,
+        hyper: super::cnn_net::Hyper,
+        cfg: &ExperimentConfig,
+        cells: Vec<Cells>,
+        feedback: FeedbackCells<'f>,
+        calib: &Dataset,
+    ) -> anyhow::Result<(Vec<Cells>, FeedbackCells<'f>)> {
+        let conv = model.layers.iter().any(|l| matches!(l, Layer::Conv(_)));
+        let rows = super::cnn_insitu::calibration_rows(hyper.batch, calib.len(), conv);
+        let mut cpu = CpuBackend::new();
+        let hyper = super::cnn_net::Hyper {
+            batch: rows,
+            ..hyper
+        };
+        let mut twin = CnnNet::new(&mut cpu, model, hyper)?;
+        let training = self.seed.is_some();
+        twin.training = training;
+        if let (Some(seed), Rule::Dfa) = (self.seed, cfg.train.rule) {
+            let t = &cfg.train;
+            super::cnn_dfa::attach(&mut cpu, &mut twin, t.dfa_scope, t.feedback, seed);
+        }
+        install(
+            &mut cpu, &mut twin, cfg, self.xb, self.knobs, cells, training, true,
+        )?;
+        let fx = feedback.as_ref().map(|(fx, _)| *fx);
+        if let Some((fx, c)) = feedback {
+            super::cnn_insitu::install_feedback(&mut cpu, &mut twin, cfg, fx, c, self.knobs);
+        }
+        cpu.write(twin.x, &calib.images[..rows * calib.features()]);
+        twin.forward(&mut cpu, rows);
+        if training {
+            cpu.write_u32(twin.y, &calib.labels[..rows]);
+            twin.loss(&mut cpu, rows);
+            twin.backward(&mut cpu, rows);
+        }
+        let fb = twin
+            .dfa
+            .as_ref()
+            .and_then(|d| d.array.as_ref())
+            .map(|fa| cpu.xbar_cells(fa.id).remove(0));
+        Ok((collect(&mut cpu, &twin), fx.zip(fb)))
     }
-    install(
-        &mut cpu,
-        &mut twin,
-        cfg,
-        xb,
-        k,
-        cells,
-        training.is_some(),
-        true,
-    )?;
-    cpu.write(twin.x, &calib.images[..rows * calib.features()]);
-    twin.forward(&mut cpu, rows);
-    if training.is_some() {
-        cpu.write_u32(twin.y, &calib.labels[..rows]);
-        twin.loss(&mut cpu, rows);
-        twin.backward(&mut cpu, rows);
-    }
-    Ok(collect(&mut cpu, &twin))
 }
 
 /// Test accuracy, seconds per batch and crossbar activity of `model` on the experiment's

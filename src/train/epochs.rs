@@ -6,8 +6,8 @@
 use std::path::Path;
 use std::time::Instant;
 
+use super::options::{progress, RunOptions};
 use super::report::{clip_fractions, Divergence, EpochRecord, FinalRecord, RunReport, CHECK_EVERY};
-use super::run::{progress, RunOptions};
 use crate::backend::xbar::XbarActivity;
 use crate::config::ExperimentConfig;
 

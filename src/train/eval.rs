@@ -17,10 +17,10 @@
 use serde::Serialize;
 
 use super::cnn::{self, CnnTrainer};
-use super::cnn_xbar_eval::{calibrate, install, map_model, Cells};
+use super::cnn_xbar_eval::{install, map_model, Cells, Twin};
 use super::insitu::knobs;
+use super::options::instance_settings;
 use super::report::Stats;
-use super::run::instance_settings;
 use crate::backend::Backend;
 use crate::config::{AdcMode, ExperimentConfig};
 use crate::data::Split;
@@ -227,16 +227,14 @@ pub fn evaluate(
         if array.adc_mode == AdcMode::Calibrated && needs_calibration(&cells) {
             let mut at0 = xb.clone();
             at0.device.drift = drift.at(drift.times[0]);
-            cells = calibrate(
-                model,
-                t.nets[0].hyper,
-                cfg,
-                &at0,
-                &k,
-                cells,
-                &split.train,
-                None,
-            )?;
+            let twin = Twin {
+                xb: &at0,
+                knobs: &k,
+                seed: None,
+            };
+            cells = twin
+                .calibrate(model, t.nets[0].hyper, cfg, cells, None, &split.train)?
+                .0;
         }
         let mut points = Vec::new();
         for &time in &drift.times {

@@ -1,16 +1,11 @@
 //! Putting a network's weights on simulated crossbars: per-instance knobs, the fixed weight
-//! range of each layer, training mapping of the initial weights, DFA feedback arrays.
+//! range of each layer, training mapping of the initial weights, the backend's arrays.
 
-use super::calibrate::{calibrate_instance, Recalibration};
-use super::net::{Net, XbarNet};
 use crate::backend::{Activation, Backend, XbarId};
-use crate::config::{AdcMode, ExperimentConfig, Init, InstanceConfig};
-use crate::data::{Dataset, Normalize};
-use crate::xbar::mapping::{map_for_training, map_weights};
+use crate::config::{ExperimentConfig, Init, InstanceConfig};
+use crate::data::Normalize;
+use crate::xbar::mapping::map_for_training;
 use crate::xbar::{Knobs, LayerCells, Xbar};
-
-/// Layer id of the DFA feedback arrays in the random streams (weights use 0..63).
-const FEEDBACK_LAYER: u32 = 63;
 
 /// The device knobs of one instance (drawn from `seed`): the device's, with the instance's
 /// overrides and learning rate.
@@ -97,114 +92,4 @@ pub fn create_layers(
             be.xbar_create(xb, per_instance, knobs.to_vec())
         })
         .collect())
-}
-
-/// Maps `net`'s initial weights onto crossbars (one analog cell per weight) and, for DFA with
-/// `array.feedback_bits` > 0, the feedback matrices onto fixed arrays.
-pub fn attach(
-    be: &mut dyn Backend,
-    net: &mut Net,
-    cfg: &ExperimentConfig,
-    weights: &[Vec<f32>],
-    feedback: Option<&[f32]>,
-    instances: &[(u64, f64)],
-    calib: &Dataset,
-) -> anyhow::Result<()> {
-    let Some(array) = &cfg.array else {
-        return Ok(());
-    };
-    let xb: Xbar = cfg.xbar(array);
-    let insts = cfg.instances();
-    let all_knobs: Vec<Knobs> = instances
-        .iter()
-        .zip(&insts)
-        .map(|((seed, _), inst)| knobs(cfg, inst, *seed))
-        .collect();
-    let sizes = net.spec.sizes.clone();
-    let n_layers = sizes.len() - 1;
-    let largest = (0..n_layers)
-        .map(|l| sizes[l] * sizes[l + 1])
-        .max()
-        .unwrap_or(0);
-    // cells[p][l]: instance p's arrays.
-    let mut cells: Vec<Vec<LayerCells>> = all_knobs
-        .iter()
-        .enumerate()
-        .map(|(p, k)| {
-            let layers: Vec<(&[f32], usize, usize)> = (0..n_layers)
-                .map(|l| {
-                    let (fi, fo) = (sizes[l], sizes[l + 1]);
-                    (&weights[l][p * fi * fo..(p + 1) * fi * fo], fi, fo)
-                })
-                .collect();
-            map_layers(cfg, &xb, k, &layers)
-        })
-        .collect::<anyhow::Result<_>>()?;
-    let fx = match (feedback, array.feedback_bits) {
-        (Some(_), bits) if bits > 0 => {
-            let mut fa = array.clone();
-            fa.weight_bits = bits;
-            fa.cell_bits = fa.cell_bits.min(bits);
-            let fx = Xbar {
-                array: fa,
-                device: xb.device.clone(),
-            };
-            fx.validate(false)?;
-            Some(fx)
-        }
-        _ => None,
-    };
-    let classes = sizes[n_layers];
-    let s: usize = sizes[1..n_layers].iter().sum();
-    let mut fb_cells: Vec<LayerCells> = match (&fx, feedback) {
-        (Some(fx), Some(fb)) => (0..all_knobs.len())
-            .map(|p| {
-                let w = &fb[p * s * classes..(p + 1) * s * classes];
-                map_weights(w, s, classes, None, fx, 0, FEEDBACK_LAYER)
-            })
-            .collect(),
-        _ => Vec::new(),
-    };
-    let signed_inputs: Vec<bool> = (0..n_layers).map(|l| input_signed(cfg, l)).collect();
-    let mut recalibration = None;
-    if array.adc_mode == AdcMode::Calibrated {
-        let rows = (cfg.train.batch_size as usize).min(calib.len()).max(1);
-        let x = &calib.images[..rows * calib.features()];
-        if array.adc_recalibrate_steps > 0 || array.adc_recalibrate_epoch {
-            recalibration = Some(Recalibration {
-                xb: xb.clone(),
-                fx: fx.clone(),
-                knobs: all_knobs.clone(),
-                act: cfg.network.activation,
-                rule: cfg.train.rule,
-                x: x.to_vec(),
-                labels: calib.labels[..rows].to_vec(),
-            });
-        }
-        for (p, k) in all_knobs.iter().enumerate() {
-            let fb = fb_cells.get_mut(p).zip(fx.as_ref());
-            calibrate_instance(
-                &mut cells[p],
-                fb,
-                &xb,
-                k,
-                cfg.network.activation,
-                &signed_inputs,
-                cfg.train.rule,
-                x,
-                &calib.labels[..rows],
-            );
-        }
-    }
-    let layers = create_layers(be, &xb, &cells, &all_knobs)?;
-    let feedback_id = fx.map(|fx| be.xbar_create(&fx, fb_cells, all_knobs.clone()));
-    net.xbar = Some(XbarNet {
-        layers,
-        feedback: feedback_id,
-        signed_inputs,
-        zero_weights: be.alloc(largest * all_knobs.len()),
-        steps: super::program::XbarSteps::new(be, all_knobs.len()),
-        recalibration,
-    });
-    Ok(())
 }

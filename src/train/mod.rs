@@ -1,7 +1,6 @@
 //! Training: networks on a backend, BP and DFA steps, epochs, metrics and reports.
 
 pub mod augment;
-pub mod calibrate;
 pub mod cnn;
 pub mod cnn_block;
 pub mod cnn_dfa;
@@ -14,9 +13,9 @@ pub mod cnn_xbar_eval;
 pub mod epochs;
 pub mod eval;
 pub mod feed;
+pub mod graph_init;
 pub mod insitu;
-mod mlp_save;
-pub mod net;
+pub mod options;
 pub mod program;
 pub mod report;
 pub mod run;
@@ -25,5 +24,6 @@ pub mod wage_quant;
 pub mod wage_update;
 
 pub use crate::nn::init;
+pub use options::RunOptions;
 pub use report::RunReport;
-pub use run::{run, run_on, RunOptions, Trainer};
+pub use run::{run, run_on};

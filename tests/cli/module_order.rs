@@ -155,9 +155,6 @@ const KNOWN_CIRCLES: &[&[&str]] = &[
         "train/cnn_penni_xbar.rs",
         "train/cnn_weights.rs",
         "train/cnn_xbar_eval.rs",
-        "train/epochs.rs",
-        "train/run.rs",
-        "train/wage.rs",
     ],
     &[
         "xbar/adc.rs",

@@ -167,3 +167,58 @@ fn in_situ_population_equals_separate_runs_and_seeds_reproduce() {
         again.instances[1].epochs[0].train_loss
     );
 }
+
+/// DFA with quantized feedback arrays, ADC recalibration every few steps and per epoch and the
+/// alignment diagnostic: a population's instances equal the same instances trained alone (CPU,
+/// bit for bit), every instance reports one alignment per hidden layer, and recalibration
+/// changes the run.
+#[test]
+fn quantized_feedback_with_recalibration_population_equals_separate_runs() {
+    let pop = "population=[{seed=3}, {seed=4, c2c=0.02, read_noise=0.01, lr=0.03}]";
+    let sets = [
+        pop,
+        "network.hidden=[16, 8]",
+        "array.feedback_bits=4",
+        "array.adc_recalibrate_steps=3",
+        "array.adc_recalibrate_epoch=true",
+        "train.alignment=true",
+        "train.epochs=2",
+    ];
+    let cfg = tiny("dfa", &sets);
+    let together = train(&mut CpuBackend::new(), &cfg);
+    for i in 0..2 {
+        let mut one = cfg.clone();
+        one.population = vec![cfg.population[i].clone()];
+        let alone = train(&mut CpuBackend::new(), &one);
+        let (a, b) = (&together.instances[i].epochs, &alone.epochs);
+        for (a, b) in a.iter().zip(b.iter()) {
+            assert_eq!(a.train_loss, b.train_loss, "instance {i}");
+            assert_eq!(a.test_accuracy, b.test_accuracy, "instance {i}");
+            assert_eq!(a.alignment, b.alignment, "instance {i}");
+            assert_eq!(a.alignment.as_ref().map(Vec::len), Some(2), "instance {i}");
+        }
+    }
+    let mut fixed = cfg.clone();
+    if let Some(a) = &mut fixed.array {
+        a.adc_recalibrate_steps = 0;
+        a.adc_recalibrate_epoch = false;
+    }
+    let fixed = train(&mut CpuBackend::new(), &fixed);
+    assert_ne!(
+        fixed.instances[0].epochs[1].train_loss, together.instances[0].epochs[1].train_loss,
+        "recalibration changes the run"
+    );
+}
+
+/// Training the last layer alone leaves the hidden layers' crossbars unprogrammed.
+#[test]
+fn last_layer_only_programs_only_the_last_layer() {
+    let cfg = tiny(
+        "dfa",
+        &["train.last_layer_only=true", "array.feedback_bits=4"],
+    );
+    let r = train(&mut CpuBackend::new(), &cfg);
+    assert_eq!(r.activity.len(), 2);
+    assert_eq!(r.activity[0].write_pulses, 0);
+    assert!(r.activity[1].write_pulses > 0);
+}
