@@ -1,6 +1,20 @@
-//! One benchmark case's result, and the inputs the cases draw.
+//! A benchmark run's report, one case's result, and the inputs the cases draw.
 
 use serde::Serialize;
+
+use crate::gpu::AdapterSummary;
+
+/// What ran, on which adapter, and every case's result.
+#[derive(Debug, Clone, Serialize)]
+pub struct BenchReport {
+    pub version: String,
+    pub adapter: AdapterSummary,
+    pub quick: bool,
+    /// The adapter's FP32 peak in GFLOP/s, when given.
+    pub peak_gflops: Option<f64>,
+    pub cases: Vec<Case>,
+    pub wall_seconds: f64,
+}
 
 /// One case: its headline number with the rates a reader compares across adapters.
 #[derive(Debug, Clone, Serialize)]
