@@ -4,8 +4,9 @@
 //
 // Per (group, pass, slice) the partial sums of every (sign, cycle, input row) and column are one
 // product C = D G: D the input digits, G the pass's effective conductances. A workgroup of
-// 16 x 4 invocations owns a tile of TN = 64 columns and TM = 16 input rows of one instance;
-// each invocation a contiguous block of BR = 4 rows x BC = 4 columns, summed in registers
+// 16 x 4 invocations owns a tile of TN = 64 columns and TM = 4 BR input rows of one instance
+// (BR = 1, 2 or 4, chosen by the host from the batch: `gpu::tiles::ReadTile`); each invocation
+// a contiguous block of BR rows x BC = 4 columns, summed in registers
 // (f32, lines in increasing order, as the reference). The pass's conductances are staged in
 // workgroup memory once, with the packed input codes of both signs, and reused for every sign
 // and input cycle (passes longer than CH lines are staged CH lines at a time, per cycle). After
@@ -55,20 +56,20 @@ struct Params {
 @group(0) @binding(8) var<storage, read_write> carry: array<u32>;
 
 // Lines staged per chunk, chosen by the host from the pass length and the adapter's workgroup
-// memory (80 CH + 1027 words).
+// memory (at most 80 CH + 1027 words).
 override CH: u32 = 64u;
+// Input rows of an invocation's block; the tile has TM = 4 BR rows.
+override BR: u32 = 4u;
 const WG: u32 = 64u;
-// Columns and input rows of a workgroup's tile; columns of an invocation's block (a vec4) and
-// its rows.
+// Columns of a workgroup's tile, and of an invocation's block (a vec4).
 const TN: u32 = 64u;
-const TM: u32 = 16u;
 const BC: u32 = 4u;
-const BR: u32 = 4u;
 
-// The staged conductances [CH][TN / BC] and input codes [CH][TM / BR] (positive code in the low
-// 16 bits, the negated input's in the high ones), and the codes of one conversion [TM][TN].
+// The staged conductances [CH][TN / BC] and input codes [CH][TM / 4] (4 rows a vec4; positive
+// code in the low 16 bits, the negated input's in the high ones), and the codes of one
+// conversion [TM][TN].
 var<workgroup> gt: array<vec4<f32>, CH * 16u>;
-var<workgroup> qs: array<vec4<u32>, CH * 4u>;
+var<workgroup> qs: array<vec4<u32>, CH * BR>;
 var<workgroup> codes: array<i32, 1024>;
 var<workgroup> wg_count: array<atomic<u32>, 3>;
 var<workgroup> red: array<f32, 256>;
@@ -231,9 +232,13 @@ fn cell_index(c: u32, k: u32, l: u32) -> u32 {
 fn read_fused(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
     let p = wid.z;
     let tile = wid.x;
-    let m0 = wid.y * TM;
+    let tm = 4u * BR;
+    let m0 = wid.y * tm;
     let tx = lid.x % 16u;
     let ty = lid.x / 16u;
+    // This invocation's rows BR ty + r are components qo + r of the packed codes' vec4 qv.
+    let qv = (BR * ty) / 4u;
+    let qo = (BR * ty) % 4u;
     let lines = prm.lines;
     let ncol = prm.ncol;
     let s = prm.slices;
@@ -327,7 +332,7 @@ fn read_fused(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_i
                     gt[li * 16u + lid.x / BC][lid.x % BC] = gv;
                 }
                 // Packed input codes of the tile's rows, adjacent invocations on adjacent lines.
-                for (var e = lid.x; e < TM * n; e += WG) {
+                for (var e = lid.x; e < tm * n; e += WG) {
                     let row = e / n;
                     let li = e % n;
                     let b = m0 + row;
@@ -339,14 +344,15 @@ fn read_fused(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_i
                             q |= input_code(-v, x_max) << 16u;
                         }
                     }
-                    qs[li * 4u + row / BR][row % BR] = q;
+                    qs[li * BR + row / 4u][row % 4u] = q;
                 }
                 loaded = gpk;
                 workgroupBarrier();
             }
             if (k == 0u && tile == 0u && prm.mm_phase != 1u) {
-                for (var e = lid.x; e < TM * n; e += WG) {
-                    let dq = ((qs[(e / TM) * 4u + (e % TM) / BR][e % BR] & keep.x) >> sh.x) & digit_mask;
+                for (var e = lid.x; e < tm * n; e += WG) {
+                    let row = e % tm;
+                    let dq = ((qs[(e / tm) * BR + row / 4u][row % 4u] & keep.x) >> sh.x) & digit_mask;
                     n_active += select(0u, 1u, dq != 0u);
                 }
             }
@@ -354,10 +360,10 @@ fn read_fused(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_i
                 // Every term carries its own read-noise draw (zero digits draw nothing).
                 for (var li = 0u; li < n; li++) {
                     let gv = gt[li * 16u + tx];
-                    let dv = vec4<f32>(((qs[li * 4u + ty] & keep) >> sh) & mask);
+                    let dv = vec4<f32>(((qs[li * BR + qv] & keep) >> sh) & mask);
                     let l = c0 + li;
                     for (var r = 0u; r < BR; r++) {
-                        let d = dv[r];
+                        let d = dv[qo + r];
                         if (d == 0.0) {
                             continue;
                         }
@@ -373,28 +379,20 @@ fn read_fused(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_i
             } else if (out_noise) {
                 for (var li = 0u; li < n; li++) {
                     let gv = gt[li * 16u + tx];
-                    let dv = vec4<f32>(((qs[li * 4u + ty] & keep) >> sh) & mask);
-                    let v0 = dv.x * gv;
-                    let v1 = dv.y * gv;
-                    let v2 = dv.z * gv;
-                    let v3 = dv.w * gv;
-                    sum[0] += v0;
-                    sum[1] += v1;
-                    sum[2] += v2;
-                    sum[3] += v3;
-                    sq[0] += v0 * v0;
-                    sq[1] += v1 * v1;
-                    sq[2] += v2 * v2;
-                    sq[3] += v3 * v3;
+                    let dv = vec4<f32>(((qs[li * BR + qv] & keep) >> sh) & mask);
+                    for (var r = 0u; r < BR; r++) {
+                        let v = dv[qo + r] * gv;
+                        sum[r] += v;
+                        sq[r] += v * v;
+                    }
                 }
             } else {
                 for (var li = 0u; li < n; li++) {
                     let gv = gt[li * 16u + tx];
-                    let dv = vec4<f32>(((qs[li * 4u + ty] & keep) >> sh) & mask);
-                    sum[0] += dv.x * gv;
-                    sum[1] += dv.y * gv;
-                    sum[2] += dv.z * gv;
-                    sum[3] += dv.w * gv;
+                    let dv = vec4<f32>(((qs[li * BR + qv] & keep) >> sh) & mask);
+                    for (var r = 0u; r < BR; r++) {
+                        sum[r] += dv[qo + r] * gv;
+                    }
                 }
             }
         }

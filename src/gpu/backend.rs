@@ -10,6 +10,7 @@ use bytemuck::Pod;
 use super::context::{AdapterSummary, GpuContext};
 use super::pipelines::{Pipeline, PipelineCache};
 use super::shaders::{self, Kernel};
+use super::tiles::{GemmTile, ReadTile};
 use crate::backend::*;
 
 struct Dispatch {
@@ -39,6 +40,10 @@ pub struct GpuBackend {
     timer: Option<super::timing::GpuTimer>,
     /// Crossbar layers resident on the GPU (`super::xbar`).
     pub(super) gpu_xbars: Vec<super::xbar::GpuXbar>,
+    /// Tile shapes pinned for every GEMM and crossbar read (tests run each shape); `None`:
+    /// chosen from each problem's size (`super::tiles`).
+    pub force_gemm_tile: Option<GemmTile>,
+    pub force_read_tile: Option<ReadTile>,
 }
 
 /// Workgroups for a 1-D kernel over `count` items, folded into y beyond the x limit.
@@ -60,6 +65,8 @@ impl GpuBackend {
             staging: None,
             timer: None,
             gpu_xbars: Vec::new(),
+            force_gemm_tile: None,
+            force_read_tile: None,
         }
     }
 
@@ -223,14 +230,10 @@ impl Backend for GpuBackend {
     }
 
     fn gemm(&mut self, a: Buf, b: Buf, c: Buf, g: &Gemm) {
-        let block = shaders::gemm_block(g.params.m, g.params.n, g.batch);
-        let tile = 16 * block;
-        let groups = [
-            g.params.n.div_ceil(tile).max(1),
-            g.params.m.div_ceil(tile).max(1),
-            g.batch,
-        ];
-        let constants = shaders::gemm_constants_block(g.trans_a, g.trans_b, block);
+        let (m, n) = (g.params.m, g.params.n);
+        let tile = (self.force_gemm_tile).unwrap_or_else(|| GemmTile::choose(m, n, g.batch));
+        let groups = tile.groups(m, n, g.batch);
+        let constants = tile.constants(g.trans_a, g.trans_b);
         self.dispatch(&shaders::GEMM, &constants, &g.params, &[a, b, c], groups);
     }
 
@@ -470,5 +473,10 @@ impl super::xbar::Host for GpuBackend {
 
     fn workgroup_storage(&self) -> u32 {
         self.ctx.device.limits().max_compute_workgroup_storage_size
+    }
+
+    fn read_tile(&self, rows: u32) -> ReadTile {
+        self.force_read_tile
+            .unwrap_or_else(|| ReadTile::choose(rows))
     }
 }

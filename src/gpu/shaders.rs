@@ -7,6 +7,7 @@ pub enum Access {
     ReadWrite,
 }
 
+use super::tiles::{GemmTile, ReadTile};
 use crate::backend::kernels;
 use Access::{Read as R, ReadWrite as W};
 
@@ -176,43 +177,19 @@ pub fn override_sets(shader: &str) -> Vec<Vec<(&'static str, f64)>> {
     match shader {
         "gemm" => gemm_orientations()
             .iter()
-            .flat_map(|&(a, b)| [4, 8].map(|block| gemm_constants_block(a, b, block)))
+            .flat_map(|&(a, b)| GemmTile::ALL.map(|t| t.constants(a, b)))
             .collect(),
-        // Lines staged per chunk of the crossbar read (`gpu::xbar`'s choice).
+        // Lines staged per chunk of the crossbar read (`gpu::xbar`'s choice), per tile.
         "xbar_read" => [16, 64, 128, 256]
-            .map(|ch| vec![("CH", ch as f64)])
-            .to_vec(),
+            .iter()
+            .flat_map(|&ch| {
+                ReadTile::ALL.map(|t| vec![("CH", ch as f64), ("BR", t.block_rows() as f64)])
+            })
+            .collect(),
         _ => vec![vec![]],
     }
 }
 
 fn gemm_orientations() -> [(bool, bool); 3] {
     [(false, true), (false, false), (true, false)]
-}
-
-/// Override constants of a GEMM orientation (4 x 4 register blocks, 64 x 64 tiles).
-pub fn gemm_constants(trans_a: bool, trans_b: bool) -> Vec<(&'static str, f64)> {
-    vec![
-        ("TRANS_A", trans_a as u8 as f64),
-        ("TRANS_B", trans_b as u8 as f64),
-    ]
-}
-
-/// Override constants of a GEMM orientation with `block` x `block` register blocks per
-/// thread (4 or 8; the output tile is 16 `block` square).
-pub fn gemm_constants_block(trans_a: bool, trans_b: bool, block: u32) -> Vec<(&'static str, f64)> {
-    let mut c = gemm_constants(trans_a, trans_b);
-    c.push(("BLOCK", block as f64));
-    c
-}
-
-/// Register block of the GEMM for a problem: 8 x 8 (128-wide tiles) once that still gives
-/// at least 16 workgroups, else 4 x 4 (64-wide tiles) to keep more of the device busy.
-pub fn gemm_block(m: u32, n: u32, batch: u32) -> u32 {
-    let big_tiles = m.div_ceil(128) as u64 * n.div_ceil(128) as u64 * batch as u64;
-    if m >= 128 && n >= 128 && big_tiles >= 16 {
-        8
-    } else {
-        4
-    }
 }

@@ -12,6 +12,8 @@ use insitu::backend::kernels::ops;
 use insitu::backend::*;
 use insitu::config::Mapping;
 use insitu::cpu::CpuBackend;
+use insitu::gpu::tiles::{GemmTile, ReadTile};
+use insitu::gpu::GpuBackend;
 use insitu::xbar::mapping::{map_for_training, map_weights};
 use insitu::xbar::read::Direction;
 use xcommon::{ideal, quiet, values};
@@ -489,6 +491,37 @@ fn case(op: &str) -> Option<(Case, f32)> {
     })
 }
 
+/// A kernel variant the GPU side of a case runs under: a description and how to pin it.
+type Variant = (String, Box<dyn Fn(&mut GpuBackend)>);
+
+/// The variants of an operation's kernels: every tile shape pinned in turn, then the backend's
+/// own choice for the case's size.
+fn variants(op: &str) -> Vec<Variant> {
+    let mut out: Vec<Variant> = match op {
+        "gemm" => GemmTile::ALL
+            .into_iter()
+            .map(|t| -> Variant {
+                let pin = move |g: &mut GpuBackend| g.force_gemm_tile = Some(t);
+                (format!("tile {t:?}"), Box::new(pin))
+            })
+            .collect(),
+        "xbar_read" => ReadTile::ALL
+            .into_iter()
+            .map(|t| -> Variant {
+                let pin = move |g: &mut GpuBackend| g.force_read_tile = Some(t);
+                (format!("tile {t:?}"), Box::new(pin))
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    let chosen = |g: &mut GpuBackend| {
+        g.force_gemm_tile = None;
+        g.force_read_tile = None;
+    };
+    out.push(("chosen by size".into(), Box::new(chosen)));
+    out
+}
+
 #[test]
 fn every_table_operation_matches_its_cpu_twin() {
     let (mut g, mut c) = (gpu(), CpuBackend::new());
@@ -496,15 +529,19 @@ fn every_table_operation_matches_its_cpu_twin() {
         let (run, tol) = case(op).unwrap_or_else(|| {
             panic!("operation `{op}` of backend::kernels::KERNELS has no GPU-vs-CPU case here")
         });
-        let (gs, cs) = (run(&mut g), run(&mut c));
-        assert_eq!(gs.len(), cs.len(), "{op}: outputs");
-        for (i, (a, b)) in gs.iter().zip(&cs).enumerate() {
-            assert!(b.iter().all(|v| v.is_finite()), "{op}: CPU output {i}");
-            let err = max_rel_err(a, b);
-            assert!(
-                err <= tol,
-                "{op}: output {i} differs by {err} (allowed {tol})"
-            );
+        let cs = run(&mut c);
+        for (variant, pin) in variants(op) {
+            pin(&mut g);
+            let gs = run(&mut g);
+            assert_eq!(gs.len(), cs.len(), "{op}: outputs");
+            for (i, (a, b)) in gs.iter().zip(&cs).enumerate() {
+                assert!(b.iter().all(|v| v.is_finite()), "{op}: CPU output {i}");
+                let err = max_rel_err(a, b);
+                assert!(
+                    err <= tol,
+                    "{op} ({variant}): output {i} differs by {err} (allowed {tol})"
+                );
+            }
         }
     }
 }
