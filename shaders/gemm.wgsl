@@ -28,7 +28,8 @@ override TY: u32 = 16u;
 // Register block of a thread: BM rows x BN columns, each 4 or 8.
 override BM: u32 = 4u;
 override BN: u32 = 4u;
-// k slice staged per step.
+// k slice staged per step. TY BM BK and TX BN BK are multiples of TX TY (gpu::tiles), so every
+// thread stages the same number of values: no divergent staging loops.
 override BK: u32 = 16u;
 
 @group(0) @binding(0) var<uniform> prm: Params;
@@ -80,7 +81,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     }
     for (var k0 = 0u; k0 < prm.k; k0 += BK) {
         // Consecutive threads walk each operand's contiguous dimension.
-        for (var e = tid; e < tm * BK; e += threads) {
+        for (var i = 0u; i < tm * BK / threads; i++) {
+            let e = tid + i * threads;
             var ar = e / BK;
             var ak = e % BK;
             if (TRANS_A) {
@@ -90,7 +92,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
             let ia = ak * stride_a + ar;
             sa[ia >> 2u][ia & 3u] = load_a(base_a, row0 + ar, k0 + ak);
         }
-        for (var e = tid; e < tn * BK; e += threads) {
+        for (var i = 0u; i < tn * BK / threads; i++) {
+            let e = tid + i * threads;
             var bc = e % tn;
             var bkk = e / tn;
             if (TRANS_B) {

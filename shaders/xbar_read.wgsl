@@ -65,11 +65,12 @@ const WG: u32 = 64u;
 const TN: u32 = 64u;
 const BC: u32 = 4u;
 
-// The staged conductances [CH][TN / BC] and input codes [CH][TM / 4] (4 rows a vec4; positive
-// code in the low 16 bits, the negated input's in the high ones), and the codes of one
-// conversion [TM][TN].
+// The staged conductances [CH][TN / BC] and input codes [CH][4] (the BR rows of invocation row
+// ty in the first BR components of vec4 ty, so that each invocation reads its rows at constant
+// components; positive code in the low 16 bits, the negated input's in the high ones), and the
+// codes of one conversion [TM][TN].
 var<workgroup> gt: array<vec4<f32>, CH * 16u>;
-var<workgroup> qs: array<vec4<u32>, CH * BR>;
+var<workgroup> qs: array<vec4<u32>, CH * 4u>;
 var<workgroup> codes: array<i32, 1024>;
 var<workgroup> wg_count: array<atomic<u32>, 3>;
 var<workgroup> red: array<f32, 256>;
@@ -236,9 +237,6 @@ fn read_fused(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_i
     let m0 = wid.y * tm;
     let tx = lid.x % 16u;
     let ty = lid.x / 16u;
-    // This invocation's rows BR ty + r are components qo + r of the packed codes' vec4 qv.
-    let qv = (BR * ty) / 4u;
-    let qo = (BR * ty) % 4u;
     let lines = prm.lines;
     let ncol = prm.ncol;
     let s = prm.slices;
@@ -344,7 +342,7 @@ fn read_fused(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_i
                             q |= input_code(-v, x_max) << 16u;
                         }
                     }
-                    qs[li * BR + row / 4u][row % 4u] = q;
+                    qs[li * 4u + row / BR][row % BR] = q;
                 }
                 loaded = gpk;
                 workgroupBarrier();
@@ -352,7 +350,7 @@ fn read_fused(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_i
             if (k == 0u && tile == 0u && prm.mm_phase != 1u) {
                 for (var e = lid.x; e < tm * n; e += WG) {
                     let row = e % tm;
-                    let dq = ((qs[(e / tm) * BR + row / 4u][row % 4u] & keep.x) >> sh.x) & digit_mask;
+                    let dq = ((qs[(e / tm) * 4u + row / BR][row % BR] & keep.x) >> sh.x) & digit_mask;
                     n_active += select(0u, 1u, dq != 0u);
                 }
             }
@@ -360,10 +358,10 @@ fn read_fused(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_i
                 // Every term carries its own read-noise draw (zero digits draw nothing).
                 for (var li = 0u; li < n; li++) {
                     let gv = gt[li * 16u + tx];
-                    let dv = vec4<f32>(((qs[li * BR + qv] & keep) >> sh) & mask);
+                    let dv = vec4<f32>(((qs[li * 4u + ty] & keep) >> sh) & mask);
                     let l = c0 + li;
                     for (var r = 0u; r < BR; r++) {
-                        let d = dv[qo + r];
+                        let d = dv[r];
                         if (d == 0.0) {
                             continue;
                         }
@@ -379,9 +377,9 @@ fn read_fused(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_i
             } else if (out_noise) {
                 for (var li = 0u; li < n; li++) {
                     let gv = gt[li * 16u + tx];
-                    let dv = vec4<f32>(((qs[li * BR + qv] & keep) >> sh) & mask);
+                    let dv = vec4<f32>(((qs[li * 4u + ty] & keep) >> sh) & mask);
                     for (var r = 0u; r < BR; r++) {
-                        let v = dv[qo + r] * gv;
+                        let v = dv[r] * gv;
                         sum[r] += v;
                         sq[r] += v * v;
                     }
@@ -389,9 +387,9 @@ fn read_fused(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_i
             } else {
                 for (var li = 0u; li < n; li++) {
                     let gv = gt[li * 16u + tx];
-                    let dv = vec4<f32>(((qs[li * BR + qv] & keep) >> sh) & mask);
+                    let dv = vec4<f32>(((qs[li * 4u + ty] & keep) >> sh) & mask);
                     for (var r = 0u; r < BR; r++) {
-                        sum[r] += dv[qo + r] * gv;
+                        sum[r] += dv[r] * gv;
                     }
                 }
             }
