@@ -73,7 +73,6 @@ var<workgroup> gt: array<vec4<f32>, CH * 16u>;
 var<workgroup> qs: array<vec4<u32>, CH * 4u>;
 var<workgroup> codes: array<i32, 1024>;
 var<workgroup> wg_count: array<atomic<u32>, 3>;
-var<workgroup> red: array<f32, 256>;
 
 // Tag bit of output-referred read-noise draws (read::OUT_REF).
 const OUT_REF: u32 = 0x40000u;
@@ -140,59 +139,6 @@ fn input_code(x: f32, x_max: f32) -> u32 {
     let qmax = f32((1u << prm.in_bits) - 1u);
     return u32(floor(qmax * clamp(x / x_max, 0.0, 1.0) + 0.5));
 }
-
-// Per-instance input range, max |x| (signed) or max x over the instance's rows, 1 if zero, in
-// two passes: `absmax_part` reduces part wid.x of instance wid.y's elements to
-// xmax[P + p * PARTS + part]; `absmax` reduces the PARTS partial maxima to xmax[p]. Every
-// invocation loops at most n / (PARTS * 256) times.
-const PARTS: u32 = 64u;
-
-// Tree maximum of `red` over the workgroup.
-fn reduce_max(lid: u32) -> f32 {
-    for (var s = 128u; s > 0u; s >>= 1u) {
-        workgroupBarrier();
-        if (lid < s) {
-            red[lid] = max(red[lid], red[lid + s]);
-        }
-    }
-    workgroupBarrier();
-    return red[0];
-}
-
-@compute @workgroup_size(256)
-fn absmax_part(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-    let p = wid.y;
-    let n = prm.batch * prm.lines;
-    let per = (n + PARTS - 1u) / PARTS;
-    let end = min(n, (wid.x + 1u) * per);
-    var m = 0.0;
-    for (var e = wid.x * per + lid.x; e < end; e += 256u) {
-        let r = e / prm.lines;
-        let l = e % prm.lines;
-        let v = xin[prm.x_off + p * prm.x_stride + r * prm.x_ld + l];
-        m = max(m, select(v, abs(v), prm.signed_in != 0u));
-    }
-    red[lid.x] = m;
-    let top = reduce_max(lid.x);
-    if (lid.x == 0u) {
-        xmax[prm.n_inst + p * PARTS + wid.x] = top;
-    }
-}
-
-@compute @workgroup_size(256)
-fn absmax(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-    let p = wid.x;
-    var m = 0.0;
-    if (lid.x < PARTS) {
-        m = xmax[prm.n_inst + p * PARTS + lid.x];
-    }
-    red[lid.x] = m;
-    let top = reduce_max(lid.x);
-    if (lid.x == 0u) {
-        xmax[p] = select(1.0, top, top > 0.0);
-    }
-}
-
 
 // Tile column u of column tile `tile`: the array column c it converts, the output j it belongs
 // to, whether it exists, whether its conversions are counted (reference columns in tile 0

@@ -19,10 +19,12 @@ struct Dispatch {
     groups: [u32; 3],
 }
 
+/// (shader, entry point, override constants, subgroup variant, uniform, buffers).
 type BindKey = (
     &'static str,
     &'static str,
     Vec<(&'static str, u64)>,
+    bool,
     usize,
     Vec<usize>,
 );
@@ -44,6 +46,9 @@ pub struct GpuBackend {
     /// chosen from each problem's size (`super::tiles`).
     pub force_gemm_tile: Option<GemmTile>,
     pub force_read_tile: Option<ReadTile>,
+    /// Reduce with workgroup-memory trees even where the adapter has subgroup operations
+    /// (tests check both).
+    pub force_plain_reductions: bool,
 }
 
 /// Workgroups for a 1-D kernel over `count` items, folded into y beyond the x limit.
@@ -67,6 +72,7 @@ impl GpuBackend {
             gpu_xbars: Vec::new(),
             force_gemm_tile: None,
             force_read_tile: None,
+            force_plain_reductions: false,
         }
     }
 
@@ -97,12 +103,15 @@ impl GpuBackend {
         groups: [u32; 3],
     ) {
         assert_eq!(bufs.len(), k.bindings.len(), "{}: binding count", k.entry);
-        let pipeline = self.pipelines.get(&self.ctx.device, k, constants);
+        let pipeline =
+            self.pipelines
+                .get(&self.ctx.device, k, constants, self.subgroup_reductions());
         let u = self.uniform(params);
         let key: BindKey = (
             k.shader,
             k.entry,
             constants.iter().map(|(n, v)| (*n, v.to_bits())).collect(),
+            self.subgroup_reductions(),
             u,
             bufs.iter().map(|b| b.0).collect(),
         );
@@ -136,6 +145,12 @@ impl GpuBackend {
             bind_group,
             groups,
         });
+    }
+
+    /// Whether reductions use subgroup operations: the adapter has SUBGROUP and they are not
+    /// switched off (`force_plain_reductions`).
+    pub fn subgroup_reductions(&self) -> bool {
+        !self.force_plain_reductions && self.ctx.features.contains(wgpu::Features::SUBGROUP)
     }
 
     fn dispatch_1d<P: Pod>(&mut self, k: &Kernel, params: &P, bufs: &[Buf], count: u32, wg: u32) {
@@ -369,7 +384,7 @@ impl Backend for GpuBackend {
         self.uniform_index.retain(|_, u| *u < mark.params);
         // Cached bind groups hold their buffers alive and would bind freed numbers' new owners.
         self.bind_groups
-            .retain(|k, _| k.3 < mark.params && k.4.iter().all(|&b| b < mark.bufs));
+            .retain(|k, _| k.4 < mark.params && k.5.iter().all(|&b| b < mark.bufs));
     }
 
     fn live_buffers(&self) -> usize {

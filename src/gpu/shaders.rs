@@ -33,6 +33,9 @@ const PHILOX_CORE: &str = include_str!("../../shaders/philox.wgsl");
 const PHILOX_MUL32: &str = include_str!("../../shaders/philox_mul32.wgsl");
 const PHILOX_MUL64: &str = include_str!("../../shaders/philox_mul64.wgsl");
 const BN_COMMON: &str = include_str!("../../shaders/bn_common.wgsl");
+/// Workgroup sums and maxima: a tree in workgroup memory, or with subgroup operations.
+const REDUCE: &str = include_str!("../../shaders/reduce.wgsl");
+const REDUCE_SUBGROUP: &str = include_str!("../../shaders/reduce_subgroup.wgsl");
 /// The crossbar parameter-table layout (`xbar::param_table`).
 const XBAR_TABLE: &str = include_str!("../../shaders/xbar_table.wgsl");
 
@@ -49,17 +52,38 @@ const INT64_VARIANTS: &[(&str, &str)] = &[
     ("philox_test", "philox_test_int64"),
 ];
 
-/// The module to build for `shader` on a device with (`int64`) or without 64-bit integers.
-pub fn module_name(shader: &'static str, int64: bool) -> &'static str {
-    match INT64_VARIANTS.iter().find(|(base, _)| *base == shader) {
-        Some((_, native)) if int64 => native,
-        _ => shader,
-    }
+/// Suffix of the module variants that reduce with subgroup operations (SUBGROUP).
+pub const SUBGROUP_SUFFIX: &str = "_subgroup";
+
+/// The shaders that reduce across a workgroup, each with its subgroup variant's name.
+const SUBGROUP_VARIANTS: &[(&str, &str)] = &[
+    ("bn", "bn_subgroup"),
+    ("bn_backward", "bn_backward_subgroup"),
+    ("xbar_absmax", "xbar_absmax_subgroup"),
+];
+
+/// The module to build for `shader` on a device with (`int64`) or without 64-bit integers,
+/// reducing with (`subgroup`) or without subgroup operations.
+pub fn module_name(shader: &'static str, int64: bool, subgroup: bool) -> &'static str {
+    let variant = |table: &[(&str, &'static str)]| {
+        table
+            .iter()
+            .find(|(base, _)| *base == shader)
+            .map(|(_, v)| *v)
+    };
+    let native = variant(INT64_VARIANTS).filter(|_| int64);
+    let reduced = variant(SUBGROUP_VARIANTS).filter(|_| subgroup);
+    native.or(reduced).unwrap_or(shader)
 }
 
 /// The source of a shader module by name (snippets such as Philox joined in). A name ending in
-/// [`INT64_SUFFIX`] gets the native 64-bit Philox multiply, any other the 32-bit emulation.
+/// [`INT64_SUFFIX`] gets the native 64-bit Philox multiply, any other the 32-bit emulation; one
+/// ending in [`SUBGROUP_SUFFIX`] the subgroup reductions, any other the workgroup-memory tree.
 pub fn source(shader: &str) -> String {
+    let (shader, reduce) = match shader.strip_suffix(SUBGROUP_SUFFIX) {
+        Some(base) => (base, REDUCE_SUBGROUP),
+        None => (shader, REDUCE),
+    };
     let (base, philox_mul) = match shader.strip_suffix(INT64_SUFFIX) {
         Some(base) => (base, PHILOX_MUL64),
         None => (
@@ -90,14 +114,21 @@ pub fn source(shader: &str) -> String {
         "im2col_permute" => include_str!("../../shaders/im2col_permute.wgsl").into(),
         "pool" => include_str!("../../shaders/pool.wgsl").into(),
         "conv_sparse" => include_str!("../../shaders/conv_sparse.wgsl").into(),
-        "bn" => format!("{BN_COMMON}\n{}", include_str!("../../shaders/bn.wgsl")),
+        "bn" => format!(
+            "{reduce}\n{BN_COMMON}\n{}",
+            include_str!("../../shaders/bn.wgsl")
+        ),
         "bn_infer" => format!(
             "{BN_COMMON}\n{}",
             include_str!("../../shaders/bn_infer.wgsl")
         ),
         "bn_backward" => format!(
-            "{BN_COMMON}\n{}",
+            "{reduce}\n{BN_COMMON}\n{}",
             include_str!("../../shaders/bn_backward.wgsl")
+        ),
+        "xbar_absmax" => format!(
+            "{reduce}\n{}",
+            include_str!("../../shaders/xbar_absmax.wgsl")
         ),
         "residual" => include_str!("../../shaders/residual.wgsl").into(),
         "philox_test" => format!(
@@ -159,14 +190,16 @@ pub const BN_INFER: Kernel = kernel("bn_infer", &[R, R, R, R, W]);
 pub const BN_BACKWARD: Kernel = kernel("bn_backward", &[R, R, R, R, W, W, W]);
 pub const ADD: Kernel = kernel("add", &[W, R]);
 
-/// Every shader module to validate: each table shader and its native 64-bit variant.
+/// Every shader module to validate: each table shader and its native 64-bit and subgroup
+/// variants.
 pub fn modules() -> Vec<&'static str> {
     let mut out = Vec::new();
     for shader in kernels::shaders() {
-        out.push(shader);
-        let native = module_name(shader, true);
-        if native != shader {
-            out.push(native);
+        for (int64, subgroup) in [(false, false), (true, false), (false, true)] {
+            let name = module_name(shader, int64, subgroup);
+            if !out.contains(&name) {
+                out.push(name);
+            }
         }
     }
     out

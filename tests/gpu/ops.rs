@@ -497,28 +497,37 @@ type Variant = (String, Box<dyn Fn(&mut GpuBackend)>);
 /// The variants of an operation's kernels: every tile shape pinned in turn, then the backend's
 /// own choice for the case's size.
 fn variants(op: &str) -> Vec<Variant> {
-    let mut out: Vec<Variant> = match op {
-        "gemm" => GemmTile::ALL
-            .into_iter()
-            .map(|t| -> Variant {
-                let pin = move |g: &mut GpuBackend| g.force_gemm_tile = Some(t);
-                (format!("tile {t:?}"), Box::new(pin))
-            })
-            .collect(),
-        "xbar_read" => ReadTile::ALL
-            .into_iter()
-            .map(|t| -> Variant {
-                let pin = move |g: &mut GpuBackend| g.force_read_tile = Some(t);
-                (format!("tile {t:?}"), Box::new(pin))
-            })
-            .collect(),
-        _ => Vec::new(),
-    };
-    let chosen = |g: &mut GpuBackend| {
-        g.force_gemm_tile = None;
-        g.force_read_tile = None;
-    };
-    out.push(("chosen by size".into(), Box::new(chosen)));
+    fn variant(what: String, pin: impl Fn(&mut GpuBackend) + 'static) -> Variant {
+        let set = move |g: &mut GpuBackend| {
+            g.force_gemm_tile = None;
+            g.force_read_tile = None;
+            g.force_plain_reductions = false;
+            pin(g);
+        };
+        (what, Box::new(set))
+    }
+    let mut out = Vec::new();
+    if op == "gemm" {
+        for t in GemmTile::ALL {
+            out.push(variant(format!("tile {t:?}"), move |g| {
+                g.force_gemm_tile = Some(t)
+            }));
+        }
+    }
+    if op == "xbar_read" {
+        for t in ReadTile::ALL {
+            out.push(variant(format!("tile {t:?}"), move |g| {
+                g.force_read_tile = Some(t)
+            }));
+        }
+    }
+    // Kernels that reduce with subgroup operations where the adapter has them.
+    if matches!(op, "bn_train" | "bn_backward" | "xbar_read") {
+        out.push(variant("tree reductions".into(), |g| {
+            g.force_plain_reductions = true
+        }));
+    }
+    out.push(variant("as chosen".into(), |_| {}));
     out
 }
 
