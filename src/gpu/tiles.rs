@@ -4,7 +4,7 @@
 //! Small batches are common (tests, small runs, inference, one image of a conv net): a 64-row
 //! tile over a batch of 8 computes mostly padding, which a software adapter pays in full and a
 //! GPU pays in idle lanes. Each kernel therefore has a few tile shapes (override constants of
-//! one shader), and `choose` takes the one that pads least. The backend can pin a shape
+//! one shader), and `choose` picks one from the problem's size. The backend can pin a shape
 //! (`GpuBackend::force_gemm_tile`, `force_read_tile`) so that tests run every shape.
 
 /// A tile shape of the GEMM: `tx` x `ty` threads, each owning a `bm` x `bn` block of C, with
@@ -31,8 +31,10 @@ impl GemmTile {
         GemmTile::Square128,
     ];
 
-    /// (tx, ty, bm, bn, bk): the shader's override constants.
-    fn shape(self) -> (u32, u32, u32, u32, u32) {
+    /// (tx, ty, bm, bn, bk): the shader's override constants. The shader needs bm, bn in
+    /// {4, 8} (whole vec4s, at most 64 accumulators) and ty bm bk, tx bn bk multiples of tx ty
+    /// (every thread stages the same number of values).
+    pub fn shape(self) -> (u32, u32, u32, u32, u32) {
         match self {
             GemmTile::Rows16 => (16, 4, 4, 4, 16),
             GemmTile::Cols16 => (4, 16, 4, 4, 16),

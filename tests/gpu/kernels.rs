@@ -206,6 +206,12 @@ fn tiles_follow_the_problem_size() {
     assert_eq!(pick(1024, 1024, 1), GemmTile::Square128);
     for t in GemmTile::ALL {
         assert_eq!(t.groups(t.rows() + 1, t.cols(), 3), [1, 2, 3], "{t:?}");
+        // What shaders/gemm.wgsl assumes of a tile.
+        let (tx, ty, bm, bn, bk) = t.shape();
+        assert!([4, 8].contains(&bm) && [4, 8].contains(&bn), "{t:?}");
+        assert_eq!((ty * bm * bk) % (tx * ty), 0, "{t:?}: staging of A");
+        assert_eq!((tx * bn * bk) % (tx * ty), 0, "{t:?}: staging of B");
+        assert!(tx * ty <= 256, "{t:?}");
     }
     assert_eq!(ReadTile::choose(3), ReadTile::Rows4);
     assert_eq!(ReadTile::choose(5), ReadTile::Rows8);
