@@ -26,8 +26,10 @@ if ! echo "$info" | grep -E '\| (DiscreteGpu|IntegratedGpu|VirtualGpu) ' >/dev/n
     exit 1
 fi
 
-# GPU against the CPU twins on awkward shapes.
+# GPU against the CPU twins on awkward shapes, every GEMM and read tile and both reduction
+# variants (subgroup operations where the adapter has them, workgroup trees).
 cargo test --release --quiet --test gpu
+features=$(echo "$info" | sed -n 's/^optional features used: //p')
 
 mkdir -p target/bench
 peak=()
@@ -39,6 +41,9 @@ peak=()
     echo "### $(date -u +%Y-%m-%d), commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
     echo
     echo "Command: \`benches/gpu-check.sh\`${PEAK_GFLOPS:+ with PEAK_GFLOPS=$PEAK_GFLOPS}"
+    echo
+    echo "Adapter features used: ${features:-none} (reductions use subgroup operations where"
+    echo "\`subgroup\` is listed; GEMM and read tiles are chosen per problem size)."
     echo
     cat target/bench/gpu-check.md
 } | tee target/bench/gpu-check.section.md

@@ -1,8 +1,8 @@
 // Batch normalisation over channel-major maps x[C][N] (N = batch * pixels), training forward:
-// batch statistics, one workgroup per channel, tree reductions in workgroup memory.
+// batch statistics, one workgroup per channel, workgroup reductions (`wg_sum`).
 // `save` holds [mean][1/sqrt(var + eps)] per channel for the backward pass; `running` holds
 // [running mean][running unbiased variance], updated as r = (1 - momentum) r + momentum batch.
-// Params and `reduce` come from bn_common.wgsl.
+// Params come from bn_common.wgsl, `Lane` and `wg_sum` from reduce.wgsl.
 
 @group(0) @binding(0) var<uniform> prm: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
@@ -13,23 +13,22 @@
 @group(0) @binding(6) var<storage, read_write> running: array<f32>;
 
 @compute @workgroup_size(256)
-fn train(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+fn train(@builtin(workgroup_id) wid: vec3<u32>, lane: Lane) {
+    let lid = lane.lid;
     let ch = wid.x;
     let base = ch * prm.n;
     var s = 0.0;
     for (var j = lid; j < prm.n; j += WG) {
         s += x[base + j];
     }
-    part[lid] = s;
-    let mean = reduce(lid) / f32(prm.n);
+    let mean = wg_sum(s, lane) / f32(prm.n);
     // Two passes (mean, then squared deviations) keep the variance accurate for large means.
     var q = 0.0;
     for (var j = lid; j < prm.n; j += WG) {
         let d = x[base + j] - mean;
         q += d * d;
     }
-    part[lid] = q;
-    let var_b = reduce(lid) / f32(prm.n);
+    let var_b = wg_sum(q, lane) / f32(prm.n);
     let istd = 1.0 / sqrt(var_b + prm.eps);
     let g = gamma[ch] * istd;
     let b = beta[ch];

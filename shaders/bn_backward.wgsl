@@ -2,6 +2,7 @@
 // training forward saved ([mean][1/sqrt(var + eps)]). With xh = (x - mean) istd:
 //   dbeta = sum dy, dgamma = sum dy xh,
 //   dx = gamma istd (dy - dbeta / N - xh dgamma / N).
+// Params come from bn_common.wgsl, `Lane` and `wg_sum` from reduce.wgsl.
 
 @group(0) @binding(0) var<uniform> prm: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
@@ -13,7 +14,8 @@
 @group(0) @binding(7) var<storage, read_write> dbeta: array<f32>;
 
 @compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+fn main(@builtin(workgroup_id) wid: vec3<u32>, lane: Lane) {
+    let lid = lane.lid;
     let ch = wid.x;
     let base = ch * prm.n;
     let mean = save[ch];
@@ -25,10 +27,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         s += g;
         t += g * (x[base + j] - mean) * istd;
     }
-    part[lid] = s;
-    let db = reduce(lid);
-    part[lid] = t;
-    let dg = reduce(lid);
+    let db = wg_sum(s, lane);
+    let dg = wg_sum(t, lane);
     let inv_n = 1.0 / f32(prm.n);
     let k = gamma[ch] * istd;
     for (var j = lid; j < prm.n; j += WG) {

@@ -3,12 +3,13 @@
 // Training uses three orientations: forward X W^T (TRANS_B), error D W (none), weight gradient
 // D^T X (TRANS_A). A zero instance stride shares an operand across instances.
 //
-// A workgroup of 16 x 16 threads computes a TILE x TILE block of C, TILE = 16 BLOCK; each
-// thread owns a contiguous BLOCK x BLOCK block of it in registers (BLOCK = 4 for small
-// problems, 8 for large ones: more reuse per shared-memory read, fewer workgroups). The k
-// dimension is walked in slices of BK = 1024 / TILE, staged in shared memory as [kk][row] and
-// [kk][col] with rows padded by 4 floats, so the staging stores of either orientation spread
-// over the banks and each thread reads its BLOCK values as vec4s.
+// A workgroup of TX x TY threads computes a TM x TN block of C (TM = TY BM, TN = TX BN); each
+// thread owns a contiguous BM x BN block of it in registers. The host picks the tile from the
+// problem's size (`gpu::tiles`): 16 x 64 or 64 x 16 where one side is a small batch or a few
+// outputs, 64 x 64, or 128 x 128 (8 x 8 blocks: more reuse per shared-memory read, fewer
+// workgroups) for large problems. The k dimension is walked in slices of BK, staged in shared
+// memory as [kk][row] and [kk][col] with rows padded by 4 floats, so the staging stores of
+// either orientation spread over the banks and each thread reads its block as vec4s.
 
 struct Params {
     m: u32, n: u32, k: u32,
@@ -21,21 +22,24 @@ struct Params {
 
 override TRANS_A: bool = false;
 override TRANS_B: bool = false;
-// Register block edge: 4 (64 x 64 tiles) or 8 (128 x 128 tiles).
-override BLOCK: u32 = 4u;
-
-const THREADS: u32 = 256u;
-// Staged elements per operand and slice: TILE * BK = 1024 (4 per thread).
-const STAGED: u32 = 1024u;
+// Threads along the columns (TX) and rows (TY) of the tile.
+override TX: u32 = 16u;
+override TY: u32 = 16u;
+// Register block of a thread: BM rows x BN columns, each 4 or 8.
+override BM: u32 = 4u;
+override BN: u32 = 4u;
+// k slice staged per step. TY BM BK and TX BN BK are multiples of TX TY (gpu::tiles), so every
+// thread stages the same number of values: no divergent staging loops.
+override BK: u32 = 16u;
 
 @group(0) @binding(0) var<uniform> prm: Params;
 @group(0) @binding(1) var<storage, read> a: array<f32>;
 @group(0) @binding(2) var<storage, read> b: array<f32>;
 @group(0) @binding(3) var<storage, read_write> c: array<f32>;
 
-// BK x (TILE + 4) floats: 16 x 68 = 1088 at BLOCK 4, 8 x 132 = 1056 at BLOCK 8.
-var<workgroup> sa: array<vec4<f32>, 272>;
-var<workgroup> sb: array<vec4<f32>, 272>;
+// BK x (TM + 4) and BK x (TN + 4) floats.
+var<workgroup> sa: array<vec4<f32>, BK * (TY * BM + 4u) / 4u>;
+var<workgroup> sb: array<vec4<f32>, BK * (TX * BN + 4u) / 4u>;
 
 fn load_a(base: u32, row: u32, kk: u32) -> f32 {
     if (row >= prm.m || kk >= prm.k) {
@@ -57,72 +61,80 @@ fn load_b(base: u32, kk: u32, col: u32) -> f32 {
     return b[base + kk * prm.ldb + col];
 }
 
-@compute @workgroup_size(16, 16)
+@compute @workgroup_size(TX, TY)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-    let tile = 16u * BLOCK;
-    let bk = STAGED / tile;
-    let stride = tile + 4u; // padded shared row, a multiple of 4
+    let tm = TY * BM;
+    let tn = TX * BN;
+    let threads = TX * TY;
+    // Padded shared rows, multiples of 4.
+    let stride_a = tm + 4u;
+    let stride_b = tn + 4u;
     let p = wg.z;
-    let row0 = wg.y * tile;
-    let col0 = wg.x * tile;
-    let tid = lid.y * 16u + lid.x;
+    let row0 = wg.y * tm;
+    let col0 = wg.x * tn;
+    let tid = lid.y * TX + lid.x;
     let base_a = prm.off_a + p * prm.stride_a;
     let base_b = prm.off_b + p * prm.stride_b;
     var acc: array<f32, 64>;
-    for (var i = 0u; i < BLOCK * BLOCK; i++) {
+    for (var i = 0u; i < BM * BN; i++) {
         acc[i] = 0.0;
     }
-    for (var k0 = 0u; k0 < prm.k; k0 += bk) {
-        for (var i = 0u; i < STAGED / THREADS; i++) {
-            let e = tid + i * THREADS;
-            // Consecutive threads walk each operand's contiguous dimension.
-            var ar = e / bk;
-            var ak = e % bk;
+    for (var k0 = 0u; k0 < prm.k; k0 += BK) {
+        // Consecutive threads walk each operand's contiguous dimension.
+        for (var i = 0u; i < tm * BK / threads; i++) {
+            let e = tid + i * threads;
+            var ar = e / BK;
+            var ak = e % BK;
             if (TRANS_A) {
-                ar = e % tile;
-                ak = e / tile;
+                ar = e % tm;
+                ak = e / tm;
             }
-            let ia = ak * stride + ar;
+            let ia = ak * stride_a + ar;
             sa[ia >> 2u][ia & 3u] = load_a(base_a, row0 + ar, k0 + ak);
-            var bc = e % tile;
-            var bkk = e / tile;
+        }
+        for (var i = 0u; i < tn * BK / threads; i++) {
+            let e = tid + i * threads;
+            var bc = e % tn;
+            var bkk = e / tn;
             if (TRANS_B) {
-                bc = e / bk;
-                bkk = e % bk;
+                bc = e / BK;
+                bkk = e % BK;
             }
-            let ib = bkk * stride + bc;
+            let ib = bkk * stride_b + bc;
             sb[ib >> 2u][ib & 3u] = load_b(base_b, k0 + bkk, col0 + bc);
         }
         workgroupBarrier();
-        for (var kk = 0u; kk < bk; kk++) {
-            let ra = (kk * stride + lid.y * BLOCK) >> 2u;
-            let rb = (kk * stride + lid.x * BLOCK) >> 2u;
+        for (var kk = 0u; kk < BK; kk++) {
+            let ra = (kk * stride_a + lid.y * BM) >> 2u;
+            let rb = (kk * stride_b + lid.x * BN) >> 2u;
             var av: array<vec4<f32>, 2>;
             var bv: array<vec4<f32>, 2>;
-            for (var h = 0u; h < BLOCK / 4u; h++) {
+            for (var h = 0u; h < BM / 4u; h++) {
                 av[h] = sa[ra + h];
+            }
+            for (var h = 0u; h < BN / 4u; h++) {
                 bv[h] = sb[rb + h];
             }
-            for (var r = 0u; r < BLOCK; r++) {
+            for (var r = 0u; r < BM; r++) {
                 let x = av[r >> 2u][r & 3u];
-                for (var q = 0u; q < BLOCK; q++) {
-                    acc[r * BLOCK + q] = fma(x, bv[q >> 2u][q & 3u], acc[r * BLOCK + q]);
+                for (var q = 0u; q < BN; q++) {
+                    acc[r * BN + q] = fma(x, bv[q >> 2u][q & 3u], acc[r * BN + q]);
                 }
             }
         }
         workgroupBarrier();
     }
     let base_c = prm.off_c + p * prm.stride_c;
-    for (var r = 0u; r < BLOCK; r++) {
-        let row = row0 + lid.y * BLOCK + r;
+    for (var r = 0u; r < BM; r++) {
+        let row = row0 + lid.y * BM + r;
         if (row >= prm.m) {
             break;
         }
-        for (var q = 0u; q < BLOCK; q++) {
-            let col = col0 + lid.x * BLOCK + q;
+        for (var q = 0u; q < BN; q++) {
+            let col = col0 + lid.x * BN + q;
             if (col < prm.n) {
                 let idx = base_c + row * prm.ldc + col;
-                var v = prm.alpha * acc[r * BLOCK + q];
+                var v = prm.alpha * acc[r * BN + q];
                 if (prm.beta != 0.0) {
                     v += prm.beta * c[idx];
                 }

@@ -4,8 +4,9 @@
 //
 // Per (group, pass, slice) the partial sums of every (sign, cycle, input row) and column are one
 // product C = D G: D the input digits, G the pass's effective conductances. A workgroup of
-// 16 x 4 invocations owns a tile of TN = 64 columns and TM = 16 input rows of one instance;
-// each invocation a contiguous block of BR = 4 rows x BC = 4 columns, summed in registers
+// 16 x 4 invocations owns a tile of TN = 64 columns and TM = 4 BR input rows of one instance
+// (BR = 1, 2 or 4, chosen by the host from the batch: `gpu::tiles::ReadTile`); each invocation
+// a contiguous block of BR rows x BC = 4 columns, summed in registers
 // (f32, lines in increasing order, as the reference). The pass's conductances are staged in
 // workgroup memory once, with the packed input codes of both signs, and reused for every sign
 // and input cycle (passes longer than CH lines are staged CH lines at a time, per cycle). After
@@ -55,23 +56,23 @@ struct Params {
 @group(0) @binding(8) var<storage, read_write> carry: array<u32>;
 
 // Lines staged per chunk, chosen by the host from the pass length and the adapter's workgroup
-// memory (80 CH + 1027 words).
+// memory (at most 80 CH + 1027 words).
 override CH: u32 = 64u;
+// Input rows of an invocation's block; the tile has TM = 4 BR rows.
+override BR: u32 = 4u;
 const WG: u32 = 64u;
-// Columns and input rows of a workgroup's tile; columns of an invocation's block (a vec4) and
-// its rows.
+// Columns of a workgroup's tile, and of an invocation's block (a vec4).
 const TN: u32 = 64u;
-const TM: u32 = 16u;
 const BC: u32 = 4u;
-const BR: u32 = 4u;
 
-// The staged conductances [CH][TN / BC] and input codes [CH][TM / BR] (positive code in the low
-// 16 bits, the negated input's in the high ones), and the codes of one conversion [TM][TN].
+// The staged conductances [CH][TN / BC] and input codes [CH][4] (the BR rows of invocation row
+// ty in the first BR components of vec4 ty, so that each invocation reads its rows at constant
+// components; positive code in the low 16 bits, the negated input's in the high ones), and the
+// codes of one conversion [TM][TN].
 var<workgroup> gt: array<vec4<f32>, CH * 16u>;
 var<workgroup> qs: array<vec4<u32>, CH * 4u>;
 var<workgroup> codes: array<i32, 1024>;
 var<workgroup> wg_count: array<atomic<u32>, 3>;
-var<workgroup> red: array<f32, 256>;
 
 // Tag bit of output-referred read-noise draws (read::OUT_REF).
 const OUT_REF: u32 = 0x40000u;
@@ -139,59 +140,6 @@ fn input_code(x: f32, x_max: f32) -> u32 {
     return u32(floor(qmax * clamp(x / x_max, 0.0, 1.0) + 0.5));
 }
 
-// Per-instance input range, max |x| (signed) or max x over the instance's rows, 1 if zero, in
-// two passes: `absmax_part` reduces part wid.x of instance wid.y's elements to
-// xmax[P + p * PARTS + part]; `absmax` reduces the PARTS partial maxima to xmax[p]. Every
-// invocation loops at most n / (PARTS * 256) times.
-const PARTS: u32 = 64u;
-
-// Tree maximum of `red` over the workgroup.
-fn reduce_max(lid: u32) -> f32 {
-    for (var s = 128u; s > 0u; s >>= 1u) {
-        workgroupBarrier();
-        if (lid < s) {
-            red[lid] = max(red[lid], red[lid + s]);
-        }
-    }
-    workgroupBarrier();
-    return red[0];
-}
-
-@compute @workgroup_size(256)
-fn absmax_part(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-    let p = wid.y;
-    let n = prm.batch * prm.lines;
-    let per = (n + PARTS - 1u) / PARTS;
-    let end = min(n, (wid.x + 1u) * per);
-    var m = 0.0;
-    for (var e = wid.x * per + lid.x; e < end; e += 256u) {
-        let r = e / prm.lines;
-        let l = e % prm.lines;
-        let v = xin[prm.x_off + p * prm.x_stride + r * prm.x_ld + l];
-        m = max(m, select(v, abs(v), prm.signed_in != 0u));
-    }
-    red[lid.x] = m;
-    let top = reduce_max(lid.x);
-    if (lid.x == 0u) {
-        xmax[prm.n_inst + p * PARTS + wid.x] = top;
-    }
-}
-
-@compute @workgroup_size(256)
-fn absmax(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-    let p = wid.x;
-    var m = 0.0;
-    if (lid.x < PARTS) {
-        m = xmax[prm.n_inst + p * PARTS + lid.x];
-    }
-    red[lid.x] = m;
-    let top = reduce_max(lid.x);
-    if (lid.x == 0u) {
-        xmax[p] = select(1.0, top, top > 0.0);
-    }
-}
-
-
 // Tile column u of column tile `tile`: the array column c it converts, the output j it belongs
 // to, whether it exists, whether its conversions are counted (reference columns in tile 0
 // only), and whether this column's invocation owns output j (its shift-add accumulator).
@@ -231,7 +179,8 @@ fn cell_index(c: u32, k: u32, l: u32) -> u32 {
 fn read_fused(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
     let p = wid.z;
     let tile = wid.x;
-    let m0 = wid.y * TM;
+    let tm = 4u * BR;
+    let m0 = wid.y * tm;
     let tx = lid.x % 16u;
     let ty = lid.x / 16u;
     let lines = prm.lines;
@@ -327,7 +276,7 @@ fn read_fused(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_i
                     gt[li * 16u + lid.x / BC][lid.x % BC] = gv;
                 }
                 // Packed input codes of the tile's rows, adjacent invocations on adjacent lines.
-                for (var e = lid.x; e < TM * n; e += WG) {
+                for (var e = lid.x; e < tm * n; e += WG) {
                     let row = e / n;
                     let li = e % n;
                     let b = m0 + row;
@@ -345,8 +294,9 @@ fn read_fused(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_i
                 workgroupBarrier();
             }
             if (k == 0u && tile == 0u && prm.mm_phase != 1u) {
-                for (var e = lid.x; e < TM * n; e += WG) {
-                    let dq = ((qs[(e / TM) * 4u + (e % TM) / BR][e % BR] & keep.x) >> sh.x) & digit_mask;
+                for (var e = lid.x; e < tm * n; e += WG) {
+                    let row = e % tm;
+                    let dq = ((qs[(e / tm) * 4u + row / BR][row % BR] & keep.x) >> sh.x) & digit_mask;
                     n_active += select(0u, 1u, dq != 0u);
                 }
             }
@@ -374,27 +324,19 @@ fn read_fused(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_i
                 for (var li = 0u; li < n; li++) {
                     let gv = gt[li * 16u + tx];
                     let dv = vec4<f32>(((qs[li * 4u + ty] & keep) >> sh) & mask);
-                    let v0 = dv.x * gv;
-                    let v1 = dv.y * gv;
-                    let v2 = dv.z * gv;
-                    let v3 = dv.w * gv;
-                    sum[0] += v0;
-                    sum[1] += v1;
-                    sum[2] += v2;
-                    sum[3] += v3;
-                    sq[0] += v0 * v0;
-                    sq[1] += v1 * v1;
-                    sq[2] += v2 * v2;
-                    sq[3] += v3 * v3;
+                    for (var r = 0u; r < BR; r++) {
+                        let v = dv[r] * gv;
+                        sum[r] += v;
+                        sq[r] += v * v;
+                    }
                 }
             } else {
                 for (var li = 0u; li < n; li++) {
                     let gv = gt[li * 16u + tx];
                     let dv = vec4<f32>(((qs[li * 4u + ty] & keep) >> sh) & mask);
-                    sum[0] += dv.x * gv;
-                    sum[1] += dv.y * gv;
-                    sum[2] += dv.z * gv;
-                    sum[3] += dv.w * gv;
+                    for (var r = 0u; r < BR; r++) {
+                        sum[r] += dv[r] * gv;
+                    }
                 }
             }
         }

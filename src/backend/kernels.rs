@@ -249,7 +249,7 @@ pub const KERNELS: &[KernelDef] = &[
     ),
     def(
         "xbar_absmax_part",
-        "xbar_read",
+        "xbar_absmax",
         "absmax_part",
         private("ReadParams"),
         "src/backend/xbar.rs::input_range",
@@ -257,7 +257,7 @@ pub const KERNELS: &[KernelDef] = &[
     ),
     def(
         "xbar_absmax",
-        "xbar_read",
+        "xbar_absmax",
         "absmax",
         private("ReadParams"),
         "src/backend/xbar.rs::input_range",
@@ -305,6 +305,8 @@ pub const SNIPPETS: &[&str] = &[
     "philox_mul64",
     "bn_common",
     "xbar_table",
+    "reduce",
+    "reduce_subgroup",
 ];
 
 const fn same(a: &str, b: &str) -> bool {

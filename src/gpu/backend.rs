@@ -10,6 +10,7 @@ use bytemuck::Pod;
 use super::context::{AdapterSummary, GpuContext};
 use super::pipelines::{Pipeline, PipelineCache};
 use super::shaders::{self, Kernel};
+use super::tiles::{GemmTile, ReadTile};
 use crate::backend::*;
 
 struct Dispatch {
@@ -18,10 +19,12 @@ struct Dispatch {
     groups: [u32; 3],
 }
 
+/// (shader, entry point, override constants, subgroup variant, uniform, buffers).
 type BindKey = (
     &'static str,
     &'static str,
     Vec<(&'static str, u64)>,
+    bool,
     usize,
     Vec<usize>,
 );
@@ -39,6 +42,13 @@ pub struct GpuBackend {
     timer: Option<super::timing::GpuTimer>,
     /// Crossbar layers resident on the GPU (`super::xbar`).
     pub(super) gpu_xbars: Vec<super::xbar::GpuXbar>,
+    /// Tile shapes pinned for every GEMM and crossbar read (tests run each shape); `None`:
+    /// chosen from each problem's size (`super::tiles`).
+    pub force_gemm_tile: Option<GemmTile>,
+    pub force_read_tile: Option<ReadTile>,
+    /// Reduce with workgroup-memory trees even where the adapter has subgroup operations
+    /// (tests check both).
+    pub force_plain_reductions: bool,
 }
 
 /// Workgroups for a 1-D kernel over `count` items, folded into y beyond the x limit.
@@ -60,6 +70,9 @@ impl GpuBackend {
             staging: None,
             timer: None,
             gpu_xbars: Vec::new(),
+            force_gemm_tile: None,
+            force_read_tile: None,
+            force_plain_reductions: false,
         }
     }
 
@@ -90,12 +103,15 @@ impl GpuBackend {
         groups: [u32; 3],
     ) {
         assert_eq!(bufs.len(), k.bindings.len(), "{}: binding count", k.entry);
-        let pipeline = self.pipelines.get(&self.ctx.device, k, constants);
+        let pipeline =
+            self.pipelines
+                .get(&self.ctx.device, k, constants, self.subgroup_reductions());
         let u = self.uniform(params);
         let key: BindKey = (
             k.shader,
             k.entry,
             constants.iter().map(|(n, v)| (*n, v.to_bits())).collect(),
+            self.subgroup_reductions(),
             u,
             bufs.iter().map(|b| b.0).collect(),
         );
@@ -129,6 +145,12 @@ impl GpuBackend {
             bind_group,
             groups,
         });
+    }
+
+    /// Whether reductions use subgroup operations: the adapter has SUBGROUP and they are not
+    /// switched off (`force_plain_reductions`).
+    pub fn subgroup_reductions(&self) -> bool {
+        !self.force_plain_reductions && self.ctx.features.contains(wgpu::Features::SUBGROUP)
     }
 
     fn dispatch_1d<P: Pod>(&mut self, k: &Kernel, params: &P, bufs: &[Buf], count: u32, wg: u32) {
@@ -223,14 +245,10 @@ impl Backend for GpuBackend {
     }
 
     fn gemm(&mut self, a: Buf, b: Buf, c: Buf, g: &Gemm) {
-        let block = shaders::gemm_block(g.params.m, g.params.n, g.batch);
-        let tile = 16 * block;
-        let groups = [
-            g.params.n.div_ceil(tile).max(1),
-            g.params.m.div_ceil(tile).max(1),
-            g.batch,
-        ];
-        let constants = shaders::gemm_constants_block(g.trans_a, g.trans_b, block);
+        let (m, n) = (g.params.m, g.params.n);
+        let tile = (self.force_gemm_tile).unwrap_or_else(|| GemmTile::choose(m, n, g.batch));
+        let groups = tile.groups(m, n, g.batch);
+        let constants = tile.constants(g.trans_a, g.trans_b);
         self.dispatch(&shaders::GEMM, &constants, &g.params, &[a, b, c], groups);
     }
 
@@ -366,7 +384,7 @@ impl Backend for GpuBackend {
         self.uniform_index.retain(|_, u| *u < mark.params);
         // Cached bind groups hold their buffers alive and would bind freed numbers' new owners.
         self.bind_groups
-            .retain(|k, _| k.3 < mark.params && k.4.iter().all(|&b| b < mark.bufs));
+            .retain(|k, _| k.4 < mark.params && k.5.iter().all(|&b| b < mark.bufs));
     }
 
     fn live_buffers(&self) -> usize {
@@ -470,5 +488,10 @@ impl super::xbar::Host for GpuBackend {
 
     fn workgroup_storage(&self) -> u32 {
         self.ctx.device.limits().max_compute_workgroup_storage_size
+    }
+
+    fn read_tile(&self, rows: u32) -> ReadTile {
+        self.force_read_tile
+            .unwrap_or_else(|| ReadTile::choose(rows))
     }
 }

@@ -4,6 +4,7 @@ pub mod backend;
 pub mod context;
 pub mod pipelines;
 pub mod shaders;
+pub mod tiles;
 pub mod timing;
 pub mod xbar;
 

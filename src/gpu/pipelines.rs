@@ -10,6 +10,7 @@ pub struct Pipeline {
     pub layout: wgpu::BindGroupLayout,
 }
 
+/// (module, entry point, override constants).
 type Key = (&'static str, &'static str, Vec<(&'static str, u64)>);
 
 #[derive(Default)]
@@ -19,22 +20,25 @@ pub struct PipelineCache {
 }
 
 impl PipelineCache {
+    /// The pipeline of `k` with `constants`; `subgroup`: from the module variant that reduces
+    /// with subgroup operations, where `k` has one (the device must have SUBGROUP).
     pub fn get(
         &mut self,
         device: &wgpu::Device,
         k: &Kernel,
         constants: &[(&'static str, f64)],
+        subgroup: bool,
     ) -> Arc<Pipeline> {
+        let int64 = device.features().contains(wgpu::Features::SHADER_INT64);
+        let name = shaders::module_name(k.shader, int64, subgroup);
         let key: Key = (
-            k.shader,
+            name,
             k.entry,
             constants.iter().map(|(n, v)| (*n, v.to_bits())).collect(),
         );
         if let Some(p) = self.pipelines.get(&key) {
             return p.clone();
         }
-        let int64 = device.features().contains(wgpu::Features::SHADER_INT64);
-        let name = shaders::module_name(k.shader, int64);
         let module = self.modules.entry(name).or_insert_with(|| {
             device.create_shader_module(wgpu::ShaderModuleDescriptor {
                 label: Some(name),

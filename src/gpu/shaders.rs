@@ -7,6 +7,7 @@ pub enum Access {
     ReadWrite,
 }
 
+use super::tiles::{GemmTile, ReadTile};
 use crate::backend::kernels;
 use Access::{Read as R, ReadWrite as W};
 
@@ -32,6 +33,9 @@ const PHILOX_CORE: &str = include_str!("../../shaders/philox.wgsl");
 const PHILOX_MUL32: &str = include_str!("../../shaders/philox_mul32.wgsl");
 const PHILOX_MUL64: &str = include_str!("../../shaders/philox_mul64.wgsl");
 const BN_COMMON: &str = include_str!("../../shaders/bn_common.wgsl");
+/// Workgroup sums and maxima: a tree in workgroup memory, or with subgroup operations.
+const REDUCE: &str = include_str!("../../shaders/reduce.wgsl");
+const REDUCE_SUBGROUP: &str = include_str!("../../shaders/reduce_subgroup.wgsl");
 /// The crossbar parameter-table layout (`xbar::param_table`).
 const XBAR_TABLE: &str = include_str!("../../shaders/xbar_table.wgsl");
 
@@ -48,17 +52,38 @@ const INT64_VARIANTS: &[(&str, &str)] = &[
     ("philox_test", "philox_test_int64"),
 ];
 
-/// The module to build for `shader` on a device with (`int64`) or without 64-bit integers.
-pub fn module_name(shader: &'static str, int64: bool) -> &'static str {
-    match INT64_VARIANTS.iter().find(|(base, _)| *base == shader) {
-        Some((_, native)) if int64 => native,
-        _ => shader,
-    }
+/// Suffix of the module variants that reduce with subgroup operations (SUBGROUP).
+pub const SUBGROUP_SUFFIX: &str = "_subgroup";
+
+/// The shaders that reduce across a workgroup, each with its subgroup variant's name.
+const SUBGROUP_VARIANTS: &[(&str, &str)] = &[
+    ("bn", "bn_subgroup"),
+    ("bn_backward", "bn_backward_subgroup"),
+    ("xbar_absmax", "xbar_absmax_subgroup"),
+];
+
+/// The module to build for `shader` on a device with (`int64`) or without 64-bit integers,
+/// reducing with (`subgroup`) or without subgroup operations.
+pub fn module_name(shader: &'static str, int64: bool, subgroup: bool) -> &'static str {
+    let variant = |table: &[(&str, &'static str)]| {
+        table
+            .iter()
+            .find(|(base, _)| *base == shader)
+            .map(|(_, v)| *v)
+    };
+    let native = variant(INT64_VARIANTS).filter(|_| int64);
+    let reduced = variant(SUBGROUP_VARIANTS).filter(|_| subgroup);
+    native.or(reduced).unwrap_or(shader)
 }
 
 /// The source of a shader module by name (snippets such as Philox joined in). A name ending in
-/// [`INT64_SUFFIX`] gets the native 64-bit Philox multiply, any other the 32-bit emulation.
+/// [`INT64_SUFFIX`] gets the native 64-bit Philox multiply, any other the 32-bit emulation; one
+/// ending in [`SUBGROUP_SUFFIX`] the subgroup reductions, any other the workgroup-memory tree.
 pub fn source(shader: &str) -> String {
+    let (shader, reduce) = match shader.strip_suffix(SUBGROUP_SUFFIX) {
+        Some(base) => (base, REDUCE_SUBGROUP),
+        None => (shader, REDUCE),
+    };
     let (base, philox_mul) = match shader.strip_suffix(INT64_SUFFIX) {
         Some(base) => (base, PHILOX_MUL64),
         None => (
@@ -89,14 +114,21 @@ pub fn source(shader: &str) -> String {
         "im2col_permute" => include_str!("../../shaders/im2col_permute.wgsl").into(),
         "pool" => include_str!("../../shaders/pool.wgsl").into(),
         "conv_sparse" => include_str!("../../shaders/conv_sparse.wgsl").into(),
-        "bn" => format!("{BN_COMMON}\n{}", include_str!("../../shaders/bn.wgsl")),
+        "bn" => format!(
+            "{reduce}\n{BN_COMMON}\n{}",
+            include_str!("../../shaders/bn.wgsl")
+        ),
         "bn_infer" => format!(
             "{BN_COMMON}\n{}",
             include_str!("../../shaders/bn_infer.wgsl")
         ),
         "bn_backward" => format!(
-            "{BN_COMMON}\n{}",
+            "{reduce}\n{BN_COMMON}\n{}",
             include_str!("../../shaders/bn_backward.wgsl")
+        ),
+        "xbar_absmax" => format!(
+            "{reduce}\n{}",
+            include_str!("../../shaders/xbar_absmax.wgsl")
         ),
         "residual" => include_str!("../../shaders/residual.wgsl").into(),
         "philox_test" => format!(
@@ -158,14 +190,16 @@ pub const BN_INFER: Kernel = kernel("bn_infer", &[R, R, R, R, W]);
 pub const BN_BACKWARD: Kernel = kernel("bn_backward", &[R, R, R, R, W, W, W]);
 pub const ADD: Kernel = kernel("add", &[W, R]);
 
-/// Every shader module to validate: each table shader and its native 64-bit variant.
+/// Every shader module to validate: each table shader and its native 64-bit and subgroup
+/// variants.
 pub fn modules() -> Vec<&'static str> {
     let mut out = Vec::new();
     for shader in kernels::shaders() {
-        out.push(shader);
-        let native = module_name(shader, true);
-        if native != shader {
-            out.push(native);
+        for (int64, subgroup) in [(false, false), (true, false), (false, true)] {
+            let name = module_name(shader, int64, subgroup);
+            if !out.contains(&name) {
+                out.push(name);
+            }
         }
     }
     out
@@ -176,43 +210,19 @@ pub fn override_sets(shader: &str) -> Vec<Vec<(&'static str, f64)>> {
     match shader {
         "gemm" => gemm_orientations()
             .iter()
-            .flat_map(|&(a, b)| [4, 8].map(|block| gemm_constants_block(a, b, block)))
+            .flat_map(|&(a, b)| GemmTile::ALL.map(|t| t.constants(a, b)))
             .collect(),
-        // Lines staged per chunk of the crossbar read (`gpu::xbar`'s choice).
+        // Lines staged per chunk of the crossbar read (`gpu::xbar`'s choice), per tile.
         "xbar_read" => [16, 64, 128, 256]
-            .map(|ch| vec![("CH", ch as f64)])
-            .to_vec(),
+            .iter()
+            .flat_map(|&ch| {
+                ReadTile::ALL.map(|t| vec![("CH", ch as f64), ("BR", t.block_rows() as f64)])
+            })
+            .collect(),
         _ => vec![vec![]],
     }
 }
 
 fn gemm_orientations() -> [(bool, bool); 3] {
     [(false, true), (false, false), (true, false)]
-}
-
-/// Override constants of a GEMM orientation (4 x 4 register blocks, 64 x 64 tiles).
-pub fn gemm_constants(trans_a: bool, trans_b: bool) -> Vec<(&'static str, f64)> {
-    vec![
-        ("TRANS_A", trans_a as u8 as f64),
-        ("TRANS_B", trans_b as u8 as f64),
-    ]
-}
-
-/// Override constants of a GEMM orientation with `block` x `block` register blocks per
-/// thread (4 or 8; the output tile is 16 `block` square).
-pub fn gemm_constants_block(trans_a: bool, trans_b: bool, block: u32) -> Vec<(&'static str, f64)> {
-    let mut c = gemm_constants(trans_a, trans_b);
-    c.push(("BLOCK", block as f64));
-    c
-}
-
-/// Register block of the GEMM for a problem: 8 x 8 (128-wide tiles) once that still gives
-/// at least 16 workgroups, else 4 x 4 (64-wide tiles) to keep more of the device busy.
-pub fn gemm_block(m: u32, n: u32, batch: u32) -> u32 {
-    let big_tiles = m.div_ceil(128) as u64 * n.div_ceil(128) as u64 * batch as u64;
-    if m >= 128 && n >= 128 && big_tiles >= 16 {
-        8
-    } else {
-        4
-    }
 }

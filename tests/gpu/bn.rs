@@ -50,23 +50,34 @@ fn run_all(be: &mut dyn Backend, c: usize, n: usize, seed: u32) -> Vec<Vec<f32>>
         .collect()
 }
 
+/// Both reductions: subgroup operations where the adapter has them, and the workgroup tree.
 #[test]
 fn bn_kernels_match_cpu() {
     let mut g = gpu();
     let mut cpu = CpuBackend::new();
+    let subgroups = g.subgroup_reductions();
+    eprintln!("adapter SUBGROUP: {subgroups}");
+    for plain in [false, true] {
+        g.force_plain_reductions = plain;
+        let what = format!("subgroups {}", g.subgroup_reductions());
+        check_bn(&mut g, &mut cpu, &what);
+    }
+}
+
+fn check_bn(g: &mut dyn Backend, cpu: &mut CpuBackend, what: &str) {
     for (i, &(c, n)) in SHAPES.iter().enumerate() {
-        let a = run_all(&mut g, c, n, 10 * i as u32);
-        let b = run_all(&mut cpu, c, n, 10 * i as u32);
+        let a = run_all(g, c, n, 10 * i as u32);
+        let b = run_all(cpu, c, n, 10 * i as u32);
         let names = ["y", "save", "running", "dx", "dgamma", "dbeta", "y_infer"];
         for ((x, y), name) in a.iter().zip(&b).zip(names) {
             assert!(
                 x.iter().all(|v| v.is_finite()),
-                "{c}x{n} {name}: unwritten or not finite"
+                "{what} {c}x{n} {name}: unwritten or not finite"
             );
             // dx is a difference of near-equal terms; compare it against its own scale.
             let tol = if name == "dx" { 2e-3 } else { 1e-4 };
             let e = max_rel_err(x, y);
-            assert!(e < tol, "{c}x{n} {name}: rel err {e}");
+            assert!(e < tol, "{what} {c}x{n} {name}: rel err {e}");
         }
     }
 }

@@ -6,9 +6,11 @@ use common::{gpu, max_rel_err, random};
 use insitu::backend::*;
 use insitu::cpu::CpuBackend;
 use insitu::gpu::shaders;
+use insitu::gpu::tiles::{GemmTile, ReadTile};
+use insitu::gpu::GpuBackend;
 use insitu::rng::{key, normal, philox4x32_10, Purpose};
 
-/// Sizes around the GEMM tile (64) and the shared-k tile (16).
+/// Sizes around the GEMM tiles (16, 64, 128) and the shared-k slices (8, 16).
 const SIZES: &[u32] = &[1, 15, 17, 63, 64, 65, 100, 129];
 
 fn both() -> (insitu::gpu::GpuBackend, CpuBackend) {
@@ -147,8 +149,24 @@ fn bias_grad_reduces_long_columns() {
     }
 }
 
-fn run_gemm(m: u32, n: u32, k: u32, ta: bool, tb: bool, batch: u32, beta: f32) {
-    let (mut g, mut c) = both();
+/// The GEMM tiles checked: each pinned in turn, then the one each size picks.
+fn gemm_tiles() -> Vec<Option<GemmTile>> {
+    GemmTile::ALL.map(Some).into_iter().chain([None]).collect()
+}
+
+/// One GEMM on both backends from the same random operands; the GPU's tile pinned to `tile`.
+#[allow(clippy::too_many_arguments)]
+fn run_gemm(
+    g: &mut GpuBackend,
+    c: &mut CpuBackend,
+    tile: Option<GemmTile>,
+    (m, n, k): (u32, u32, u32),
+    ta: bool,
+    tb: bool,
+    batch: u32,
+    beta: f32,
+) {
+    g.force_gemm_tile = tile;
     let mut spec = Gemm::dense(m, n, k, ta, tb, batch);
     spec.params.alpha = 0.75;
     spec.params.beta = beta;
@@ -156,44 +174,90 @@ fn run_gemm(m: u32, n: u32, k: u32, ta: bool, tb: bool, batch: u32, beta: f32) {
     let b = random((k * n * batch) as usize, 2, -1.0, 1.0);
     let c0 = random((m * n * batch) as usize, 3, -1.0, 1.0);
     let mut outs = Vec::new();
-    for be in [&mut g as &mut dyn Backend, &mut c as &mut dyn Backend] {
+    for be in [g as &mut dyn Backend, c as &mut dyn Backend] {
+        let mark = be.mark();
         let (ba, bb, bc) = (be.alloc(a.len()), be.alloc(b.len()), be.alloc(c0.len()));
         be.write(ba, &a);
         be.write(bb, &b);
         be.write(bc, &c0);
         be.gemm(ba, bb, bc, &spec);
         outs.push(be.read(bc));
+        be.release(mark);
     }
     let err = max_rel_err(&outs[0], &outs[1]);
     assert!(
         err < 1e-5,
-        "gemm m{m} n{n} k{k} ta{ta} tb{tb} P{batch}: rel err {err}"
+        "gemm m{m} n{n} k{k} ta{ta} tb{tb} P{batch} tile {tile:?}: rel err {err}"
     );
+}
+
+/// The tile each problem size picks: small tiles for small batches and few outputs, the
+/// 128-wide one for large problems; each tile's workgroups cover the product.
+#[test]
+fn tiles_follow_the_problem_size() {
+    let pick = GemmTile::choose;
+    assert_eq!(pick(8, 256, 1), GemmTile::Rows16);
+    assert_eq!(pick(16, 784, 1), GemmTile::Rows16);
+    assert_eq!(pick(10, 64, 1), GemmTile::Rows16);
+    assert_eq!(pick(40, 512, 1), GemmTile::Rows16);
+    assert_eq!(pick(64, 10, 1), GemmTile::Cols16);
+    assert_eq!(pick(64, 256, 1), GemmTile::Square64);
+    assert_eq!(pick(256, 784, 1), GemmTile::Square64);
+    assert_eq!(pick(1024, 1024, 1), GemmTile::Square128);
+    for t in GemmTile::ALL {
+        assert_eq!(t.groups(t.rows() + 1, t.cols(), 3), [1, 2, 3], "{t:?}");
+        // What shaders/gemm.wgsl assumes of a tile.
+        let (tx, ty, bm, bn, bk) = t.shape();
+        assert!([4, 8].contains(&bm) && [4, 8].contains(&bn), "{t:?}");
+        assert_eq!((ty * bm * bk) % (tx * ty), 0, "{t:?}: staging of A");
+        assert_eq!((tx * bn * bk) % (tx * ty), 0, "{t:?}: staging of B");
+        assert!(tx * ty <= 256, "{t:?}");
+    }
+    assert_eq!(ReadTile::choose(3), ReadTile::Rows4);
+    assert_eq!(ReadTile::choose(5), ReadTile::Rows8);
+    assert_eq!(ReadTile::choose(16), ReadTile::Rows16);
+    assert_eq!(ReadTile::choose(64), ReadTile::Rows16);
+    for t in ReadTile::ALL {
+        assert_eq!(t.block_rows() * 4, t.rows());
+    }
 }
 
 #[test]
 fn gemm_three_orientations_match_cpu() {
-    for (ta, tb) in [(false, true), (false, false), (true, false)] {
-        for &m in SIZES {
-            for &n in &[1, 63, 65, 129] {
-                for &k in &[1, 17, 64, 100] {
-                    run_gemm(m, n, k, ta, tb, 1, 0.0);
+    let (mut g, mut c) = both();
+    for tile in gemm_tiles() {
+        for (ta, tb) in [(false, true), (false, false), (true, false)] {
+            for &m in SIZES {
+                for &n in &[1, 17, 63, 65, 129] {
+                    for &k in &[1, 17, 64, 100] {
+                        run_gemm(&mut g, &mut c, tile, (m, n, k), ta, tb, 1, 0.0);
+                    }
                 }
             }
+            run_gemm(&mut g, &mut c, tile, (33, 70, 19), ta, tb, 3, 0.5);
         }
-        run_gemm(33, 70, 19, ta, tb, 3, 0.5);
     }
 }
 
 #[test]
 fn gemm_large_tiles_match_cpu() {
-    // Shapes that take the 8 x 8 register blocks (128-wide tiles), ragged at every edge.
-    for (ta, tb) in [(false, true), (false, false), (true, false)] {
-        for &(m, n, k, p) in &[(520, 515, 33, 1), (129, 700, 17, 2), (1100, 300, 9, 1)] {
-            assert_eq!(shaders::gemm_block(m, n, p), 8, "{m}x{n} P{p}");
-            run_gemm(m, n, k, ta, tb, p, 0.0);
+    // Shapes that pick the 8 x 8 register blocks (128-wide tiles), ragged at every edge, under
+    // every tile.
+    for &(m, n, _, p) in &[(520, 515, 33, 1), (129, 700, 17, 2), (1100, 300, 9, 1)] {
+        assert_eq!(
+            GemmTile::choose(m, n, p),
+            GemmTile::Square128,
+            "{m}x{n} P{p}"
+        );
+    }
+    let (mut g, mut c) = both();
+    for tile in gemm_tiles() {
+        for (ta, tb) in [(false, true), (false, false), (true, false)] {
+            for &(m, n, k, p) in &[(520, 515, 33, 1), (129, 700, 17, 2), (1100, 300, 9, 1)] {
+                run_gemm(&mut g, &mut c, tile, (m, n, k), ta, tb, p, 0.0);
+            }
+            run_gemm(&mut g, &mut c, tile, (300, 260, 40), ta, tb, 2, 0.5);
         }
-        run_gemm(300, 260, 40, ta, tb, 2, 0.5);
     }
 }
 
@@ -201,29 +265,32 @@ fn gemm_large_tiles_match_cpu() {
 fn gemm_shared_operand_and_offsets() {
     // A shared across 2 instances (stride 0), operands at offsets with padded leading dims.
     let (mut g, mut c) = both();
-    let (m, n, k, p) = (5u32, 7u32, 9u32, 2u32);
-    let mut spec = Gemm::dense(m, n, k, false, true, p);
-    spec.params.stride_a = 0;
-    spec.params.off_a = 3;
-    spec.params.lda = k + 2;
-    spec.params.off_c = 1;
-    spec.params.ldc = n + 3;
-    spec.params.stride_c = m * (n + 3);
-    let a = random(3 + (m * (k + 2)) as usize, 4, -1.0, 1.0);
-    let b = random((n * k * p) as usize, 5, -1.0, 1.0);
-    let mut outs = Vec::new();
-    for be in [&mut g as &mut dyn Backend, &mut c as &mut dyn Backend] {
-        let (ba, bb, bc) = (
-            be.alloc(a.len()),
-            be.alloc(b.len()),
-            be.alloc(1 + (spec.params.stride_c * p) as usize),
-        );
-        be.write(ba, &a);
-        be.write(bb, &b);
-        be.gemm(ba, bb, bc, &spec);
-        outs.push(be.read(bc));
+    for tile in gemm_tiles() {
+        g.force_gemm_tile = tile;
+        let (m, n, k, p) = (5u32, 7u32, 9u32, 2u32);
+        let mut spec = Gemm::dense(m, n, k, false, true, p);
+        spec.params.stride_a = 0;
+        spec.params.off_a = 3;
+        spec.params.lda = k + 2;
+        spec.params.off_c = 1;
+        spec.params.ldc = n + 3;
+        spec.params.stride_c = m * (n + 3);
+        let a = random(3 + (m * (k + 2)) as usize, 4, -1.0, 1.0);
+        let b = random((n * k * p) as usize, 5, -1.0, 1.0);
+        let mut outs = Vec::new();
+        for be in [&mut g as &mut dyn Backend, &mut c as &mut dyn Backend] {
+            let (ba, bb, bc) = (
+                be.alloc(a.len()),
+                be.alloc(b.len()),
+                be.alloc(1 + (spec.params.stride_c * p) as usize),
+            );
+            be.write(ba, &a);
+            be.write(bb, &b);
+            be.gemm(ba, bb, bc, &spec);
+            outs.push(be.read(bc));
+        }
+        assert!(max_rel_err(&outs[0], &outs[1]) < 1e-5, "tile {tile:?}");
     }
-    assert!(max_rel_err(&outs[0], &outs[1]) < 1e-5);
 }
 
 pub(crate) fn act_params(rows: u32, cols: u32, p: u32, act: u32) -> ActParams {

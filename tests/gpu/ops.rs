@@ -12,6 +12,8 @@ use insitu::backend::kernels::ops;
 use insitu::backend::*;
 use insitu::config::Mapping;
 use insitu::cpu::CpuBackend;
+use insitu::gpu::tiles::{GemmTile, ReadTile};
+use insitu::gpu::GpuBackend;
 use insitu::xbar::mapping::{map_for_training, map_weights};
 use insitu::xbar::read::Direction;
 use xcommon::{ideal, quiet, values};
@@ -489,6 +491,46 @@ fn case(op: &str) -> Option<(Case, f32)> {
     })
 }
 
+/// A kernel variant the GPU side of a case runs under: a description and how to pin it.
+type Variant = (String, Box<dyn Fn(&mut GpuBackend)>);
+
+/// The variants of an operation's kernels: every tile shape pinned in turn, then the backend's
+/// own choice for the case's size.
+fn variants(op: &str) -> Vec<Variant> {
+    fn variant(what: String, pin: impl Fn(&mut GpuBackend) + 'static) -> Variant {
+        let set = move |g: &mut GpuBackend| {
+            g.force_gemm_tile = None;
+            g.force_read_tile = None;
+            g.force_plain_reductions = false;
+            pin(g);
+        };
+        (what, Box::new(set))
+    }
+    let mut out = Vec::new();
+    if op == "gemm" {
+        for t in GemmTile::ALL {
+            out.push(variant(format!("tile {t:?}"), move |g| {
+                g.force_gemm_tile = Some(t)
+            }));
+        }
+    }
+    if op == "xbar_read" {
+        for t in ReadTile::ALL {
+            out.push(variant(format!("tile {t:?}"), move |g| {
+                g.force_read_tile = Some(t)
+            }));
+        }
+    }
+    // Kernels that reduce with subgroup operations where the adapter has them.
+    if matches!(op, "bn_train" | "bn_backward" | "xbar_read") {
+        out.push(variant("tree reductions".into(), |g| {
+            g.force_plain_reductions = true
+        }));
+    }
+    out.push(variant("as chosen".into(), |_| {}));
+    out
+}
+
 #[test]
 fn every_table_operation_matches_its_cpu_twin() {
     let (mut g, mut c) = (gpu(), CpuBackend::new());
@@ -496,15 +538,19 @@ fn every_table_operation_matches_its_cpu_twin() {
         let (run, tol) = case(op).unwrap_or_else(|| {
             panic!("operation `{op}` of backend::kernels::KERNELS has no GPU-vs-CPU case here")
         });
-        let (gs, cs) = (run(&mut g), run(&mut c));
-        assert_eq!(gs.len(), cs.len(), "{op}: outputs");
-        for (i, (a, b)) in gs.iter().zip(&cs).enumerate() {
-            assert!(b.iter().all(|v| v.is_finite()), "{op}: CPU output {i}");
-            let err = max_rel_err(a, b);
-            assert!(
-                err <= tol,
-                "{op}: output {i} differs by {err} (allowed {tol})"
-            );
+        let cs = run(&mut c);
+        for (variant, pin) in variants(op) {
+            pin(&mut g);
+            let gs = run(&mut g);
+            assert_eq!(gs.len(), cs.len(), "{op}: outputs");
+            for (i, (a, b)) in gs.iter().zip(&cs).enumerate() {
+                assert!(b.iter().all(|v| v.is_finite()), "{op}: CPU output {i}");
+                let err = max_rel_err(a, b);
+                assert!(
+                    err <= tol,
+                    "{op} ({variant}): output {i} differs by {err} (allowed {tol})"
+                );
+            }
         }
     }
 }

@@ -10,10 +10,22 @@ use common::gpu;
 use insitu::backend::*;
 use insitu::config::{AdcMode, C2cLaw, Mapping, ReadNoiseModel, Rounding};
 use insitu::cpu::CpuBackend;
+use insitu::gpu::tiles::ReadTile;
 use insitu::xbar::mapping::{map_for_training, map_weights};
 use insitu::xbar::read::{adc_step, descale, geometry, read_raw, Direction};
 use insitu::xbar::{calibrate, Knobs, LayerCells, Xbar};
 use xcommon::{ideal, quiet, values};
+
+/// The read tile of the `i`-th case: the size's own choice, then each tile pinned in turn,
+/// so that every tile meets several shapes, batch sizes and settings.
+fn tile_of(i: usize) -> Option<ReadTile> {
+    [
+        None,
+        Some(ReadTile::Rows4),
+        Some(ReadTile::Rows8),
+        Some(ReadTile::Rows16),
+    ][i % 4]
+}
 
 /// Input layout of a read: rows of `lines` with padding, instances apart.
 struct Views {
@@ -294,9 +306,13 @@ fn ideal_reads_match_reference_exactly() {
                     rows: rows as u32,
                     read_counter: 3,
                 };
+                g.force_read_tile = tile_of(ci * SHAPES.len() + si);
                 let (yg, ag) = run_read(&mut g, &cfg, &layers, &knobs, &op, &x);
                 let (yc, ac) = run_read(&mut c, &cfg, &layers, &knobs, &op, &x);
-                let what = format!("case {ci} shape {k}x{n}x{rows} {dir:?} signed {signed}");
+                let what = format!(
+                    "case {ci} shape {k}x{n}x{rows} {dir:?} signed {signed} tile {:?}",
+                    g.force_read_tile
+                );
                 compare(&what, &yg, &yc, &layers, &cfg, dir, &x, signed, true);
                 assert_eq!(ag, ac, "{what}: activity");
                 // Integer check through the de-scaling.
@@ -404,7 +420,8 @@ fn noisy_reads_match_within_one_lsb() {
             if name == "output-referred read" {
                 cfg.device.read_noise_model = ReadNoiseModel::OutputReferred;
             }
-            let (k, n, rows) = (150, 33, 3);
+            let (k, n, rows) = (150, 33, 6);
+            g.force_read_tile = tile_of(si * 3 + mi);
             let w = values(n * k, case, -0.8, 0.8);
             let mut layer = map_weights(&w, n, k, None, &cfg, 0, 2);
             let knobs = Knobs {
@@ -440,7 +457,10 @@ fn noisy_reads_match_within_one_lsb() {
                 let kn = [knobs];
                 let (yg, ag) = run_read(&mut g, &cfg, &layers, &kn, &op, &x);
                 let (yc, ac) = run_read(&mut c, &cfg, &layers, &kn, &op, &x);
-                let what = format!("{name} {mapping:?} {mode:?} {dir:?}");
+                let what = format!(
+                    "{name} {mapping:?} {mode:?} {dir:?} tile {:?}",
+                    g.force_read_tile
+                );
                 let exact = rn == 0.0 && on == 0.0;
                 total_flips += compare(&what, &yg, &yc, &layers, &cfg, dir, &x, signed, exact);
                 total_outputs += yg.len();
@@ -894,6 +914,7 @@ fn minmax_reads_match_reference() {
     {
         let mut cfg = ideal(mapping, wb, cb, ib, db);
         cfg.array.adc_mode = AdcMode::MinMax;
+        g.force_read_tile = tile_of(case + 1);
         (cfg.array.adc_bits, cfg.array.adc_bits_backward) = (adc, adc + 1);
         cfg.array.parallel_rows = par;
         cfg.array.cols = 64;
@@ -925,7 +946,10 @@ fn minmax_reads_match_reference() {
             };
             let (yg, ag) = run_read(&mut g, &cfg, &layers, &knobs, &op, &x);
             let (yc, ac) = run_read(&mut c, &cfg, &layers, &knobs, &op, &x);
-            let what = format!("minmax case {case} {mapping:?} {dir:?}");
+            let what = format!(
+                "minmax case {case} {mapping:?} {dir:?} tile {:?}",
+                g.force_read_tile
+            );
             assert_eq!(
                 ag.forward.adc_conversions, ac.forward.adc_conversions,
                 "{what}"
@@ -996,6 +1020,8 @@ fn long_reads_match_reference() {
         let mut cfg = ideal(mapping, 16, 1, 16, 1);
         cfg.array.parallel_rows = par;
         let rows = 2;
+        // The noisy case with 16-row tiles: the longest loops per step.
+        g.force_read_tile = tile_of(case);
         let (n, k) = match dir {
             Direction::Forward => (5, lines),
             Direction::Transposed => (lines, 5),

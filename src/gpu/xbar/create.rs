@@ -16,7 +16,7 @@ use crate::xbar::param_table::{self as table, INST_STRIDE, RING_BASE};
 use crate::xbar::read::{geometry, Counters, Direction};
 use crate::xbar::{drift, minmax, Knobs, LayerCells, Xbar};
 
-/// Workgroups per instance of the first input-range pass (`PARTS` of `shaders/xbar_read.wgsl`).
+/// Workgroups per instance of the first input-range pass (`PARTS` of `shaders/xbar_absmax.wgsl`).
 pub(super) const ABSMAX_PARTS: usize = 64;
 
 pub(in crate::gpu) fn create(

@@ -6,6 +6,7 @@ use bytemuck::Pod;
 use super::layer::GpuXbar;
 use crate::backend::{Backend, Buf};
 use crate::gpu::shaders::Kernel;
+use crate::gpu::tiles::ReadTile;
 
 pub trait Host: Backend {
     /// The resident crossbar layers, indexed by `XbarId`.
@@ -23,4 +24,6 @@ pub trait Host: Backend {
     fn write_words(&mut self, buf: Buf, at: usize, words: &[u32]);
     /// Bytes of workgroup memory one workgroup may use.
     fn workgroup_storage(&self) -> u32;
+    /// The read's tile for `rows` input rows per instance.
+    fn read_tile(&self, rows: u32) -> ReadTile;
 }

@@ -11,7 +11,7 @@ use crate::gpu::shaders;
 use crate::xbar::param_table as table;
 use crate::xbar::read::{geometry, Direction};
 
-use super::split::{chunk_lines, StepWork, TILE_COLS, TILE_ROWS};
+use super::split::{chunk_lines, StepWork, TILE_COLS};
 
 pub(in crate::gpu) fn read(be: &mut impl Host, id: XbarId, x: MatView, y: MatView, op: &XbarRead) {
     assert_ne!(
@@ -20,6 +20,7 @@ pub(in crate::gpu) fn read(be: &mut impl Host, id: XbarId, x: MatView, y: MatVie
     );
     let slot = ring_slot(be, id, op.read_counter);
     let storage = be.workgroup_storage();
+    let tile = be.read_tile(op.rows);
     let xb = &be.xbars()[id.0];
     let l = &xb.meta[0];
     let cfg = &xb.cfg;
@@ -84,6 +85,7 @@ pub(in crate::gpu) fn read(be: &mut impl Host, id: XbarId, x: MatView, y: MatVie
     let ch = chunk_lines(geo.pass, storage);
     let work = StepWork {
         ch: ch as usize,
+        tile_rows: tile.rows() as usize,
         cell_draws: xb.cell_draws,
         conversion_draws: xb.conversion_draws,
     };
@@ -105,7 +107,7 @@ pub(in crate::gpu) fn read(be: &mut impl Host, id: XbarId, x: MatView, y: MatVie
         xb.inst, xb.state, eff, x.buf, xb.xmax, y.buf, xb.mm, xb.carry,
     ];
     let tiles = (geo.outs as u32).div_ceil(tile_outs);
-    let row_blocks = op.rows.div_ceil(TILE_ROWS).max(1);
+    let row_blocks = op.rows.div_ceil(tile.rows()).max(1);
     assert!(
         row_blocks <= 65535 && p <= 65535,
         "crossbar read: too many rows or instances for one dispatch"
@@ -128,7 +130,7 @@ pub(in crate::gpu) fn read(be: &mut impl Host, id: XbarId, x: MatView, y: MatVie
         } else {
             &[0]
         };
-        let constants = [("CH", ch as f64)];
+        let constants = [("CH", ch as f64), ("BR", tile.block_rows() as f64)];
         for &mm_phase in phases {
             for &(step_lo, step_hi) in &ranges {
                 let part = ReadParams {

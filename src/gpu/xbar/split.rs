@@ -8,9 +8,8 @@
 
 use crate::xbar::read::Geometry;
 
-/// Columns of a workgroup's tile (`TN`) and input rows (`TM`).
+/// Columns of a workgroup's tile (`TN`); its rows are the chosen `tiles::ReadTile`'s.
 pub(super) const TILE_COLS: u32 = 64;
-pub(super) const TILE_ROWS: u32 = 16;
 /// Loop iterations one invocation of the read may take per dispatch; half of llvmpipe's
 /// limit leaves a margin for the estimate.
 const LOOP_BUDGET: usize = 32_768;
@@ -31,6 +30,8 @@ pub(super) fn chunk_lines(pass: usize, storage: u32) -> u32 {
 /// The shader's per-step loop work, for the estimate.
 pub(super) struct StepWork {
     pub ch: usize,
+    /// Input rows of the tile (4 per row of invocations).
+    pub tile_rows: usize,
     /// Some instance draws per-cell read noise (a 10-round Philox loop per term).
     pub cell_draws: bool,
     /// Draws per conversion (output-referred read noise, output noise).
@@ -45,12 +46,18 @@ impl StepWork {
             return 1;
         }
         let chunks = n.div_ceil(self.ch);
-        let rows = TILE_ROWS as usize;
+        let rows = self.tile_rows;
+        // Elements of an invocation's block: rows / 4 rows of 4 columns.
+        let elems = rows;
         // Loops over the chunk's (row, line) pairs: staging codes and counting active rows.
         let row_loop = (rows * n).div_ceil(64) + chunks;
         let stage = if staged { n + row_loop + chunks } else { 0 };
-        let per_line = if self.cell_draws { 1 + 4 + 16 * 12 } else { 1 };
-        let block = 16 * (2 + 11 * self.conversion_draws) + 16;
+        let per_line = if self.cell_draws {
+            1 + rows / 4 + elems * 12
+        } else {
+            1
+        };
+        let block = elems * (2 + 11 * self.conversion_draws) + 16;
         chunks + stage + row_loop + n * per_line + chunks + block + 8
     }
 
