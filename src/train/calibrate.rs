@@ -99,17 +99,8 @@ pub fn calibrate_instance(
         Rule::Dfa => {
             if let Some((fb, fcfg)) = feedback {
                 let range = input_range(&e, true);
-                calibrate(
-                    fb,
-                    Direction::Forward,
-                    &e,
-                    rows,
-                    range,
-                    true,
-                    fcfg,
-                    knobs,
-                    0,
-                );
+                let inp = ReadInput::new(&e, rows, range).signed(true);
+                calibrate(fb, Direction::Forward, &inp, fcfg, knobs);
             }
         }
     }
