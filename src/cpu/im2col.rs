@@ -92,10 +92,9 @@ pub fn permute(x: &[f32], y: &mut [f32], p: &PermuteParams) {
             if s == 1 {
                 let nj = out.len().div_ceil(a);
                 for i in 0..a {
-                    let src = &x[i * b + j0..];
-                    for jj in 0..nj {
-                        if let Some(v) = out.get_mut(jj * a + i) {
-                            *v = src[jj];
+                    for (jj, &v) in x[i * b + j0..].iter().take(nj).enumerate() {
+                        if let Some(o) = out.get_mut(jj * a + i) {
+                            *o = v;
                         }
                     }
                 }
@@ -204,9 +203,9 @@ mod tests {
             };
             let mut got = vec![7.0; count + 3];
             permute(&x, &mut got, &p);
-            for o in 0..count {
+            for (o, &v) in got[..count].iter().enumerate() {
                 let (t, i, j) = (o % s, (o / s) % a, o / (s * a));
-                assert_eq!(got[o], x[(i * b + j) * s + t], "({a}, {b}, {s}) at {o}");
+                assert_eq!(v, x[(i * b + j) * s + t], "({a}, {b}, {s}) at {o}");
             }
             assert_eq!(&got[count..], &[7.0; 3], "({a}, {b}, {s}): past count");
         }

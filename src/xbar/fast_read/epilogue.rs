@@ -135,9 +135,10 @@ fn quantize_impl(
         // adc_round at both ends (`Adc::value` is (i - floor_i) * inv_lsb; the noise is 0).
         let lo = fl((i - delta - floor_i) * inv_lsb + 0.5);
         let hi = fl((i + delta - floor_i) * inv_lsb + 0.5);
-        // Both ends above the top (below 0) clip to the same code whatever lies between.
-        // (Negated comparisons: a NaN end counts as near, as it does for `lo != hi`.)
-        let near = (lo != hi) & !(lo > max) & !(hi < 0.0);
+        // Both ends above the top (below 0) clip to the same code whatever lies between; a NaN
+        // end is not settled, so it counts as near, as it does for `lo != hi`.
+        let settled = (lo > max) | (hi < 0.0);
+        let near = (lo != hi) & !settled;
         n_near += near as u32;
         clipped += ((lo < 0.0) | (lo > max)) as u32;
         // max/min (not clamp): never NaN, so the value is in [0, max] (= clamp for non-NaN lo;
