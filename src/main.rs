@@ -147,6 +147,15 @@ fn main() {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
+    // Large blocks (a conv layer's read moves buffers of tens of MB, several per step) come
+    // from the heap and stay there when freed, instead of glibc mapping fresh pages for each and
+    // unmapping them on free: the page faults of those fresh pages cost more than the reads.
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc tuning before any thread starts or any block is allocated by us.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_MAX, 0);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 1 << 30);
+    }
     let cli = Cli::parse();
     insitu::progress::set_quiet(cli.quiet);
     let result = match cli.command.unwrap_or(Command::Demo {

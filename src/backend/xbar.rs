@@ -129,13 +129,24 @@ pub fn input_range(x: &[f32], signed: bool) -> f32 {
     }
 }
 
-fn gather_rows(all: &[f32], v: MatView, p: usize, rows: usize, cols: usize) -> Vec<f32> {
+/// Instance `p`'s `rows` x `cols` block of `v`, borrowed when its rows lie back to back.
+fn gather_rows(
+    all: &[f32],
+    v: MatView,
+    p: usize,
+    rows: usize,
+    cols: usize,
+) -> std::borrow::Cow<'_, [f32]> {
+    if v.ld as usize == cols || rows <= 1 {
+        let s = v.off as usize + p * v.stride as usize;
+        return std::borrow::Cow::Borrowed(&all[s..s + rows * cols]);
+    }
     let mut out = Vec::with_capacity(rows * cols);
     for r in 0..rows {
         let s = v.off as usize + p * v.stride as usize + r * v.ld as usize;
         out.extend_from_slice(&all[s..s + cols]);
     }
-    out
+    std::borrow::Cow::Owned(out)
 }
 
 impl HostXbar {
@@ -157,10 +168,16 @@ pub fn host_read<B: Backend + ?Sized>(
     op: &XbarRead,
 ) {
     let xs = be.read(x.buf);
-    let mut ys = be.read(y.buf);
     let rows = op.rows as usize;
+    let (instances, (k_in, n_out)) = {
+        let hx = &be.host_xbars()[id.0];
+        (hx.layers.len(), hx.dims(op.dir))
+    };
+    // One instance writing rows [0, rows) of y back to back: the read's output is y's start,
+    // written as it is (`Backend::write` writes a prefix) without a copy of the rest of y.
+    let direct = instances == 1 && y.off == 0 && y.ld as usize == n_out;
+    let mut ys = if direct { Vec::new() } else { be.read(y.buf) };
     let hx = &mut be.host_xbars()[id.0];
-    let (k_in, n_out) = hx.dims(op.dir);
     hx.cache.resize_with(hx.layers.len(), EffCache::default);
     for p in 0..hx.layers.len() {
         let xin = gather_rows(&xs, x, p, rows, k_in);
@@ -168,6 +185,9 @@ pub fn host_read<B: Backend + ?Sized>(
         if !range.is_finite() {
             // A diverged instance (inputs overflowed): its outputs are NaN, as on the GPU, and
             // the run's divergence check stops it; the other instances read on.
+            if direct {
+                ys = vec![f32::NAN; rows * n_out];
+            }
             for r in 0..rows {
                 let s = y.off as usize + p * y.stride as usize + r * y.ld as usize;
                 ys[s..s + n_out].fill(f32::NAN);
@@ -184,9 +204,13 @@ pub fn host_read<B: Backend + ?Sized>(
         let (layer, knobs) = (&hx.layers[p], &hx.knobs[p]);
         let eff = hx.cache[p].get(layer, op.dir, &hx.cfg, knobs);
         let (out, c) = read_with(layer, op.dir, &inp, &hx.cfg, knobs, eff);
-        for r in 0..rows {
-            let s = y.off as usize + p * y.stride as usize + r * y.ld as usize;
-            ys[s..s + n_out].copy_from_slice(&out[r * n_out..(r + 1) * n_out]);
+        if direct {
+            ys = out;
+        } else {
+            for r in 0..rows {
+                let s = y.off as usize + p * y.stride as usize + r * y.ld as usize;
+                ys[s..s + n_out].copy_from_slice(&out[r * n_out..(r + 1) * n_out]);
+            }
         }
         let a = &mut hx.activity;
         let (vectors, total) = match op.dir {

@@ -1,24 +1,48 @@
 //! Twins of `shaders/im2col.wgsl` and `shaders/im2col_permute.wgsl`.
 
+use rayon::prelude::*;
+
 use crate::backend::{Im2colParams, PermuteParams};
 
+/// Rows `[c][ky][kx]` of `[batch][oh][ow]` unrolled positions, one row per `rayon` task
+/// (padding reads 0).
 pub fn im2col(x: &[f32], cols: &mut [f32], p: &Im2colParams) {
     let npix = (p.batch * p.oh * p.ow) as usize;
-    let k = p.k as usize;
-    for (i, out) in cols.iter_mut().enumerate().take(p.count as usize) {
-        let (row, col) = (i / npix, i % npix);
-        let (kx, ky, c) = (row % k, (row / k) % k, row / (k * k));
-        let b = col / (p.oh * p.ow) as usize;
-        let ox = col % p.ow as usize;
-        let oy = (col / p.ow as usize) % p.oh as usize;
-        let y = (oy * p.stride as usize + ky) as i64 - p.pad as i64;
-        let xx = (ox * p.stride as usize + kx) as i64 - p.pad as i64;
-        *out = if y >= 0 && xx >= 0 && y < p.h as i64 && xx < p.w as i64 {
-            x[b * p.sb as usize + c * p.sc as usize + y as usize * p.w as usize + xx as usize]
-        } else {
-            0.0
-        };
+    let (k, stride, pad) = (p.k as usize, p.stride as usize, p.pad as usize);
+    let (h, w, oh, ow) = (p.h as usize, p.w as usize, p.oh as usize, p.ow as usize);
+    let count = (p.count as usize).min(cols.len());
+    if npix == 0 {
+        return;
     }
+    cols[..count]
+        .par_chunks_mut(npix)
+        .enumerate()
+        .for_each(|(row, out)| {
+            let (kx, ky, c) = (row % k, (row / k) % k, row / (k * k));
+            // Output columns ox whose input column ox * stride + kx - pad lies in [0, w).
+            let ox_lo = pad.saturating_sub(kx).div_ceil(stride).min(ow);
+            let ox_hi = (w + pad)
+                .saturating_sub(kx)
+                .div_ceil(stride)
+                .clamp(ox_lo, ow);
+            for (bo, line) in out.chunks_mut(ow).enumerate() {
+                let (b, oy) = (bo / oh, bo % oh);
+                let y = (oy * stride + ky) as i64 - pad as i64;
+                if y < 0 || y >= h as i64 {
+                    line.fill(0.0);
+                    continue;
+                }
+                let base = b * p.sb as usize + c * p.sc as usize + y as usize * w;
+                let len = line.len();
+                line[..ox_lo.min(len)].fill(0.0);
+                for (ox, v) in line.iter_mut().enumerate().take(ox_hi).skip(ox_lo) {
+                    *v = x[base + ox * stride + kx - pad];
+                }
+                if ox_hi < line.len() {
+                    line[ox_hi..].fill(0.0);
+                }
+            }
+        });
 }
 
 pub fn col2im(cols: &[f32], x: &mut [f32], p: &Im2colParams) {
@@ -49,10 +73,141 @@ pub fn col2im(cols: &[f32], x: &mut [f32], p: &Im2colParams) {
     }
 }
 
+/// `y[b][a][s] = x[a][b][s]`, `BLOCK` values of b per `rayon` task: a task reads `BLOCK s`
+/// consecutive values of each row a of `x`, so the transpose reads whole cache lines.
 pub fn permute(x: &[f32], y: &mut [f32], p: &PermuteParams) {
-    let (a, b, s) = (p.a as usize, p.b as usize, p.s as usize);
-    for (o, out) in y.iter_mut().enumerate().take(p.count as usize) {
-        let (t, i, j) = (o % s, (o / s) % a, o / (s * a));
-        *out = x[(i * b + j) * s + t];
+    const BLOCK: usize = 16;
+    let (a, s) = (p.a as usize, p.s as usize);
+    let b = p.b as usize;
+    let count = (p.count as usize).min(y.len());
+    let row = a * s;
+    if row == 0 {
+        return;
+    }
+    y[..count]
+        .par_chunks_mut(BLOCK * row)
+        .enumerate()
+        .for_each(|(blk, out)| {
+            let j0 = blk * BLOCK;
+            if s == 1 {
+                let nj = out.len().div_ceil(a);
+                for i in 0..a {
+                    for (jj, &v) in x[i * b + j0..].iter().take(nj).enumerate() {
+                        if let Some(o) = out.get_mut(jj * a + i) {
+                            *o = v;
+                        }
+                    }
+                }
+                return;
+            }
+            for i in 0..a {
+                for (jj, out_j) in out.chunks_mut(row).enumerate() {
+                    let src = (i * b + j0 + jj) * s;
+                    let len = out_j.len();
+                    let dst = &mut out_j[(i * s).min(len)..((i + 1) * s).min(len)];
+                    dst.copy_from_slice(&x[src..src + dst.len()]);
+                }
+            }
+        });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Pseudo-random values in [-1, 1).
+    fn values(n: usize, seed: u64) -> Vec<f32> {
+        let mut s = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+        (0..n)
+            .map(|_| {
+                s ^= s << 13;
+                s ^= s >> 7;
+                s ^= s << 17;
+                (s >> 40) as f32 / (1u64 << 23) as f32 - 1.0
+            })
+            .collect()
+    }
+
+    /// The kernels' definition, one output element at a time (the oracle).
+    fn im2col_plain(x: &[f32], cols: &mut [f32], p: &Im2colParams) {
+        let npix = (p.batch * p.oh * p.ow) as usize;
+        let k = p.k as usize;
+        for (i, out) in cols.iter_mut().enumerate().take(p.count as usize) {
+            let (row, col) = (i / npix, i % npix);
+            let (kx, ky, c) = (row % k, (row / k) % k, row / (k * k));
+            let b = col / (p.oh * p.ow) as usize;
+            let ox = col % p.ow as usize;
+            let oy = (col / p.ow as usize) % p.oh as usize;
+            let y = (oy * p.stride as usize + ky) as i64 - p.pad as i64;
+            let xx = (ox * p.stride as usize + kx) as i64 - p.pad as i64;
+            *out = if y >= 0 && xx >= 0 && y < p.h as i64 && xx < p.w as i64 {
+                x[b * p.sb as usize + c * p.sc as usize + y as usize * p.w as usize + xx as usize]
+            } else {
+                0.0
+            };
+        }
+    }
+
+    #[test]
+    fn im2col_equals_the_definition() {
+        // (batch, c, h, w, k, stride, pad), odd sizes, strides and paddings wider than k.
+        let shapes = [
+            (2, 3, 7, 6, 3, 2, 1),
+            (3, 2, 5, 9, 3, 1, 1),
+            (1, 4, 8, 8, 1, 1, 0),
+            (2, 1, 6, 5, 5, 3, 2),
+            (1, 2, 4, 3, 3, 1, 4),
+        ];
+        for (seed, &(batch, c, h, w, k, stride, pad)) in shapes.iter().enumerate() {
+            let (oh, ow) = (
+                (h + 2 * pad - k) / stride + 1,
+                (w + 2 * pad - k) / stride + 1,
+            );
+            let count = k * k * c * batch * oh * ow;
+            let p = Im2colParams {
+                batch,
+                c,
+                h,
+                w,
+                k,
+                stride,
+                pad,
+                count,
+                oh,
+                ow,
+                sb: c * h * w + 3,
+                sc: h * w + 1,
+            };
+            let x = values((batch * p.sb) as usize, seed as u64);
+            let mut want = vec![7.0; count as usize + 5];
+            let mut got = want.clone();
+            im2col_plain(&x, &mut want, &p);
+            im2col(&x, &mut got, &p);
+            assert_eq!(got, want, "shape {seed}");
+        }
+    }
+
+    #[test]
+    fn permute_equals_the_definition() {
+        for (seed, &(a, b, s)) in [(5, 7, 33), (27, 100, 1), (3, 17, 2), (1, 1, 1), (40, 33, 1)]
+            .iter()
+            .enumerate()
+        {
+            let x = values(a * b * s, seed as u64 + 9);
+            let count = a * b * s;
+            let p = PermuteParams {
+                a: a as u32,
+                b: b as u32,
+                s: s as u32,
+                count: count as u32,
+            };
+            let mut got = vec![7.0; count + 3];
+            permute(&x, &mut got, &p);
+            for (o, &v) in got[..count].iter().enumerate() {
+                let (t, i, j) = (o % s, (o / s) % a, o / (s * a));
+                assert_eq!(v, x[(i * b + j) * s + t], "({a}, {b}, {s}) at {o}");
+            }
+            assert_eq!(&got[count..], &[7.0; 3], "({a}, {b}, {s}): past count");
+        }
     }
 }

@@ -13,7 +13,7 @@ use crate::config::{AdcMode, ExperimentConfig};
 use crate::cpu::act::activate;
 use crate::data::{Dataset, Split};
 use crate::nn::model::Layer;
-use crate::xbar::read::{calibrate, read, Direction};
+use crate::xbar::read::{calibrate, read, Direction, ReadInput};
 use crate::xbar::{drift, map_weights, Knobs, LayerCells, Xbar};
 
 /// Accuracy at one read time, over the chips.
@@ -67,17 +67,10 @@ fn accuracy(
     for (l, layer) in layers.iter().enumerate() {
         let signed = crate::train::insitu::input_signed(cfg, l);
         let range = input_range(&h, signed);
-        let (mut y, _) = read(
-            layer,
-            Direction::Forward,
-            &h,
-            rows,
-            range,
-            signed,
-            xb,
-            knobs,
-            l as u32,
-        );
+        let inp = ReadInput::new(&h, rows, range)
+            .signed(signed)
+            .counter(l as u32);
+        let (mut y, _) = read(layer, Direction::Forward, &inp, xb, knobs);
         let b = &weights[l].1;
         for (i, v) in y.iter_mut().enumerate() {
             *v += b[i % b.len()];
@@ -176,28 +169,9 @@ fn calibrate_chip(
     for (l, layer) in layers.iter_mut().enumerate() {
         let signed = crate::train::insitu::input_signed(cfg, l);
         let range = input_range(&h, signed);
-        calibrate(
-            layer,
-            Direction::Forward,
-            &h,
-            rows,
-            range,
-            signed,
-            &fresh,
-            knobs,
-            0,
-        );
-        let (mut y, _) = read(
-            layer,
-            Direction::Forward,
-            &h,
-            rows,
-            range,
-            signed,
-            &fresh,
-            knobs,
-            0,
-        );
+        let inp = ReadInput::new(&h, rows, range).signed(signed);
+        calibrate(layer, Direction::Forward, &inp, &fresh, knobs);
+        let (mut y, _) = read(layer, Direction::Forward, &inp, &fresh, knobs);
         let b = &weights[l].1;
         for (i, v) in y.iter_mut().enumerate() {
             *v += b[i % b.len()];

@@ -211,7 +211,6 @@ fn calibrating_read(
     if !range.is_finite() {
         return false;
     }
-    let mut ys = be.read(y);
     // The calibration pass reads with counter 0, as its ranges are calibrated.
     let inp = ReadInput {
         x: v,
@@ -224,9 +223,8 @@ fn calibrating_read(
     hx.cache.resize_with(hx.layers.len(), Default::default);
     let eff = hx.cache[0].get(&hx.layers[0], dir, &hx.cfg, &hx.knobs[0]);
     let (out, _) = calibrate_read_with(&mut hx.layers[0], dir, &inp, &hx.cfg, &hx.knobs[0], eff);
-    ys[..out.len()].copy_from_slice(&out);
-    be.write(y, &ys);
     debug_assert_eq!(out.len(), rows * y_ld);
+    be.write(y, &out);
     true
 }
 

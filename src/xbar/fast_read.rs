@@ -11,12 +11,14 @@
 //!
 //! Exactness: the reference adds each partial sum in f32 in increasing line order, the GEMM in
 //! another order. With non-negative conductances every term is >= 0, so both lie within
-//! gamma_n I (n lines, gamma_n ~ n 2^-24) of the exact sum I. The ADC code is a monotone
+//! gamma_n I (n lines with a nonzero digit: a zero digit's term is an exact +0 in both sums;
+//! gamma_n ~ n 2^-24) of the exact sum I. The ADC code is a monotone
 //! function of the sum: where it is equal at both ends of the interval it is the reference's
 //! code; otherwise (a rounding boundary inside the interval, rare) the sum is recomputed in the
 //! reference order. Codes, counters and outputs are bit-identical to the reference, with or
 //! without output noise. With read noise every term carries its own draw: those sums are taken
-//! term by term in the reference order (no GEMM), bit-identical too.//!
+//! term by term in the reference order (no GEMM), bit-identical too.
+//!
 //! Files: this one holds the plan and the product loop; `epilogue` the ADC quantization and
 //! shift-add after each product (SIMD where the CPU has it); `minmax_read` the `minmax` ADC
 //! mode, whose per-tensor ranges need every sum before any conversion; `calibrated_read` the

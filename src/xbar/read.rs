@@ -190,6 +190,32 @@ pub struct ReadInput<'a> {
     pub read_counter: u32,
 }
 
+impl<'a> ReadInput<'a> {
+    /// Non-negative inputs (negative ones count as 0), read counter 0.
+    pub fn new(x: &'a [f32], batch: usize, x_max: f32) -> ReadInput<'a> {
+        ReadInput {
+            x,
+            batch,
+            x_max,
+            signed: false,
+            read_counter: 0,
+        }
+    }
+
+    /// With negative inputs read in a second pass (`signed`) or counted as 0.
+    pub fn signed(self, signed: bool) -> ReadInput<'a> {
+        ReadInput { signed, ..self }
+    }
+
+    /// With the read counter that keys the read's noise draws.
+    pub fn counter(self, read_counter: u32) -> ReadInput<'a> {
+        ReadInput {
+            read_counter,
+            ..self
+        }
+    }
+}
+
 /// The GEMM plan of a read of `inp` (input checked first); `None` when the effective
 /// conductances rule the fast path out.
 pub(super) fn checked_plan<'a>(
@@ -254,33 +280,14 @@ pub fn read_raw_with(
 
 /// Raw read: `[batch][outs]` in levels x input codes (an integer on an ideal array with the
 /// `unit` ADC: sum over lines of weight code x input code), and the counters.
-#[allow(clippy::too_many_arguments)]
 pub fn read_raw(
     layer: &LayerCells,
     dir: Direction,
-    x: &[f32],
-    batch: usize,
-    x_max: f32,
-    signed: bool,
+    inp: &ReadInput,
     cfg: &Xbar,
     knobs: &Knobs,
-    read_counter: u32,
 ) -> (Vec<f64>, Counters) {
-    let inp = ReadInput {
-        x,
-        batch,
-        x_max,
-        signed,
-        read_counter,
-    };
-    read_raw_with(
-        layer,
-        dir,
-        &inp,
-        cfg,
-        knobs,
-        &packed(layer, dir, cfg, knobs),
-    )
+    read_raw_with(layer, dir, inp, cfg, knobs, &packed(layer, dir, cfg, knobs))
 }
 
 /// Read in weight x activation units with the effective conductances `eff`.
@@ -298,33 +305,14 @@ pub fn read_with(
 }
 
 /// Read in weight x activation units: `[batch][outs]`.
-#[allow(clippy::too_many_arguments)]
 pub fn read(
     layer: &LayerCells,
     dir: Direction,
-    x: &[f32],
-    batch: usize,
-    x_max: f32,
-    signed: bool,
+    inp: &ReadInput,
     cfg: &Xbar,
     knobs: &Knobs,
-    read_counter: u32,
 ) -> (Vec<f32>, Counters) {
-    let inp = ReadInput {
-        x,
-        batch,
-        x_max,
-        signed,
-        read_counter,
-    };
-    read_with(
-        layer,
-        dir,
-        &inp,
-        cfg,
-        knobs,
-        &packed(layer, dir, cfg, knobs),
-    )
+    read_with(layer, dir, inp, cfg, knobs, &packed(layer, dir, cfg, knobs))
 }
 
 /// Forward read y = W x of non-negative inputs `[batch][in]` -> `[batch][out]`; negative inputs
@@ -338,17 +326,8 @@ pub fn read_forward(
     knobs: &Knobs,
     read_counter: u32,
 ) -> (Vec<f32>, Counters) {
-    read(
-        layer,
-        Direction::Forward,
-        x,
-        batch,
-        x_max,
-        false,
-        cfg,
-        knobs,
-        read_counter,
-    )
+    let inp = ReadInput::new(x, batch, x_max).counter(read_counter);
+    read(layer, Direction::Forward, &inp, cfg, knobs)
 }
 
 /// Transposed read W^T e of signed errors `[batch][out]` -> `[batch][in]`, with `error_bits`
@@ -362,15 +341,8 @@ pub fn read_transposed(
     knobs: &Knobs,
     read_counter: u32,
 ) -> (Vec<f32>, Counters) {
-    read(
-        layer,
-        Direction::Transposed,
-        e,
-        batch,
-        e_max,
-        true,
-        cfg,
-        knobs,
-        read_counter,
-    )
+    let inp = ReadInput::new(e, batch, e_max)
+        .signed(true)
+        .counter(read_counter);
+    read(layer, Direction::Transposed, &inp, cfg, knobs)
 }

@@ -12,7 +12,7 @@ use insitu::config::{AdcMode, C2cLaw, Mapping, ReadNoiseModel, Rounding};
 use insitu::cpu::CpuBackend;
 use insitu::gpu::tiles::ReadTile;
 use insitu::xbar::mapping::{map_for_training, map_weights};
-use insitu::xbar::read::{adc_step, descale, geometry, read_raw, Direction};
+use insitu::xbar::read::{adc_step, descale, geometry, read_raw, Direction, ReadInput};
 use insitu::xbar::{calibrate, Knobs, LayerCells, Xbar};
 use xcommon::{ideal, quiet, values};
 
@@ -317,8 +317,13 @@ fn ideal_reads_match_reference_exactly() {
                 assert_eq!(ag, ac, "{what}: activity");
                 // Integer check through the de-scaling.
                 let x_max = range(&x, signed);
-                let (raw, _) =
-                    read_raw(&layers[0], dir, &x, rows, x_max, signed, &cfg, &knobs[0], 3);
+                let (raw, _) = read_raw(
+                    &layers[0],
+                    dir,
+                    &ReadInput::new(&x, rows, x_max).signed(signed).counter(3),
+                    &cfg,
+                    &knobs[0],
+                );
                 // raw = ADC step x integer shift-add sum.
                 let step = adc_step(&layers[0], dir, &cfg) as f64;
                 let f = descale(&layers[0], dir, x_max, &cfg) * step;
@@ -435,13 +440,9 @@ fn noisy_reads_match_within_one_lsb() {
                 calibrate(
                     &mut layer,
                     Direction::Forward,
-                    &xc,
-                    4,
-                    1.0,
-                    false,
+                    &ReadInput::new(&xc, 4, 1.0),
                     &cfg,
                     &knobs,
-                    0,
                 );
             }
             let layers = vec![layer];

@@ -9,7 +9,7 @@ use insitu::rng::Purpose;
 use insitu::xbar::device::{apply_update, g_after_ltp, CellCurve};
 use insitu::xbar::draws::stream_key;
 use insitu::xbar::mapping::{cell_curve, map_weights};
-use insitu::xbar::read::{read_raw, Direction};
+use insitu::xbar::read::{read_raw, Direction, ReadInput};
 use insitu::xbar::Knobs;
 
 fn std_of(v: &[f64]) -> (f64, f64) {
@@ -155,13 +155,9 @@ fn output_referred_noise_matches_closed_form() {
                 read_raw(
                     &layer,
                     Direction::Forward,
-                    &x,
-                    1,
-                    1.0,
-                    false,
+                    &ReadInput::new(&x, 1, 1.0).counter(r),
                     &cfg,
                     &knobs,
-                    r,
                 )
                 .0[0]
             })

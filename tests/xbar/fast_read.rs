@@ -72,7 +72,7 @@ fn check(layer: &LayerCells, cfg: &Xbar, k: &Knobs, batch: usize, seed: u64, wha
                 read_counter: seed as u32,
             };
             let want = read_raw_reference(layer, dir, &inp, cfg, k);
-            let got = read_raw(layer, dir, &x, batch, 0.9, signed, cfg, k, seed as u32);
+            let got = read_raw(layer, dir, &inp, cfg, k);
             assert_eq!(got.1, want.1, "{what} {dir:?} signed {signed}: counters");
             assert_eq!(
                 mismatches(&got.0, &want.0),
@@ -81,11 +81,8 @@ fn check(layer: &LayerCells, cfg: &Xbar, k: &Knobs, batch: usize, seed: u64, wha
             );
             if cfg.array.adc_mode == AdcMode::Calibrated {
                 let mut l = layer.clone();
-                let r = calibrate(&mut l, dir, &x, batch, 0.9, signed, cfg, k, 3);
-                let cal = ReadInput {
-                    read_counter: 3,
-                    ..inp
-                };
+                let cal = inp.counter(3);
+                let r = calibrate(&mut l, dir, &cal, cfg, k);
                 let want = calibration_range_reference(layer, dir, &cal, cfg, k);
                 assert_eq!(
                     (r, l.adc_range(dir)),
@@ -94,7 +91,7 @@ fn check(layer: &LayerCells, cfg: &Xbar, k: &Knobs, batch: usize, seed: u64, wha
                 );
                 // The read through the calibrated [lo, hi] range (floor, clipping below).
                 let want = read_raw_reference(&l, dir, &inp, cfg, k);
-                let got = read_raw(&l, dir, &x, batch, 0.9, signed, cfg, k, seed as u32);
+                let got = read_raw(&l, dir, &inp, cfg, k);
                 assert_eq!(
                     got.1, want.1,
                     "{what} {dir:?} signed {signed}: calibrated counters"
@@ -270,13 +267,9 @@ fn large_calibration_within_histogram_tolerance() {
     let got = calibrate(
         &mut l,
         Direction::Forward,
-        &x,
-        batch,
-        1.0,
-        false,
+        &ReadInput::new(&x, batch, 1.0),
         &cfg,
         &k,
-        0,
     );
     let inp = ReadInput {
         x: &x,
@@ -337,13 +330,9 @@ fn rounding_boundaries_keep_the_reference_codes() {
     let got = read_raw(
         &layer,
         Direction::Forward,
-        &x,
-        batch,
-        1.0,
-        false,
+        &ReadInput::new(&x, batch, 1.0),
         &cfg,
         &k,
-        0,
     );
     assert_eq!(got.1, want.1, "counters");
     assert_eq!(mismatches(&got.0, &want.0), 0, "raw");

@@ -6,7 +6,7 @@ use crate::common::xbar as common;
 use common::*;
 use insitu::config::Mapping;
 use insitu::xbar::mapping::map_weights;
-use insitu::xbar::read::{read_raw, Direction};
+use insitu::xbar::read::{read_raw, Direction, ReadInput};
 use insitu::xbar::{Knobs, LayerCells, Xbar};
 
 /// One row, many columns, one 8-bit cell per weight: each output reads one cell at level 255
@@ -19,7 +19,14 @@ fn probe(n: usize) -> (Xbar, LayerCells, Vec<f32>) {
 }
 
 fn raw(cfg: &Xbar, layer: &LayerCells, x: &[f32], knobs: &Knobs, rc: u32) -> Vec<f64> {
-    read_raw(layer, Direction::Forward, x, 1, 1.0, false, cfg, knobs, rc).0
+    read_raw(
+        layer,
+        Direction::Forward,
+        &ReadInput::new(x, 1, 1.0).counter(rc),
+        cfg,
+        knobs,
+    )
+    .0
 }
 
 #[test]

@@ -5,7 +5,7 @@ use crate::common::xbar as common;
 use common::*;
 use insitu::config::{AdcMode, Mapping};
 use insitu::xbar::mapping::{map_weights, weight_code};
-use insitu::xbar::read::{input_code, read, read_raw, Direction};
+use insitu::xbar::read::{input_code, read, read_raw, Direction, ReadInput};
 use insitu::xbar::{calibrate, read_forward, read_transposed};
 
 #[allow(clippy::too_many_arguments)]
@@ -68,7 +68,13 @@ fn ideal_read_equals_integer_matmul() {
                     let lines = if dir == Direction::Forward { k } else { n };
                     let x = values(batch * lines, case + 100, -1.0, 1.0);
                     let signed = dir == Direction::Transposed;
-                    let (raw, cnt) = read_raw(&layer, dir, &x, batch, 1.0, signed, &cfg, &knobs, 0);
+                    let (raw, cnt) = read_raw(
+                        &layer,
+                        dir,
+                        &ReadInput::new(&x, batch, 1.0).signed(signed),
+                        &cfg,
+                        &knobs,
+                    );
                     let mut x_ref = x.clone();
                     if !signed {
                         x_ref.iter_mut().for_each(|v| *v = v.max(0.0));
@@ -161,13 +167,9 @@ fn unit_adc_saturates_at_full_code() {
         let (raw, cnt) = read_raw(
             &layer,
             Direction::Forward,
-            &x,
-            batch,
-            1.0,
-            false,
+            &ReadInput::new(&x, batch, 1.0),
             &cfg,
             &quiet(0),
-            0,
         );
         let conv = (batch * 4 * 8 * 2 * n) as u64; // batch x slices x cycles x columns
         assert_eq!(cnt.adc_conversions, conv);
@@ -255,26 +257,18 @@ fn calibrated_range_covers_the_chosen_percentile() {
     let range = calibrate(
         &mut layer,
         Direction::Forward,
-        &x,
-        batch,
-        1.0,
-        false,
+        &ReadInput::new(&x, batch, 1.0),
         &cfg,
         &quiet(0),
-        0,
     );
     assert!(range > 0.0 && range <= 128.0 * 3.0);
     assert_eq!(layer.adc_range_fwd, Some(range));
     let (_, cnt) = read(
         &layer,
         Direction::Forward,
-        &x,
-        batch,
-        1.0,
-        false,
+        &ReadInput::new(&x, batch, 1.0),
         &cfg,
         &quiet(0),
-        0,
     );
     // Data columns never exceed the 100th percentile; the reference columns may.
     let refs_per_read = (2 * 4 * 8 * 2) as u64 * batch as u64; // 2 refs x slices x cycles x groups
@@ -310,13 +304,9 @@ fn degenerate_calibration_falls_back_to_full_range() {
     calibrate(
         &mut layer,
         Direction::Forward,
-        &zeros,
-        batch,
-        1.0,
-        false,
+        &ReadInput::new(&zeros, batch, 1.0),
         &cfg,
         &quiet(0),
-        0,
     );
     let x = values(batch * k, 9, 0.0, 1.0);
     let (_, cnt) = read_forward(&layer, &x, batch, 1.0, &cfg, &quiet(0), 0);
@@ -384,8 +374,13 @@ fn minmax_reproduces_partial_sums_within_one_lsb() {
                         let lines = if dir == Direction::Forward { k } else { n };
                         let x = values(batch * lines, case + 7, -1.0, 1.0);
                         let signed = dir == Direction::Transposed;
-                        let (raw, cnt) =
-                            read_raw(&layer, dir, &x, batch, 1.0, signed, &cfg, &knobs, 0);
+                        let (raw, cnt) = read_raw(
+                            &layer,
+                            dir,
+                            &ReadInput::new(&x, batch, 1.0).signed(signed),
+                            &cfg,
+                            &knobs,
+                        );
                         assert_eq!(cnt.adc_clipped, 0);
                         let mut x_ref = x.clone();
                         if !signed {

@@ -21,8 +21,9 @@ fn adc_round(i: f32, adc: &Adc, noise: f32) -> f32 {
     floor(adc.value(i) + noise + 0.5)
 }
 
-/// ADC codes of a row of noise-free sums: clamped codes, whether each sum is near a rounding
-/// boundary (within `rel` of it, relative), and (near ones, clipped ones).
+/// ADC codes of a row of noise-free sums: each sum's code, or -1 where the sum is near a
+/// rounding boundary (within `rel` of it, relative), and (near ones, clipped ones). The clipped
+/// count takes the codes of the near ones from the interval's lower end.
 fn quantize(
     prow: &[f32],
     rel: f32,
@@ -30,19 +31,36 @@ fn quantize(
     floor_i: f32,
     max: f32,
     codes: &mut [i32],
-    near: &mut [bool],
 ) -> (u32, u64) {
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU has AVX2.
-        return unsafe { quantize_avx2(prow, rel, inv_lsb, floor_i, max, codes, near) };
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU has AVX-512F.
+            return unsafe { quantize_avx512(prow, rel, inv_lsb, floor_i, max, codes) };
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2.
+            return unsafe { quantize_avx2(prow, rel, inv_lsb, floor_i, max, codes) };
+        }
     }
-    quantize_impl(prow, rel, inv_lsb, floor_i, max, codes, near, floor)
+    quantize_impl(prow, rel, inv_lsb, floor_i, max, codes, floor)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn quantize_avx512(
+    prow: &[f32],
+    rel: f32,
+    inv_lsb: f32,
+    floor_i: f32,
+    max: f32,
+    codes: &mut [i32],
+) -> (u32, u64) {
+    quantize_impl(prow, rel, inv_lsb, floor_i, max, codes, f32::floor)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-#[allow(clippy::too_many_arguments)]
 unsafe fn quantize_avx2(
     prow: &[f32],
     rel: f32,
@@ -50,10 +68,12 @@ unsafe fn quantize_avx2(
     floor_i: f32,
     max: f32,
     codes: &mut [i32],
-    near: &mut [bool],
 ) -> (u32, u64) {
-    quantize_impl(prow, rel, inv_lsb, floor_i, max, codes, near, f32::floor)
+    quantize_impl(prow, rel, inv_lsb, floor_i, max, codes, f32::floor)
 }
+
+/// Near sums recomputed side by side.
+const LANES: usize = 8;
 
 /// acc[o] += (code_o - reference) << shift for slice `k` of `codes` (`[column][slice]`):
 /// offset mapping 2 code_o - code_lo - code_hi, differential code_o+ - code_o-.
@@ -94,8 +114,12 @@ fn shift_add(acc: &mut [i64], codes: &[i32], s: usize, k: usize, shift: u32, map
 }
 
 /// `fl` is the floor: `f32::floor` where SSE4.1 makes it one instruction, else [`floor`].
+///
+/// The code is a monotone function of the sum (every f32 operation of `adc_round` is), and the
+/// reference's sum lies in [i - delta, i + delta]: where both ends round to one code, or both
+/// clip on the same side, that is the reference's code and clip, so the sum itself need not be
+/// rounded.
 #[inline(always)]
-#[allow(clippy::too_many_arguments)]
 fn quantize_impl(
     prow: &[f32],
     rel: f32,
@@ -103,24 +127,26 @@ fn quantize_impl(
     floor_i: f32,
     max: f32,
     codes: &mut [i32],
-    near: &mut [bool],
     fl: impl Fn(f32) -> f32,
 ) -> (u32, u64) {
     let (mut n_near, mut clipped) = (0u32, 0u32);
-    for ((c, amb), &i) in codes.iter_mut().zip(near.iter_mut()).zip(prow) {
+    for (c, &i) in codes.iter_mut().zip(prow) {
         let delta = i * rel;
-        // adc_round, three times (`Adc::value` is (i - floor_i) * inv_lsb).
-        let r = fl((i - floor_i) * inv_lsb + 0.0 + 0.5);
-        let a = fl((i - delta - floor_i) * inv_lsb + 0.0 + 0.5)
-            != fl((i + delta - floor_i) * inv_lsb + 0.0 + 0.5);
-        *amb = a;
-        n_near += a as u32;
-        clipped += ((r < 0.0) | (r > max)) as u32;
-        // max/min (not clamp): never NaN, so the value is in [0, max] (= clamp for non-NaN r;
+        // adc_round at both ends (`Adc::value` is (i - floor_i) * inv_lsb; the noise is 0).
+        let lo = fl((i - delta - floor_i) * inv_lsb + 0.5);
+        let hi = fl((i + delta - floor_i) * inv_lsb + 0.5);
+        // Both ends above the top (below 0) clip to the same code whatever lies between; a NaN
+        // end is not settled, so it counts as near, as it does for `lo != hi`.
+        let settled = (lo > max) | (hi < 0.0);
+        let near = (lo != hi) & !settled;
+        n_near += near as u32;
+        clipped += ((lo < 0.0) | (lo > max)) as u32;
+        // max/min (not clamp): never NaN, so the value is in [0, max] (= clamp for non-NaN lo;
         // NaN gives 0 as `NaN as i32` does).
-        let v = r.max(0.0).min(max);
+        let v = lo.max(0.0).min(max);
         // SAFETY: v is finite and in [0, max], max < 2^31.
-        *c = unsafe { v.to_int_unchecked::<i32>() };
+        let code = unsafe { v.to_int_unchecked::<i32>() };
+        *c = if near { -1 } else { code };
     }
     (n_near, clipped as u64)
 }
@@ -129,7 +155,6 @@ fn quantize_impl(
 /// (every entry is written before it is read).
 pub(super) struct Codes {
     codes: Vec<i32>,
-    near: Vec<bool>,
 }
 
 impl Plan<'_> {
@@ -137,9 +162,61 @@ impl Plan<'_> {
     pub(super) fn epilogue_buffers(&self) -> Codes {
         Codes {
             codes: vec![0; self.np],
-            near: vec![false; self.np],
         }
     }
+    /// Codes of the sums `quantize` marked near a rounding boundary (code -1): the sum taken
+    /// again in the reference order (noise-free terms: digits `dt` of the pass's lines from
+    /// `lo`), and the clipped count moved from the interval's lower end that `quantize`
+    /// counted to the reference's code.
+    fn resolve_near(
+        &self,
+        codes: &mut [i32],
+        prow: &[f32],
+        rel: f32,
+        (dt, lo): (&[f32], usize),
+        counters: &mut Counters,
+    ) {
+        const SPAN: usize = 16;
+        let mut near = Vec::new();
+        for (ci, chunk) in codes.chunks(SPAN).enumerate() {
+            // An OR over the span vectorizes; most spans hold no near sum.
+            if chunk.iter().fold(0, |a, &c| a | c) < 0 {
+                let at = chunk.iter().enumerate().filter(|(_, &c)| c < 0);
+                near.extend(at.map(|(jj, _)| ci * SPAN + jj));
+            }
+        }
+        let out = |r: f32| !(0.0..=self.adc.max_code).contains(&r) as u64;
+        for js in near.chunks(LANES) {
+            let sums = self.plain_sums(dt, lo, js);
+            for (&j, &i_ref) in js.iter().zip(&sums) {
+                let i = prow[j];
+                let was = floor((i - i * rel - self.adc.floor_i) * self.adc.inv_lsb + 0.5);
+                let r = adc_round(i_ref, &self.adc, 0.0);
+                counters.adc_clipped = counters.adc_clipped + out(r) - out(was);
+                codes[j] = r.clamp(0.0, self.adc.max_code) as i32;
+            }
+        }
+    }
+
+    /// The noise-free partial sums of column-slices `js` (at most `LANES`) in the reference's
+    /// order, as `reference_sum` takes them: `LANES` independent sums side by side, so their
+    /// additions overlap instead of waiting on one another.
+    fn plain_sums(&self, dt: &[f32], lo: usize, js: &[usize]) -> [f32; LANES] {
+        let lines = self.geo.lines;
+        let n = dt.len();
+        let gs: [&[f32]; LANES] = std::array::from_fn(|q| {
+            let j = js[q.min(js.len() - 1)];
+            &self.eff[j * lines + lo..j * lines + lo + n]
+        });
+        let mut sums = [0f32; LANES];
+        for (l, &d) in dt.iter().enumerate() {
+            for (s, g) in sums.iter_mut().zip(&gs) {
+                *s += d * g[l];
+            }
+        }
+        sums
+    }
+
     /// The ADC epilogue of one pass over samples `b0..` of a chunk (`prod` and `dig` hold the
     /// chunk's rows; `prod` empty with read noise), in parallel over samples; `collect` =
     /// Some(exact ids) gathers the data-column sums. Returns the counters and the sums seen.
@@ -228,19 +305,19 @@ impl Plan<'_> {
         let (np, s, outs, lines) = (self.np, geo.slices, geo.outs, geo.lines);
         let c_bits = self.layer.cell_bits as usize;
         let d = geo.dac_bits as usize;
-        // Bound on |I_gemm - I_ref| / I_gemm (2 gamma_n), with margin for the f32 ends below.
-        let rel = (2 * (hi - lo) + 8) as f32 * f32::EPSILON * 0.5;
         let noisy_terms = self.knobs.read_noise > 0.0;
-        let Codes {
-            codes: codes32,
-            near: ambiguous,
-        } = bufs;
+        let Codes { codes: codes32 } = bufs;
         for sign in 0..self.signs {
             let acc = &mut acc[sign * outs..(sign + 1) * outs];
             for t in 0..geo.cycles {
                 let row = sign * geo.cycles + t;
                 let dt = &dig[row * lines + lo..row * lines + hi];
                 let tg = tag(t as u32, sign == 1, self.dir == Direction::Transposed);
+                // Bound on |I_gemm - I_ref| / I_gemm (2 gamma_n), with margin for the f32 ends
+                // of the boundary check. A zero digit's term is an exact +0 in both sums (the
+                // conductances are finite and non-negative), so n counts the nonzero digits.
+                let n = dt.iter().fold(0u32, |a, &v| a + (v != 0.0) as u32);
+                let rel = (2 * n + 8) as f32 * f32::EPSILON * 0.5;
                 if !noisy_terms && self.knobs.output_noise == 0.0 {
                     // The common case in loops that vectorize; the rare sums near a rounding
                     // boundary are then taken again in the reference order.
@@ -252,20 +329,10 @@ impl Plan<'_> {
                         self.adc.floor_i,
                         self.adc.max_code,
                         codes32,
-                        ambiguous,
                     );
                     counters.adc_clipped += clipped;
                     if near > 0 {
-                        for j in 0..np {
-                            if ambiguous[j] {
-                                let was = adc_round(prow[j], &self.adc, 0.0);
-                                let i = self.reference_sum(dt, lo, j, b, tg, g, p);
-                                let r = adc_round(i, &self.adc, 0.0);
-                                let out = |r: f32| !(0.0..=self.adc.max_code).contains(&r) as u64;
-                                counters.adc_clipped = counters.adc_clipped + out(r) - out(was);
-                                codes32[j] = r.clamp(0.0, self.adc.max_code) as i32;
-                            }
-                        }
+                        self.resolve_near(codes32, prow, rel, (dt, lo), counters);
                     }
                     if let Some((sn, ids)) = seen.as_mut() {
                         // GEMM values: `percentile` bounds their error (and recomputes the

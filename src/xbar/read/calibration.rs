@@ -17,27 +17,15 @@ use crate::config::Xbar;
 /// percentiles (p = `adc_percentile`) of |I| (levels) over all data-column conversions
 /// (`adc::percentile_range`). Returns the range's top.
 /// Exact up to `percentile::EXACT_LIMIT` conversions, within a relative 2^-13 above (see there).
-#[allow(clippy::too_many_arguments)]
 pub fn calibrate(
     layer: &mut LayerCells,
     dir: Direction,
-    x: &[f32],
-    batch: usize,
-    x_max: f32,
-    signed: bool,
+    inp: &ReadInput,
     cfg: &Xbar,
     knobs: &Knobs,
-    read_counter: u32,
 ) -> f32 {
-    let inp = ReadInput {
-        x,
-        batch,
-        x_max,
-        signed,
-        read_counter,
-    };
     let eff = packed(layer, dir, cfg, knobs);
-    calibrate_with(layer, dir, &inp, cfg, knobs, &eff)
+    calibrate_with(layer, dir, inp, cfg, knobs, &eff)
 }
 
 /// `calibrate` with the effective conductances `eff`.
