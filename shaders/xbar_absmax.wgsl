@@ -4,22 +4,8 @@
 // Every invocation loops at most n / (PARTS * 256) times. `wg_max` comes from reduce.wgsl or,
 // where the adapter has subgroups, reduce_subgroup.wgsl.
 //
-// Dispatched with the read's bindings and parameters (src/gpu/xbar/read.rs); these are the
-// leading fields of its parameters (shaders/xbar_read.wgsl) and the bindings it uses.
-
-struct Params {
-    lines: u32, outs: u32, ncol: u32, group: u32,
-    n_groups: u32, n_pass: u32, pass_len: u32, slices: u32,
-    cycles: u32, dac_bits: u32, in_bits: u32, max_code: u32,
-    cell_bits: u32, offset: u32, signed_in: u32, transposed: u32,
-    batch: u32, slot: u32, x_off: u32, x_ld: u32,
-    x_stride: u32, y_off: u32, y_ld: u32, y_stride: u32,
-    n_inst: u32,
-}
-
-@group(0) @binding(0) var<uniform> prm: Params;
-@group(0) @binding(4) var<storage, read> xin: array<f32>;
-@group(0) @binding(5) var<storage, read_write> xmax: array<f32>;
+// Dispatched with the read's bindings and parameters (src/gpu/xbar/read.rs), declared in
+// xbar_read_params.wgsl.
 
 const PARTS: u32 = 64u;
 

@@ -305,6 +305,7 @@ pub const SNIPPETS: &[&str] = &[
     "philox_mul64",
     "bn_common",
     "xbar_table",
+    "xbar_read_params",
     "reduce",
     "reduce_subgroup",
 ];

@@ -124,19 +124,7 @@ pub fn reference(a: &[f32], b: &[f32], c: &mut [f32], g: &Gemm) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// Deterministic values in [-1, 1).
-    fn values(n: usize, seed: u64) -> Vec<f32> {
-        let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-        (0..n)
-            .map(|_| {
-                s ^= s << 13;
-                s ^= s >> 7;
-                s ^= s << 17;
-                (s >> 40) as f32 / (1u64 << 23) as f32 - 1.0
-            })
-            .collect()
-    }
+    use crate::cpu::test_values::values;
 
     /// Runs both kernels on a padded, offset, batched problem; compares within a bound on
     /// reordered f32 sums (k ulps of the sum of |products|), and checks that the padding

@@ -114,19 +114,7 @@ pub fn permute(x: &[f32], y: &mut [f32], p: &PermuteParams) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// Pseudo-random values in [-1, 1).
-    fn values(n: usize, seed: u64) -> Vec<f32> {
-        let mut s = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-        (0..n)
-            .map(|_| {
-                s ^= s << 13;
-                s ^= s >> 7;
-                s ^= s << 17;
-                (s >> 40) as f32 / (1u64 << 23) as f32 - 1.0
-            })
-            .collect()
-    }
+    use crate::cpu::test_values::values;
 
     /// The kernels' definition, one output element at a time (the oracle).
     fn im2col_plain(x: &[f32], cols: &mut [f32], p: &Im2colParams) {

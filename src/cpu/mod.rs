@@ -14,5 +14,7 @@ pub mod metrics;
 pub mod pool;
 pub mod residual;
 pub mod sgd;
+#[cfg(test)]
+mod test_values;
 
 pub use backend::CpuBackend;

@@ -38,6 +38,7 @@ const REDUCE: &str = include_str!("../../shaders/reduce.wgsl");
 const REDUCE_SUBGROUP: &str = include_str!("../../shaders/reduce_subgroup.wgsl");
 /// The crossbar parameter-table layout (`xbar::param_table`).
 const XBAR_TABLE: &str = include_str!("../../shaders/xbar_table.wgsl");
+const XBAR_READ_PARAMS: &str = include_str!("../../shaders/xbar_read_params.wgsl");
 
 /// Suffix of the module variants whose Philox multiplies natively in 64 bits (SHADER_INT64).
 pub const INT64_SUFFIX: &str = "_int64";
@@ -102,7 +103,7 @@ pub fn source(shader: &str) -> String {
         "fill" => include_str!("../../shaders/fill.wgsl").into(),
         "augment" => format!("{philox}\n{}", include_str!("../../shaders/augment.wgsl")),
         "xbar_read" => format!(
-            "{philox}\n{XBAR_TABLE}\n{}",
+            "{philox}\n{XBAR_TABLE}\n{XBAR_READ_PARAMS}\n{}",
             include_str!("../../shaders/xbar_read.wgsl")
         ),
         "xbar_eff" => include_str!("../../shaders/xbar_eff.wgsl").into(),
@@ -127,7 +128,7 @@ pub fn source(shader: &str) -> String {
             include_str!("../../shaders/bn_backward.wgsl")
         ),
         "xbar_absmax" => format!(
-            "{reduce}\n{}",
+            "{reduce}\n{XBAR_READ_PARAMS}\n{}",
             include_str!("../../shaders/xbar_absmax.wgsl")
         ),
         "residual" => include_str!("../../shaders/residual.wgsl").into(),
