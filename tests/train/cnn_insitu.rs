@@ -71,7 +71,16 @@ fn ideal_crossbar_conv_forward_equals_float() {
     let mut be = CpuBackend::new();
     let h = cnn::hyper(&cfg, 8);
     let mut xnet = CnnNet::new(&mut be, &m, h).unwrap();
-    insitu::train::cnn_insitu::attach(&mut be, &mut xnet, &m, &cfg, &s.train, 1, 0).unwrap();
+    insitu::train::cnn_insitu::attach(
+        &mut be,
+        &mut xnet,
+        std::slice::from_ref(&m),
+        &cfg,
+        &s.train,
+        &[1],
+        &[0],
+    )
+    .unwrap();
     let y = forward(&mut be, &xnet, &s.train.images, 8);
     let stored = xnet.to_model(&mut be);
     let fnet = CnnNet::new(&mut be, &stored, h).unwrap();
@@ -246,7 +255,7 @@ fn conv_dfa_projection_matches_host() {
     let h = cnn::hyper(&cfg, 4);
     let mut be = CpuBackend::new();
     let mut net = CnnNet::new(&mut be, &m, h).unwrap();
-    cnn_dfa::attach(&mut be, &mut net, DfaScope::All, Feedback::Sign, 9);
+    cnn_dfa::attach(&mut be, &mut net, DfaScope::All, Feedback::Sign, &[9]);
     be.write(net.x, &s.train.images);
     be.write_u32(net.y, &s.train.labels);
     net.forward(&mut be, 4);
