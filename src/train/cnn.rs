@@ -1,6 +1,7 @@
 //! Training any layer graph (MLPs and conv nets) with BP or DFA, in float or in situ, on any
-//! backend: data resident on the backend, one network per population instance, epochs of
-//! steps with ADC recalibration and the DFA alignment diagnostic, evaluation, the report.
+//! backend: data resident on the backend, the population's instances in one network (FC-only)
+//! or one network each (conv), epochs of steps with ADC recalibration and the DFA alignment
+//! diagnostic, evaluation, the report.
 
 use std::time::Instant;
 

@@ -291,7 +291,7 @@ fn conv_dfa_projection_matches_host() {
     // BP's errors and gradients.
     let m = Model::init("C5k3s2p0-C7-M-FC6", SHAPE, 6, insitu::config::Init::He, 7).unwrap();
     let mut head = CnnNet::new(&mut be, &m, h).unwrap();
-    cnn_dfa::attach(&mut be, &mut head, DfaScope::FcHead, Feedback::Sign, 9);
+    cnn_dfa::attach(&mut be, &mut head, DfaScope::FcHead, Feedback::Sign, &[9]);
     assert_eq!(
         cnn_dfa::signal_sizes(&head, DfaScope::FcHead),
         vec![None; 3]
