@@ -139,7 +139,7 @@ fn fc_population_is_one_network_and_conv_one_per_instance() {
         let models: Vec<_> = (0..3)
             .map(|seed| cnn::init_model_seeded(&cfg, &s, seed).unwrap())
             .collect();
-        let inst: Vec<_> = models.iter().zip(0..).map(|(m, seed)| (m, seed)).collect();
+        let inst: Vec<_> = models.iter().zip(0..).collect();
         let mut be = CpuBackend::new();
         let h = cnn::hyper(&cfg, s.train.len());
         let t = CnnTrainer::population(&mut be, &inst, h, &s, 1).unwrap();
