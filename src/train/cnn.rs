@@ -1,13 +1,13 @@
 //! Training any layer graph (MLPs and conv nets) with BP or DFA, in float or in situ, on any
-//! backend: data resident on the backend, one network per population instance, epochs of
-//! steps with ADC recalibration and the DFA alignment diagnostic, evaluation, the report.
+//! backend: data resident on the backend, the population's instances in one network (FC-only)
+//! or one network each (conv), epochs of steps with ADC recalibration and the DFA alignment
+//! diagnostic, evaluation, the report.
 
 use std::time::Instant;
 
 use super::augment::Augmenter;
-use super::cnn_net::Weights;
+use super::cnn_instances::stackable;
 use super::cnn_net::{CnnNet, Hyper};
-use super::cnn_xbar_eval::{self as twin, Cells, Twin};
 use super::epochs::{self, EpochHooks};
 use super::feed::{self, Feeder};
 pub use super::graph_init::{init_model, init_model_seeded, is_cnn};
@@ -17,8 +17,7 @@ use super::{cnn_dfa, cnn_insitu};
 use crate::backend::*;
 use crate::config::{ExperimentConfig, Rule};
 use crate::data::{self, DataConfig, Split};
-use crate::nn::model::{Layer, Model};
-use crate::xbar::read::Direction;
+use crate::nn::model::Model;
 
 pub fn hyper(cfg: &ExperimentConfig, train_len: usize) -> Hyper {
     Hyper {
@@ -34,7 +33,12 @@ pub fn hyper(cfg: &ExperimentConfig, train_len: usize) -> Hyper {
 
 /// Refuses a model whose weights, batch feature maps or unrolled conv inputs need a buffer
 /// larger than the backend binds.
-fn check_buffers(be: &dyn Backend, model: &Model, batch: usize) -> anyhow::Result<()> {
+fn check_buffers(
+    be: &dyn Backend,
+    model: &Model,
+    batch: usize,
+    instances: usize,
+) -> anyhow::Result<()> {
     use crate::nn::model::Layer;
     for (l, layer) in model.layers.iter().enumerate() {
         // Weights, unrolled inputs (conv) and the pre-pool output map, per batch.
@@ -44,7 +48,11 @@ fn check_buffers(be: &dyn Backend, model: &Model, batch: usize) -> anyhow::Resul
                 batch * g.positions() * g.fan_in(),
                 batch * g.positions() * v.c_out,
             ),
-            (Layer::Fc(f), _) => (f.fan_in * f.fan_out, 0, batch * f.fan_out),
+            (Layer::Fc(f), _) => (
+                instances * f.fan_in * f.fan_out,
+                0,
+                instances * batch * f.fan_out,
+            ),
             _ => (0, 0, 0),
         };
         let l = l + 1;
@@ -55,33 +63,35 @@ fn check_buffers(be: &dyn Backend, model: &Model, batch: usize) -> anyhow::Resul
     Ok(())
 }
 
-/// Networks and the data they train on, on one backend: one network per population instance
-/// (each its own weights, crossbars, DFA feedback and learning rate), all reading the same
-/// batches. Conv layers' kernels (im2col, pooling, batch norm) have no instance axis, so a
-/// step runs the instances one after another on the shared batch buffers.
+/// Networks and the data they train on, on one backend: the population instances (each its
+/// own weights, crossbars, DFA feedback and learning rate) all read the same batches. An
+/// FC-only population is one network holding every instance, each kernel running all of
+/// them in one dispatch; conv layers' kernels (im2col, pooling, batch norm) have no instance
+/// axis, so a conv population is one network per instance, stepped one after another on the
+/// shared batch buffers.
 pub struct CnnTrainer<'a> {
     pub be: &'a mut dyn Backend,
-    /// Instance i's network; every one reads instance 0's batch buffers `x` and `y`.
+    /// The networks, instances in order; every one reads the first's batch buffers `x`, `y`.
     pub nets: Vec<CnnNet>,
     pub data: Feeder,
     /// Seed of the data order and augmentation (shared by the instances).
     seed: u64,
     /// Per instance: the seed of its DFA feedback and crossbar draws.
-    seeds: Vec<u64>,
+    pub(super) seeds: Vec<u64>,
     /// Per instance: where the training loss diverged, and the bound it is checked against.
     pub diverged: Vec<Option<Divergence>>,
     pub max_loss: f64,
     /// ADC recalibration during training, when the run asks for it.
-    recal: Option<Recal>,
+    pub(super) recal: Option<Recal>,
     /// Training steps taken.
     steps: u32,
 }
 
 /// What recalibrating the `calibrated` ADC ranges during training needs: the experiment and
 /// its fixed calibration batch (the training set's first images).
-struct Recal {
-    cfg: ExperimentConfig,
-    calib: data::Dataset,
+pub(super) struct Recal {
+    pub(super) cfg: ExperimentConfig,
+    pub(super) calib: data::Dataset,
 }
 
 impl<'a> CnnTrainer<'a> {
@@ -105,17 +115,27 @@ impl<'a> CnnTrainer<'a> {
         split: &Split,
         data_seed: u64,
     ) -> anyhow::Result<CnnTrainer<'a>> {
-        let mut nets: Vec<CnnNet> = Vec::with_capacity(instances.len());
-        for (model, _) in instances {
+        let models: Vec<&Model> = instances.iter().map(|(m, _)| *m).collect();
+        for model in &models {
             anyhow::ensure!(
                 model.input == split.train.shape,
                 "the model's input {:?} differs from the data's shape {:?}",
                 model.input,
                 split.train.shape
             );
-            check_buffers(&*be, model, hyper.batch)?;
+        }
+        // FC-only instances share one network (every kernel runs all of them at once); conv
+        // networks take one network each.
+        let groups: Vec<&[&Model]> = if stackable(&models) {
+            vec![&models[..]]
+        } else {
+            models.chunks(1).collect()
+        };
+        let mut nets: Vec<CnnNet> = Vec::with_capacity(groups.len());
+        for group in groups {
+            check_buffers(&*be, group[0], hyper.batch, group.len())?;
             let shared = nets.first().map(|n| (n.x, n.y));
-            nets.push(CnnNet::with_batch(be, model, hyper, shared)?);
+            nets.push(CnnNet::with_instances(be, group, hyper, shared)?);
         }
         let data = Feeder::new(be, split)?;
         Ok(CnnTrainer {
@@ -172,14 +192,19 @@ impl<'a> CnnTrainer<'a> {
     /// instance i with `cfg.instances()[i]`'s knobs; ADC ranges are calibrated on the start
     /// of `calib` (and recalibrated during training as `cfg.array` asks).
     pub fn attach(&mut self, cfg: &ExperimentConfig, calib: &data::Dataset) -> anyhow::Result<()> {
-        for (i, net) in self.nets.iter_mut().enumerate() {
-            let seed = self.seeds[i];
-            let model = net.to_model(self.be);
+        let mut first = 0;
+        for net in &mut self.nets {
+            let insts: Vec<usize> = (first..first + net.instances).collect();
+            first += net.instances;
+            let seeds: Vec<u64> = insts.iter().map(|&i| self.seeds[i]).collect();
+            let models: Vec<Model> = (0..net.instances)
+                .map(|j| net.to_model_at(self.be, j))
+                .collect();
             if cfg.train.rule == Rule::Dfa {
                 let t = &cfg.train;
-                cnn_dfa::attach(self.be, net, t.dfa_scope, t.feedback, seed);
+                cnn_dfa::attach(self.be, net, t.dfa_scope, t.feedback, &seeds);
             }
-            cnn_insitu::attach(self.be, net, &model, cfg, calib, seed, i)?;
+            cnn_insitu::attach(self.be, net, &models, cfg, calib, &seeds, &insts)?;
             if cfg.train.last_layer_only {
                 net.trained_from = net.layers.len() - 1;
             }
@@ -202,99 +227,6 @@ impl<'a> CnnTrainer<'a> {
             });
         }
         Ok(())
-    }
-
-    /// Recalibrates the `calibrated` ADC ranges on the arrays as they are now: every
-    /// instance's cells are read back and its twin (biases left out, as at the start of
-    /// training) run on the calibration batch; the new ranges are set on the backend.
-    fn recalibrate(&mut self) {
-        let Some(r) = &self.recal else {
-            return;
-        };
-        let cfg = &r.cfg;
-        let xb = cfg.xbar(cfg.array.as_ref().expect("recalibration needs [array]"));
-        let insts = cfg.instances();
-        for (i, net) in self.nets.iter().enumerate() {
-            let k = super::insitu::knobs(cfg, &insts[i], self.seeds[i]);
-            let mut model = net.to_model(self.be);
-            for layer in &mut model.layers {
-                match layer {
-                    Layer::Fc(f) => f.bias.fill(0.0),
-                    Layer::Conv(c) => c.bias.fill(0.0),
-                }
-            }
-            let cells = twin::collect(self.be, net);
-            let fx = cnn_insitu::feedback_xbar(cfg, net).expect("checked in attach");
-            let fa = net.dfa.as_ref().and_then(|d| d.array.as_ref());
-            let fb = fx
-                .as_ref()
-                .zip(fa)
-                .map(|(fx, fa)| (fx, self.be.xbar_cells(fa.id).remove(0)));
-            let t = Twin {
-                xb: &xb,
-                knobs: &k,
-                seed: Some(self.seeds[i]),
-            };
-            let (cells, fb) = t
-                .calibrate(&model, net.hyper, cfg, cells, fb, &r.calib)
-                .expect("the twin was built when the arrays were attached");
-            let ranges = |c: &crate::xbar::LayerCells| {
-                vec![[
-                    c.adc_range(Direction::Forward),
-                    c.adc_range(Direction::Transposed),
-                ]]
-            };
-            for (lb, c) in net.layers.iter().zip(&cells) {
-                if let (Weights::Xbar { id, .. }, Cells::Dense(c)) = (&lb.weights, c) {
-                    self.be.xbar_set_adc(*id, &ranges(c));
-                }
-            }
-            if let (Some(fa), Some((_, c))) = (fa, fb) {
-                self.be.xbar_set_adc(fa.id, &ranges(&c));
-            }
-        }
-    }
-
-    /// DFA's alignment: per instance and hidden weight layer, the cosine between the DFA and
-    /// the BP weight gradients on the first training batch (weights untouched).
-    pub fn alignment(&mut self) -> Vec<Vec<f64>> {
-        let rows = self.nets[0].hyper.batch.min(self.data.train.n);
-        let xy = (self.nets[0].x, self.nets[0].y);
-        self.data.plain_batch(self.be, true, xy, 0, rows);
-        let mut out = Vec::new();
-        for net in &mut self.nets {
-            net.forward(self.be, rows);
-            net.loss(self.be, rows);
-            // Every layer's gradient, whichever layers train.
-            let trained_from = std::mem::take(&mut net.trained_from);
-            let mut grads = Vec::new();
-            for bp in [true, false] {
-                let dfa = if bp { net.dfa.take() } else { None };
-                net.backward(self.be, rows);
-                if dfa.is_some() {
-                    net.dfa = dfa;
-                }
-                let hidden = &net.layers[..net.layers.len() - 1];
-                let g: Vec<Vec<f32>> = hidden
-                    .iter()
-                    .filter_map(|lb| match &lb.weights {
-                        Weights::Dense(p) | Weights::Xbar { grad: p, .. } => Some(p.g),
-                        _ => None,
-                    })
-                    .map(|g| self.be.read(g))
-                    .collect();
-                grads.push(g);
-            }
-            net.trained_from = trained_from;
-            out.push(
-                grads[0]
-                    .iter()
-                    .zip(&grads[1])
-                    .map(|(a, b)| cosine(a, b))
-                    .collect(),
-            );
-        }
-        out
     }
 
     /// Crossbar activity of every weight layer so far, summed over the instances (empty for
@@ -368,8 +300,12 @@ pub fn train(
 impl EpochHooks for CnnTrainer<'_> {
     fn begin_epoch(&mut self, cfg: &ExperimentConfig, epoch: u32) {
         let factor = cfg.optimizer.lr_factor(epoch, cfg.train.epochs);
-        for (net, (_, lr)) in self.nets.iter_mut().zip(instance_settings(cfg)) {
-            net.set_lr(self.be, (lr * factor) as f32);
+        let mut lrs = instance_settings(cfg)
+            .into_iter()
+            .map(|(_, lr)| (lr * factor) as f32);
+        for net in &mut self.nets {
+            let mine: Vec<f32> = lrs.by_ref().take(net.instances).collect();
+            net.set_lrs(self.be, &mine);
         }
     }
 
@@ -416,7 +352,7 @@ impl EpochHooks for CnnTrainer<'_> {
 
     fn reset_acc(&mut self) {
         for net in &self.nets {
-            feed::reset_acc(self.be, net.acc, 1);
+            feed::reset_acc(self.be, net.acc, net.instances);
         }
     }
 
@@ -424,7 +360,7 @@ impl EpochHooks for CnnTrainer<'_> {
         let be = &mut *self.be;
         self.nets
             .iter()
-            .map(|net| feed::read_acc(be, net.acc)[0])
+            .flat_map(|net| feed::read_acc(be, net.acc))
             .collect()
     }
 
@@ -465,19 +401,5 @@ impl EpochHooks for CnnTrainer<'_> {
 
     fn save(&mut self, path: &std::path::Path) -> anyhow::Result<()> {
         CnnTrainer::save(self, path)
-    }
-}
-
-fn cosine(a: &[f32], b: &[f32]) -> f64 {
-    let (mut ab, mut aa, mut bb) = (0f64, 0f64, 0f64);
-    for (x, y) in a.iter().zip(b) {
-        ab += *x as f64 * *y as f64;
-        aa += *x as f64 * *x as f64;
-        bb += *y as f64 * *y as f64;
-    }
-    if aa == 0.0 || bb == 0.0 {
-        0.0
-    } else {
-        ab / (aa.sqrt() * bb.sqrt())
     }
 }

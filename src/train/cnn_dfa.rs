@@ -7,6 +7,7 @@
 //! (`array.feedback_bits` > 0, FC signals only) the stacked matrix `[S][classes]` lives on one
 //! fixed crossbar array, read once per step into every FC layer's block of `[B][S]`.
 
+use super::cnn_instances::view;
 use super::cnn_net::{permute, CnnNet, Kind};
 use super::init;
 use crate::backend::xbar::XbarId;
@@ -88,19 +89,32 @@ pub fn matrices(
         .collect()
 }
 
-/// Gives `net` its DFA feedback matrices.
-pub fn attach(be: &mut dyn Backend, net: &mut CnnNet, scope: DfaScope, kind: Feedback, seed: u64) {
+/// Gives `net` its DFA feedback matrices, instance i's drawn from `seeds[i]` (`[P][S_l][classes]`
+/// per layer).
+pub fn attach(
+    be: &mut dyn Backend,
+    net: &mut CnnNet,
+    scope: DfaScope,
+    kind: Feedback,
+    seeds: &[u64],
+) {
     let sizes = signal_sizes(net, scope);
     let classes = match net.layers.last().map(|lb| &lb.kind) {
         Some(Kind::Fc { fan_out, .. }) => *fan_out,
         _ => unreachable!("a conv network ends with an FC layer"),
     };
-    let mut blocks = matrices(&sizes, kind, classes, seed).into_iter();
+    let mut blocks: Vec<_> = seeds
+        .iter()
+        .map(|&seed| matrices(&sizes, kind, classes, seed).into_iter())
+        .collect();
     let feedback = sizes
         .iter()
         .map(|s| {
             s.map(|_| {
-                let m = blocks.next().expect("one block per signal");
+                let m: Vec<f32> = blocks
+                    .iter_mut()
+                    .flat_map(|b| b.next().expect("one block per signal"))
+                    .collect();
                 let buf = be.alloc(m.len());
                 be.write(buf, &m);
                 buf
@@ -123,14 +137,21 @@ pub fn attach(be: &mut dyn Backend, net: &mut CnnNet, scope: DfaScope, kind: Fee
     });
 }
 
-/// `net`'s feedback matrices stacked `[S][classes]` (layer order), as the array holds them.
-pub fn stacked(be: &mut dyn Backend, net: &CnnNet) -> Vec<f32> {
+/// Instance `inst`'s feedback matrices stacked `[S][classes]` (layer order), as its array holds
+/// them.
+pub fn stacked(be: &mut dyn Backend, net: &CnnNet, inst: usize) -> Vec<f32> {
     let bufs: Vec<Buf> = net
         .dfa
         .iter()
         .flat_map(|d| d.feedback.iter().flatten().copied())
         .collect();
-    bufs.into_iter().flat_map(|b| be.read(b)).collect()
+    bufs.into_iter()
+        .flat_map(|b| {
+            let all = be.read(b);
+            let per = all.len() / net.instances;
+            all[inst * per..(inst + 1) * per].to_vec()
+        })
+        .collect()
 }
 
 impl CnnNet {
@@ -160,8 +181,10 @@ impl CnnNet {
         let Kind::Fc { fan_out, .. } = last.kind else {
             unreachable!("a network ends with an FC layer")
         };
-        let (e, s) = ((last.dout, fan_out), (fa.signals, fa.width));
-        self.xbar_read(be, fa.id, Direction::Forward, true, e, s, rows);
+        let b = self.hyper.batch;
+        let e = view(last.dout, fan_out, b * fan_out);
+        let s = view(fa.signals, fa.width, b * fa.width);
+        self.xbar_read_view(be, fa.id, Direction::Forward, true, e, s, rows);
     }
 
     /// Under DFA, writes layer `l`'s projected error `B_l e` into `dy` (its activated output's
@@ -189,7 +212,12 @@ impl CnnNet {
                 be.permute(dfa.proj, dy, &permute(rows, g.c_out, g.positions()));
             }
             Kind::Fc { fan_out, .. } => {
-                let prj = Gemm::dense(rows as u32, fan_out as u32, classes, false, true, 1);
+                let (b, fo) = (self.hyper.batch as u32, fan_out as u32);
+                let p = self.instances as u32;
+                let mut prj = Gemm::dense(rows as u32, fo, classes, false, true, p);
+                prj.params.stride_a = b * classes;
+                prj.params.stride_b = fo * classes;
+                prj.params.stride_c = b * fo;
                 be.gemm(e, fb, dy, &prj);
             }
         }
@@ -197,13 +225,14 @@ impl CnnNet {
     }
 }
 
-/// Where an FC layer's error signal lives: a buffer, the offset of its first row and the
-/// row length.
+/// Where an FC layer's error signal lives: a buffer, the offset of its first row, the row
+/// length and the values between two instances' signals.
 #[derive(Clone, Copy)]
 pub(super) struct Rows {
     pub buf: Buf,
     pub off: u32,
     pub ld: u32,
+    pub stride: u32,
 }
 
 impl CnnNet {
@@ -217,11 +246,13 @@ impl CnnNet {
                 buf: fa.signals,
                 off: off as u32,
                 ld: fa.width as u32,
+                stride: (self.hyper.batch * fa.width) as u32,
             },
             None => Rows {
                 buf: lb.dout,
                 off: 0,
                 ld: (lb.out_len(1)) as u32,
+                stride: lb.out_len(self.hyper.batch) as u32,
             },
         }
     }

@@ -9,6 +9,7 @@
 //! `array.feedback_bits` > 0 (FC-only networks) one fixed quantized array (`cnn_dfa`).
 
 use super::cnn_dfa::{self, FeedbackArray};
+use super::cnn_instances::view;
 use super::cnn_net::{CnnNet, Kind, Weights};
 use super::cnn_xbar_eval::{self as twin, Cells};
 use super::insitu::{knobs, map_layers};
@@ -31,9 +32,9 @@ pub struct CnnXbar {
     calibrating: bool,
 }
 
-/// The nominal weights `[out][in]` stored on crossbar layer `id`.
-pub fn decode(be: &mut dyn Backend, id: XbarId) -> Vec<f32> {
-    be.xbar_cells(id)[0].decode_weights()
+/// The nominal weights `[out][in]` of instance `inst` stored on crossbar layer `id`.
+pub fn decode(be: &mut dyn Backend, id: XbarId, inst: usize) -> Vec<f32> {
+    be.xbar_cells(id)[inst].decode_weights()
 }
 
 /// Layer `l`'s weights `[out][in]` and shape (fan_in, fan_out) in `model`.
@@ -51,51 +52,56 @@ fn dense_weights(model: &Model, l: usize) -> anyhow::Result<(&[f32], usize, usiz
     }
 }
 
-/// Puts every weight layer of `net` (built from `model`) on crossbars per `cfg.array`, with
-/// the knobs of population instance `inst` drawn from `seed`; with `adc_mode = "calibrated"`
-/// the ADC ranges are first calibrated on the start of `calib`. DFA's feedback, when the net
-/// has it, goes on a quantized array with `array.feedback_bits` > 0 (FC-only networks), else
-/// stays digital (ideal projection).
+/// Puts every weight layer of `net` on crossbars per `cfg.array`: instance i (built from
+/// `models[i]`) with the knobs of population instance `insts[i]` drawn from `seeds[i]`; with
+/// `adc_mode = "calibrated"` each instance's ADC ranges are first calibrated on the start of
+/// `calib`. DFA's feedback, when the net has it, goes on a quantized array with
+/// `array.feedback_bits` > 0 (FC-only networks), else stays digital (ideal projection).
 pub fn attach(
     be: &mut dyn Backend,
     net: &mut CnnNet,
-    model: &Model,
+    models: &[Model],
     cfg: &ExperimentConfig,
     calib: &Dataset,
-    seed: u64,
-    inst: usize,
+    seeds: &[u64],
+    insts: &[usize],
 ) -> anyhow::Result<()> {
     let Some(array) = &cfg.array else {
         return Ok(());
     };
     let xb = cfg.xbar(array);
-    let inst = &cfg.instances()[inst];
-    let k = knobs(cfg, inst, seed);
-    let layers = (0..model.layers.len())
-        .map(|l| dense_weights(model, l))
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let mut cells: Vec<Cells> = map_layers(cfg, &xb, &k, &layers)?
-        .into_iter()
-        .map(Cells::Dense)
-        .collect();
     let fx = feedback_xbar(cfg, net)?;
-    let mut fb = fx.as_ref().map(|fx| {
-        let (_, s) = FeedbackArray::layout(&cnn_dfa::signal_sizes(net, cfg.train.dfa_scope));
-        let classes = net.layers.last().map_or(0, |lb| lb.out_len(1));
-        let w = cnn_dfa::stacked(be, net);
-        (fx, map_weights(&w, s, classes, None, fx, 0, FEEDBACK_LAYER))
-    });
-    if array.adc_mode == AdcMode::Calibrated {
-        let twin = twin::Twin {
-            xb: &xb,
-            knobs: &k,
-            seed: Some(seed),
-        };
-        (cells, fb) = twin.calibrate(model, net.hyper, cfg, cells, fb, calib)?;
+    let (mut all_knobs, mut all_cells, mut all_fb) = (Vec::new(), Vec::new(), Vec::new());
+    for (i, model) in models.iter().enumerate() {
+        let k = knobs(cfg, &cfg.instances()[insts[i]], seeds[i]);
+        let layers = (0..model.layers.len())
+            .map(|l| dense_weights(model, l))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let mut cells: Vec<Cells> = map_layers(cfg, &xb, &k, &layers)?
+            .into_iter()
+            .map(Cells::Dense)
+            .collect();
+        let mut fb = fx.as_ref().map(|fx| {
+            let (_, s) = FeedbackArray::layout(&cnn_dfa::signal_sizes(net, cfg.train.dfa_scope));
+            let classes = net.layers.last().map_or(0, |lb| lb.out_len(1));
+            let w = cnn_dfa::stacked(be, net, i);
+            (fx, map_weights(&w, s, classes, None, fx, 0, FEEDBACK_LAYER))
+        });
+        if array.adc_mode == AdcMode::Calibrated {
+            let twin = twin::Twin {
+                xb: &xb,
+                knobs: &k,
+                seed: Some(seeds[i]),
+            };
+            (cells, fb) = twin.calibrate(model, net.hyper, cfg, cells, fb, calib)?;
+        }
+        all_knobs.push(k);
+        all_cells.push(cells);
+        all_fb.extend(fb.map(|(_, c)| c));
     }
-    twin::install(be, net, cfg, &xb, &k, cells, true, false)?;
-    if let Some((fx, c)) = fb {
-        install_feedback(be, net, cfg, fx, c, &k);
+    twin::install(be, net, cfg, &xb, &all_knobs, all_cells, true, false)?;
+    if let Some(fx) = &fx {
+        install_feedback(be, net, cfg, fx, all_fb, &all_knobs);
     }
     Ok(())
 }
@@ -131,18 +137,18 @@ pub(super) fn feedback_xbar(cfg: &ExperimentConfig, net: &CnnNet) -> anyhow::Res
     Ok(Some(fx))
 }
 
-/// Puts `net`'s stacked DFA feedback on a fixed array holding `cells`.
+/// Puts `net`'s stacked DFA feedback on a fixed array holding `cells` (one per instance).
 pub(super) fn install_feedback(
     be: &mut dyn Backend,
     net: &mut CnnNet,
     cfg: &ExperimentConfig,
     fx: &Xbar,
-    cells: LayerCells,
-    k: &crate::xbar::Knobs,
+    cells: Vec<LayerCells>,
+    knobs: &[crate::xbar::Knobs],
 ) {
     let (offsets, width) = FeedbackArray::layout(&cnn_dfa::signal_sizes(net, cfg.train.dfa_scope));
-    let id = be.xbar_create(fx, vec![cells], vec![*k]);
-    let signals = be.alloc(net.hyper.batch * width.max(1));
+    let id = be.xbar_create(fx, cells, knobs.to_vec());
+    let signals = be.alloc(net.instances * net.hyper.batch * width.max(1));
     if let Some(dfa) = &mut net.dfa {
         dfa.array = Some(FeedbackArray {
             id,
@@ -154,10 +160,11 @@ pub(super) fn install_feedback(
 }
 
 impl CnnXbar {
-    /// Fresh counters; with `calibrating`, every read first calibrates its ADC range.
-    pub fn new(be: &mut dyn Backend, calibrating: bool) -> CnnXbar {
+    /// Fresh counters of `instances` chips; with `calibrating`, every read first calibrates
+    /// its ADC range.
+    pub fn new(be: &mut dyn Backend, instances: usize, calibrating: bool) -> CnnXbar {
         CnnXbar {
-            steps: super::program::XbarSteps::new(be, 1),
+            steps: super::program::XbarSteps::new(be, instances),
             calibrating,
         }
     }
@@ -230,7 +237,7 @@ fn calibrating_read(
 
 impl CnnNet {
     /// `y[rows][out] = x[rows][in]` through crossbar `id` (`x` and `y` as (buffer, row
-    /// length)), with the next read counter.
+    /// length), one instance), with the next read counter.
     #[allow(clippy::too_many_arguments)]
     pub(super) fn xbar_read(
         &self,
@@ -238,28 +245,43 @@ impl CnnNet {
         id: XbarId,
         dir: Direction,
         signed: bool,
-        x: (Buf, usize),
-        y: (Buf, usize),
+        (x, x_ld): (Buf, usize),
+        (y, y_ld): (Buf, usize),
+        rows: usize,
+    ) {
+        let (x, y) = (view(x, x_ld, 0), view(y, y_ld, 0));
+        self.xbar_read_view(be, id, dir, signed, x, y, rows)
+    }
+
+    /// [`CnnNet::xbar_read`] of every instance: `x` and `y` as `[P][rows][ld]` views.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn xbar_read_view(
+        &self,
+        be: &mut dyn Backend,
+        id: XbarId,
+        dir: Direction,
+        signed: bool,
+        x: MatView,
+        y: MatView,
         rows: usize,
     ) {
         let xs = self.xbar.as_ref().expect("crossbar layers have counters");
         let r = xs.steps.next_read();
-        if xs.calibrating && calibrating_read(be, id, dir, signed, x, y, rows) {
-            return;
+        if xs.calibrating {
+            // The calibration pass runs on a one-instance twin.
+            debug_assert_eq!(self.instances, 1);
+            let (x, y) = ((x.buf, x.ld as usize), (y.buf, y.ld as usize));
+            if calibrating_read(be, id, dir, signed, x, y, rows) {
+                return;
+            }
         }
-        let view = |(buf, ld): (Buf, usize)| MatView {
-            buf,
-            off: 0,
-            ld: ld as u32,
-            stride: 0,
-        };
         let op = XbarRead {
             dir,
             signed,
             rows: rows as u32,
             read_counter: r,
         };
-        be.xbar_read(id, view(x), view(y), &op);
+        be.xbar_read(id, x, y, &op);
     }
 
     /// Programs the crossbar layers after `update`: momentum of the digital gradient (zero
@@ -273,10 +295,9 @@ impl CnnNet {
             let Weights::Xbar { id, grad, .. } = &lb.weights else {
                 continue;
             };
-            let n = grad.len as u32;
             let sp = SgdParams {
-                n,
-                count: n,
+                n: (grad.len / self.instances) as u32,
+                count: grad.len as u32,
                 off: 0,
                 nesterov: self.hyper.nesterov as u32,
                 momentum: self.hyper.momentum,
@@ -288,12 +309,19 @@ impl CnnNet {
         }
     }
 
-    /// Crossbar activity of every weight layer so far (empty for float nets).
+    /// Crossbar activity of every weight layer so far, summed over the instances (empty for
+    /// float nets). A crossbar layer counts one update per programming step of all its
+    /// instances; every instance's programming counts here, as if each were its own chip.
     pub fn activity(&self, be: &mut dyn Backend) -> Vec<XbarActivity> {
+        let p = self.instances as u64;
         self.layers
             .iter()
             .flat_map(|lb| match &lb.weights {
-                Weights::Xbar { id, .. } => vec![be.xbar_activity(*id)],
+                Weights::Xbar { id, .. } => {
+                    let mut a = be.xbar_activity(*id);
+                    a.updates *= p;
+                    vec![a]
+                }
                 Weights::PenniXbar(px) => {
                     let mut a = vec![be.xbar_activity(px.basis)];
                     a.extend(px.coef.as_ref().map(|c| be.xbar_activity(c.id)));

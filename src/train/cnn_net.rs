@@ -15,6 +15,9 @@ use crate::nn::model::{Conv, ConvWeights, Layer, Model};
 use crate::nn::pool;
 
 use super::cnn_block::{channel_view, BnBufs, SkipBufs};
+use super::cnn_instances::fc_concat;
+pub(super) use super::cnn_instances::permute;
+pub use super::cnn_instances::Hyper;
 
 pub enum Kind {
     Conv {
@@ -49,45 +52,12 @@ pub struct LayerBufs {
     pub skip: Option<SkipBufs>,
 }
 
-impl LayerBufs {
-    /// What the next layer reads, and where its input gradient goes.
-    pub(super) fn output(&self) -> (Buf, Buf) {
-        self.pooled.unwrap_or((self.act_buf(), self.act_grad()))
-    }
-
-    /// The activated (pre-pool) output.
-    pub(super) fn act_buf(&self) -> Buf {
-        self.post.map_or(self.out, |p| p.0)
-    }
-
-    /// The gradient of the activated output (after `act_backward`: of its argument).
-    pub(super) fn act_grad(&self) -> Buf {
-        self.post.map_or(self.dout, |p| p.1)
-    }
-
-    /// Values in the (pre-pool) output for `rows` images.
-    pub(super) fn out_len(&self, rows: usize) -> usize {
-        match &self.kind {
-            Kind::Conv { geom, .. } => geom.c_out * rows * geom.positions(),
-            Kind::Fc { fan_out, .. } => fan_out * rows,
-        }
-    }
-}
-
-/// Optimiser and loss settings of a network on a backend.
-#[derive(Debug, Clone, Copy)]
-pub struct Hyper {
-    pub batch: usize,
-    pub activation: Activation,
-    pub loss: LossKind,
-    pub momentum: f32,
-    pub weight_decay: f32,
-    pub nesterov: bool,
-    pub lr: f32,
-}
-
 pub struct CnnNet {
     pub hyper: Hyper,
+    /// Population instances P held in every buffer (`[P][...]`, each instance its own
+    /// weights, learning rate and crossbar cells): 1, or more for FC-only networks, whose
+    /// kernels run all P in one dispatch.
+    pub instances: usize,
     pub input: [usize; 3],
     pub layers: Vec<LayerBufs>,
     /// Batch images `[B][C H W]` and labels.
@@ -131,6 +101,20 @@ impl CnnNet {
         hyper: Hyper,
         shared: Option<(Buf, Buf)>,
     ) -> anyhow::Result<CnnNet> {
+        Self::with_instances(be, &[model], hyper, shared)
+    }
+
+    /// [`CnnNet::with_batch`] holding one instance per model (equal shapes); more than one
+    /// only for FC-only networks.
+    pub fn with_instances(
+        be: &mut dyn Backend,
+        models: &[&Model],
+        hyper: Hyper,
+        shared: Option<(Buf, Buf)>,
+    ) -> anyhow::Result<CnnNet> {
+        let model = models[0];
+        let p = models.len();
+        super::cnn_instances::check_instances(models)?;
         model.validate()?;
         for (l, layer) in model.layers.iter().enumerate() {
             if let Layer::Conv(Conv {
@@ -224,10 +208,10 @@ impl CnnNet {
                             from_conv,
                         },
                         pool: None,
-                        weights: Weights::Dense(Param::new(be, &f.weight)),
-                        bias: Param::new(be, &f.bias),
-                        out: be.alloc(b * f.fan_out),
-                        dout: be.alloc(b * f.fan_out),
+                        weights: Weights::Dense(Param::new(be, &fc_concat(models, l, true))),
+                        bias: Param::new(be, &fc_concat(models, l, false)),
+                        out: be.alloc(p * b * f.fan_out),
+                        dout: be.alloc(p * b * f.fan_out),
                         pooled: None,
                         flat: from_conv.map(|_| (be.alloc(b * f.fan_in), be.alloc(b * f.fan_in))),
                         bn: None,
@@ -239,17 +223,18 @@ impl CnnNet {
             layers.push(lb);
         }
         let features: usize = model.input.iter().product();
-        let lr = be.alloc(1);
-        be.write(lr, &[hyper.lr]);
+        let lr = be.alloc(p);
+        be.write(lr, &vec![hyper.lr; p]);
         let (x, y) = shared.unwrap_or_else(|| (be.alloc(b * features), be.alloc_u32(b)));
         Ok(CnnNet {
             hyper,
+            instances: p,
             input: model.input,
             layers,
             x,
             y,
-            stats: be.alloc(2 * b),
-            acc: be.alloc(4),
+            stats: be.alloc(2 * p * b),
+            acc: be.alloc(4 * p),
             lr,
             cols: be.alloc(cols_len),
             cols_t: be.alloc(cols_len),
@@ -264,9 +249,15 @@ impl CnnNet {
         })
     }
 
+    /// Sets every instance's learning rate to `lr`.
     pub fn set_lr(&mut self, be: &mut dyn Backend, lr: f32) {
-        self.hyper.lr = lr;
-        be.write(self.lr, &[lr]);
+        self.set_lrs(be, &vec![lr; self.instances]);
+    }
+
+    /// Sets instance i's learning rate to `lrs[i]` (`hyper.lr` keeps instance 0's).
+    pub fn set_lrs(&mut self, be: &mut dyn Backend, lrs: &[f32]) {
+        self.hyper.lr = lrs[0];
+        be.write(self.lr, lrs);
     }
 
     pub(super) fn act(&self, l: usize) -> u32 {
@@ -329,20 +320,21 @@ impl CnnNet {
                     };
                     self.fc_product(be, l, src, rows);
                     let fo = *fan_out as u32;
+                    let out_stride = (self.hyper.batch as u32) * fo;
                     be.bias_act(
                         lb.out,
                         lb.bias.w,
                         &ActParams {
                             rows: rows as u32,
                             cols: fo,
-                            count: rows as u32 * fo,
+                            count: (self.instances * rows) as u32 * fo,
                             act,
                             ld0: fo,
                             off0: 0,
-                            stride0: 0,
+                            stride0: out_stride,
                             ld1: 0,
                             off1: 0,
-                            stride1: 0,
+                            stride1: fo,
                             _pad: [0; 2],
                         },
                     );
@@ -365,10 +357,10 @@ impl CnnNet {
             &LossParams {
                 rows: rows as u32,
                 classes: fan_out as u32,
-                count: rows as u32,
+                count: (self.instances * rows) as u32,
                 kind: self.hyper.loss as u32,
                 off_y: 0,
-                stride_y: (rows * fan_out) as u32,
+                stride_y: (self.hyper.batch * fan_out) as u32,
                 _pad0: [0; 2],
                 scale: self.loss_scale(rows),
                 _pad1: [0.0; 3],
@@ -379,7 +371,7 @@ impl CnnNet {
             self.acc,
             &AccumulateParams {
                 rows: rows as u32,
-                count: 1,
+                count: self.instances as u32,
                 _pad: [0; 2],
             },
         );
@@ -449,23 +441,25 @@ impl CnnNet {
                     let view = ActParams {
                         rows: rows as u32,
                         cols: fo,
-                        count: rows as u32 * fo,
+                        count: (self.instances * rows) as u32 * fo,
                         act,
                         ld0: d.ld,
                         off0: d.off,
-                        stride0: 0,
+                        stride0: d.stride,
                         ld1: fo,
                         off1: 0,
-                        stride1: 0,
+                        stride1: self.hyper.batch as u32 * fo,
                         _pad: [0; 2],
                     };
                     be.act_backward(d.buf, lb.out, &view);
                     let sums = ActParams {
-                        count: fo,
+                        count: self.instances as u32 * fo,
                         ld0: fo,
                         off0: 0,
+                        stride0: fo,
                         ld1: d.ld,
                         off1: d.off,
+                        stride1: d.stride,
                         ..view
                     };
                     be.bias_grad(lb.bias.g, d.buf, &sums);
@@ -480,15 +474,5 @@ impl CnnNet {
                 }
             }
         }
-    }
-}
-
-/// `[a][b][s] -> [b][a][s]`.
-pub(super) fn permute(a: usize, b: usize, s: usize) -> PermuteParams {
-    PermuteParams {
-        a: a as u32,
-        b: b as u32,
-        s: s as u32,
-        count: (a * b * s) as u32,
     }
 }

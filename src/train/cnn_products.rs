@@ -6,6 +6,7 @@
 //! result `[B P][C_out]` is permuted back to the channel-major map.
 
 use super::cnn_dfa::Rows;
+use super::cnn_instances::view;
 use super::cnn_net::{permute, CnnNet, Kind, Weights};
 use crate::backend::*;
 use crate::nn::conv::ConvGeom;
@@ -138,23 +139,25 @@ impl CnnNet {
         else {
             unreachable!("fc_product on a fully connected layer")
         };
+        let (x, y) = (
+            view(src, fan_in, self.in_stride(l)),
+            view(lb.out, fan_out, self.out_stride(l)),
+        );
         let w = match &lb.weights {
             Weights::Dense(w) => w,
             Weights::Xbar { id, signed, .. } => {
-                let (x, y) = ((src, fan_in), (lb.out, fan_out));
-                return self.xbar_read(be, *id, Direction::Forward, *signed, x, y, rows);
+                return self.xbar_read_view(be, *id, Direction::Forward, *signed, x, y, rows);
             }
             Weights::Penni { .. } | Weights::PenniXbar(_) => {
                 unreachable!("fully connected layers are dense")
             }
         };
-        let (fi, fo) = (fan_in as u32, fan_out as u32);
-        be.gemm(
-            src,
-            w.w,
-            lb.out,
-            &Gemm::dense(rows as u32, fo, fi, false, true, 1),
-        );
+        let (fi, fo, p) = (fan_in as u32, fan_out as u32, self.instances as u32);
+        let mut g = Gemm::dense(rows as u32, fo, fi, false, true, p);
+        g.params.stride_a = x.stride;
+        g.params.stride_b = fo * fi;
+        g.params.stride_c = y.stride;
+        be.gemm(src, w.w, lb.out, &g);
     }
 
     /// FC layer `l`'s weight gradient from its error signal `d`, and with `dsrc` and `din` the
@@ -186,28 +189,47 @@ impl CnnNet {
                 unreachable!("fully connected layers are dense")
             }
         };
-        let (fi, fo) = (*fan_in as u32, *fan_out as u32);
-        let mut gw = Gemm::dense(fo, fi, rows as u32, true, false, 1);
+        let (fi, fo, p) = (*fan_in as u32, *fan_out as u32, self.instances as u32);
+        let mut gw = Gemm::dense(fo, fi, rows as u32, true, false, p);
         gw.params.lda = d.ld;
         gw.params.off_a = d.off;
+        gw.params.stride_a = d.stride;
+        gw.params.stride_b = self.in_stride(l) as u32;
+        gw.params.stride_c = fo * fi;
         be.gemm(d.buf, src, w.g, &gw);
         if let (Some(dsrc), Some(din)) = (dsrc, din) {
             // Signals with an input gradient are the layer's own `dout` (checked in attach).
             debug_assert!(d.buf == lb.dout);
+            let x = view(lb.dout, *fan_out, self.out_stride(l));
+            let y = view(dsrc, *fan_in, self.out_stride(l - 1));
             if let Weights::Xbar { id, .. } = &lb.weights {
-                let (x, y) = ((lb.dout, *fan_out), (dsrc, *fan_in));
-                self.xbar_read(be, *id, Direction::Transposed, true, x, y, rows);
+                self.xbar_read_view(be, *id, Direction::Transposed, true, x, y, rows);
             } else {
-                be.gemm(
-                    lb.dout,
-                    w.w,
-                    dsrc,
-                    &Gemm::dense(rows as u32, fi, fo, false, false, 1),
-                );
+                let mut g = Gemm::dense(rows as u32, fi, fo, false, false, p);
+                g.params.stride_a = x.stride;
+                g.params.stride_b = fo * fi;
+                g.params.stride_c = y.stride;
+                be.gemm(lb.dout, w.w, dsrc, &g);
             }
             if let Some((c, hw)) = from_conv {
                 be.permute(dsrc, din, &permute(rows, *c, *hw));
             }
         }
+    }
+}
+
+impl CnnNet {
+    /// Values between two instances' inputs of FC layer `l`: 0 for the shared images.
+    pub(super) fn in_stride(&self, l: usize) -> usize {
+        match self.layers[l].kind {
+            _ if l == 0 => 0,
+            Kind::Fc { fan_in, .. } => self.hyper.batch * fan_in,
+            Kind::Conv { .. } => 0,
+        }
+    }
+
+    /// Values between two instances' outputs (and output errors) of FC layer `l`.
+    pub(super) fn out_stride(&self, l: usize) -> usize {
+        self.layers[l].out_len(self.hyper.batch)
     }
 }

@@ -70,6 +70,31 @@ pub enum Weights {
 }
 
 impl LayerBufs {
+    /// What the next layer reads, and where its input gradient goes.
+    pub(super) fn output(&self) -> (Buf, Buf) {
+        self.pooled.unwrap_or((self.act_buf(), self.act_grad()))
+    }
+
+    /// The activated (pre-pool) output.
+    pub(super) fn act_buf(&self) -> Buf {
+        self.post.map_or(self.out, |p| p.0)
+    }
+
+    /// The gradient of the activated output (after `act_backward`: of its argument).
+    pub(super) fn act_grad(&self) -> Buf {
+        self.post.map_or(self.dout, |p| p.1)
+    }
+
+    /// Values in the (pre-pool) output for `rows` images.
+    pub(super) fn out_len(&self, rows: usize) -> usize {
+        match &self.kind {
+            Kind::Conv { geom, .. } => geom.c_out * rows * geom.positions(),
+            Kind::Fc { fan_out, .. } => fan_out * rows,
+        }
+    }
+}
+
+impl LayerBufs {
     pub fn params_mut(&mut self) -> Vec<&mut Param> {
         let mut v: Vec<&mut Param> = match &mut self.weights {
             Weights::Dense(p) => vec![p],
@@ -92,6 +117,7 @@ impl CnnNet {
     /// One SGD step on every trainable tensor of the trained layers (L1 and masks applied).
     pub fn update(&mut self, be: &mut dyn Backend) {
         let (lr, momentum, wd) = (self.lr, self.hyper.momentum, self.hyper.weight_decay);
+        let instances = self.instances;
         for lb in &mut self.layers[self.trained_from..] {
             for p in lb.params_mut() {
                 if !p.trainable {
@@ -110,7 +136,7 @@ impl CnnNet {
                     p.g,
                     lr,
                     &SgdParams {
-                        n: p.len as u32,
+                        n: (p.len / instances) as u32,
                         count: p.len as u32,
                         off: 0,
                         nesterov: self.hyper.nesterov as u32,
@@ -143,13 +169,24 @@ impl CnnNet {
         }
     }
 
-    /// The weights as they are on the backend now.
+    /// Instance 0's weights as they are on the backend now.
     pub fn to_model(&self, be: &mut dyn Backend) -> Model {
+        self.to_model_at(be, 0)
+    }
+
+    /// Instance `i`'s weights as they are on the backend now.
+    pub fn to_model_at(&self, be: &mut dyn Backend, i: usize) -> Model {
+        let p = self.instances;
+        let part = |be: &mut dyn Backend, buf: Buf| {
+            let all = be.read(buf);
+            let per = all.len() / p;
+            all[i * per..(i + 1) * per].to_vec()
+        };
         let layers = self
             .layers
             .iter()
             .map(|lb| {
-                let bias = be.read(lb.bias.w);
+                let bias = part(be, lb.bias.w);
                 match &lb.kind {
                     Kind::Conv { geom, .. } => Layer::Conv(Conv {
                         c_in: geom.c_in,
@@ -165,7 +202,7 @@ impl CnnNet {
                                 coef: be.read(coef.w),
                             }),
                             Weights::Xbar { id, .. } => {
-                                ConvWeights::Dense(super::cnn_insitu::decode(be, *id))
+                                ConvWeights::Dense(super::cnn_insitu::decode(be, *id, i))
                             }
                             Weights::PenniXbar(px) => ConvWeights::Penni(px.decode(be, geom)),
                         },
@@ -180,8 +217,8 @@ impl CnnNet {
                         fan_in: *fan_in,
                         fan_out: *fan_out,
                         weight: match &lb.weights {
-                            Weights::Dense(w) => be.read(w.w),
-                            Weights::Xbar { id, .. } => super::cnn_insitu::decode(be, *id),
+                            Weights::Dense(w) => part(be, w.w),
+                            Weights::Xbar { id, .. } => super::cnn_insitu::decode(be, *id, i),
                             Weights::Penni { .. } | Weights::PenniXbar(_) => {
                                 unreachable!("fully connected layers are dense")
                             }

@@ -84,20 +84,33 @@ pub(super) fn install(
     net: &mut CnnNet,
     cfg: &ExperimentConfig,
     xb: &Xbar,
-    k: &Knobs,
-    cells: Vec<Cells>,
+    knobs: &[Knobs],
+    cells: Vec<Vec<Cells>>,
     trains: bool,
     calibrating: bool,
 ) -> anyhow::Result<()> {
-    let batch = net.hyper.batch;
-    for (l, (lb, c)) in net.layers.iter_mut().zip(cells).enumerate() {
+    let (batch, p) = (net.hyper.batch, net.instances);
+    debug_assert_eq!(cells.len(), p);
+    let k = &knobs[0];
+    // Per layer, every instance's cells.
+    let mut per_instance: Vec<_> = cells.into_iter().map(Vec::into_iter).collect();
+    for (l, lb) in net.layers.iter_mut().enumerate() {
         let signed = input_signed(cfg, l);
-        lb.weights = match c {
+        let mut layer: Vec<Cells> = per_instance
+            .iter_mut()
+            .map(|c| c.next().expect("cells for every layer"))
+            .collect();
+        lb.weights = match layer.remove(0) {
             Cells::Dense(c) => {
-                let n = if trains { c.fan_in * c.fan_out } else { 1 };
+                let n = if trains { p * c.fan_in * c.fan_out } else { 1 };
                 let mut grad = Param::new(be, &vec![0.0; n]);
                 grad.trainable = false;
-                let id = create_layers(be, xb, &[vec![c]], &[*k])?.remove(0);
+                let mut all = vec![vec![c]];
+                all.extend(layer.into_iter().map(|c| match c {
+                    Cells::Dense(c) => vec![c],
+                    Cells::Penni { .. } => unreachable!("instances have equal layers"),
+                }));
+                let id = create_layers(be, xb, &all, knobs)?.remove(0);
                 Weights::Xbar { id, signed, grad }
             }
             Cells::Penni { d, basis, coef } => {
@@ -111,16 +124,16 @@ pub(super) fn install(
             }
         };
     }
-    net.xbar = Some(CnnXbar::new(be, calibrating));
+    net.xbar = Some(CnnXbar::new(be, p, calibrating));
     Ok(())
 }
 
-/// The cells now on `net`'s crossbars.
-pub(super) fn collect(be: &mut dyn Backend, net: &CnnNet) -> Vec<Cells> {
+/// The cells now on instance `inst`'s crossbars.
+pub(super) fn collect(be: &mut dyn Backend, net: &CnnNet, inst: usize) -> Vec<Cells> {
     net.layers
         .iter()
         .map(|lb| match &lb.weights {
-            Weights::Xbar { id, .. } => Cells::Dense(be.xbar_cells(*id).remove(0)),
+            Weights::Xbar { id, .. } => Cells::Dense(be.xbar_cells(*id).swap_remove(inst)),
             Weights::PenniXbar(px) => Cells::Penni {
                 d: px.d,
                 basis: be.xbar_cells(px.basis).remove(0),
@@ -162,7 +175,7 @@ pub fn attach(
         };
         cells = twin.calibrate(model, net.hyper, cfg, cells, None, calib)?.0;
     }
-    install(be, net, cfg, &xb, &k, cells, false, false)
+    install(be, net, cfg, &xb, &[k], vec![cells], false, false)
 }
 
 /// DFA's quantized feedback array: its settings and cells.
@@ -202,14 +215,22 @@ impl Twin<'_> {
         twin.training = training;
         if let (Some(seed), Rule::Dfa) = (self.seed, cfg.train.rule) {
             let t = &cfg.train;
-            super::cnn_dfa::attach(&mut cpu, &mut twin, t.dfa_scope, t.feedback, seed);
+            super::cnn_dfa::attach(&mut cpu, &mut twin, t.dfa_scope, t.feedback, &[seed]);
         }
+        let knobs = std::slice::from_ref(self.knobs);
         install(
-            &mut cpu, &mut twin, cfg, self.xb, self.knobs, cells, training, true,
+            &mut cpu,
+            &mut twin,
+            cfg,
+            self.xb,
+            knobs,
+            vec![cells],
+            training,
+            true,
         )?;
         let fx = feedback.as_ref().map(|(fx, _)| *fx);
         if let Some((fx, c)) = feedback {
-            super::cnn_insitu::install_feedback(&mut cpu, &mut twin, cfg, fx, c, self.knobs);
+            super::cnn_insitu::install_feedback(&mut cpu, &mut twin, cfg, fx, vec![c], knobs);
         }
         cpu.write(twin.x, &calib.images[..rows * calib.features()]);
         twin.forward(&mut cpu, rows);
@@ -223,7 +244,7 @@ impl Twin<'_> {
             .as_ref()
             .and_then(|d| d.array.as_ref())
             .map(|fa| cpu.xbar_cells(fa.id).remove(0));
-        Ok((collect(&mut cpu, &twin), fx.zip(fb)))
+        Ok((collect(&mut cpu, &twin, 0), fx.zip(fb)))
     }
 }
 

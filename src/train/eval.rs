@@ -245,8 +245,8 @@ pub fn evaluate(
                 &mut t.nets[0],
                 cfg,
                 &at,
-                &k,
-                cells.clone(),
+                std::slice::from_ref(&k),
+                vec![cells.clone()],
                 false,
                 false,
             )?;

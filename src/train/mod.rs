@@ -2,12 +2,15 @@
 
 pub mod augment;
 pub mod cnn;
+mod cnn_alignment;
 pub mod cnn_block;
 pub mod cnn_dfa;
 pub mod cnn_insitu;
+pub mod cnn_instances;
 pub mod cnn_net;
 pub mod cnn_penni_xbar;
 mod cnn_products;
+mod cnn_recalibrate;
 mod cnn_weights;
 pub mod cnn_xbar_eval;
 pub mod epochs;

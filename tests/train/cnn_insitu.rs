@@ -71,7 +71,16 @@ fn ideal_crossbar_conv_forward_equals_float() {
     let mut be = CpuBackend::new();
     let h = cnn::hyper(&cfg, 8);
     let mut xnet = CnnNet::new(&mut be, &m, h).unwrap();
-    insitu::train::cnn_insitu::attach(&mut be, &mut xnet, &m, &cfg, &s.train, 1, 0).unwrap();
+    insitu::train::cnn_insitu::attach(
+        &mut be,
+        &mut xnet,
+        std::slice::from_ref(&m),
+        &cfg,
+        &s.train,
+        &[1],
+        &[0],
+    )
+    .unwrap();
     let y = forward(&mut be, &xnet, &s.train.images, 8);
     let stored = xnet.to_model(&mut be);
     let fnet = CnnNet::new(&mut be, &stored, h).unwrap();
@@ -246,7 +255,7 @@ fn conv_dfa_projection_matches_host() {
     let h = cnn::hyper(&cfg, 4);
     let mut be = CpuBackend::new();
     let mut net = CnnNet::new(&mut be, &m, h).unwrap();
-    cnn_dfa::attach(&mut be, &mut net, DfaScope::All, Feedback::Sign, 9);
+    cnn_dfa::attach(&mut be, &mut net, DfaScope::All, Feedback::Sign, &[9]);
     be.write(net.x, &s.train.images);
     be.write_u32(net.y, &s.train.labels);
     net.forward(&mut be, 4);
@@ -282,7 +291,7 @@ fn conv_dfa_projection_matches_host() {
     // BP's errors and gradients.
     let m = Model::init("C5k3s2p0-C7-M-FC6", SHAPE, 6, insitu::config::Init::He, 7).unwrap();
     let mut head = CnnNet::new(&mut be, &m, h).unwrap();
-    cnn_dfa::attach(&mut be, &mut head, DfaScope::FcHead, Feedback::Sign, 9);
+    cnn_dfa::attach(&mut be, &mut head, DfaScope::FcHead, Feedback::Sign, &[9]);
     assert_eq!(
         cnn_dfa::signal_sizes(&head, DfaScope::FcHead),
         vec![None; 3]

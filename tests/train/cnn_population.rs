@@ -1,6 +1,7 @@
-//! Conv populations: P instances trained in one run, each with its own seed, learning rate and
-//! device knobs on the shared data order, give per instance exactly the numbers of that
-//! instance trained alone (CPU backend, bit for bit).
+//! Populations: P instances trained in one run (an FC-only network holding all of them, or a
+//! conv network per instance), each with its own seed, learning rate and device knobs on the
+//! shared data order, give per instance exactly the numbers of that instance trained alone
+//! (CPU backend, bit for bit).
 
 use crate::common;
 
@@ -111,6 +112,61 @@ fn conv_population_saves_instance_zero() {
     let dir = std::env::temp_dir().join(format!("insitu-cnn-pop-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let cfg = insitu_config(&["population=[{seed=5}, {seed=6}]", "train.epochs=1"]);
+    let mut one = cfg.clone();
+    one.population.truncate(1);
+    let mut files = Vec::new();
+    for (name, c) in [("pop", &cfg), ("one", &one)] {
+        let path = dir.join(format!("{name}.safetensors"));
+        let opts = RunOptions {
+            save: Some(path.clone()),
+            ..RunOptions::default()
+        };
+        run_on(&mut CpuBackend::new(), c, &split(), &opts).unwrap();
+        files.push(std::fs::read(&path).unwrap());
+    }
+    std::fs::remove_dir_all(&dir).ok();
+    assert_eq!(files[0], files[1], "instance 0's model and cells");
+}
+
+/// An FC-only population is one network holding every instance (each kernel runs all of them
+/// in one dispatch); a conv population is one network per instance.
+#[test]
+fn fc_population_is_one_network_and_conv_one_per_instance() {
+    use insitu::train::cnn::{self, CnnTrainer};
+    let s = split();
+    for (arch, nets, per_net) in [("FC12-FC6", 1, 3), (ARCH, 3, 1)] {
+        let cfg = float_config(&[&format!("network.arch=\"{arch}\"")]);
+        let models: Vec<_> = (0..3)
+            .map(|seed| cnn::init_model_seeded(&cfg, &s, seed).unwrap())
+            .collect();
+        let inst: Vec<_> = models.iter().zip(0..).collect();
+        let mut be = CpuBackend::new();
+        let h = cnn::hyper(&cfg, s.train.len());
+        let t = CnnTrainer::population(&mut be, &inst, h, &s, 1).unwrap();
+        assert_eq!(t.nets.len(), nets, "{arch}");
+        assert!(t.nets.iter().all(|n| n.instances == per_net), "{arch}");
+    }
+}
+
+/// An in-situ FC-only population (one network of four instances, DFA on quantized feedback
+/// arrays) gives per instance the numbers of that instance trained alone, and `--save` writes
+/// instance 0's model and cells.
+#[test]
+fn insitu_fc_population_equals_instances_alone_and_saves_instance_zero() {
+    let pop = "population=[{seed=5}, {seed=6, c2c=0.02}, {seed=7, lr=0.05}, {seed=8, d2d=0.05}]";
+    let cfg = common::xbar_cnn_config(
+        "FC12-FC6",
+        &[
+            SMALL[0],
+            SMALL[1],
+            pop,
+            "train.rule=\"dfa\"",
+            "array.feedback_bits=4",
+        ],
+    );
+    population_equals_instances_alone(&cfg, "in-situ FC");
+    let dir = std::env::temp_dir().join(format!("insitu-fc-pop-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
     let mut one = cfg.clone();
     one.population.truncate(1);
     let mut files = Vec::new();

@@ -168,6 +168,29 @@ fn in_situ_population_equals_separate_runs_and_seeds_reproduce() {
     );
 }
 
+/// The shipped in-situ BP config with four instances (one network, every kernel running all
+/// four at once) on the GPU: each instance's numbers are those it gives trained alone.
+#[test]
+fn four_instance_population_equals_instances_alone_on_gpu() {
+    let pop = "population=[{seed=3}, {seed=4, c2c=0.02}, {seed=5, lr=0.05}, {seed=6, d2d=0.05}]";
+    let cfg = tiny("bp", &[pop]);
+    let together = train(&mut common::gpu(), &cfg);
+    assert_eq!(together.instances.len(), 4);
+    for i in 0..4 {
+        let mut one = cfg.clone();
+        one.population = vec![cfg.population[i].clone()];
+        let alone = train(&mut common::gpu(), &one);
+        let (a, b) = (&together.instances[i].epochs[0], &alone.epochs[0]);
+        assert!(
+            (a.train_loss - b.train_loss).abs() < 1e-5,
+            "instance {i}: {} vs {}",
+            a.train_loss,
+            b.train_loss
+        );
+        assert_eq!(a.test_accuracy, b.test_accuracy, "instance {i}");
+    }
+}
+
 /// DFA with quantized feedback arrays, ADC recalibration every few steps and per epoch and the
 /// alignment diagnostic: a population's instances equal the same instances trained alone (CPU,
 /// bit for bit), every instance reports one alignment per hidden layer, and recalibration

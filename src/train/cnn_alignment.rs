@@ -1,0 +1,70 @@
+//! DFA's alignment diagnostic: per instance and hidden weight layer, the cosine between the
+//! DFA and the BP weight gradients on the first training batch.
+
+use super::cnn::CnnTrainer;
+use super::cnn_net::Weights;
+
+impl CnnTrainer<'_> {
+    /// DFA's alignment: per instance and hidden weight layer, the cosine between the DFA and
+    /// the BP weight gradients on the first training batch (weights untouched).
+    pub fn alignment(&mut self) -> Vec<Vec<f64>> {
+        let rows = self.nets[0].hyper.batch.min(self.data.train.n);
+        let xy = (self.nets[0].x, self.nets[0].y);
+        self.data.plain_batch(self.be, true, xy, 0, rows);
+        let mut out = Vec::new();
+        for net in &mut self.nets {
+            net.forward(self.be, rows);
+            net.loss(self.be, rows);
+            // Every layer's gradient, whichever layers train.
+            let trained_from = std::mem::take(&mut net.trained_from);
+            let mut grads = Vec::new();
+            for bp in [true, false] {
+                let dfa = if bp { net.dfa.take() } else { None };
+                net.backward(self.be, rows);
+                if dfa.is_some() {
+                    net.dfa = dfa;
+                }
+                let hidden = &net.layers[..net.layers.len() - 1];
+                let g: Vec<Vec<f32>> = hidden
+                    .iter()
+                    .filter_map(|lb| match &lb.weights {
+                        Weights::Dense(p) | Weights::Xbar { grad: p, .. } => Some(p.g),
+                        _ => None,
+                    })
+                    .map(|g| self.be.read(g))
+                    .collect();
+                grads.push(g);
+            }
+            net.trained_from = trained_from;
+            let p = net.instances;
+            for j in 0..p {
+                let part = |g: &Vec<f32>| {
+                    let per = g.len() / p;
+                    g[j * per..(j + 1) * per].to_vec()
+                };
+                out.push(
+                    grads[0]
+                        .iter()
+                        .zip(&grads[1])
+                        .map(|(a, b)| cosine(&part(a), &part(b)))
+                        .collect(),
+                );
+            }
+        }
+        out
+    }
+}
+
+fn cosine(a: &[f32], b: &[f32]) -> f64 {
+    let (mut ab, mut aa, mut bb) = (0f64, 0f64, 0f64);
+    for (x, y) in a.iter().zip(b) {
+        ab += *x as f64 * *y as f64;
+        aa += *x as f64 * *x as f64;
+        bb += *y as f64 * *y as f64;
+    }
+    if aa == 0.0 || bb == 0.0 {
+        0.0
+    } else {
+        ab / (aa.sqrt() * bb.sqrt())
+    }
+}

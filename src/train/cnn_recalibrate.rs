@@ -1,0 +1,79 @@
+//! Recalibrating the `calibrated` ADC ranges during training (every
+//! `array.adc_recalibrate_steps` steps or every epoch): each instance's cells are read back
+//! and run through its CPU twin on the fixed calibration batch.
+
+use super::cnn::CnnTrainer;
+use super::cnn_insitu;
+use super::cnn_net::Weights;
+use super::cnn_xbar_eval::{self as twin, Cells, Twin};
+use crate::nn::model::Layer;
+use crate::xbar::read::Direction;
+
+impl CnnTrainer<'_> {
+    /// Recalibrates the `calibrated` ADC ranges on the arrays as they are now: every
+    /// instance's cells are read back and its twin (biases left out, as at the start of
+    /// training) run on the calibration batch; the new ranges are set on the backend.
+    pub(super) fn recalibrate(&mut self) {
+        let Some(r) = &self.recal else {
+            return;
+        };
+        let cfg = &r.cfg;
+        let xb = cfg.xbar(cfg.array.as_ref().expect("recalibration needs [array]"));
+        let insts = cfg.instances();
+        let mut i = 0;
+        for net in &self.nets {
+            // Per weight layer (and the feedback array last), every instance's new ranges.
+            let mut ranges: Vec<Vec<_>> = vec![Vec::new(); net.layers.len() + 1];
+            for j in 0..net.instances {
+                let k = super::insitu::knobs(cfg, &insts[i], self.seeds[i]);
+                let mut model = net.to_model_at(self.be, j);
+                for layer in &mut model.layers {
+                    match layer {
+                        Layer::Fc(f) => f.bias.fill(0.0),
+                        Layer::Conv(c) => c.bias.fill(0.0),
+                    }
+                }
+                let cells = twin::collect(self.be, net, j);
+                let fx = cnn_insitu::feedback_xbar(cfg, net).expect("checked in attach");
+                let fa = net.dfa.as_ref().and_then(|d| d.array.as_ref());
+                let fb = fx
+                    .as_ref()
+                    .zip(fa)
+                    .map(|(fx, fa)| (fx, self.be.xbar_cells(fa.id).swap_remove(j)));
+                let t = Twin {
+                    xb: &xb,
+                    knobs: &k,
+                    seed: Some(self.seeds[i]),
+                };
+                let (cells, fb) = t
+                    .calibrate(&model, net.hyper, cfg, cells, fb, &r.calib)
+                    .expect("the twin was built when the arrays were attached");
+                let pair = |c: &crate::xbar::LayerCells| {
+                    [
+                        c.adc_range(Direction::Forward),
+                        c.adc_range(Direction::Transposed),
+                    ]
+                };
+                for (l, c) in cells.iter().enumerate() {
+                    if let Cells::Dense(c) = c {
+                        ranges[l].push(pair(c));
+                    }
+                }
+                if let Some((_, c)) = fb {
+                    ranges[net.layers.len()].push(pair(&c));
+                }
+                i += 1;
+            }
+            for (lb, r) in net.layers.iter().zip(&ranges) {
+                if let Weights::Xbar { id, .. } = &lb.weights {
+                    self.be.xbar_set_adc(*id, r);
+                }
+            }
+            if let Some(fa) = net.dfa.as_ref().and_then(|d| d.array.as_ref()) {
+                if !ranges[net.layers.len()].is_empty() {
+                    self.be.xbar_set_adc(fa.id, &ranges[net.layers.len()]);
+                }
+            }
+        }
+    }
+}
