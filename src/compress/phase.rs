@@ -1,19 +1,16 @@
 //! PENNI's training stages (retrain, fine-tune) on the shared epoch loop
-//! ([`crate::train::epochs::run_epochs`]): the conv trainer's steps, with each epoch's learning
-//! rate from `[compress]` and which PENNI tensors train set per phase.
-
-use std::path::Path;
+//! ([`crate::train::epochs::run_epochs`]): the trainer's steps, with each epoch's learning rate
+//! from `[compress]` and which PENNI tensors train set per phase (`CnnTrainer::epoch_start`).
 
 use super::config::CompressConfig;
-use crate::backend::xbar::XbarActivity;
 use crate::backend::Backend;
 use crate::config::ExperimentConfig;
 use crate::data::Split;
 use crate::nn::model::Model;
 use crate::train::cnn::{self, CnnTrainer};
 use crate::train::cnn_net::Weights;
-use crate::train::epochs::{self, EpochHooks};
-use crate::train::report::{Divergence, EpochRecord};
+use crate::train::epochs;
+use crate::train::report::EpochRecord;
 use crate::train::{RunOptions, RunReport};
 
 /// Which PENNI tensors train during an epoch.
@@ -23,79 +20,6 @@ pub enum Phase {
     Retrain,
     /// Masks hold pruned coefficients (and dead channels' bias, gamma, beta) at zero.
     FineTune,
-}
-
-/// The conv trainer with a phase's per-epoch settings.
-struct PhaseRun<'c, 'a> {
-    t: CnnTrainer<'a>,
-    cc: &'c CompressConfig,
-    phase: Phase,
-    lr0: f64,
-    epochs: u32,
-}
-
-impl EpochHooks for PhaseRun<'_, '_> {
-    fn begin_epoch(&mut self, _cfg: &ExperimentConfig, epoch: u32) {
-        let (cc, t) = (self.cc, &mut self.t);
-        t.nets[0].set_lr(t.be, cc.lr_at(self.lr0, epoch, self.epochs) as f32);
-        let coef_turn = (epoch / cc.alternate).is_multiple_of(2);
-        for lb in &mut t.nets[0].layers {
-            if let Weights::Penni { basis, coef, .. } = &mut lb.weights {
-                let retrain = matches!(self.phase, Phase::Retrain);
-                coef.trainable = !retrain || coef_turn;
-                basis.trainable = !retrain || !coef_turn;
-                coef.l1 = if retrain { cc.lambda as f32 } else { 0.0 };
-            }
-        }
-    }
-
-    fn shuffle(&mut self, epoch: u32) {
-        self.t.shuffle(epoch)
-    }
-
-    fn train_len(&self) -> usize {
-        self.t.train_len()
-    }
-
-    fn batch(&self) -> usize {
-        EpochHooks::batch(&self.t)
-    }
-
-    fn step(&mut self, epoch: u32, start: usize, rows: usize) {
-        self.t.step(epoch, start, rows)
-    }
-
-    fn reset_acc(&mut self) {
-        self.t.reset_acc()
-    }
-
-    fn read_acc(&mut self) -> Vec<(f64, f64)> {
-        self.t.read_acc()
-    }
-
-    fn diverged_mut(&mut self) -> &mut [Option<Divergence>] {
-        self.t.diverged_mut()
-    }
-
-    fn max_loss(&self) -> f64 {
-        self.t.max_loss
-    }
-
-    fn test_batch(&mut self, start: usize, rows: usize) {
-        self.t.test_batch(start, rows)
-    }
-
-    fn test(&mut self) -> Vec<f64> {
-        EpochHooks::test(&mut self.t)
-    }
-
-    fn activity(&mut self) -> Vec<XbarActivity> {
-        CnnTrainer::activity(&mut self.t)
-    }
-
-    fn save(&mut self, path: &Path) -> anyhow::Result<()> {
-        CnnTrainer::save(&mut self.t, path)
-    }
 }
 
 /// Trains `model` through `phase` (`masks`: per layer, the fine-tune masks of coefficients and
@@ -143,14 +67,20 @@ pub fn train_phase(
         label: label.into(),
         ..Default::default()
     };
-    let mut run = PhaseRun {
-        t,
-        cc,
-        phase,
-        lr0,
-        epochs,
-    };
-    epochs::run_epochs(&mut run, &phase_cfg, split.train.len(), &opts, &mut report)?;
+    let cc = cc.clone();
+    t.epoch_start = Some(Box::new(move |be, nets, epoch| {
+        nets[0].set_lr(be, cc.lr_at(lr0, epoch, epochs) as f32);
+        let coef_turn = (epoch / cc.alternate).is_multiple_of(2);
+        let retrain = matches!(phase, Phase::Retrain);
+        for lb in &mut nets[0].layers {
+            if let Weights::Penni { basis, coef, .. } = &mut lb.weights {
+                coef.trainable = !retrain || coef_turn;
+                basis.trainable = !retrain || !coef_turn;
+                coef.l1 = if retrain { cc.lambda as f32 } else { 0.0 };
+            }
+        }
+    }));
+    epochs::run_epochs(&mut t, &phase_cfg, split.train.len(), &opts, &mut report)?;
     let inst = report.instances.swap_remove(0);
     if let Some(d) = inst.diverged {
         anyhow::bail!("{label}: {d}");
@@ -165,5 +95,5 @@ pub fn train_phase(
         );
     }
     let secs = inst.epochs.iter().map(|e| e.seconds).sum();
-    Ok((run.t.model(), secs, inst.epochs))
+    Ok((t.model(), secs, inst.epochs))
 }

@@ -85,7 +85,13 @@ pub struct CnnTrainer<'a> {
     pub(super) recal: Option<Recal>,
     /// Training steps taken.
     steps: u32,
+    /// Replaces the learning-rate schedule at the start of every epoch (PENNI's stages set
+    /// their own rate and which tensors train).
+    pub epoch_start: Option<EpochStart<'a>>,
 }
+
+/// A per-epoch setting of the networks: `(backend, nets, epoch)`.
+pub type EpochStart<'a> = Box<dyn FnMut(&mut dyn Backend, &mut [CnnNet], u32) + 'a>;
 
 /// What recalibrating the `calibrated` ADC ranges during training needs: the experiment and
 /// its fixed calibration batch (the training set's first images).
@@ -148,6 +154,7 @@ impl<'a> CnnTrainer<'a> {
             max_loss: crate::config::TrainConfig::default().max_loss,
             recal: None,
             steps: 0,
+            epoch_start: None,
         })
     }
 
@@ -299,6 +306,9 @@ pub fn train(
 
 impl EpochHooks for CnnTrainer<'_> {
     fn begin_epoch(&mut self, cfg: &ExperimentConfig, epoch: u32) {
+        if let Some(f) = self.epoch_start.as_mut() {
+            return f(&mut *self.be, &mut self.nets, epoch);
+        }
         let factor = cfg.optimizer.lr_factor(epoch, cfg.train.epochs);
         let mut lrs = instance_settings(cfg)
             .into_iter()
