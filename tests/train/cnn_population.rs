@@ -109,13 +109,18 @@ fn insitu_conv_population_equals_instances_alone() {
 /// A conv population's `--save` writes instance 0: the model (and cells) it would write alone.
 #[test]
 fn conv_population_saves_instance_zero() {
-    let dir = std::env::temp_dir().join(format!("insitu-cnn-pop-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
     let cfg = insitu_config(&["population=[{seed=5}, {seed=6}]", "train.epochs=1"]);
+    saves_instance_zero(&cfg, "cnn");
+}
+
+/// `--save` of `cfg`'s population writes the bytes its first instance writes alone.
+fn saves_instance_zero(cfg: &ExperimentConfig, tag: &str) {
+    let dir = std::env::temp_dir().join(format!("insitu-{tag}-pop-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
     let mut one = cfg.clone();
     one.population.truncate(1);
     let mut files = Vec::new();
-    for (name, c) in [("pop", &cfg), ("one", &one)] {
+    for (name, c) in [("pop", cfg), ("one", &one)] {
         let path = dir.join(format!("{name}.safetensors"));
         let opts = RunOptions {
             save: Some(path.clone()),
@@ -165,20 +170,5 @@ fn insitu_fc_population_equals_instances_alone_and_saves_instance_zero() {
         ],
     );
     population_equals_instances_alone(&cfg, "in-situ FC");
-    let dir = std::env::temp_dir().join(format!("insitu-fc-pop-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let mut one = cfg.clone();
-    one.population.truncate(1);
-    let mut files = Vec::new();
-    for (name, c) in [("pop", &cfg), ("one", &one)] {
-        let path = dir.join(format!("{name}.safetensors"));
-        let opts = RunOptions {
-            save: Some(path.clone()),
-            ..RunOptions::default()
-        };
-        run_on(&mut CpuBackend::new(), c, &split(), &opts).unwrap();
-        files.push(std::fs::read(&path).unwrap());
-    }
-    std::fs::remove_dir_all(&dir).ok();
-    assert_eq!(files[0], files[1], "instance 0's model and cells");
+    saves_instance_zero(&cfg, "fc");
 }

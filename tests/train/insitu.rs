@@ -143,12 +143,12 @@ fn gpu_and_cpu_agree_in_situ() {
     }
 }
 
-#[test]
-fn in_situ_population_equals_separate_runs_and_seeds_reproduce() {
-    let pop = "population=[{seed=3, c2c=0.0}, {seed=4, c2c=0.02, nl_ltp=3.0, d2d=0.05, read_noise=0.01, lr=0.05}]";
-    let cfg = tiny("bp", &[pop]);
-    let together = train(&mut common::gpu(), &cfg);
-    for i in 0..2 {
+/// Each instance of `cfg`'s population, trained together on the GPU, gives the loss and
+/// accuracy it gives trained alone; returns the population's report.
+fn instances_equal_alone_on_gpu(cfg: &ExperimentConfig) -> RunReport {
+    let together = train(&mut common::gpu(), cfg);
+    assert_eq!(together.instances.len(), cfg.population.len());
+    for i in 0..cfg.population.len() {
         let mut one = cfg.clone();
         one.population = vec![cfg.population[i].clone()];
         let alone = train(&mut common::gpu(), &one);
@@ -161,6 +161,14 @@ fn in_situ_population_equals_separate_runs_and_seeds_reproduce() {
         );
         assert_eq!(a.test_accuracy, b.test_accuracy, "instance {i}");
     }
+    together
+}
+
+#[test]
+fn in_situ_population_equals_separate_runs_and_seeds_reproduce() {
+    let pop = "population=[{seed=3, c2c=0.0}, {seed=4, c2c=0.02, nl_ltp=3.0, d2d=0.05, read_noise=0.01, lr=0.05}]";
+    let cfg = tiny("bp", &[pop]);
+    let together = instances_equal_alone_on_gpu(&cfg);
     let again = train(&mut common::gpu(), &cfg);
     assert_eq!(
         together.instances[1].epochs[0].train_loss,
@@ -173,22 +181,7 @@ fn in_situ_population_equals_separate_runs_and_seeds_reproduce() {
 #[test]
 fn four_instance_population_equals_instances_alone_on_gpu() {
     let pop = "population=[{seed=3}, {seed=4, c2c=0.02}, {seed=5, lr=0.05}, {seed=6, d2d=0.05}]";
-    let cfg = tiny("bp", &[pop]);
-    let together = train(&mut common::gpu(), &cfg);
-    assert_eq!(together.instances.len(), 4);
-    for i in 0..4 {
-        let mut one = cfg.clone();
-        one.population = vec![cfg.population[i].clone()];
-        let alone = train(&mut common::gpu(), &one);
-        let (a, b) = (&together.instances[i].epochs[0], &alone.epochs[0]);
-        assert!(
-            (a.train_loss - b.train_loss).abs() < 1e-5,
-            "instance {i}: {} vs {}",
-            a.train_loss,
-            b.train_loss
-        );
-        assert_eq!(a.test_accuracy, b.test_accuracy, "instance {i}");
-    }
+    instances_equal_alone_on_gpu(&tiny("bp", &[pop]));
 }
 
 /// DFA with quantized feedback arrays, ADC recalibration every few steps and per epoch and the
