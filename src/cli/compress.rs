@@ -32,7 +32,7 @@ pub struct Args {
 pub fn run(a: &Args, kind: BackendKind, adapter: Option<String>) -> anyhow::Result<()> {
     let (cfg, cc) = load(&a.config, &a.sets)?;
     anyhow::ensure!(
-        crate::train::cnn::is_cnn(&cfg),
+        crate::train::trainer::is_cnn(&cfg),
         "{}: compress needs a conv network (network.arch with C layers)",
         a.config.display()
     );
@@ -50,7 +50,7 @@ pub fn run(a: &Args, kind: BackendKind, adapter: Option<String>) -> anyhow::Resu
     let baseline = match &a.model {
         Some(p) => {
             let m = crate::model_io::load(p)?;
-            let want = crate::train::cnn::init_model(&cfg, &split)?;
+            let want = crate::train::trainer::init_model(&cfg, &split)?;
             m.check_matches(&want)
                 .map_err(|e| anyhow::anyhow!("--model {}: {e}", p.display()))?;
             Some(m)

@@ -1,16 +1,16 @@
 //! PENNI's training stages (retrain, fine-tune) on the shared epoch loop
 //! ([`crate::train::epochs::run_epochs`]): the trainer's steps, with each epoch's learning rate
-//! from `[compress]` and which PENNI tensors train set per phase (`CnnTrainer::epoch_start`).
+//! from `[compress]` and which PENNI tensors train set per phase (`Trainer::epoch_start`).
 
 use super::config::CompressConfig;
 use crate::backend::Backend;
 use crate::config::ExperimentConfig;
 use crate::data::Split;
 use crate::nn::model::Model;
-use crate::train::cnn::{self, CnnTrainer};
-use crate::train::cnn_net::Weights;
 use crate::train::epochs;
+use crate::train::net::Weights;
 use crate::train::report::EpochRecord;
+use crate::train::trainer::{self, Trainer};
 use crate::train::{RunOptions, RunReport};
 
 /// Which PENNI tensors train during an epoch.
@@ -40,8 +40,8 @@ pub fn train_phase(
         Phase::FineTune => (cc.finetune_epochs, cc.finetune_lr),
     };
     let adapter = be.describe();
-    let hyper = cnn::hyper(cfg, split.train.len());
-    let mut t = CnnTrainer::new(be, model, hyper, split, cfg.seed)?;
+    let hyper = trainer::hyper(cfg, split.train.len());
+    let mut t = Trainer::new(be, model, hyper, split, cfg.seed)?;
     t.set_augment(&cfg.data)?;
     for (lb, m) in t.nets[0].layers.iter_mut().zip(masks) {
         let (Some((cm, bm)), Weights::Penni { coef, .. }) = (m, &mut lb.weights) else {

@@ -16,8 +16,8 @@ use crate::config::ExperimentConfig;
 use crate::data::Split;
 use crate::nn::counts::Counts;
 use crate::nn::model::Model;
-use crate::train::cnn::{self, CnnTrainer};
 use crate::train::report::EpochRecord;
+use crate::train::trainer::{self, Trainer};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Stage {
@@ -119,8 +119,8 @@ pub fn evaluate(
     model: &Model,
     split: &Split,
 ) -> anyhow::Result<(f64, f64)> {
-    let hyper = cnn::hyper(cfg, split.train.len());
-    let mut t = CnnTrainer::new(be, model, hyper, split, cfg.seed)?;
+    let hyper = trainer::hyper(cfg, split.train.len());
+    let mut t = Trainer::new(be, model, hyper, split, cfg.seed)?;
     t.nets[0].inference_form = true;
     t.evaluate(); // warm-up (pipelines, caches)
     let (_, acc, lat) = t.evaluate();
@@ -185,7 +185,7 @@ pub fn run(
      -> anyhow::Result<Stage> {
         let (acc, lat) = evaluate(be, cfg, m, split)?;
         let xb = match cfg.array {
-            Some(_) => Some(crate::train::cnn_xbar_eval::evaluate(be, cfg, m, split)?),
+            Some(_) => Some(crate::train::net_xbar_eval::evaluate(be, cfg, m, split)?),
             None => None,
         };
         let s = Stage {
@@ -223,7 +223,7 @@ pub fn run(
                 label: "baseline".into(),
                 ..Default::default()
             };
-            let (r, m) = cnn::train(be, cfg, split, &opts, None)?;
+            let (r, m) = trainer::train(be, cfg, split, &opts, None)?;
             for e in r.epochs.iter().filter(|_| !crate::progress::quiet()) {
                 eprintln!(
                     "  baseline epoch {}: loss {:.4}, test accuracy {:.2}%",
@@ -270,7 +270,7 @@ pub fn run(
         adapter,
         config: cfg.clone(),
         compress: cc.clone(),
-        batch: cnn::hyper(cfg, split.train.len()).batch,
+        batch: trainer::hyper(cfg, split.train.len()).batch,
         macs_removed: frac(first.counts.macs, last.counts.macs),
         coefficients_removed,
         params_removed: frac(first.counts.nonzero_params, last.counts.nonzero_params),

@@ -41,7 +41,7 @@ pub fn train_float(
     float.array = None;
     float.population.clear();
     let opts = crate::train::RunOptions::default();
-    let (_, model) = crate::train::cnn::train(be, &float, split, &opts, None)?;
+    let (_, model) = crate::train::trainer::train(be, &float, split, &opts, None)?;
     model
         .layers
         .into_iter()

@@ -16,11 +16,11 @@
 
 use serde::Serialize;
 
-use super::cnn::{self, CnnTrainer};
-use super::cnn_xbar_eval::{install, map_model, Cells, Twin};
 use super::insitu::knobs;
+use super::net_xbar_eval::{install, map_model, Cells, Twin};
 use super::options::instance_settings;
 use super::report::Stats;
+use super::trainer::{self, Trainer};
 use crate::backend::Backend;
 use crate::config::{AdcMode, ExperimentConfig};
 use crate::data::Split;
@@ -178,8 +178,8 @@ pub fn evaluate(
     let adapter = be.describe();
     let insts = cfg.instances();
     let seeds: Vec<u64> = instance_settings(cfg).iter().map(|s| s.0).collect();
-    let hyper = cnn::hyper(cfg, split.train.len());
-    let mut t = CnnTrainer::new(be, model, hyper, split, seeds[0])?;
+    let hyper = trainer::hyper(cfg, split.train.len());
+    let mut t = Trainer::new(be, model, hyper, split, seeds[0])?;
     let (_, float_accuracy, _) = t.evaluate();
     let mut report = EvalReport {
         version: env!("CARGO_PKG_VERSION").into(),

@@ -34,5 +34,5 @@ pub fn run_on(
     if cfg.train.mode == crate::config::TrainMode::Neurosim {
         return super::wage::run_on(be, cfg, split, opts);
     }
-    super::cnn::train(be, cfg, split, opts, None).map(|(r, _)| r)
+    super::trainer::train(be, cfg, split, opts, None).map(|(r, _)| r)
 }

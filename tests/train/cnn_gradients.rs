@@ -9,7 +9,7 @@ use insitu::compress::penni;
 use insitu::config::Init;
 use insitu::cpu::CpuBackend;
 use insitu::nn::model::Model;
-use insitu::train::cnn_net::{CnnNet, Hyper, Weights};
+use insitu::train::net::{Hyper, Net, Weights};
 
 fn hyper(batch: usize, act: Activation) -> Hyper {
     Hyper {
@@ -23,8 +23,8 @@ fn hyper(batch: usize, act: Activation) -> Hyper {
     }
 }
 
-fn setup(be: &mut dyn Backend, model: &Model, batch: usize, act: Activation) -> CnnNet {
-    let net = CnnNet::new(be, model, hyper(batch, act)).unwrap();
+fn setup(be: &mut dyn Backend, model: &Model, batch: usize, act: Activation) -> Net {
+    let net = Net::new(be, model, hyper(batch, act)).unwrap();
     let features: usize = model.input.iter().product();
     be.write(net.x, &random(batch * features, 11, -1.0, 1.0));
     let labels: Vec<u32> = (0..batch as u32)
@@ -35,7 +35,7 @@ fn setup(be: &mut dyn Backend, model: &Model, batch: usize, act: Activation) -> 
 }
 
 /// Every (values, gradient) buffer pair of the net, named.
-fn params(net: &CnnNet) -> Vec<(String, Buf, Buf)> {
+fn params(net: &Net) -> Vec<(String, Buf, Buf)> {
     let mut v = Vec::new();
     for (l, lb) in net.layers.iter().enumerate() {
         match &lb.weights {

@@ -9,9 +9,9 @@ use insitu::cpu::CpuBackend;
 use insitu::data::{Dataset, Split};
 use insitu::nn::arch::PoolKind;
 use insitu::nn::model::Model;
-use insitu::train::cnn::{self, CnnTrainer};
-use insitu::train::cnn_dfa;
-use insitu::train::cnn_net::{CnnNet, Kind, Weights};
+use insitu::train::net::{Kind, Net, Weights};
+use insitu::train::net_dfa;
+use insitu::train::trainer::{self, Trainer};
 use insitu::train::{run_on, RunOptions};
 
 /// Odd channel counts, a stride-2 unpadded conv, a padded conv with pooling, two FC layers.
@@ -54,7 +54,7 @@ fn model(seed: u64) -> Model {
 }
 
 /// The last layer's outputs after a forward pass of `x`.
-fn forward(be: &mut dyn Backend, net: &CnnNet, x: &[f32], rows: usize) -> Vec<f32> {
+fn forward(be: &mut dyn Backend, net: &Net, x: &[f32], rows: usize) -> Vec<f32> {
     be.write(net.x, x);
     net.forward(be, rows);
     let out = be.read(net.layers.last().unwrap().out);
@@ -69,9 +69,9 @@ fn ideal_crossbar_conv_forward_equals_float() {
     let s = split(8);
     let m = model(3);
     let mut be = CpuBackend::new();
-    let h = cnn::hyper(&cfg, 8);
-    let mut xnet = CnnNet::new(&mut be, &m, h).unwrap();
-    insitu::train::cnn_insitu::attach(
+    let h = trainer::hyper(&cfg, 8);
+    let mut xnet = Net::new(&mut be, &m, h).unwrap();
+    insitu::train::net_insitu::attach(
         &mut be,
         &mut xnet,
         std::slice::from_ref(&m),
@@ -83,7 +83,7 @@ fn ideal_crossbar_conv_forward_equals_float() {
     .unwrap();
     let y = forward(&mut be, &xnet, &s.train.images, 8);
     let stored = xnet.to_model(&mut be);
-    let fnet = CnnNet::new(&mut be, &stored, h).unwrap();
+    let fnet = Net::new(&mut be, &stored, h).unwrap();
     let yf = forward(&mut be, &fnet, &s.train.images, 8);
     let scale = yf.iter().fold(0f32, |a, v| a.max(v.abs()));
     let err = y
@@ -110,7 +110,7 @@ fn ideal_crossbar_conv_forward_equals_float() {
 
 /// `f` on an in-situ trainer of the awkward conv net under `rule` (batch 8, 24 images), on the
 /// CPU reference and then on the GPU.
-fn on_both<T>(rule: &str, f: impl Fn(&mut CnnTrainer, &Split) -> T) -> Vec<T> {
+fn on_both<T>(rule: &str, f: impl Fn(&mut Trainer, &Split) -> T) -> Vec<T> {
     let r = format!("train.rule=\"{rule}\"");
     let cfg = config(&[&r, "train.batch_size=8", "train.epochs=1"]);
     let s = split(24);
@@ -126,7 +126,7 @@ fn on_both<T>(rule: &str, f: impl Fn(&mut CnnTrainer, &Split) -> T) -> Vec<T> {
             c = CpuBackend::new();
             &mut c
         };
-        let mut t = CnnTrainer::new(be, &m, cnn::hyper(&cfg, 24), &s, 1).unwrap();
+        let mut t = Trainer::new(be, &m, trainer::hyper(&cfg, 24), &s, 1).unwrap();
         t.attach(&cfg, &s.train).unwrap();
         runs.push(f(&mut t, &s));
     }
@@ -252,19 +252,19 @@ fn conv_dfa_projection_matches_host() {
     let s = split(4);
     let m = model(7);
     let cfg = config(&["train.rule=\"dfa\""]);
-    let h = cnn::hyper(&cfg, 4);
+    let h = trainer::hyper(&cfg, 4);
     let mut be = CpuBackend::new();
-    let mut net = CnnNet::new(&mut be, &m, h).unwrap();
-    cnn_dfa::attach(&mut be, &mut net, DfaScope::All, Feedback::Sign, &[9]);
+    let mut net = Net::new(&mut be, &m, h).unwrap();
+    net_dfa::attach(&mut be, &mut net, DfaScope::All, Feedback::Sign, &[9]);
     be.write(net.x, &s.train.images);
     be.write_u32(net.y, &s.train.labels);
     net.forward(&mut be, 4);
     net.loss(&mut be, 4);
     let e = be.read(net.layers.last().unwrap().dout);
     net.backward(&mut be, 4);
-    let sizes = cnn_dfa::signal_sizes(&net, DfaScope::All);
+    let sizes = net_dfa::signal_sizes(&net, DfaScope::All);
     assert_eq!(sizes, vec![Some(5 * 25), Some(7 * 25), Some(9), None]);
-    let mats = cnn_dfa::matrices(&sizes, Feedback::Sign, 6, 9);
+    let mats = net_dfa::matrices(&sizes, Feedback::Sign, 6, 9);
     for (l, b) in [(0, &mats[0]), (1, &mats[1])] {
         let Kind::Conv { geom, .. } = net.layers[l].kind else {
             panic!("conv")
@@ -290,13 +290,13 @@ fn conv_dfa_projection_matches_host() {
     // FC head only with no hidden FC layer: the conv stack's BP inside the DFA pass gives
     // BP's errors and gradients.
     let m = Model::init("C5k3s2p0-C7-M-FC6", SHAPE, 6, insitu::config::Init::He, 7).unwrap();
-    let mut head = CnnNet::new(&mut be, &m, h).unwrap();
-    cnn_dfa::attach(&mut be, &mut head, DfaScope::FcHead, Feedback::Sign, &[9]);
+    let mut head = Net::new(&mut be, &m, h).unwrap();
+    net_dfa::attach(&mut be, &mut head, DfaScope::FcHead, Feedback::Sign, &[9]);
     assert_eq!(
-        cnn_dfa::signal_sizes(&head, DfaScope::FcHead),
+        net_dfa::signal_sizes(&head, DfaScope::FcHead),
         vec![None; 3]
     );
-    let bp = CnnNet::new(&mut be, &m, h).unwrap();
+    let bp = Net::new(&mut be, &m, h).unwrap();
     for n in [&head, &bp] {
         be.write(n.x, &s.train.images);
         be.write_u32(n.y, &s.train.labels);
@@ -365,7 +365,7 @@ fn config_errors_name_the_field() {
     );
     let cfg = config(&["train.rule=\"dfa\"", "array.feedback_bits=4"]);
     let s = split(4);
-    let err = cnn::train(
+    let err = trainer::train(
         &mut CpuBackend::new(),
         &cfg,
         &s,
@@ -392,7 +392,7 @@ fn save_keeps_the_programmed_conductances() {
         save: Some(path.clone()),
         ..RunOptions::default()
     };
-    let (_, trained) = cnn::train(&mut be, &cfg, &split(24), &opts, None).unwrap();
+    let (_, trained) = trainer::train(&mut be, &cfg, &split(24), &opts, None).unwrap();
     let bytes = std::fs::read(&path).unwrap();
     let loaded = insitu::model_io::from_bytes(&bytes).unwrap();
     assert_eq!(

@@ -137,17 +137,17 @@ fn saves_instance_zero(cfg: &ExperimentConfig, tag: &str) {
 /// in one dispatch); a conv population is one network per instance.
 #[test]
 fn fc_population_is_one_network_and_conv_one_per_instance() {
-    use insitu::train::cnn::{self, CnnTrainer};
+    use insitu::train::trainer::{self, Trainer};
     let s = split();
     for (arch, nets, per_net) in [("FC12-FC6", 1, 3), (ARCH, 3, 1)] {
         let cfg = float_config(&[&format!("network.arch=\"{arch}\"")]);
         let models: Vec<_> = (0..3)
-            .map(|seed| cnn::init_model_seeded(&cfg, &s, seed).unwrap())
+            .map(|seed| trainer::init_model_seeded(&cfg, &s, seed).unwrap())
             .collect();
         let inst: Vec<_> = models.iter().zip(0..).collect();
         let mut be = CpuBackend::new();
-        let h = cnn::hyper(&cfg, s.train.len());
-        let t = CnnTrainer::population(&mut be, &inst, h, &s, 1).unwrap();
+        let h = trainer::hyper(&cfg, s.train.len());
+        let t = Trainer::population(&mut be, &inst, h, &s, 1).unwrap();
         assert_eq!(t.nets.len(), nets, "{arch}");
         assert!(t.nets.iter().all(|n| n.instances == per_net), "{arch}");
     }

@@ -10,7 +10,7 @@ use insitu::compress::{config::CompressConfig, penni, pipeline};
 use insitu::config::Init;
 use insitu::cpu::CpuBackend;
 use insitu::nn::model::{Conv, ConvWeights, Layer, Model};
-use insitu::train::cnn_net::CnnNet;
+use insitu::train::net::Net;
 
 /// A model with non-trivial biases, BN parameters and running statistics.
 fn model(arch: &str, input: [usize; 3], classes: usize) -> Model {
@@ -44,7 +44,7 @@ fn fade(c: &mut Conv, o: usize) {
 fn logits(m: &Model, x: &[f32], batch: usize, eval: bool) -> Vec<f32> {
     let mut be = CpuBackend::new();
     let hyper = common::hyper(batch, Activation::Relu);
-    let mut net = CnnNet::new(&mut be, m, hyper).unwrap();
+    let mut net = Net::new(&mut be, m, hyper).unwrap();
     net.inference_form = true;
     net.training = !eval;
     be.write(net.x, x);

@@ -8,12 +8,12 @@ use insitu::compress::penni;
 use insitu::config::{ArrayConfig, Init};
 use insitu::cpu::CpuBackend;
 use insitu::nn::model::{ConvWeights, Layer, Model};
-use insitu::train::cnn_net::CnnNet;
+use insitu::train::net::Net;
 
 fn outputs(model: &Model, x: &[f32], batch: usize, inference: bool) -> Vec<f32> {
     let mut be = CpuBackend::new();
     let hyper = common::hyper(batch, Activation::Relu);
-    let mut net = CnnNet::new(&mut be, model, hyper).unwrap();
+    let mut net = Net::new(&mut be, model, hyper).unwrap();
     net.inference_form = inference;
     be.write(net.x, x);
     net.forward(&mut be, batch);

@@ -9,9 +9,9 @@ use insitu::config::{ExperimentConfig, Init};
 use insitu::cpu::CpuBackend;
 use insitu::data::{Dataset, Split};
 use insitu::nn::model::{ConvWeights, Layer, Model};
-use insitu::train::cnn::{self};
-use insitu::train::cnn_net::CnnNet;
-use insitu::train::cnn_xbar_eval;
+use insitu::train::net::Net;
+use insitu::train::net_xbar_eval;
+use insitu::train::trainer::{self};
 
 /// Odd channel counts, a stride-2 unpadded conv, a padded conv with pooling, two FC layers.
 const ARCH: &str = "C5k3s2p0-C7-M-FC9-FC6";
@@ -76,7 +76,7 @@ fn penni_of(m: &Model, l: usize) -> (&insitu::nn::model::Conv, &insitu::nn::mode
 }
 
 /// (last layer's outputs, first conv's output) after a forward pass of `x`.
-fn forward(be: &mut dyn Backend, net: &CnnNet, x: &[f32], rows: usize) -> (Vec<f32>, Vec<f32>) {
+fn forward(be: &mut dyn Backend, net: &Net, x: &[f32], rows: usize) -> (Vec<f32>, Vec<f32>) {
     be.write(net.x, x);
     net.forward(be, rows);
     let out = be.read(net.layers.last().unwrap().out);
@@ -96,13 +96,13 @@ fn ideal_penni_crossbar_forward_equals_float_inference() {
     let m = model();
     let s = dataset(5, 10);
     let mut be = CpuBackend::new();
-    let h = cnn::hyper(&cfg, 5);
-    let mut xnet = CnnNet::new(&mut be, &m, h).unwrap();
+    let h = trainer::hyper(&cfg, 5);
+    let mut xnet = Net::new(&mut be, &m, h).unwrap();
     xnet.training = false;
-    cnn_xbar_eval::attach(&mut be, &mut xnet, &m, &cfg, &s, 1).unwrap();
+    net_xbar_eval::attach(&mut be, &mut xnet, &m, &cfg, &s, 1).unwrap();
     let (y, first) = forward(&mut be, &xnet, &s.images, 5);
     let stored = xnet.to_model(&mut be);
-    let mut fnet = CnnNet::new(&mut be, &stored, h).unwrap();
+    let mut fnet = Net::new(&mut be, &stored, h).unwrap();
     fnet.inference_form = true;
     fnet.training = false;
     let (yf, _) = forward(&mut be, &fnet, &s.images, 5);
@@ -146,7 +146,7 @@ fn ideal_crossbar_accuracy_and_read_counts() {
         name: "random".into(),
     };
     let mut be = CpuBackend::new();
-    let r = cnn_xbar_eval::evaluate(&mut be, &cfg, &m, &split).unwrap();
+    let r = net_xbar_eval::evaluate(&mut be, &cfg, &m, &split).unwrap();
     let (float, _) = insitu::compress::pipeline::evaluate(&mut be, &cfg, &m, &split).unwrap();
     assert!(
         (r.accuracy - float).abs() <= 1.0 / 12.0 + 1e-9,
@@ -169,7 +169,7 @@ fn gpu_penni_crossbar_matches_cpu() {
     let cfg = config(&[]);
     let m = model();
     let s = dataset(5, 10);
-    let h = cnn::hyper(&cfg, 5);
+    let h = trainer::hyper(&cfg, 5);
     let mut outs = Vec::new();
     for gpu in [false, true] {
         let mut g;
@@ -181,9 +181,9 @@ fn gpu_penni_crossbar_matches_cpu() {
             c = CpuBackend::new();
             &mut c
         };
-        let mut net = CnnNet::new(be, &m, h).unwrap();
+        let mut net = Net::new(be, &m, h).unwrap();
         net.training = false;
-        cnn_xbar_eval::attach(be, &mut net, &m, &cfg, &s, 1).unwrap();
+        net_xbar_eval::attach(be, &mut net, &m, &cfg, &s, 1).unwrap();
         let (y, _) = forward(be, &net, &s.images, 5);
         outs.push((y, net.activity(be)));
     }

@@ -9,7 +9,7 @@ use insitu::config::{ArrayConfig, Init};
 use insitu::cpu::CpuBackend;
 use insitu::nn::arch::{self, parse_shapes};
 use insitu::nn::model::{Layer, Model};
-use insitu::train::cnn_net::{CnnNet, Hyper, Param, Weights};
+use insitu::train::net::{Hyper, Net, Param, Weights};
 
 const SMALL: &str = "C3b-R3-R4s2-G-FC5";
 
@@ -28,8 +28,8 @@ fn model(arch: &str, input: [usize; 3]) -> Model {
     m
 }
 
-fn setup(be: &mut dyn Backend, m: &Model, batch: usize) -> CnnNet {
-    let net = CnnNet::new(be, m, hyper(batch)).unwrap();
+fn setup(be: &mut dyn Backend, m: &Model, batch: usize) -> Net {
+    let net = Net::new(be, m, hyper(batch)).unwrap();
     let features: usize = m.input.iter().product();
     be.write(net.x, &random(batch * features, 11, -1.0, 1.0));
     let labels: Vec<u32> = (0..batch as u32).map(|i| i % 5).collect();
@@ -42,7 +42,7 @@ fn named(p: &Param, name: String) -> (String, Buf, Buf) {
 }
 
 /// Every trainable tensor: weights, biases, BN gamma/beta, projections.
-fn params(net: &CnnNet) -> Vec<(String, Buf, Buf)> {
+fn params(net: &Net) -> Vec<(String, Buf, Buf)> {
     let mut v = Vec::new();
     for (l, lb) in net.layers.iter().enumerate() {
         if let Weights::Dense(p) = &lb.weights {

@@ -1,10 +1,10 @@
 //! DFA's alignment diagnostic: per instance and hidden weight layer, the cosine between the
 //! DFA and the BP weight gradients on the first training batch.
 
-use super::cnn::CnnTrainer;
-use super::cnn_net::Weights;
+use super::net::Weights;
+use super::trainer::Trainer;
 
-impl CnnTrainer<'_> {
+impl Trainer<'_> {
     /// DFA's alignment: per instance and hidden weight layer, the cosine between the DFA and
     /// the BP weight gradients on the first training batch (weights untouched).
     pub fn alignment(&mut self) -> Vec<Vec<f64>> {

@@ -1,18 +1,18 @@
-//! Conv networks trained in situ: every weight layer (a conv's unrolled kernel matrix
+//! Networks trained in situ: every weight layer (a conv's unrolled kernel matrix
 //! `[C_out][C_in k k]`, one kernel per crossbar column, or an FC `[fan_out][fan_in]`) lives as
-//! conductances on a crossbar layer. Reads replace the weight products (`cnn_products`); the
+//! conductances on a crossbar layer. Reads replace the weight products (`net_products`); the
 //! weight gradient stays digital, goes through the momentum, and is programmed as pulses by
 //! the step every crossbar layer shares (`program.rs`). Calibrated ADC ranges are set on one
 //! batch (at most 16 images for conv nets) run through the freshly programmed arrays on a CPU
 //! twin of the network, the same twin crossbar evaluation and recalibration during training
-//! calibrate on (`cnn_xbar_eval::calibrate`). DFA's feedback is ideal, or with
-//! `array.feedback_bits` > 0 (FC-only networks) one fixed quantized array (`cnn_dfa`).
+//! calibrate on (`net_xbar_eval::calibrate`). DFA's feedback is ideal, or with
+//! `array.feedback_bits` > 0 (FC-only networks) one fixed quantized array (`net_dfa`).
 
-use super::cnn_dfa::{self, FeedbackArray};
-use super::cnn_instances::view;
-use super::cnn_net::{CnnNet, Kind, Weights};
-use super::cnn_xbar_eval::{self as twin, Cells};
 use super::insitu::{knobs, map_layers};
+use super::net::{Kind, Net, Weights};
+use super::net_dfa::{self, FeedbackArray};
+use super::net_instances::view;
+use super::net_xbar_eval::{self as twin, Cells};
 use crate::backend::xbar::{MatView, XbarActivity, XbarId, XbarRead};
 use crate::backend::*;
 use crate::config::{AdcMode, ExperimentConfig};
@@ -26,7 +26,7 @@ use crate::xbar::{LayerCells, Xbar};
 const FEEDBACK_LAYER: u32 = 63;
 
 /// Counters of an in-situ conv network.
-pub struct CnnXbar {
+pub struct NetXbar {
     steps: super::program::XbarSteps,
     /// Every read first calibrates its ADC range on the host (the calibration pass).
     calibrating: bool,
@@ -59,7 +59,7 @@ fn dense_weights(model: &Model, l: usize) -> anyhow::Result<(&[f32], usize, usiz
 /// `array.feedback_bits` > 0 (FC-only networks), else stays digital (ideal projection).
 pub fn attach(
     be: &mut dyn Backend,
-    net: &mut CnnNet,
+    net: &mut Net,
     models: &[Model],
     cfg: &ExperimentConfig,
     calib: &Dataset,
@@ -82,9 +82,9 @@ pub fn attach(
             .map(Cells::Dense)
             .collect();
         let mut fb = fx.as_ref().map(|fx| {
-            let (_, s) = FeedbackArray::layout(&cnn_dfa::signal_sizes(net, cfg.train.dfa_scope));
+            let (_, s) = FeedbackArray::layout(&net_dfa::signal_sizes(net, cfg.train.dfa_scope));
             let classes = net.layers.last().map_or(0, |lb| lb.out_len(1));
-            let w = cnn_dfa::stacked(be, net, i);
+            let w = net_dfa::stacked(be, net, i);
             (fx, map_weights(&w, s, classes, None, fx, 0, FEEDBACK_LAYER))
         });
         if array.adc_mode == AdcMode::Calibrated {
@@ -109,7 +109,7 @@ pub fn attach(
 /// The settings of DFA's quantized feedback array (`array.feedback_bits` > 0): the array's,
 /// with the feedback's bits per weight. None for an ideal projection; an error where a conv
 /// layer gets a DFA signal (conv signals are projected digitally).
-pub(super) fn feedback_xbar(cfg: &ExperimentConfig, net: &CnnNet) -> anyhow::Result<Option<Xbar>> {
+pub(super) fn feedback_xbar(cfg: &ExperimentConfig, net: &Net) -> anyhow::Result<Option<Xbar>> {
     let (Some(array), Some(_)) = (&cfg.array, &net.dfa) else {
         return Ok(None);
     };
@@ -140,13 +140,13 @@ pub(super) fn feedback_xbar(cfg: &ExperimentConfig, net: &CnnNet) -> anyhow::Res
 /// Puts `net`'s stacked DFA feedback on a fixed array holding `cells` (one per instance).
 pub(super) fn install_feedback(
     be: &mut dyn Backend,
-    net: &mut CnnNet,
+    net: &mut Net,
     cfg: &ExperimentConfig,
     fx: &Xbar,
     cells: Vec<LayerCells>,
     knobs: &[crate::xbar::Knobs],
 ) {
-    let (offsets, width) = FeedbackArray::layout(&cnn_dfa::signal_sizes(net, cfg.train.dfa_scope));
+    let (offsets, width) = FeedbackArray::layout(&net_dfa::signal_sizes(net, cfg.train.dfa_scope));
     let id = be.xbar_create(fx, cells, knobs.to_vec());
     let signals = be.alloc(net.instances * net.hyper.batch * width.max(1));
     if let Some(dfa) = &mut net.dfa {
@@ -159,11 +159,11 @@ pub(super) fn install_feedback(
     }
 }
 
-impl CnnXbar {
+impl NetXbar {
     /// Fresh counters of `instances` chips; with `calibrating`, every read first calibrates
     /// its ADC range.
-    pub fn new(be: &mut dyn Backend, instances: usize, calibrating: bool) -> CnnXbar {
-        CnnXbar {
+    pub fn new(be: &mut dyn Backend, instances: usize, calibrating: bool) -> NetXbar {
+        NetXbar {
             steps: super::program::XbarSteps::new(be, instances),
             calibrating,
         }
@@ -175,7 +175,7 @@ impl CnnXbar {
     }
 }
 
-impl CnnNet {
+impl Net {
     /// The loss gradient's scale: 1 / rows, or 1 in the calibration pass (every read rescales
     /// its inputs, so the scale only has to be the same as the calibration's own).
     pub(super) fn loss_scale(&self, rows: usize) -> f32 {
@@ -235,7 +235,7 @@ fn calibrating_read(
     true
 }
 
-impl CnnNet {
+impl Net {
     /// `y[rows][out] = x[rows][in]` through crossbar `id` (`x` and `y` as (buffer, row
     /// length), one instance), with the next read counter.
     #[allow(clippy::too_many_arguments)]
@@ -253,7 +253,7 @@ impl CnnNet {
         self.xbar_read_view(be, id, dir, signed, x, y, rows)
     }
 
-    /// [`CnnNet::xbar_read`] of every instance: `x` and `y` as `[P][rows][ld]` views.
+    /// [`Net::xbar_read`] of every instance: `x` and `y` as `[P][rows][ld]` views.
     #[allow(clippy::too_many_arguments)]
     pub(super) fn xbar_read_view(
         &self,

@@ -1,5 +1,5 @@
 //! Batch normalisation and residual shortcuts of a conv network on a backend: their buffers,
-//! and the forward and backward steps `cnn_net` sequences around each conv layer.
+//! and the forward and backward steps `net` sequences around each conv layer.
 //!
 //! A layer with BN keeps its conv output `z = W x + b` in `out` (what the weight products
 //! read and whose gradient `dout` they consume) and its normalised, shortcut-added, activated
@@ -8,7 +8,7 @@
 //! pass the shortcut's gradient is held until the block's first layer has written the block
 //! input's gradient (col2im writes, not adds), then added to it.
 
-use super::cnn_net::{CnnNet, Param};
+use super::net::{Net, Param};
 use crate::backend::*;
 use crate::nn::block::{BatchNorm, BN_EPS, BN_MOMENTUM};
 use crate::nn::conv::{ConvGeom, Layout};
@@ -194,7 +194,7 @@ fn add(be: &mut dyn Backend, y: Buf, x: Buf, count: usize) {
     );
 }
 
-impl CnnNet {
+impl Net {
     /// The shortcut of layer `l` added onto `pre` (its BN output, `[C_out][B P]`).
     pub(super) fn shortcut_forward(&self, be: &mut dyn Backend, l: usize, pre: Buf, rows: usize) {
         let lb = &self.layers[l];

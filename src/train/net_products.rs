@@ -1,18 +1,18 @@
-//! The weight products of a conv network's layers: forward (`out = W cols`, `out = x W^T`),
+//! The weight products of a network's layers: forward (`out = W cols`, `out = x W^T`),
 //! and the weight and input gradients of the backward pass. Every way a layer may hold its
 //! weights (dense, PENNI basis and coefficients) is handled here, so the layer sequencing in
-//! `cnn_net` does not depend on it. On crossbars the products are reads of the arrays: a conv
+//! `net` does not depend on it. On crossbars the products are reads of the arrays: a conv
 //! reads its unrolled inputs as rows `[B P][C_in k k]` (one kernel per crossbar column) and the
 //! result `[B P][C_out]` is permuted back to the channel-major map.
 
-use super::cnn_dfa::Rows;
-use super::cnn_instances::view;
-use super::cnn_net::{permute, CnnNet, Kind, Weights};
+use super::net::{permute, Kind, Net, Weights};
+use super::net_dfa::Rows;
+use super::net_instances::view;
 use crate::backend::*;
 use crate::nn::conv::ConvGeom;
 use crate::xbar::read::Direction;
 
-impl CnnNet {
+impl Net {
     /// Conv layer `l`: `out[C_out][B P] = W cols`, the columns already unrolled in `cols`.
     pub(super) fn conv_product(&self, be: &mut dyn Backend, l: usize, rows: usize) {
         let lb = &self.layers[l];
@@ -130,7 +130,7 @@ impl CnnNet {
         }
     }
 
-    /// FC layer `l`: `out[B][N] = src W^T` (the bias and activation follow in `cnn_net`).
+    /// FC layer `l`: `out[B][N] = src W^T` (the bias and activation follow in `net`).
     pub(super) fn fc_product(&self, be: &mut dyn Backend, l: usize, src: Buf, rows: usize) {
         let lb = &self.layers[l];
         let Kind::Fc {
@@ -218,7 +218,7 @@ impl CnnNet {
     }
 }
 
-impl CnnNet {
+impl Net {
     /// Values between two instances' inputs of FC layer `l`: 0 for the shared images.
     pub(super) fn in_stride(&self, l: usize) -> usize {
         match self.layers[l].kind {

@@ -1,9 +1,9 @@
-//! A conv network's trainable tensors: the `Param` (values, gradient, momentum, mask), the
+//! A network's trainable tensors: the `Param` (values, gradient, momentum, mask), the
 //! forms a layer's weights take (dense, PENNI, on crossbars), the SGD step over all of them,
 //! and the weights read back as a [`Model`].
 
-use super::cnn_net::{CnnNet, Kind, LayerBufs};
-use super::cnn_penni_xbar::PenniXbar;
+use super::net::{Kind, LayerBufs, Net};
+use super::net_penni_xbar::PenniXbar;
 use crate::backend::xbar::XbarId;
 use crate::backend::*;
 use crate::nn::model::{Conv, ConvWeights, Fc, Layer, Model, Penni};
@@ -59,13 +59,13 @@ pub enum Weights {
     },
     /// Conductances on a crossbar layer (`[C_out][C_in k k]` or `[fan_out][fan_in]`);
     /// `grad.w` is zeros, `grad.g`/`grad.v` the digital gradient and momentum that
-    /// `cnn_insitu` programs into the cells. `signed`: the layer's inputs can be negative.
+    /// `net_insitu` programs into the cells. `signed`: the layer's inputs can be negative.
     Xbar {
         id: XbarId,
         signed: bool,
         grad: Param,
     },
-    /// A PENNI layer on crossbars, inference only (`cnn_penni_xbar`).
+    /// A PENNI layer on crossbars, inference only (`net_penni_xbar`).
     PenniXbar(Box<PenniXbar>),
 }
 
@@ -113,7 +113,7 @@ impl LayerBufs {
     }
 }
 
-impl CnnNet {
+impl Net {
     /// One SGD step on every trainable tensor of the trained layers (L1 and masks applied).
     pub fn update(&mut self, be: &mut dyn Backend) {
         let (lr, momentum, wd) = (self.lr, self.hyper.momentum, self.hyper.weight_decay);
@@ -202,7 +202,7 @@ impl CnnNet {
                                 coef: be.read(coef.w),
                             }),
                             Weights::Xbar { id, .. } => {
-                                ConvWeights::Dense(super::cnn_insitu::decode(be, *id, i))
+                                ConvWeights::Dense(super::net_insitu::decode(be, *id, i))
                             }
                             Weights::PenniXbar(px) => ConvWeights::Penni(px.decode(be, geom)),
                         },
@@ -218,7 +218,7 @@ impl CnnNet {
                         fan_out: *fan_out,
                         weight: match &lb.weights {
                             Weights::Dense(w) => part(be, w.w),
-                            Weights::Xbar { id, .. } => super::cnn_insitu::decode(be, *id, i),
+                            Weights::Xbar { id, .. } => super::net_insitu::decode(be, *id, i),
                             Weights::Penni { .. } | Weights::PenniXbar(_) => {
                                 unreachable!("fully connected layers are dense")
                             }

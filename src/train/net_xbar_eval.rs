@@ -1,16 +1,16 @@
 //! A trained model (dense or PENNI-compressed) evaluated on crossbars with the experiment's
 //! `[array]`/`[device]`, inference only: dense conv and FC layers read one array each (as in
-//! situ, `cnn_insitu`), PENNI layers a basis and a coefficient array (`cnn_penni_xbar`).
+//! situ, `net_insitu`), PENNI layers a basis and a coefficient array (`net_penni_xbar`).
 //! Weights are mapped for inference with `map_weights` at a range of max |w| per matrix: the
 //! trained weights are known, so the full code range covers them without clipping.
 
 use serde::Serialize;
 
-use super::cnn::{self, CnnTrainer};
-use super::cnn_insitu::CnnXbar;
-use super::cnn_net::{CnnNet, Kind, Param, Weights};
-use super::cnn_penni_xbar::{compact, PenniXbar};
 use super::insitu::{create_layers, input_signed, knobs};
+use super::net::{Kind, Net, Param, Weights};
+use super::net_insitu::NetXbar;
+use super::net_penni_xbar::{compact, PenniXbar};
+use super::trainer::{self, Trainer};
 use crate::backend::xbar::XbarActivity;
 use crate::backend::*;
 use crate::config::{AdcMode, ExperimentConfig, Rule};
@@ -77,11 +77,11 @@ pub(super) fn map_model(model: &Model, xb: &Xbar) -> Vec<Cells> {
 
 /// Replaces `net`'s weights by crossbar layers holding `cells` (dense layers checked against
 /// the backend's limits). With `trains`, a dense layer keeps a digital gradient and momentum
-/// that `CnnNet::program` turns into pulses (the SGD of `CnnNet::update` skips them).
+/// that `Net::program` turns into pulses (the SGD of `Net::update` skips them).
 #[allow(clippy::too_many_arguments)]
 pub(super) fn install(
     be: &mut dyn Backend,
-    net: &mut CnnNet,
+    net: &mut Net,
     cfg: &ExperimentConfig,
     xb: &Xbar,
     knobs: &[Knobs],
@@ -124,12 +124,12 @@ pub(super) fn install(
             }
         };
     }
-    net.xbar = Some(CnnXbar::new(be, p, calibrating));
+    net.xbar = Some(NetXbar::new(be, p, calibrating));
     Ok(())
 }
 
 /// The cells now on instance `inst`'s crossbars.
-pub(super) fn collect(be: &mut dyn Backend, net: &CnnNet, inst: usize) -> Vec<Cells> {
+pub(super) fn collect(be: &mut dyn Backend, net: &Net, inst: usize) -> Vec<Cells> {
     net.layers
         .iter()
         .map(|lb| match &lb.weights {
@@ -149,10 +149,10 @@ pub(super) fn collect(be: &mut dyn Backend, net: &CnnNet, inst: usize) -> Vec<Ce
 
 /// Puts every weight layer of `net` (built from `model`, in evaluation mode) on crossbars per
 /// `cfg.array`; with `adc_mode = "calibrated"` the ADC ranges are first calibrated on the
-/// first images of `calib` (`cnn_insitu::calibration_rows`), run forward on a CPU twin.
+/// first images of `calib` (`net_insitu::calibration_rows`), run forward on a CPU twin.
 pub fn attach(
     be: &mut dyn Backend,
-    net: &mut CnnNet,
+    net: &mut Net,
     model: &Model,
     cfg: &ExperimentConfig,
     calib: &Dataset,
@@ -182,7 +182,7 @@ pub fn attach(
 pub(super) type FeedbackCells<'f> = Option<(&'f Xbar, LayerCells)>;
 
 /// The CPU twin that calibrates ADC ranges: the network on the host, every read of which
-/// first calibrates its range (`cnn_insitu::calibrating_read`).
+/// first calibrates its range (`net_insitu::calibrating_read`).
 pub(super) struct Twin<'a> {
     pub xb: &'a Xbar,
     pub knobs: &'a Knobs,
@@ -193,29 +193,29 @@ pub(super) struct Twin<'a> {
 
 impl Twin<'_> {
     /// `cells` (and DFA's feedback array `feedback`) with ADC ranges calibrated on the first
-    /// images of `calib` (`cnn_insitu::calibration_rows`), run through a twin of `model`.
+    /// images of `calib` (`net_insitu::calibration_rows`), run through a twin of `model`.
     pub(super) fn calibrate<'f>(
         &self,
         model: &Model,
-        hyper: super::cnn_net::Hyper,
+        hyper: super::net::Hyper,
         cfg: &ExperimentConfig,
         cells: Vec<Cells>,
         feedback: FeedbackCells<'f>,
         calib: &Dataset,
     ) -> anyhow::Result<(Vec<Cells>, FeedbackCells<'f>)> {
         let conv = model.layers.iter().any(|l| matches!(l, Layer::Conv(_)));
-        let rows = super::cnn_insitu::calibration_rows(hyper.batch, calib.len(), conv);
+        let rows = super::net_insitu::calibration_rows(hyper.batch, calib.len(), conv);
         let mut cpu = CpuBackend::new();
-        let hyper = super::cnn_net::Hyper {
+        let hyper = super::net::Hyper {
             batch: rows,
             ..hyper
         };
-        let mut twin = CnnNet::new(&mut cpu, model, hyper)?;
+        let mut twin = Net::new(&mut cpu, model, hyper)?;
         let training = self.seed.is_some();
         twin.training = training;
         if let (Some(seed), Rule::Dfa) = (self.seed, cfg.train.rule) {
             let t = &cfg.train;
-            super::cnn_dfa::attach(&mut cpu, &mut twin, t.dfa_scope, t.feedback, &[seed]);
+            super::net_dfa::attach(&mut cpu, &mut twin, t.dfa_scope, t.feedback, &[seed]);
         }
         let knobs = std::slice::from_ref(self.knobs);
         install(
@@ -230,7 +230,7 @@ impl Twin<'_> {
         )?;
         let fx = feedback.as_ref().map(|(fx, _)| *fx);
         if let Some((fx, c)) = feedback {
-            super::cnn_insitu::install_feedback(&mut cpu, &mut twin, cfg, fx, vec![c], knobs);
+            super::net_insitu::install_feedback(&mut cpu, &mut twin, cfg, fx, vec![c], knobs);
         }
         cpu.write(twin.x, &calib.images[..rows * calib.features()]);
         twin.forward(&mut cpu, rows);
@@ -257,8 +257,8 @@ pub fn evaluate(
     split: &Split,
 ) -> anyhow::Result<XbarEval> {
     let seed = cfg.instances()[0].seed.unwrap_or(cfg.seed);
-    let hyper = cnn::hyper(cfg, split.train.len());
-    let mut t = CnnTrainer::new(be, model, hyper, split, seed)?;
+    let hyper = trainer::hyper(cfg, split.train.len());
+    let mut t = Trainer::new(be, model, hyper, split, seed)?;
     attach(t.be, &mut t.nets[0], model, cfg, &split.train, seed)?;
     let (_, accuracy, latency_s_per_batch) = t.evaluate();
     let activity = t.activity();

@@ -6,7 +6,7 @@
 //! so the maps are gathered before that read and its outputs scattered back into
 //! `[C_out][B P]`, dropped outputs exactly zero before the bias.
 
-use super::cnn_net::{permute, CnnNet};
+use super::net::{permute, Net};
 use crate::backend::xbar::XbarId;
 use crate::backend::*;
 use crate::nn::conv::ConvGeom;
@@ -152,7 +152,7 @@ fn gather_rows(
     );
 }
 
-impl CnnNet {
+impl Net {
     /// `out[C_out][B P]` of a PENNI layer on crossbars from the unrolled inputs in `cols`.
     pub(super) fn penni_xbar(
         &self,

@@ -1,23 +1,23 @@
-//! A convolutional network's buffers on one backend and the kernels of a training step:
-//! forward (im2col + GEMM per conv, pooling, flatten, FC), loss, backward (col2im for the
-//! input gradient), gradients and SGD. Conv maps are channel-major (CNHW) so that one GEMM
+//! A network's buffers on one backend (any layer graph: FC-only perceptrons and conv nets) and
+//! the kernels of a training step: forward (im2col + GEMM per conv, pooling, flatten, FC),
+//! loss, backward (col2im for the input gradient), gradients and SGD. Conv maps are channel-major (CNHW) so that one GEMM
 //! covers the batch. PENNI layers train as `W = C V` (the dense kernel is rebuilt each step
 //! and its gradient split into basis and coefficient gradients) and infer in the two-step form
 //! (per-channel basis convolution, then the 1x1 coefficient convolution).
 
-use super::cnn_dfa::CnnDfa;
-use super::cnn_insitu::CnnXbar;
-pub use super::cnn_weights::{Param, Weights};
+use super::net_dfa::NetDfa;
+use super::net_insitu::NetXbar;
+pub use super::net_weights::{Param, Weights};
 use crate::backend::*;
 use crate::nn::arch::PoolKind;
 use crate::nn::conv::{ConvGeom, Layout};
 use crate::nn::model::{Conv, ConvWeights, Layer, Model};
 use crate::nn::pool;
 
-use super::cnn_block::{channel_view, BnBufs, SkipBufs};
-use super::cnn_instances::fc_concat;
-pub(super) use super::cnn_instances::permute;
-pub use super::cnn_instances::Hyper;
+use super::net_block::{channel_view, BnBufs, SkipBufs};
+use super::net_instances::fc_concat;
+pub(super) use super::net_instances::permute;
+pub use super::net_instances::Hyper;
 
 pub enum Kind {
     Conv {
@@ -52,7 +52,7 @@ pub struct LayerBufs {
     pub skip: Option<SkipBufs>,
 }
 
-pub struct CnnNet {
+pub struct Net {
     pub hyper: Hyper,
     /// Population instances P held in every buffer (`[P][...]`, each instance its own
     /// weights, learning rate and crossbar cells): 1, or more for FC-only networks, whose
@@ -75,9 +75,9 @@ pub struct CnnNet {
     /// Run PENNI layers in the two-step inference form instead of rebuilding the kernel.
     pub inference_form: bool,
     /// Crossbar state of in-situ training (read and step counters).
-    pub xbar: Option<CnnXbar>,
+    pub xbar: Option<NetXbar>,
     /// DFA feedback matrices and scope.
-    pub dfa: Option<CnnDfa>,
+    pub dfa: Option<NetDfa>,
     /// Training mode (batch norm uses and updates batch statistics) or evaluation mode
     /// (running statistics).
     pub training: bool,
@@ -87,34 +87,34 @@ pub struct CnnNet {
     pub trained_from: usize,
 }
 
-impl CnnNet {
+impl Net {
     /// Uploads `model` for batches of up to `hyper.batch` images.
-    pub fn new(be: &mut dyn Backend, model: &Model, hyper: Hyper) -> anyhow::Result<CnnNet> {
+    pub fn new(be: &mut dyn Backend, model: &Model, hyper: Hyper) -> anyhow::Result<Net> {
         Self::with_batch(be, model, hyper, None)
     }
 
-    /// [`CnnNet::new`], reading its batch images and labels from `shared` when given (another
+    /// [`Net::new`], reading its batch images and labels from `shared` when given (another
     /// instance's `x` and `y`).
     pub fn with_batch(
         be: &mut dyn Backend,
         model: &Model,
         hyper: Hyper,
         shared: Option<(Buf, Buf)>,
-    ) -> anyhow::Result<CnnNet> {
+    ) -> anyhow::Result<Net> {
         Self::with_instances(be, &[model], hyper, shared)
     }
 
-    /// [`CnnNet::with_batch`] holding one instance per model (equal shapes); more than one
+    /// [`Net::with_batch`] holding one instance per model (equal shapes); more than one
     /// only for FC-only networks.
     pub fn with_instances(
         be: &mut dyn Backend,
         models: &[&Model],
         hyper: Hyper,
         shared: Option<(Buf, Buf)>,
-    ) -> anyhow::Result<CnnNet> {
+    ) -> anyhow::Result<Net> {
         let model = models[0];
         let p = models.len();
-        super::cnn_instances::check_instances(models)?;
+        super::net_instances::check_instances(models)?;
         model.validate()?;
         for (l, layer) in model.layers.iter().enumerate() {
             if let Layer::Conv(Conv {
@@ -226,7 +226,7 @@ impl CnnNet {
         let lr = be.alloc(p);
         be.write(lr, &vec![hyper.lr; p]);
         let (x, y) = shared.unwrap_or_else(|| (be.alloc(b * features), be.alloc_u32(b)));
-        Ok(CnnNet {
+        Ok(Net {
             hyper,
             instances: p,
             input: model.input,
@@ -379,7 +379,7 @@ impl CnnNet {
 
     /// The error signals and gradients of every trained layer (from `trained_from`) from the
     /// output error in the last layer's `dout`: backpropagation, or DFA's projections where the
-    /// net has feedback matrices (`cnn_dfa`).
+    /// net has feedback matrices (`net_dfa`).
     pub fn backward(&self, be: &mut dyn Backend, rows: usize) {
         let first = self.trained_from;
         if first + 1 < self.layers.len() {

@@ -6,14 +6,14 @@
 use std::time::Instant;
 
 use super::augment::Augmenter;
-use super::cnn_instances::stackable;
-use super::cnn_net::{CnnNet, Hyper};
 use super::epochs::{self, EpochHooks};
 use super::feed::{self, Feeder};
 pub use super::graph_init::{init_model, init_model_seeded, is_cnn};
+use super::net::{Hyper, Net};
+use super::net_instances::stackable;
 use super::options::{instance_settings, RunOptions};
 use super::report::{Divergence, RunReport};
-use super::{cnn_dfa, cnn_insitu};
+use super::{net_dfa, net_insitu};
 use crate::backend::*;
 use crate::config::{ExperimentConfig, Rule};
 use crate::data::{self, DataConfig, Split};
@@ -69,10 +69,10 @@ fn check_buffers(
 /// them in one dispatch; conv layers' kernels (im2col, pooling, batch norm) have no instance
 /// axis, so a conv population is one network per instance, stepped one after another on the
 /// shared batch buffers.
-pub struct CnnTrainer<'a> {
+pub struct Trainer<'a> {
     pub be: &'a mut dyn Backend,
     /// The networks, instances in order; every one reads the first's batch buffers `x`, `y`.
-    pub nets: Vec<CnnNet>,
+    pub nets: Vec<Net>,
     pub data: Feeder,
     /// Seed of the data order and augmentation (shared by the instances).
     seed: u64,
@@ -91,7 +91,7 @@ pub struct CnnTrainer<'a> {
 }
 
 /// A per-epoch setting of the networks: `(backend, nets, epoch)`.
-pub type EpochStart<'a> = Box<dyn FnMut(&mut dyn Backend, &mut [CnnNet], u32) + 'a>;
+pub type EpochStart<'a> = Box<dyn FnMut(&mut dyn Backend, &mut [Net], u32) + 'a>;
 
 /// What recalibrating the `calibrated` ADC ranges during training needs: the experiment and
 /// its fixed calibration batch (the training set's first images).
@@ -100,7 +100,7 @@ pub(super) struct Recal {
     pub(super) calib: data::Dataset,
 }
 
-impl<'a> CnnTrainer<'a> {
+impl<'a> Trainer<'a> {
     /// One network, its data order and draws seeded by `seed`.
     pub fn new(
         be: &'a mut dyn Backend,
@@ -108,7 +108,7 @@ impl<'a> CnnTrainer<'a> {
         hyper: Hyper,
         split: &Split,
         seed: u64,
-    ) -> anyhow::Result<CnnTrainer<'a>> {
+    ) -> anyhow::Result<Trainer<'a>> {
         Self::population(be, &[(model, seed)], hyper, split, seed)
     }
 
@@ -120,7 +120,7 @@ impl<'a> CnnTrainer<'a> {
         hyper: Hyper,
         split: &Split,
         data_seed: u64,
-    ) -> anyhow::Result<CnnTrainer<'a>> {
+    ) -> anyhow::Result<Trainer<'a>> {
         let models: Vec<&Model> = instances.iter().map(|(m, _)| *m).collect();
         for model in &models {
             anyhow::ensure!(
@@ -137,14 +137,14 @@ impl<'a> CnnTrainer<'a> {
         } else {
             models.chunks(1).collect()
         };
-        let mut nets: Vec<CnnNet> = Vec::with_capacity(groups.len());
+        let mut nets: Vec<Net> = Vec::with_capacity(groups.len());
         for group in groups {
             check_buffers(&*be, group[0], hyper.batch, group.len())?;
             let shared = nets.first().map(|n| (n.x, n.y));
-            nets.push(CnnNet::with_instances(be, group, hyper, shared)?);
+            nets.push(Net::with_instances(be, group, hyper, shared)?);
         }
         let data = Feeder::new(be, split)?;
-        Ok(CnnTrainer {
+        Ok(Trainer {
             be,
             nets,
             data,
@@ -209,9 +209,9 @@ impl<'a> CnnTrainer<'a> {
                 .collect();
             if cfg.train.rule == Rule::Dfa {
                 let t = &cfg.train;
-                cnn_dfa::attach(self.be, net, t.dfa_scope, t.feedback, &seeds);
+                net_dfa::attach(self.be, net, t.dfa_scope, t.feedback, &seeds);
             }
-            cnn_insitu::attach(self.be, net, &models, cfg, calib, &seeds, &insts)?;
+            net_insitu::attach(self.be, net, &models, cfg, calib, &seeds, &insts)?;
             if cfg.train.last_layer_only {
                 net.trained_from = net.layers.len() - 1;
             }
@@ -259,7 +259,7 @@ impl<'a> CnnTrainer<'a> {
         let model = self.model();
         let mut cells = Vec::new();
         for (l, lb) in self.nets[0].layers.iter().enumerate() {
-            if let super::cnn_net::Weights::Xbar { id, .. } = &lb.weights {
+            if let super::net::Weights::Xbar { id, .. } = &lb.weights {
                 cells.push((l, self.be.xbar_cells(*id).remove(0)));
             }
         }
@@ -294,7 +294,7 @@ pub fn train(
         .collect();
     let adapter = be.describe();
     let hyper = hyper(cfg, split.train.len());
-    let mut t = CnnTrainer::population(be, &instances, hyper, split, cfg.seed)?;
+    let mut t = Trainer::population(be, &instances, hyper, split, cfg.seed)?;
     t.max_loss = cfg.train.max_loss;
     t.set_augment(&cfg.data)?;
     t.attach(cfg, &split.train)?;
@@ -304,7 +304,7 @@ pub fn train(
     Ok((report, model))
 }
 
-impl EpochHooks for CnnTrainer<'_> {
+impl EpochHooks for Trainer<'_> {
     fn begin_epoch(&mut self, cfg: &ExperimentConfig, epoch: u32) {
         if let Some(f) = self.epoch_start.as_mut() {
             return f(&mut *self.be, &mut self.nets, epoch);
@@ -397,7 +397,7 @@ impl EpochHooks for CnnTrainer<'_> {
     }
 
     fn activity(&mut self) -> Vec<crate::backend::xbar::XbarActivity> {
-        CnnTrainer::activity(self)
+        Trainer::activity(self)
     }
 
     /// The diagnostic's extra forward pass would move batch norm's running statistics, so
@@ -406,10 +406,10 @@ impl EpochHooks for CnnTrainer<'_> {
         let dfa = cfg.train.rule == Rule::Dfa && cfg.train.alignment;
         let layers = &self.nets[0].layers;
         let bn = layers.iter().any(|lb| lb.bn.is_some());
-        (dfa && layers.len() > 1 && !bn).then(|| CnnTrainer::alignment(self))
+        (dfa && layers.len() > 1 && !bn).then(|| Trainer::alignment(self))
     }
 
     fn save(&mut self, path: &std::path::Path) -> anyhow::Result<()> {
-        CnnTrainer::save(self, path)
+        Trainer::save(self, path)
     }
 }

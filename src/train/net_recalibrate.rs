@@ -2,14 +2,14 @@
 //! `array.adc_recalibrate_steps` steps or every epoch): each instance's cells are read back
 //! and run through its CPU twin on the fixed calibration batch.
 
-use super::cnn::CnnTrainer;
-use super::cnn_insitu;
-use super::cnn_net::Weights;
-use super::cnn_xbar_eval::{self as twin, Cells, Twin};
+use super::net::Weights;
+use super::net_insitu;
+use super::net_xbar_eval::{self as twin, Cells, Twin};
+use super::trainer::Trainer;
 use crate::nn::model::Layer;
 use crate::xbar::read::Direction;
 
-impl CnnTrainer<'_> {
+impl Trainer<'_> {
     /// Recalibrates the `calibrated` ADC ranges on the arrays as they are now: every
     /// instance's cells are read back and its twin (biases left out, as at the start of
     /// training) run on the calibration batch; the new ranges are set on the backend.
@@ -34,7 +34,7 @@ impl CnnTrainer<'_> {
                     }
                 }
                 let cells = twin::collect(self.be, net, j);
-                let fx = cnn_insitu::feedback_xbar(cfg, net).expect("checked in attach");
+                let fx = net_insitu::feedback_xbar(cfg, net).expect("checked in attach");
                 let fa = net.dfa.as_ref().and_then(|d| d.array.as_ref());
                 let fb = fx
                     .as_ref()

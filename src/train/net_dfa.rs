@@ -1,4 +1,4 @@
-//! Direct Feedback Alignment for conv networks: every hidden weight layer l in scope gets a
+//! Direct Feedback Alignment for every network: every hidden weight layer l in scope gets a
 //! fixed random matrix B_l (`[S_l][classes]`, S_l its output size per image before pooling) and
 //! its error is `delta_l = (B_l e) * f'(a_l)`, e the output error. A conv layer's projection
 //! `[B][C_out P]` is permuted into the channel-major `[C_out][B P]` map. Under
@@ -7,15 +7,15 @@
 //! (`array.feedback_bits` > 0, FC signals only) the stacked matrix `[S][classes]` lives on one
 //! fixed crossbar array, read once per step into every FC layer's block of `[B][S]`.
 
-use super::cnn_instances::view;
-use super::cnn_net::{permute, CnnNet, Kind};
 use super::init;
+use super::net::{permute, Kind, Net};
+use super::net_instances::view;
 use crate::backend::xbar::XbarId;
 use crate::backend::*;
 use crate::config::{DfaScope, Feedback};
 use crate::xbar::read::Direction;
 
-pub struct CnnDfa {
+pub struct NetDfa {
     pub scope: DfaScope,
     /// Per layer: its feedback matrix `[S_l][classes]`, None where the error arrives by BP
     /// (the output layer, and conv layers under `FcHead`).
@@ -54,7 +54,7 @@ impl FeedbackArray {
 }
 
 /// Per layer: the size of its DFA signal per image (`Some(S_l)`), None where BP reaches it.
-pub fn signal_sizes(net: &CnnNet, scope: DfaScope) -> Vec<Option<usize>> {
+pub fn signal_sizes(net: &Net, scope: DfaScope) -> Vec<Option<usize>> {
     let last = net.layers.len() - 1;
     net.layers
         .iter()
@@ -91,13 +91,7 @@ pub fn matrices(
 
 /// Gives `net` its DFA feedback matrices, instance i's drawn from `seeds[i]` (`[P][S_l][classes]`
 /// per layer).
-pub fn attach(
-    be: &mut dyn Backend,
-    net: &mut CnnNet,
-    scope: DfaScope,
-    kind: Feedback,
-    seeds: &[u64],
-) {
+pub fn attach(be: &mut dyn Backend, net: &mut Net, scope: DfaScope, kind: Feedback, seeds: &[u64]) {
     let sizes = signal_sizes(net, scope);
     let classes = match net.layers.last().map(|lb| &lb.kind) {
         Some(Kind::Fc { fan_out, .. }) => *fan_out,
@@ -129,7 +123,7 @@ pub fn attach(
         .map(|(_, s)| s.unwrap())
         .max()
         .unwrap_or(1);
-    net.dfa = Some(CnnDfa {
+    net.dfa = Some(NetDfa {
         scope,
         feedback,
         proj: be.alloc(net.hyper.batch * conv_max),
@@ -139,7 +133,7 @@ pub fn attach(
 
 /// Instance `inst`'s feedback matrices stacked `[S][classes]` (layer order), as its array holds
 /// them.
-pub fn stacked(be: &mut dyn Backend, net: &CnnNet, inst: usize) -> Vec<f32> {
+pub fn stacked(be: &mut dyn Backend, net: &Net, inst: usize) -> Vec<f32> {
     let bufs: Vec<Buf> = net
         .dfa
         .iter()
@@ -154,7 +148,7 @@ pub fn stacked(be: &mut dyn Backend, net: &CnnNet, inst: usize) -> Vec<f32> {
         .collect()
 }
 
-impl CnnNet {
+impl Net {
     /// Whether layer `l` passes an error down to its input: always under BP; under DFA only
     /// the first FC layer and the conv stack below it, with `DfaScope::FcHead`.
     pub(super) fn passes_error(&self, l: usize) -> bool {
@@ -235,7 +229,7 @@ pub(super) struct Rows {
     pub stride: u32,
 }
 
-impl CnnNet {
+impl Net {
     /// FC layer `l`'s error signal: its `dout`, or with feedback arrays its block of the stacked
     /// signals.
     pub(super) fn fc_delta(&self, l: usize) -> Rows {
