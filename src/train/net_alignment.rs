@@ -38,15 +38,15 @@ impl Trainer<'_> {
             net.trained_from = trained_from;
             let p = net.instances;
             for j in 0..p {
-                let part = |g: &Vec<f32>| {
-                    let per = g.len() / p;
-                    g[j * per..(j + 1) * per].to_vec()
-                };
                 out.push(
                     grads[0]
                         .iter()
                         .zip(&grads[1])
-                        .map(|(a, b)| cosine(&part(a), &part(b)))
+                        .map(|(a, b)| {
+                            let per = a.len() / p;
+                            let span = j * per..(j + 1) * per;
+                            cosine(&a[span.clone()], &b[span])
+                        })
                         .collect(),
                 );
             }

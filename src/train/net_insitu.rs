@@ -200,8 +200,9 @@ pub(super) fn calibration_rows(batch: usize, available: usize, conv: bool) -> us
 const CALIBRATION_IMAGES: usize = 16;
 
 /// The read of the calibration pass on the host twin: `dir`'s ADC range is calibrated on the
-/// read's inputs, then they are read through it (`calibrate_read_with`, read counter 0). False, leaving the read to the backend, for inputs out of range (a diverged
-/// twin: the read gives NaN).
+/// read's inputs, then they are read through it (`calibrate_read_with`, with read counter 0 as
+/// the ranges are calibrated). False, leaving the read to the backend, for inputs out of range
+/// (a diverged twin: the read gives NaN).
 #[allow(clippy::too_many_arguments)]
 fn calibrating_read(
     be: &mut dyn Backend,
@@ -218,7 +219,6 @@ fn calibrating_read(
     if !range.is_finite() {
         return false;
     }
-    // The calibration pass reads with counter 0, as its ranges are calibrated.
     let inp = ReadInput {
         x: v,
         batch: rows,

@@ -24,7 +24,12 @@ impl Trainer<'_> {
         for net in &self.nets {
             // Per weight layer (and the feedback array last), every instance's new ranges.
             let mut ranges: Vec<Vec<_>> = vec![Vec::new(); net.layers.len() + 1];
-            for j in 0..net.instances {
+            // Every instance's cells, read back once per layer.
+            let all_cells = twin::collect(self.be, net);
+            let fx = net_insitu::feedback_xbar(cfg, net).expect("checked in attach");
+            let fa = net.dfa.as_ref().and_then(|d| d.array.as_ref());
+            let mut all_fb = fa.map(|fa| self.be.xbar_cells(fa.id).into_iter());
+            for (j, cells) in all_cells.into_iter().enumerate() {
                 let k = super::insitu::knobs(cfg, &insts[i], self.seeds[i]);
                 let mut model = net.to_model_at(self.be, j);
                 for layer in &mut model.layers {
@@ -33,13 +38,7 @@ impl Trainer<'_> {
                         Layer::Conv(c) => c.bias.fill(0.0),
                     }
                 }
-                let cells = twin::collect(self.be, net, j);
-                let fx = net_insitu::feedback_xbar(cfg, net).expect("checked in attach");
-                let fa = net.dfa.as_ref().and_then(|d| d.array.as_ref());
-                let fb = fx
-                    .as_ref()
-                    .zip(fa)
-                    .map(|(fx, fa)| (fx, self.be.xbar_cells(fa.id).swap_remove(j)));
+                let fb = fx.as_ref().zip(all_fb.as_mut().and_then(Iterator::next));
                 let t = Twin {
                     xb: &xb,
                     knobs: &k,

@@ -128,23 +128,29 @@ pub(super) fn install(
     Ok(())
 }
 
-/// The cells now on instance `inst`'s crossbars.
-pub(super) fn collect(be: &mut dyn Backend, net: &Net, inst: usize) -> Vec<Cells> {
-    net.layers
-        .iter()
-        .map(|lb| match &lb.weights {
-            Weights::Xbar { id, .. } => Cells::Dense(be.xbar_cells(*id).swap_remove(inst)),
-            Weights::PenniXbar(px) => Cells::Penni {
+/// The cells now on `net`'s crossbars, per instance.
+pub(super) fn collect(be: &mut dyn Backend, net: &Net) -> Vec<Vec<Cells>> {
+    let mut per: Vec<Vec<Cells>> = (0..net.instances).map(|_| Vec::new()).collect();
+    for lb in &net.layers {
+        match &lb.weights {
+            Weights::Xbar { id, .. } => {
+                for (cells, c) in per.iter_mut().zip(be.xbar_cells(*id)) {
+                    cells.push(Cells::Dense(c));
+                }
+            }
+            // PENNI layers are in nets of one instance.
+            Weights::PenniXbar(px) => per[0].push(Cells::Penni {
                 d: px.d,
                 basis: be.xbar_cells(px.basis).remove(0),
                 coef: px.coef.as_ref().map(|c| {
                     let cells = be.xbar_cells(c.id).remove(0);
                     (cells, c.used_in.clone(), c.used_out.clone())
                 }),
-            },
+            }),
             _ => unreachable!("installed above"),
-        })
-        .collect()
+        }
+    }
+    per
 }
 
 /// Puts every weight layer of `net` (built from `model`, in evaluation mode) on crossbars per
@@ -244,7 +250,7 @@ impl Twin<'_> {
             .as_ref()
             .and_then(|d| d.array.as_ref())
             .map(|fa| cpu.xbar_cells(fa.id).remove(0));
-        Ok((collect(&mut cpu, &twin, 0), fx.zip(fb)))
+        Ok((collect(&mut cpu, &twin).swap_remove(0), fx.zip(fb)))
     }
 }
 
