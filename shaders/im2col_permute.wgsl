@@ -1,8 +1,10 @@
-// Moves the leading axis behind the second: dst[j][i][t] = src[i][j][t], for src [a][b][s].
+// Moves the leading axis behind the second: dst[p][j][i][t] = src[p][i][j][t], for src
+// [P][a][b][s] whose rows i are `row` values apart from `off` and instances `stride` apart.
 // Conv layers keep maps channel-major (CNHW); fully connected layers want one row per image.
 
 struct Params {
     a: u32, b: u32, s: u32, count: u32,
+    off: u32, row: u32, stride: u32, _pad: u32,
 }
 
 @group(0) @binding(0) var<uniform> prm: Params;
@@ -15,8 +17,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     if (o >= prm.count) {
         return;
     }
-    let t = o % prm.s;
-    let i = (o / prm.s) % prm.a;
-    let j = o / (prm.s * prm.a);
-    dst[o] = src[(i * prm.b + j) * prm.s + t];
+    let per = prm.a * prm.b * prm.s;
+    let p = o / per;
+    let q = o % per;
+    let t = q % prm.s;
+    let i = (q / prm.s) % prm.a;
+    let j = q / (prm.s * prm.a);
+    dst[o] = src[prm.off + p * prm.stride + i * prm.row + j * prm.s + t];
 }

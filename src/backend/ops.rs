@@ -182,7 +182,10 @@ pub struct Im2colParams {
     pub sc: u32,
 }
 
-/// `y[b][a][s] = x[a][b][s]` over `count = a b s` elements; see `shaders/im2col_permute.wgsl`.
+/// `y[p][j][i][t] = x[off + p stride + i row + j s + t]` for `x` holding, per instance p,
+/// rows i of `[b][s]` values `row` apart: `[a][b][s] -> [b][a][s]` over `count = P a b s`
+/// elements (`PermuteParams::new` is the dense single-instance case); see
+/// `shaders/im2col_permute.wgsl`.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Pod, Zeroable, PartialEq)]
 pub struct PermuteParams {
@@ -190,6 +193,46 @@ pub struct PermuteParams {
     pub b: u32,
     pub s: u32,
     pub count: u32,
+    /// Source offset, values between two source rows i, and between two instances.
+    pub off: u32,
+    pub row: u32,
+    pub stride: u32,
+    pub _pad: u32,
+}
+
+impl PermuteParams {
+    /// `[a][b][s] -> [b][a][s]`, one dense instance.
+    pub fn new(a: usize, b: usize, s: usize) -> PermuteParams {
+        let (a, b, s) = (a as u32, b as u32, s as u32);
+        PermuteParams {
+            a,
+            b,
+            s,
+            count: a * b * s,
+            off: 0,
+            row: b * s,
+            stride: a * b * s,
+            _pad: 0,
+        }
+    }
+
+    /// The same for `p` instances, each source `stride` values after the last (0: shared).
+    pub fn instances(self, p: usize, stride: usize) -> PermuteParams {
+        PermuteParams {
+            count: self.a * self.b * self.s * p as u32,
+            stride: stride as u32,
+            ..self
+        }
+    }
+
+    /// Source rows `row` values apart, the first at `off` (a block of a wider matrix).
+    pub fn rows(self, off: usize, row: usize) -> PermuteParams {
+        PermuteParams {
+            off: off as u32,
+            row: row as u32,
+            ..self
+        }
+    }
 }
 
 /// Pooling kinds, by shader code.

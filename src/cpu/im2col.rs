@@ -73,26 +73,35 @@ pub fn col2im(cols: &[f32], x: &mut [f32], p: &Im2colParams) {
     }
 }
 
-/// `y[b][a][s] = x[a][b][s]`, `BLOCK` values of b per `rayon` task: a task reads `BLOCK s`
+/// `y[p][b][a][s] = x[p][a][b][s]` (see `PermuteParams` for the source's offset, row and
+/// instance strides), `BLOCK` values of b per `rayon` task: a task reads `BLOCK s`
 /// consecutive values of each row a of `x`, so the transpose reads whole cache lines.
 pub fn permute(x: &[f32], y: &mut [f32], p: &PermuteParams) {
-    const BLOCK: usize = 16;
-    let (a, s) = (p.a as usize, p.s as usize);
-    let b = p.b as usize;
+    let (a, b, s) = (p.a as usize, p.b as usize, p.s as usize);
+    let per = a * b * s;
     let count = (p.count as usize).min(y.len());
-    let row = a * s;
-    if row == 0 {
+    if per == 0 {
         return;
     }
-    y[..count]
-        .par_chunks_mut(BLOCK * row)
+    for (inst, out) in y[..count].chunks_mut(per).enumerate() {
+        let src = &x[p.off as usize + inst * p.stride as usize..];
+        permute_one(src, out, a, b, s, p.row as usize);
+    }
+}
+
+/// One instance: `out[j][i][t] = x[i row + j s + t]`.
+fn permute_one(x: &[f32], out: &mut [f32], a: usize, b: usize, s: usize, row: usize) {
+    const BLOCK: usize = 16;
+    let dst_row = a * s;
+    debug_assert!(out.len() <= a * b * s);
+    out.par_chunks_mut(BLOCK * dst_row)
         .enumerate()
         .for_each(|(blk, out)| {
             let j0 = blk * BLOCK;
             if s == 1 {
                 let nj = out.len().div_ceil(a);
                 for i in 0..a {
-                    for (jj, &v) in x[i * b + j0..].iter().take(nj).enumerate() {
+                    for (jj, &v) in x[i * row + j0..].iter().take(nj).enumerate() {
                         if let Some(o) = out.get_mut(jj * a + i) {
                             *o = v;
                         }
@@ -101,8 +110,8 @@ pub fn permute(x: &[f32], y: &mut [f32], p: &PermuteParams) {
                 return;
             }
             for i in 0..a {
-                for (jj, out_j) in out.chunks_mut(row).enumerate() {
-                    let src = (i * b + j0 + jj) * s;
+                for (jj, out_j) in out.chunks_mut(dst_row).enumerate() {
+                    let src = i * row + (j0 + jj) * s;
                     let len = out_j.len();
                     let dst = &mut out_j[(i * s).min(len)..((i + 1) * s).min(len)];
                     dst.copy_from_slice(&x[src..src + dst.len()]);
@@ -177,25 +186,33 @@ mod tests {
 
     #[test]
     fn permute_equals_the_definition() {
-        for (seed, &(a, b, s)) in [(5, 7, 33), (27, 100, 1), (3, 17, 2), (1, 1, 1), (40, 33, 1)]
-            .iter()
-            .enumerate()
-        {
-            let x = values(a * b * s, seed as u64 + 9);
-            let count = a * b * s;
-            let p = PermuteParams {
-                a: a as u32,
-                b: b as u32,
-                s: s as u32,
-                count: count as u32,
-            };
+        // (a, b, s, instances, off, extra row padding, instance stride: 0 shared or padded)
+        let cases = [
+            (5, 7, 33, 1, 0, 0, false),
+            (27, 100, 1, 1, 0, 0, false),
+            (3, 17, 2, 3, 0, 0, false),
+            (1, 1, 1, 1, 0, 0, false),
+            (40, 33, 1, 2, 5, 9, false),
+            (6, 5, 3, 4, 2, 7, true),
+            (9, 4, 1, 3, 1, 3, true),
+        ];
+        for (seed, &(a, b, s, np, off, pad, shared)) in cases.iter().enumerate() {
+            let row = b * s + pad;
+            let stride = if shared { 0 } else { a * row + 11 };
+            let x = values(off + np * (a * row + 11) + a * row, seed as u64 + 9);
+            let count = np * a * b * s;
+            let p = PermuteParams::new(a, b, s)
+                .instances(np, stride)
+                .rows(off, row);
             let mut got = vec![7.0; count + 3];
             permute(&x, &mut got, &p);
             for (o, &v) in got[..count].iter().enumerate() {
-                let (t, i, j) = (o % s, (o / s) % a, o / (s * a));
-                assert_eq!(v, x[(i * b + j) * s + t], "({a}, {b}, {s}) at {o}");
+                let (inst, q) = (o / (a * b * s), o % (a * b * s));
+                let (t, i, j) = (q % s, (q / s) % a, q / (s * a));
+                let want = x[off + inst * stride + i * row + j * s + t];
+                assert_eq!(v, want, "case {seed} at {o}");
             }
-            assert_eq!(&got[count..], &[7.0; 3], "({a}, {b}, {s}): past count");
+            assert_eq!(&got[count..], &[7.0; 3], "case {seed}: past count");
         }
     }
 }

@@ -88,13 +88,7 @@ impl ConvGeom {
 
     /// Transposes the columns `[k k C_in][B P] -> [B P][k k C_in]`.
     pub fn cols_transpose(&self, batch: usize) -> PermuteParams {
-        let n = (batch * self.positions()) as u32;
-        PermuteParams {
-            a: self.fan_in() as u32,
-            b: n,
-            s: 1,
-            count: self.fan_in() as u32 * n,
-        }
+        PermuteParams::new(self.fan_in(), batch * self.positions(), 1)
     }
 
     /// `dcolsT[B P][k k C_in] = dT[B P][C_out] W`: the sparse error (ReLU and max-pool
@@ -106,23 +100,11 @@ impl ConvGeom {
 
     /// Transposes the output error `[C_out][B P] -> [B P][C_out]`.
     pub fn error_transpose(&self, batch: usize) -> PermuteParams {
-        let n = (batch * self.positions()) as u32;
-        PermuteParams {
-            a: self.c_out as u32,
-            b: n,
-            s: 1,
-            count: self.c_out as u32 * n,
-        }
+        PermuteParams::new(self.c_out, batch * self.positions(), 1)
     }
 
     /// Transposes column gradients back `[B P][k k C_in] -> [k k C_in][B P]`.
     pub fn cols_untranspose(&self, batch: usize) -> PermuteParams {
-        let n = (batch * self.positions()) as u32;
-        PermuteParams {
-            a: n,
-            b: self.fan_in() as u32,
-            s: 1,
-            count: self.fan_in() as u32 * n,
-        }
+        PermuteParams::new(batch * self.positions(), self.fan_in(), 1)
     }
 }

@@ -21,12 +21,7 @@ pub struct Hyper {
 
 /// `[a][b][s] -> [b][a][s]`.
 pub(super) fn permute(a: usize, b: usize, s: usize) -> PermuteParams {
-    PermuteParams {
-        a: a as u32,
-        b: b as u32,
-        s: s as u32,
-        count: (a * b * s) as u32,
-    }
+    PermuteParams::new(a, b, s)
 }
 
 /// Whether one network may hold every model as an instance: FC-only models of one shape.

@@ -125,17 +125,24 @@ fn col2im_is_the_adjoint_of_im2col() {
 fn permute_matches_cpu() {
     for (a, b, s) in [(3, 5, 7), (1, 4, 1), (17, 3, 2)] {
         let x = random(a * b * s, 5, -1.0, 1.0);
-        let p = PermuteParams {
-            a: a as u32,
-            b: b as u32,
-            s: s as u32,
-            count: (a * b * s) as u32,
-        };
+        let p = PermuteParams::new(a, b, s);
         let (g, c) = on_both(x.len(), x.len(), &x, |be, x, y| be.permute(x, y, &p));
         assert_eq!(g, c);
         if a > 1 {
             assert_eq!(c[s], x[b * s], "y[0][1][0] = x[1][0][0]");
         }
+    }
+    // Two instances of a block (offset 3, rows 11 apart), and two sharing one source.
+    for (stride, len) in [(4 * 11, 3 + 8 * 11), (0, 3 + 4 * 11)] {
+        let x = random(len, 6, -1.0, 1.0);
+        let p = PermuteParams::new(4, 3, 2).instances(2, stride).rows(3, 11);
+        let (g, c) = on_both(x.len(), 48, &x, |be, x, y| be.permute(x, y, &p));
+        assert_eq!(g, c);
+        assert_eq!(
+            c[24 + 2],
+            x[3 + stride + 11],
+            "y[1][0][1][0] = x[1][1][0][0]"
+        );
     }
 }
 

@@ -251,15 +251,13 @@ fn col2im(be: &mut dyn Backend) -> Vec<Vec<f32>> {
 }
 
 fn permute(be: &mut dyn Backend) -> Vec<Vec<f32>> {
-    let (a, b, s) = (5, 7, 33);
-    let x = put(be, &random(a * b * s, 22, -1.0, 1.0));
-    let y = be.alloc(a * b * s);
-    let pp = PermuteParams {
-        a: a as u32,
-        b: b as u32,
-        s: s as u32,
-        count: (a * b * s) as u32,
-    };
+    // Three instances of a block (offset 4, rows 40 apart) of wider matrices.
+    let (a, b, s, np) = (5, 7, 5, 3);
+    let x = put(be, &random(4 + np * a * 40, 22, -1.0, 1.0));
+    let y = be.alloc(np * a * b * s);
+    let pp = PermuteParams::new(a, b, s)
+        .instances(np, a * 40)
+        .rows(4, 40);
     be.permute(x, y, &pp);
     vec![be.read(y)]
 }
