@@ -14,6 +14,10 @@ struct Cli {
     /// WGPU_ADAPTER_NAME, else the best hardware adapter).
     #[arg(long, global = true)]
     adapter: Option<String>,
+    /// Precision of the GPU GEMM's staged operands: f32, or f16 (opt-in: changes results by up
+    /// to about 2^-10 of each product; needs the adapter's SHADER_F16, see `insitu info`).
+    #[arg(long, global = true, value_enum, default_value = "f32")]
+    gemm: insitu::gpu::GemmPrecision,
     /// No progress bars or progress lines on stderr.
     #[arg(long, short, global = true)]
     quiet: bool,
@@ -158,6 +162,7 @@ fn main() {
     }
     let cli = Cli::parse();
     insitu::progress::set_quiet(cli.quiet);
+    insitu::gpu::gemm::set_default_precision(cli.gemm);
     let result = match cli.command.unwrap_or(Command::Demo {
         epochs: None,
         float: false,

@@ -2,7 +2,7 @@
 
 use crate::backend::Backend;
 use crate::cpu::CpuBackend;
-use crate::gpu::{AdapterChoice, GpuBackend, GpuContext, GpuError};
+use crate::gpu::{AdapterChoice, GemmPrecision, GpuBackend, GpuContext, GpuError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum BackendKind {
@@ -36,13 +36,30 @@ fn is_software_name(name: &str, device_type: wgpu::DeviceType) -> bool {
         .any(|s| name.contains(s))
 }
 
-/// Opens the backend; a missing adapter is an error that says how to get one.
+/// Opens the backend; a missing adapter is an error that says how to get one, and so is an
+/// f16 GEMM (`--gemm f16`) on a backend without it.
 pub fn open(kind: BackendKind, adapter: Option<String>) -> anyhow::Result<Box<dyn Backend>> {
+    let be = open_any(kind, adapter)?;
+    if crate::gpu::gemm::default_precision() == GemmPrecision::F16 && be.describe().backend == "cpu"
+    {
+        anyhow::bail!("`--gemm f16` runs on the GPU backend only; this run uses the CPU backend");
+    }
+    Ok(be)
+}
+
+/// A GPU backend on `ctx` with the GEMM precision of `--gemm`.
+fn gpu(ctx: std::sync::Arc<GpuContext>) -> Result<Box<dyn Backend>, GpuError> {
+    let mut be = GpuBackend::new(ctx);
+    be.set_gemm_precision(crate::gpu::gemm::default_precision())?;
+    Ok(Box::new(be))
+}
+
+fn open_any(kind: BackendKind, adapter: Option<String>) -> anyhow::Result<Box<dyn Backend>> {
     Ok(match kind {
         BackendKind::Cpu => Box::new(CpuBackend::new()),
         BackendKind::Gpu => {
             let ctx = GpuContext::open(&AdapterChoice { name: adapter })?;
-            Box::new(GpuBackend::new(ctx))
+            gpu(ctx)?
         }
         BackendKind::Auto => auto(adapter)?,
     })
@@ -60,7 +77,7 @@ fn auto(adapter: Option<String>) -> anyhow::Result<Box<dyn Backend>> {
                     "note: backend gpu on `{}` (asked for by name `{name}`)",
                     ctx.info.name
                 );
-                Ok(Box::new(GpuBackend::new(ctx)))
+                Ok(gpu(ctx)?)
             }
             Err(GpuError::NoAdapter { .. }) => {
                 eprintln!(
@@ -104,7 +121,7 @@ fn auto(adapter: Option<String>) -> anyhow::Result<Box<dyn Backend>> {
         "note: backend gpu on `{}` ({:?}, {:?})",
         ctx.info.name, ctx.info.device_type, ctx.info.backend
     );
-    Ok(Box::new(GpuBackend::new(ctx)))
+    Ok(gpu(ctx)?)
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
-//! The GPU backend: kernels are recorded as dispatches and submitted together, one command
-//! buffer per `flush` (a whole training step). Parameter uniforms and bind groups are created
-//! on first use and reused, keyed by content, so steady-state steps create nothing.
+//! The GPU backend: kernels are recorded as dispatches (`super::dispatch`) and submitted
+//! together, one command buffer per `flush` (a whole training step); buffers in
+//! `super::buffers`, the GEMM's variants in `super::gemm`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -8,38 +8,23 @@ use std::sync::Arc;
 use bytemuck::Pod;
 
 use super::context::{AdapterSummary, GpuContext};
-use super::pipelines::{Pipeline, PipelineCache};
+use super::dispatch::{BindKey, Dispatch};
+use super::pipelines::PipelineCache;
 use super::shaders::{self, Kernel};
 use super::tiles::{GemmTile, ReadTile};
 use crate::backend::*;
 
-struct Dispatch {
-    pipeline: Arc<Pipeline>,
-    bind_group: wgpu::BindGroup,
-    groups: [u32; 3],
-}
-
-/// (shader, entry point, override constants, subgroup variant, uniform, buffers).
-type BindKey = (
-    &'static str,
-    &'static str,
-    Vec<(&'static str, u64)>,
-    bool,
-    usize,
-    Vec<usize>,
-);
-
 pub struct GpuBackend {
     pub ctx: Arc<GpuContext>,
-    pipelines: PipelineCache,
-    bufs: Vec<(wgpu::Buffer, usize)>,
-    uniforms: Vec<wgpu::Buffer>,
-    uniform_index: HashMap<Vec<u8>, usize>,
-    bind_groups: HashMap<BindKey, wgpu::BindGroup>,
-    pending: Vec<Dispatch>,
-    staging: Option<wgpu::Buffer>,
+    pub(super) pipelines: PipelineCache,
+    pub(super) bufs: Vec<(wgpu::Buffer, usize)>,
+    pub(super) uniforms: Vec<wgpu::Buffer>,
+    pub(super) uniform_index: HashMap<Vec<u8>, usize>,
+    pub(super) bind_groups: HashMap<BindKey, wgpu::BindGroup>,
+    pub(super) pending: Vec<Dispatch>,
+    pub(super) staging: Option<wgpu::Buffer>,
     /// Timestamp queries around every submitted pass, when timing is on.
-    timer: Option<super::timing::GpuTimer>,
+    pub(super) timer: Option<super::timing::GpuTimer>,
     /// Crossbar layers resident on the GPU (`super::xbar`).
     pub(super) gpu_xbars: Vec<super::xbar::GpuXbar>,
     /// Tile shapes pinned for every GEMM and crossbar read (tests run each shape); `None`:
@@ -49,12 +34,13 @@ pub struct GpuBackend {
     /// Reduce with workgroup-memory trees even where the adapter has subgroup operations
     /// (tests check both).
     pub force_plain_reductions: bool,
-}
-
-/// Workgroups for a 1-D kernel over `count` items, folded into y beyond the x limit.
-fn groups_1d(count: u32, size: u32) -> [u32; 3] {
-    let g = count.div_ceil(size).max(1);
-    [g.min(65535), g.div_ceil(65535), 1]
+    /// The GEMM's staged slices in f32 (default) or f16 (`set_gemm_precision`).
+    pub(super) gemm_precision: super::gemm::GemmPrecision,
+    /// Shared slices of every GEMM pinned to 1 or 2 (tests check both); `None`: 2 where they
+    /// fit the device's workgroup memory.
+    pub force_gemm_slices: Option<u32>,
+    /// Scalar global loads in every GEMM even where vec4 loads are aligned (tests check both).
+    pub force_scalar_gemm_loads: bool,
 }
 
 impl GpuBackend {
@@ -73,133 +59,10 @@ impl GpuBackend {
             force_gemm_tile: None,
             force_read_tile: None,
             force_plain_reductions: false,
+            gemm_precision: super::gemm::GemmPrecision::F32,
+            force_gemm_slices: None,
+            force_scalar_gemm_loads: false,
         }
-    }
-
-    fn uniform<P: Pod>(&mut self, params: &P) -> usize {
-        let bytes = bytemuck::bytes_of(params).to_vec();
-        if let Some(&i) = self.uniform_index.get(&bytes) {
-            return i;
-        }
-        let buf = self.ctx.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("params"),
-            size: bytes.len() as u64,
-            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
-        self.ctx.queue.write_buffer(&buf, 0, &bytes);
-        self.uniforms.push(buf);
-        self.uniform_index.insert(bytes, self.uniforms.len() - 1);
-        self.uniforms.len() - 1
-    }
-
-    /// Records one dispatch of `k` with `params` over `bufs`.
-    pub fn dispatch<P: Pod>(
-        &mut self,
-        k: &Kernel,
-        constants: &[(&'static str, f64)],
-        params: &P,
-        bufs: &[Buf],
-        groups: [u32; 3],
-    ) {
-        assert_eq!(bufs.len(), k.bindings.len(), "{}: binding count", k.entry);
-        let pipeline =
-            self.pipelines
-                .get(&self.ctx.device, k, constants, self.subgroup_reductions());
-        let u = self.uniform(params);
-        let key: BindKey = (
-            k.shader,
-            k.entry,
-            constants.iter().map(|(n, v)| (*n, v.to_bits())).collect(),
-            self.subgroup_reductions(),
-            u,
-            bufs.iter().map(|b| b.0).collect(),
-        );
-        let bind_group = match self.bind_groups.get(&key) {
-            Some(bg) => bg.clone(),
-            None => {
-                let mut entries = vec![wgpu::BindGroupEntry {
-                    binding: 0,
-                    resource: self.uniforms[u].as_entire_binding(),
-                }];
-                for (i, b) in bufs.iter().enumerate() {
-                    entries.push(wgpu::BindGroupEntry {
-                        binding: i as u32 + 1,
-                        resource: self.bufs[b.0].0.as_entire_binding(),
-                    });
-                }
-                let bg = self
-                    .ctx
-                    .device
-                    .create_bind_group(&wgpu::BindGroupDescriptor {
-                        label: Some(k.entry),
-                        layout: &pipeline.layout,
-                        entries: &entries,
-                    });
-                self.bind_groups.insert(key, bg.clone());
-                bg
-            }
-        };
-        self.pending.push(Dispatch {
-            pipeline,
-            bind_group,
-            groups,
-        });
-    }
-
-    /// Whether reductions use subgroup operations: the adapter has SUBGROUP and they are not
-    /// switched off (`force_plain_reductions`).
-    pub fn subgroup_reductions(&self) -> bool {
-        !self.force_plain_reductions && self.ctx.features.contains(wgpu::Features::SUBGROUP)
-    }
-
-    fn dispatch_1d<P: Pod>(&mut self, k: &Kernel, params: &P, bufs: &[Buf], count: u32, wg: u32) {
-        self.dispatch(k, &[], params, bufs, groups_1d(count, wg));
-    }
-
-    /// The wgpu buffer behind a handle.
-    pub(super) fn raw_buffer(&self, buf: Buf) -> &wgpu::Buffer {
-        &self.bufs[buf.0].0
-    }
-
-    fn create(&mut self, len: usize) -> Buf {
-        let buf = self.ctx.device.create_buffer(&wgpu::BufferDescriptor {
-            label: None,
-            size: (len.max(1) * 4) as u64,
-            usage: wgpu::BufferUsages::STORAGE
-                | wgpu::BufferUsages::COPY_SRC
-                | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
-        self.bufs.push((buf, len));
-        Buf(self.bufs.len() - 1)
-    }
-
-    fn read_bytes(&mut self, buf: Buf) -> Vec<u8> {
-        self.flush();
-        let (src, len) = (&self.bufs[buf.0].0, self.bufs[buf.0].1);
-        let size = (len.max(1) * 4) as u64;
-        if self.staging.as_ref().is_none_or(|s| s.size() < size) {
-            self.staging = Some(self.ctx.device.create_buffer(&wgpu::BufferDescriptor {
-                label: Some("staging"),
-                size: size.next_power_of_two(),
-                usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-                mapped_at_creation: false,
-            }));
-        }
-        let staging = self.staging.as_ref().unwrap();
-        let mut enc = self.ctx.device.create_command_encoder(&Default::default());
-        enc.copy_buffer_to_buffer(src, 0, staging, 0, size);
-        self.ctx.queue.submit([enc.finish()]);
-        let slice = staging.slice(..size);
-        slice.map_async(wgpu::MapMode::Read, |r| r.expect("map staging buffer"));
-        self.ctx
-            .device
-            .poll(wgpu::PollType::wait_indefinitely())
-            .expect("device lost while reading back");
-        let out = slice.get_mapped_range().expect("mapped range").to_vec();
-        staging.unmap();
-        out[..len * 4].to_vec()
     }
 }
 
@@ -245,11 +108,7 @@ impl Backend for GpuBackend {
     }
 
     fn gemm(&mut self, a: Buf, b: Buf, c: Buf, g: &Gemm) {
-        let (m, n) = (g.params.m, g.params.n);
-        let tile = (self.force_gemm_tile).unwrap_or_else(|| GemmTile::choose(m, n, g.batch));
-        let groups = tile.groups(m, n, g.batch);
-        let constants = tile.constants(g.trans_a, g.trans_b);
-        self.dispatch(&shaders::GEMM, &constants, &g.params, &[a, b, c], groups);
+        self.record_gemm(a, b, c, g);
     }
 
     fn bias_act(&mut self, x: Buf, bias: Buf, p: &ActParams) {
@@ -440,26 +299,7 @@ impl Backend for GpuBackend {
     }
 
     fn flush(&mut self) {
-        if self.pending.is_empty() {
-            return;
-        }
-        if let Some(t) = self.timer.as_mut().filter(|t| t.full()) {
-            t.collect(&self.ctx);
-        }
-        let mut enc = self.ctx.device.create_command_encoder(&Default::default());
-        {
-            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                label: None,
-                timestamp_writes: self.timer.as_mut().map(|t| t.next_pass()),
-            });
-            for d in &self.pending {
-                pass.set_pipeline(&d.pipeline.pipeline);
-                pass.set_bind_group(0, &d.bind_group, &[]);
-                pass.dispatch_workgroups(d.groups[0], d.groups[1], d.groups[2]);
-            }
-        }
-        self.pending.clear();
-        self.ctx.queue.submit([enc.finish()]);
+        self.submit();
     }
 }
 

@@ -79,6 +79,12 @@ pub enum GpuError {
          Adapters seen: {seen}"
     )]
     NoAdapter { filter: String, seen: String },
+    #[error("the adapter `{adapter}` lacks {feature}, needed by {wanted}")]
+    MissingFeature {
+        adapter: String,
+        feature: &'static str,
+        wanted: &'static str,
+    },
     #[error("could not open device on adapter `{adapter}`: {source}")]
     Device {
         adapter: String,
@@ -115,6 +121,15 @@ fn rank(t: wgpu::DeviceType) -> u8 {
 impl GpuContext {
     /// Opens the chosen adapter with its own limits and the wanted features it supports.
     pub fn open(choice: &AdapterChoice) -> Result<Arc<GpuContext>, GpuError> {
+        Self::open_without(choice, wgpu::Features::empty())
+    }
+
+    /// [`open`](Self::open), leaving out the optional features in `without` (tests check what
+    /// happens on adapters that lack them).
+    pub fn open_without(
+        choice: &AdapterChoice,
+        without: wgpu::Features,
+    ) -> Result<Arc<GpuContext>, GpuError> {
         let inst = instance();
         let adapters = pollster::block_on(inst.enumerate_adapters(wgpu::Backends::all()));
         let wanted = choice.selector();
@@ -148,7 +163,7 @@ impl GpuContext {
             });
         };
         let info = adapter.get_info();
-        let features = WANTED_FEATURES & adapter.features();
+        let features = (WANTED_FEATURES & adapter.features()) - without;
         let limits = adapter.limits();
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("insitu"),

@@ -1,7 +1,10 @@
 //! wgpu compute: adapter selection, the kernel registry, the pipeline cache and the backend.
 
 pub mod backend;
+mod buffers;
 pub mod context;
+mod dispatch;
+pub mod gemm;
 pub mod pipelines;
 pub mod shaders;
 pub mod tiles;
@@ -12,3 +15,4 @@ pub use backend::GpuBackend;
 pub use context::{
     list_adapters, AdapterChoice, AdapterSelector, AdapterSummary, GpuContext, GpuError,
 };
+pub use gemm::GemmPrecision;

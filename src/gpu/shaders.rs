@@ -53,6 +53,10 @@ const INT64_VARIANTS: &[(&str, &str)] = &[
     ("philox_test", "philox_test_int64"),
 ];
 
+/// What the GEMM's staged slices hold (`Staged` in shaders/gemm.wgsl), per variant.
+const STAGED_F32: &str = "alias Staged = f32;";
+const STAGED_F16: &str = "enable f16;\nalias Staged = f16;";
+
 /// Suffix of the module variants that reduce with subgroup operations (SUBGROUP).
 pub const SUBGROUP_SUFFIX: &str = "_subgroup";
 
@@ -94,7 +98,8 @@ pub fn source(shader: &str) -> String {
     };
     let philox = format!("{philox_mul}\n{PHILOX_CORE}");
     match base {
-        "gemm" => include_str!("../../shaders/gemm.wgsl").into(),
+        "gemm" => format!("{STAGED_F32}\n{}", include_str!("../../shaders/gemm.wgsl")),
+        "gemm_f16" => format!("{STAGED_F16}\n{}", include_str!("../../shaders/gemm.wgsl")),
         "act" => include_str!("../../shaders/act.wgsl").into(),
         "loss" => include_str!("../../shaders/loss.wgsl").into(),
         "metrics" => include_str!("../../shaders/metrics.wgsl").into(),
@@ -141,6 +146,11 @@ pub fn source(shader: &str) -> String {
 }
 
 pub const GEMM: Kernel = kernel("gemm", &[R, R, W]);
+/// [`GEMM`] staging its operand slices in f16 (opt-in: `gpu::gemm::GemmPrecision`).
+pub const GEMM_F16: Kernel = Kernel {
+    shader: "gemm_f16",
+    ..GEMM
+};
 pub const BIAS_ACT: Kernel = kernel("bias_act", &[W, R]);
 pub const ACT_BACKWARD: Kernel = kernel("act_backward", &[W, R]);
 pub const BIAS_GRAD: Kernel = kernel("bias_grad", &[W, R]);
@@ -192,7 +202,7 @@ pub const BN_BACKWARD: Kernel = kernel("bn_backward", &[R, R, R, R, W, W, W]);
 pub const ADD: Kernel = kernel("add", &[W, R]);
 
 /// Every shader module to validate: each table shader and its native 64-bit and subgroup
-/// variants.
+/// variants, and the GEMM's f16 variant.
 pub fn modules() -> Vec<&'static str> {
     let mut out = Vec::new();
     for shader in kernels::shaders() {
@@ -203,16 +213,24 @@ pub fn modules() -> Vec<&'static str> {
             }
         }
     }
+    out.push(GEMM_F16.shader);
     out
 }
 
 /// Every override set used with each shader, for validation.
 pub fn override_sets(shader: &str) -> Vec<Vec<(&'static str, f64)>> {
     match shader {
-        "gemm" => gemm_orientations()
-            .iter()
-            .flat_map(|&(a, b)| GemmTile::ALL.map(|t| t.constants(a, b)))
-            .collect(),
+        "gemm" | "gemm_f16" => {
+            let mut sets = Vec::new();
+            for (a, b) in gemm_orientations() {
+                for t in GemmTile::ALL {
+                    for (vec4, slices) in [(false, 1), (false, 2), (true, 1), (true, 2)] {
+                        sets.push(super::gemm::constants(t, a, b, vec4, slices));
+                    }
+                }
+            }
+            sets
+        }
         // Lines staged per chunk of the crossbar read (`gpu::xbar`'s choice), per tile.
         "xbar_read" => [16, 64, 128, 256]
             .iter()

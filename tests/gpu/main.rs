@@ -7,6 +7,7 @@ mod common;
 mod augment;
 mod bn;
 mod cnn;
+mod gemm;
 mod kernels;
 mod ops;
 mod shaders;
