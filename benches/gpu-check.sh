@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # GPU check for a machine with a real GPU: builds, runs the GPU-vs-CPU kernel tests, then the
 # benchmark suite on the GPU, and prints a Markdown table for docs/benchmarks.md (also written
-# to target/bench/gpu-check.md, with the JSON beside it). About 5 minutes on a recent machine.
+# to target/bench/gpu-check.md, with the JSON beside it), and the GEMM cases again with f16
+# staging where the adapter has SHADER_F16. About 5 minutes on a recent machine.
 #
 #   benches/gpu-check.sh                      # best hardware adapter
 #   PEAK_GFLOPS=67000 benches/gpu-check.sh    # also report the fraction of the FP32 peak
@@ -36,6 +37,13 @@ peak=()
 [ -n "${PEAK_GFLOPS:-}" ] && peak=(--peak-gflops "$PEAK_GFLOPS")
 "$bin" --backend gpu bench --markdown ${peak[@]+"${peak[@]}"} --out target/bench/gpu-check.json \
     | grep -v '^written ' > target/bench/gpu-check.md
+# The GEMM cases again with the opt-in f16 staging, where the adapter has SHADER_F16.
+f16=""
+if echo "$features" | grep -q shader_f16; then
+    f16=target/bench/gpu-check-f16.md
+    "$bin" --backend gpu --gemm f16 bench --markdown --only gemm ${peak[@]+"${peak[@]}"} \
+        --out target/bench/gpu-check-f16.json | grep -v '^written ' > "$f16"
+fi
 {
     echo
     echo "### $(date -u +%Y-%m-%d), commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
@@ -46,6 +54,12 @@ peak=()
     echo "\`subgroup\` is listed; GEMM and read tiles are chosen per problem size)."
     echo
     cat target/bench/gpu-check.md
+    if [ -n "$f16" ]; then
+        echo
+        echo "GEMM cases with \`--gemm f16\` (operands staged in f16, f32 products and sums):"
+        echo
+        cat "$f16"
+    fi
 } | tee target/bench/gpu-check.section.md
 echo
 echo "gpu-check: paste the section above into docs/benchmarks.md (GPU numbers)." >&2
