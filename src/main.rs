@@ -162,7 +162,7 @@ fn main() {
     }
     let cli = Cli::parse();
     insitu::progress::set_quiet(cli.quiet);
-    insitu::gpu::gemm::set_default_precision(cli.gemm);
+    insitu::gpu::gemm_variants::set_default_precision(cli.gemm);
     let result = match cli.command.unwrap_or(Command::Demo {
         epochs: None,
         float: false,

@@ -40,7 +40,8 @@ fn is_software_name(name: &str, device_type: wgpu::DeviceType) -> bool {
 /// f16 GEMM (`--gemm f16`) on a backend without it.
 pub fn open(kind: BackendKind, adapter: Option<String>) -> anyhow::Result<Box<dyn Backend>> {
     let be = open_any(kind, adapter)?;
-    if crate::gpu::gemm::default_precision() == GemmPrecision::F16 && be.describe().backend == "cpu"
+    if crate::gpu::gemm_variants::default_precision() == GemmPrecision::F16
+        && be.describe().backend == "cpu"
     {
         anyhow::bail!("`--gemm f16` runs on the GPU backend only; this run uses the CPU backend");
     }
@@ -50,7 +51,7 @@ pub fn open(kind: BackendKind, adapter: Option<String>) -> anyhow::Result<Box<dy
 /// A GPU backend on `ctx` with the GEMM precision of `--gemm`.
 fn gpu(ctx: std::sync::Arc<GpuContext>) -> Result<Box<dyn Backend>, GpuError> {
     let mut be = GpuBackend::new(ctx);
-    be.set_gemm_precision(crate::gpu::gemm::default_precision())?;
+    be.set_gemm_precision(crate::gpu::gemm_variants::default_precision())?;
     Ok(Box::new(be))
 }
 

@@ -8,11 +8,27 @@ use std::sync::Arc;
 use bytemuck::Pod;
 
 use super::context::{AdapterSummary, GpuContext};
-use super::dispatch::{BindKey, Dispatch};
-use super::pipelines::PipelineCache;
+use super::pipelines::{Pipeline, PipelineCache};
 use super::shaders::{self, Kernel};
 use super::tiles::{GemmTile, ReadTile};
 use crate::backend::*;
+
+/// One recorded dispatch.
+pub(super) struct Dispatch {
+    pub(super) pipeline: Arc<Pipeline>,
+    pub(super) bind_group: wgpu::BindGroup,
+    pub(super) groups: [u32; 3],
+}
+
+/// (shader, entry point, override constants, subgroup variant, uniform, buffers).
+pub(super) type BindKey = (
+    &'static str,
+    &'static str,
+    Vec<(&'static str, u64)>,
+    bool,
+    usize,
+    Vec<usize>,
+);
 
 pub struct GpuBackend {
     pub ctx: Arc<GpuContext>,
@@ -35,7 +51,7 @@ pub struct GpuBackend {
     /// (tests check both).
     pub force_plain_reductions: bool,
     /// The GEMM's staged slices in f32 (default) or f16 (`set_gemm_precision`).
-    pub(super) gemm_precision: super::gemm::GemmPrecision,
+    pub(super) gemm_precision: super::gemm_variants::GemmPrecision,
     /// Shared slices of every GEMM pinned to 1 or 2 (tests check both); `None`: 2 where they
     /// fit the device's workgroup memory.
     pub force_gemm_slices: Option<u32>,
@@ -59,7 +75,7 @@ impl GpuBackend {
             force_gemm_tile: None,
             force_read_tile: None,
             force_plain_reductions: false,
-            gemm_precision: super::gemm::GemmPrecision::F32,
+            gemm_precision: super::gemm_variants::GemmPrecision::F32,
             force_gemm_slices: None,
             force_scalar_gemm_loads: false,
         }

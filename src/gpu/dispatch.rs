@@ -2,30 +2,11 @@
 //! first use and reused, keyed by content, so steady-state steps create nothing; `submit` puts
 //! every recorded dispatch into one compute pass.
 
-use std::sync::Arc;
-
 use bytemuck::Pod;
 
-use super::backend::GpuBackend;
-use super::pipelines::Pipeline;
+use super::backend::{BindKey, Dispatch, GpuBackend};
 use super::shaders::Kernel;
 use crate::backend::Buf;
-
-pub(super) struct Dispatch {
-    pipeline: Arc<Pipeline>,
-    bind_group: wgpu::BindGroup,
-    groups: [u32; 3],
-}
-
-/// (shader, entry point, override constants, subgroup variant, uniform, buffers).
-pub(super) type BindKey = (
-    &'static str,
-    &'static str,
-    Vec<(&'static str, u64)>,
-    bool,
-    usize,
-    Vec<usize>,
-);
 
 /// Workgroups for a 1-D kernel over `count` items, folded into y beyond the x limit.
 pub(super) fn groups_1d(count: u32, size: u32) -> [u32; 3] {

@@ -5,6 +5,7 @@ mod buffers;
 pub mod context;
 mod dispatch;
 pub mod gemm;
+pub mod gemm_variants;
 pub mod pipelines;
 pub mod shaders;
 pub mod tiles;
@@ -15,4 +16,4 @@ pub use backend::GpuBackend;
 pub use context::{
     list_adapters, AdapterChoice, AdapterSelector, AdapterSummary, GpuContext, GpuError,
 };
-pub use gemm::GemmPrecision;
+pub use gemm_variants::GemmPrecision;

@@ -146,7 +146,7 @@ pub fn source(shader: &str) -> String {
 }
 
 pub const GEMM: Kernel = kernel("gemm", &[R, R, W]);
-/// [`GEMM`] staging its operand slices in f16 (opt-in: `gpu::gemm::GemmPrecision`).
+/// [`GEMM`] staging its operand slices in f16 (opt-in: `gpu::gemm_variants::GemmPrecision`).
 pub const GEMM_F16: Kernel = Kernel {
     shader: "gemm_f16",
     ..GEMM
@@ -225,7 +225,7 @@ pub fn override_sets(shader: &str) -> Vec<Vec<(&'static str, f64)>> {
             for (a, b) in gemm_orientations() {
                 for t in GemmTile::ALL {
                     for (vec4, slices) in [(false, 1), (false, 2), (true, 1), (true, 2)] {
-                        sets.push(super::gemm::constants(t, a, b, vec4, slices));
+                        sets.push(super::gemm_variants::constants(t, a, b, vec4, slices));
                     }
                 }
             }

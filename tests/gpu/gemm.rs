@@ -8,7 +8,7 @@ use crate::common;
 use common::{gpu, max_rel_err, random};
 use insitu::backend::*;
 use insitu::cpu::CpuBackend;
-use insitu::gpu::gemm::{vec4_aligned, GemmPrecision};
+use insitu::gpu::gemm_variants::{vec4_aligned, GemmPrecision};
 use insitu::gpu::tiles::GemmTile;
 use insitu::gpu::{AdapterChoice, GpuBackend, GpuContext};
 
@@ -132,7 +132,7 @@ fn vec4_loads_need_aligned_rows() {
 
 #[test]
 fn double_buffering_where_two_slices_fit() {
-    use insitu::gpu::gemm::slices;
+    use insitu::gpu::gemm_variants::slices;
     // 64 x 64, k slices of 16: (68 + 68) x 16 values per slice.
     let one = 136 * 16;
     assert_eq!(slices(GemmTile::Square64, 4, 2 * one * 4), 2);
