@@ -147,3 +147,23 @@ fn bad_input_gets_a_clear_error() {
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("no/such/file.toml"));
 }
+
+#[test]
+fn f16_gemm_is_refused_on_the_cpu_backend() {
+    let o = insitu(&[
+        "--backend",
+        "cpu",
+        "--gemm",
+        "f16",
+        "bench",
+        "--quick",
+        "--only",
+        "gemm_128",
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "{err}");
+    assert!(
+        err.contains("--gemm f16") && err.contains("GPU backend"),
+        "{err}"
+    );
+}
