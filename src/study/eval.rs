@@ -108,7 +108,8 @@ pub fn load(path: &Path) -> anyhow::Result<(Model, Vec<(usize, LayerCells)>)> {
     let at = |e: anyhow::Error| anyhow::anyhow!("{}: {e}", path.display());
     let bytes = std::fs::read(path).map_err(|e| at(e.into()))?;
     let model = crate::model_io::from_bytes(&bytes).map_err(at)?;
-    Ok((model, crate::model_io::cells::from_bytes(&bytes).map_err(at)?))
+    let cells = crate::model_io::cells::from_bytes(&bytes).map_err(at)?;
+    Ok((model, cells))
 }
 
 /// The programmed cells of the file as crossbar layers when they fit `model` on `xb`, else

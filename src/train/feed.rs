@@ -28,15 +28,16 @@ impl Resident {
         }
     }
 
-    /// Copies rows [start, start + rows) of `order` into the batch buffers `x`, `y`.
-    fn gather(&self, be: &mut dyn Backend, order: Buf, (x, y): (Buf, Buf), start: usize, rows: usize) {
+    /// Copies rows `[start, start + rows)` of `order` into the batch buffers `xy`.
+    fn gather(&self, be: &mut dyn Backend, order: Buf, xy: (Buf, Buf), at: (usize, usize)) {
+        let (start, rows) = at;
         let p = GatherParams {
             rows: rows as u32,
             features: self.features as u32,
             start: start as u32,
             count: (rows * self.features) as u32,
         };
-        be.gather(self.images, order, self.labels, x, y, &p);
+        be.gather(self.images, order, self.labels, xy.0, xy.1, &p);
     }
 }
 
@@ -88,7 +89,7 @@ impl Feeder {
         rows: usize,
     ) {
         let staged = self.augment.as_ref().map_or(x, |a| a.staging);
-        self.train.gather(be, self.perm, (staged, y), start, rows);
+        self.train.gather(be, self.perm, (staged, y), (start, rows));
         if let Some(a) = &self.augment {
             a.apply(be, x, epoch, start, rows);
         }
@@ -105,7 +106,7 @@ impl Feeder {
         rows: usize,
     ) {
         let set = if train { &self.train } else { &self.test };
-        set.gather(be, self.order, xy, start, rows);
+        set.gather(be, self.order, xy, (start, rows));
     }
 }
 

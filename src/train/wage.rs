@@ -16,8 +16,8 @@
 use std::path::Path;
 
 use super::epochs::{self, EpochHooks};
-use super::report::{Divergence, RunReport};
 use super::options::{instance_settings, RunOptions};
+use super::report::{Divergence, RunReport};
 use super::wage_quant::{
     clip, init_limit_and_scale, normalize_by_shift, quantize, quantize_error, sigma,
 };

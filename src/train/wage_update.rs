@@ -164,13 +164,7 @@ pub fn device_response(w: f32, n: f32, ltp: &Curve, ltd: &Curve, weight_bits: u3
 }
 
 /// Updates weights `w` in place from the normalised step `g` (already times the learning rate).
-pub fn update_layer(
-    w: &mut [f32],
-    g: &[f32],
-    curves: &LayerCurves,
-    law: &UpdateLaw,
-    draws: Draws,
-) {
+pub fn update_layer(w: &mut [f32], g: &[f32], curves: &LayerCurves, law: &UpdateLaw, draws: Draws) {
     let half = law.levels as f32 / 2.0;
     let cap = law.max_pulses as f32;
     let step = sigma(law.gradient_bits);

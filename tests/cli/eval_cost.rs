@@ -42,7 +42,10 @@ fn eval_costs_the_loaded_model_not_the_config_network() {
     assert_eq!(evaluated.inference.ops_per_image, ops(&[784, 16, 10]));
     // The config's own network is another chip ...
     let config_chip = experiment::report(&cfg, None).unwrap();
-    assert_eq!(config_chip.inference.ops_per_image, ops(&[784, 256, 256, 10]));
+    assert_eq!(
+        config_chip.inference.ops_per_image,
+        ops(&[784, 256, 256, 10])
+    );
     assert!(config_chip.area_mm2.total > evaluated.area_mm2.total);
     // ... which does not change the evaluated model's.
     let json = |c: &ChipReport| serde_json::to_value(c).unwrap();
