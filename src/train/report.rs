@@ -136,7 +136,7 @@ pub struct DeviceKnobs {
 }
 
 impl DeviceKnobs {
-    /// Instance `i`'s knobs in `cfg` (None without a crossbar device).
+    /// The knobs of population entry `inst` in `cfg` (None without a crossbar array).
     pub fn of(cfg: &ExperimentConfig, inst: &crate::config::InstanceConfig) -> Option<Self> {
         cfg.array.as_ref()?;
         let d = cfg.device.clone().unwrap_or_default();
