@@ -34,7 +34,8 @@ pub fn shift(x: f32) -> f32 {
 /// quantizes to `bits`. An all-zero tensor stays zero.
 pub fn quantize_error(e: &mut [f32], bits: u32) {
     if normalize_by_shift(e) {
-        e.iter_mut().for_each(|v| *v = quantize(clip(*v, bits), bits));
+        e.iter_mut()
+            .for_each(|v| *v = quantize(clip(*v, bits), bits));
     }
 }
 
