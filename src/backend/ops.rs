@@ -160,6 +160,18 @@ pub struct FillParams {
     pub _pad: u32,
 }
 
+impl FillParams {
+    /// Zeroes the first `count` values.
+    pub fn zeros(count: u32) -> FillParams {
+        FillParams {
+            off: 0,
+            count,
+            value: 0.0,
+            _pad: 0,
+        }
+    }
+}
+
 /// Unrolling of conv inputs; see `shaders/im2col.wgsl`. Input element (b, c, y, x) lives at
 /// `b * sb + c * sc + y * w + x`, so one kernel reads NCHW (`sb = C H W`, `sc = H W`) and the
 /// channel-major CNHW layout conv layers write (`sb = H W`, `sc = B H W`). Columns are

@@ -1,13 +1,11 @@
 //! `insitu eval`: a trained model on the experiment's crossbars, per population instance and
 //! drift time.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use super::backend::{open, BackendKind};
-use crate::chip::run_cost::eval_cost;
-use crate::chip::ChipReport;
 use crate::config;
-use crate::train::eval::{evaluate, EvalReport};
+use crate::study::eval::{evaluate, load, EvalReport, TimeSummary};
 
 pub struct Args {
     pub config: PathBuf,
@@ -17,13 +15,9 @@ pub struct Args {
 }
 
 /// Loads the model (and any programmed cells), evaluates it and prints the table.
-pub fn run(
-    a: &Args,
-    kind: BackendKind,
-    adapter: Option<String>,
-) -> anyhow::Result<EvalReport<ChipReport>> {
+pub fn run(a: &Args, kind: BackendKind, adapter: Option<String>) -> anyhow::Result<EvalReport> {
     let cfg = config::load(&a.config, &a.sets)?;
-    let (model, cells) = load_model(&a.model)?;
+    let (model, cells) = load(&a.model)?;
     let split = crate::data::load(&cfg.data)?;
     let mut be = open(kind, adapter)?;
     let report = evaluate(
@@ -34,7 +28,6 @@ pub fn run(
         &split,
         &a.model.display().to_string(),
     )?;
-    let report = eval_cost(report, &model);
     print!("{}", table(&report));
     if let Some(c) = &report.cost {
         println!("{}", crate::chip::print_table(c));
@@ -43,20 +36,6 @@ pub fn run(
         report.save(out)?;
     }
     Ok(report)
-}
-
-/// The model in `path` and the programmed cells it carries (none for a float model).
-pub fn load_model(
-    path: &Path,
-) -> anyhow::Result<(
-    crate::nn::model::Model,
-    Vec<(usize, crate::xbar::LayerCells)>,
-)> {
-    let model = crate::model_io::load(path)?;
-    let bytes = std::fs::read(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-    let cells = crate::model_io::cells::from_bytes(&bytes)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-    Ok((model, cells))
 }
 
 fn pct(v: f64) -> String {
@@ -85,7 +64,7 @@ fn duration(t: f64) -> String {
 }
 
 /// The terminal table: per instance and read time, then mean and spread.
-pub fn table<C>(r: &EvalReport<C>) -> String {
+pub fn table(r: &EvalReport) -> String {
     let mut s = format!(
         "{} on {} ({}): {}\nfloat (digital) test accuracy {}\n",
         r.config.name,
@@ -124,10 +103,7 @@ pub fn table<C>(r: &EvalReport<C>) -> String {
     }
     if r.instances.len() > 1 {
         for (name, f) in [
-            (
-                "mean",
-                (|t| t.mean) as fn(&crate::train::eval::TimeSummary) -> f64,
-            ),
+            ("mean", (|t| t.mean) as fn(&TimeSummary) -> f64),
             ("std", |t| t.std),
             ("min", |t| t.min),
             ("max", |t| t.max),

@@ -3,7 +3,7 @@
 
 use super::augment::Augmenter;
 use crate::backend::*;
-use crate::data::Dataset;
+use crate::data::{Dataset, Split};
 
 /// A data split resident on the backend.
 #[derive(Debug, Clone, Copy)]
@@ -11,24 +11,34 @@ pub struct Resident {
     pub images: Buf,
     pub labels: Buf,
     pub n: usize,
+    features: usize,
 }
 
-pub fn upload(be: &mut dyn Backend, d: &Dataset) -> Resident {
-    let images = be.alloc(d.images.len());
-    be.write(images, &d.images);
-    let labels = be.alloc_u32(d.labels.len());
-    be.write_u32(labels, &d.labels);
-    Resident {
-        images,
-        labels,
-        n: d.len(),
+impl Resident {
+    fn upload(be: &mut dyn Backend, d: &Dataset) -> Resident {
+        let images = be.alloc(d.images.len());
+        be.write(images, &d.images);
+        let labels = be.alloc_u32(d.labels.len());
+        be.write_u32(labels, &d.labels);
+        Resident {
+            images,
+            labels,
+            n: d.len(),
+            features: d.features(),
+        }
     }
-}
 
-/// Refuses a split the backend cannot hold in one buffer per set.
-fn check_resident(be: &dyn Backend, split: &crate::data::Split) -> anyhow::Result<()> {
-    check_buffer(be, "the training images", split.train.images.len())?;
-    check_buffer(be, "the test images", split.test.images.len())
+    /// Copies rows `[start, start + rows)` of `order` into the batch buffers `xy`.
+    fn gather(&self, be: &mut dyn Backend, order: Buf, xy: (Buf, Buf), at: (usize, usize)) {
+        let (start, rows) = at;
+        let p = GatherParams {
+            rows: rows as u32,
+            features: self.features as u32,
+            start: start as u32,
+            count: (rows * self.features) as u32,
+        };
+        be.gather(self.images, order, self.labels, xy.0, xy.1, &p);
+    }
 }
 
 /// A split on the backend and how batches are drawn from it: the epoch's order of the
@@ -38,26 +48,25 @@ pub struct Feeder {
     pub test: Resident,
     perm: Buf,
     order: Buf,
-    features: usize,
     pub augment: Option<Augmenter>,
 }
 
 impl Feeder {
     /// Uploads `split` (checked against the backend's limits first).
-    pub fn new(be: &mut dyn Backend, split: &crate::data::Split) -> anyhow::Result<Feeder> {
-        check_resident(&*be, split)?;
-        let train = upload(be, &split.train);
-        let test = upload(be, &split.test);
+    pub fn new(be: &mut dyn Backend, split: &Split) -> anyhow::Result<Feeder> {
+        check_buffer(&*be, "the training images", split.train.images.len())?;
+        check_buffer(&*be, "the test images", split.test.images.len())?;
+        let train = Resident::upload(be, &split.train);
+        let test = Resident::upload(be, &split.test);
         let perm = be.alloc_u32(train.n);
-        let order = be.alloc_u32(train.n.max(test.n));
-        let ident: Vec<u32> = (0..train.n.max(test.n) as u32).collect();
-        be.write_u32(order, &ident);
+        let n = train.n.max(test.n);
+        let order = be.alloc_u32(n);
+        be.write_u32(order, &(0..n as u32).collect::<Vec<_>>());
         Ok(Feeder {
             train,
             test,
             perm,
             order,
-            features: split.train.features(),
             augment: None,
         })
     }
@@ -69,8 +78,7 @@ impl Feeder {
     }
 
     /// Training rows `[start, start + rows)` of the epoch's order into `x` and `y`, augmented
-    /// when asked.
-    #[allow(clippy::too_many_arguments)]
+    /// (through the staging buffer) when asked.
     pub fn train_batch(
         &self,
         be: &mut dyn Backend,
@@ -80,21 +88,10 @@ impl Feeder {
         start: usize,
         rows: usize,
     ) {
-        match &self.augment {
-            Some(a) => {
-                gather(
-                    be,
-                    &self.train,
-                    self.perm,
-                    a.staging,
-                    y,
-                    self.features,
-                    start,
-                    rows,
-                );
-                a.apply(be, x, epoch, start, rows);
-            }
-            None => gather(be, &self.train, self.perm, x, y, self.features, start, rows),
+        let staged = self.augment.as_ref().map_or(x, |a| a.staging);
+        self.train.gather(be, self.perm, (staged, y), (start, rows));
+        if let Some(a) = &self.augment {
+            a.apply(be, x, epoch, start, rows);
         }
     }
 
@@ -104,53 +101,18 @@ impl Feeder {
         &self,
         be: &mut dyn Backend,
         train: bool,
-        (x, y): (Buf, Buf),
+        xy: (Buf, Buf),
         start: usize,
         rows: usize,
     ) {
         let set = if train { &self.train } else { &self.test };
-        gather(be, set, self.order, x, y, self.features, start, rows);
+        set.gather(be, self.order, xy, (start, rows));
     }
-}
-
-/// Copies rows [start, start + rows) of `perm`'s order of `set` into the batch buffers.
-#[allow(clippy::too_many_arguments)]
-pub fn gather(
-    be: &mut dyn Backend,
-    set: &Resident,
-    perm: Buf,
-    x: Buf,
-    y: Buf,
-    features: usize,
-    start: usize,
-    rows: usize,
-) {
-    be.gather(
-        set.images,
-        perm,
-        set.labels,
-        x,
-        y,
-        &GatherParams {
-            rows: rows as u32,
-            features: features as u32,
-            start: start as u32,
-            count: (rows * features) as u32,
-        },
-    );
 }
 
 /// Zeroes the [P][4] accumulators.
 pub fn reset_acc(be: &mut dyn Backend, acc: Buf, instances: usize) {
-    be.fill(
-        acc,
-        &FillParams {
-            off: 0,
-            count: 4 * instances as u32,
-            value: 0.0,
-            _pad: 0,
-        },
-    );
+    be.fill(acc, &FillParams::zeros(4 * instances as u32));
 }
 
 /// (mean loss, accuracy) per instance from the accumulators.

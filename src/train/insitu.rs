@@ -40,7 +40,7 @@ pub fn input_signed(cfg: &ExperimentConfig, l: usize) -> bool {
 }
 
 /// Half-width of the uniform initialisation of a layer (the He or Xavier limit).
-pub fn init_limit(init: Init, act: Activation, fan_in: usize, fan_out: usize) -> f32 {
+fn init_limit(init: Init, act: Activation, fan_in: usize, fan_out: usize) -> f32 {
     let he = (6.0 / fan_in as f32).sqrt();
     let xavier = (6.0 / (fan_in + fan_out) as f32).sqrt();
     match (init, act) {

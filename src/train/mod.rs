@@ -2,7 +2,6 @@
 
 pub mod augment;
 pub mod epochs;
-pub mod eval;
 pub mod feed;
 pub mod graph_init;
 pub mod insitu;

@@ -35,7 +35,7 @@ pub struct XbarEval {
 /// The cells of one weight layer.
 #[derive(Clone)]
 #[allow(clippy::large_enum_variant)] // a few per network
-pub(super) enum Cells {
+pub enum Cells {
     Dense(LayerCells),
     /// Basis array, and the compacted coefficient array with its used inputs and outputs.
     Penni {
@@ -46,7 +46,7 @@ pub(super) enum Cells {
 }
 
 /// `model`'s weights mapped for inference onto `xb`'s arrays.
-pub(super) fn map_model(model: &Model, xb: &Xbar) -> Vec<Cells> {
+pub fn map_model(model: &Model, xb: &Xbar) -> Vec<Cells> {
     let mut next = 0u32;
     let mut map = |w: &[f32], fo: usize, fi: usize| {
         next += 1;
@@ -79,7 +79,7 @@ pub(super) fn map_model(model: &Model, xb: &Xbar) -> Vec<Cells> {
 /// the backend's limits). With `trains`, a dense layer keeps a digital gradient and momentum
 /// that `Net::program` turns into pulses (the SGD of `Net::update` skips them).
 #[allow(clippy::too_many_arguments)]
-pub(super) fn install(
+pub fn install(
     be: &mut dyn Backend,
     net: &mut Net,
     cfg: &ExperimentConfig,
@@ -189,7 +189,7 @@ pub(super) type FeedbackCells<'f> = Option<(&'f Xbar, LayerCells)>;
 
 /// The CPU twin that calibrates ADC ranges: the network on the host, every read of which
 /// first calibrates its range (`net_insitu::calibrating_read`).
-pub(super) struct Twin<'a> {
+pub struct Twin<'a> {
     pub xb: &'a Xbar,
     pub knobs: &'a Knobs,
     /// Training: the seed of DFA's feedback (forward, loss and the learning rule's error
@@ -200,7 +200,7 @@ pub(super) struct Twin<'a> {
 impl Twin<'_> {
     /// `cells` (and DFA's feedback array `feedback`) with ADC ranges calibrated on the first
     /// images of `calib` (`net_insitu::calibration_rows`), run through a twin of `model`.
-    pub(super) fn calibrate<'f>(
+    pub fn calibrate<'f>(
         &self,
         model: &Model,
         hyper: super::net::Hyper,

@@ -36,16 +36,12 @@ impl XbarSteps {
 
     /// The counter of the next read (every read draws fresh noise).
     pub fn next_read(&self) -> u32 {
-        let r = self.reads.get();
-        self.reads.set(r.wrapping_add(1));
-        r
+        self.reads.replace(self.reads.get().wrapping_add(1))
     }
 
     /// The counter of the next programming step, shared by every layer of that step.
     pub fn next_step(&self) -> u32 {
-        let s = self.steps.get();
-        self.steps.set(s.wrapping_add(1));
-        s
+        self.steps.replace(self.steps.get().wrapping_add(1))
     }
 
     /// Programming steps taken so far.
@@ -72,15 +68,7 @@ impl XbarSteps {
             // what the cells are programmed with; then they are zeroed again.
             be.sgd(zeros, v, g, self.minus_one_lr, sp);
             be.xbar_program(id, zeros, step);
-            be.fill(
-                zeros,
-                &FillParams {
-                    off: 0,
-                    count: sp.count,
-                    value: 0.0,
-                    _pad: 0,
-                },
-            );
+            be.fill(zeros, &FillParams::zeros(sp.count));
         } else {
             // Momentum only: zero weights and learning rates leave `zeros` untouched; the
             // velocity is the step.

@@ -136,7 +136,7 @@ pub struct DeviceKnobs {
 }
 
 impl DeviceKnobs {
-    /// Instance `i`'s knobs in `cfg` (None without a crossbar device).
+    /// The knobs of population entry `inst` in `cfg` (None without a crossbar array).
     pub fn of(cfg: &ExperimentConfig, inst: &crate::config::InstanceConfig) -> Option<Self> {
         cfg.array.as_ref()?;
         let d = cfg.device.clone().unwrap_or_default();
@@ -165,23 +165,20 @@ impl Stats {
     pub fn of(values: &[f64]) -> Stats {
         let n = values.len();
         if n == 0 {
+            let nan = f64::NAN;
             return Stats {
-                mean: f64::NAN,
-                std: f64::NAN,
-                min: f64::NAN,
-                max: f64::NAN,
+                mean: nan,
+                std: nan,
+                min: nan,
+                max: nan,
                 n,
             };
         }
         let mean = values.iter().sum::<f64>() / n as f64;
-        let var = if n > 1 {
-            values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1) as f64
-        } else {
-            0.0
-        };
+        let squares: f64 = values.iter().map(|v| (v - mean).powi(2)).sum();
         Stats {
             mean,
-            std: var.sqrt(),
+            std: (squares / (n - 1).max(1) as f64).sqrt(),
             min: values.iter().copied().fold(f64::INFINITY, f64::min),
             max: values.iter().copied().fold(f64::NEG_INFINITY, f64::max),
             n,
@@ -247,13 +244,7 @@ pub fn mean_epochs(instances: &[InstanceRecord]) -> Vec<EpochRecord> {
             };
             let alignment = first.epochs[e].alignment.as_ref().map(|a| {
                 (0..a.len())
-                    .map(|l| {
-                        instances
-                            .iter()
-                            .map(|i| i.epochs[e].alignment.as_ref().map_or(0.0, |v| v[l]))
-                            .sum::<f64>()
-                            / n
-                    })
+                    .map(|l| at(&|r| r.alignment.as_ref().map_or(0.0, |v| v[l])))
                     .collect()
             });
             EpochRecord {
@@ -399,14 +390,18 @@ impl<C: Serialize> RunReport<C> {
         self.instances.iter().any(|i| i.diverged.is_some())
     }
 
-    /// Writes the report atomically (temp file + rename), so an interrupted run leaves the
-    /// last complete report.
+    /// Writes the report atomically, so an interrupted run leaves the last complete report.
     pub fn save(&self, path: &std::path::Path) -> std::io::Result<()> {
-        let tmp = path.with_extension("json.partial");
-        std::fs::write(
-            &tmp,
-            serde_json::to_vec_pretty(self).map_err(std::io::Error::other)?,
-        )?;
-        std::fs::rename(tmp, path)
+        save_json(self, path)
     }
+}
+
+/// Writes `value` as pretty JSON to `path` atomically (a temporary file renamed over it).
+pub fn save_json<T: Serialize>(value: &T, path: &std::path::Path) -> std::io::Result<()> {
+    let tmp = path.with_extension("json.partial");
+    std::fs::write(
+        &tmp,
+        serde_json::to_vec_pretty(value).map_err(std::io::Error::other)?,
+    )?;
+    std::fs::rename(tmp, path)
 }

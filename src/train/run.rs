@@ -6,7 +6,7 @@ use crate::backend::Backend;
 use crate::config::ExperimentConfig;
 use crate::data::{self, Split};
 
-pub use super::options::{instance_settings, progress, RunOptions};
+pub use super::options::RunOptions;
 
 /// Loads the data, trains every epoch, evaluates, and returns (and optionally saves) the report.
 pub fn run(

@@ -16,8 +16,8 @@
 use std::path::Path;
 
 use super::epochs::{self, EpochHooks};
+use super::options::{instance_settings, RunOptions};
 use super::report::{Divergence, RunReport};
-use super::run::RunOptions;
 use super::wage_quant::{
     clip, init_limit_and_scale, normalize_by_shift, quantize, quantize_error, sigma,
 };
@@ -27,6 +27,7 @@ use crate::backend::{Backend, Gemm};
 use crate::config::{ExperimentConfig, WageConfig};
 use crate::cpu::gemm::gemm;
 use crate::data::{self, Split};
+use crate::nn::init::uniform_sym;
 use crate::nn::model::{Fc, Layer, Model};
 use crate::rng::Purpose;
 
@@ -62,25 +63,11 @@ impl WageMlp {
         let layers = sizes.len() - 1;
         let (mut w, mut scale, mut curves) = (vec![], vec![], vec![]);
         for l in 0..layers {
-            let (fi, fo) = (sizes[l], sizes[l + 1]);
+            let (fi, n) = (sizes[l], sizes[l] * sizes[l + 1]);
             let (limit, s) = init_limit_and_scale(fi, bits.weight_bits, bits.init_beta);
-            w.push(super::init::uniform_sym(
-                fi * fo,
-                limit,
-                seed,
-                Purpose::Init,
-                l as u32,
-            ));
+            w.push(uniform_sym(n, limit, seed, Purpose::Init, l as u32));
             scale.push(s);
-            curves.push(LayerCurves::spread(
-                dev.nl_ltp,
-                dev.nl_ltd,
-                dev.levels,
-                bits.nl_spread,
-                fi * fo,
-                seed,
-                l as u32,
-            ));
+            curves.push(LayerCurves::spread(&dev, bits.nl_spread, n, seed, l as u32));
         }
         let v = w.iter().map(|l| vec![0.0; l.len()]).collect();
         let law = UpdateLaw {
@@ -306,9 +293,8 @@ impl EpochHooks for WageRun<'_> {
             let mut x = Vec::with_capacity(rows * f);
             let mut y = Vec::with_capacity(rows);
             for &i in idx {
-                let i = i as usize;
-                x.extend_from_slice(&set.images[i * f..(i + 1) * f]);
-                y.push(set.labels[i]);
+                x.extend_from_slice(set.image(i as usize));
+                y.push(set.labels[i as usize]);
             }
             let (l, c) = net.step(&x, &y);
             a.0 += l;
@@ -384,7 +370,7 @@ pub fn run_on(
     let mut sizes = vec![split.train.features()];
     sizes.extend(&cfg.network.hidden);
     sizes.push(split.train.classes);
-    let settings = super::run::instance_settings(cfg);
+    let settings = instance_settings(cfg);
     let p = settings.len();
     let mut run = WageRun {
         nets: settings

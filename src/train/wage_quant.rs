@@ -33,13 +33,9 @@ pub fn shift(x: f32) -> f32 {
 /// QE in place: rescales `e` by the power of two nearest its largest magnitude, then clips and
 /// quantizes to `bits`. An all-zero tensor stays zero.
 pub fn quantize_error(e: &mut [f32], bits: u32) {
-    let max = e.iter().fold(0.0f32, |m, v| m.max(v.abs()));
-    if max == 0.0 || !max.is_finite() {
-        return;
-    }
-    let s = shift(max);
-    for v in e.iter_mut() {
-        *v = quantize(clip(*v / s, bits), bits);
+    if normalize_by_shift(e) {
+        e.iter_mut()
+            .for_each(|v| *v = quantize(clip(*v, bits), bits));
     }
 }
 

@@ -20,6 +20,7 @@
 //!    range once per update that moves the cell.
 
 use super::wage_quant::{clip, sigma, stochastic_round};
+use crate::config::DeviceConfig;
 use crate::rng::{key, normal, philox4x32_10, uniform, Purpose};
 use crate::xbar::nl::shape_from_nl;
 
@@ -36,20 +37,12 @@ impl Curve {
     /// The curve of nonlinearity label `nl` over `levels` pulses.
     pub fn from_nl(nl: f64, levels: u32) -> Curve {
         let p = levels as f64;
-        match shape_from_nl(nl) {
-            None => Curve {
-                a: f32::INFINITY,
-                b: 2.0,
-                levels: levels as f32,
-            },
-            Some(a) => {
-                let a = a * p * nl.signum();
-                Curve {
-                    a: a as f32,
-                    b: (2.0 / -(-p / a).exp_m1()) as f32,
-                    levels: levels as f32,
-                }
-            }
+        // A linear device has no shape: A = inf, and `weight`, `pulse` take the straight line.
+        let a = shape_from_nl(nl).map_or(f64::INFINITY, |a| a * p * nl.signum());
+        Curve {
+            a: a as f32,
+            b: (2.0 / -(-p / a).exp_m1()) as f32,
+            levels: levels as f32,
         }
     }
 
@@ -98,19 +91,11 @@ impl LayerCurves {
         }
     }
 
-    /// `n` cells whose labels are the nominal ones plus one N(0, spread) draw per cell shared by
-    /// both directions (NeuroSim's d2dVari). Labels are taken on NeuroSim's 0.01 grid, |NL| at
-    /// most 9; a draw landing exactly on 0 is a linear device.
-    #[allow(clippy::too_many_arguments)]
-    pub fn spread(
-        nl_ltp: f64,
-        nl_ltd: f64,
-        levels: u32,
-        spread: f64,
-        n: usize,
-        seed: u64,
-        layer: u32,
-    ) -> LayerCurves {
+    /// `n` cells whose labels are `dev`'s plus one N(0, spread) draw per cell shared by both
+    /// directions (NeuroSim's d2dVari). Labels are taken on NeuroSim's 0.01 grid, |NL| at most
+    /// 9; a draw landing exactly on 0 is a linear device.
+    pub fn spread(dev: &DeviceConfig, spread: f64, n: usize, seed: u64, layer: u32) -> LayerCurves {
+        let (nl_ltp, nl_ltd, levels) = (dev.nl_ltp, dev.nl_ltd, dev.levels);
         if spread == 0.0 {
             return Self::uniform(nl_ltp, nl_ltd, levels);
         }
@@ -168,15 +153,6 @@ pub struct Draws {
     pub step: u32,
 }
 
-/// What one layer's update did.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct UpdateStats {
-    /// Sum of |pulses| over the cells.
-    pub pulses: u64,
-    /// Cells whose weight moved by at least one gradient step.
-    pub moved: u64,
-}
-
 /// The device's response to `n` pulses (positive: potentiation) from weight `w`, clipped to the
 /// weight range.
 pub fn device_response(w: f32, n: f32, ltp: &Curve, ltd: &Curve, weight_bits: u32) -> f32 {
@@ -188,38 +164,26 @@ pub fn device_response(w: f32, n: f32, ltp: &Curve, ltd: &Curve, weight_bits: u3
 }
 
 /// Updates weights `w` in place from the normalised step `g` (already times the learning rate).
-pub fn update_layer(
-    w: &mut [f32],
-    g: &[f32],
-    curves: &LayerCurves,
-    law: &UpdateLaw,
-    draws: Draws,
-) -> UpdateStats {
+pub fn update_layer(w: &mut [f32], g: &[f32], curves: &LayerCurves, law: &UpdateLaw, draws: Draws) {
     let half = law.levels as f32 / 2.0;
     let cap = law.max_pulses as f32;
     let step = sigma(law.gradient_bits);
     let noise = 2.0 * law.c2c;
     let k_round = key(draws.seed, Purpose::Rounding, draws.layer);
     let k_c2c = key(draws.seed, Purpose::C2c, draws.layer);
-    let mut stats = UpdateStats::default();
     for (i, (wi, gi)) in w.iter_mut().zip(g).enumerate() {
         let n = (-(gi * half).round_ties_even()).clamp(-cap, cap);
         let (ltp, ltd) = curves.get(i);
         let target = device_response(*wi, n, ltp, ltd, law.weight_bits);
         let r = philox4x32_10([i as u32, draws.step, 0, 0], k_round);
         let k = stochastic_round(*wi - target, uniform(r[0]));
-        stats.pulses += n.abs() as u64;
         let mut next = *wi - k * step;
-        if k != 0.0 {
-            stats.moved += 1;
-            if noise > 0.0 {
-                let z = philox4x32_10([i as u32, draws.step, 0, 0], k_c2c);
-                next += noise * normal(z[0], z[1]);
-            }
+        if k != 0.0 && noise > 0.0 {
+            let z = philox4x32_10([i as u32, draws.step, 0, 0], k_c2c);
+            next += noise * normal(z[0], z[1]);
         }
         *wi = clip(next, law.weight_bits);
     }
-    stats
 }
 
 #[cfg(test)]
@@ -308,12 +272,10 @@ mod tests {
             layer: 0,
             step: 0,
         };
-        let s = update_layer(&mut w, &g, &curves, &law(0.0), d);
-        assert_eq!(s.pulses, 4 * n as u64);
+        update_layer(&mut w, &g, &curves, &law(0.0), d);
         let up = w.iter().filter(|v| **v == 0.0625).count();
         assert_eq!(up + w.iter().filter(|v| **v == 0.0).count(), n);
         assert!((up as f64 / n as f64 - 0.25).abs() < 0.01, "{up}");
-        assert_eq!(s.moved, up as u64);
         // c2c only on cells that moved, sigma = 2 * c2c.
         let mut w = vec![0.0f32; n];
         update_layer(&mut w, &g, &curves, &law(0.01), d);
@@ -333,7 +295,13 @@ mod tests {
 
     #[test]
     fn spread_draws_are_finite_and_centered() {
-        let c = LayerCurves::spread(1.75, 1.46, 32, 0.5, 5000, 7, 1);
+        let dev = DeviceConfig {
+            nl_ltp: 1.75,
+            nl_ltd: 1.46,
+            levels: 32,
+            ..Default::default()
+        };
+        let c = LayerCurves::spread(&dev, 0.5, 5000, 7, 1);
         assert_eq!(c.ltp.len(), 5000);
         for i in 0..5000 {
             let (a, b) = c.get(i);

@@ -219,7 +219,7 @@ fn saved_model_carries_the_wage_forward() {
     let acc_wage = hits_wage as f64 / n as f64;
     assert_eq!(acc_wage, r.instances[0].test_accuracy);
     // The float forward as `insitu eval` runs it.
-    let ev = insitu::train::eval::evaluate(&mut CpuBackend::new(), &cfg, &model, &[], &split, "m")
+    let ev = insitu::study::eval::evaluate(&mut CpuBackend::new(), &cfg, &model, &[], &split, "m")
         .expect("eval");
     let acc_float = hits_float as f64 / n as f64;
     assert_eq!(ev.float_accuracy, acc_float);

@@ -8,6 +8,7 @@ mod commands;
 mod config_errors;
 mod configs;
 mod data_loaders;
+mod eval_cost;
 mod fuzz_readers;
 mod hardening;
 mod module_order;

@@ -8,7 +8,7 @@ use insitu::cpu::CpuBackend;
 use insitu::data::{self, DataConfig, Split};
 use insitu::model_io;
 use insitu::nn::model::Layer;
-use insitu::train::eval::{evaluate, EvalReport};
+use insitu::study::eval::{evaluate, EvalReport};
 use insitu::train::{run, RunOptions};
 
 fn tmp(name: &str) -> PathBuf {
@@ -35,8 +35,7 @@ fn insitu_mlp(extra: &[&str]) -> ExperimentConfig {
 }
 
 fn eval_file(cfg: &ExperimentConfig, path: &Path, split: &Split) -> EvalReport {
-    let model = model_io::load(path).unwrap();
-    let cells = model_io::cells::from_bytes(&std::fs::read(path).unwrap()).unwrap();
+    let (model, cells) = insitu::study::eval::load(path).unwrap();
     evaluate(&mut CpuBackend::new(), cfg, &model, &cells, split, "test").unwrap()
 }
 
@@ -409,8 +408,6 @@ fn pytorch_exported_models_evaluate_on_crossbars() {
         eprintln!("{file}: float {}, crossbars {acc}", e.float_accuracy);
         assert!(e.float_accuracy > floor, "{file}: {}", e.float_accuracy);
         assert!(acc > floor - 0.05, "{file}: {acc}");
-        let model = model_io::load(Path::new(file)).unwrap();
-        let e = insitu::chip::run_cost::eval_cost(e, &model);
         assert!(e.cost.is_some());
     }
 }

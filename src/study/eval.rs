@@ -12,20 +12,25 @@
 //!
 //! Each instance's seed keys its frozen d2d and stuck cells and its read noise. Calibration
 //! happens at the first listed time (the chip is calibrated when it is first read); later
-//! times read the same cells with more drift and no recalibration.
+//! times read the same cells with more drift and no recalibration. The report's chip cost is
+//! that of the inference chip holding the evaluated model.
+
+use std::path::Path;
 
 use serde::Serialize;
 
-use super::insitu::knobs;
-use super::net_xbar_eval::{install, map_model, Cells, Twin};
-use super::options::instance_settings;
-use super::report::Stats;
-use super::trainer::{self, Trainer};
 use crate::backend::Backend;
+use crate::chip::run_cost::model_cost;
+use crate::chip::ChipReport;
 use crate::config::{AdcMode, ExperimentConfig};
 use crate::data::Split;
 use crate::gpu::AdapterSummary;
 use crate::nn::model::{ConvWeights, Layer, Model};
+use crate::train::insitu::knobs;
+use crate::train::net_xbar_eval::{install, map_model, Cells, Twin};
+use crate::train::options::instance_settings;
+use crate::train::report::{save_json, Stats};
+use crate::train::trainer::{self, Trainer};
 use crate::xbar::{LayerCells, Xbar};
 
 /// One instance's accuracy at one read time.
@@ -60,10 +65,9 @@ pub struct TimeSummary {
     pub max: f64,
 }
 
-/// An evaluation's report; `C` is the chip cost a layer above training attaches
-/// (`chip::run_cost`), nothing (`()`) as evaluation returns it.
+/// An evaluation's report.
 #[derive(Debug, Clone, Serialize)]
-pub struct EvalReport<C = ()> {
+pub struct EvalReport {
     pub version: String,
     pub adapter: AdapterSummary,
     pub backend: String,
@@ -79,21 +83,33 @@ pub struct EvalReport<C = ()> {
     pub float_accuracy: f64,
     pub instances: Vec<InstanceEval>,
     pub times: Vec<TimeSummary>,
-    /// The inference chip holding the model (typical activity).
+    /// The inference chip holding the evaluated model (typical activity); none without
+    /// `[array]`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub cost: Option<C>,
+    pub cost: Option<ChipReport>,
 }
 
-/// Mean, sample standard deviation, minimum and maximum at read time `t`.
-pub fn summary(t: f64, v: &[f64]) -> TimeSummary {
-    let s = Stats::of(v);
-    TimeSummary {
-        t,
-        mean: s.mean,
-        std: s.std,
-        min: s.min,
-        max: s.max,
+impl TimeSummary {
+    /// Mean, sample standard deviation, minimum and maximum of `v` at read time `t`.
+    fn of(t: f64, v: &[f64]) -> TimeSummary {
+        let s = Stats::of(v);
+        TimeSummary {
+            t,
+            mean: s.mean,
+            std: s.std,
+            min: s.min,
+            max: s.max,
+        }
     }
+}
+
+/// The model in `path` and the programmed cells it carries (none for a float model).
+pub fn load(path: &Path) -> anyhow::Result<(Model, Vec<(usize, LayerCells)>)> {
+    let at = |e: anyhow::Error| anyhow::anyhow!("{}: {e}", path.display());
+    let bytes = std::fs::read(path).map_err(|e| at(e.into()))?;
+    let model = crate::model_io::from_bytes(&bytes).map_err(at)?;
+    let cells = crate::model_io::cells::from_bytes(&bytes).map_err(at)?;
+    Ok((model, cells))
 }
 
 /// The programmed cells of the file as crossbar layers when they fit `model` on `xb`, else
@@ -111,6 +127,7 @@ fn saved_cells(
         ));
     }
     let a = &xb.array;
+    let layout = (a.weight_bits, a.cell_bits, a.mapping);
     let g_min = (1.0 / xb.device.on_off) as f32;
     let mut out = Vec::with_capacity(n);
     for (l, c) in saved {
@@ -121,7 +138,6 @@ fn saved_cells(
                 ConvWeights::Penni(_) => None,
             },
         };
-        let layout = (a.weight_bits, a.cell_bits, a.mapping);
         if shape != Some((c.fan_in, c.fan_out)) {
             return Err(format!("layer {l}'s cells do not match its weights"));
         }
@@ -151,8 +167,8 @@ fn needs_calibration(cells: &[Cells]) -> bool {
 }
 
 /// Evaluates `model` (with the programmed cells `saved` of its file, possibly none) on the
-/// experiment's crossbars for every population instance and drift time; without `[array]`,
-/// in float only. `model_name` labels the report.
+/// experiment's crossbars for every population instance and drift time, with the cost of the
+/// chip holding it; without `[array]`, in float only. `model_name` labels the report.
 pub fn evaluate(
     be: &mut dyn Backend,
     cfg: &ExperimentConfig,
@@ -192,32 +208,34 @@ pub fn evaluate(
         float_accuracy,
         instances: Vec::new(),
         times: Vec::new(),
-        cost: None,
+        cost: model_cost(cfg, model),
     };
     let Some(array) = &cfg.array else {
         return Ok(report);
     };
     let xb = cfg.xbar(array);
     xb.validate(false)?;
-    let drift = xb.device.drift.clone();
-    let from_file = if saved.is_empty() {
-        None
-    } else {
-        match saved_cells(model, saved, &xb) {
-            Ok(c) => Some(c),
-            Err(why) => {
-                report.note = Some(format!(
-                    "programmed conductances not used ({why}); the weights are mapped instead"
-                ));
-                None
-            }
+    let drift = &xb.device.drift;
+    // The chip read `time` seconds after programming.
+    let at = |time: f64| {
+        let mut x = xb.clone();
+        x.device.drift = drift.at(time);
+        x
+    };
+    let from_file = match (!saved.is_empty()).then(|| saved_cells(model, saved, &xb)) {
+        Some(Err(why)) => {
+            report.note = Some(format!(
+                "programmed conductances not used ({why}); the weights are mapped instead"
+            ));
+            None
         }
+        cells => cells.and_then(Result::ok),
     };
-    report.weights = if from_file.is_some() {
-        "programmed conductances".into()
-    } else {
-        "mapped weights".into()
-    };
+    report.weights = match from_file {
+        Some(_) => "programmed conductances",
+        None => "mapped weights",
+    }
+    .into();
     for (i, (inst, &seed)) in insts.iter().zip(&seeds).enumerate() {
         let k = knobs(cfg, inst, seed);
         let mut cells = match &from_file {
@@ -225,10 +243,8 @@ pub fn evaluate(
             None => map_model(model, &xb),
         };
         if array.adc_mode == AdcMode::Calibrated && needs_calibration(&cells) {
-            let mut at0 = xb.clone();
-            at0.device.drift = drift.at(drift.times[0]);
             let twin = Twin {
-                xb: &at0,
+                xb: &at(drift.times[0]),
                 knobs: &k,
                 seed: None,
             };
@@ -238,13 +254,11 @@ pub fn evaluate(
         }
         let mut points = Vec::new();
         for &time in &drift.times {
-            let mut at = xb.clone();
-            at.device.drift = drift.at(time);
             install(
                 t.be,
                 &mut t.nets[0],
                 cfg,
-                &at,
+                &at(time),
                 std::slice::from_ref(&k),
                 vec![cells.clone()],
                 false,
@@ -277,37 +291,15 @@ pub fn evaluate(
                 .iter()
                 .map(|r| r.points[j].test_accuracy)
                 .collect();
-            summary(time, &acc)
+            TimeSummary::of(time, &acc)
         })
         .collect();
     Ok(report)
 }
 
 impl EvalReport {
-    /// The same report with the chip cost `cost`.
-    pub fn with_cost<C>(self, cost: Option<C>) -> EvalReport<C> {
-        EvalReport {
-            version: self.version,
-            adapter: self.adapter,
-            backend: self.backend,
-            config: self.config,
-            model: self.model,
-            weights: self.weights,
-            note: self.note,
-            float_accuracy: self.float_accuracy,
-            instances: self.instances,
-            times: self.times,
-            cost,
-        }
-    }
-}
-
-impl<C: Serialize> EvalReport<C> {
     /// Writes the report as JSON, atomically.
-    pub fn save(&self, path: &std::path::Path) -> anyhow::Result<()> {
-        let tmp = path.with_extension("json.partial");
-        std::fs::write(&tmp, serde_json::to_vec_pretty(self)?)
-            .and_then(|_| std::fs::rename(&tmp, path))
-            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+    pub fn save(&self, path: &Path) -> anyhow::Result<()> {
+        save_json(self, path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
     }
 }
