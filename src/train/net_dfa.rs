@@ -225,7 +225,14 @@ impl Net {
     /// With feedback arrays: conv layer `l`'s block `[B][C_out pos]` of the stacked signals
     /// permuted into its channel-major map `dy` (`[C_out][B pos]` per instance). An FC layer
     /// reads its block in place (`fc_delta`).
-    fn array_error(&self, be: &mut dyn Backend, fa: &FeedbackArray, l: usize, dy: Buf, rows: usize) {
+    fn array_error(
+        &self,
+        be: &mut dyn Backend,
+        fa: &FeedbackArray,
+        l: usize,
+        dy: Buf,
+        rows: usize,
+    ) {
         let Kind::Conv { geom: g, .. } = self.layers[l].kind else {
             return;
         };

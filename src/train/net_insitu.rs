@@ -136,7 +136,10 @@ pub(super) fn install_feedback(
     knobs: &[crate::xbar::Knobs],
 ) -> anyhow::Result<()> {
     let (offsets, width) = FeedbackArray::layout(&net_dfa::signal_sizes(net, cfg.train.dfa_scope));
-    let what = format!("DFA's feedback array ({width} outputs, {} instances)", cells.len());
+    let what = format!(
+        "DFA's feedback array ({width} outputs, {} instances)",
+        cells.len()
+    );
     crate::backend::xbar::check_cells(&*be, &what, &cells[0], cells.len())?;
     let id = be.xbar_create(fx, cells, knobs.to_vec());
     let signals = be.alloc(net.instances * net.hyper.batch * width.max(1));

@@ -10,7 +10,7 @@ use insitu::config::ExperimentConfig;
 use insitu::cpu::CpuBackend;
 use insitu::data::{Dataset, Split};
 use insitu::nn::model::Model;
-use insitu::train::net::{Kind, Net};
+use insitu::train::net::Kind;
 use insitu::train::net_dfa;
 use insitu::train::trainer::{self, Trainer};
 
@@ -82,7 +82,13 @@ fn projection_errors(be: &mut dyn Backend, bits: u32) -> Vec<(f32, f32)> {
     net.loss(be, rows);
     let e = be.read(net.layers.last().unwrap().dout);
     net.backward(be, rows);
-    let fa = net.dfa.as_ref().unwrap().array.as_ref().expect("a feedback array");
+    let fa = net
+        .dfa
+        .as_ref()
+        .unwrap()
+        .array
+        .as_ref()
+        .expect("a feedback array");
     let signals = be.read(fa.signals);
     let stacked = net_dfa::stacked(be, net, 0);
     let bmax = stacked.iter().fold(0f32, |a, v| a.max(v.abs()));
@@ -134,7 +140,11 @@ fn projection_approaches_float(be: &mut dyn Backend, what: &str) {
     // At most `cell_bits` (8): one cell per weight, so no slice shifts the ADC's error up.
     for bits in [4, 6, 8] {
         let errs = projection_errors(be, bits);
-        assert_eq!(errs.len(), 3, "{what}: two conv layers and a hidden FC layer");
+        assert_eq!(
+            errs.len(),
+            3,
+            "{what}: two conv layers and a hidden FC layer"
+        );
         for (l, &(err, bound)) in errs.iter().enumerate() {
             assert!(
                 err <= bound,
@@ -206,7 +216,11 @@ fn gpu_and_cpu_agree_on_conv_training_with_feedback_arrays() {
             .filter(|(p, q)| (*p - *q).abs() > 1e-3 * lim)
             .count();
         // A stochastic rounding right at a threshold may go either way.
-        assert!(off * 10 <= wa.len(), "layer {l}: {off} of {} differ", wa.len());
+        assert!(
+            off * 10 <= wa.len(),
+            "layer {l}: {off} of {} differ",
+            wa.len()
+        );
     }
     for (a, b) in ac.iter().zip(ag) {
         assert_eq!(a.vectors_forward, b.vectors_forward);
@@ -249,4 +263,3 @@ fn quantized_conv_feedback_changes_the_run() {
     assert!(losses.iter().all(|l| l.is_finite()), "{losses:?}");
     assert_ne!(losses[0], losses[1]);
 }
-
