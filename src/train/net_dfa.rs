@@ -4,8 +4,9 @@
 //! `[B][C_out P]` is permuted into the channel-major `[C_out][B P]` map. Under
 //! `DfaScope::FcHead` only the hidden FC layers get projections; the first FC layer's error is
 //! backpropagated into the conv stack as under BP. With quantized feedback arrays
-//! (`array.feedback_bits` > 0, FC signals only) the stacked matrix `[S][classes]` lives on one
-//! fixed crossbar array, read once per step into every FC layer's block of `[B][S]`.
+//! (`array.feedback_bits` > 0) the stacked matrix `[S][classes]` lives on one fixed crossbar
+//! array, read once per step into every layer's block of `[B][S]`: an FC layer's error is its
+//! block, a conv layer's is its block permuted into the channel-major map.
 
 use super::init;
 use super::net::{permute, Kind, Net};
@@ -190,7 +191,8 @@ impl Net {
             return false;
         };
         let dfa = self.dfa.as_ref().expect("checked above");
-        if dfa.array.is_some() {
+        if let Some(fa) = &dfa.array {
+            self.array_error(be, fa, l, dy, rows);
             return true;
         }
         let last = self.layers.last().expect("a network has layers");
@@ -216,6 +218,30 @@ impl Net {
             }
         }
         true
+    }
+}
+
+impl Net {
+    /// With feedback arrays: conv layer `l`'s block `[B][C_out pos]` of the stacked signals
+    /// permuted into its channel-major map `dy` (`[C_out][B pos]` per instance). An FC layer
+    /// reads its block in place (`fc_delta`).
+    fn array_error(
+        &self,
+        be: &mut dyn Backend,
+        fa: &FeedbackArray,
+        l: usize,
+        dy: Buf,
+        rows: usize,
+    ) {
+        let Kind::Conv { geom: g, .. } = self.layers[l].kind else {
+            return;
+        };
+        let off = fa.offsets[l].expect("a layer with feedback has a block");
+        let stride = self.hyper.batch * fa.width;
+        let p = permute(rows, g.c_out, g.positions())
+            .rows(off, fa.width)
+            .instances(self.instances, stride);
+        be.permute(fa.signals, dy, &p);
     }
 }
 

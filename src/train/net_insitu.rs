@@ -6,10 +6,10 @@
 //! batch (at most 16 images for conv nets) run through the freshly programmed arrays on a CPU
 //! twin of the network, the same twin crossbar evaluation and recalibration during training
 //! calibrate on (`net_xbar_eval::calibrate`). DFA's feedback is ideal, or with
-//! `array.feedback_bits` > 0 (FC-only networks) one fixed quantized array (`net_dfa`).
+//! `array.feedback_bits` > 0 one fixed quantized array holding every layer's (`net_dfa`).
 
 use super::insitu::{knobs, map_layers};
-use super::net::{Kind, Net, Weights};
+use super::net::{Net, Weights};
 use super::net_dfa::{self, FeedbackArray};
 use super::net_instances::view;
 use super::net_xbar_eval::{self as twin, Cells};
@@ -56,7 +56,7 @@ fn dense_weights(model: &Model, l: usize) -> anyhow::Result<(&[f32], usize, usiz
 /// `models[i]`) with the knobs of population instance `insts[i]` drawn from `seeds[i]`; with
 /// `adc_mode = "calibrated"` each instance's ADC ranges are first calibrated on the start of
 /// `calib`. DFA's feedback, when the net has it, goes on a quantized array with
-/// `array.feedback_bits` > 0 (FC-only networks), else stays digital (ideal projection).
+/// `array.feedback_bits` > 0, else stays digital (ideal projection).
 pub fn attach(
     be: &mut dyn Backend,
     net: &mut Net,
@@ -101,14 +101,13 @@ pub fn attach(
     }
     twin::install(be, net, cfg, &xb, &all_knobs, all_cells, true, false)?;
     if let Some(fx) = &fx {
-        install_feedback(be, net, cfg, fx, all_fb, &all_knobs);
+        install_feedback(be, net, cfg, fx, all_fb, &all_knobs)?;
     }
     Ok(())
 }
 
 /// The settings of DFA's quantized feedback array (`array.feedback_bits` > 0): the array's,
-/// with the feedback's bits per weight. None for an ideal projection; an error where a conv
-/// layer gets a DFA signal (conv signals are projected digitally).
+/// with the feedback's bits per weight. None for an ideal projection.
 pub(super) fn feedback_xbar(cfg: &ExperimentConfig, net: &Net) -> anyhow::Result<Option<Xbar>> {
     let (Some(array), Some(_)) = (&cfg.array, &net.dfa) else {
         return Ok(None);
@@ -116,16 +115,6 @@ pub(super) fn feedback_xbar(cfg: &ExperimentConfig, net: &Net) -> anyhow::Result
     if array.feedback_bits == 0 {
         return Ok(None);
     }
-    let conv = net
-        .layers
-        .iter()
-        .any(|lb| matches!(lb.kind, Kind::Conv { .. }));
-    anyhow::ensure!(
-        !conv,
-        "array.feedback_bits = {}: conv networks under DFA use an ideal (digital) feedback \
-         projection; allowed: 0",
-        array.feedback_bits
-    );
     let mut fa = array.clone();
     fa.weight_bits = array.feedback_bits;
     fa.cell_bits = fa.cell_bits.min(array.feedback_bits);
@@ -145,8 +134,13 @@ pub(super) fn install_feedback(
     fx: &Xbar,
     cells: Vec<LayerCells>,
     knobs: &[crate::xbar::Knobs],
-) {
+) -> anyhow::Result<()> {
     let (offsets, width) = FeedbackArray::layout(&net_dfa::signal_sizes(net, cfg.train.dfa_scope));
+    let what = format!(
+        "DFA's feedback array ({width} outputs, {} instances)",
+        cells.len()
+    );
+    crate::backend::xbar::check_cells(&*be, &what, &cells[0], cells.len())?;
     let id = be.xbar_create(fx, cells, knobs.to_vec());
     let signals = be.alloc(net.instances * net.hyper.batch * width.max(1));
     if let Some(dfa) = &mut net.dfa {
@@ -157,6 +151,7 @@ pub(super) fn install_feedback(
             offsets,
         });
     }
+    Ok(())
 }
 
 impl NetXbar {

@@ -236,7 +236,7 @@ impl Twin<'_> {
         )?;
         let fx = feedback.as_ref().map(|(fx, _)| *fx);
         if let Some((fx, c)) = feedback {
-            super::net_insitu::install_feedback(&mut cpu, &mut twin, cfg, fx, vec![c], knobs);
+            super::net_insitu::install_feedback(&mut cpu, &mut twin, cfg, fx, vec![c], knobs)?;
         }
         cpu.write(twin.x, &calib.images[..rows * calib.features()]);
         twin.forward(&mut cpu, rows);

@@ -363,22 +363,6 @@ fn config_errors_name_the_field() {
         e.contains("dfa_scope") && e.contains("conv") && e.contains("all") && e.contains("fc_head"),
         "{e}"
     );
-    let cfg = config(&["train.rule=\"dfa\"", "array.feedback_bits=4"]);
-    let s = split(4);
-    let err = trainer::train(
-        &mut CpuBackend::new(),
-        &cfg,
-        &s,
-        &RunOptions::default(),
-        None,
-    )
-    .map(|_| ())
-    .expect_err("feedback arrays are refused")
-    .to_string();
-    assert!(
-        err.contains("array.feedback_bits") && err.contains('4') && err.contains('0'),
-        "{err}"
-    );
 }
 
 #[test]

@@ -8,6 +8,7 @@ mod cnn;
 mod cnn_gradients;
 mod cnn_insitu;
 mod cnn_population;
+mod conv_feedback;
 mod eval_data;
 mod insitu;
 mod mlp;
