@@ -209,9 +209,13 @@ fn saves_instance_zero(cfg: &ExperimentConfig, tag: &str) {
 fn fc_and_conv_populations_are_one_network() {
     use insitu::train::trainer::{self, Trainer};
     let s = split();
-    for (arch, nets, per_net) in [("FC12-FC6", 1, 3), (ARCH, 1, 3)] {
+    for (arch, nets, per_net) in [
+        ("FC12-FC6", 1, 4),
+        (ARCH, 1, 4),
+        ("C4b-R4-R8s2-G-FC6", 1, 4),
+    ] {
         let cfg = float_config(&[&format!("network.arch=\"{arch}\"")]);
-        let models: Vec<_> = (0..3)
+        let models: Vec<_> = (0..4)
             .map(|seed| trainer::init_model_seeded(&cfg, &s, seed).unwrap())
             .collect();
         let inst: Vec<_> = models.iter().zip(0..).collect();
