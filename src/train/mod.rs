@@ -8,6 +8,7 @@ pub mod insitu;
 pub mod net;
 mod net_alignment;
 pub mod net_block;
+mod net_conv_instances;
 pub mod net_dfa;
 pub mod net_insitu;
 pub mod net_instances;

@@ -37,12 +37,13 @@ pub struct LayerBufs {
     pub pool: Option<PoolKind>,
     pub weights: Weights,
     pub bias: Param,
-    /// Post-activation output (conv `[C_out][B P]`, FC `[B][N]`) and its gradient.
+    /// Post-activation output (conv `[P][C_out][B OH OW]`, FC `[P][B][N]`) and its gradient.
     pub out: Buf,
     pub dout: Buf,
     /// Pooled maps and their gradient.
     pub pooled: Option<(Buf, Buf)>,
-    /// FC after conv: flattened input `[B][C H W]` and its gradient.
+    /// FC after conv: flattened input `[P][B][C H W]` (dense for the batch's rows) and its
+    /// gradient.
     pub flat: Option<(Buf, Buf)>,
     /// Batch norm of the conv output, and then the activated maps and their gradient (`out`
     /// keeps the conv output the weight products read).
@@ -55,8 +56,8 @@ pub struct LayerBufs {
 pub struct Net {
     pub hyper: Hyper,
     /// Population instances P held in every buffer (`[P][...]`, each instance its own
-    /// weights, learning rate and crossbar cells): 1, or more for FC-only networks, whose
-    /// kernels run all P in one dispatch.
+    /// weights, learning rate and crossbar cells), every kernel running all P in one dispatch
+    /// (1 for networks with PENNI layers).
     pub instances: usize,
     pub input: [usize; 3],
     pub layers: Vec<LayerBufs>,
@@ -104,8 +105,7 @@ impl Net {
         Self::with_instances(be, &[model], hyper, shared)
     }
 
-    /// [`Net::with_batch`] holding one instance per model (equal shapes); more than one
-    /// only for FC-only networks.
+    /// [`Net::with_batch`] holding one instance per model (equal shapes, `stackable`).
     pub fn with_instances(
         be: &mut dyn Backend,
         models: &[&Model],
@@ -135,6 +135,7 @@ impl Net {
         );
         let b = hyper.batch;
         let dims = model.dims();
+        // Scratch sizes per instance.
         let mut cols_len = 1;
         let mut maps_len = 1;
         let mut out_len = 1;
@@ -144,59 +145,9 @@ impl Net {
             let [c, h, w] = dims[l];
             let lb = match layer {
                 Layer::Conv(v) => {
-                    let geom = model.geom(l).unwrap();
-                    let n = b * geom.positions();
-                    cols_len = cols_len.max(geom.fan_in() * n);
-                    out_len = out_len.max(v.c_out * n);
                     widest = widest.max(v.c_out);
-                    let skip = v
-                        .shortcut
-                        .as_ref()
-                        .map(|sc| SkipBufs::new(be, sc, dims[sc.from + 1], b));
-                    if let Some(p) = skip.as_ref().and_then(|s| s.proj.as_ref()) {
-                        let pn = b * p.geom.positions();
-                        cols_len = cols_len.max(p.geom.fan_in() * pn);
-                        out_len = out_len.max(p.geom.c_out * pn);
-                    }
-                    let bn = v.bn.as_ref().map(|x| BnBufs::new(be, x));
-                    let post = bn
-                        .is_some()
-                        .then(|| (be.alloc(v.c_out * n), be.alloc(v.c_out * n)));
-                    let weights = match &v.weights {
-                        ConvWeights::Dense(w) => Weights::Dense(Param::new(be, w)),
-                        ConvWeights::Penni(p) => {
-                            maps_len = maps_len.max(p.d * v.c_in * n);
-                            let kernel = v.c_out * geom.fan_in();
-                            Weights::Penni {
-                                d: p.d,
-                                basis: Param::new(be, &p.basis),
-                                coef: Param::new(be, &p.coef),
-                                w: be.alloc(kernel),
-                                gw: be.alloc(kernel),
-                            }
-                        }
-                    };
-                    let pooled = v.pool.map(|k| {
-                        let (oh, ow) = pool::out_size(k, geom.out_h(), geom.out_w());
-                        let len = v.c_out * b * oh * ow;
-                        (be.alloc(len), be.alloc(len))
-                    });
-                    LayerBufs {
-                        kind: Kind::Conv {
-                            geom,
-                            layout: if l == 0 { Layout::Nchw } else { Layout::Cnhw },
-                        },
-                        pool: v.pool,
-                        weights,
-                        bias: Param::new(be, &v.bias),
-                        out: be.alloc(v.c_out * n),
-                        dout: be.alloc(v.c_out * n),
-                        pooled,
-                        flat: None,
-                        bn,
-                        post,
-                        skip,
-                    }
+                    let scratch = (&mut cols_len, &mut out_len, &mut maps_len);
+                    super::net_block::upload(be, models, l, b, scratch)
                 }
                 Layer::Fc(f) => {
                     let from_conv = (l > 0 && matches!(model.layers[l - 1], Layer::Conv(_)))
@@ -213,7 +164,10 @@ impl Net {
                         out: be.alloc(p * b * f.fan_out),
                         dout: be.alloc(p * b * f.fan_out),
                         pooled: None,
-                        flat: from_conv.map(|_| (be.alloc(b * f.fan_in), be.alloc(b * f.fan_in))),
+                        flat: from_conv.map(|_| {
+                            let len = p * b * f.fan_in;
+                            (be.alloc(len), be.alloc(len))
+                        }),
                         bn: None,
                         post: None,
                         skip: None,
@@ -236,15 +190,15 @@ impl Net {
             stats: be.alloc(2 * p * b),
             acc: be.alloc(4 * p),
             lr,
-            cols: be.alloc(cols_len),
-            cols_t: be.alloc(cols_len),
-            dout_t: be.alloc(out_len),
+            cols: be.alloc(p * cols_len),
+            cols_t: be.alloc(p * cols_len),
+            dout_t: be.alloc(p * out_len),
             maps: be.alloc(maps_len),
             inference_form: false,
             xbar: None,
             dfa: None,
             training: true,
-            zeros: be.alloc(widest),
+            zeros: be.alloc(p * widest),
             trained_from: 0,
         })
     }
@@ -285,26 +239,26 @@ impl Net {
             let act = self.act(l);
             let lb = &self.layers[l];
             match &lb.kind {
-                Kind::Conv { geom, layout } => {
-                    let g = *geom;
-                    let n = (rows * g.positions()) as u32;
-                    be.im2col(input, self.cols, &g.im2col(rows, *layout));
+                Kind::Conv { geom: g, .. } => {
+                    let ops = self.conv_ops(l, rows);
+                    // Every instance's channels at once.
+                    let (c, n) = (self.instances * g.c_out, ops.n());
+                    be.im2col(input, self.cols, &ops.im2col());
                     self.conv_product(be, l, rows);
-                    let n = n as usize;
                     if lb.bn.is_none() && lb.skip.is_none() {
-                        be.bias_act(lb.out, lb.bias.w, &channel_view(g.c_out, n, act));
+                        be.bias_act(lb.out, lb.bias.w, &channel_view(c, n, act));
                     } else {
                         // z = W x + b, then BN, the shortcut, and the activation in place.
-                        be.bias_act(lb.out, lb.bias.w, &channel_view(g.c_out, n, 0));
+                        be.bias_act(lb.out, lb.bias.w, &channel_view(c, n, 0));
                         let y = lb.act_buf();
                         if let Some(bn) = &lb.bn {
                             bn.forward(be, lb.out, y, n, self.training);
                         }
                         self.shortcut_forward(be, l, y, rows);
-                        be.bias_act(y, self.zeros, &channel_view(g.c_out, n, act));
+                        be.bias_act(y, self.zeros, &channel_view(c, n, act));
                     }
                     if let (Some(k), Some((p, _))) = (lb.pool, lb.pooled) {
-                        let prm = pool::params(k, g.c_out * rows, g.out_h(), g.out_w());
+                        let prm = pool::params(k, c * rows, g.out_h(), g.out_w());
                         be.pool(lb.act_buf(), p, &prm);
                     }
                 }
@@ -313,7 +267,10 @@ impl Net {
                 } => {
                     let src = match (from_conv, lb.flat) {
                         (Some((c, hw)), Some((flat, _))) => {
-                            be.permute(input, flat, &permute(*c, rows, *hw));
+                            // Per instance `[C][rows][OH OW] -> [rows][C OH OW]`.
+                            let prm =
+                                permute(*c, rows, *hw).instances(self.instances, c * rows * hw);
+                            be.permute(input, flat, &prm);
                             flat
                         }
                         _ => input,
@@ -391,20 +348,20 @@ impl Net {
             let act = self.act(l);
             let lb = &self.layers[l];
             match &lb.kind {
-                Kind::Conv { geom, layout } => {
-                    let g = *geom;
-                    let n = (rows * g.positions()) as u32;
+                Kind::Conv { geom: g, .. } => {
+                    let ops = self.conv_ops(l, rows);
+                    let (c, n) = (self.instances * g.c_out, ops.n() as u32);
                     let (y, dy) = (lb.act_buf(), lb.act_grad());
                     if self.dfa_error(be, l, dy, rows) {
                         // DFA: the projected error replaces the pooled maps' gradient.
                     } else if let (Some(k), Some((_, dp))) = (lb.pool, lb.pooled) {
-                        let prm = pool::backward_params(k, g.c_out * rows, g.out_h(), g.out_w());
+                        let prm = pool::backward_params(k, c * rows, g.out_h(), g.out_w());
                         be.pool_backward(y, dp, dy, &prm);
                     }
                     let view = ActParams {
                         rows: n,
                         cols: 1,
-                        count: g.c_out as u32 * n,
+                        count: c as u32 * n,
                         act,
                         ld0: 1,
                         off0: 0,
@@ -423,12 +380,12 @@ impl Net {
                         lb.bias.g,
                         lb.dout,
                         &ActParams {
-                            count: g.c_out as u32,
+                            count: c as u32,
                             stride0: 1,
                             ..view
                         },
                     );
-                    be.im2col(input, self.cols, &g.im2col(rows, *layout));
+                    be.im2col(input, self.cols, &ops.im2col());
                     self.conv_grads(be, l, rows, din);
                     if let Some(din) = din {
                         self.add_skip_grads(be, l, din, rows);

@@ -21,7 +21,7 @@ pub struct NetDfa {
     /// Per layer: its feedback matrix `[S_l][classes]`, None where the error arrives by BP
     /// (the output layer, and conv layers under `FcHead`).
     pub feedback: Vec<Option<Buf>>,
-    /// Scratch for a conv layer's projection `[B][C_out P]`.
+    /// Scratch for a conv layer's projection `[P][B][C_out OH OW]`.
     proj: Buf,
     /// The feedback on a crossbar array, when quantized.
     pub array: Option<FeedbackArray>,
@@ -127,7 +127,7 @@ pub fn attach(be: &mut dyn Backend, net: &mut Net, scope: DfaScope, kind: Feedba
     net.dfa = Some(NetDfa {
         scope,
         feedback,
-        proj: be.alloc(net.hyper.batch * conv_max),
+        proj: be.alloc(net.instances * net.hyper.batch * conv_max),
         array: None,
     });
 }
@@ -202,10 +202,15 @@ impl Net {
         let (e, classes) = (last.dout, fan_out as u32);
         match self.layers[l].kind {
             Kind::Conv { geom: g, .. } => {
-                let s = (g.c_out * g.positions()) as u32;
-                let prj = Gemm::dense(rows as u32, s, classes, false, true, 1);
+                // `[P][rows][S] = e[P][rows][classes] fb[P][S][classes]^T`, then per instance
+                // `[rows][C_out][OH OW] -> [C_out][rows][OH OW]`.
+                let (s, p) = (g.c_out * g.positions(), self.instances);
+                let mut prj = Gemm::dense(rows as u32, s as u32, classes, false, true, p as u32);
+                prj.params.stride_a = self.hyper.batch as u32 * classes;
+                prj.params.stride_b = s as u32 * classes;
                 be.gemm(e, fb, dfa.proj, &prj);
-                be.permute(dfa.proj, dy, &permute(rows, g.c_out, g.positions()));
+                let t = permute(rows, g.c_out, g.positions()).instances(p, rows * s);
+                be.permute(dfa.proj, dy, &t);
             }
             Kind::Fc { fan_out, .. } => {
                 let (b, fo) = (self.hyper.batch as u32, fan_out as u32);

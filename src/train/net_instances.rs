@@ -1,11 +1,13 @@
-//! The population axis of a network's buffers: an FC-only network holds P instances in one
+//! The population axis of a network's buffers: a network holds P instances of one shape in one
 //! set of buffers (`[P][...]`: weights, biases, activations, errors, learning rates, one
 //! crossbar layer of P instances per weight layer) and runs every kernel for all P in one
-//! dispatch, with per-instance strides. Networks with conv layers hold one instance.
+//! dispatch, with per-instance strides. Conv maps are `[P][C][B OH OW]`, so the kernels without
+//! a weight (im2col, col2im, bias, activation, pooling, batch norm, shortcuts) see P C channels.
+//! PENNI layers keep one instance per network.
 
 use crate::backend::xbar::MatView;
 use crate::backend::*;
-use crate::nn::model::{Layer, Model};
+use crate::nn::model::{Conv, ConvWeights, Layer, Model};
 
 /// Optimiser and loss settings of a network on a backend.
 #[derive(Debug, Clone, Copy)]
@@ -24,23 +26,47 @@ pub(super) fn permute(a: usize, b: usize, s: usize) -> PermuteParams {
     PermuteParams::new(a, b, s)
 }
 
-/// Whether one network may hold every model as an instance: FC-only models of one shape.
+/// Whether one network may hold every model as an instance: models of one shape without
+/// PENNI layers (their two-step kernels have no instance axis).
 pub fn stackable(models: &[&Model]) -> bool {
-    let fc_only = |m: &Model| m.layers.iter().all(|l| matches!(l, Layer::Fc(_)));
-    let shape = |m: &Model| {
-        let dims: Vec<(usize, usize)> = m
-            .layers
-            .iter()
-            .filter_map(|l| match l {
-                Layer::Fc(f) => Some((f.fan_in, f.fan_out)),
-                Layer::Conv(_) => None,
-            })
-            .collect();
-        (m.input, dims)
+    let first = shape(models[0]);
+    first.is_some() && models.iter().all(|m| shape(m) == first)
+}
+
+/// What instances of one network share: every layer's shape, pooling, batch norm and
+/// shortcut; None for a model with PENNI layers.
+fn shape(m: &Model) -> Option<(Vec<String>, [usize; 3])> {
+    let conv = |c: &Conv| match c.weights {
+        ConvWeights::Dense(_) => Some(format!(
+            "{} {} {} {} {} {:?} {:?}",
+            c.c_in,
+            c.c_out,
+            c.k,
+            c.stride,
+            c.pad,
+            c.pool,
+            c.bn.as_ref().map(|b| b.channels()),
+        )),
+        ConvWeights::Penni(_) => None,
     };
-    models
+    let layers = m
+        .layers
         .iter()
-        .all(|m| fc_only(m) && shape(m) == shape(models[0]))
+        .map(|l| match l {
+            Layer::Fc(f) => Some(format!("fc {} {}", f.fan_in, f.fan_out)),
+            Layer::Conv(c) => {
+                let sc = match &c.shortcut {
+                    None => String::new(),
+                    Some(s) => match &s.proj {
+                        None => format!(" +{}", s.from),
+                        Some(p) => format!(" +{} {}", s.from, conv(p)?),
+                    },
+                };
+                Some(format!("conv {}{sc}", conv(c)?))
+            }
+        })
+        .collect::<Option<Vec<_>>>()?;
+    Some((layers, m.input))
 }
 
 /// Refuses more than one instance unless the models are stackable.
@@ -48,9 +74,17 @@ pub(super) fn check_instances(models: &[&Model]) -> anyhow::Result<()> {
     anyhow::ensure!(!models.is_empty(), "a network needs at least one instance");
     anyhow::ensure!(
         models.len() == 1 || stackable(models),
-        "only FC-only networks of one shape hold several instances in one network"
+        "only networks of one shape without PENNI layers hold several instances in one network"
     );
     Ok(())
+}
+
+/// `part` of every model, one instance after another.
+pub(super) fn concat<'m>(models: &[&'m Model], part: impl Fn(&'m Model) -> &'m [f32]) -> Vec<f32> {
+    models
+        .iter()
+        .flat_map(|m| part(m).iter().copied())
+        .collect()
 }
 
 /// FC layer `l`'s weights (`weight`) or biases of every model, one instance after another.

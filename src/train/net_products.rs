@@ -2,10 +2,12 @@
 //! and the weight and input gradients of the backward pass. Every way a layer may hold its
 //! weights (dense, PENNI basis and coefficients) is handled here, so the layer sequencing in
 //! `net` does not depend on it. On crossbars the products are reads of the arrays: a conv
-//! reads its unrolled inputs as rows `[B P][C_in k k]` (one kernel per crossbar column) and the
-//! result `[B P][C_out]` is permuted back to the channel-major map.
+//! reads its unrolled inputs as rows `[B OH OW][C_in k k]` (one kernel per crossbar column) and
+//! the result `[B OH OW][C_out]` is permuted back to the channel-major map. Every product runs
+//! all P instances of the network at once (`ConvOps`, per-instance strides).
 
 use super::net::{permute, Kind, Net, Weights};
+use super::net_conv_instances::ConvOps;
 use super::net_dfa::Rows;
 use super::net_instances::view;
 use crate::backend::*;
@@ -13,28 +15,34 @@ use crate::nn::conv::ConvGeom;
 use crate::xbar::read::Direction;
 
 impl Net {
-    /// Conv layer `l`: `out[C_out][B P] = W cols`, the columns already unrolled in `cols`.
+    /// Conv layer `l` over `rows` images of every instance.
+    pub(super) fn conv_ops(&self, l: usize, rows: usize) -> ConvOps {
+        let Kind::Conv { geom, layout } = self.layers[l].kind else {
+            unreachable!("conv_ops of a conv layer")
+        };
+        ConvOps {
+            g: geom,
+            layout,
+            p: self.instances,
+            rows,
+        }
+    }
+
+    /// Conv layer `l`: `out[C_out][B OH OW] = W cols` per instance, the columns already
+    /// unrolled in `cols`.
     pub(super) fn conv_product(&self, be: &mut dyn Backend, l: usize, rows: usize) {
         let lb = &self.layers[l];
-        let Kind::Conv { geom: g, .. } = lb.kind else {
-            unreachable!("conv_product on a conv layer")
-        };
+        let ops = self.conv_ops(l, rows);
+        let g = ops.g;
         match &lb.weights {
-            Weights::Dense(w) => be.gemm(w.w, self.cols, lb.out, &g.forward_gemm(rows)),
+            Weights::Dense(w) => be.gemm(w.w, self.cols, lb.out, &ops.forward_gemm()),
             Weights::Xbar { id, signed, .. } => {
-                let n = rows * g.positions();
-                be.permute(self.cols, self.cols_t, &g.cols_transpose(rows));
-                let (fi, fo) = (g.fan_in(), g.c_out);
-                self.xbar_read(
-                    be,
-                    *id,
-                    Direction::Forward,
-                    *signed,
-                    (self.cols_t, fi),
-                    (self.dout_t, fo),
-                    n,
-                );
-                be.permute(self.dout_t, lb.out, &permute(n, fo, 1));
+                be.permute(self.cols, self.cols_t, &ops.cols_transpose());
+                let ((fi, si), (fo, so)) = ops.read_rows();
+                let (x, y) = (view(self.cols_t, fi, si), view(self.dout_t, fo, so));
+                let dir = Direction::Forward;
+                self.xbar_read_view(be, *id, dir, *signed, x, y, ops.n());
+                be.permute(self.dout_t, lb.out, &ops.read_untranspose());
             }
             Weights::PenniXbar(px) => self.penni_xbar(be, &g, px, lb.out, rows),
             Weights::Penni { d, basis, coef, .. } if self.inference_form => {
@@ -81,17 +89,16 @@ impl Net {
     /// with `din`, the gradient of its input map (written, not added).
     pub(super) fn conv_grads(&self, be: &mut dyn Backend, l: usize, rows: usize, din: Option<Buf>) {
         let lb = &self.layers[l];
-        let Kind::Conv { geom: g, layout } = lb.kind else {
-            unreachable!("conv_grads on a conv layer")
-        };
+        let ops = self.conv_ops(l, rows);
+        let g = ops.g;
         let (wbuf, gw) = match &lb.weights {
             Weights::Dense(w) => (w.w, w.g),
             Weights::Penni { w, gw, .. } => (*w, *gw),
             Weights::Xbar { grad, .. } => (grad.w, grad.g),
             Weights::PenniXbar(_) => unreachable!("PENNI layers on crossbars infer only"),
         };
-        be.permute(self.cols, self.cols_t, &g.cols_transpose(rows));
-        be.gemm(lb.dout, self.cols_t, gw, &g.weight_grad_gemm(rows));
+        be.permute(self.cols, self.cols_t, &ops.cols_transpose());
+        be.gemm(lb.dout, self.cols_t, gw, &ops.weight_grad_gemm());
         if let Weights::Penni { d, basis, coef, .. } = &lb.weights {
             let (rows_c, kk, d) = ((g.c_out * g.c_in) as u32, (g.k * g.k) as u32, *d as u32);
             // dC = dW V^T, dV = C^T dW
@@ -109,24 +116,16 @@ impl Net {
             );
         }
         if let Some(din) = din {
-            be.permute(lb.dout, self.dout_t, &g.error_transpose(rows));
+            be.permute(lb.dout, self.dout_t, &ops.error_transpose());
             if let Weights::Xbar { id, .. } = &lb.weights {
-                let n = rows * g.positions();
-                let (fi, fo) = (g.fan_in(), g.c_out);
-                self.xbar_read(
-                    be,
-                    *id,
-                    Direction::Transposed,
-                    true,
-                    (self.dout_t, fo),
-                    (self.cols_t, fi),
-                    n,
-                );
+                let (fi, fo, n) = (g.fan_in(), g.c_out, ops.n());
+                let (x, y) = (view(self.dout_t, fo, fo * n), view(self.cols_t, fi, fi * n));
+                self.xbar_read_view(be, *id, Direction::Transposed, true, x, y, n);
             } else {
-                be.gemm(self.dout_t, wbuf, self.cols_t, &g.input_grad_gemm(rows));
+                be.gemm(self.dout_t, wbuf, self.cols_t, &ops.input_grad_gemm());
             }
-            be.permute(self.cols_t, self.cols, &g.cols_untranspose(rows));
-            be.col2im(self.cols, din, &g.col2im(rows, layout));
+            be.permute(self.cols_t, self.cols, &ops.cols_untranspose());
+            be.col2im(self.cols, din, &ops.col2im());
         }
     }
 
@@ -140,7 +139,7 @@ impl Net {
             unreachable!("fc_product on a fully connected layer")
         };
         let (x, y) = (
-            view(src, fan_in, self.in_stride(l)),
+            view(src, fan_in, self.in_stride(l, rows)),
             view(lb.out, fan_out, self.out_stride(l)),
         );
         let w = match &lb.weights {
@@ -194,14 +193,14 @@ impl Net {
         gw.params.lda = d.ld;
         gw.params.off_a = d.off;
         gw.params.stride_a = d.stride;
-        gw.params.stride_b = self.in_stride(l) as u32;
+        gw.params.stride_b = self.in_stride(l, rows) as u32;
         gw.params.stride_c = fo * fi;
         be.gemm(d.buf, src, w.g, &gw);
         if let (Some(dsrc), Some(din)) = (dsrc, din) {
             // Signals with an input gradient are the layer's own `dout` (checked in attach).
             debug_assert!(d.buf == lb.dout);
             let x = view(lb.dout, *fan_out, self.out_stride(l));
-            let y = view(dsrc, *fan_in, self.out_stride(l - 1));
+            let y = view(dsrc, *fan_in, self.in_stride(l, rows));
             if let Weights::Xbar { id, .. } = &lb.weights {
                 self.xbar_read_view(be, *id, Direction::Transposed, true, x, y, rows);
             } else {
@@ -212,17 +211,25 @@ impl Net {
                 be.gemm(lb.dout, w.w, dsrc, &g);
             }
             if let Some((c, hw)) = from_conv {
-                be.permute(dsrc, din, &permute(rows, *c, *hw));
+                let prm = permute(rows, *c, *hw).instances(self.instances, rows * fan_in);
+                be.permute(dsrc, din, &prm);
             }
         }
     }
 }
 
 impl Net {
-    /// Values between two instances' inputs of FC layer `l`: 0 for the shared images.
-    pub(super) fn in_stride(&self, l: usize) -> usize {
+    /// Values between two instances' inputs (and input gradients) of FC layer `l` for `rows`
+    /// images: 0 for the shared images, `rows` rows for maps flattened after a conv (dense
+    /// like the maps), a full batch after an FC layer.
+    pub(super) fn in_stride(&self, l: usize, rows: usize) -> usize {
         match self.layers[l].kind {
             _ if l == 0 => 0,
+            Kind::Fc {
+                fan_in,
+                from_conv: Some(_),
+                ..
+            } => rows * fan_in,
             Kind::Fc { fan_in, .. } => self.hyper.batch * fan_in,
             Kind::Conv { .. } => 0,
         }

@@ -85,7 +85,7 @@ impl LayerBufs {
         self.post.map_or(self.dout, |p| p.1)
     }
 
-    /// Values in the (pre-pool) output for `rows` images.
+    /// Values in one instance's (pre-pool) output for `rows` images.
     pub(super) fn out_len(&self, rows: usize) -> usize {
         match &self.kind {
             Kind::Conv { geom, .. } => geom.c_out * rows * geom.positions(),
@@ -195,7 +195,7 @@ impl Net {
                         stride: geom.stride,
                         pad: geom.pad,
                         weights: match &lb.weights {
-                            Weights::Dense(w) => ConvWeights::Dense(be.read(w.w)),
+                            Weights::Dense(w) => ConvWeights::Dense(part(be, w.w)),
                             Weights::Penni { d, basis, coef, .. } => ConvWeights::Penni(Penni {
                                 d: *d,
                                 basis: be.read(basis.w),
@@ -208,8 +208,8 @@ impl Net {
                         },
                         bias,
                         pool: lb.pool,
-                        bn: lb.bn.as_ref().map(|bn| bn.to_host(be)),
-                        shortcut: lb.skip.as_ref().map(|s| s.to_host(be)),
+                        bn: lb.bn.as_ref().map(|bn| bn.to_host(be, i)),
+                        shortcut: lb.skip.as_ref().map(|s| s.to_host(be, i, p)),
                     }),
                     Kind::Fc {
                         fan_in, fan_out, ..

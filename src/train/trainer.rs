@@ -1,6 +1,6 @@
 //! Training any layer graph (MLPs and conv nets) with BP or DFA, in float or in situ, on any
-//! backend: data resident on the backend, the population's instances in one network (FC-only)
-//! or one network each (conv), epochs of steps with ADC recalibration and the DFA alignment
+//! backend: data resident on the backend, the population's instances in one network (one network
+//! each for PENNI layers), epochs of steps with ADC recalibration and the DFA alignment
 //! diagnostic, evaluation, the report.
 
 use std::time::Instant;
@@ -44,9 +44,9 @@ fn check_buffers(
         // Weights, unrolled inputs (conv) and the pre-pool output map, per batch.
         let (weights, cols, outputs) = match (layer, model.geom(l)) {
             (Layer::Conv(v), Some(g)) => (
-                v.c_out * v.c_in * v.k * v.k,
-                batch * g.positions() * g.fan_in(),
-                batch * g.positions() * v.c_out,
+                instances * v.c_out * v.c_in * v.k * v.k,
+                instances * batch * g.positions() * g.fan_in(),
+                instances * batch * g.positions() * v.c_out,
             ),
             (Layer::Fc(f), _) => (
                 instances * f.fan_in * f.fan_out,
@@ -64,11 +64,10 @@ fn check_buffers(
 }
 
 /// Networks and the data they train on, on one backend: the population instances (each its
-/// own weights, crossbars, DFA feedback and learning rate) all read the same batches. An
-/// FC-only population is one network holding every instance, each kernel running all of
-/// them in one dispatch; conv layers' kernels (im2col, pooling, batch norm) have no instance
-/// axis, so a conv population is one network per instance, stepped one after another on the
-/// shared batch buffers.
+/// own weights, crossbars, DFA feedback and learning rate) all read the same batches. A
+/// population is one network holding every instance, each kernel running all of them in one
+/// dispatch; PENNI layers' two-step kernels have no instance axis, so a population with them
+/// is one network per instance, stepped one after another on the shared batch buffers.
 pub struct Trainer<'a> {
     pub be: &'a mut dyn Backend,
     /// The networks, instances in order; every one reads the first's batch buffers `x`, `y`.
@@ -130,8 +129,8 @@ impl<'a> Trainer<'a> {
                 split.train.shape
             );
         }
-        // FC-only instances share one network (every kernel runs all of them at once); conv
-        // networks take one network each.
+        // Instances share one network (every kernel runs all of them at once); PENNI networks
+        // take one network each.
         let groups: Vec<&[&Model]> = if stackable(&models) {
             vec![&models[..]]
         } else {

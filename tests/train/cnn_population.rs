@@ -1,5 +1,5 @@
-//! Populations: P instances trained in one run (an FC-only network holding all of them, or a
-//! conv network per instance), each with its own seed, learning rate and device knobs on the
+//! Populations: P instances trained in one run (one network holding all of them, every kernel
+//! one dispatch for all), each with its own seed, learning rate and device knobs on the
 //! shared data order, give per instance exactly the numbers of that instance trained alone
 //! (CPU backend, bit for bit).
 
@@ -85,6 +85,7 @@ fn population_equals_instances_alone(cfg: &ExperimentConfig, what: &str) {
     assert_eq!(spread.test_accuracy.n, 4);
 }
 
+/// Training runs batches of 8, 8 and 4 images (a partial last batch), testing 8 and 2.
 #[test]
 fn float_conv_population_equals_instances_alone() {
     let pop = "population=[{seed=5, lr=0.01}, {seed=6, lr=0.05}, {seed=7}, {seed=8, lr=0.002}]";
@@ -104,6 +105,75 @@ fn insitu_conv_population_equals_instances_alone() {
     );
     assert!(r.instances.iter().all(|i| i.knobs.is_some()));
     population_equals_instances_alone(&cfg, "in situ");
+}
+
+/// DFA with a projection onto every conv layer (ideal feedback), two conv layers (the second
+/// unrolls every instance's maps) and a hidden FC layer, in float and in situ.
+#[test]
+fn dfa_conv_population_equals_instances_alone() {
+    let arch = "network.arch=\"C4-M-C8-M-FC8-FC6\"";
+    let dfa = ["train.rule=\"dfa\"", "train.dfa_scope=\"all\""];
+    let pop = "population=[{seed=5, lr=0.02}, {seed=6}, {seed=7, lr=0.005}, {seed=8}]";
+    let cfg = float_config(&[arch, dfa[0], dfa[1], pop]);
+    population_equals_instances_alone(&cfg, "float DFA");
+    let pop = "population=[{seed=5}, {seed=6, c2c=0.05}, {seed=7, d2d=0.2}, {seed=8, lr=0.05}]";
+    let cfg = insitu_config(&[arch, dfa[0], dfa[1], pop]);
+    population_equals_instances_alone(&cfg, "in-situ DFA");
+}
+
+/// Batch norm, an identity shortcut and a strided projection with batch norm, global pooling.
+#[test]
+fn residual_bn_conv_population_equals_instances_alone() {
+    let arch = "network.arch=\"C4b-R4-R8s2-G-FC6\"";
+    let pop = "population=[{seed=5, lr=0.01}, {seed=6, lr=0.05}, {seed=7}, {seed=8, lr=0.002}]";
+    let cfg = float_config(&[arch, pop]);
+    population_equals_instances_alone(&cfg, "residual BN");
+    let cfg = insitu_config(&[arch, "population=[{seed=5}, {seed=6, c2c=0.05}]"]);
+    let r = train(&cfg);
+    assert!(r
+        .instances
+        .iter()
+        .all(|i| i.epochs[1].train_loss.is_finite()));
+}
+
+/// On the GPU: every instance of a conv population (BP and DFA, float and in situ, batch norm
+/// and shortcuts, a partial last batch) gives the numbers it gives trained alone.
+#[test]
+fn conv_population_equals_instances_alone_on_gpu() {
+    let dfa = ["train.rule=\"dfa\"", "train.dfa_scope=\"all\""];
+    let pop = "population=[{seed=5, lr=0.02}, {seed=6}, {seed=7, lr=0.005}, {seed=8}]";
+    let xpop = "population=[{seed=5}, {seed=6, c2c=0.05}, {seed=7, d2d=0.2}, {seed=8, lr=0.05}]";
+    let residual = "network.arch=\"C4b-R4-R8s2-G-FC6\"";
+    let two = "network.arch=\"C4-M-C8-M-FC8-FC6\"";
+    let cases = [
+        ("float BP", float_config(&[pop])),
+        ("float residual", float_config(&[residual, pop])),
+        ("float DFA", float_config(&[two, dfa[0], dfa[1], pop])),
+        ("in-situ BP", insitu_config(&[two, xpop])),
+        ("in-situ DFA", insitu_config(&[two, dfa[0], dfa[1], xpop])),
+    ];
+    for (what, cfg) in cases {
+        let run = |cfg: &ExperimentConfig| {
+            run_on(&mut common::gpu(), cfg, &split(), &RunOptions::default()).unwrap()
+        };
+        let together = run(&cfg);
+        assert_eq!(together.instances.len(), 4, "{what}");
+        for i in 0..4 {
+            let mut one = cfg.clone();
+            one.population = vec![cfg.population[i].clone()];
+            let alone = run(&one);
+            for (a, b) in together.instances[i].epochs.iter().zip(&alone.epochs) {
+                let e = a.epoch;
+                assert!(
+                    (a.train_loss - b.train_loss).abs() < 1e-5,
+                    "{what} instance {i} epoch {e}: {} vs {}",
+                    a.train_loss,
+                    b.train_loss
+                );
+                assert_eq!(a.test_accuracy, b.test_accuracy, "{what} {i} epoch {e}");
+            }
+        }
+    }
 }
 
 /// A conv population's `--save` writes instance 0: the model (and cells) it would write alone.
@@ -133,15 +203,19 @@ fn saves_instance_zero(cfg: &ExperimentConfig, tag: &str) {
     assert_eq!(files[0], files[1], "instance 0's model and cells");
 }
 
-/// An FC-only population is one network holding every instance (each kernel runs all of them
-/// in one dispatch); a conv population is one network per instance.
+/// An FC-only or conv population is one network holding every instance (each kernel runs all
+/// of them in one dispatch).
 #[test]
-fn fc_population_is_one_network_and_conv_one_per_instance() {
+fn fc_and_conv_populations_are_one_network() {
     use insitu::train::trainer::{self, Trainer};
     let s = split();
-    for (arch, nets, per_net) in [("FC12-FC6", 1, 3), (ARCH, 3, 1)] {
+    for (arch, nets, per_net) in [
+        ("FC12-FC6", 1, 4),
+        (ARCH, 1, 4),
+        ("C4b-R4-R8s2-G-FC6", 1, 4),
+    ] {
         let cfg = float_config(&[&format!("network.arch=\"{arch}\"")]);
-        let models: Vec<_> = (0..3)
+        let models: Vec<_> = (0..4)
             .map(|seed| trainer::init_model_seeded(&cfg, &s, seed).unwrap())
             .collect();
         let inst: Vec<_> = models.iter().zip(0..).collect();
