@@ -107,8 +107,9 @@ fn insitu_conv_population_equals_instances_alone() {
     population_equals_instances_alone(&cfg, "in situ");
 }
 
-/// DFA with a projection onto every conv layer (ideal feedback), two conv layers (the second
-/// unrolls every instance's maps) and a hidden FC layer, in float and in situ.
+/// DFA with a projection onto every conv layer (ideal feedback, and in situ also quantized
+/// feedback arrays), two conv layers (the second unrolls every instance's maps) and a hidden
+/// FC layer, in float and in situ.
 #[test]
 fn dfa_conv_population_equals_instances_alone() {
     let arch = "network.arch=\"C4-M-C8-M-FC8-FC6\"";
@@ -119,6 +120,9 @@ fn dfa_conv_population_equals_instances_alone() {
     let pop = "population=[{seed=5}, {seed=6, c2c=0.05}, {seed=7, d2d=0.2}, {seed=8, lr=0.05}]";
     let cfg = insitu_config(&[arch, dfa[0], dfa[1], pop]);
     population_equals_instances_alone(&cfg, "in-situ DFA");
+    // Every layer's feedback on one quantized array per instance.
+    let cfg = insitu_config(&[arch, dfa[0], dfa[1], pop, "array.feedback_bits=4"]);
+    population_equals_instances_alone(&cfg, "in-situ DFA, feedback arrays");
 }
 
 /// Batch norm, an identity shortcut and a strided projection with batch norm, global pooling.
