@@ -95,3 +95,28 @@ fn one_pass_equals_calibration_then_read_above_the_exact_limit() {
     // Forward: 1400 samples x 8 cycles x 3 passes x 130 data columns > 2^22 (unsigned).
     check(&cfg, 150, 130, 1400, 90, "histogram");
 }
+
+/// The blocks and steps of the one-pass read follow the thread count and the batch: uneven
+/// blocks, several steps per block with a short last one, signed inputs, several passes, below
+/// and above the exact-percentile limit, on one to three threads.
+#[test]
+fn one_pass_equals_calibration_then_read_on_any_thread_count() {
+    let cfg = config(Mapping::Differential, true, 0.0, 0.0);
+    for threads in [1, 2, 3] {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .expect("thread pool");
+        pool.install(|| {
+            for (k_in, n_out, batch, seed) in [(300, 40, 301, 120), (129, 17, 97, 121)] {
+                let what = format!("{threads} threads {k_in}x{n_out} batch {batch}");
+                check(&cfg, k_in, n_out, batch, seed, &what);
+            }
+        });
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(3)
+        .build()
+        .expect("thread pool");
+    pool.install(|| check(&config(Mapping::Offset, false, 0.0, 0.0), 150, 130, 1403, 122, "3 threads histogram"));
+}
