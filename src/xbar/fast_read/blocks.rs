@@ -89,7 +89,13 @@ impl Plan<'_> {
 
     /// The digits of samples `b0..b0 + n` into `dig` (`[sample][sign][t][line]`); their
     /// nonzero count.
-    pub(super) fn block_digits(&self, b0: usize, n: usize, codes: &mut Vec<u32>, dig: &mut [f32]) -> u64 {
+    pub(super) fn block_digits(
+        &self,
+        b0: usize,
+        n: usize,
+        codes: &mut Vec<u32>,
+        dig: &mut [f32],
+    ) -> u64 {
         let lines = self.geo.lines;
         let per_b = self.signs * self.geo.cycles * lines;
         codes.resize(lines, 0);
@@ -104,7 +110,13 @@ impl Plan<'_> {
 
     /// The product of one pass (lines `lo..hi`) of the `m` digit rows `dig` into `prod`
     /// (`m x np`), on this thread.
-    pub(super) fn step_product(&self, dig: &[f32], m: usize, (lo, hi): (usize, usize), prod: &mut [f32]) {
+    pub(super) fn step_product(
+        &self,
+        dig: &[f32],
+        m: usize,
+        (lo, hi): (usize, usize),
+        prod: &mut [f32],
+    ) {
         let (lines, np) = (self.geo.lines, self.np);
         assert!(dig.len() >= m * lines && prod.len() >= m * np && hi <= lines);
         assert!(self.eff.len() >= np * lines);
@@ -133,7 +145,13 @@ impl Plan<'_> {
     /// Every pass of the samples from `b0` that `raw` (`[sample][outs]`) holds, on this thread,
     /// a few samples at a time: each product is quantized while it is still in cache. `kept`:
     /// the block's products in the order `Plan::keep_block` writes them.
-    fn run_block(&self, b0: usize, raw: &mut [f64], s: &mut Scratch, kept: Option<&[f32]>) -> Counters {
+    fn run_block(
+        &self,
+        b0: usize,
+        raw: &mut [f64],
+        s: &mut Scratch,
+        kept: Option<&[f32]>,
+    ) -> Counters {
         let geo = &self.geo;
         let (lines, outs, np) = (geo.lines, geo.outs, self.np);
         let nb = raw.len() / outs;
@@ -144,7 +162,8 @@ impl Plan<'_> {
         let step = self.step_samples(nb);
         let mut counters = Counters::default();
         s.dig.resize(step * per_b, 0.0);
-        s.prod.resize(if computes { step * rows_per_b * np } else { 0 }, 0.0);
+        s.prod
+            .resize(if computes { step * rows_per_b * np } else { 0 }, 0.0);
         s.acc.resize(step * self.signs * outs, 0);
         let mut bufs = self.epilogue_buffers();
         for i0 in (0..nb).step_by(step) {
