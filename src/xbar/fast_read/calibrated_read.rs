@@ -50,29 +50,33 @@ impl Plan<'_> {
         let block = self.block_samples(batch);
         let binned = self.data_conversions(batch) > percentile::EXACT_LIMIT;
         let bins = percentile::bins().div_ceil(percentile::FINE);
-        let per_task: Vec<(Vec<f32>, Vec<u32>)> = (0..batch.div_ceil(block))
-            .into_par_iter()
-            .map(|i| {
+        // Allocated here, not in the tasks: large blocks from the worker threads' malloc arenas
+        // cost fresh pages on every read.
+        let mut slabs: Vec<Vec<f32>> = (0..batch.div_ceil(block))
+            .map(|i| vec![0f32; self.kept_len(block.min(batch - i * block))])
+            .collect();
+        let per_task: Vec<Vec<u32>> = slabs
+            .par_iter_mut()
+            .enumerate()
+            .map(|(i, slab)| {
                 let (b0, nb) = (i * block, block.min(batch - i * block));
                 let mut hist = vec![0u32; if binned { WAYS * bins } else { 0 }];
-                let slab = with_scratch(|s| {
-                    let mut slab = vec![0f32; self.kept_len(nb)];
-                    self.keep_block(b0, nb, &mut s.codes, &mut s.dig, &mut slab, &mut hist);
-                    slab
+                with_scratch(|s| {
+                    self.keep_block(b0, nb, &mut s.codes, &mut s.dig, slab, &mut hist);
                 });
-                (slab, hist)
+                hist
             })
             .collect();
         let coarse = binned.then(|| {
             let mut all = vec![0u64; bins];
-            for (_, h) in &per_task {
+            for h in &per_task {
                 add_ways(&mut all, h);
             }
             all
         });
         Products {
             block,
-            slabs: per_task.into_iter().map(|(s, _)| s).collect(),
+            slabs,
             coarse,
         }
     }
