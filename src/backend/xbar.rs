@@ -5,6 +5,8 @@
 //! from backend buffers; it is what `CpuBackend` uses. `GpuBackend` overrides these methods with
 //! fused WGSL kernels that reproduce it (tests/gpu/xbar.rs).
 
+use rayon::prelude::*;
+
 use super::{Backend, Buf};
 use crate::xbar::effective::EffCache;
 use crate::xbar::program::{program, WriteCounters};
@@ -179,12 +181,34 @@ pub fn host_read<B: Backend + ?Sized>(
     let mut ys = if direct { Vec::new() } else { be.read(y.buf) };
     let hx = &mut be.host_xbars()[id.0];
     hx.cache.resize_with(hx.layers.len(), EffCache::default);
-    for p in 0..hx.layers.len() {
-        let xin = gather_rows(&xs, x, p, rows, k_in);
-        let range = input_range(&xin, op.signed);
-        if !range.is_finite() {
-            // A diverged instance (inputs overflowed): its outputs are NaN, as on the GPU, and
-            // the run's divergence check stops it; the other instances read on.
+    // Instances read in parallel (each read is parallel inside too); `None`: a diverged
+    // instance (inputs overflowed).
+    let cfg = &hx.cfg;
+    let reads: Vec<Option<(Vec<f32>, Counters)>> = (hx.layers.par_iter())
+        .zip(hx.knobs.par_iter())
+        .zip(hx.cache.par_iter_mut())
+        .enumerate()
+        .map(|(p, ((layer, knobs), cache))| {
+            let xin = gather_rows(&xs, x, p, rows, k_in);
+            let range = input_range(&xin, op.signed);
+            if !range.is_finite() {
+                return None;
+            }
+            let inp = ReadInput {
+                x: &xin,
+                batch: rows,
+                x_max: range,
+                signed: op.signed,
+                read_counter: op.read_counter,
+            };
+            let eff = cache.get(layer, op.dir, cfg, knobs);
+            Some(read_with(layer, op.dir, &inp, cfg, knobs, eff))
+        })
+        .collect();
+    for (p, read) in reads.into_iter().enumerate() {
+        let Some((out, c)) = read else {
+            // Its outputs are NaN, as on the GPU, and the run's divergence check stops it; the
+            // other instances read on.
             if direct {
                 ys = vec![f32::NAN; rows * n_out];
             }
@@ -193,17 +217,7 @@ pub fn host_read<B: Backend + ?Sized>(
                 ys[s..s + n_out].fill(f32::NAN);
             }
             continue;
-        }
-        let inp = ReadInput {
-            x: &xin,
-            batch: rows,
-            x_max: range,
-            signed: op.signed,
-            read_counter: op.read_counter,
         };
-        let (layer, knobs) = (&hx.layers[p], &hx.knobs[p]);
-        let eff = hx.cache[p].get(layer, op.dir, &hx.cfg, knobs);
-        let (out, c) = read_with(layer, op.dir, &inp, &hx.cfg, knobs, eff);
         if direct {
             ys = out;
         } else {
@@ -230,22 +244,26 @@ pub fn host_program<B: Backend + ?Sized>(be: &mut B, id: XbarId, grad: Buf, step
     let g = be.read(grad);
     let hx = &mut be.host_xbars()[id.0];
     let n = hx.layers[0].fan_in * hx.layers[0].fan_out;
-    for p in 0..hx.layers.len() {
-        let w: WriteCounters = program(
-            &mut hx.layers[p],
-            &g[p * n..(p + 1) * n],
-            &hx.cfg,
-            &hx.knobs[p],
-            step,
-        )
-        .expect("crossbar settings were validated when the layer was created");
-        if let Some(c) = hx.cache.get_mut(p) {
-            c.invalidate();
-        }
-        let a = &mut hx.activity;
+    hx.cache.resize_with(hx.layers.len(), EffCache::default);
+    // Instances program in parallel: each draws from its own streams, so the cells are those
+    // of one instance after another.
+    let cfg = &hx.cfg;
+    let written: Vec<WriteCounters> = (hx.layers.par_iter_mut())
+        .zip(hx.knobs.par_iter())
+        .zip(hx.cache.par_iter_mut())
+        .zip(g.par_chunks(n.max(1)))
+        .map(|(((layer, knobs), cache), grad)| {
+            let w = program(layer, grad, cfg, knobs, step)
+                .expect("crossbar settings were validated when the layer was created");
+            cache.invalidate();
+            w
+        })
+        .collect();
+    let a = &mut hx.activity;
+    for w in written {
         a.write_pulses += w.pulses;
         a.cells_written += w.cells_written;
         a.row_max_pulses += w.sum_row_max();
     }
-    hx.activity.updates += 1;
+    a.updates += 1;
 }

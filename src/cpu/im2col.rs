@@ -35,8 +35,15 @@ pub fn im2col(x: &[f32], cols: &mut [f32], p: &Im2colParams) {
                 let base = b * p.sb as usize + c * p.sc as usize + y as usize * w;
                 let len = line.len();
                 line[..ox_lo.min(len)].fill(0.0);
-                for (ox, v) in line.iter_mut().enumerate().take(ox_hi).skip(ox_lo) {
-                    *v = x[base + ox * stride + kx - pad];
+                let hi = ox_hi.min(len);
+                if stride == 1 && ox_lo < hi {
+                    // Consecutive inputs: one copy.
+                    let src = base + ox_lo + kx - pad;
+                    line[ox_lo..hi].copy_from_slice(&x[src..src + hi - ox_lo]);
+                } else {
+                    for (ox, v) in line.iter_mut().enumerate().take(ox_hi).skip(ox_lo) {
+                        *v = x[base + ox * stride + kx - pad];
+                    }
                 }
                 if ox_hi < line.len() {
                     line[ox_hi..].fill(0.0);
@@ -45,32 +52,57 @@ pub fn im2col(x: &[f32], cols: &mut [f32], p: &Im2colParams) {
         });
 }
 
+/// The sum over kernel taps of the unrolled rows back into images `[b][c][y][x]`, a
+/// channel plane per `rayon` task where the planes lie back to back (each sum in the same
+/// order either way).
 pub fn col2im(cols: &[f32], x: &mut [f32], p: &Im2colParams) {
+    let (h, w, c_n) = (p.h as usize, p.w as usize, p.c as usize);
+    let plane = h * w;
+    let count = p.count as usize;
+    let dense = p.sc as usize == plane && p.sb as usize == c_n * plane;
+    if dense && plane > 0 && count <= x.len() {
+        x[..count]
+            .par_chunks_mut(plane)
+            .enumerate()
+            .for_each(|(bc, out)| {
+                for (j, v) in out.iter_mut().enumerate() {
+                    *v = col2im_at(cols, p, bc * plane + j);
+                }
+            });
+        return;
+    }
+    for i in 0..count {
+        let (xx, y, c, b) = (i % w, (i / w) % h, (i / plane) % c_n, i / (plane * c_n));
+        x[b * p.sb as usize + c * p.sc as usize + y * w + xx] = col2im_at(cols, p, i);
+    }
+}
+
+/// Input element `i` (`[b][c][y][x]`, dense) of `col2im`: its taps' sum.
+#[inline]
+fn col2im_at(cols: &[f32], p: &Im2colParams, i: usize) -> f32 {
     let (h, w, c_n) = (p.h as usize, p.w as usize, p.c as usize);
     let (k, s, pad) = (p.k as usize, p.stride as usize, p.pad as usize);
     let (oh, ow) = (p.oh as usize, p.ow as usize);
     let npix = p.batch as usize * oh * ow;
-    for i in 0..p.count as usize {
-        let (xx, y, c, b) = (i % w, (i / w) % h, (i / (w * h)) % c_n, i / (w * h * c_n));
-        let mut sum = 0f32;
-        for ky in 0..k {
-            let ty = (y + pad) as i64 - ky as i64;
-            if ty < 0 || !(ty as usize).is_multiple_of(s) || ty as usize / s >= oh {
+    let (xx, y, c, b) = (i % w, (i / w) % h, (i / (w * h)) % c_n, i / (w * h * c_n));
+    let mut sum = 0f32;
+    for ky in 0..k {
+        let ty = (y + pad) as i64 - ky as i64;
+        if ty < 0 || !(ty as usize).is_multiple_of(s) || ty as usize / s >= oh {
+            continue;
+        }
+        let oy = ty as usize / s;
+        for kx in 0..k {
+            let tx = (xx + pad) as i64 - kx as i64;
+            if tx < 0 || !(tx as usize).is_multiple_of(s) || tx as usize / s >= ow {
                 continue;
             }
-            let oy = ty as usize / s;
-            for kx in 0..k {
-                let tx = (xx + pad) as i64 - kx as i64;
-                if tx < 0 || !(tx as usize).is_multiple_of(s) || tx as usize / s >= ow {
-                    continue;
-                }
-                let ox = tx as usize / s;
-                let row = (c * k + ky) * k + kx;
-                sum += cols[row * npix + (b * oh + oy) * ow + ox];
-            }
+            let ox = tx as usize / s;
+            let row = (c * k + ky) * k + kx;
+            sum += cols[row * npix + (b * oh + oy) * ow + ox];
         }
-        x[b * p.sb as usize + c * p.sc as usize + y * w + xx] = sum;
     }
+    sum
 }
 
 /// `y[p][b][a][s] = x[p][a][b][s]` (see `PermuteParams` for the source's offset, row and

@@ -333,7 +333,7 @@ impl<'a> Plan<'a> {
         let geo = &self.geo;
         let outs = geo.outs;
         if seen.is_none() && batch > 0 && outs > 0 {
-            return self.run_blocks(batch);
+            return self.run_blocks(batch, None);
         }
         let passes = &self.passes;
         let collecting = seen.is_some();

@@ -24,6 +24,8 @@
 //!
 //! The cell index keys the frozen draws (d2d, stuck, NL d2d) and the per-read noise.
 
+use rayon::prelude::*;
+
 use crate::config::{ConfigError, Mapping};
 use crate::rng::Purpose;
 
@@ -327,27 +329,33 @@ pub fn map_for_training(
     let base = nominal_curve(cfg, knobs);
     let key_nl = stream_key(knobs.seed, Purpose::NlD2d, instance, layer);
     let range = 1.0 - l.g_min;
-    for j in 0..fan_out {
-        for i in 0..fan_in {
-            let v = (w[j * fan_in + i] / scale).clamp(-1.0, 1.0);
-            let targets = match l.mapping {
-                Mapping::Offset => [(v + 1.0) * 0.5, 0.0],
-                Mapping::Differential => [(1.0 + v) * 0.5, (1.0 - v) * 0.5],
-            };
-            for (set, y) in targets.into_iter().take(l.sets()).enumerate() {
-                let idx = l.cell_index(set, j, i, 0);
+    let (g_min, mapping, slices) = (l.g_min, l.mapping, l.slices);
+    // Rows of cells (set, output) in parallel: each cell's value depends on its index only.
+    let n = l.sets() * fan_out * fan_in * slices;
+    l.cells[..n]
+        .par_chunks_mut((fan_in * slices).max(1))
+        .enumerate()
+        .for_each(|(r, row)| {
+            let (set, j) = (r / fan_out, r % fan_out);
+            for i in 0..fan_in {
+                let v = (w[j * fan_in + i] / scale).clamp(-1.0, 1.0);
+                let y = match (mapping, set) {
+                    (Mapping::Offset, _) | (Mapping::Differential, 0) => (v + 1.0) * 0.5,
+                    (Mapping::Differential, _) => (1.0 - v) * 0.5,
+                };
+                // `cell_index(set, j, i, 0)`
+                let idx = (r * fan_in + i) * slices;
                 let c = cell_curve(&base, knobs, key_nl, idx);
-                let target = l.g_min + y * range;
+                let target = g_min + y * range;
                 let p = ltp_pulses_at(target, &c);
                 let (lo, hi) = (p.floor(), (p.floor() + 1.0).min(c.p_max));
                 let (g_lo, g_hi) = (g_after_ltp(lo, &c), g_after_ltp(hi, &c));
-                l.cells[idx] = if (g_hi - target).abs() < (target - g_lo).abs() {
+                row[i * slices] = if (g_hi - target).abs() < (target - g_lo).abs() {
                     g_hi
                 } else {
                     g_lo
                 };
             }
-        }
-    }
+        });
     Ok(l)
 }

@@ -29,6 +29,17 @@ fn config(mapping: Mapping, frozen: bool, output_noise: f64, read_noise: f64) ->
 
 /// Both ways of calibrating and reading `x` (`[batch][lines]`) give the same range and read.
 fn check(cfg: &Xbar, k_in: usize, n_out: usize, batch: usize, seed: u64, what: &str) {
+    check_inputs(cfg, (k_in, n_out, batch), seed, (-0.5, 1.0), what);
+}
+
+/// `check` with inputs uniform in `x_range` (a constant where both ends are equal).
+fn check_inputs(
+    cfg: &Xbar,
+    (k_in, n_out, batch): (usize, usize, usize),
+    seed: u64,
+    (x_lo, x_hi): (f32, f32),
+    what: &str,
+) {
     let k = Knobs::from_device(&cfg.device, 0.1, seed);
     let w = values(n_out * k_in, seed, -1.0, 1.0);
     let layer = map_weights(&w, n_out, k_in, None, cfg, 0, 1);
@@ -38,7 +49,7 @@ fn check(cfg: &Xbar, k_in: usize, n_out: usize, batch: usize, seed: u64, what: &
                 Direction::Forward => k_in,
                 Direction::Transposed => n_out,
             };
-            let x = values(batch * lines, seed + 7, -0.5, 1.0);
+            let x = values(batch * lines, seed + 7, x_lo, x_hi);
             let inp = ReadInput {
                 x: &x,
                 batch,
@@ -94,4 +105,48 @@ fn one_pass_equals_calibration_then_read_above_the_exact_limit() {
     let cfg = config(Mapping::Offset, false, 0.0, 0.0);
     // Forward: 1400 samples x 8 cycles x 3 passes x 130 data columns > 2^22 (unsigned).
     check(&cfg, 150, 130, 1400, 90, "histogram");
+}
+
+/// The blocks and steps of the one-pass read follow the thread count and the batch: uneven
+/// blocks, several steps per block with a short last one, signed inputs, several passes, below
+/// and above the exact-percentile limit, on one to three threads.
+#[test]
+fn one_pass_equals_calibration_then_read_on_any_thread_count() {
+    let cfg = config(Mapping::Differential, true, 0.0, 0.0);
+    for threads in [1, 2, 3] {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .expect("thread pool");
+        pool.install(|| {
+            for (k_in, n_out, batch, seed) in [(300, 40, 301, 120), (129, 17, 97, 121)] {
+                let what = format!("{threads} threads {k_in}x{n_out} batch {batch}");
+                check(&cfg, k_in, n_out, batch, seed, &what);
+            }
+        });
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(3)
+        .build()
+        .expect("thread pool");
+    pool.install(|| {
+        check(
+            &config(Mapping::Offset, false, 0.0, 0.0),
+            150,
+            130,
+            1403,
+            122,
+            "3 threads histogram",
+        )
+    });
+}
+
+/// Above the exact limit, sums that are all zero (the percentiles' coarse bin holds only
+/// zeros) and sums none of which is zero in the unsigned reads (every input at full scale).
+#[test]
+fn one_pass_equals_calibration_then_read_on_all_zero_and_no_zero_sums() {
+    let cfg = config(Mapping::Offset, false, 0.0, 0.0);
+    let shape = (150, 130, 1400);
+    check_inputs(&cfg, shape, 91, (0.0, 0.0), "all-zero sums");
+    check_inputs(&cfg, shape, 92, (1.0, 1.0), "no zero sum");
 }

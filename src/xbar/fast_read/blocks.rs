@@ -2,7 +2,8 @@
 //! every pass of its block (digits, product, ADC epilogue, de-scaling) on its own thread, with
 //! its buffers kept across reads. One fork/join per read instead of one per product and per
 //! epilogue of every pass; the codes are the same (the epilogue's boundary check makes them
-//! independent of how the product is blocked).
+//! independent of how the product is blocked). A calibrating read runs the same blocks and steps
+//! twice (`calibrated_read`): first the products, kept, then the epilogue on them.
 
 use std::cell::RefCell;
 
@@ -13,11 +14,11 @@ use super::{digit_rows, Plan, CHUNK_ELEMENTS};
 
 /// A thread's buffers, reused across reads (every entry is written before it is read).
 #[derive(Default)]
-struct Scratch {
-    dig: Vec<f32>,
+pub(super) struct Scratch {
+    pub(super) dig: Vec<f32>,
     prod: Vec<f32>,
     acc: Vec<i64>,
-    codes: Vec<u32>,
+    pub(super) codes: Vec<u32>,
 }
 
 /// Products of one step of a task (f32 values, 128 KiB): small enough to stay in the core's
@@ -32,10 +33,16 @@ thread_local! {
     static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
 }
 
+/// Runs `f` with this thread's read buffers. `f` must make no `rayon` call: a task stolen
+/// while it waited could borrow the same buffers.
+pub(super) fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
+    SCRATCH.with(|s| f(&mut s.borrow_mut()))
+}
+
 impl Plan<'_> {
-    /// [`Plan::run`] without calibration: raw `[batch][outs]` and counters.
-    pub(super) fn run_blocks(&self, batch: usize) -> (Vec<f64>, Counters) {
-        let outs = self.geo.outs;
+    /// Samples per task of a read of `batch`: about two tasks per thread, each at most
+    /// `CHUNK_ELEMENTS` wide.
+    pub(super) fn block_samples(&self, batch: usize) -> usize {
         let widest = self.np.max(self.geo.lines) * self.signs * self.geo.cycles;
         let max_block = (CHUNK_ELEMENTS / widest).max(1);
         // Twice the threads: on a shared machine a stolen block evens out a slow core.
@@ -43,14 +50,35 @@ impl Plan<'_> {
             .min(batch)
             .max(batch.div_ceil(max_block))
             .max(1);
-        let block = batch.div_ceil(tasks).max(1);
+        batch.div_ceil(tasks).max(1)
+    }
+
+    /// Samples per step of a task of `nb` samples: a product of about `CACHED_PRODUCT` values,
+    /// at least `MIN_ROWS` rows.
+    pub(super) fn step_samples(&self, nb: usize) -> usize {
+        let rows_per_b = self.signs * self.geo.cycles;
+        (CACHED_PRODUCT / (rows_per_b * self.np).max(1))
+            .max(MIN_ROWS.div_ceil(rows_per_b))
+            .min(nb.max(1))
+    }
+
+    /// [`Plan::run`] without calibration: raw `[batch][outs]` and counters. `kept`: the
+    /// block size and the products of every block (`Plan::keep_block`), read instead of
+    /// computed.
+    pub(super) fn run_blocks(
+        &self,
+        batch: usize,
+        kept: Option<(usize, &[Vec<f32>])>,
+    ) -> (Vec<f64>, Counters) {
+        let outs = self.geo.outs;
+        let block = kept.map_or_else(|| self.block_samples(batch), |(b, _)| b);
         let mut raw = vec![0f64; batch * outs];
         let counters = raw
             .par_chunks_mut(block * outs)
             .enumerate()
             .map(|(i, raw_b)| {
-                // No rayon call inside, so no other task can borrow this thread's buffers.
-                SCRATCH.with(|s| self.run_block(i * block, raw_b, &mut s.borrow_mut()))
+                let slab = kept.map(|(_, k)| &k[i][..]);
+                with_scratch(|s| self.run_block(i * block, raw_b, s, slab))
             })
             .reduce(Counters::default, |mut a, b| {
                 a += b;
@@ -59,62 +87,105 @@ impl Plan<'_> {
         (raw, counters)
     }
 
+    /// The digits of samples `b0..b0 + n` into `dig` (`[sample][sign][t][line]`); their
+    /// nonzero count.
+    pub(super) fn block_digits(
+        &self,
+        b0: usize,
+        n: usize,
+        codes: &mut Vec<u32>,
+        dig: &mut [f32],
+    ) -> u64 {
+        let lines = self.geo.lines;
+        let per_b = self.signs * self.geo.cycles * lines;
+        codes.resize(lines, 0);
+        let mut active = 0;
+        for (i, rows) in dig[..n * per_b].chunks_mut(per_b).enumerate() {
+            let b = b0 + i;
+            let x = &self.x[b * lines..(b + 1) * lines];
+            active += digit_rows(x, self.x_max, self.signs, &self.geo, codes, rows);
+        }
+        active
+    }
+
+    /// The product of one pass (lines `lo..hi`) of the `m` digit rows `dig` into `prod`
+    /// (`m x np`), on this thread.
+    pub(super) fn step_product(
+        &self,
+        dig: &[f32],
+        m: usize,
+        (lo, hi): (usize, usize),
+        prod: &mut [f32],
+    ) {
+        let (lines, np) = (self.geo.lines, self.np);
+        assert!(dig.len() >= m * lines && prod.len() >= m * np && hi <= lines);
+        assert!(self.eff.len() >= np * lines);
+        // SAFETY: D is m x lines (row-major) from column lo, G is (hi - lo) x np with element
+        // (l, j) at eff[j * lines + lo + l], C is m x np; the asserts bound all three.
+        unsafe {
+            matrixmultiply::sgemm(
+                m,
+                hi - lo,
+                np,
+                1.0,
+                dig.as_ptr().add(lo),
+                lines as isize,
+                1,
+                self.eff.as_ptr().add(lo),
+                1,
+                lines as isize,
+                0.0,
+                prod.as_mut_ptr(),
+                np as isize,
+                1,
+            );
+        }
+    }
+
     /// Every pass of the samples from `b0` that `raw` (`[sample][outs]`) holds, on this thread,
-    /// a few samples at a time: each product is quantized while it is still in cache.
-    fn run_block(&self, b0: usize, raw: &mut [f64], s: &mut Scratch) -> Counters {
+    /// a few samples at a time: each product is quantized while it is still in cache. `kept`:
+    /// the block's products in the order `Plan::keep_block` writes them.
+    fn run_block(
+        &self,
+        b0: usize,
+        raw: &mut [f64],
+        s: &mut Scratch,
+        kept: Option<&[f32]>,
+    ) -> Counters {
         let geo = &self.geo;
         let (lines, outs, np) = (geo.lines, geo.outs, self.np);
         let nb = raw.len() / outs;
         let rows_per_b = self.signs * geo.cycles;
         let per_b = rows_per_b * lines;
         let noisy = self.knobs.read_noise > 0.0;
-        let step = (CACHED_PRODUCT / (rows_per_b * np).max(1))
-            .max(MIN_ROWS.div_ceil(rows_per_b))
-            .min(nb.max(1));
+        let computes = !noisy && kept.is_none();
+        let step = self.step_samples(nb);
         let mut counters = Counters::default();
-        s.codes.resize(lines, 0);
         s.dig.resize(step * per_b, 0.0);
         s.prod
-            .resize(if noisy { 0 } else { step * rows_per_b * np }, 0.0);
+            .resize(if computes { step * rows_per_b * np } else { 0 }, 0.0);
         s.acc.resize(step * self.signs * outs, 0);
         let mut bufs = self.epilogue_buffers();
         for i0 in (0..nb).step_by(step) {
             let n = step.min(nb - i0);
-            let dig = &mut s.dig[..n * per_b];
-            for (i, rows) in dig.chunks_mut(per_b).enumerate() {
-                let b = b0 + i0 + i;
-                let x = &self.x[b * lines..(b + 1) * lines];
-                counters.active_rows +=
-                    digit_rows(x, self.x_max, self.signs, geo, &mut s.codes, rows);
-            }
+            counters.active_rows += self.block_digits(b0 + i0, n, &mut s.codes, &mut s.dig);
+            let dig = &s.dig[..n * per_b];
             let m = n * rows_per_b;
-            let prod = &mut s.prod[..if noisy { 0 } else { m * np }];
             let acc = &mut s.acc[..n * self.signs * outs];
             acc.fill(0);
             for (gp, &(g, p, lo, hi)) in self.passes.iter().enumerate() {
-                if !noisy {
-                    // SAFETY: D is m x lines (row-major) from column lo, G is (hi - lo) x np
-                    // with element (l, j) at eff[j * lines + lo + l], C is m x np; all in
-                    // bounds.
-                    unsafe {
-                        matrixmultiply::sgemm(
-                            m,
-                            hi - lo,
-                            np,
-                            1.0,
-                            dig.as_ptr().add(lo),
-                            lines as isize,
-                            1,
-                            self.eff.as_ptr().add(lo),
-                            1,
-                            lines as isize,
-                            0.0,
-                            prod.as_mut_ptr(),
-                            np as isize,
-                            1,
-                        );
+                let prod: &[f32] = match kept {
+                    _ if noisy => &[],
+                    Some(k) => {
+                        let at = (i0 * self.passes.len() + gp * n) * rows_per_b * np;
+                        &k[at..at + m * np]
                     }
-                }
+                    None => {
+                        let prod = &mut s.prod[..m * np];
+                        self.step_product(dig, m, (lo, hi), prod);
+                        prod
+                    }
+                };
                 for (i, acc_b) in acc.chunks_mut(self.signs * outs).enumerate() {
                     let prod_b = if noisy {
                         &[][..]

@@ -1,33 +1,37 @@
-//! A calibrating read in one pass: the GEMM products of every (chunk, pass) are kept, the
-//! calibration percentile is taken from them, and the epilogue then runs on the same products
-//! with the calibrated ADC, where a calibration read followed by a plain read would compute
-//! every product twice. The chunks, products and epilogue are those of [`Plan::run`], so the
-//! calibrated range and the read are the two-pass ones exactly.
+//! A calibrating read in one pass: the GEMM products of every pass are kept, the calibration
+//! percentile is taken from them, and the epilogue then runs on the same products with the
+//! calibrated ADC, where a calibration read followed by a plain read would compute every
+//! product twice. The products are those of the plain read's tasks and steps (`blocks`): each
+//! task computes and keeps its block's products, counting the coarse histogram of each step's
+//! product while it is in cache; the epilogue then runs the same blocks and steps on them. Every
+//! product is the one value the GEMM gives whatever the blocking, so the calibrated range and
+//! the read are the two-pass ones exactly.
 
+use multiversion::multiversion;
 use rayon::prelude::*;
 
 use super::super::percentile;
 use super::super::read::Counters;
-use super::{Plan, Seen, CHUNK_ELEMENTS};
+use super::blocks::with_scratch;
+use super::{Plan, Seen};
 
 /// Products a calibrating read may keep (f32 values, 1 GiB); larger reads take two passes.
 const KEPT_PRODUCTS: usize = 1 << 28;
 
-/// The GEMM products of a read: `[chunk][pass]`, each `[rows of the chunk][columns x slices]`;
-/// for reads above `percentile::EXACT_LIMIT` sums, the coarse histogram of their data columns.
+/// Neighbouring sums mostly share a bin: `WAYS` interleaved copies of a histogram keep their
+/// increments from waiting on each other.
+const WAYS: usize = 4;
+
+/// The GEMM products of a read: per task block of `block` samples (the last may be shorter),
+/// per step, per pass, `[rows of the step][columns x slices]`; for reads above
+/// `percentile::EXACT_LIMIT` sums, the coarse histogram of their data columns.
 pub struct Products {
-    chunk_b: usize,
-    prods: Vec<Vec<f32>>,
+    block: usize,
+    slabs: Vec<Vec<f32>>,
     coarse: Option<Vec<u64>>,
 }
 
 impl Plan<'_> {
-    /// Samples per chunk of a read of `batch` (the chunking of [`Plan::run`]).
-    fn chunk_samples(&self, batch: usize) -> usize {
-        let widest = self.np.max(self.geo.lines) * self.signs * self.geo.cycles;
-        (CHUNK_ELEMENTS / widest).clamp(1, batch.max(1))
-    }
-
     /// Whether a read of `batch` can keep its products: noise-free terms (with read noise the
     /// sums are taken term by term, without a GEMM), not `minmax`, and within the memory bound.
     pub fn keeps_products(&self, batch: usize) -> bool {
@@ -41,92 +45,109 @@ impl Plan<'_> {
         (i * self.inv_unit).abs()
     }
 
-    /// The products of a read of `batch` (see [`Plan::keeps_products`]).
+    /// The products of a read of `batch` (see [`Plan::keeps_products`]), one task per block.
     pub fn products(&self, batch: usize) -> Products {
-        let geo = &self.geo;
-        let rows_per_b = self.signs * geo.cycles;
-        let chunk_b = self.chunk_samples(batch);
-        let n_data = self.n_data * geo.slices;
+        let block = self.block_samples(batch);
         let binned = self.data_conversions(batch) > percentile::EXACT_LIMIT;
-        let mut coarse = binned.then(|| vec![0u64; percentile::bins().div_ceil(percentile::FINE)]);
-        let mut prods = Vec::new();
-        for b0 in (0..batch).step_by(chunk_b) {
-            let b1 = (b0 + chunk_b).min(batch);
-            let (dig, _) = self.digits(b0, b1);
-            let m = (b1 - b0) * rows_per_b;
-            for &(_, _, lo, hi) in &self.passes {
-                let mut prod = vec![0f32; m * self.np];
-                self.pass_product(&dig, m, (lo, hi), &mut prod);
-                if let Some(all) = coarse.as_mut() {
-                    // Binned while the product is in cache.
-                    let part =
-                        self.count_rows(&prod, n_data, all.len(), |v| Some(percentile::coarse(v)));
-                    all.iter_mut().zip(&part).for_each(|(a, b)| *a += b);
-                }
-                prods.push(prod);
+        let bins = percentile::bins().div_ceil(percentile::FINE);
+        // Allocated here, not in the tasks: large blocks from the worker threads' malloc arenas
+        // cost fresh pages on every read.
+        let mut slabs: Vec<Vec<f32>> = (0..batch.div_ceil(block))
+            .map(|i| vec![0f32; self.kept_len(block.min(batch - i * block))])
+            .collect();
+        let per_task: Vec<Vec<u32>> = slabs
+            .par_iter_mut()
+            .enumerate()
+            .map(|(i, slab)| {
+                let (b0, nb) = (i * block, block.min(batch - i * block));
+                let mut hist = vec![0u32; if binned { WAYS * bins } else { 0 }];
+                with_scratch(|s| {
+                    self.keep_block(b0, nb, &mut s.codes, &mut s.dig, slab, &mut hist);
+                });
+                hist
+            })
+            .collect();
+        let coarse = binned.then(|| {
+            let mut all = vec![0u64; bins];
+            for h in &per_task {
+                add_ways(&mut all, h);
             }
-        }
+            all
+        });
         Products {
-            chunk_b,
-            prods,
+            block,
+            slabs,
             coarse,
         }
     }
 
-    /// Histogram (`bins` bins) of the data-column levels of `prod`'s rows under `bin_of`
-    /// (`None`: not counted), counted in parallel.
-    fn count_rows(
+    /// Values a block of `nb` samples keeps.
+    fn kept_len(&self, nb: usize) -> usize {
+        nb * self.signs * self.geo.cycles * self.passes.len() * self.np
+    }
+
+    /// The products of samples `b0..b0 + nb` into `slab`, step by step (`Plan::step_samples`)
+    /// and pass by pass; the coarse bins of their data columns counted into `hist` (`WAYS`
+    /// copies; empty: not counted) while each step's product is in cache.
+    fn keep_block(
+        &self,
+        b0: usize,
+        nb: usize,
+        codes: &mut Vec<u32>,
+        dig: &mut Vec<f32>,
+        slab: &mut [f32],
+        hist: &mut [u32],
+    ) {
+        let rows_per_b = self.signs * self.geo.cycles;
+        let (lines, np) = (self.geo.lines, self.np);
+        let n_data = self.n_data * self.geo.slices;
+        let step = self.step_samples(nb);
+        dig.resize(step * rows_per_b * lines, 0.0);
+        for i0 in (0..nb).step_by(step) {
+            let n = step.min(nb - i0);
+            self.block_digits(b0 + i0, n, codes, dig);
+            let m = n * rows_per_b;
+            for (gp, &(_, _, lo, hi)) in self.passes.iter().enumerate() {
+                let at = (i0 * self.passes.len() + gp * n) * rows_per_b * np;
+                let prod = &mut slab[at..at + m * np];
+                self.step_product(dig, m, (lo, hi), prod);
+                if !hist.is_empty() {
+                    self.count(prod, n_data, hist, |v| Some(percentile::coarse(v)));
+                }
+            }
+        }
+    }
+
+    /// Counts the data-column levels of `prod`'s rows under `bin_of` (`None`: not counted)
+    /// into `hist`, `WAYS` interleaved copies of the histogram.
+    fn count(
         &self,
         prod: &[f32],
         n_data: usize,
-        bins: usize,
-        bin_of: impl Fn(f32) -> Option<usize> + Sync,
-    ) -> Vec<u64> {
-        // Neighbouring sums mostly share a bin: `WAYS` interleaved copies of the histogram keep
-        // their increments from waiting on each other.
-        const WAYS: usize = 4;
-        let rows = (1 << 14) / self.np.max(1) + 1;
-        prod.par_chunks(rows * self.np)
-            .fold(
-                || vec![0u32; WAYS * bins],
-                |mut h, part| {
-                    let (h0, rest) = h.split_at_mut(bins);
-                    let (h1, rest) = rest.split_at_mut(bins);
-                    let (h2, h3) = rest.split_at_mut(bins);
-                    let count = |h: &mut [u32], i: f32| {
-                        if let Some(b) = bin_of(self.level(i)) {
-                            h[b] += 1;
-                        }
-                    };
-                    for row in part.chunks(self.np) {
-                        let mut quads = row[..n_data].chunks_exact(WAYS);
-                        for q in &mut quads {
-                            count(h0, q[0]);
-                            count(h1, q[1]);
-                            count(h2, q[2]);
-                            count(h3, q[3]);
-                        }
-                        for &i in quads.remainder() {
-                            count(h0, i);
-                        }
-                    }
-                    h
-                },
-            )
-            .map(|h| {
-                let mut sum = vec![0u64; bins];
-                for way in h.chunks(bins) {
-                    sum.iter_mut().zip(way).for_each(|(s, &c)| *s += c as u64);
-                }
-                sum
-            })
-            .reduce(
-                || vec![0u64; bins],
-                |mut a, b| {
-                    a.iter_mut().zip(&b).for_each(|(x, y)| *x += y);
-                    a
-                },
-            )
+        hist: &mut [u32],
+        bin_of: impl Fn(f32) -> Option<usize>,
+    ) {
+        let bins = hist.len() / WAYS;
+        let (h0, rest) = hist.split_at_mut(bins);
+        let (h1, rest) = rest.split_at_mut(bins);
+        let (h2, h3) = rest.split_at_mut(bins);
+        let count = |h: &mut [u32], i: f32| {
+            if let Some(b) = bin_of(self.level(i)) {
+                h[b] += 1;
+            }
+        };
+        for row in prod.chunks(self.np) {
+            let mut quads = row[..n_data].chunks_exact(WAYS);
+            for q in &mut quads {
+                count(h0, q[0]);
+                count(h1, q[1]);
+                count(h2, q[2]);
+                count(h3, q[3]);
+            }
+            for &i in quads.remainder() {
+                count(h0, i);
+            }
+        }
     }
 
     /// The levels of 1-based `ranks` among the data-column sums of `products`, when they were
@@ -142,17 +163,23 @@ impl Plan<'_> {
         };
         let n_data = self.n_data * self.geo.slices;
         let fine = percentile::FINE;
-        // Fine bins of c0 first, then of c1 (the two may be one).
-        let both = products
-            .prods
+        // Fine bins of c0 first, then of c1 (the two may be one), exact zeros left out (they
+        // are most of coarse bin 0 and would make the scan branch on every value). Tasks of
+        // whole rows.
+        let rows = ((1 << 16) / self.np.max(1)).max(1);
+        let mut both = products
+            .slabs
             .par_iter()
-            .map(|prod| {
-                self.count_rows(prod, n_data, 2 * fine, |v| match percentile::coarse(v) {
-                    c if c == c0 => Some(percentile::fine(v)),
-                    c if c == c1 => Some(fine + percentile::fine(v)),
-                    _ => None,
-                })
-            })
+            .flat_map(|slab| slab.par_chunks(rows * self.np))
+            .fold(
+                || vec![0u64; 2 * fine],
+                |mut h, part| {
+                    for row in part.chunks(self.np) {
+                        count_fine(&row[..n_data], self.inv_unit, [c0, c1], &mut h);
+                    }
+                    h
+                },
+            )
             .reduce(
                 || vec![0u64; 2 * fine],
                 |mut a, b| {
@@ -160,6 +187,14 @@ impl Plan<'_> {
                     a
                 },
             );
+        // The zeros: the values of coarse bin 0 not counted, all in its fine bin 0.
+        let halves = if c1 == c0 { 1 } else { 2 };
+        for (half, c) in [c0, c1].into_iter().enumerate().take(halves) {
+            if c == 0 {
+                let h = &mut both[half * fine..(half + 1) * fine];
+                h[0] += coarse[0] - h.iter().sum::<u64>();
+            }
+        }
         let hi_fine = if c1 == c0 {
             &both[..fine]
         } else {
@@ -175,20 +210,29 @@ impl Plan<'_> {
     /// an exact percentile (reads up to `percentile::EXACT_LIMIT` sums).
     pub fn seen_in(&self, products: &Products, batch: usize) -> Seen {
         let n_data = self.n_data * self.geo.slices;
-        let (rows_per_b, n_gp) = (self.signs * self.geo.cycles, self.passes.len());
+        let (rows_per_b, np) = (self.signs * self.geo.cycles, self.np);
         let mut seen = Seen {
             count: self.data_conversions(batch),
             ..Seen::default()
         };
-        for (idx, prod) in products.prods.iter().enumerate() {
-            let (chunk, gp) = (idx / n_gp, idx % n_gp);
-            for (r, row) in prod.chunks(self.np).enumerate() {
-                let b = chunk * products.chunk_b + r / rows_per_b;
-                let (sign, t) = ((r % rows_per_b) / self.geo.cycles, r % self.geo.cycles);
-                seen.values
-                    .extend(row[..n_data].iter().map(|&i| self.level(i)));
-                seen.ids
-                    .extend((0..n_data).map(|j| self.conv_id(b, sign, t, gp, j)));
+        for (i, slab) in products.slabs.iter().enumerate() {
+            let b0 = i * products.block;
+            let nb = products.block.min(batch - b0);
+            let step = self.step_samples(nb);
+            for i0 in (0..nb).step_by(step) {
+                let n = step.min(nb - i0);
+                for gp in 0..self.passes.len() {
+                    let at = (i0 * self.passes.len() + gp * n) * rows_per_b * np;
+                    let prod = &slab[at..at + n * rows_per_b * np];
+                    for (r, row) in prod.chunks(np).enumerate() {
+                        let b = b0 + i0 + r / rows_per_b;
+                        let (sign, t) = ((r % rows_per_b) / self.geo.cycles, r % self.geo.cycles);
+                        seen.values
+                            .extend(row[..n_data].iter().map(|&i| self.level(i)));
+                        seen.ids
+                            .extend((0..n_data).map(|j| self.conv_id(b, sign, t, gp, j)));
+                    }
+                }
             }
         }
         seen
@@ -197,22 +241,41 @@ impl Plan<'_> {
     /// The read of samples `0..batch` (as [`Plan::run`]) on products kept by
     /// [`Plan::products`] from a plan of the same layer, inputs and conductances.
     pub fn run_on(&self, batch: usize, products: &Products) -> (Vec<f64>, Counters) {
-        let outs = self.geo.outs;
-        let chunk_b = products.chunk_b;
-        let mut raw = vec![0f64; batch * outs];
-        let mut counters = Counters::default();
-        for (chunk, b0) in (0..batch).step_by(chunk_b).enumerate() {
-            let b1 = (b0 + chunk_b).min(batch);
-            let (dig, active) = self.digits(b0, b1);
-            counters.active_rows += active;
-            let mut acc = vec![0i64; (b1 - b0) * self.signs * outs];
-            for (gp, &(g, p, lo, hi)) in self.passes.iter().enumerate() {
-                let prod = &products.prods[chunk * self.passes.len() + gp];
-                let (c, _) = self.epilogue_pass((gp, g, p, lo, hi), b0, prod, &dig, &mut acc, None);
-                counters += c;
+        self.run_blocks(batch, Some((products.block, &products.slabs)))
+    }
+}
+
+/// Counts the levels |i inv_unit| of `data` whose coarse bin is `c[0]` into the fine bins
+/// `h[..FINE]`, else those whose coarse bin is `c[1]` into `h[FINE..]`; exact zeros are not
+/// counted (nor the subnormals of bin 0, which share its fine bin 0). Spans of values are tested without branches first (SIMD where the CPU has it):
+/// few hold a value of either bin.
+#[multiversion(targets("x86_64+avx512f", "x86_64+avx2"))]
+fn count_fine(data: &[f32], inv_unit: f32, [c0, c1]: [usize; 2], h: &mut [u64]) {
+    const SPAN: usize = 16;
+    let fine = percentile::FINE;
+    let bin = |i: f32| percentile::bin((i * inv_unit).abs());
+    let hit = |b: usize| ((b / fine == c0) | (b / fine == c1)) & (b != 0);
+    for span in data.chunks(SPAN) {
+        if span.iter().fold(false, |a, &i| a | hit(bin(i))) {
+            for &i in span {
+                let b = bin(i);
+                let (c, f) = (b / fine, b % fine);
+                if b == 0 {
+                    continue;
+                }
+                if c == c0 {
+                    h[f] += 1;
+                } else if c == c1 {
+                    h[fine + f] += 1;
+                }
             }
-            self.descale(b0, &acc, &mut raw);
         }
-        (raw, counters)
+    }
+}
+
+/// Adds the `WAYS` interleaved copies of histogram `h` to `sum`.
+fn add_ways(sum: &mut [u64], h: &[u32]) {
+    for way in h.chunks(sum.len()) {
+        sum.iter_mut().zip(way).for_each(|(s, &c)| *s += c as u64);
     }
 }
