@@ -56,8 +56,7 @@ pub struct LayerBufs {
 pub struct Net {
     pub hyper: Hyper,
     /// Population instances P held in every buffer (`[P][...]`, each instance its own
-    /// weights, learning rate and crossbar cells), every kernel running all P in one dispatch
-    /// (1 for networks with PENNI layers).
+    /// weights, learning rate and crossbar cells), every kernel running all P in one dispatch.
     pub instances: usize,
     pub input: [usize; 3],
     pub layers: Vec<LayerBufs>,
@@ -71,8 +70,10 @@ pub struct Net {
     pub(super) cols: Buf,
     pub(super) cols_t: Buf,
     pub(super) dout_t: Buf,
-    /// Basis maps of PENNI layers in inference form `[d C_in][B P]`.
+    /// Basis maps of PENNI layers in inference form `[P][C_in d][B OH OW]`, and as the basis
+    /// GEMM writes them `[P][d C_in][B OH OW]`.
     pub(super) maps: Buf,
+    pub(super) maps_t: Buf,
     /// Run PENNI layers in the two-step inference form instead of rebuilding the kernel.
     pub inference_form: bool,
     /// Crossbar state of in-situ training (read and step counters).
@@ -193,7 +194,8 @@ impl Net {
             cols: be.alloc(p * cols_len),
             cols_t: be.alloc(p * cols_len),
             dout_t: be.alloc(p * out_len),
-            maps: be.alloc(maps_len),
+            maps: be.alloc(p * maps_len),
+            maps_t: be.alloc(p * maps_len),
             inference_form: false,
             xbar: None,
             dfa: None,

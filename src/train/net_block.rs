@@ -271,16 +271,8 @@ pub(super) fn upload(
             }),
         )),
         ConvWeights::Penni(pw) => {
-            // PENNI layers hold one instance (`stackable`).
             *maps_len = (*maps_len).max(pw.d * v.c_in * n);
-            let kernel = v.c_out * geom.fan_in();
-            Weights::Penni {
-                d: pw.d,
-                basis: Param::new(be, &pw.basis),
-                coef: Param::new(be, &pw.coef),
-                w: be.alloc(kernel),
-                gw: be.alloc(kernel),
-            }
+            Weights::penni(be, &convs, &geom)
         }
     };
     let pooled = v.pool.map(|k| {

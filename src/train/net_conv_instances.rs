@@ -129,6 +129,18 @@ impl ConvOps {
         self.g.cols_untranspose(self.rows).instances(self.p, stride)
     }
 
+    /// `cols[p] [C_in][k k][n] -> [k k][C_in][n]` (PENNI's basis step; once for shared images).
+    pub fn taps_first(&self) -> PermuteParams {
+        let (kk, n) = (self.g.k * self.g.k, self.n());
+        let stride = self.cols_stride() as usize;
+        PermuteParams::new(self.g.c_in, kk, n).instances(self.col_instances(), stride)
+    }
+
+    /// Values between two instances' permuted columns (0: shared).
+    pub fn taps_first_stride(&self) -> usize {
+        self.cols_stride() as usize
+    }
+
     /// Crossbar reads: the unrolled rows `[P][n][k k C_in]` (shared: stride 0) and the
     /// outputs `[P][n][C_out]`, as (row length, instance stride).
     pub fn read_rows(&self) -> ((usize, usize), (usize, usize)) {

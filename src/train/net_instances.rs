@@ -3,7 +3,8 @@
 //! crossbar layer of P instances per weight layer) and runs every kernel for all P in one
 //! dispatch, with per-instance strides. Conv maps are `[P][C][B OH OW]`, so the kernels without
 //! a weight (im2col, col2im, bias, activation, pooling, batch norm, shortcuts) see P C channels.
-//! PENNI layers keep one instance per network.
+//! PENNI layers hold `[P][d][k k]` bases and `[P][C_out C_in][d]` coefficients; on crossbars
+//! (inference only) they hold one instance.
 
 use crate::backend::xbar::MatView;
 use crate::backend::*;
@@ -26,19 +27,23 @@ pub(super) fn permute(a: usize, b: usize, s: usize) -> PermuteParams {
     PermuteParams::new(a, b, s)
 }
 
-/// Whether one network may hold every model as an instance: models of one shape without
-/// PENNI layers (their two-step kernels have no instance axis).
+/// Whether one network may hold every model as an instance: models of one shape (PENNI
+/// layers with equal `d`; their sparsity may differ, masks and coefficients are per instance).
 pub fn stackable(models: &[&Model]) -> bool {
     let first = shape(models[0]);
-    first.is_some() && models.iter().all(|m| shape(m) == first)
+    models.iter().all(|m| shape(m) == first)
 }
 
 /// What instances of one network share: every layer's shape, pooling, batch norm and
-/// shortcut; None for a model with PENNI layers.
-fn shape(m: &Model) -> Option<(Vec<String>, [usize; 3])> {
-    let conv = |c: &Conv| match c.weights {
-        ConvWeights::Dense(_) => Some(format!(
-            "{} {} {} {} {} {:?} {:?}",
+/// shortcut, and the form of every conv's weights.
+fn shape(m: &Model) -> (Vec<String>, [usize; 3]) {
+    let conv = |c: &Conv| {
+        let form = match &c.weights {
+            ConvWeights::Dense(_) => "dense".to_string(),
+            ConvWeights::Penni(p) => format!("penni {}", p.d),
+        };
+        format!(
+            "{} {} {} {} {} {:?} {:?} {form}",
             c.c_in,
             c.c_out,
             c.k,
@@ -46,27 +51,26 @@ fn shape(m: &Model) -> Option<(Vec<String>, [usize; 3])> {
             c.pad,
             c.pool,
             c.bn.as_ref().map(|b| b.channels()),
-        )),
-        ConvWeights::Penni(_) => None,
+        )
     };
     let layers = m
         .layers
         .iter()
         .map(|l| match l {
-            Layer::Fc(f) => Some(format!("fc {} {}", f.fan_in, f.fan_out)),
+            Layer::Fc(f) => format!("fc {} {}", f.fan_in, f.fan_out),
             Layer::Conv(c) => {
                 let sc = match &c.shortcut {
                     None => String::new(),
                     Some(s) => match &s.proj {
                         None => format!(" +{}", s.from),
-                        Some(p) => format!(" +{} {}", s.from, conv(p)?),
+                        Some(p) => format!(" +{} {}", s.from, conv(p)),
                     },
                 };
-                Some(format!("conv {}{sc}", conv(c)?))
+                format!("conv {}{sc}", conv(c))
             }
         })
-        .collect::<Option<Vec<_>>>()?;
-    Some((layers, m.input))
+        .collect();
+    (layers, m.input)
 }
 
 /// Refuses more than one instance unless the models are stackable.
@@ -74,7 +78,7 @@ pub(super) fn check_instances(models: &[&Model]) -> anyhow::Result<()> {
     anyhow::ensure!(!models.is_empty(), "a network needs at least one instance");
     anyhow::ensure!(
         models.len() == 1 || stackable(models),
-        "only networks of one shape without PENNI layers hold several instances in one network"
+        "only networks of one shape hold several instances in one network"
     );
     Ok(())
 }

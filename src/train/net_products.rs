@@ -11,7 +11,6 @@ use super::net_conv_instances::ConvOps;
 use super::net_dfa::Rows;
 use super::net_instances::view;
 use crate::backend::*;
-use crate::nn::conv::ConvGeom;
 use crate::xbar::read::Direction;
 
 impl Net {
@@ -46,42 +45,42 @@ impl Net {
             }
             Weights::PenniXbar(px) => self.penni_xbar(be, &g, px, lb.out, rows),
             Weights::Penni { d, basis, coef, .. } if self.inference_form => {
-                self.penni_inference(be, &g, *d, basis.w, coef.w, lb.out, rows)
+                self.penni_inference(be, &ops, *d, basis.w, coef.w, lb.out)
             }
             Weights::Penni {
                 d, basis, coef, w, ..
             } => {
-                // W[(o, i)][k k] = C[(o, i)][d] V[d][k k]
+                // W[p][(o, i)][k k] = C[p][(o, i)][d] V[p][d][k k]
                 let kk = (g.k * g.k) as u32;
-                let rebuild =
-                    Gemm::dense((g.c_out * g.c_in) as u32, kk, *d as u32, false, false, 1);
+                let (rows_c, p) = ((g.c_out * g.c_in) as u32, self.instances as u32);
+                let rebuild = Gemm::dense(rows_c, kk, *d as u32, false, false, p);
                 be.gemm(coef.w, basis.w, *w, &rebuild);
-                be.gemm(*w, self.cols, lb.out, &g.forward_gemm(rows));
+                be.gemm(*w, self.cols, lb.out, &ops.forward_gemm());
             }
         }
     }
 
-    /// PENNI inference form: basis maps `[i d + b][B P] = V[b] * channel i` (one GEMM per input
-    /// channel, batched), then `out = C[C_out][d C_in] maps`.
-    #[allow(clippy::too_many_arguments)]
+    /// PENNI inference form: basis maps `[p][b][i][n] = V[p][b] * channel i` (the unrolled
+    /// inputs permuted to `[k k][C_in n]`, one GEMM per instance, batched), permuted to
+    /// `[p][i d + b][n]`, then `out[p] = C[p][C_out][C_in d] maps[p]`.
     fn penni_inference(
         &self,
         be: &mut dyn Backend,
-        g: &ConvGeom,
+        ops: &ConvOps,
         d: usize,
         basis: Buf,
         coef: Buf,
         out: Buf,
-        rows: usize,
     ) {
-        let n = (rows * g.positions()) as u32;
-        let kk = (g.k * g.k) as u32;
-        let mut step = Gemm::dense(d as u32, n, kk, false, false, g.c_in as u32);
-        step.params.stride_a = 0;
-        step.params.stride_b = kk * n;
-        step.params.stride_c = d as u32 * n;
-        be.gemm(basis, self.cols, self.maps, &step);
-        let mix = Gemm::dense(g.c_out as u32, n, (d * g.c_in) as u32, false, false, 1);
+        let (g, p, n) = (&ops.g, self.instances as u32, ops.n());
+        let (kk, ci) = (g.k * g.k, g.c_in);
+        be.permute(self.cols, self.cols_t, &ops.taps_first());
+        let mut step = Gemm::dense(d as u32, (ci * n) as u32, kk as u32, false, false, p);
+        step.params.stride_b = ops.taps_first_stride() as u32;
+        be.gemm(basis, self.cols_t, self.maps_t, &step);
+        let back = permute(d, ci, n).instances(self.instances, d * ci * n);
+        be.permute(self.maps_t, self.maps, &back);
+        let mix = Gemm::dense(g.c_out as u32, n as u32, (d * ci) as u32, false, false, p);
         be.gemm(coef, self.maps, out, &mix);
     }
 
@@ -101,19 +100,12 @@ impl Net {
         be.gemm(lb.dout, self.cols_t, gw, &ops.weight_grad_gemm());
         if let Weights::Penni { d, basis, coef, .. } = &lb.weights {
             let (rows_c, kk, d) = ((g.c_out * g.c_in) as u32, (g.k * g.k) as u32, *d as u32);
-            // dC = dW V^T, dV = C^T dW
-            be.gemm(
-                gw,
-                basis.w,
-                coef.g,
-                &Gemm::dense(rows_c, d, kk, false, true, 1),
-            );
-            be.gemm(
-                coef.w,
-                gw,
-                basis.g,
-                &Gemm::dense(d, kk, rows_c, true, false, 1),
-            );
+            let p = self.instances as u32;
+            // dC[p] = dW[p] V[p]^T, dV[p] = C[p]^T dW[p]
+            let dc = Gemm::dense(rows_c, d, kk, false, true, p);
+            be.gemm(gw, basis.w, coef.g, &dc);
+            let dv = Gemm::dense(d, kk, rows_c, true, false, p);
+            be.gemm(coef.w, gw, basis.g, &dv);
         }
         if let Some(din) = din {
             be.permute(lb.dout, self.dout_t, &ops.error_transpose());

@@ -6,6 +6,7 @@ use super::net::{Kind, LayerBufs, Net};
 use super::net_penni_xbar::PenniXbar;
 use crate::backend::xbar::XbarId;
 use crate::backend::*;
+use crate::nn::conv::ConvGeom;
 use crate::nn::model::{Conv, ConvWeights, Fc, Layer, Model, Penni};
 
 /// A trainable tensor: values, gradient, momentum, optional 0/1 mask, L1 strength, and
@@ -48,8 +49,8 @@ impl Param {
 
 pub enum Weights {
     Dense(Param),
-    /// Bases `[d][k k]`, coefficients `[C_out][C_in][d]`, and scratch for the rebuilt kernel
-    /// and its gradient `[C_out][C_in k k]`.
+    /// Bases `[P][d][k k]`, coefficients `[P][C_out][C_in][d]`, and scratch for the rebuilt
+    /// kernel and its gradient `[P][C_out][C_in k k]`.
     Penni {
         d: usize,
         basis: Param,
@@ -67,6 +68,31 @@ pub enum Weights {
     },
     /// A PENNI layer on crossbars, inference only (`net_penni_xbar`).
     PenniXbar(Box<PenniXbar>),
+}
+
+impl Weights {
+    /// The PENNI weights of one conv layer of geometry `g` in every instance (`convs`, equal
+    /// shapes and `d`): bases `[P][d][k k]`, coefficients `[P][C_out C_in][d]`, and the
+    /// rebuilt kernel and its gradient `[P][C_out][C_in k k]`.
+    pub(super) fn penni(be: &mut dyn Backend, convs: &[&Conv], g: &ConvGeom) -> Weights {
+        let parts: Vec<&Penni> = convs
+            .iter()
+            .map(|c| match &c.weights {
+                ConvWeights::Penni(p) => p,
+                ConvWeights::Dense(_) => unreachable!("instances have equal layers"),
+            })
+            .collect();
+        let basis: Vec<f32> = parts.iter().flat_map(|p| p.basis.iter().copied()).collect();
+        let coef: Vec<f32> = parts.iter().flat_map(|p| p.coef.iter().copied()).collect();
+        let kernel = parts.len() * g.c_out * g.fan_in();
+        Weights::Penni {
+            d: parts[0].d,
+            basis: Param::new(be, &basis),
+            coef: Param::new(be, &coef),
+            w: be.alloc(kernel),
+            gw: be.alloc(kernel),
+        }
+    }
 }
 
 impl LayerBufs {
@@ -198,8 +224,8 @@ impl Net {
                             Weights::Dense(w) => ConvWeights::Dense(part(be, w.w)),
                             Weights::Penni { d, basis, coef, .. } => ConvWeights::Penni(Penni {
                                 d: *d,
-                                basis: be.read(basis.w),
-                                coef: be.read(coef.w),
+                                basis: part(be, basis.w),
+                                coef: part(be, coef.w),
                             }),
                             Weights::Xbar { id, .. } => {
                                 ConvWeights::Dense(super::net_insitu::decode(be, *id, i))

@@ -114,6 +114,10 @@ pub fn install(
                 Weights::Xbar { id, signed, grad }
             }
             Cells::Penni { d, basis, coef } => {
+                anyhow::ensure!(
+                    p == 1,
+                    "layer {l}: PENNI layers on crossbars hold one instance per network"
+                );
                 let Kind::Conv { geom, .. } = &lb.kind else {
                     unreachable!("PENNI layers are convolutions")
                 };

@@ -10,7 +10,6 @@ use super::epochs::{self, EpochHooks};
 use super::feed::{self, Feeder};
 pub use super::graph_init::{init_model, init_model_seeded, is_cnn};
 use super::net::{Hyper, Net};
-use super::net_instances::stackable;
 use super::options::{instance_settings, RunOptions};
 use super::report::{Divergence, RunReport};
 use super::{net_dfa, net_insitu};
@@ -66,11 +65,10 @@ fn check_buffers(
 /// Networks and the data they train on, on one backend: the population instances (each its
 /// own weights, crossbars, DFA feedback and learning rate) all read the same batches. A
 /// population is one network holding every instance, each kernel running all of them in one
-/// dispatch; PENNI layers' two-step kernels have no instance axis, so a population with them
-/// is one network per instance, stepped one after another on the shared batch buffers.
+/// dispatch.
 pub struct Trainer<'a> {
     pub be: &'a mut dyn Backend,
-    /// The networks, instances in order; every one reads the first's batch buffers `x`, `y`.
+    /// The network holding every instance (one).
     pub nets: Vec<Net>,
     pub data: Feeder,
     /// Seed of the data order and augmentation (shared by the instances).
@@ -111,7 +109,7 @@ impl<'a> Trainer<'a> {
         Self::population(be, &[(model, seed)], hyper, split, seed)
     }
 
-    /// One network per `(model, seed)` instance; the data order and augmentation are seeded by
+    /// One network holding every `(model, seed)` instance (equal shapes); the data order and augmentation are seeded by
     /// `data_seed`.
     pub fn population(
         be: &'a mut dyn Backend,
@@ -129,19 +127,9 @@ impl<'a> Trainer<'a> {
                 split.train.shape
             );
         }
-        // Instances share one network (every kernel runs all of them at once); PENNI networks
-        // take one network each.
-        let groups: Vec<&[&Model]> = if stackable(&models) {
-            vec![&models[..]]
-        } else {
-            models.chunks(1).collect()
-        };
-        let mut nets: Vec<Net> = Vec::with_capacity(groups.len());
-        for group in groups {
-            check_buffers(&*be, group[0], hyper.batch, group.len())?;
-            let shared = nets.first().map(|n| (n.x, n.y));
-            nets.push(Net::with_instances(be, group, hyper, shared)?);
-        }
+        // One network holds every instance (every kernel runs all of them at once).
+        check_buffers(&*be, models[0], hyper.batch, models.len())?;
+        let nets = vec![Net::with_instances(be, &models, hyper, None)?];
         let data = Feeder::new(be, split)?;
         Ok(Trainer {
             be,

@@ -250,3 +250,124 @@ fn insitu_fc_population_equals_instances_alone_and_saves_instance_zero() {
     population_equals_instances_alone(&cfg, "in-situ FC");
     saves_instance_zero(&cfg, "fc");
 }
+
+/// PENNI models of one shape (`d` = 3 bases per conv, the shared-image layer and one reading
+/// every instance's maps) from different seeds, one of them pruned (other sparsity).
+fn penni_models() -> Vec<insitu::nn::model::Model> {
+    use insitu::compress::penni;
+    use insitu::nn::model::Model;
+    (0..3)
+        .map(|seed| {
+            let mut m =
+                Model::init("C4-M-C8-M-FC6", SHAPE, 6, insitu::config::Init::He, seed).unwrap();
+            penni::decompose(&mut m, 3);
+            if seed == 1 {
+                penni::prune(&mut m, 1.0);
+            }
+            m
+        })
+        .collect()
+}
+
+/// Every instance's model after two epochs of training `models` (PENNI training form) as one
+/// population on `be`, and whether that was one network of every instance.
+fn penni_trained(
+    be: &mut dyn insitu::backend::Backend,
+    models: &[insitu::nn::model::Model],
+) -> (Vec<insitu::nn::model::Model>, bool) {
+    use insitu::train::trainer::{self, Trainer};
+    let (s, cfg) = (split(), float_config(&[]));
+    let inst: Vec<_> = models.iter().zip(0..).collect();
+    let h = trainer::hyper(&cfg, s.train.len());
+    let mut t = Trainer::population(be, &inst, h, &s, 1).unwrap();
+    let one = t.nets.len() == 1 && t.nets[0].instances == models.len();
+    let bar = indicatif::ProgressBar::hidden();
+    for epoch in 0..2 {
+        t.train_epoch(epoch, &bar);
+    }
+    let trained = (0..models.len())
+        .map(|i| t.nets[0].to_model_at(t.be, i))
+        .collect();
+    (trained, one)
+}
+
+/// Logits of every instance of `models` held in one network, PENNI layers in inference form
+/// (the form `insitu compress` evaluates its stages in), for a batch of 8 images.
+fn penni_inference(
+    be: &mut dyn insitu::backend::Backend,
+    models: &[insitu::nn::model::Model],
+) -> Vec<Vec<f32>> {
+    use insitu::backend::Activation;
+    use insitu::train::net::Net;
+    let refs: Vec<_> = models.iter().collect();
+    let b = 8;
+    let mut net = Net::with_instances(be, &refs, common::hyper(b, Activation::Relu), None).unwrap();
+    assert_eq!(net.instances, models.len());
+    net.inference_form = true;
+    net.training = false;
+    let s = split();
+    be.write(net.x, &s.test.images[..b * s.test.features()]);
+    net.forward(be, b);
+    let out = be.read(net.layers.last().unwrap().out);
+    out.chunks(out.len() / models.len())
+        .map(<[f32]>::to_vec)
+        .collect()
+}
+
+/// Every trainable value of a model, in layer order.
+fn values(m: &insitu::nn::model::Model) -> Vec<f32> {
+    use insitu::nn::model::{ConvWeights, Layer};
+    let mut v = Vec::new();
+    for l in &m.layers {
+        match l {
+            Layer::Conv(c) => {
+                match &c.weights {
+                    ConvWeights::Dense(w) => v.extend(w),
+                    ConvWeights::Penni(p) => v.extend(p.basis.iter().chain(&p.coef)),
+                }
+                v.extend(&c.bias);
+            }
+            Layer::Fc(f) => v.extend(f.weight.iter().chain(&f.bias)),
+        }
+    }
+    v
+}
+
+/// A population of PENNI nets is one network; trained (kernel rebuilt from bases and
+/// coefficients, gradient split) and in inference form (basis maps, coefficient mix) every
+/// instance gives, bit for bit, what it gives alone.
+#[test]
+fn penni_population_equals_instances_alone() {
+    let models = penni_models();
+    let (together, one) = penni_trained(&mut CpuBackend::new(), &models);
+    assert!(one, "a PENNI population is one network of every instance");
+    for (i, m) in models.iter().enumerate() {
+        let (alone, _) = penni_trained(&mut CpuBackend::new(), std::slice::from_ref(m));
+        assert_eq!(together[i], alone[0], "trained instance {i}");
+        assert_ne!(&together[i], m, "instance {i} trained");
+    }
+    let logits = penni_inference(&mut CpuBackend::new(), &together);
+    for (i, m) in together.iter().enumerate() {
+        let alone = penni_inference(&mut CpuBackend::new(), std::slice::from_ref(m));
+        assert_eq!(logits[i], alone[0], "inference form, instance {i}");
+    }
+}
+
+/// The same on the GPU: a PENNI population trains and infers as its instances alone.
+#[test]
+fn penni_population_equals_instances_alone_on_gpu() {
+    let models = penni_models();
+    let (together, one) = penni_trained(&mut common::gpu(), &models);
+    assert!(one);
+    for (i, m) in models.iter().enumerate() {
+        let (alone, _) = penni_trained(&mut common::gpu(), std::slice::from_ref(m));
+        let err = common::max_rel_err(&values(&together[i]), &values(&alone[0]));
+        assert!(err < 1e-4, "trained instance {i}: {err}");
+    }
+    let logits = penni_inference(&mut common::gpu(), &together);
+    for (i, m) in together.iter().enumerate() {
+        let alone = penni_inference(&mut common::gpu(), std::slice::from_ref(m));
+        let err = common::max_rel_err(&logits[i], &alone[0]);
+        assert!(err < 1e-4, "inference form, instance {i}: {err}");
+    }
+}
