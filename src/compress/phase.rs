@@ -43,7 +43,7 @@ pub fn train_phase(
     let hyper = trainer::hyper(cfg, split.train.len());
     let mut t = Trainer::new(be, model, hyper, split, cfg.seed)?;
     t.set_augment(&cfg.data)?;
-    for (lb, m) in t.nets[0].layers.iter_mut().zip(masks) {
+    for (lb, m) in t.net.layers.iter_mut().zip(masks) {
         let (Some((cm, bm)), Weights::Penni { coef, .. }) = (m, &mut lb.weights) else {
             continue;
         };
@@ -68,11 +68,11 @@ pub fn train_phase(
         ..Default::default()
     };
     let cc = cc.clone();
-    t.epoch_start = Some(Box::new(move |be, nets, epoch| {
-        nets[0].set_lr(be, cc.lr_at(lr0, epoch, epochs) as f32);
+    t.epoch_start = Some(Box::new(move |be, net, epoch| {
+        net.set_lr(be, cc.lr_at(lr0, epoch, epochs) as f32);
         let coef_turn = (epoch / cc.alternate).is_multiple_of(2);
         let retrain = matches!(phase, Phase::Retrain);
-        for lb in &mut nets[0].layers {
+        for lb in &mut net.layers {
             if let Weights::Penni { basis, coef, .. } = &mut lb.weights {
                 coef.trainable = !retrain || coef_turn;
                 basis.trainable = !retrain || !coef_turn;

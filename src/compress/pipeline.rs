@@ -121,7 +121,7 @@ pub fn evaluate(
 ) -> anyhow::Result<(f64, f64)> {
     let hyper = trainer::hyper(cfg, split.train.len());
     let mut t = Trainer::new(be, model, hyper, split, cfg.seed)?;
-    t.nets[0].inference_form = true;
+    t.net.inference_form = true;
     t.evaluate(); // warm-up (pipelines, caches)
     let (_, acc, lat) = t.evaluate();
     Ok((acc, lat))

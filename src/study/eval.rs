@@ -249,14 +249,14 @@ pub fn evaluate(
                 seed: None,
             };
             cells = twin
-                .calibrate(model, t.nets[0].hyper, cfg, cells, None, &split.train)?
+                .calibrate(model, t.net.hyper, cfg, cells, None, &split.train)?
                 .0;
         }
         let mut points = Vec::new();
         for &time in &drift.times {
             install(
                 t.be,
-                &mut t.nets[0],
+                &mut t.net,
                 cfg,
                 &at(time),
                 std::slice::from_ref(&k),

@@ -92,26 +92,14 @@ pub struct Net {
 impl Net {
     /// Uploads `model` for batches of up to `hyper.batch` images.
     pub fn new(be: &mut dyn Backend, model: &Model, hyper: Hyper) -> anyhow::Result<Net> {
-        Self::with_batch(be, model, hyper, None)
+        Self::with_instances(be, &[model], hyper)
     }
 
-    /// [`Net::new`], reading its batch images and labels from `shared` when given (another
-    /// instance's `x` and `y`).
-    pub fn with_batch(
-        be: &mut dyn Backend,
-        model: &Model,
-        hyper: Hyper,
-        shared: Option<(Buf, Buf)>,
-    ) -> anyhow::Result<Net> {
-        Self::with_instances(be, &[model], hyper, shared)
-    }
-
-    /// [`Net::with_batch`] holding one instance per model (equal shapes, `stackable`).
+    /// [`Net::new`] holding one instance per model (equal shapes, `stackable`).
     pub fn with_instances(
         be: &mut dyn Backend,
         models: &[&Model],
         hyper: Hyper,
-        shared: Option<(Buf, Buf)>,
     ) -> anyhow::Result<Net> {
         let model = models[0];
         let p = models.len();
@@ -180,7 +168,7 @@ impl Net {
         let features: usize = model.input.iter().product();
         let lr = be.alloc(p);
         be.write(lr, &vec![hyper.lr; p]);
-        let (x, y) = shared.unwrap_or_else(|| (be.alloc(b * features), be.alloc_u32(b)));
+        let (x, y) = (be.alloc(b * features), be.alloc_u32(b));
         Ok(Net {
             hyper,
             instances: p,

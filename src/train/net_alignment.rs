@@ -8,50 +8,47 @@ impl Trainer<'_> {
     /// DFA's alignment: per instance and hidden weight layer, the cosine between the DFA and
     /// the BP weight gradients on the first training batch (weights untouched).
     pub fn alignment(&mut self) -> Vec<Vec<f64>> {
-        let rows = self.nets[0].hyper.batch.min(self.data.train.n);
-        let xy = (self.nets[0].x, self.nets[0].y);
-        self.data.plain_batch(self.be, true, xy, 0, rows);
-        let mut out = Vec::new();
-        for net in &mut self.nets {
-            net.forward(self.be, rows);
-            net.loss(self.be, rows);
-            // Every layer's gradient, whichever layers train.
-            let trained_from = std::mem::take(&mut net.trained_from);
-            let mut grads = Vec::new();
-            for bp in [true, false] {
-                let dfa = if bp { net.dfa.take() } else { None };
-                net.backward(self.be, rows);
-                if dfa.is_some() {
-                    net.dfa = dfa;
-                }
-                let hidden = &net.layers[..net.layers.len() - 1];
-                let g: Vec<Vec<f32>> = hidden
-                    .iter()
-                    .filter_map(|lb| match &lb.weights {
-                        Weights::Dense(p) | Weights::Xbar { grad: p, .. } => Some(p.g),
-                        _ => None,
-                    })
-                    .map(|g| self.be.read(g))
-                    .collect();
-                grads.push(g);
+        let net = &mut self.net;
+        let rows = net.hyper.batch.min(self.data.train.n);
+        self.data
+            .plain_batch(self.be, true, (net.x, net.y), 0, rows);
+        net.forward(self.be, rows);
+        net.loss(self.be, rows);
+        // Every layer's gradient, whichever layers train.
+        let trained_from = std::mem::take(&mut net.trained_from);
+        let mut grads = Vec::new();
+        for bp in [true, false] {
+            let dfa = if bp { net.dfa.take() } else { None };
+            net.backward(self.be, rows);
+            if dfa.is_some() {
+                net.dfa = dfa;
             }
-            net.trained_from = trained_from;
-            let p = net.instances;
-            for j in 0..p {
-                out.push(
-                    grads[0]
-                        .iter()
-                        .zip(&grads[1])
-                        .map(|(a, b)| {
-                            let per = a.len() / p;
-                            let span = j * per..(j + 1) * per;
-                            cosine(&a[span.clone()], &b[span])
-                        })
-                        .collect(),
-                );
-            }
+            let hidden = &net.layers[..net.layers.len() - 1];
+            let g: Vec<Vec<f32>> = hidden
+                .iter()
+                .filter_map(|lb| match &lb.weights {
+                    Weights::Dense(p) | Weights::Xbar { grad: p, .. } => Some(p.g),
+                    _ => None,
+                })
+                .map(|g| self.be.read(g))
+                .collect();
+            grads.push(g);
         }
-        out
+        net.trained_from = trained_from;
+        let p = net.instances;
+        (0..p)
+            .map(|j| {
+                grads[0]
+                    .iter()
+                    .zip(&grads[1])
+                    .map(|(a, b)| {
+                        let per = a.len() / p;
+                        let span = j * per..(j + 1) * per;
+                        cosine(&a[span.clone()], &b[span])
+                    })
+                    .collect()
+            })
+            .collect()
     }
 }
 

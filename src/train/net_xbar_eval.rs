@@ -269,7 +269,7 @@ pub fn evaluate(
     let seed = cfg.instances()[0].seed.unwrap_or(cfg.seed);
     let hyper = trainer::hyper(cfg, split.train.len());
     let mut t = Trainer::new(be, model, hyper, split, seed)?;
-    attach(t.be, &mut t.nets[0], model, cfg, &split.train, seed)?;
+    attach(t.be, &mut t.net, model, cfg, &split.train, seed)?;
     let (_, accuracy, latency_s_per_batch) = t.evaluate();
     let activity = t.activity();
     Ok(XbarEval {

@@ -1,6 +1,6 @@
 //! Training any layer graph (MLPs and conv nets) with BP or DFA, in float or in situ, on any
-//! backend: data resident on the backend, the population's instances in one network (one network
-//! each for PENNI layers), epochs of steps with ADC recalibration and the DFA alignment
+//! backend: data resident on the backend, the population's instances in one network, epochs of
+//! steps with ADC recalibration and the DFA alignment
 //! diagnostic, evaluation, the report.
 
 use std::time::Instant;
@@ -68,8 +68,8 @@ fn check_buffers(
 /// dispatch.
 pub struct Trainer<'a> {
     pub be: &'a mut dyn Backend,
-    /// The network holding every instance (one).
-    pub nets: Vec<Net>,
+    /// The network holding every instance.
+    pub net: Net,
     pub data: Feeder,
     /// Seed of the data order and augmentation (shared by the instances).
     seed: u64,
@@ -87,8 +87,8 @@ pub struct Trainer<'a> {
     pub epoch_start: Option<EpochStart<'a>>,
 }
 
-/// A per-epoch setting of the networks: `(backend, nets, epoch)`.
-pub type EpochStart<'a> = Box<dyn FnMut(&mut dyn Backend, &mut [Net], u32) + 'a>;
+/// A per-epoch setting of the network: `(backend, net, epoch)`.
+pub type EpochStart<'a> = Box<dyn FnMut(&mut dyn Backend, &mut Net, u32) + 'a>;
 
 /// What recalibrating the `calibrated` ADC ranges during training needs: the experiment and
 /// its fixed calibration batch (the training set's first images).
@@ -129,11 +129,11 @@ impl<'a> Trainer<'a> {
         }
         // One network holds every instance (every kernel runs all of them at once).
         check_buffers(&*be, models[0], hyper.batch, models.len())?;
-        let nets = vec![Net::with_instances(be, &models, hyper, None)?];
+        let net = Net::with_instances(be, &models, hyper)?;
         let data = Feeder::new(be, split)?;
         Ok(Trainer {
             be,
-            nets,
+            net,
             data,
             seed: data_seed,
             seeds: instances.iter().map(|(_, s)| *s).collect(),
@@ -147,7 +147,7 @@ impl<'a> Trainer<'a> {
 
     /// Augments training batches as `cfg.augment` says (evaluation never is).
     pub fn set_augment(&mut self, cfg: &DataConfig) -> anyhow::Result<()> {
-        let (shape, batch) = (self.nets[0].input, self.nets[0].hyper.batch);
+        let (shape, batch) = (self.net.input, self.net.hyper.batch);
         self.data.augment = Augmenter::new(self.be, cfg, shape, batch, self.seed)?;
         Ok(())
     }
@@ -167,7 +167,7 @@ impl<'a> Trainer<'a> {
     /// Every instance's test (loss, accuracy), and seconds per batch.
     fn evaluate_all(&mut self) -> (Vec<(f64, f64)>, f64) {
         self.set_training(false);
-        self.be.read(self.nets[0].acc);
+        self.be.read(self.net.acc);
         let t0 = Instant::now();
         let n = self.data.test.n;
         let (acc, batches) = epochs::test_set(self, n);
@@ -177,38 +177,30 @@ impl<'a> Trainer<'a> {
     }
 
     fn set_training(&mut self, training: bool) {
-        for net in &mut self.nets {
-            net.training = training;
-        }
+        self.net.training = training;
     }
 
     /// DFA feedback (under `train.rule = "dfa"`) and crossbars (with `[array]`) per `cfg`,
     /// instance i with `cfg.instances()[i]`'s knobs; ADC ranges are calibrated on the start
     /// of `calib` (and recalibrated during training as `cfg.array` asks).
     pub fn attach(&mut self, cfg: &ExperimentConfig, calib: &data::Dataset) -> anyhow::Result<()> {
-        let mut first = 0;
-        for net in &mut self.nets {
-            let insts: Vec<usize> = (first..first + net.instances).collect();
-            first += net.instances;
-            let seeds: Vec<u64> = insts.iter().map(|&i| self.seeds[i]).collect();
-            let models: Vec<Model> = (0..net.instances)
-                .map(|j| net.to_model_at(self.be, j))
-                .collect();
-            if cfg.train.rule == Rule::Dfa {
-                let t = &cfg.train;
-                net_dfa::attach(self.be, net, t.dfa_scope, t.feedback, &seeds);
-            }
-            net_insitu::attach(self.be, net, &models, cfg, calib, &seeds, &insts)?;
-            if cfg.train.last_layer_only {
-                net.trained_from = net.layers.len() - 1;
-            }
+        let net = &mut self.net;
+        let insts: Vec<usize> = (0..net.instances).collect();
+        let models: Vec<Model> = insts.iter().map(|&i| net.to_model_at(self.be, i)).collect();
+        if cfg.train.rule == Rule::Dfa {
+            let t = &cfg.train;
+            net_dfa::attach(self.be, net, t.dfa_scope, t.feedback, &self.seeds);
+        }
+        net_insitu::attach(self.be, net, &models, cfg, calib, &self.seeds, &insts)?;
+        if cfg.train.last_layer_only {
+            net.trained_from = net.layers.len() - 1;
         }
         let recalibrates = cfg.array.as_ref().is_some_and(|a| {
             a.adc_mode == crate::config::AdcMode::Calibrated
                 && (a.adc_recalibrate_steps > 0 || a.adc_recalibrate_epoch)
         });
         if recalibrates {
-            let rows = (self.nets[0].hyper.batch).min(calib.len()).max(1);
+            let rows = (self.net.hyper.batch).min(calib.len()).max(1);
             let calib = data::Dataset {
                 images: calib.images[..rows * calib.features()].to_vec(),
                 labels: calib.labels[..rows].to_vec(),
@@ -226,18 +218,12 @@ impl<'a> Trainer<'a> {
     /// Crossbar activity of every weight layer so far, summed over the instances (empty for
     /// float runs).
     pub fn activity(&mut self) -> Vec<crate::backend::xbar::XbarActivity> {
-        let mut total = self.nets[0].activity(self.be);
-        for net in &self.nets[1..] {
-            for (t, a) in total.iter_mut().zip(net.activity(self.be)) {
-                *t = t.plus(&a);
-            }
-        }
-        total
+        self.net.activity(self.be)
     }
 
     /// Instance 0's model.
     pub fn model(&mut self) -> Model {
-        self.nets[0].to_model(self.be)
+        self.net.to_model(self.be)
     }
 
     /// Writes instance 0's model as it is now to `path`, with every crossbar layer's
@@ -245,7 +231,7 @@ impl<'a> Trainer<'a> {
     pub fn save(&mut self, path: &std::path::Path) -> anyhow::Result<()> {
         let model = self.model();
         let mut cells = Vec::new();
-        for (l, lb) in self.nets[0].layers.iter().enumerate() {
+        for (l, lb) in self.net.layers.iter().enumerate() {
             if let super::net::Weights::Xbar { id, .. } = &lb.weights {
                 cells.push((l, self.be.xbar_cells(*id).remove(0)));
             }
@@ -294,16 +280,14 @@ pub fn train(
 impl EpochHooks for Trainer<'_> {
     fn begin_epoch(&mut self, cfg: &ExperimentConfig, epoch: u32) {
         if let Some(f) = self.epoch_start.as_mut() {
-            return f(&mut *self.be, &mut self.nets, epoch);
+            return f(&mut *self.be, &mut self.net, epoch);
         }
         let factor = cfg.optimizer.lr_factor(epoch, cfg.train.epochs);
-        let mut lrs = instance_settings(cfg)
+        let lrs: Vec<f32> = instance_settings(cfg)
             .into_iter()
-            .map(|(_, lr)| (lr * factor) as f32);
-        for net in &mut self.nets {
-            let mine: Vec<f32> = lrs.by_ref().take(net.instances).collect();
-            net.set_lrs(self.be, &mine);
-        }
+            .map(|(_, lr)| (lr * factor) as f32)
+            .collect();
+        self.net.set_lrs(self.be, &lrs);
     }
 
     fn shuffle(&mut self, epoch: u32) {
@@ -324,19 +308,18 @@ impl EpochHooks for Trainer<'_> {
     }
 
     fn batch(&self) -> usize {
-        self.nets[0].hyper.batch
+        self.net.hyper.batch
     }
 
     fn step(&mut self, epoch: u32, start: usize, rows: usize) {
-        let (x, y) = (self.nets[0].x, self.nets[0].y);
-        self.data.train_batch(self.be, x, y, epoch, start, rows);
-        for net in &mut self.nets {
-            net.forward(self.be, rows);
-            net.loss(self.be, rows);
-            net.backward(self.be, rows);
-            net.update(self.be);
-            net.program(self.be);
-        }
+        let net = &mut self.net;
+        self.data
+            .train_batch(self.be, net.x, net.y, epoch, start, rows);
+        net.forward(self.be, rows);
+        net.loss(self.be, rows);
+        net.backward(self.be, rows);
+        net.update(self.be);
+        net.program(self.be);
         self.be.flush();
         self.steps += 1;
         let every = self.recal.as_ref().map_or(0, |r| {
@@ -348,17 +331,11 @@ impl EpochHooks for Trainer<'_> {
     }
 
     fn reset_acc(&mut self) {
-        for net in &self.nets {
-            feed::reset_acc(self.be, net.acc, net.instances);
-        }
+        feed::reset_acc(self.be, self.net.acc, self.net.instances);
     }
 
     fn read_acc(&mut self) -> Vec<(f64, f64)> {
-        let be = &mut *self.be;
-        self.nets
-            .iter()
-            .flat_map(|net| feed::read_acc(be, net.acc))
-            .collect()
+        feed::read_acc(self.be, self.net.acc)
     }
 
     fn diverged_mut(&mut self) -> &mut [Option<Divergence>] {
@@ -370,12 +347,11 @@ impl EpochHooks for Trainer<'_> {
     }
 
     fn test_batch(&mut self, start: usize, rows: usize) {
-        let xy = (self.nets[0].x, self.nets[0].y);
-        self.data.plain_batch(self.be, false, xy, start, rows);
-        for net in &self.nets {
-            net.forward(self.be, rows);
-            net.loss(self.be, rows);
-        }
+        let net = &self.net;
+        self.data
+            .plain_batch(self.be, false, (net.x, net.y), start, rows);
+        net.forward(self.be, rows);
+        net.loss(self.be, rows);
         self.be.flush();
     }
 
@@ -391,7 +367,7 @@ impl EpochHooks for Trainer<'_> {
     /// networks with batch norm skip it.
     fn alignment(&mut self, cfg: &ExperimentConfig) -> Option<Vec<Vec<f64>>> {
         let dfa = cfg.train.rule == Rule::Dfa && cfg.train.alignment;
-        let layers = &self.nets[0].layers;
+        let layers = &self.net.layers;
         let bn = layers.iter().any(|lb| lb.bn.is_some());
         (dfa && layers.len() > 1 && !bn).then(|| Trainer::alignment(self))
     }

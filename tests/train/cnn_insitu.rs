@@ -142,14 +142,14 @@ fn gpu_and_cpu_agree_step_by_step_on_in_situ_conv_training() {
     for rule in ["bp", "dfa"] {
         let runs = on_both(rule, |t, s| {
             let mut bufs: Vec<(String, Vec<f32>)> = Vec::new();
-            t.be.write(t.nets[0].x, &s.train.images[..8 * s.train.features()]);
-            t.be.write_u32(t.nets[0].y, &s.train.labels[..8]);
+            t.be.write(t.net.x, &s.train.images[..8 * s.train.features()]);
+            t.be.write_u32(t.net.y, &s.train.labels[..8]);
             for step in 0..3 {
-                t.nets[0].forward(t.be, 8);
-                t.nets[0].loss(t.be, 8);
-                t.nets[0].backward(t.be, 8);
-                t.nets[0].update(t.be);
-                for (l, lb) in t.nets[0].layers.iter().enumerate() {
+                t.net.forward(t.be, 8);
+                t.net.loss(t.be, 8);
+                t.net.backward(t.be, 8);
+                t.net.update(t.be);
+                for (l, lb) in t.net.layers.iter().enumerate() {
                     let Weights::Xbar { grad, .. } = &lb.weights else {
                         panic!("layer {l} is on a crossbar");
                     };
@@ -158,9 +158,9 @@ fn gpu_and_cpu_agree_step_by_step_on_in_situ_conv_training() {
                     bufs.push((format!("step {step} layer {l} gradient"), t.be.read(grad.g)));
                     bufs.push((format!("step {step} layer {l} momentum"), t.be.read(grad.v)));
                 }
-                t.nets[0].program(t.be);
+                t.net.program(t.be);
                 t.be.flush();
-                for (l, lb) in t.nets[0].layers.iter().enumerate() {
+                for (l, lb) in t.net.layers.iter().enumerate() {
                     if let Weights::Xbar { id, .. } = &lb.weights {
                         let cells = t.be.xbar_cells(*id).remove(0).cells;
                         bufs.push((format!("step {step} layer {l} cells"), cells));

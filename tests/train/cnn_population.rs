@@ -213,11 +213,7 @@ fn saves_instance_zero(cfg: &ExperimentConfig, tag: &str) {
 fn fc_and_conv_populations_are_one_network() {
     use insitu::train::trainer::{self, Trainer};
     let s = split();
-    for (arch, nets, per_net) in [
-        ("FC12-FC6", 1, 4),
-        (ARCH, 1, 4),
-        ("C4b-R4-R8s2-G-FC6", 1, 4),
-    ] {
+    for arch in ["FC12-FC6", ARCH, "C4b-R4-R8s2-G-FC6"] {
         let cfg = float_config(&[&format!("network.arch=\"{arch}\"")]);
         let models: Vec<_> = (0..4)
             .map(|seed| trainer::init_model_seeded(&cfg, &s, seed).unwrap())
@@ -226,8 +222,7 @@ fn fc_and_conv_populations_are_one_network() {
         let mut be = CpuBackend::new();
         let h = trainer::hyper(&cfg, s.train.len());
         let t = Trainer::population(&mut be, &inst, h, &s, 1).unwrap();
-        assert_eq!(t.nets.len(), nets, "{arch}");
-        assert!(t.nets.iter().all(|n| n.instances == per_net), "{arch}");
+        assert_eq!(t.net.instances, 4, "{arch}");
     }
 }
 
@@ -280,13 +275,13 @@ fn penni_trained(
     let inst: Vec<_> = models.iter().zip(0..).collect();
     let h = trainer::hyper(&cfg, s.train.len());
     let mut t = Trainer::population(be, &inst, h, &s, 1).unwrap();
-    let one = t.nets.len() == 1 && t.nets[0].instances == models.len();
+    let one = t.net.instances == models.len();
     let bar = indicatif::ProgressBar::hidden();
     for epoch in 0..2 {
         t.train_epoch(epoch, &bar);
     }
     let trained = (0..models.len())
-        .map(|i| t.nets[0].to_model_at(t.be, i))
+        .map(|i| t.net.to_model_at(t.be, i))
         .collect();
     (trained, one)
 }
@@ -301,7 +296,7 @@ fn penni_inference(
     use insitu::train::net::Net;
     let refs: Vec<_> = models.iter().collect();
     let b = 8;
-    let mut net = Net::with_instances(be, &refs, common::hyper(b, Activation::Relu), None).unwrap();
+    let mut net = Net::with_instances(be, &refs, common::hyper(b, Activation::Relu)).unwrap();
     assert_eq!(net.instances, models.len());
     net.inference_form = true;
     net.training = false;

@@ -74,7 +74,7 @@ fn projection_errors(be: &mut dyn Backend, bits: u32) -> Vec<(f32, f32)> {
     let m = model(7);
     let mut t = Trainer::new(be, &m, trainer::hyper(&cfg, rows), &s, 11).unwrap();
     t.attach(&cfg, &s.train).unwrap();
-    let net = &t.nets[0];
+    let net = &t.net;
     let be = &mut *t.be;
     be.write(net.x, &s.train.images);
     be.write_u32(net.y, &s.train.labels);
@@ -197,7 +197,7 @@ fn gpu_and_cpu_agree_on_conv_training_with_feedback_arrays() {
         };
         let mut t = Trainer::new(be, &m, trainer::hyper(&cfg, 24), &s, 1).unwrap();
         t.attach(&cfg, &s.train).unwrap();
-        let fa = t.nets[0].dfa.as_ref().unwrap().array.as_ref().unwrap();
+        let fa = t.net.dfa.as_ref().unwrap().array.as_ref().unwrap();
         assert_eq!(fa.width, 5 * 25 + 7 * 25 + 9, "every hidden layer's block");
         let bar = indicatif::ProgressBar::hidden();
         let (loss, _) = t.train_epoch(0, &bar);
@@ -251,7 +251,7 @@ fn quantized_conv_feedback_changes_the_run() {
         let mut be = CpuBackend::new();
         let mut t = Trainer::new(&mut be, &m, trainer::hyper(&cfg, 16), &s, 1).unwrap();
         t.attach(&cfg, &s.train).unwrap();
-        if let Some(fa) = t.nets[0].dfa.as_ref().unwrap().array.as_ref() {
+        if let Some(fa) = t.net.dfa.as_ref().unwrap().array.as_ref() {
             let cells = t.be.xbar_cells(fa.id).remove(0);
             let r = cells.adc_range(insitu::xbar::read::Direction::Forward);
             let r = r.expect("the feedback array's ADC range is calibrated");
