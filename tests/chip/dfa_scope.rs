@@ -73,7 +73,11 @@ fn an_mlp_costs_the_same_under_either_scope() {
     for (name, chip) in chips() {
         for rule in [Rule::Bp, Rule::Dfa] {
             let all = run("FC128-FC64-FC10", &chip, rule, DfaScope::All);
-            let head = run("FC128-FC64-FC10", &chip, rule, DfaScope::FcHead);
+            let mut head = run("FC128-FC64-FC10", &chip, rule, DfaScope::FcHead);
+            // The report names the scope; its figures are those of `all`.
+            let s = head.schedule.as_mut().unwrap();
+            assert_eq!(s.dfa_scope, DfaScope::FcHead);
+            s.dfa_scope = DfaScope::All;
             assert_eq!(json(&all), json(&head), "{name} {rule}");
         }
     }
@@ -81,7 +85,9 @@ fn an_mlp_costs_the_same_under_either_scope() {
 
 #[test]
 fn fc_head_gives_the_conv_stack_transposed_reads() {
-    let arch = "C8-M-C16-M-FC64-FC10";
+    // Three hidden FC layers: their fan-out replaces three of BP's transposed reads. (With
+    // one, fc_head's error phase is BP's with the top read swapped for a feedback read.)
+    let arch = "C8-M-C16-M-FC128-FC64-FC64-FC10";
     let le = |x: f64, y: f64| x <= y * (1.0 + 1e-12);
     for (name, chip) in chips() {
         let all = run(arch, &chip, Rule::Dfa, DfaScope::All);
@@ -89,8 +95,8 @@ fn fc_head_gives_the_conv_stack_transposed_reads() {
         let bp = run(arch, &chip, Rule::Bp, DfaScope::FcHead);
         let area = |r: &ChipReport| r.training_chip.clone().unwrap().area_mm2;
         let (a_all, a_head, a_bp) = (area(&all), area(&head), area(&bp));
-        // Feedback arrays only for the hidden FC layer; the conv stack's arrays are read
-        // transposed (those of conv2 and fc3), BP's are all.
+        // Feedback arrays only for the hidden FC layers; the arrays of conv2 and fc3 are read
+        // transposed, BP's are all.
         assert!(a_head.feedback_arrays > 0.0, "{name}");
         assert!(a_head.feedback_arrays < a_all.feedback_arrays, "{name}");
         assert_eq!(a_all.transposed_read.total, 0.0);
