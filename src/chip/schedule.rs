@@ -167,8 +167,9 @@ fn backward(
         }
         Rule::Dfa => {
             let first = d.dfa_chain_top;
-            for l in first..n.saturating_sub(1) {
-                ready[l] = g.node(d.fb[l], Res::Feedback(l), &[top]);
+            let hidden = n.saturating_sub(1);
+            for (l, slot) in ready.iter_mut().enumerate().take(hidden).skip(first) {
+                *slot = g.node(d.fb[l], Res::Feedback(l), &[top]);
             }
             // `fc_head`: BP's chain below the first FC layer, once its error is known.
             let mut prev = ready[first];
