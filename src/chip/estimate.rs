@@ -4,6 +4,7 @@
 use super::activity::{self, LayerActivity};
 use super::blocks::{adc::Adc, interconnect, neurosim_fit};
 use super::config::{ChipConfig, FloorplanMode, NeurosimVersion};
+use super::dfa_reach;
 use super::error::ChipError;
 use super::floorplan::{self, FloorplanInput};
 use super::mapping::{map_matrix, replication_plan, MatrixMap};
@@ -15,7 +16,7 @@ use super::sizing;
 use super::tally::{Cost, Ctx, EnergyParts, ReadOp};
 use super::tech::{ReadMode, Tech};
 use super::training;
-use crate::config::{ArrayConfig, DeviceConfig};
+use crate::config::{ArrayConfig, DeviceConfig, DfaScope};
 use crate::nn::arch::LayerShape;
 
 /// The training run whose per-step and per-epoch cost is wanted.
@@ -26,6 +27,9 @@ pub struct TrainingWorkload {
     pub rule: Rule,
     /// Output classes: the width of DFA's output error.
     pub classes: usize,
+    /// The layers DFA reaches through feedback arrays (`train.dfa_scope`); the DFA figures of
+    /// a BP run use it too.
+    pub dfa_scope: DfaScope,
 }
 
 pub struct EstimateRequest<'a> {
@@ -43,8 +47,10 @@ pub(crate) struct Built<'a> {
     pub tech: Tech,
     pub req: &'a EstimateRequest<'a>,
     pub maps: Vec<MatrixMap>,
-    /// DFA feedback arrays of the hidden layers (training only).
-    pub feedback: Vec<MatrixMap>,
+    /// DFA feedback arrays of the hidden layers in scope, per layer (training only).
+    pub feedback: Vec<Option<MatrixMap>>,
+    /// DFA: arrays `1..=dfa_chain_top` are read transposed (`dfa_reach::chain_top`).
+    pub dfa_chain_top: usize,
     pub plan: floorplan::Floorplan,
     pub activity: Vec<LayerActivity>,
     /// Output positions each layer reads per image (`sizing::read_positions`).
@@ -302,7 +308,11 @@ pub(crate) fn build<'a>(req: &'a EstimateRequest<'a>) -> Result<Built<'a>, ChipE
                 .min(1.0);
         }
     }
-    let feedback: Vec<MatrixMap> = match req.training {
+    let n = req.layers.len();
+    let dfa_chain_top = req
+        .training
+        .map_or(0, |w| dfa_reach::chain_top(req.layers, w.dfa_scope));
+    let feedback: Vec<Option<MatrixMap>> = match req.training {
         Some(w) => {
             let bits = if a.feedback_bits == 0 {
                 a.weight_bits
@@ -314,9 +324,13 @@ pub(crate) fn build<'a>(req: &'a EstimateRequest<'a>) -> Result<Built<'a>, ChipE
                 cell_bits,
                 ..a.clone()
             };
-            req.layers[..req.layers.len() - 1]
+            req.layers[..n - 1]
                 .iter()
-                .map(|s| map_matrix(w.classes, s.outputs(), bits, &fb_array, req.chip, 1))
+                .enumerate()
+                .map(|(l, s)| {
+                    dfa_reach::has_feedback(l, n, dfa_chain_top)
+                        .then(|| map_matrix(w.classes, s.outputs(), bits, &fb_array, req.chip, 1))
+                })
                 .collect()
         }
         None => Vec::new(),
@@ -360,6 +374,7 @@ pub(crate) fn build<'a>(req: &'a EstimateRequest<'a>) -> Result<Built<'a>, ChipE
         req,
         maps,
         feedback,
+        dfa_chain_top,
         plan,
         activity,
         reads,

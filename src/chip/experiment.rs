@@ -115,6 +115,7 @@ pub fn report(
             Rule::Dfa => super::Rule::Dfa,
         },
         classes,
+        dfa_scope: cfg.train.dfa_scope,
     };
     let activity = activity.filter(|a| a.len() == layers.len());
     let chip_cfg: &ChipConfig = &chip;

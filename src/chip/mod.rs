@@ -8,6 +8,7 @@
 
 pub mod activity;
 pub mod blocks;
+pub mod dfa_reach;
 pub mod error;
 mod estimate;
 pub mod experiment;

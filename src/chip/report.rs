@@ -8,6 +8,7 @@ use super::schedule::Rule;
 use super::tally::EnergyParts;
 use super::training_chip::TrainingChipReport;
 use super::training_config::TrainingChipConfig;
+use crate::config::DfaScope;
 
 /// Area in mm^2 by block category: the categories sum to the chip's total.
 #[derive(Debug, Clone, Serialize)]
@@ -130,6 +131,13 @@ pub struct Schedule {
     /// arrays), mm^2.
     pub bp_chip_area_mm2: f64,
     pub dfa_chip_area_mm2: f64,
+    /// The layers DFA's figures give feedback arrays (`train.dfa_scope`); omitted when `all`.
+    #[serde(skip_serializing_if = "is_all")]
+    pub dfa_scope: DfaScope,
+}
+
+fn is_all(scope: &DfaScope) -> bool {
+    *scope == DfaScope::All
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -288,9 +296,13 @@ pub fn print_table(r: &ChipReport) -> String {
     }
     if let Some(c) = &r.schedule {
         let arch = &c.architecture;
+        let dfa = match c.dfa_scope {
+            DfaScope::All => "DFA",
+            DfaScope::FcHead => "DFA (FC head)",
+        };
         let _ = writeln!(
             s,
-            "step latency ({:?} {:?} weight gradient, {:?} update{}): BP {}, DFA {} \
+            "step latency ({:?} {:?} weight gradient, {:?} update{}): BP {}, {dfa} {} \
              (DFA speed-up {:.2}x)",
             arch.wg_placement,
             arch.wg_unit,
@@ -302,7 +314,7 @@ pub fn print_table(r: &ChipReport) -> String {
         );
         let _ = writeln!(
             s,
-            "error phase per image: BP {}, DFA {} (DFA speed-up {:.2}x)",
+            "error phase per image: BP {}, {dfa} {} (DFA speed-up {:.2}x)",
             eng(c.bp_backward_latency_s, "s"),
             eng(c.dfa_backward_latency_s, "s"),
             c.backward_speedup

@@ -1,6 +1,8 @@
 //! The training step as a task graph: per layer FW (forward read), AG (error), WG (weight
 //! gradient) and WU (programming). BP's AG is a chain of transposed reads from the top layer down;
-//! DFA's AG fans out from the output error through fixed feedback arrays. The step latency is the
+//! DFA's AG fans out from the output error through fixed feedback arrays (under `dfa_scope =
+//! "fc_head"` to the hidden FC layers, and BP's chain carries the first FC layer's error down the
+//! conv stack). The step latency is the
 //! critical path of the graph under shared resources: a layer's arrays do one thing at a time (FW,
 //! AG, an in-array update or WU), each feedback array serves its layer, and each weight-gradient
 //! unit (with its DRAM channel) serves the layers assigned to it: all of them when shared.
@@ -38,7 +40,8 @@ pub struct Durations {
     pub fw: Vec<f64>,
     /// BP: transposed read of layer l producing the error of layer l - 1 (entry 0 unused).
     pub ag: Vec<f64>,
-    /// DFA: feedback read producing the error of hidden layer l (last entry unused).
+    /// DFA: feedback read producing the error of hidden layer l (used from `dfa_chain_top` up,
+    /// last entry unused).
     pub fb: Vec<f64>,
     /// Weight gradient of layer l (WG unit and DRAM).
     pub wg: Vec<f64>,
@@ -46,6 +49,9 @@ pub struct Durations {
     pub wu: Vec<f64>,
     /// In-array outer-product update of layer l for one image (outer-product update only).
     pub upd: Vec<f64>,
+    /// DFA (`dfa_reach::chain_top`): the layer whose error the transposed reads of arrays
+    /// `dfa_chain_top` down to 1 carry into the layers below it, as BP's chain; 0: none.
+    pub dfa_chain_top: usize,
 }
 
 /// The training-step architecture: which resources exist and which orders are enforced.
@@ -160,8 +166,17 @@ fn backward(
             }
         }
         Rule::Dfa => {
-            for (l, slot) in ready.iter_mut().enumerate().take(n.saturating_sub(1)) {
+            let first = d.dfa_chain_top;
+            let hidden = n.saturating_sub(1);
+            for (l, slot) in ready.iter_mut().enumerate().take(hidden).skip(first) {
                 *slot = g.node(d.fb[l], Res::Feedback(l), &[top]);
+            }
+            // `fc_head`: BP's chain below the first FC layer, once its error is known.
+            let mut prev = ready[first];
+            for l in (1..=first).rev() {
+                prev = g.node(d.ag[l], Res::Array(l), &[prev]);
+                ready[l - 1] = prev;
+                reads[l] = Some(prev);
             }
         }
     }
@@ -176,8 +191,10 @@ pub fn step_latency(d: &Durations, rule: Rule, batch: usize, arch: &Arch) -> f64
     // Nodes of the previous image that use the arrays, and its update of each layer.
     let mut last_image: Vec<usize> = Vec::new();
     let mut last_upd: Vec<Option<usize>> = vec![None; n];
-    // DFA may run ahead of its own updates; BP must see them (module comment).
-    let in_order = arch.outer_product && rule == Rule::Bp;
+    // DFA may run ahead of its own updates; BP must see them (module comment), and so must
+    // the arrays DFA reads transposed.
+    let in_order =
+        |l: usize| arch.outer_product && (rule == Rule::Bp || (1..=d.dfa_chain_top).contains(&l));
     for _ in 0..batch.max(1) {
         let mut prev: Option<usize> = None;
         let mut used = Vec::new();
@@ -186,7 +203,7 @@ pub fn step_latency(d: &Durations, rule: Rule, batch: usize, arch: &Arch) -> f64
             if l == 0 && !arch.pipeline {
                 deps.extend(last_image.iter().copied());
             }
-            if in_order {
+            if in_order(l) {
                 deps.extend(upd);
             }
             let id = g.node(fw, Res::Array(l), &deps);
@@ -248,6 +265,7 @@ mod tests {
             wg: vec![0.5; n],
             wu: vec![2.0; n],
             upd: vec![1.0; n],
+            dfa_chain_top: 0,
         }
     }
 

@@ -126,12 +126,16 @@ fn bp_error(b: &Built, l: usize) -> Cost {
     }
 }
 
-/// DFA: the feedback read B_l e giving the error of hidden layer `l`.
+/// DFA: the feedback read B_l e giving the error of hidden layer `l` (none where the layer's
+/// error comes by transposed reads, `dfa_reach`).
 fn dfa_error(b: &Built, l: usize, classes: usize) -> Cost {
+    let Some(map) = b.feedback.get(l).and_then(Option::as_ref) else {
+        return Cost::default();
+    };
     let s = &b.req.layers[l];
     let a = b.req.array;
     b.ctx().read(&ReadOp {
-        map: &b.feedback[l],
+        map,
         transposed: false,
         reads: 1.0,
         in_bits: a.error_bits,
@@ -222,15 +226,10 @@ pub(crate) fn tally(
             }
         })
         .collect();
-    let fb: Vec<Cost> = (0..n)
-        .map(|l| {
-            if l + 1 == n {
-                Cost::default()
-            } else {
-                dfa_error(b, l, w.classes)
-            }
-        })
-        .collect();
+    let fb: Vec<Cost> = (0..n).map(|l| dfa_error(b, l, w.classes)).collect();
+    // DFA's transposed reads (`fc_head`): from the first FC layer down to layer 1.
+    let top = b.dfa_chain_top;
+    let chain = &ag[1..=top];
     let outer = cfg.update == UpdateScheme::OuterProduct;
     let hw = GradientHw::build(b, w.batch);
     let wg: Vec<Wg> = (0..n)
@@ -262,7 +261,15 @@ pub(crate) fn tally(
     let forward = phase(batch * sum_lat(fw), batch * sum_e(fw), st);
     let error = match w.rule {
         Rule::Bp => phase(batch * sum_lat(&ag), batch * sum_e(&ag), st),
-        Rule::Dfa => phase(batch * max_lat(&fb), batch * sum_e(&fb), st),
+        Rule::Dfa => {
+            // The feedback reads run at once; the chain follows the first FC layer's.
+            let lat = if top > 0 {
+                max_lat(&fb).max(fb[top].latency + sum_lat(chain))
+            } else {
+                max_lat(&fb)
+            };
+            phase(batch * lat, batch * (sum_e(&fb) + sum_e(chain)), st)
+        }
     };
     let wg_costs: Vec<Cost> = wg.iter().map(|g| g.cost).collect();
     let weight_gradient = phase(batch * sum_lat(&wg_costs), batch * sum_e(&wg_costs), st);
@@ -284,6 +291,7 @@ pub(crate) fn tally(
         wg: lat(&wg_costs),
         wu: lat(&wu),
         upd: lat(&upd),
+        dfa_chain_top: top,
     };
     let arch = Arch {
         wg_unit: match (&hw, cfg.wg_placement) {
@@ -321,6 +329,7 @@ pub(crate) fn tally(
         },
         bp_chip_area_mm2: bp_chip.area_mm2.total,
         dfa_chip_area_mm2: dfa_chip.area_mm2.total,
+        dfa_scope: w.dfa_scope,
     };
 
     let energy_epoch = forward.energy_j_per_epoch
@@ -397,6 +406,7 @@ mod tests {
                     samples_per_epoch: 64,
                     rule: Rule::Bp,
                     classes: 10,
+                    dfa_scope: crate::config::DfaScope::All,
                 }),
             };
             let b = build(&req).unwrap();

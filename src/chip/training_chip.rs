@@ -3,7 +3,9 @@
 //!
 //! - BP's transposed read: every subarray gets row-side ADCs, a row multiplexer and shift-adders
 //!   (the column-side ones serve the forward read), at `adc_bits_backward`.
-//! - DFA: the fixed feedback arrays B_l in tiles of their own, with the tiles' periphery.
+//! - DFA: the fixed feedback arrays B_l in tiles of their own, with the tiles' periphery; under
+//!   `dfa_scope = "fc_head"` those of the hidden FC layers, and BP's row-side periphery on the
+//!   arrays whose transposed reads carry the first FC layer's error into the conv stack.
 //! - Batched update: weight-gradient units (SRAM compute-in-memory arrays sized from the network,
 //!   or digital MAC arrays), one shared or one per layer, each with a gradient buffer and a batch
 //!   accumulator.
@@ -239,10 +241,9 @@ fn inference_subarrays(b: &Built) -> f64 {
     b.maps.iter().map(|m| m.subarrays_allocated).sum::<usize>() as f64
 }
 
-/// Area of the row-side periphery added to every subarray of the inference chip, m^2.
-fn transposed_read(b: &Built) -> (f64, f64, f64) {
+/// Area of the row-side periphery added to `subarrays` subarrays, m^2.
+fn transposed_read(b: &Built, subarrays: f64) -> (f64, f64, f64) {
     let (t, a, chip) = (&b.tech, b.req.array, b.req.chip);
-    let subarrays = inference_subarrays(b);
     let rows = a.rows as usize;
     let lanes = rows.div_ceil(a.mux as usize) as f64;
     let adc = Adc {
@@ -269,14 +270,21 @@ fn pulse_translators(b: &Built) -> f64 {
 
 /// Tiles of DFA's feedback arrays (with the same tile periphery as the forward tiles).
 pub(crate) fn feedback_tiles(b: &Built) -> usize {
-    b.feedback.iter().map(|m| m.tiles).sum()
+    b.feedback.iter().flatten().map(|m| m.tiles).sum()
 }
 
 /// The training chip for `rule`.
 pub(crate) fn report(b: &Built, rule: Rule, hw: Option<&GradientHw>) -> TrainingChipReport {
     let mm2 = 1e6;
+    // BP: every subarray of the inference chip. DFA: those of the arrays its chain of
+    // transposed reads uses (`fc_head`), none under `all`.
     let (adc, mux_a, sa) = match rule {
-        Rule::Bp => transposed_read(b),
+        Rule::Bp => transposed_read(b, inference_subarrays(b)),
+        Rule::Dfa if b.dfa_chain_top > 0 => {
+            let chain = &b.maps[1..=b.dfa_chain_top];
+            let subarrays = chain.iter().map(|m| m.subarrays_allocated).sum::<usize>();
+            transposed_read(b, subarrays as f64)
+        }
         Rule::Dfa => (0.0, 0.0, 0.0),
     };
     let tr = TransposedReadArea {

@@ -4,6 +4,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod dfa_scope;
 mod model;
 mod neurosim_matrix;
 mod neurosim_mode;

@@ -53,6 +53,7 @@ fn workload(rule: Rule) -> TrainingWorkload {
         samples_per_epoch: 10,
         rule,
         classes: 10,
+        dfa_scope: insitu::config::DfaScope::All,
     }
 }
 
@@ -386,6 +387,7 @@ fn dfa_backward_ratio_falls_toward_one_over_n() {
             samples_per_epoch: 60_000,
             rule: Rule::Dfa,
             classes: 10,
+            dfa_scope: insitu::config::DfaScope::All,
         };
         // In-situ training holds one analog cell per weight (a multi-slice weight would make BP's
         // transposed read drive its slices one after another).
@@ -469,6 +471,7 @@ fn vgg8_estimate_is_fast() {
             samples_per_epoch: 50_000,
             rule: Rule::Bp,
             classes: 10,
+            dfa_scope: insitu::config::DfaScope::All,
         }),
     );
     let dt = t0.elapsed();

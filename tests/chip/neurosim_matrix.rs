@@ -218,6 +218,7 @@ fn estimate_case(case: &Value) -> ChipReport {
             samples_per_epoch: (f(s, "batch") * f(s, "iterations")) as usize,
             rule: Rule::Bp,
             classes: layers.last().unwrap().fan_out,
+            dfa_scope: insitu::config::DfaScope::All,
         });
     // Training: the fixture's previous weights differ from the current ones in 10% of the
     // weights by one weight step, levels / (2^weight_bits - 1) pulses; inputs at the fixed

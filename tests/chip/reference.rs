@@ -155,6 +155,7 @@ fn vgg8_training_phases_within_factor_2_of_neurosim() {
         samples_per_epoch: 50_000,
         rule: Rule::Bp,
         classes: 10,
+        dfa_scope: insitu::config::DfaScope::All,
     };
     let r = run(&chip, &training_array(), &fefet(), Some(w));
     let t = r.training.as_ref().unwrap();

@@ -54,6 +54,7 @@ fn workload(rule: Rule) -> TrainingWorkload {
         samples_per_epoch: 60_000,
         rule,
         classes: 10,
+        dfa_scope: insitu::config::DfaScope::All,
     }
 }
 
