@@ -207,21 +207,7 @@ fn gpu_and_cpu_agree_on_in_situ_conv_training() {
             (lc - lg).abs() < 1e-2 * lc.abs(),
             "{rule}: loss cpu {lc} gpu {lg}"
         );
-        for (l, (a, b)) in mc.layers.iter().zip(&mg.layers).enumerate() {
-            let (wa, wb) = (weights(a), weights(b));
-            let lim = wa.iter().fold(0f32, |x, v| x.max(v.abs()));
-            let off = wa
-                .iter()
-                .zip(&wb)
-                .filter(|(p, q)| (*p - *q).abs() > 1e-3 * lim)
-                .count();
-            // A stochastic rounding right at a threshold may go either way.
-            assert!(
-                off * 10 <= wa.len(),
-                "{rule} layer {l}: {off} of {} differ",
-                wa.len()
-            );
-        }
+        models_agree(mc, mg, rule);
         for (a, b) in ac.iter().zip(ag) {
             assert_eq!(a.vectors_forward, b.vectors_forward);
             assert_eq!(a.vectors_transposed, b.vectors_transposed);
@@ -232,6 +218,25 @@ fn gpu_and_cpu_agree_on_in_situ_conv_training() {
         } else {
             assert!(ac.iter().all(|a| a.vectors_transposed == 0));
         }
+    }
+}
+
+/// The GPU's trained weights follow the CPU's: at most a tenth of each layer's weights differ by
+/// more than 1e-3 of its largest (a stochastic rounding right at a threshold may go either way).
+pub(crate) fn models_agree(cpu: &Model, gpu: &Model, what: &str) {
+    for (l, (a, b)) in cpu.layers.iter().zip(&gpu.layers).enumerate() {
+        let (wa, wb) = (weights(a), weights(b));
+        let lim = wa.iter().fold(0f32, |x, v| x.max(v.abs()));
+        let off = wa
+            .iter()
+            .zip(&wb)
+            .filter(|(p, q)| (*p - *q).abs() > 1e-3 * lim)
+            .count();
+        assert!(
+            off * 10 <= wa.len(),
+            "{what} layer {l}: {off} of {} differ",
+            wa.len()
+        );
     }
 }
 

@@ -207,35 +207,11 @@ fn gpu_and_cpu_agree_on_conv_training_with_feedback_arrays() {
     let (lg, mg, ag) = &runs[1];
     assert!(lc.is_finite() && *lc > 0.0, "loss {lc}");
     assert!((lc - lg).abs() < 1e-2 * lc, "loss cpu {lc} gpu {lg}");
-    for (l, (a, b)) in mc.layers.iter().zip(&mg.layers).enumerate() {
-        let (wa, wb) = (weights(a), weights(b));
-        let lim = wa.iter().fold(0f32, |x, v| x.max(v.abs()));
-        let off = wa
-            .iter()
-            .zip(&wb)
-            .filter(|(p, q)| (*p - *q).abs() > 1e-3 * lim)
-            .count();
-        // A stochastic rounding right at a threshold may go either way.
-        assert!(
-            off * 10 <= wa.len(),
-            "layer {l}: {off} of {} differ",
-            wa.len()
-        );
-    }
+    super::cnn_insitu::models_agree(mc, mg, "feedback arrays");
     for (a, b) in ac.iter().zip(ag) {
         assert_eq!(a.vectors_forward, b.vectors_forward);
         assert_eq!(a.updates, b.updates);
         assert!(a.write_pulses > 0 && a.vectors_transposed == 0);
-    }
-}
-
-fn weights(l: &insitu::nn::model::Layer) -> Vec<f32> {
-    match l {
-        insitu::nn::model::Layer::Conv(c) => match &c.weights {
-            insitu::nn::model::ConvWeights::Dense(w) => w.clone(),
-            _ => panic!("dense"),
-        },
-        insitu::nn::model::Layer::Fc(f) => f.weight.clone(),
     }
 }
 
