@@ -7,4 +7,7 @@ pub struct AdapterSummary {
     pub backend: String,
     pub driver: String,
     pub device_type: String,
+    /// A GEMM precision other than the default f32 (`--gemm f16`), which changes results.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gemm: Option<String>,
 }

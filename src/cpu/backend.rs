@@ -67,6 +67,7 @@ impl Backend for CpuBackend {
             backend: "cpu".into(),
             driver: format!("rustc {}", env!("CARGO_PKG_VERSION")),
             device_type: "Cpu".into(),
+            gemm: None,
         }
     }
 

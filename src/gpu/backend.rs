@@ -84,7 +84,11 @@ impl GpuBackend {
 
 impl Backend for GpuBackend {
     fn describe(&self) -> AdapterSummary {
-        self.ctx.summary()
+        let f16 = self.gemm_precision() == super::gemm_variants::GemmPrecision::F16;
+        AdapterSummary {
+            gemm: f16.then(|| "f16 staging".into()),
+            ..self.ctx.summary()
+        }
     }
 
     fn max_buffer_values(&self) -> usize {

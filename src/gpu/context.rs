@@ -195,6 +195,7 @@ impl GpuContext {
                 .trim()
                 .to_string(),
             device_type: device_type_name(self.info.device_type).into(),
+            gemm: None,
         }
     }
 }

@@ -61,6 +61,7 @@ fn provenance_has_every_field_and_a_stable_config_hash() {
         backend: "vulkan".into(),
         driver: "driver 1.0".into(),
         device_type: "discrete GPU".into(),
+        gemm: None,
     };
     let cfg = tiny(&[]);
     let p = Provenance::capture(Some(&adapter), Some(&cfg));

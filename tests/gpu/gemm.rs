@@ -251,9 +251,16 @@ fn f16_staging_is_exact_on_values_f16_holds() {
     };
     let ops = [eighth(&a), eighth(&b), eighth(&c)];
     let full = run(&mut g, &s, &ops);
+    assert_eq!(
+        g.describe().gemm,
+        None,
+        "f32 reports name no GEMM precision"
+    );
     g.set_gemm_precision(GemmPrecision::F16).unwrap();
     let half = run(&mut g, &s, &ops);
     assert_eq!(half, full);
+    // Reports and benchmarks record the precision that changed the numbers.
+    assert_eq!(g.describe().gemm.as_deref(), Some("f16 staging"));
 }
 
 #[test]
