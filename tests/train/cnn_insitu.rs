@@ -113,8 +113,17 @@ fn ideal_crossbar_conv_forward_equals_float() {
 fn on_both<T>(rule: &str, f: impl Fn(&mut Trainer, &Split) -> T) -> Vec<T> {
     let r = format!("train.rule=\"{rule}\"");
     let cfg = config(&[&r, "train.batch_size=8", "train.epochs=1"]);
-    let s = split(24);
-    let m = model(5);
+    trained_on_both(&cfg, &split(24), &model(5), f)
+}
+
+/// `f` on an in-situ trainer of `m` under `cfg` on `s`, on the CPU reference and then on the
+/// GPU.
+pub(crate) fn trained_on_both<T>(
+    cfg: &ExperimentConfig,
+    s: &Split,
+    m: &Model,
+    f: impl Fn(&mut Trainer, &Split) -> T,
+) -> Vec<T> {
     let mut runs = Vec::new();
     for gpu in [false, true] {
         let mut g;
@@ -126,9 +135,9 @@ fn on_both<T>(rule: &str, f: impl Fn(&mut Trainer, &Split) -> T) -> Vec<T> {
             c = CpuBackend::new();
             &mut c
         };
-        let mut t = Trainer::new(be, &m, trainer::hyper(&cfg, 24), &s, 1).unwrap();
-        t.attach(&cfg, &s.train).unwrap();
-        runs.push(f(&mut t, &s));
+        let mut t = Trainer::new(be, m, trainer::hyper(cfg, s.train.len()), s, 1).unwrap();
+        t.attach(cfg, &s.train).unwrap();
+        runs.push(f(&mut t, s));
     }
     runs
 }

@@ -182,27 +182,13 @@ fn gpu_and_cpu_agree_on_conv_training_with_feedback_arrays() {
         "train.batch_size=8",
         "train.epochs=1",
     ]);
-    let s = split(24);
-    let m = model(5);
-    let mut runs = Vec::new();
-    for gpu in [false, true] {
-        let mut g;
-        let mut c;
-        let be: &mut dyn Backend = if gpu {
-            g = common::gpu();
-            &mut g
-        } else {
-            c = CpuBackend::new();
-            &mut c
-        };
-        let mut t = Trainer::new(be, &m, trainer::hyper(&cfg, 24), &s, 1).unwrap();
-        t.attach(&cfg, &s.train).unwrap();
+    let runs = super::cnn_insitu::trained_on_both(&cfg, &split(24), &model(5), |t, _| {
         let fa = t.net.dfa.as_ref().unwrap().array.as_ref().unwrap();
         assert_eq!(fa.width, 5 * 25 + 7 * 25 + 9, "every hidden layer's block");
         let bar = indicatif::ProgressBar::hidden();
         let (loss, _) = t.train_epoch(0, &bar);
-        runs.push((loss, t.model(), t.activity()));
-    }
+        (loss, t.model(), t.activity())
+    });
     let (lc, mc, ac) = &runs[0];
     let (lg, mg, ag) = &runs[1];
     assert!(lc.is_finite() && *lc > 0.0, "loss {lc}");
