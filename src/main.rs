@@ -181,7 +181,7 @@ fn main() {
         } => cli::train::train(&config, &sets, out, save, cli.backend, cli.adapter).map(|r| {
             if r.diverged() {
                 eprintln!("error: training diverged (see `final.diverged` in the report)");
-                std::process::exit(insitu::train::report::EXIT_DIVERGED);
+                std::process::exit(insitu::report::EXIT_DIVERGED);
             }
         }),
         Command::Eval {

@@ -36,7 +36,7 @@ use std::time::Instant;
 use crate::backend::*;
 use crate::config::{parse, ExperimentConfig, Rule};
 use crate::data::{self, Split};
-use crate::train::{run_on, RunOptions};
+use crate::experiment::{run_on, RunOptions};
 use crate::xbar::mapping::map_weights;
 use crate::xbar::read::Direction;
 use crate::xbar::{Knobs, Xbar};

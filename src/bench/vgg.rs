@@ -10,7 +10,7 @@ use std::time::Instant;
 use crate::backend::Backend;
 use crate::config::parse;
 use crate::data;
-use crate::train::{run_on, RunOptions};
+use crate::experiment::{run_on, RunOptions};
 
 use super::case::{rand, Case};
 

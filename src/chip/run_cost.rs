@@ -5,7 +5,7 @@
 use super::{estimate, ChipReport, EstimateRequest};
 use crate::config::ExperimentConfig;
 use crate::nn::model::Model;
-use crate::train::RunReport;
+use crate::report::RunReport;
 
 /// A training report with the cost of its chip.
 pub type CostedRun = RunReport<ChipReport>;

@@ -8,7 +8,7 @@ use super::backend::{open, BackendKind};
 use crate::chip::run_cost::{run_cost, CostedRun};
 use crate::chip::ChipReport;
 use crate::config::{self, ExperimentConfig};
-use crate::train::{run, RunOptions};
+use crate::experiment::{run, RunOptions};
 
 /// The embedded in-situ experiments: FeFET-like 5-bit cells, 6-bit calibrated ADC.
 const INSITU: [(&str, &str); 2] = [

@@ -5,7 +5,8 @@ use std::path::{Path, PathBuf};
 use super::backend::{open, BackendKind};
 use crate::chip::run_cost::{run_cost, CostedRun};
 use crate::config;
-use crate::train::{run, RunOptions, RunReport};
+use crate::experiment::{run, RunOptions};
+use crate::report::RunReport;
 
 pub fn train(
     path: &Path,
@@ -84,7 +85,7 @@ pub fn print_epochs(r: &CostedRun) {
 }
 
 /// In-situ epochs: per layer, the percentage of forward / transposed ADC conversions clipped.
-fn clip_column(clipped: &[crate::train::report::ClipFractions]) -> String {
+fn clip_column(clipped: &[crate::report::ClipFractions]) -> String {
     if clipped.is_empty() {
         return String::new();
     }
@@ -114,7 +115,7 @@ pub fn population_table<C>(r: &RunReport<C>) -> String {
         "seed", "lr", "c2c", "d2d", "read_noise", "nl_ltp", "nl_ltd", "train_loss", "test_acc"
     );
     for i in &r.instances {
-        let k = |f: fn(&crate::train::report::DeviceKnobs) -> f64| {
+        let k = |f: fn(&crate::report::DeviceKnobs) -> f64| {
             i.knobs.as_ref().map_or("-".into(), |k| format!("{}", f(k)))
         };
         let last = i.epochs.last();

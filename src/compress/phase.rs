@@ -7,11 +7,11 @@ use crate::backend::Backend;
 use crate::config::ExperimentConfig;
 use crate::data::Split;
 use crate::nn::model::Model;
+use crate::report::{EpochRecord, RunReport};
 use crate::train::epochs;
 use crate::train::net::Weights;
-use crate::train::report::EpochRecord;
 use crate::train::trainer::{self, Trainer};
-use crate::train::{RunOptions, RunReport};
+use crate::train::RunOptions;
 
 /// Which PENNI tensors train during an epoch.
 #[derive(Clone, Copy)]

@@ -16,7 +16,7 @@ use crate::config::ExperimentConfig;
 use crate::data::Split;
 use crate::nn::counts::Counts;
 use crate::nn::model::Model;
-use crate::train::report::EpochRecord;
+use crate::report::EpochRecord;
 use crate::train::trainer::{self, Trainer};
 
 #[derive(Debug, Clone, Serialize)]

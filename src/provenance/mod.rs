@@ -6,7 +6,7 @@ mod time;
 
 use serde::{Deserialize, Serialize};
 
-use crate::gpu::AdapterSummary;
+use crate::backend::AdapterSummary;
 
 pub use time::rfc3339_utc;
 

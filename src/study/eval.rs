@@ -26,10 +26,10 @@ use crate::config::{AdcMode, ExperimentConfig};
 use crate::data::Split;
 use crate::gpu::AdapterSummary;
 use crate::nn::model::{ConvWeights, Layer, Model};
+use crate::report::{save_json, Stats};
 use crate::train::insitu::knobs;
 use crate::train::net_xbar_eval::{install, map_model, Cells, Twin};
 use crate::train::options::instance_settings;
-use crate::train::report::{save_json, Stats};
 use crate::train::trainer::{self, Trainer};
 use crate::xbar::{LayerCells, Xbar};
 

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::backend::Backend;
 use crate::config::{parse, ExperimentConfig, InstanceConfig};
 use crate::data::Split;
-use crate::train::{run_on, RunOptions};
+use crate::experiment::{run_on, RunOptions};
 
 /// A learning rule at its tuned hyper-parameters: the reference in-situ experiment it starts
 /// from and the overrides found by the search (`docs/robustness.md`).

@@ -9,7 +9,7 @@ use super::robustness::{mean_std, Arm};
 use crate::backend::Backend;
 use crate::config::{parse, InstanceConfig};
 use crate::data::Split;
-use crate::train::{run_on, RunOptions};
+use crate::experiment::{run_on, RunOptions};
 
 /// One rule's grid: the untuned arm (its `sets` fix the activation) and the values tried.
 #[derive(Debug, Clone)]

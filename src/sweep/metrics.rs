@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 use crate::chip::run_cost::CostedRun;
 use crate::chip::ChipReport;
 use crate::config::ExperimentConfig;
-use crate::train::report::InstanceRecord;
+use crate::report::InstanceRecord;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Metric {

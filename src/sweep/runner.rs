@@ -11,7 +11,7 @@ use crate::backend::Backend;
 use crate::chip::run_cost::{run_cost, CostedRun};
 use crate::config::ExperimentConfig;
 use crate::data::Split;
-use crate::train::{run_on, RunOptions};
+use crate::experiment::{run_on, RunOptions};
 
 /// Where records go as they finish; `false` asks the sweep to stop.
 pub type Emit<'a> = dyn FnMut(Record) -> anyhow::Result<bool> + 'a;

@@ -7,9 +7,9 @@ use std::path::Path;
 use std::time::Instant;
 
 use super::options::{progress, RunOptions};
-use super::report::{clip_fractions, Divergence, EpochRecord, FinalRecord, RunReport, CHECK_EVERY};
 use crate::backend::xbar::XbarActivity;
 use crate::config::ExperimentConfig;
+use crate::report::{clip_fractions, Divergence, EpochRecord, FinalRecord, RunReport, CHECK_EVERY};
 
 /// What a trainer does at each point of the loop. Every method is per instance where it
 /// returns a list (P population chips trained at once).

@@ -19,14 +19,7 @@ mod net_weights;
 pub mod net_xbar_eval;
 pub mod options;
 pub mod program;
-pub mod report;
-pub mod run;
 pub mod trainer;
-pub mod wage;
-pub mod wage_quant;
-pub mod wage_update;
 
 pub use crate::nn::init;
 pub use options::RunOptions;
-pub use report::RunReport;
-pub use run::{run, run_on};

@@ -11,12 +11,12 @@ use super::feed::{self, Feeder};
 pub use super::graph_init::{init_model, init_model_seeded, is_cnn};
 use super::net::{Hyper, Net};
 use super::options::{instance_settings, RunOptions};
-use super::report::{Divergence, RunReport};
 use super::{net_dfa, net_insitu};
 use crate::backend::*;
 use crate::config::{ExperimentConfig, Rule};
 use crate::data::{self, DataConfig, Split};
 use crate::nn::model::Model;
+use crate::report::{Divergence, RunReport};
 
 pub fn hyper(cfg: &ExperimentConfig, train_len: usize) -> Hyper {
     Hyper {

@@ -6,9 +6,10 @@ use insitu::config::{parse, ExperimentConfig};
 use insitu::cpu::gemm::gemm;
 use insitu::cpu::CpuBackend;
 use insitu::data;
+use insitu::experiment::{run_on, RunOptions};
 use insitu::nn::model::{Fc, Layer};
-use insitu::train::wage_quant::{clip, quantize};
-use insitu::train::{run_on, RunOptions, RunReport};
+use insitu::report::RunReport;
+use insitu::wage::quant::{clip, quantize};
 
 const SHIPPED: &str = include_str!("../../configs/neurosim_mlp_training.toml");
 

@@ -10,8 +10,8 @@ use insitu::cli::backend::BackendKind;
 use insitu::config::{self, ExperimentConfig};
 use insitu::cpu::CpuBackend;
 use insitu::data::{Dataset, Split};
+use insitu::experiment::{run_on, RunOptions};
 use insitu::sweep::{self, Record};
-use insitu::train::{run_on, RunOptions};
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -295,7 +295,7 @@ fn a_conv_free_arch_trains_exactly_what_hidden_trains() {
     };
     let a = run("network.arch=\"FC24-FC16-FC10\"");
     let b = run("network.hidden=[24, 16]");
-    let key = |r: &insitu::train::RunReport| {
+    let key = |r: &insitu::report::RunReport| {
         r.epochs
             .iter()
             .map(|e| (e.train_loss, e.test_accuracy))
@@ -407,7 +407,7 @@ fn a_finite_blow_up_is_flagged_and_exits_with_its_own_status() {
     ]);
     assert_eq!(
         o.status.code(),
-        Some(insitu::train::report::EXIT_DIVERGED),
+        Some(insitu::report::EXIT_DIVERGED),
         "{}",
         String::from_utf8_lossy(&o.stderr)
     );

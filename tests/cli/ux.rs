@@ -7,11 +7,11 @@ use std::time::{Duration, UNIX_EPOCH};
 use insitu::config::{self, ExperimentConfig};
 use insitu::cpu::CpuBackend;
 use insitu::data;
+use insitu::experiment::{run_on, RunOptions};
 use insitu::gpu::{AdapterSelector, AdapterSummary};
 use insitu::plot::{self, fit_size, number_label, text_width, Band, Kind, Spread};
 use insitu::provenance::{config_hash, rfc3339_utc, Provenance};
-use insitu::train::report::Stats;
-use insitu::train::{run_on, RunOptions, RunReport};
+use insitu::report::{RunReport, Stats};
 
 fn temp_dir(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("insitu-ux-{name}-{}", std::process::id()));

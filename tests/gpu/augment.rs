@@ -189,7 +189,7 @@ fn train(sets: &[&str]) -> Vec<(f64, f64)> {
     s.extend(sets.iter().map(|x| x.to_string()));
     let cfg = insitu::config::parse("", "exp.toml", &s).unwrap();
     let mut be = CpuBackend::new();
-    let r = insitu::train::run(&mut be, &cfg, &Default::default()).unwrap();
+    let r = insitu::experiment::run(&mut be, &cfg, &Default::default()).unwrap();
     r.epochs
         .iter()
         .map(|e| (e.train_loss, e.test_accuracy))

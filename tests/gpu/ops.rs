@@ -566,8 +566,8 @@ fn jobs_keep_memory_flat(be: &mut dyn Backend, cfg: &insitu::config::ExperimentC
     let mut peaks = Vec::new();
     for _ in 0..3 {
         let mark = be.mark();
-        let opts = insitu::train::run::RunOptions::default();
-        insitu::train::run::run_on(be, cfg, &split, &opts).expect("training job");
+        let opts = insitu::experiment::RunOptions::default();
+        insitu::experiment::run_on(be, cfg, &split, &opts).expect("training job");
         peaks.push(be.live_buffers());
         be.release(mark);
         assert_eq!(

@@ -2,7 +2,7 @@
 
 use insitu::config;
 use insitu::cpu::CpuBackend;
-use insitu::train::{run, RunOptions};
+use insitu::experiment::{run, RunOptions};
 
 #[test]
 fn conv_net_learns_mnist_subset_on_cpu() {

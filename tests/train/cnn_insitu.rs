@@ -7,12 +7,12 @@ use insitu::backend::Backend;
 use insitu::config::{parse, DfaScope, ExperimentConfig, Feedback};
 use insitu::cpu::CpuBackend;
 use insitu::data::{Dataset, Split};
+use insitu::experiment::{run_on, RunOptions};
 use insitu::nn::arch::PoolKind;
 use insitu::nn::model::Model;
 use insitu::train::net::{Kind, Net, Weights};
 use insitu::train::net_dfa;
 use insitu::train::trainer::{self, Trainer};
-use insitu::train::{run_on, RunOptions};
 
 /// Odd channel counts, a stride-2 unpadded conv, a padded conv with pooling, two FC layers.
 const AWKWARD: &str = "C5k3s2p0-C7-M-FC9-FC6";

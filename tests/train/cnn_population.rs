@@ -8,7 +8,8 @@ use crate::common;
 use insitu::config::{parse, ExperimentConfig};
 use insitu::cpu::CpuBackend;
 use insitu::data::Split;
-use insitu::train::{run_on, RunOptions, RunReport};
+use insitu::experiment::{run_on, RunOptions};
+use insitu::report::RunReport;
 
 const ARCH: &str = "C3-M-FC6";
 const SHAPE: [usize; 3] = [1, 8, 8];

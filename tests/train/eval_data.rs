@@ -6,10 +6,10 @@ use std::path::{Path, PathBuf};
 use insitu::config::{parse, ExperimentConfig};
 use insitu::cpu::CpuBackend;
 use insitu::data::{self, DataConfig, Split};
+use insitu::experiment::{run, RunOptions};
 use insitu::model_io;
 use insitu::nn::model::Layer;
 use insitu::study::eval::{evaluate, EvalReport};
-use insitu::train::{run, RunOptions};
 
 fn tmp(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("insitu-eval-data-{}-{name}", std::process::id()));

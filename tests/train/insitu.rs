@@ -6,7 +6,8 @@ use insitu::backend::Backend;
 use insitu::config::{parse, ExperimentConfig};
 use insitu::cpu::CpuBackend;
 use insitu::data;
-use insitu::train::{run_on, RunOptions, RunReport};
+use insitu::experiment::{run_on, RunOptions};
+use insitu::report::RunReport;
 
 /// The shipped in-situ config shrunk to a quick run.
 fn small(rule: &str, extra: &[&str]) -> ExperimentConfig {

@@ -6,7 +6,8 @@ use insitu::backend::Backend;
 use insitu::config::{parse, ExperimentConfig};
 use insitu::cpu::CpuBackend;
 use insitu::data::{self, Split};
-use insitu::train::{run_on, RunOptions, RunReport};
+use insitu::experiment::{run_on, RunOptions};
+use insitu::report::RunReport;
 use std::sync::OnceLock;
 
 fn mnist() -> &'static Split {

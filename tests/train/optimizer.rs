@@ -149,7 +149,8 @@ fn in_situ_nesterov_tracks_float() {
     let mut f = x.clone();
     f.array = None;
     f.device = None;
-    let run = |cfg| insitu::train::run(&mut CpuBackend::new(), cfg, &Default::default()).unwrap();
+    let run =
+        |cfg| insitu::experiment::run(&mut CpuBackend::new(), cfg, &Default::default()).unwrap();
     let (rx, rf) = (run(&x), run(&f));
     let (a, b) = (rx.epochs[0].test_accuracy, rf.epochs[0].test_accuracy);
     assert!((a - b).abs() < 0.02, "in situ {a} vs float {b}");

@@ -3,9 +3,9 @@
 
 use insitu::cpu::CpuBackend;
 use insitu::data;
-use insitu::train::{run_on, RunOptions};
+use insitu::experiment::{run_on, RunOptions};
 
-fn run(extra: &[&str]) -> insitu::train::RunReport {
+fn run(extra: &[&str]) -> insitu::report::RunReport {
     let mut sets: Vec<String> = [
         "network.hidden=[16]",
         "network.init=zero",

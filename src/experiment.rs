@@ -1,12 +1,13 @@
-//! Running an experiment: the data loaded and checked, then the layer-graph trainer (every
-//! network, MLP or conv) or, in NeuroSim mode, the WAGE trainer.
+//! Running an experiment: the data loaded and checked, then the network its `train.mode` names
+//! trained on it: the layer-graph trainer (every network, MLP or conv; [`crate::train`]) or, in
+//! NeuroSim mode, the WAGE network ([`crate::wage`]).
 
-use super::report::RunReport;
 use crate::backend::Backend;
-use crate::config::ExperimentConfig;
+use crate::config::{ExperimentConfig, TrainMode};
 use crate::data::{self, Split};
+use crate::report::RunReport;
 
-pub use super::options::RunOptions;
+pub use crate::train::RunOptions;
 
 /// Loads the data, trains every epoch, evaluates, and returns (and optionally saves) the report.
 pub fn run(
@@ -30,9 +31,11 @@ pub fn run_on(
         "chip.netlist describes another network (it is for `insitu estimate`); a training run's \
          chip is the network it trains: remove chip.netlist"
     );
-    crate::data::check_split(split)?;
-    if cfg.train.mode == crate::config::TrainMode::Neurosim {
-        return super::wage::run_on(be, cfg, split, opts);
+    data::check_split(split)?;
+    match cfg.train.mode {
+        TrainMode::Neurosim => crate::wage::run_on(be, cfg, split, opts),
+        TrainMode::Standard => {
+            crate::train::trainer::train(be, cfg, split, opts, None).map(|(r, _)| r)
+        }
     }
-    super::trainer::train(be, cfg, split, opts, None).map(|(r, _)| r)
 }

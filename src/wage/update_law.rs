@@ -19,7 +19,7 @@
 //! 4. w <- C(w - k sigma(b_g) + [k != 0] N(0, 2 c2c)): cycle-to-cycle noise of c2c times the
 //!    range once per update that moves the cell.
 
-use super::wage_quant::{clip, sigma, stochastic_round};
+use super::quant::{clip, sigma, stochastic_round};
 use crate::config::DeviceConfig;
 use crate::rng::{key, normal, philox4x32_10, uniform, Purpose};
 use crate::xbar::nl::shape_from_nl;
