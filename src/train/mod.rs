@@ -1,4 +1,4 @@
-//! Training: networks on a backend, BP and DFA steps, epochs, metrics and reports.
+//! Training: networks on a backend, BP and DFA steps, and the epoch loop that fills the report.
 
 pub mod augment;
 pub mod epochs;
