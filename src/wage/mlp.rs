@@ -42,8 +42,10 @@ pub struct WageMlp {
     steps: u32,
 }
 
-/// Forward values of one batch: per layer the pre-activation z and the output h.
+/// Forward values of one batch: per layer the quantized weights Q(w, b_w) (the backward pass
+/// reads the same), the pre-activation z and the output h.
 struct Pass {
+    q: Vec<Vec<f32>>,
     z: Vec<Vec<f32>>,
     h: Vec<Vec<f32>>,
 }
@@ -96,6 +98,7 @@ impl WageMlp {
 
     fn forward(&self, x: &[f32], rows: usize) -> Pass {
         let (mut z, mut h) = (Vec::new(), Vec::<Vec<f32>>::new());
+        let q: Vec<Vec<f32>> = (0..self.layers()).map(|l| self.quantized(l)).collect();
         let last = self.layers() - 1;
         let ab = self.bits.activation_bits;
         for l in 0..=last {
@@ -104,7 +107,7 @@ impl WageMlp {
             let mut out = vec![0.0; rows * fo];
             let mut g = Gemm::dense(rows as u32, fo as u32, fi as u32, false, true, 1);
             g.params.alpha = 1.0 / self.scale[l];
-            gemm(input, &self.quantized(l), &mut out, &g);
+            gemm(input, &q[l], &mut out, &g);
             let act = if l < last {
                 out.iter()
                     .map(|v| quantize(clip(*v, ab), ab).max(0.0))
@@ -115,7 +118,7 @@ impl WageMlp {
             z.push(out);
             h.push(act);
         }
-        Pass { z, h }
+        Pass { q, z, h }
     }
 
     /// Class scores of `rows` samples.
@@ -161,7 +164,7 @@ impl WageMlp {
             let mut down = vec![0.0; rows * fi];
             let mut g = Gemm::dense(rows as u32, fi as u32, fo as u32, false, false, 1);
             g.params.alpha = 1.0 / self.scale[l];
-            gemm(&e, &self.quantized(l), &mut down, &g);
+            gemm(&e, &pass.q[l], &mut down, &g);
             for (d, h) in down.iter_mut().zip(&pass.h[l - 1]) {
                 if *h <= 0.0 {
                     *d = 0.0;
