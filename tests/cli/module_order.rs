@@ -139,7 +139,6 @@ const KNOWN_CIRCLES: &[&[&str]] = &[
         "chip/training.rs",
         "chip/training_chip.rs",
     ],
-    &["model_io/cells.rs", "model_io/mod.rs"],
     &[
         "plot/bars.rs",
         "plot/knob.rs",
