@@ -134,12 +134,6 @@ fn every_module_has_a_layer() {
 const KNOWN_CIRCLES: &[&[&str]] = &[
     &["backend/mod.rs", "backend/xbar.rs"],
     &[
-        "chip/estimate.rs",
-        "chip/report.rs",
-        "chip/training.rs",
-        "chip/training_chip.rs",
-    ],
-    &[
         "plot/bars.rs",
         "plot/knob.rs",
         "plot/lines.rs",
