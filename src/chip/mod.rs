@@ -31,9 +31,9 @@ pub use crate::config::chip as config;
 pub use crate::config::chip_training as training_config;
 
 pub use activity::LayerActivity;
+pub use built::{EstimateRequest, TrainingWorkload};
 pub use config::{AdcType, ChipConfig, Dram, FloorplanMode, Interconnect, NeurosimVersion};
 pub use error::ChipError;
-pub use built::{EstimateRequest, TrainingWorkload};
 pub use estimate::estimate;
 pub use report::{print_table, ChipReport};
 pub use schedule::Rule;
