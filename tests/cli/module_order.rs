@@ -134,12 +134,6 @@ fn every_module_has_a_layer() {
 const KNOWN_CIRCLES: &[&[&str]] = &[
     &["backend/mod.rs", "backend/xbar.rs"],
     &[
-        "plot/bars.rs",
-        "plot/knob.rs",
-        "plot/lines.rs",
-        "plot/mod.rs",
-    ],
-    &[
         "train/net.rs",
         "train/net_block.rs",
         "train/net_dfa.rs",
