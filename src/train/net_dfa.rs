@@ -9,50 +9,11 @@
 //! block, a conv layer's is its block permuted into the channel-major map.
 
 use super::init;
-use super::net::{permute, Kind, Net};
-use super::net_instances::view;
-use crate::backend::xbar::XbarId;
+use super::net::{FeedbackArray, Kind, Net, NetDfa};
+use super::net_instances::{instance_part, permute, view};
 use crate::backend::*;
 use crate::config::{DfaScope, Feedback};
 use crate::xbar::read::Direction;
-
-pub struct NetDfa {
-    pub scope: DfaScope,
-    /// Per layer: its feedback matrix `[S_l][classes]`, None where the error arrives by BP
-    /// (the output layer, and conv layers under `FcHead`).
-    pub feedback: Vec<Option<Buf>>,
-    /// Scratch for a conv layer's projection `[P][B][C_out OH OW]`.
-    proj: Buf,
-    /// The feedback on a crossbar array, when quantized.
-    pub array: Option<FeedbackArray>,
-}
-
-/// Every layer's feedback stacked on one fixed crossbar array `[S][classes]`, and the
-/// projected signals `[B][S]` of the last read.
-pub struct FeedbackArray {
-    pub id: XbarId,
-    pub signals: Buf,
-    /// S, and per layer the offset of its block (None without a signal).
-    pub width: usize,
-    pub offsets: Vec<Option<usize>>,
-}
-
-impl FeedbackArray {
-    /// Offsets of the blocks of `sizes` in the stacked signal, and its width S.
-    pub fn layout(sizes: &[Option<usize>]) -> (Vec<Option<usize>>, usize) {
-        let mut s = 0;
-        let offsets = sizes
-            .iter()
-            .map(|n| {
-                n.map(|n| {
-                    s += n;
-                    s - n
-                })
-            })
-            .collect();
-        (offsets, s)
-    }
-}
 
 /// Per layer: the size of its DFA signal per image (`Some(S_l)`), None where BP reaches it.
 pub fn signal_sizes(net: &Net, scope: DfaScope) -> Vec<Option<usize>> {
@@ -141,11 +102,7 @@ pub fn stacked(be: &mut dyn Backend, net: &Net, inst: usize) -> Vec<f32> {
         .flat_map(|d| d.feedback.iter().flatten().copied())
         .collect();
     bufs.into_iter()
-        .flat_map(|b| {
-            let all = be.read(b);
-            let per = all.len() / net.instances;
-            all[inst * per..(inst + 1) * per].to_vec()
-        })
+        .flat_map(|b| instance_part(be, b, inst, net.instances))
         .collect()
 }
 
@@ -179,7 +136,7 @@ impl Net {
         let b = self.hyper.batch;
         let e = view(last.dout, fan_out, b * fan_out);
         let s = view(fa.signals, fa.width, b * fa.width);
-        self.xbar_read_view(be, fa.id, Direction::Forward, true, e, s, rows);
+        self.xbar_read(be, fa.id, Direction::Forward, true, e, s, rows);
     }
 
     /// Under DFA, writes layer `l`'s projected error `B_l e` into `dy` (its activated output's

@@ -134,16 +134,6 @@ fn every_module_has_a_layer() {
 const KNOWN_CIRCLES: &[&[&str]] = &[
     &["backend/mod.rs", "backend/xbar.rs"],
     &[
-        "train/net.rs",
-        "train/net_block.rs",
-        "train/net_dfa.rs",
-        "train/net_insitu.rs",
-        "train/net_penni_xbar.rs",
-        "train/net_weights.rs",
-        "train/net_xbar_eval.rs",
-        "train/trainer.rs",
-    ],
-    &[
         "xbar/adc.rs",
         "xbar/drift.rs",
         "xbar/effective.rs",
