@@ -147,11 +147,20 @@ impl Net {
         be.write(self.lr, lrs);
     }
 
+    /// Layer `l`'s activation: the network's, identity on the output layer.
     pub(super) fn act(&self, l: usize) -> u32 {
         if l + 1 == self.layers.len() {
             Activation::Identity as u32
         } else {
             self.hyper.activation as u32
+        }
+    }
+
+    /// Output classes: the width of the last layer (fully connected, checked in `new`).
+    pub(super) fn classes(&self) -> usize {
+        match self.layers.last().map(|lb| &lb.kind) {
+            Some(Kind::Fc { fan_out, .. }) => *fan_out,
+            _ => unreachable!("a network ends with a fully connected layer"),
         }
     }
 

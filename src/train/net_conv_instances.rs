@@ -36,8 +36,8 @@ impl ConvOps {
         }
     }
 
-    /// Values between two instances' columns (0: shared).
-    fn cols_stride(&self) -> u32 {
+    /// Values between two instances' columns, also once permuted (0: shared).
+    pub fn cols_stride(&self) -> u32 {
         if self.shared() {
             0
         } else {
@@ -134,11 +134,6 @@ impl ConvOps {
         let (kk, n) = (self.g.k * self.g.k, self.n());
         let stride = self.cols_stride() as usize;
         PermuteParams::new(self.g.c_in, kk, n).instances(self.col_instances(), stride)
-    }
-
-    /// Values between two instances' permuted columns (0: shared).
-    pub fn taps_first_stride(&self) -> usize {
-        self.cols_stride() as usize
     }
 
     /// Crossbar reads: the unrolled rows `[P][n][k k C_in]` (shared: stride 0) and the

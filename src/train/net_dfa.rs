@@ -55,10 +55,7 @@ pub fn matrices(
 /// per layer).
 pub fn attach(be: &mut dyn Backend, net: &mut Net, scope: DfaScope, kind: Feedback, seeds: &[u64]) {
     let sizes = signal_sizes(net, scope);
-    let classes = match net.layers.last().map(|lb| &lb.kind) {
-        Some(Kind::Fc { fan_out, .. }) => *fan_out,
-        _ => unreachable!("a conv network ends with an FC layer"),
-    };
+    let classes = net.classes();
     let mut blocks: Vec<_> = seeds
         .iter()
         .map(|&seed| matrices(&sizes, kind, classes, seed).into_iter())
@@ -129,10 +126,10 @@ impl Net {
         let Some(fa) = self.dfa.as_ref().and_then(|d| d.array.as_ref()) else {
             return;
         };
-        let last = self.layers.last().expect("a network has layers");
-        let Kind::Fc { fan_out, .. } = last.kind else {
-            unreachable!("a network ends with an FC layer")
-        };
+        let (last, fan_out) = (
+            self.layers.last().expect("a network has layers"),
+            self.classes(),
+        );
         let b = self.hyper.batch;
         let e = view(last.dout, fan_out, b * fan_out);
         let s = view(fa.signals, fa.width, b * fa.width);
@@ -153,10 +150,7 @@ impl Net {
             return true;
         }
         let last = self.layers.last().expect("a network has layers");
-        let Kind::Fc { fan_out, .. } = last.kind else {
-            unreachable!("a conv network ends with an FC layer")
-        };
-        let (e, classes) = (last.dout, fan_out as u32);
+        let (e, classes) = (last.dout, self.classes() as u32);
         match self.layers[l].kind {
             Kind::Conv { geom: g, .. } => {
                 // `[P][rows][S] = e[P][rows][classes] fb[P][S][classes]^T`, then per instance

@@ -69,7 +69,7 @@ pub fn attach(
             .collect();
         let mut fb = fx.as_ref().map(|fx| {
             let (_, s) = FeedbackArray::layout(&net_dfa::signal_sizes(net, cfg.train.dfa_scope));
-            let classes = net.layers.last().map_or(0, |lb| lb.out_len(1));
+            let classes = net.classes();
             let w = net_dfa::stacked(be, net, i);
             (fx, map_weights(&w, s, classes, None, fx, 0, FEEDBACK_LAYER))
         });

@@ -78,7 +78,7 @@ impl Net {
         let (kk, ci) = (g.k * g.k, g.c_in);
         be.permute(self.cols, self.cols_t, &ops.taps_first());
         let mut step = Gemm::dense(d as u32, (ci * n) as u32, kk as u32, false, false, p);
-        step.params.stride_b = ops.taps_first_stride() as u32;
+        step.params.stride_b = ops.cols_stride();
         be.gemm(basis, self.cols_t, self.maps_t, &step);
         let back = permute(d, ci, n).instances(self.instances, d * ci * n);
         be.permute(self.maps_t, self.maps, &back);

@@ -80,10 +80,7 @@ impl Net {
 
     /// Loss and its gradient into the last layer's `dout`; accumulates (loss, correct).
     pub fn loss(&self, be: &mut dyn Backend, rows: usize) {
-        let last = self.layers.last().unwrap();
-        let Kind::Fc { fan_out, .. } = last.kind else {
-            unreachable!("checked in new")
-        };
+        let (last, fan_out) = (self.layers.last().unwrap(), self.classes());
         be.loss(
             last.out,
             self.y,
@@ -137,17 +134,9 @@ impl Net {
                         be.pool_backward(y, dp, dy, &prm);
                     }
                     let view = ActParams {
-                        rows: n,
-                        cols: 1,
-                        count: c as u32 * n,
-                        act,
-                        ld0: 1,
-                        off0: 0,
-                        stride0: n,
                         ld1: 1,
-                        off1: 0,
                         stride1: n,
-                        _pad: [0; 2],
+                        ..channel_view(c, n as usize, act)
                     };
                     be.act_backward(dy, y, &view);
                     self.shortcut_backward(be, l, dy, rows);

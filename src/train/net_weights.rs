@@ -65,23 +65,6 @@ impl Net {
         }
     }
 
-    /// Zeroes every momentum buffer (a new training phase starts from rest).
-    pub fn reset_momentum(&mut self, be: &mut dyn Backend) {
-        for lb in &mut self.layers {
-            for p in lb.params_mut() {
-                be.fill(
-                    p.v,
-                    &FillParams {
-                        off: 0,
-                        count: p.len as u32,
-                        value: 0.0,
-                        _pad: 0,
-                    },
-                );
-            }
-        }
-    }
-
     /// Instance 0's weights as they are on the backend now.
     pub fn to_model(&self, be: &mut dyn Backend) -> Model {
         self.to_model_at(be, 0)
