@@ -5,8 +5,8 @@
 //! the step every crossbar layer shares (`program.rs`). Calibrated ADC ranges are set on one
 //! batch (at most 16 images for conv nets) run through the freshly programmed arrays on a CPU
 //! twin of the network, the same twin crossbar evaluation and recalibration during training
-//! calibrate on (`net_twin`). DFA's feedback is ideal, or with
-//! `array.feedback_bits` > 0 one fixed quantized array holding every layer's (`net_dfa`).
+//! calibrate on (`net_twin`). DFA's feedback is ideal, or with `array.feedback_bits` > 0 one
+//! fixed quantized array holding every layer's (`net_dfa`).
 
 use super::insitu::{knobs, map_layers};
 use super::net::{FeedbackArray, Net};
