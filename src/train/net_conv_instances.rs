@@ -1,7 +1,8 @@
-//! The kernel parameters of one convolution over the P instances of a network. Maps are `[P][C][rows OH OW]`, dense for the batch's `rows` images, so a
-//! layer's input is one channel-major map of P C_in channels whose unrolled columns are
-//! `[P][k k C_in][n]` (n = rows OH OW). Layer 0 reads the images every instance shares: its
-//! columns are unrolled once and read by every instance (GEMM stride 0).
+//! The kernel parameters of one convolution over the P instances of a network. Maps are
+//! `[P][C][rows OH OW]`, dense for the batch's `rows` images, so a layer's input is one
+//! channel-major map of P C_in channels whose unrolled columns are `[P][k k C_in][n]`
+//! (n = rows OH OW). Layer 0 reads the images every instance shares: its columns are unrolled
+//! once and read by every instance (GEMM stride 0).
 
 use crate::backend::*;
 use crate::nn::conv::{ConvGeom, Layout};

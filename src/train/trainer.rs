@@ -112,8 +112,8 @@ impl<'a> Trainer<'a> {
         Self::population(be, &[(model, seed)], hyper, split, seed)
     }
 
-    /// One network holding every `(model, seed)` instance (equal shapes); the data order and augmentation are seeded by
-    /// `data_seed`.
+    /// One network holding every `(model, seed)` instance (equal shapes); the data order and
+    /// augmentation are seeded by `data_seed`.
     pub fn population(
         be: &'a mut dyn Backend,
         instances: &[(&Model, u64)],
