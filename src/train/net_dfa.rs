@@ -103,6 +103,16 @@ pub fn stacked(be: &mut dyn Backend, net: &Net, inst: usize) -> Vec<f32> {
         .collect()
 }
 
+/// Where an FC layer's error signal lives: a buffer, the offset of its first row, the row
+/// length and the values between two instances' signals.
+#[derive(Clone, Copy)]
+pub(super) struct Rows {
+    pub buf: Buf,
+    pub off: u32,
+    pub ld: u32,
+    pub stride: u32,
+}
+
 impl Net {
     /// Whether layer `l` passes an error down to its input: always under BP; under DFA only
     /// the first FC layer and the conv stack below it, with `DfaScope::FcHead`.
@@ -175,9 +185,7 @@ impl Net {
         }
         true
     }
-}
 
-impl Net {
     /// With feedback arrays: conv layer `l`'s block `[B][C_out pos]` of the stacked signals
     /// permuted into its channel-major map `dy` (`[C_out][B pos]` per instance). An FC layer
     /// reads its block in place (`fc_delta`).
@@ -199,19 +207,7 @@ impl Net {
             .instances(self.instances, stride);
         be.permute(fa.signals, dy, &p);
     }
-}
 
-/// Where an FC layer's error signal lives: a buffer, the offset of its first row, the row
-/// length and the values between two instances' signals.
-#[derive(Clone, Copy)]
-pub(super) struct Rows {
-    pub buf: Buf,
-    pub off: u32,
-    pub ld: u32,
-    pub stride: u32,
-}
-
-impl Net {
     /// FC layer `l`'s error signal: its `dout`, or with feedback arrays its block of the stacked
     /// signals.
     pub(super) fn fc_delta(&self, l: usize) -> Rows {

@@ -39,7 +39,7 @@ fn dense_weights(model: &Model, l: usize) -> anyhow::Result<(&[f32], usize, usiz
 }
 
 /// Puts every weight layer of `net` on crossbars per `cfg.array`: instance i (built from
-/// `models[i]`) with the knobs of population instance `insts[i]` drawn from `seeds[i]`; with
+/// `models[i]`) with the knobs of population instance i drawn from `seeds[i]`; with
 /// `adc_mode = "calibrated"` each instance's ADC ranges are first calibrated on the start of
 /// `calib`. DFA's feedback, when the net has it, goes on a quantized array with
 /// `array.feedback_bits` > 0, else stays digital (ideal projection).
@@ -50,7 +50,6 @@ pub fn attach(
     cfg: &ExperimentConfig,
     calib: &Dataset,
     seeds: &[u64],
-    insts: &[usize],
 ) -> anyhow::Result<()> {
     let Some(array) = &cfg.array else {
         return Ok(());
@@ -59,7 +58,7 @@ pub fn attach(
     let fx = feedback_xbar(cfg, net)?;
     let (mut all_knobs, mut all_cells, mut all_fb) = (Vec::new(), Vec::new(), Vec::new());
     for (i, model) in models.iter().enumerate() {
-        let k = knobs(cfg, &cfg.instances()[insts[i]], seeds[i]);
+        let k = knobs(cfg, &cfg.instances()[i], seeds[i]);
         let layers = (0..model.layers.len())
             .map(|l| dense_weights(model, l))
             .collect::<anyhow::Result<Vec<_>>>()?;

@@ -265,9 +265,7 @@ impl Net {
             n,
         );
     }
-}
 
-impl Net {
     /// Values between two instances' inputs (and input gradients) of FC layer `l` for `rows`
     /// images: 0 for the shared images, `rows` rows for maps flattened after a conv (dense
     /// like the maps), a full batch after an FC layer.

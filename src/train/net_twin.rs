@@ -1,5 +1,5 @@
-//! The CPU twin that calibrates ADC ranges: a one-instance copy of the network on the host
-//! whose every read first calibrates its range, run on the first images of a calibration set.
+//! Calibrating ADC ranges on a one-instance CPU twin of the network, run on the first images
+//! of a calibration set.
 
 use super::net::{Hyper, Net};
 use super::net_cells::{collect, install, install_feedback, Cells};

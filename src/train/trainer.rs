@@ -184,13 +184,14 @@ impl<'a> Trainer<'a> {
     /// of `calib` (and recalibrated during training as `cfg.array` asks).
     pub fn attach(&mut self, cfg: &ExperimentConfig, calib: &data::Dataset) -> anyhow::Result<()> {
         let net = &mut self.net;
-        let insts: Vec<usize> = (0..net.instances).collect();
-        let models: Vec<Model> = insts.iter().map(|&i| net.to_model_at(self.be, i)).collect();
+        let models: Vec<Model> = (0..net.instances)
+            .map(|i| net.to_model_at(self.be, i))
+            .collect();
         if cfg.train.rule == Rule::Dfa {
             let t = &cfg.train;
             net_dfa::attach(self.be, net, t.dfa_scope, t.feedback, &self.seeds);
         }
-        net_insitu::attach(self.be, net, &models, cfg, calib, &self.seeds, &insts)?;
+        net_insitu::attach(self.be, net, &models, cfg, calib, &self.seeds)?;
         if cfg.train.last_layer_only {
             net.trained_from = net.layers.len() - 1;
         }
