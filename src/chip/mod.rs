@@ -8,6 +8,7 @@
 
 pub mod activity;
 pub mod blocks;
+mod built;
 pub mod dfa_reach;
 pub mod error;
 mod estimate;
@@ -30,9 +31,10 @@ pub use crate::config::chip as config;
 pub use crate::config::chip_training as training_config;
 
 pub use activity::LayerActivity;
+pub use built::{EstimateRequest, TrainingWorkload};
 pub use config::{AdcType, ChipConfig, Dram, FloorplanMode, Interconnect, NeurosimVersion};
 pub use error::ChipError;
-pub use estimate::{estimate, EstimateRequest, TrainingWorkload};
+pub use estimate::estimate;
 pub use report::{print_table, ChipReport};
 pub use schedule::Rule;
 pub use training_config::{SignedRead, TrainingChipConfig, UpdateScheme, WgKind, WgPlacement};

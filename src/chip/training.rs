@@ -10,7 +10,7 @@
 
 use super::activity;
 use super::blocks::{cell_array, dram, drivers, write_path};
-use super::estimate::{Built, TrainingWorkload};
+use super::built::{Built, TrainingWorkload};
 use super::report::{Phase, Schedule, Training};
 use super::schedule::{self, Arch, Durations, Rule};
 use super::tally::{Cost, EnergyParts, ReadOp};
@@ -378,7 +378,7 @@ pub(crate) fn tally(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chip::estimate::{build, EstimateRequest};
+    use crate::chip::built::{build, EstimateRequest};
     use crate::chip::{ChipConfig, FloorplanMode};
     use crate::config::{ArrayConfig, DeviceConfig};
     use crate::nn::arch::parse_shapes;

@@ -16,7 +16,7 @@ use serde::Serialize;
 use super::blocks::adc::Adc;
 use super::blocks::wg_unit::{Accumulator, CimWork, SramCim, WgUnit, CIM_ARRAY};
 use super::blocks::{buffer, mux, shift_add, FLOP_GATES};
-use super::estimate::Built;
+use super::built::Built;
 use super::schedule::Rule;
 use super::training_config::{UpdateScheme, WgKind, WgPlacement};
 use crate::config::ArrayConfig;

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{metadata, parse, tensor, Tensors};
+use super::container::{metadata, parse, tensor, Tensors};
 use crate::config::Mapping;
 use crate::xbar::LayerCells;
 

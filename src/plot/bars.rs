@@ -7,7 +7,8 @@ use plotters::prelude::*;
 use serde_json::Value;
 
 use super::data::{key_value, label, metric, require_key};
-use super::{Options, COLORS, FAMILY};
+use super::options::Options;
+use super::style::{fit_size, COLORS, FAMILY, SIZE};
 use crate::sweep::Record;
 
 pub struct Bars {
@@ -108,10 +109,7 @@ impl Bars {
         let mut chart = ChartBuilder::on(root)
             .caption(
                 &self.title,
-                (
-                    FAMILY,
-                    super::fit_size(&self.title, (super::SIZE.0 - 30) as f64, 20.0),
-                ),
+                (FAMILY, fit_size(&self.title, (SIZE.0 - 30) as f64, 20.0)),
             )
             .margin(15)
             .x_label_area_size(45)

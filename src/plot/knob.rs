@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use super::data::{groups, key_value, label, metric, require_key, stat, varying, Series};
 use super::lines::Lines;
-use super::Options;
+use super::options::{Options, Spread};
 use crate::sweep::Record;
 
 /// Accuracies are drawn in percent.
@@ -99,7 +99,7 @@ pub fn knob(records: &[Record], o: &Options) -> anyhow::Result<Lines> {
         series,
         x_labels: (!numeric).then_some(cats),
         log_x,
-        error_bars: o.spread == super::Spread::Bars,
+        error_bars: o.spread == Spread::Bars,
     })
 }
 
@@ -145,6 +145,6 @@ pub fn curves(records: &[Record], o: &Options) -> anyhow::Result<Lines> {
         series,
         x_labels: None,
         log_x: false,
-        error_bars: o.spread == super::Spread::Bars,
+        error_bars: o.spread == Spread::Bars,
     })
 }

@@ -5,7 +5,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::data::Series;
-use super::{fit_size, number_label, text_width, COLORS, FAMILY, SIZE};
+use super::style::{fit_size, number_label, text_width, COLORS, FAMILY, SIZE};
 
 /// Margin around the chart, px.
 const MARGIN: u32 = 15;

@@ -1,7 +1,8 @@
-//! The kernel parameters of one convolution over the P instances of a network. Maps are `[P][C][rows OH OW]`, dense for the batch's `rows` images, so a
-//! layer's input is one channel-major map of P C_in channels whose unrolled columns are
-//! `[P][k k C_in][n]` (n = rows OH OW). Layer 0 reads the images every instance shares: its
-//! columns are unrolled once and read by every instance (GEMM stride 0).
+//! The kernel parameters of one convolution over the P instances of a network. Maps are
+//! `[P][C][rows OH OW]`, dense for the batch's `rows` images, so a layer's input is one
+//! channel-major map of P C_in channels whose unrolled columns are `[P][k k C_in][n]`
+//! (n = rows OH OW). Layer 0 reads the images every instance shares: its columns are unrolled
+//! once and read by every instance (GEMM stride 0).
 
 use crate::backend::*;
 use crate::nn::conv::{ConvGeom, Layout};
@@ -36,8 +37,8 @@ impl ConvOps {
         }
     }
 
-    /// Values between two instances' columns (0: shared).
-    fn cols_stride(&self) -> u32 {
+    /// Values between two instances' columns, also once permuted (0: shared).
+    pub fn cols_stride(&self) -> u32 {
         if self.shared() {
             0
         } else {
@@ -134,11 +135,6 @@ impl ConvOps {
         let (kk, n) = (self.g.k * self.g.k, self.n());
         let stride = self.cols_stride() as usize;
         PermuteParams::new(self.g.c_in, kk, n).instances(self.col_instances(), stride)
-    }
-
-    /// Values between two instances' permuted columns (0: shared).
-    pub fn taps_first_stride(&self) -> usize {
-        self.cols_stride() as usize
     }
 
     /// Crossbar reads: the unrolled rows `[P][n][k k C_in]` (shared: stride 0) and the

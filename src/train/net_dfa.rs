@@ -9,50 +9,11 @@
 //! block, a conv layer's is its block permuted into the channel-major map.
 
 use super::init;
-use super::net::{permute, Kind, Net};
-use super::net_instances::view;
-use crate::backend::xbar::XbarId;
+use super::net::{FeedbackArray, Kind, Net, NetDfa};
+use super::net_instances::{instance_part, permute, view};
 use crate::backend::*;
 use crate::config::{DfaScope, Feedback};
 use crate::xbar::read::Direction;
-
-pub struct NetDfa {
-    pub scope: DfaScope,
-    /// Per layer: its feedback matrix `[S_l][classes]`, None where the error arrives by BP
-    /// (the output layer, and conv layers under `FcHead`).
-    pub feedback: Vec<Option<Buf>>,
-    /// Scratch for a conv layer's projection `[P][B][C_out OH OW]`.
-    proj: Buf,
-    /// The feedback on a crossbar array, when quantized.
-    pub array: Option<FeedbackArray>,
-}
-
-/// Every layer's feedback stacked on one fixed crossbar array `[S][classes]`, and the
-/// projected signals `[B][S]` of the last read.
-pub struct FeedbackArray {
-    pub id: XbarId,
-    pub signals: Buf,
-    /// S, and per layer the offset of its block (None without a signal).
-    pub width: usize,
-    pub offsets: Vec<Option<usize>>,
-}
-
-impl FeedbackArray {
-    /// Offsets of the blocks of `sizes` in the stacked signal, and its width S.
-    pub fn layout(sizes: &[Option<usize>]) -> (Vec<Option<usize>>, usize) {
-        let mut s = 0;
-        let offsets = sizes
-            .iter()
-            .map(|n| {
-                n.map(|n| {
-                    s += n;
-                    s - n
-                })
-            })
-            .collect();
-        (offsets, s)
-    }
-}
 
 /// Per layer: the size of its DFA signal per image (`Some(S_l)`), None where BP reaches it.
 pub fn signal_sizes(net: &Net, scope: DfaScope) -> Vec<Option<usize>> {
@@ -94,10 +55,7 @@ pub fn matrices(
 /// per layer).
 pub fn attach(be: &mut dyn Backend, net: &mut Net, scope: DfaScope, kind: Feedback, seeds: &[u64]) {
     let sizes = signal_sizes(net, scope);
-    let classes = match net.layers.last().map(|lb| &lb.kind) {
-        Some(Kind::Fc { fan_out, .. }) => *fan_out,
-        _ => unreachable!("a conv network ends with an FC layer"),
-    };
+    let classes = net.classes();
     let mut blocks: Vec<_> = seeds
         .iter()
         .map(|&seed| matrices(&sizes, kind, classes, seed).into_iter())
@@ -141,12 +99,18 @@ pub fn stacked(be: &mut dyn Backend, net: &Net, inst: usize) -> Vec<f32> {
         .flat_map(|d| d.feedback.iter().flatten().copied())
         .collect();
     bufs.into_iter()
-        .flat_map(|b| {
-            let all = be.read(b);
-            let per = all.len() / net.instances;
-            all[inst * per..(inst + 1) * per].to_vec()
-        })
+        .flat_map(|b| instance_part(be, b, inst, net.instances))
         .collect()
+}
+
+/// Where an FC layer's error signal lives: a buffer, the offset of its first row, the row
+/// length and the values between two instances' signals.
+#[derive(Clone, Copy)]
+pub(super) struct Rows {
+    pub buf: Buf,
+    pub off: u32,
+    pub ld: u32,
+    pub stride: u32,
 }
 
 impl Net {
@@ -172,14 +136,14 @@ impl Net {
         let Some(fa) = self.dfa.as_ref().and_then(|d| d.array.as_ref()) else {
             return;
         };
-        let last = self.layers.last().expect("a network has layers");
-        let Kind::Fc { fan_out, .. } = last.kind else {
-            unreachable!("a network ends with an FC layer")
-        };
+        let (last, fan_out) = (
+            self.layers.last().expect("a network has layers"),
+            self.classes(),
+        );
         let b = self.hyper.batch;
         let e = view(last.dout, fan_out, b * fan_out);
         let s = view(fa.signals, fa.width, b * fa.width);
-        self.xbar_read_view(be, fa.id, Direction::Forward, true, e, s, rows);
+        self.xbar_read(be, fa.id, Direction::Forward, true, e, s, rows);
     }
 
     /// Under DFA, writes layer `l`'s projected error `B_l e` into `dy` (its activated output's
@@ -196,10 +160,7 @@ impl Net {
             return true;
         }
         let last = self.layers.last().expect("a network has layers");
-        let Kind::Fc { fan_out, .. } = last.kind else {
-            unreachable!("a conv network ends with an FC layer")
-        };
-        let (e, classes) = (last.dout, fan_out as u32);
+        let (e, classes) = (last.dout, self.classes() as u32);
         match self.layers[l].kind {
             Kind::Conv { geom: g, .. } => {
                 // `[P][rows][S] = e[P][rows][classes] fb[P][S][classes]^T`, then per instance
@@ -224,9 +185,7 @@ impl Net {
         }
         true
     }
-}
 
-impl Net {
     /// With feedback arrays: conv layer `l`'s block `[B][C_out pos]` of the stacked signals
     /// permuted into its channel-major map `dy` (`[C_out][B pos]` per instance). An FC layer
     /// reads its block in place (`fc_delta`).
@@ -248,19 +207,7 @@ impl Net {
             .instances(self.instances, stride);
         be.permute(fa.signals, dy, &p);
     }
-}
 
-/// Where an FC layer's error signal lives: a buffer, the offset of its first row, the row
-/// length and the values between two instances' signals.
-#[derive(Clone, Copy)]
-pub(super) struct Rows {
-    pub buf: Buf,
-    pub off: u32,
-    pub ld: u32,
-    pub stride: u32,
-}
-
-impl Net {
     /// FC layer `l`'s error signal: its `dout`, or with feedback arrays its block of the stacked
     /// signals.
     pub(super) fn fc_delta(&self, l: usize) -> Rows {

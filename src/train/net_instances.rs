@@ -103,6 +103,13 @@ pub(super) fn fc_concat(models: &[&Model], l: usize, weight: bool) -> Vec<f32> {
         .collect()
 }
 
+/// Instance `i`'s part of `buf`, which holds `p` instances of equal size.
+pub(super) fn instance_part(be: &mut dyn Backend, buf: Buf, i: usize, p: usize) -> Vec<f32> {
+    let all = be.read(buf);
+    let per = all.len() / p;
+    all[i * per..(i + 1) * per].to_vec()
+}
+
 /// A `[P][rows][ld]` matrix in `buf`, instances `stride` values apart (0: shared).
 pub(super) fn view(buf: Buf, ld: usize, stride: usize) -> MatView {
     MatView {

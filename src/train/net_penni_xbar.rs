@@ -4,14 +4,13 @@
 //! basis maps with column `j = i d + b`. The coefficient matrix `[C_out][d C_in]` goes on a
 //! second array holding only its used inputs (columns `j` some output reads) and live outputs,
 //! so the maps are gathered before that read and its outputs scattered back into
-//! `[C_out][B P]`, dropped outputs exactly zero before the bias.
+//! `[C_out][B P]`, dropped outputs exactly zero before the bias. The reads run in
+//! `net_products`.
 
-use super::net::{permute, Net};
 use crate::backend::xbar::XbarId;
 use crate::backend::*;
 use crate::nn::conv::ConvGeom;
 use crate::nn::model::Penni;
-use crate::xbar::read::Direction;
 
 /// The coefficient array and the index maps around it (absent when every coefficient is 0).
 pub struct CoefXbar {
@@ -22,11 +21,11 @@ pub struct CoefXbar {
     pub used_out: Vec<usize>,
     /// `used_in` on the backend, and per output its row among the read outputs (`used_out`'s
     /// length, a zero row, for dropped outputs).
-    in_idx: Buf,
-    out_idx: Buf,
+    pub(super) in_idx: Buf,
+    pub(super) out_idx: Buf,
     /// Label buffers the row gather needs beside the maps (never read).
-    labels: Buf,
-    labels_out: Buf,
+    pub(super) labels: Buf,
+    pub(super) labels_out: Buf,
 }
 
 /// A PENNI layer on crossbars, with the scratch its gathers need.
@@ -38,8 +37,8 @@ pub struct PenniXbar {
     pub coef: Option<CoefXbar>,
     /// Scratch sized for a full batch: `max(C_in d, used outputs + 1) x B P` and
     /// `max(used inputs, used outputs) x B P`.
-    s1: Buf,
-    s2: Buf,
+    pub(super) s1: Buf,
+    pub(super) s2: Buf,
 }
 
 /// The used inputs and live outputs of coefficients `[C_out][J]`, and the compacted matrix.
@@ -125,100 +124,5 @@ impl PenniXbar {
             basis: be.xbar_cells(self.basis)[0].decode_weights(),
             coef,
         }
-    }
-}
-
-fn gather_rows(
-    be: &mut dyn Backend,
-    src: Buf,
-    idx: Buf,
-    labels: (Buf, Buf),
-    dst: Buf,
-    rows: usize,
-    n: usize,
-) {
-    be.gather(
-        src,
-        idx,
-        labels.0,
-        dst,
-        labels.1,
-        &GatherParams {
-            rows: rows as u32,
-            features: n as u32,
-            start: 0,
-            count: (rows * n) as u32,
-        },
-    );
-}
-
-impl Net {
-    /// `out[C_out][B P]` of a PENNI layer on crossbars from the unrolled inputs in `cols`.
-    pub(super) fn penni_xbar(
-        &self,
-        be: &mut dyn Backend,
-        g: &ConvGeom,
-        px: &PenniXbar,
-        out: Buf,
-        rows: usize,
-    ) {
-        let n = rows * g.positions();
-        let (kk, j) = (g.k * g.k, g.c_in * px.d);
-        let Some(c) = &px.coef else {
-            let count = (g.c_out * n) as u32;
-            return be.fill(
-                out,
-                &FillParams {
-                    off: 0,
-                    count,
-                    value: 0.0,
-                    _pad: 0,
-                },
-            );
-        };
-        let (ui, uo) = (c.used_in.len(), c.used_out.len());
-        // [C_in k k][B P] -> [B P C_in][k k], read per (pixel, channel): maps [B P][C_in d].
-        be.permute(self.cols, self.cols_t, &g.cols_transpose(rows));
-        let (x, y) = ((self.cols_t, kk), (self.maps, px.d));
-        self.xbar_read(
-            be,
-            px.basis,
-            Direction::Forward,
-            px.signed,
-            x,
-            y,
-            n * g.c_in,
-        );
-        // Used columns only: [B P][J] -> [J][B P], gather rows, back to [B P][used].
-        be.permute(self.maps, px.s1, &permute(n, j, 1));
-        gather_rows(be, px.s1, c.in_idx, (c.labels, c.labels_out), px.s2, ui, n);
-        be.permute(px.s2, px.s1, &permute(ui, n, 1));
-        self.xbar_read(
-            be,
-            c.id,
-            Direction::Forward,
-            true,
-            (px.s1, ui),
-            (px.s2, uo),
-            n,
-        );
-        // [B P][used out] -> [used out][B P] plus a zero row that dropped outputs gather.
-        be.permute(px.s2, px.s1, &permute(n, uo, 1));
-        let zero = FillParams {
-            off: (uo * n) as u32,
-            count: n as u32,
-            value: 0.0,
-            _pad: 0,
-        };
-        be.fill(px.s1, &zero);
-        gather_rows(
-            be,
-            px.s1,
-            c.out_idx,
-            (c.labels, c.labels_out),
-            out,
-            g.c_out,
-            n,
-        );
     }
 }

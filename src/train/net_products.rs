@@ -6,11 +6,13 @@
 //! the result `[B OH OW][C_out]` is permuted back to the channel-major map. Every product runs
 //! all P instances of the network at once (`ConvOps`, per-instance strides).
 
-use super::net::{permute, Kind, Net, Weights};
+use super::net::{Kind, Net, Weights};
 use super::net_conv_instances::ConvOps;
 use super::net_dfa::Rows;
-use super::net_instances::view;
+use super::net_instances::{permute, view};
+use super::net_penni_xbar::PenniXbar;
 use crate::backend::*;
+use crate::nn::conv::ConvGeom;
 use crate::xbar::read::Direction;
 
 impl Net {
@@ -40,7 +42,7 @@ impl Net {
                 let ((fi, si), (fo, so)) = ops.read_rows();
                 let (x, y) = (view(self.cols_t, fi, si), view(self.dout_t, fo, so));
                 let dir = Direction::Forward;
-                self.xbar_read_view(be, *id, dir, *signed, x, y, ops.n());
+                self.xbar_read(be, *id, dir, *signed, x, y, ops.n());
                 be.permute(self.dout_t, lb.out, &ops.read_untranspose());
             }
             Weights::PenniXbar(px) => self.penni_xbar(be, &g, px, lb.out, rows),
@@ -76,7 +78,7 @@ impl Net {
         let (kk, ci) = (g.k * g.k, g.c_in);
         be.permute(self.cols, self.cols_t, &ops.taps_first());
         let mut step = Gemm::dense(d as u32, (ci * n) as u32, kk as u32, false, false, p);
-        step.params.stride_b = ops.taps_first_stride() as u32;
+        step.params.stride_b = ops.cols_stride();
         be.gemm(basis, self.cols_t, self.maps_t, &step);
         let back = permute(d, ci, n).instances(self.instances, d * ci * n);
         be.permute(self.maps_t, self.maps, &back);
@@ -112,7 +114,7 @@ impl Net {
             if let Weights::Xbar { id, .. } = &lb.weights {
                 let (fi, fo, n) = (g.fan_in(), g.c_out, ops.n());
                 let (x, y) = (view(self.dout_t, fo, fo * n), view(self.cols_t, fi, fi * n));
-                self.xbar_read_view(be, *id, Direction::Transposed, true, x, y, n);
+                self.xbar_read(be, *id, Direction::Transposed, true, x, y, n);
             } else {
                 be.gemm(self.dout_t, wbuf, self.cols_t, &ops.input_grad_gemm());
             }
@@ -137,7 +139,7 @@ impl Net {
         let w = match &lb.weights {
             Weights::Dense(w) => w,
             Weights::Xbar { id, signed, .. } => {
-                return self.xbar_read_view(be, *id, Direction::Forward, *signed, x, y, rows);
+                return self.xbar_read(be, *id, Direction::Forward, *signed, x, y, rows);
             }
             Weights::Penni { .. } | Weights::PenniXbar(_) => {
                 unreachable!("fully connected layers are dense")
@@ -194,7 +196,7 @@ impl Net {
             let x = view(lb.dout, *fan_out, self.out_stride(l));
             let y = view(dsrc, *fan_in, self.in_stride(l, rows));
             if let Weights::Xbar { id, .. } = &lb.weights {
-                self.xbar_read_view(be, *id, Direction::Transposed, true, x, y, rows);
+                self.xbar_read(be, *id, Direction::Transposed, true, x, y, rows);
             } else {
                 let mut g = Gemm::dense(rows as u32, fi, fo, false, false, p);
                 g.params.stride_a = x.stride;
@@ -208,9 +210,62 @@ impl Net {
             }
         }
     }
-}
 
-impl Net {
+    /// `out[C_out][B P]` of a PENNI layer on crossbars from the unrolled inputs in `cols`.
+    pub(super) fn penni_xbar(
+        &self,
+        be: &mut dyn Backend,
+        g: &ConvGeom,
+        px: &PenniXbar,
+        out: Buf,
+        rows: usize,
+    ) {
+        let n = rows * g.positions();
+        let (kk, j) = (g.k * g.k, g.c_in * px.d);
+        let Some(c) = &px.coef else {
+            let count = (g.c_out * n) as u32;
+            return be.fill(
+                out,
+                &FillParams {
+                    off: 0,
+                    count,
+                    value: 0.0,
+                    _pad: 0,
+                },
+            );
+        };
+        let (ui, uo) = (c.used_in.len(), c.used_out.len());
+        // [C_in k k][B P] -> [B P C_in][k k], read per (pixel, channel): maps [B P][C_in d].
+        be.permute(self.cols, self.cols_t, &g.cols_transpose(rows));
+        let (x, y) = (view(self.cols_t, kk, 0), view(self.maps, px.d, 0));
+        let dir = Direction::Forward;
+        self.xbar_read(be, px.basis, dir, px.signed, x, y, n * g.c_in);
+        // Used columns only: [B P][J] -> [J][B P], gather rows, back to [B P][used].
+        be.permute(self.maps, px.s1, &permute(n, j, 1));
+        gather_rows(be, px.s1, c.in_idx, (c.labels, c.labels_out), px.s2, ui, n);
+        be.permute(px.s2, px.s1, &permute(ui, n, 1));
+        let (x, y) = (view(px.s1, ui, 0), view(px.s2, uo, 0));
+        self.xbar_read(be, c.id, Direction::Forward, true, x, y, n);
+        // [B P][used out] -> [used out][B P] plus a zero row that dropped outputs gather.
+        be.permute(px.s2, px.s1, &permute(n, uo, 1));
+        let zero = FillParams {
+            off: (uo * n) as u32,
+            count: n as u32,
+            value: 0.0,
+            _pad: 0,
+        };
+        be.fill(px.s1, &zero);
+        gather_rows(
+            be,
+            px.s1,
+            c.out_idx,
+            (c.labels, c.labels_out),
+            out,
+            g.c_out,
+            n,
+        );
+    }
+
     /// Values between two instances' inputs (and input gradients) of FC layer `l` for `rows`
     /// images: 0 for the shared images, `rows` rows for maps flattened after a conv (dense
     /// like the maps), a full batch after an FC layer.
@@ -231,4 +286,28 @@ impl Net {
     pub(super) fn out_stride(&self, l: usize) -> usize {
         self.layers[l].out_len(self.hyper.batch)
     }
+}
+
+fn gather_rows(
+    be: &mut dyn Backend,
+    src: Buf,
+    idx: Buf,
+    labels: (Buf, Buf),
+    dst: Buf,
+    rows: usize,
+    n: usize,
+) {
+    be.gather(
+        src,
+        idx,
+        labels.0,
+        dst,
+        labels.1,
+        &GatherParams {
+            rows: rows as u32,
+            features: n as u32,
+            start: 0,
+            count: (rows * n) as u32,
+        },
+    );
 }

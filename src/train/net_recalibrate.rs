@@ -3,8 +3,9 @@
 //! and run through its CPU twin on the fixed calibration batch.
 
 use super::net::Weights;
+use super::net_cells::{collect, Cells};
 use super::net_insitu;
-use super::net_xbar_eval::{self as twin, Cells, Twin};
+use super::net_twin::Twin;
 use super::trainer::Trainer;
 use crate::nn::model::Layer;
 use crate::xbar::read::Direction;
@@ -24,7 +25,7 @@ impl Trainer<'_> {
         // Per weight layer (and the feedback array last), every instance's new ranges.
         let mut ranges: Vec<Vec<_>> = vec![Vec::new(); net.layers.len() + 1];
         // Every instance's cells, read back once per layer.
-        let all_cells = twin::collect(self.be, net);
+        let all_cells = collect(self.be, net);
         let fx = net_insitu::feedback_xbar(cfg, net).expect("checked in attach");
         let fa = net.dfa.as_ref().and_then(|d| d.array.as_ref());
         let mut all_fb = fa.map(|fa| self.be.xbar_cells(fa.id).into_iter());

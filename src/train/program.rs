@@ -1,7 +1,7 @@
 //! The programming step of in-situ training, written once for every weight layer on crossbars:
 //! the digital gradient goes through SGD's momentum (on zero weights, so no digital weights
 //! are kept) and the resulting step is programmed into the cells as pulses. Also the read and
-//! step counters the crossbar random streams key on.
+//! step counters the crossbar random streams key on, and whether reads calibrate.
 
 use std::cell::Cell;
 
@@ -10,6 +10,8 @@ use crate::backend::*;
 
 /// Per-instance constant learning rates and the counters of a network's crossbar layers.
 pub struct XbarSteps {
+    /// Every read first calibrates its ADC range on the host (the calibration pass).
+    pub calibrating: bool,
     /// Learning rate 0 per instance: SGD then leaves its weights untouched and the velocity
     /// holds the step.
     zero_lr: Buf,
@@ -21,12 +23,14 @@ pub struct XbarSteps {
 }
 
 impl XbarSteps {
-    /// Fresh counters for `instances` chips.
-    pub fn new(be: &mut dyn Backend, instances: usize) -> XbarSteps {
+    /// Fresh counters for `instances` chips; with `calibrating`, every read first calibrates
+    /// its ADC range.
+    pub fn new(be: &mut dyn Backend, instances: usize, calibrating: bool) -> XbarSteps {
         let zero_lr = be.alloc(instances);
         let minus_one_lr = be.alloc(instances);
         be.write(minus_one_lr, &vec![-1.0; instances]);
         XbarSteps {
+            calibrating,
             zero_lr,
             minus_one_lr,
             reads: Cell::new(0),
@@ -42,11 +46,6 @@ impl XbarSteps {
     /// The counter of the next programming step, shared by every layer of that step.
     pub fn next_step(&self) -> u32 {
         self.steps.replace(self.steps.get().wrapping_add(1))
-    }
-
-    /// Programming steps taken so far.
-    pub fn steps(&self) -> u32 {
-        self.steps.get()
     }
 
     /// Momentum then programming of crossbar layer `id`: velocity `v` from gradient `g`

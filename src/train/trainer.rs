@@ -90,11 +90,14 @@ pub struct Trainer<'a> {
 /// A per-epoch setting of the network: `(backend, net, epoch)`.
 pub type EpochStart<'a> = Box<dyn FnMut(&mut dyn Backend, &mut Net, u32) + 'a>;
 
-/// What recalibrating the `calibrated` ADC ranges during training needs: the experiment and
-/// its fixed calibration batch (the training set's first images).
+/// What recalibrating the `calibrated` ADC ranges during training needs: the experiment, its
+/// fixed calibration batch (the training set's first images), and when it runs.
 pub(super) struct Recal {
     pub(super) cfg: ExperimentConfig,
     pub(super) calib: data::Dataset,
+    /// Every this many steps (0: never), and at the start of every epoch after the first.
+    every_steps: u32,
+    every_epoch: bool,
 }
 
 impl<'a> Trainer<'a> {
@@ -109,8 +112,8 @@ impl<'a> Trainer<'a> {
         Self::population(be, &[(model, seed)], hyper, split, seed)
     }
 
-    /// One network holding every `(model, seed)` instance (equal shapes); the data order and augmentation are seeded by
-    /// `data_seed`.
+    /// One network holding every `(model, seed)` instance (equal shapes); the data order and
+    /// augmentation are seeded by `data_seed`.
     pub fn population(
         be: &'a mut dyn Backend,
         instances: &[(&Model, u64)],
@@ -166,18 +169,14 @@ impl<'a> Trainer<'a> {
 
     /// Every instance's test (loss, accuracy), and seconds per batch.
     fn evaluate_all(&mut self) -> (Vec<(f64, f64)>, f64) {
-        self.set_training(false);
+        self.net.training = false;
         self.be.read(self.net.acc);
         let t0 = Instant::now();
         let n = self.data.test.n;
         let (acc, batches) = epochs::test_set(self, n);
         let secs = t0.elapsed().as_secs_f64();
-        self.set_training(true);
+        self.net.training = true;
         (acc, secs / batches.max(1) as f64)
-    }
-
-    fn set_training(&mut self, training: bool) {
-        self.net.training = training;
     }
 
     /// DFA feedback (under `train.rule = "dfa"`) and crossbars (with `[array]`) per `cfg`,
@@ -185,21 +184,22 @@ impl<'a> Trainer<'a> {
     /// of `calib` (and recalibrated during training as `cfg.array` asks).
     pub fn attach(&mut self, cfg: &ExperimentConfig, calib: &data::Dataset) -> anyhow::Result<()> {
         let net = &mut self.net;
-        let insts: Vec<usize> = (0..net.instances).collect();
-        let models: Vec<Model> = insts.iter().map(|&i| net.to_model_at(self.be, i)).collect();
+        let models: Vec<Model> = (0..net.instances)
+            .map(|i| net.to_model_at(self.be, i))
+            .collect();
         if cfg.train.rule == Rule::Dfa {
             let t = &cfg.train;
             net_dfa::attach(self.be, net, t.dfa_scope, t.feedback, &self.seeds);
         }
-        net_insitu::attach(self.be, net, &models, cfg, calib, &self.seeds, &insts)?;
+        net_insitu::attach(self.be, net, &models, cfg, calib, &self.seeds)?;
         if cfg.train.last_layer_only {
             net.trained_from = net.layers.len() - 1;
         }
-        let recalibrates = cfg.array.as_ref().is_some_and(|a| {
+        let recalibrates = cfg.array.as_ref().filter(|a| {
             a.adc_mode == crate::config::AdcMode::Calibrated
                 && (a.adc_recalibrate_steps > 0 || a.adc_recalibrate_epoch)
         });
-        if recalibrates {
+        if let Some(a) = recalibrates {
             let rows = (self.net.hyper.batch).min(calib.len()).max(1);
             let calib = data::Dataset {
                 images: calib.images[..rows * calib.features()].to_vec(),
@@ -210,6 +210,8 @@ impl<'a> Trainer<'a> {
             self.recal = Some(Recal {
                 cfg: cfg.clone(),
                 calib,
+                every_steps: a.adc_recalibrate_steps,
+                every_epoch: a.adc_recalibrate_epoch,
             });
         }
         Ok(())
@@ -292,13 +294,7 @@ impl EpochHooks for Trainer<'_> {
 
     fn shuffle(&mut self, epoch: u32) {
         self.data.shuffle(self.be, self.seed, epoch);
-        let per_epoch = self.recal.as_ref().is_some_and(|r| {
-            r.cfg
-                .array
-                .as_ref()
-                .is_some_and(|a| a.adc_recalibrate_epoch)
-        });
-        if epoch > 0 && per_epoch {
+        if epoch > 0 && self.recal.as_ref().is_some_and(|r| r.every_epoch) {
             self.recalibrate();
         }
     }
@@ -322,9 +318,7 @@ impl EpochHooks for Trainer<'_> {
         net.program(self.be);
         self.be.flush();
         self.steps += 1;
-        let every = self.recal.as_ref().map_or(0, |r| {
-            r.cfg.array.as_ref().map_or(0, |a| a.adc_recalibrate_steps)
-        });
+        let every = self.recal.as_ref().map_or(0, |r| r.every_steps);
         if every > 0 && self.steps.is_multiple_of(every) {
             self.recalibrate();
         }

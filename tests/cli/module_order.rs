@@ -138,29 +138,6 @@ fn every_module_has_a_layer() {
 const KNOWN_CIRCLES: &[&[&str]] = &[
     &["backend/mod.rs", "backend/xbar.rs"],
     &[
-        "chip/estimate.rs",
-        "chip/report.rs",
-        "chip/training.rs",
-        "chip/training_chip.rs",
-    ],
-    &["model_io/cells.rs", "model_io/mod.rs"],
-    &[
-        "plot/bars.rs",
-        "plot/knob.rs",
-        "plot/lines.rs",
-        "plot/mod.rs",
-    ],
-    &[
-        "train/net.rs",
-        "train/net_block.rs",
-        "train/net_dfa.rs",
-        "train/net_insitu.rs",
-        "train/net_penni_xbar.rs",
-        "train/net_weights.rs",
-        "train/net_xbar_eval.rs",
-        "train/trainer.rs",
-    ],
-    &[
         "xbar/adc.rs",
         "xbar/drift.rs",
         "xbar/effective.rs",

@@ -78,7 +78,6 @@ fn ideal_crossbar_conv_forward_equals_float() {
         &cfg,
         &s.train,
         &[1],
-        &[0],
     )
     .unwrap();
     let y = forward(&mut be, &xnet, &s.train.images, 8);
