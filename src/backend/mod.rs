@@ -3,6 +3,7 @@
 //! two paths run the same algorithm and the CPU one is the oracle for the GPU one.
 
 pub mod adapter;
+pub mod calibration;
 pub mod kernels;
 pub mod ops;
 pub mod xbar;
@@ -150,6 +151,22 @@ pub trait Backend {
     /// scaled by their own range (`xbar::input_range`).
     fn xbar_read(&mut self, id: XbarId, x: MatView, y: MatView, op: &XbarRead) {
         xbar::host_read(self, id, x, y, op);
+    }
+
+    /// Calibrating read (`adc_mode = "calibrated"`): each instance's ADC range of `op.dir` is
+    /// set from this read's own data-column partial sums (`xbar::read::calibrate_read_with`,
+    /// the sums taken with read counter 0), then the inputs are read through it as by
+    /// [`Backend::xbar_read`] (counted in the activity as a read). An instance whose inputs
+    /// are out of range keeps its range and reads NaN.
+    fn xbar_calibrate_read(&mut self, id: XbarId, x: MatView, y: MatView, op: &XbarRead) {
+        calibration::host_calibrate_read(self, id, x, y, op);
+    }
+
+    /// Whether [`Backend::xbar_calibrate_read`] on layers without read noise gives the host's
+    /// ranges on the device, so that a calibration pass may run the network on this backend
+    /// rather than on a host copy.
+    fn calibrates_on_device(&self) -> bool {
+        false
     }
 
     /// Programs every instance's cells with the update -lr * grad; `grad` is [P][out][in].

@@ -3,9 +3,10 @@
 //! conductances on a crossbar layer. Reads replace the weight products (`net_products`); the
 //! weight gradient stays digital, goes through the momentum, and is programmed as pulses by
 //! the step every crossbar layer shares (`program.rs`). Calibrated ADC ranges are set on one
-//! batch (at most 16 images for conv nets) run through the freshly programmed arrays on a CPU
-//! twin of the network, the same twin crossbar evaluation and recalibration during training
-//! calibrate on (`net_xbar_eval::calibrate`). DFA's feedback is ideal, or with
+//! batch (at most 16 images for conv nets) run through the freshly programmed arrays on a twin
+//! of the network (on the device where the backend calibrates there, else on the host), the
+//! same twin crossbar evaluation and recalibration during training calibrate on
+//! (`net_xbar_eval::Twin`). DFA's feedback is ideal, or with
 //! `array.feedback_bits` > 0 one fixed quantized array holding every layer's (`net_dfa`).
 
 use super::insitu::{knobs, map_layers};
@@ -19,7 +20,7 @@ use crate::config::{AdcMode, ExperimentConfig};
 use crate::data::Dataset;
 use crate::nn::model::{ConvWeights, Layer, Model};
 use crate::xbar::mapping::map_weights;
-use crate::xbar::read::{calibrate_read_with, Direction, ReadInput};
+use crate::xbar::read::Direction;
 use crate::xbar::{LayerCells, Xbar};
 
 /// Layer id of the DFA feedback array in the random streams (weights use 0..63).
@@ -93,7 +94,7 @@ pub fn attach(
                 knobs: &k,
                 seed: Some(seeds[i]),
             };
-            (cells, fb) = twin.calibrate(model, net.hyper, cfg, cells, fb, calib)?;
+            (cells, fb) = twin.calibrate(be, model, net.hyper, cfg, cells, fb, calib)?;
         }
         all_knobs.push(k);
         all_cells.push(cells);
@@ -194,42 +195,6 @@ pub(super) fn calibration_rows(batch: usize, available: usize, conv: bool) -> us
 
 const CALIBRATION_IMAGES: usize = 16;
 
-/// The read of the calibration pass on the host twin: `dir`'s ADC range is calibrated on the
-/// read's inputs, then they are read through it (`calibrate_read_with`, with read counter 0 as
-/// the ranges are calibrated). False, leaving the read to the backend, for inputs out of range
-/// (a diverged twin: the read gives NaN).
-#[allow(clippy::too_many_arguments)]
-fn calibrating_read(
-    be: &mut dyn Backend,
-    id: XbarId,
-    dir: Direction,
-    signed: bool,
-    (x, x_ld): (Buf, usize),
-    (y, y_ld): (Buf, usize),
-    rows: usize,
-) -> bool {
-    let v = be.read(x);
-    let v = &v[..rows * x_ld];
-    let range = input_range(v, signed);
-    if !range.is_finite() {
-        return false;
-    }
-    let inp = ReadInput {
-        x: v,
-        batch: rows,
-        x_max: range,
-        signed,
-        read_counter: 0,
-    };
-    let hx = &mut be.host_xbars()[id.0];
-    hx.cache.resize_with(hx.layers.len(), Default::default);
-    let eff = hx.cache[0].get(&hx.layers[0], dir, &hx.cfg, &hx.knobs[0]);
-    let (out, _) = calibrate_read_with(&mut hx.layers[0], dir, &inp, &hx.cfg, &hx.knobs[0], eff);
-    debug_assert_eq!(out.len(), rows * y_ld);
-    be.write(y, &out);
-    true
-}
-
 impl Net {
     /// `y[rows][out] = x[rows][in]` through crossbar `id` (`x` and `y` as (buffer, row
     /// length), one instance), with the next read counter.
@@ -262,21 +227,22 @@ impl Net {
     ) {
         let xs = self.xbar.as_ref().expect("crossbar layers have counters");
         let r = xs.steps.next_read();
-        if xs.calibrating {
-            // The calibration pass runs on a one-instance twin.
-            debug_assert_eq!(self.instances, 1);
-            let (x, y) = ((x.buf, x.ld as usize), (y.buf, y.ld as usize));
-            if calibrating_read(be, id, dir, signed, x, y, rows) {
-                return;
-            }
-        }
         let op = XbarRead {
             dir,
             signed,
             rows: rows as u32,
             read_counter: r,
         };
-        be.xbar_read(id, x, y, &op);
+        if xs.calibrating {
+            // The calibration pass: ranges and reads with read counter 0.
+            let op = XbarRead {
+                read_counter: 0,
+                ..op
+            };
+            be.xbar_calibrate_read(id, x, y, &op);
+        } else {
+            be.xbar_read(id, x, y, &op);
+        }
     }
 
     /// Programs the crossbar layers after `update`: momentum of the digital gradient (zero

@@ -44,7 +44,7 @@ impl Trainer<'_> {
                 seed: Some(self.seeds[i]),
             };
             let (cells, fb) = t
-                .calibrate(&model, net.hyper, cfg, cells, fb, &r.calib)
+                .calibrate(self.be, &model, net.hyper, cfg, cells, fb, &r.calib)
                 .expect("the twin was built when the arrays were attached");
             let pair = |c: &crate::xbar::LayerCells| {
                 [
