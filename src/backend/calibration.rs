@@ -258,8 +258,7 @@ mod tests {
         let n = vals.len() as u64;
         for pct in [99.99, 99.0, 90.0, 50.0, 100.0, 99.7] {
             let ranks = calibration_ranks(n, pct);
-            let count =
-                |l: &[HistLevel]| l.iter().map(|l| level_histogram(&vals, l)).collect();
+            let count = |l: &[HistLevel]| l.iter().map(|l| level_histogram(&vals, l)).collect();
             let binned = percentile_levels(2, ranks, false, count);
             let exact = percentile_levels(1, ranks, true, count);
             for r in 0..2 {

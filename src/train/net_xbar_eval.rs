@@ -183,7 +183,9 @@ pub fn attach(
             knobs: &k,
             seed: None,
         };
-        cells = twin.calibrate(be, model, net.hyper, cfg, cells, None, calib)?.0;
+        cells = twin
+            .calibrate(be, model, net.hyper, cfg, cells, None, calib)?
+            .0;
     }
     install(be, net, cfg, &xb, &[k], vec![cells], false, false)
 }

@@ -74,7 +74,8 @@ fn percentile_levels_of(
         read_counter: 0,
         ..*op
     };
-    let mut count = |levels: &[HistLevel]| count_level(be, id, (x, y), &cal, hist, levels, &inv_units);
+    let mut count =
+        |levels: &[HistLevel]| count_level(be, id, (x, y), &cal, hist, levels, &inv_units);
     let found = if n == 0 {
         // Still one pass, for the input ranges.
         count(&vec![HistLevel::Coarse; p]);
@@ -107,7 +108,11 @@ pub(in crate::gpu) fn histogram(
 
 /// 1 / unit of every instance: levels are |I| / unit.
 fn inv_units(be: &mut impl Host, id: XbarId) -> Vec<f32> {
-    be.xbars()[id.0].meta.iter().map(|l| 1.0 / l.unit()).collect()
+    be.xbars()[id.0]
+        .meta
+        .iter()
+        .map(|l| 1.0 / l.unit())
+        .collect()
 }
 
 /// One histogram pass: the counts `[2][HIST_BINS]` per instance at `levels`.
