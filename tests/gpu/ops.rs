@@ -525,7 +525,7 @@ fn case(op: &str) -> Option<(Case, f32)> {
         "bn_backward" => (bn_backward, 1e-4),
         "add" => (add, 0.0),
         "xbar_read" => (xbar_read, 1e-5),
-        "xbar_calibrate_read" => (xbar_calibrate_read, 0.0),
+        "xbar_calibrate_read" => (xbar_calibrate_read, 1e-5),
         "xbar_program" => (xbar_program, 1e-5),
         _ => return None,
     })
