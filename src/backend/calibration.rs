@@ -2,7 +2,8 @@
 //! each instance's `calibrated` ADC range is set from the read's own data-column partial sums,
 //! then the inputs are read through it.
 //!
-//! The host implementation runs `xbar::read::calibrate_read_with` per instance. A device counts
+//! The host implementation (`backend::host_calibrate_read`) runs
+//! `xbar::read::calibrate_read_with` per instance. A device counts
 //! the sums' levels |I| / unit instead, level by level, in histograms over their f32 bits
 //! ([`HistLevel`], the bins of `xbar::percentile`), and [`percentile_levels`] narrows the two
 //! percentile ranks down: the coarse bin, then the fine bin (the value of a binned percentile:
@@ -10,14 +11,8 @@
 //! sums), the low bits, which give the value itself. Counts are u32 atomics, so the result does
 //! not depend on the order the device adds them in.
 
-use rayon::prelude::*;
-
-use super::xbar::{input_range, MatView, XbarId, XbarRead};
-use super::Backend;
 use crate::xbar::adc::AdcRange;
-use crate::xbar::effective::EffCache;
 use crate::xbar::percentile;
-use crate::xbar::read::{calibrate_read_with, Counters, Direction, ReadInput};
 
 /// Counts per half of a level's histogram: the coarse bins (2041) fit, and 1024 sub-bins.
 pub const HIST_BINS: usize = 2048;
@@ -166,74 +161,6 @@ pub fn calibrated_range(levels: Option<[f32; 2]>) -> AdcRange {
         lo: lo.max(0.0),
         hi: hi.max(f32::MIN_POSITIVE),
     }
-}
-
-/// Host implementation of [`Backend::xbar_calibrate_read`](super::Backend::xbar_calibrate_read):
-/// `xbar::read::calibrate_read_with` per instance (in parallel). An instance whose inputs are
-/// out of range (a diverged instance) keeps its range and reads NaN, as a plain read does.
-pub fn host_calibrate_read<B: Backend + ?Sized>(
-    be: &mut B,
-    id: XbarId,
-    x: MatView,
-    y: MatView,
-    op: &XbarRead,
-) {
-    let xs = be.read(x.buf);
-    let mut ys = be.read(y.buf);
-    let rows = op.rows as usize;
-    let hx = &mut be.host_xbars()[id.0];
-    let l0 = &hx.layers[0];
-    let (k_in, n_out) = match op.dir {
-        Direction::Forward => (l0.fan_in, l0.fan_out),
-        Direction::Transposed => (l0.fan_out, l0.fan_in),
-    };
-    hx.cache.resize_with(hx.layers.len(), EffCache::default);
-    let cfg = &hx.cfg;
-    let reads: Vec<Option<(Vec<f32>, Counters)>> = (hx.layers.par_iter_mut())
-        .zip(hx.knobs.par_iter())
-        .zip(hx.cache.par_iter_mut())
-        .enumerate()
-        .map(|(p, ((layer, knobs), cache))| {
-            let at = |r: usize| x.off as usize + p * x.stride as usize + r * x.ld as usize;
-            let xin: Vec<f32> = (0..rows)
-                .flat_map(|r| &xs[at(r)..at(r) + k_in])
-                .copied()
-                .collect();
-            let range = input_range(&xin, op.signed);
-            if !range.is_finite() {
-                return None;
-            }
-            let inp = ReadInput {
-                x: &xin,
-                batch: rows,
-                x_max: range,
-                signed: op.signed,
-                read_counter: op.read_counter,
-            };
-            let eff = cache.get(layer, op.dir, cfg, knobs);
-            Some(calibrate_read_with(layer, op.dir, &inp, cfg, knobs, eff))
-        })
-        .collect();
-    for (p, read) in reads.into_iter().enumerate() {
-        for r in 0..rows {
-            let s = y.off as usize + p * y.stride as usize + r * y.ld as usize;
-            let out = &mut ys[s..s + n_out];
-            match &read {
-                Some((v, _)) => out.copy_from_slice(&v[r * n_out..(r + 1) * n_out]),
-                None => out.fill(f32::NAN),
-            }
-        }
-        if let Some((_, c)) = read {
-            let a = &mut hx.activity;
-            let (vectors, total) = match op.dir {
-                Direction::Forward => (&mut a.vectors_forward, &mut a.forward),
-                Direction::Transposed => (&mut a.vectors_transposed, &mut a.transposed),
-            };
-            *vectors += rows as u64;
-            *total += c;
-        }
-    }
-    be.write(y.buf, &ys);
 }
 
 #[cfg(test)]
