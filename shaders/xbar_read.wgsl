@@ -13,7 +13,9 @@
 // each product the ADC (noise, quantization, clipping) runs on the block in registers, the codes
 // go through workgroup memory, and the invocations that own data columns shift-add
 // 2 code - code_lo - code_hi (offset) or code+ - code- (differential) into two-word integers.
-// Nothing per slice, cycle or bit plane is written to global memory.
+// Nothing per slice, cycle or bit plane is written to global memory. `read_histogram` runs the
+// same steps and counts the data columns' partial sums into a calibration histogram instead of
+// converting them (`hist_slot`).
 //
 // Tile columns: offset mapping 62 data columns + the two reference columns (lo, hi);
 // differential 32 outputs x 2 sets (set 1 at tile column 32 + o).
@@ -34,7 +36,8 @@
 @group(0) @binding(3) var<storage, read> eff: array<f32>;
 @group(0) @binding(6) var<storage, read_write> yout: array<f32>;
 // `minmax` ADC: per (instance, tensor) the observed (min, max) current, order-preserving
-// encoded (`enc`) for u32 atomics.
+// encoded (`enc`) for u32 atomics. The calibration histogram (`read_histogram`) binds its
+// counts here instead (`hist_slot`).
 @group(0) @binding(7) var<storage, read_write> mm: array<atomic<u32>>;
 // Shift-add accumulators [P][batch][outs][2] carried from one dispatch of a read to the next.
 @group(0) @binding(8) var<storage, read_write> carry: array<u32>;
@@ -56,7 +59,8 @@ const BC: u32 = 4u;
 var<workgroup> gt: array<vec4<f32>, CH * 16u>;
 var<workgroup> qs: array<vec4<u32>, CH * 4u>;
 var<workgroup> codes: array<i32, 1024>;
-var<workgroup> wg_count: array<atomic<u32>, 3>;
+// Active rows, conversions, clipped conversions; exact zeros seen by `read_histogram`.
+var<workgroup> wg_count: array<atomic<u32>, 4>;
 
 // Tag bit of output-referred read-noise draws (read::OUT_REF).
 const OUT_REF: u32 = 0x40000u;
@@ -159,8 +163,66 @@ fn cell_index(c: u32, k: u32, l: u32) -> u32 {
     return prm.r2 + (l * s + k) * 2u + (c - prm.n_data);
 }
 
+// The calibration histogram of `read_histogram` (`backend::calibration`): per instance a header
+// [level, target 0, target 1, 1 / unit as f32 bits], then two halves of HIST_BINS counts of the
+// data columns' levels |I| / unit by their f32 bits (`xbar::percentile` bins): level 1 counts
+// every level by bits >> 20 (coarse bin); level 2 those whose coarse bin is target h by
+// (bits >> 10) & 1023 (fine bin) into half h; level 3 those whose bin (bits >> 10) is target h
+// by bits & 1023, which makes the value exact.
+const HIST_HEAD: u32 = 4u;
+const HIST_BINS: u32 = 2048u;
+const HIST_STRIDE: u32 = 4100u;
+const HIST_NONE: u32 = 0xffffffffu;
+
+// Index among an instance's counts of a level with f32 bits `bits` (infinity and NaN clamped to
+// infinity's bits), or HIST_NONE; `head` is the instance's header.
+fn hist_slot(head: vec4<u32>, bits: u32) -> u32 {
+    let b = min(bits, 0x7f800000u);
+    if (head.x == 1u) {
+        return b >> 20u;
+    }
+    var key = b >> 20u;
+    var sub = (b >> 10u) & 1023u;
+    if (head.x == 3u) {
+        key = b >> 10u;
+        sub = b & 1023u;
+    }
+    if (key == head.y) {
+        return sub;
+    }
+    if (key == head.z) {
+        return HIST_BINS + sub;
+    }
+    return HIST_NONE;
+}
+
+// Counts one level into instance p's histogram; exact zeros (most of a ReLU network's sums)
+// go to the workgroup's count, added once.
+fn hist_count(p: u32, head: vec4<u32>, level: f32) {
+    let bits = bitcast<u32>(level);
+    if (bits == 0u) {
+        atomicAdd(&wg_count[3], 1u);
+        return;
+    }
+    let at = hist_slot(head, bits);
+    if (at != HIST_NONE) {
+        atomicAdd(&mm[p * HIST_STRIDE + HIST_HEAD + at], 1u);
+    }
+}
+
 @compute @workgroup_size(64)
 fn read_fused(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+    read_body(wid, lid, false);
+}
+
+// The read's partial sums counted into the calibration histogram instead of converted (no
+// output, no activity counted).
+@compute @workgroup_size(64)
+fn read_histogram(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+    read_body(wid, lid, true);
+}
+
+fn read_body(wid: vec3<u32>, lid: vec3<u32>, hist: bool) {
     let p = wid.z;
     let tile = wid.x;
     let tm = 4u * BR;
@@ -184,8 +246,17 @@ fn read_fused(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_i
     let digit_mask = (1u << prm.dac_bits) - 1u;
     let cell_noise = read_noise > 0.0 && prm.noise_out == 0u;
     let out_noise = read_noise > 0.0 && prm.noise_out != 0u;
+    // Only the sums are observed: `minmax` ranges (phase 1) or the calibration histogram.
+    let observe = prm.mm_phase == 1u || hist;
+    var head = vec4<u32>(0u);
+    var inv_unit = 0.0;
+    if (hist) {
+        let h = p * HIST_STRIDE;
+        head = vec4<u32>(atomicLoad(&mm[h]), atomicLoad(&mm[h + 1u]), atomicLoad(&mm[h + 2u]), 0u);
+        inv_unit = bitcast<f32>(atomicLoad(&mm[h + 3u]));
+    }
 
-    if (lid.x < 3u) {
+    if (lid.x < 4u) {
         atomicStore(&wg_count[lid.x], 0u);
     }
     workgroupBarrier();
@@ -202,7 +273,7 @@ fn read_fused(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_i
     for (var e = 0u; e < BR * BC; e++) {
         acc[e] = vec2<u32>(0u, 0u);
     }
-    if (prm.step_lo > 0u && prm.mm_phase != 1u) {
+    if (prm.step_lo > 0u && !observe) {
         for (var e = 0u; e < BR * BC; e++) {
             let b = m0 + BR * ty + e / BC;
             let cl = cols[e % BC];
@@ -277,7 +348,7 @@ fn read_fused(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_i
                 loaded = gpk;
                 workgroupBarrier();
             }
-            if (k == 0u && tile == 0u && prm.mm_phase != 1u) {
+            if (k == 0u && tile == 0u && !observe) {
                 for (var e = lid.x; e < tm * n; e += WG) {
                     let row = e % tm;
                     let dq = ((qs[(e / tm) * 4u + row / BR][row % BR] & keep.x) >> sh.x) & digit_mask;
@@ -346,6 +417,12 @@ fn read_fused(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_i
                 let w = philox4x32_10(vec4<u32>(conv, read_counter, tg, b), key_out);
                 noise = output_noise * philox_normal(w.x, w.y);
             }
+            if (hist) {
+                if (cl.valid && cl.c < prm.n_data && b < prm.batch) {
+                    hist_count(p, head, abs(isum * inv_unit));
+                }
+                continue;
+            }
             let kind = select(0u, 1u, prm.offset != 0u && cl.c >= prm.n_data);
             var rr: f32;
             var top = max_code;
@@ -366,7 +443,7 @@ fn read_fused(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_i
                 // Subtract, then one multiply: nothing a compiler can fuse (see `xbar::adc`).
                 rr = floor((isum - adc_floor) * inv_lsb + noise + 0.5);
             }
-            if (cl.counted && b < prm.batch && prm.mm_phase != 1u) {
+            if (cl.counted && b < prm.batch && !observe) {
                 n_conv += 1u;
                 if (rr < 0.0 || rr > top) {
                     n_clip += 1u;
@@ -375,7 +452,7 @@ fn read_fused(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_i
             codes[(BR * ty + r) * TN + BC * tx + i] = i32(clamp(rr, 0.0, max_code));
         }
         workgroupBarrier();
-        if (prm.mm_phase == 1u) {
+        if (observe) {
             continue;
         }
         // Shift-add into the accumulators of the outputs this invocation owns.
@@ -424,7 +501,7 @@ fn read_fused(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_i
         }
     }
 
-    if (prm.mm_phase != 1u) {
+    if (!observe) {
         for (var e = 0u; e < BR * BC; e++) {
             let b = m0 + BR * ty + e / BC;
             let cl = cols[e % BC];
@@ -448,6 +525,14 @@ fn read_fused(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_i
     atomicAdd(&wg_count[1], n_conv);
     atomicAdd(&wg_count[2], n_clip);
     workgroupBarrier();
+    if (hist) {
+        let zeros = atomicLoad(&wg_count[3]);
+        let at = hist_slot(head, 0u);
+        if (lid.x == 0u && zeros > 0u && at != HIST_NONE) {
+            atomicAdd(&mm[p * HIST_STRIDE + HIST_HEAD + at], zeros);
+        }
+        return;
+    }
     if (lid.x < 3u) {
         add_counter(prm.counter_base + lid.x, atomicLoad(&wg_count[lid.x]));
     }

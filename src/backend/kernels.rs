@@ -272,6 +272,14 @@ pub const KERNELS: &[KernelDef] = &[
         "xbar_read",
     ),
     def(
+        "xbar_histogram",
+        "xbar_read",
+        "read_histogram",
+        private("ReadParams"),
+        "src/backend/calibration.rs::level_histogram",
+        "xbar_calibrate_read",
+    ),
+    def(
         "xbar_program",
         "xbar_program",
         "program",

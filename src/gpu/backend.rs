@@ -289,6 +289,14 @@ impl Backend for GpuBackend {
         super::xbar::read(self, id, x, y, op);
     }
 
+    fn xbar_calibrate_read(&mut self, id: XbarId, x: MatView, y: MatView, op: &XbarRead) {
+        super::xbar::calibrate_read(self, id, x, y, op);
+    }
+
+    fn calibrates_on_device(&self) -> bool {
+        true
+    }
+
     fn xbar_program(&mut self, id: XbarId, grad: Buf, step: u32) {
         super::xbar::program(self, id, grad, step);
     }
@@ -320,6 +328,21 @@ impl Backend for GpuBackend {
 
     fn flush(&mut self) {
         self.submit();
+    }
+}
+
+impl GpuBackend {
+    /// One histogram pass of a calibrating read (`shaders/xbar_read.wgsl`, `read_histogram`)
+    /// of layer `id`: per instance, the `[2][HIST_BINS]` counts of the read's data-column
+    /// levels at its `levels` entry (`backend::calibration`). `y` is bound, not written.
+    pub fn xbar_histogram(
+        &mut self,
+        id: XbarId,
+        (x, y): (MatView, MatView),
+        op: &XbarRead,
+        levels: &[crate::backend::calibration::HistLevel],
+    ) -> Vec<Vec<u32>> {
+        super::xbar::histogram(self, id, (x, y), op, levels)
     }
 }
 

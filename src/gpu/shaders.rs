@@ -175,6 +175,8 @@ pub const XBAR_MM_CLEAR: Kernel = kernel("xbar_mm_clear", XBAR_READ_BINDINGS);
 pub const XBAR_ABSMAX_PART: Kernel = kernel("xbar_absmax_part", XBAR_READ_BINDINGS);
 pub const XBAR_ABSMAX: Kernel = kernel("xbar_absmax", XBAR_READ_BINDINGS);
 pub const XBAR_READ: Kernel = kernel("xbar_read", XBAR_READ_BINDINGS);
+/// The read's calibration histogram pass: the `minmax` binding holds the histogram.
+pub const XBAR_HISTOGRAM: Kernel = kernel("xbar_histogram", XBAR_READ_BINDINGS);
 pub const XBAR_EFF: Kernel = kernel("xbar_eff", &[R, R, W, W, R]);
 /// Programming bindings, shared by `program` and `row_max_sum`: per-instance table, gradient,
 /// cell curves, cells, state, per-row maxima.

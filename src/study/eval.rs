@@ -250,7 +250,7 @@ pub fn evaluate(
                 seed: None,
             };
             cells = twin
-                .calibrate(model, t.net.hyper, cfg, cells, None, &split.train)?
+                .calibrate(t.be, model, t.net.hyper, cfg, cells, None, &split.train)?
                 .0;
         }
         let mut points = Vec::new();

@@ -3,8 +3,8 @@
 //! conductances on a crossbar layer. Reads replace the weight products (`net_products`); the
 //! weight gradient stays digital, goes through the momentum, and is programmed as pulses by
 //! the step every crossbar layer shares (`program.rs`). Calibrated ADC ranges are set on one
-//! batch (at most 16 images for conv nets) run through the freshly programmed arrays on a CPU
-//! twin of the network, the same twin crossbar evaluation and recalibration during training
+//! batch (at most 16 images for conv nets) run through the freshly programmed arrays on a twin
+//! of the network (on the device where the backend calibrates there, else on the host), the same twin crossbar evaluation and recalibration during training
 //! calibrate on (`net_twin`). DFA's feedback is ideal, or with `array.feedback_bits` > 0 one
 //! fixed quantized array holding every layer's (`net_dfa`).
 
@@ -78,7 +78,7 @@ pub fn attach(
                 knobs: &k,
                 seed: Some(seeds[i]),
             };
-            (cells, fb) = twin.calibrate(model, net.hyper, cfg, cells, fb, calib)?;
+            (cells, fb) = twin.calibrate(be, model, net.hyper, cfg, cells, fb, calib)?;
         }
         all_knobs.push(k);
         all_cells.push(cells);

@@ -1,6 +1,6 @@
 //! Recalibrating the `calibrated` ADC ranges during training (every
 //! `array.adc_recalibrate_steps` steps or every epoch): each instance's cells are read back
-//! and run through its CPU twin on the fixed calibration batch.
+//! and run through its twin (`net_twin`) on the fixed calibration batch.
 
 use super::net::Weights;
 use super::net_cells::{collect, Cells};
@@ -45,7 +45,7 @@ impl Trainer<'_> {
                 seed: Some(self.seeds[i]),
             };
             let (cells, fb) = t
-                .calibrate(&model, net.hyper, cfg, cells, fb, &r.calib)
+                .calibrate(self.be, &model, net.hyper, cfg, cells, fb, &r.calib)
                 .expect("the twin was built when the arrays were attached");
             let pair = |c: &crate::xbar::LayerCells| {
                 [

@@ -1,5 +1,5 @@
-//! Calibrating ADC ranges on a one-instance CPU twin of the network, run on the first images
-//! of a calibration set.
+//! Calibrating ADC ranges on a one-instance twin of the network, run on the first images of a
+//! calibration set.
 
 use super::net::{Hyper, Net};
 use super::net_cells::{collect, install, install_feedback, Cells};
@@ -15,8 +15,10 @@ use crate::xbar::{Knobs, LayerCells, Xbar};
 /// DFA's quantized feedback array: its settings and cells.
 pub(super) type FeedbackCells<'f> = Option<(&'f Xbar, LayerCells)>;
 
-/// The CPU twin that calibrates ADC ranges: the network on the host, every read of which
-/// first calibrates its range (`net_xbar::calibrating_read`).
+/// The twin that calibrates ADC ranges: a copy of the network every read of which first
+/// calibrates its range (`Backend::xbar_calibrate_read`). It runs on the backend itself where
+/// that calibrates on the device and the reads carry no read noise (so the ranges are the
+/// host's), freed afterwards; else on a host `CpuBackend`.
 pub struct Twin<'a> {
     pub xb: &'a Xbar,
     pub knobs: &'a Knobs,
@@ -28,8 +30,10 @@ pub struct Twin<'a> {
 impl Twin<'_> {
     /// `cells` (and DFA's feedback array `feedback`) with ADC ranges calibrated on the first
     /// images of `calib` (`net_xbar::calibration_rows`), run through a twin of `model`.
+    #[allow(clippy::too_many_arguments)]
     pub fn calibrate<'f>(
         &self,
+        be: &mut dyn Backend,
         model: &Model,
         hyper: Hyper,
         cfg: &ExperimentConfig,
@@ -39,21 +43,24 @@ impl Twin<'_> {
     ) -> anyhow::Result<(Vec<Cells>, FeedbackCells<'f>)> {
         let conv = model.layers.iter().any(|l| matches!(l, Layer::Conv(_)));
         let rows = calibration_rows(hyper.batch, calib.len(), conv);
-        let mut cpu = CpuBackend::new();
+        let mut host = CpuBackend::new();
+        let on_device = be.calibrates_on_device() && self.knobs.read_noise == 0.0;
+        let cpu: &mut dyn Backend = if on_device { be } else { &mut host };
+        let mark = cpu.mark();
         let hyper = Hyper {
             batch: rows,
             ..hyper
         };
-        let mut twin = Net::new(&mut cpu, model, hyper)?;
+        let mut twin = Net::new(cpu, model, hyper)?;
         let training = self.seed.is_some();
         twin.training = training;
         if let (Some(seed), Rule::Dfa) = (self.seed, cfg.train.rule) {
             let t = &cfg.train;
-            net_dfa::attach(&mut cpu, &mut twin, t.dfa_scope, t.feedback, &[seed]);
+            net_dfa::attach(cpu, &mut twin, t.dfa_scope, t.feedback, &[seed]);
         }
         let knobs = std::slice::from_ref(self.knobs);
         install(
-            &mut cpu,
+            cpu,
             &mut twin,
             cfg,
             self.xb,
@@ -64,20 +71,22 @@ impl Twin<'_> {
         )?;
         let fx = feedback.as_ref().map(|(fx, _)| *fx);
         if let Some((fx, c)) = feedback {
-            install_feedback(&mut cpu, &mut twin, cfg, fx, vec![c], knobs)?;
+            install_feedback(cpu, &mut twin, cfg, fx, vec![c], knobs)?;
         }
         cpu.write(twin.x, &calib.images[..rows * calib.features()]);
-        twin.forward(&mut cpu, rows);
+        twin.forward(cpu, rows);
         if training {
             cpu.write_u32(twin.y, &calib.labels[..rows]);
-            twin.loss(&mut cpu, rows);
-            twin.backward(&mut cpu, rows);
+            twin.loss(cpu, rows);
+            twin.backward(cpu, rows);
         }
         let fb = twin
             .dfa
             .as_ref()
             .and_then(|d| d.array.as_ref())
             .map(|fa| cpu.xbar_cells(fa.id).remove(0));
-        Ok((collect(&mut cpu, &twin).swap_remove(0), fx.zip(fb)))
+        let cells = collect(cpu, &twin).swap_remove(0);
+        cpu.release(mark);
+        Ok((cells, fx.zip(fb)))
     }
 }

@@ -30,7 +30,7 @@ pub struct XbarEval {
 
 /// Puts every weight layer of `net` (built from `model`, in evaluation mode) on crossbars per
 /// `cfg.array`; with `adc_mode = "calibrated"` the ADC ranges are first calibrated on the
-/// first images of `calib` (`net_xbar::calibration_rows`), run forward on a CPU twin.
+/// first images of `calib` (`net_xbar::calibration_rows`), run forward on a twin (`net_twin::Twin`).
 pub fn attach(
     be: &mut dyn Backend,
     net: &mut Net,
@@ -54,7 +54,9 @@ pub fn attach(
             knobs: &k,
             seed: None,
         };
-        cells = twin.calibrate(model, net.hyper, cfg, cells, None, calib)?.0;
+        cells = twin
+            .calibrate(be, model, net.hyper, cfg, cells, None, calib)?
+            .0;
     }
     install(be, net, cfg, &xb, &[k], vec![cells], false, false)
 }

@@ -255,6 +255,20 @@ pub(super) fn check_input(layer: &LayerCells, dir: Direction, cfg: &Xbar, inp: &
     );
 }
 
+/// |I| in levels of every data-column conversion of the reference read of `inp`, in the
+/// reference's order: the values a calibration takes its percentiles of.
+pub fn reference_levels(
+    layer: &LayerCells,
+    dir: Direction,
+    inp: &ReadInput,
+    cfg: &Xbar,
+    knobs: &Knobs,
+) -> Vec<f32> {
+    let mut seen = Vec::new();
+    reference::read_core(layer, dir, inp, cfg, knobs, Some(&mut seen));
+    seen
+}
+
 /// Effective conductances of a read of `layer` (see `effective::pack`), drawn afresh.
 pub fn packed(layer: &LayerCells, dir: Direction, cfg: &Xbar, knobs: &Knobs) -> Vec<f32> {
     let frozen = Frozen::draw(layer, cfg, knobs);

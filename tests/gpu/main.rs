@@ -6,6 +6,7 @@ mod common;
 
 mod augment;
 mod bn;
+mod calibration;
 mod cnn;
 mod gemm;
 mod kernels;

@@ -430,6 +430,47 @@ fn xbar_read(be: &mut dyn Backend) -> Vec<Vec<f32>> {
     out
 }
 
+/// Two instances of a 70 x 9 layer with calibrated ADCs, calibrated by a read forward and
+/// one transposed: the outputs, then every instance's ranges.
+fn xbar_calibrate_read(be: &mut dyn Backend) -> Vec<Vec<f32>> {
+    let mut cfg = ideal(Mapping::Offset, 5, 3, 6, 2);
+    cfg.array.adc_mode = insitu::config::AdcMode::Calibrated;
+    cfg.array.adc_bits = 6;
+    let (k, n, p, rows) = (70usize, 9usize, 2usize, 5usize);
+    let layers = (0..p)
+        .map(|q| {
+            let w = values(n * k, 44 + q as u64, -0.9, 0.9);
+            map_weights(&w, n, k, None, &cfg, q as u32, 0)
+        })
+        .collect();
+    let id = be.xbar_create(&cfg, layers, vec![quiet(45), quiet(46)]);
+    let mut out = Vec::new();
+    for (dir, lines, outs) in [(Direction::Forward, k, n), (Direction::Transposed, n, k)] {
+        let x = put(be, &random(p * rows * lines, 47, -1.0, 1.0));
+        let y = be.alloc(p * rows * outs);
+        let view = |buf, ld: usize| MatView {
+            buf,
+            off: 0,
+            ld: ld as u32,
+            stride: (rows * ld) as u32,
+        };
+        let op = XbarRead {
+            dir,
+            signed: true,
+            rows: rows as u32,
+            read_counter: 3,
+        };
+        be.xbar_calibrate_read(id, view(x, lines), view(y, outs), &op);
+        out.push(be.read(y));
+    }
+    let cells = be.xbar_cells(id);
+    let ranges = cells.iter().flat_map(|l| {
+        [Direction::Forward, Direction::Transposed].map(|d| l.adc_range(d).expect("calibrated"))
+    });
+    out.push(ranges.flat_map(|r| [r.lo, r.hi]).collect());
+    out
+}
+
 /// Two instances of a 70 x 9 layer programmed three times.
 fn xbar_program(be: &mut dyn Backend) -> Vec<Vec<f32>> {
     let cfg = ideal(Mapping::Offset, 5, 5, 8, 1);
@@ -484,6 +525,7 @@ fn case(op: &str) -> Option<(Case, f32)> {
         "bn_backward" => (bn_backward, 1e-4),
         "add" => (add, 0.0),
         "xbar_read" => (xbar_read, 1e-5),
+        "xbar_calibrate_read" => (xbar_calibrate_read, 1e-5),
         "xbar_program" => (xbar_program, 1e-5),
         _ => return None,
     })

@@ -145,6 +145,7 @@ pub(in crate::gpu) fn create(
         mm_tensors,
         carry,
         carry_len: 1,
+        hist: None,
         cell_draws,
         conversion_draws,
         ring_next: 0,

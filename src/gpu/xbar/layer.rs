@@ -26,6 +26,8 @@ pub struct GpuXbar {
     /// Shift-add accumulators carried between the dispatches of one read, `carry_len` words.
     pub(super) carry: Buf,
     pub(super) carry_len: usize,
+    /// Calibration histograms `[P][backend::calibration::HIST_STRIDE]`, made on first use.
+    pub(super) hist: Option<Buf>,
     /// Some instance draws per-cell read noise / per-conversion noise (costlier read steps).
     pub(super) cell_draws: bool,
     pub(super) conversion_draws: usize,

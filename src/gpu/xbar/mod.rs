@@ -28,8 +28,10 @@
 //! `params` (the kernels' uniforms), `words` (the per-cell and per-instance words written at
 //! creation), `create` (creation, calibration, read-back), `eff` (effective conductances),
 //! `ring` (the per-call counter ring), `read` (the fused read), `split` (its tile shape and
-//! dispatch split), `program` (programming).
+//! dispatch split), `calibrate` (the calibrating read's histogram passes), `program`
+//! (programming).
 
+mod calibrate;
 mod create;
 mod eff;
 mod host;
@@ -41,6 +43,7 @@ mod ring;
 mod split;
 mod words;
 
+pub(super) use calibrate::{calibrate_read, histogram};
 pub(super) use create::{activity, cells, create, set_adc};
 pub use host::Host;
 pub use layer::GpuXbar;

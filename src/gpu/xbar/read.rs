@@ -1,11 +1,11 @@
 //! The fused crossbar read (`shaders/xbar_read.wgsl`): input ranges, then the read split into
-//! dispatches of bounded length.
+//! dispatches of bounded length; or the same steps counting the calibration histogram.
 
 use super::create::ABSMAX_PARTS;
 use super::host::Host;
 use super::params::{groups_1d, u32_of, ReadParams};
 use super::ring::ring_slot;
-use crate::backend::{MatView, XbarId, XbarRead};
+use crate::backend::{Buf, MatView, XbarId, XbarRead};
 use crate::config::{AdcMode, Mapping, ReadNoiseModel};
 use crate::gpu::shaders;
 use crate::xbar::param_table as table;
@@ -14,6 +14,20 @@ use crate::xbar::read::{geometry, Direction};
 use super::split::{chunk_lines, StepWork, TILE_COLS};
 
 pub(in crate::gpu) fn read(be: &mut impl Host, id: XbarId, x: MatView, y: MatView, op: &XbarRead) {
+    dispatch_read(be, id, x, y, op, None);
+}
+
+/// The read of `op`, or with `hist` its histogram pass (`read_histogram`) counting into `hist`
+/// (`[P][backend::calibration::HIST_STRIDE]`, header written): nothing written to `y`, no
+/// activity counted.
+pub(super) fn dispatch_read(
+    be: &mut impl Host,
+    id: XbarId,
+    x: MatView,
+    y: MatView,
+    op: &XbarRead,
+    hist: Option<Buf>,
+) {
     assert_ne!(
         x.buf, y.buf,
         "crossbar read: input and output must be different buffers"
@@ -79,7 +93,7 @@ pub(in crate::gpu) fn read(be: &mut impl Host, id: XbarId, x: MatView, y: MatVie
     };
     let p = xb.n_inst() as u32;
     let eff = if transposed { xb.eff_b } else { xb.eff_f };
-    let minmax = cfg.array.adc_mode == AdcMode::MinMax;
+    let minmax = cfg.array.adc_mode == AdcMode::MinMax && hist.is_none();
     let mm_words = 2 * xb.n_inst() * xb.mm_tensors;
     let signs = 1 + op.signed as usize;
     let ch = chunk_lines(geo.pass, storage);
@@ -91,7 +105,7 @@ pub(in crate::gpu) fn read(be: &mut impl Host, id: XbarId, x: MatView, y: MatVie
     };
     let ranges = work.ranges(&geo, signs);
     let n_steps = ranges.last().map_or(0, |r| r.1);
-    let carry_need = if ranges.len() > 1 {
+    let carry_need = if ranges.len() > 1 && hist.is_none() {
         2 * xb.n_inst() * op.rows as usize * geo.outs
     } else {
         0
@@ -104,8 +118,20 @@ pub(in crate::gpu) fn read(be: &mut impl Host, id: XbarId, x: MatView, y: MatVie
     }
     let xb = &be.xbars()[id.0];
     let bufs = [
-        xb.inst, xb.state, eff, x.buf, xb.xmax, y.buf, xb.mm, xb.carry,
+        xb.inst,
+        xb.state,
+        eff,
+        x.buf,
+        xb.xmax,
+        y.buf,
+        hist.unwrap_or(xb.mm),
+        xb.carry,
     ];
+    let kernel = if hist.is_some() {
+        &shaders::XBAR_HISTOGRAM
+    } else {
+        &shaders::XBAR_READ
+    };
     let tiles = (geo.outs as u32).div_ceil(tile_outs);
     let row_blocks = op.rows.div_ceil(tile.rows()).max(1);
     assert!(
@@ -140,9 +166,12 @@ pub(in crate::gpu) fn read(be: &mut impl Host, id: XbarId, x: MatView, y: MatVie
                     n_steps,
                     ..prm
                 };
-                be.dispatch(&shaders::XBAR_READ, &constants, &part, &bufs, grid);
+                be.dispatch(kernel, &constants, &part, &bufs, grid);
             }
         }
+    }
+    if hist.is_some() {
+        return;
     }
     let xb = &mut be.xbars()[id.0];
     let v = op.rows as u64 * p as u64;

@@ -15,7 +15,7 @@ pub(super) const TILE_COLS: u32 = 64;
 const LOOP_BUDGET: usize = 32_768;
 /// Workgroup-memory words of the read besides the staged chunk (codes and counters), and words
 /// per staged line (64 conductances, 16 packed input codes): `shaders/xbar_read.wgsl`.
-const FIXED_WORDS: u32 = 1024 + 3;
+const FIXED_WORDS: u32 = 1024 + 4;
 const WORDS_PER_LINE: u32 = 80;
 
 /// Lines staged per chunk (`CH`): the pass rounded up to 16 lines, at most what the adapter's
