@@ -1,12 +1,12 @@
-//! Networks trained in situ: every weight layer (a conv's unrolled kernel matrix
-//! `[C_out][C_in k k]`, one kernel per crossbar column, or an FC `[fan_out][fan_in]`) lives as
-//! conductances on a crossbar layer. Reads replace the weight products (`net_products`); the
-//! weight gradient stays digital, goes through the momentum, and is programmed as pulses by
-//! the step every crossbar layer shares (`program.rs`). Calibrated ADC ranges are set on one
-//! batch (at most 16 images for conv nets) run through the freshly programmed arrays on a twin
-//! of the network (on the device where the backend calibrates there, else on the host), the same twin crossbar evaluation and recalibration during training
-//! calibrate on (`net_twin`). DFA's feedback is ideal, or with `array.feedback_bits` > 0 one
-//! fixed quantized array holding every layer's (`net_dfa`).
+//! Networks trained in situ: every weight layer (a conv's unrolled kernel matrix `[C_out][C_in k
+//! k]`, one kernel per crossbar column, or an FC `[fan_out][fan_in]`) lives as conductances on a
+//! crossbar layer. Reads replace the weight products (`net_products`); the weight gradient stays
+//! digital, goes through the momentum, and is programmed as pulses by the step every crossbar layer
+//! shares (`program.rs`). Calibrated ADC ranges are set on one batch (at most 16 images for conv
+//! nets) run through the freshly programmed arrays on a twin of the network (on the device where
+//! the backend calibrates there, else on the host), the same twin crossbar evaluation and
+//! recalibration during training calibrate on (`net_twin`). DFA's feedback is ideal, or with
+//! `array.feedback_bits` > 0 one fixed quantized array holding every layer's (`net_dfa`).
 
 use super::insitu::{knobs, map_layers};
 use super::net::{FeedbackArray, Net};

@@ -1,5 +1,5 @@
-//! A network's crossbar layers at work: reads (in the calibration pass first calibrating the
-//! ADC range, `Backend::xbar_calibrate_read`), the programming step after each update, and the arrays'
+//! A network's crossbar layers at work: reads (in the calibration pass first calibrating the ADC
+//! range, `Backend::xbar_calibrate_read`), the programming step after each update, and the arrays'
 //! activity.
 
 use super::net::{Net, Weights};

@@ -29,8 +29,8 @@ pub struct XbarEval {
 }
 
 /// Puts every weight layer of `net` (built from `model`, in evaluation mode) on crossbars per
-/// `cfg.array`; with `adc_mode = "calibrated"` the ADC ranges are first calibrated on the
-/// first images of `calib` (`net_xbar::calibration_rows`), run forward on a twin (`net_twin::Twin`).
+/// `cfg.array`; with `adc_mode = "calibrated"` the ADC ranges are first calibrated on the first
+/// images of `calib` (`net_xbar::calibration_rows`), run forward on a twin (`net_twin::Twin`).
 pub fn attach(
     be: &mut dyn Backend,
     net: &mut Net,
