@@ -28,6 +28,9 @@ mod blocks;
 mod calibrated_read;
 mod epilogue;
 mod minmax_read;
+mod panels;
+
+pub use panels::{available as panels_available, Panels, KC};
 
 use multiversion::multiversion;
 use rayon::prelude::*;
@@ -101,6 +104,9 @@ pub struct Plan<'a> {
     minmax: bool,
     /// Output-referred read noise (`read::output_referred`), sums term by term.
     out_ref: bool,
+    /// The conductances packed for the panel kernel (`Plan::pack_panels`); `None` inside:
+    /// products on `matrixmultiply`.
+    panels: std::sync::OnceLock<Option<Panels>>,
 }
 
 /// Non-empty passes: (group, pass, first line, end line).
@@ -176,6 +182,7 @@ impl<'a> Plan<'a> {
             minmax: cfg.array.adc_mode == AdcMode::MinMax,
             out_ref: knobs.read_noise > 0.0
                 && cfg.device.read_noise_model == ReadNoiseModel::OutputReferred,
+            panels: std::sync::OnceLock::new(),
         })
     }
 
