@@ -5,7 +5,8 @@
 //! 16 x 16 kernel also loads once per multiply-add (17 loads for 16 FMAs), which caps it at
 //! half the FMA rate. Here each pass's conductances are packed once into panels of 32 columns
 //! (`[line][32]`), the digits are read in place (a broadcast per row and line), and the kernel
-//! takes 8 rows x 32 columns: 10 loads for 16 FMAs.
+//! takes 8 rows x 32 columns: 10 loads for 16 FMAs. Rows whose digits in the pass are all 0
+//! (frequent in the high input cycles) are not computed: their products are +0.
 //!
 //! Every product is the chain `c = fma(d_l, g_l, c)` over the pass's lines in increasing order
 //! from +0, which is what `matrixmultiply` computes for a pass of at most `KC` lines (its
@@ -60,8 +61,9 @@ fn width(np: usize, q: usize) -> usize {
 }
 
 impl Panels {
-    /// `eff` (`[column][line]`, `np` columns of `lines`) packed for the passes `(lo, hi)`;
-    /// `None` where the CPU lacks AVX-512 or a pass is longer than `KC`.
+    /// `eff` (`[column][line]`, `np` columns of `lines`, finite and non-negative as
+    /// `Plan::new` checks) packed for the passes `(lo, hi)`; `None` where the CPU lacks
+    /// AVX-512 or a pass is longer than `KC`.
     pub fn new(eff: &[f32], lines: usize, np: usize, passes: &[(usize, usize)]) -> Option<Panels> {
         use rayon::prelude::*;
         if !available() || passes.iter().any(|&(lo, hi)| hi - lo > KC || hi > lines) {
@@ -153,24 +155,35 @@ impl Panels {
     ) {
         let np = self.np;
         let n_panels = np.div_ceil(NR);
-        for r_blk in (0..m).step_by(ROWS_BLOCK) {
-            let r_end = (r_blk + ROWS_BLOCK).min(m);
+        // Rows whose digits are all +0 (the high cycles of small inputs, often) have +0
+        // products (every term +0 · g = +0 for finite g >= 0): written, not computed.
+        let mut live = Vec::with_capacity(m);
+        for r in 0..m {
+            let d = &dig[r * lines + lo..r * lines + lo + k];
+            if d.iter().fold(0u32, |acc, v| acc | v.to_bits()) == 0 {
+                prod[r * np..(r + 1) * np].fill(0.0);
+            } else {
+                live.push(r);
+            }
+        }
+        for block in live.chunks(ROWS_BLOCK) {
             let mut panel_at = 0;
             for q in 0..n_panels {
                 let w = width(np, q);
                 let cols = (np - q * NR).min(w);
                 let b = pass.as_ptr().add(panel_at);
-                for r0 in (r_blk..r_end).step_by(MR) {
-                    let rows = MR.min(r_end - r0);
-                    let a: [*const f32; MR] = std::array::from_fn(|i| {
-                        let r = if i < rows { r0 + i } else { r0 };
-                        dig.as_ptr().add(r * lines + lo)
-                    });
-                    let c = prod.as_mut_ptr().add(r0 * np + q * NR);
+                for group in block.chunks(MR) {
+                    let rows = group.len();
+                    // Lanes past `rows` repeat the last row: read, never written.
+                    let row = |i: usize| group[i.min(rows - 1)];
+                    let a: [*const f32; MR] =
+                        std::array::from_fn(|i| dig.as_ptr().add(row(i) * lines + lo));
+                    let c: [*mut f32; MR] =
+                        std::array::from_fn(|i| prod.as_mut_ptr().add(row(i) * np + q * NR));
                     if w == NR {
-                        kernel_8x32(k, a, b, c, np, rows, cols);
+                        kernel_8x32(k, a, b, c, rows, cols);
                     } else {
-                        kernel_8x16(k, a, b, c, np, rows, cols);
+                        kernel_8x16(k, a, b, c, rows, cols);
                     }
                 }
                 panel_at += k * w;
@@ -191,16 +204,15 @@ fn lanes(n: usize) -> u16 {
 }
 
 /// `c[i][j] = sum_l a[i][l] b[l][j]` for 8 rows (`a[i]`, `k` lines each) and a 32-wide panel
-/// `b` (`[l][32]`), the sum a chain of FMAs in increasing l from +0; rows `< rows` and
-/// columns `< cols` of `c` (row stride `ldc`) are written.
+/// `b` (`[l][32]`), the sum a chain of FMAs in increasing l from +0; rows `i < rows` (at
+/// `c[i]`) and columns `< cols` are written.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
 unsafe fn kernel_8x32(
     k: usize,
     a: [*const f32; MR],
     b: *const f32,
-    c: *mut f32,
-    ldc: usize,
+    c: [*mut f32; MR],
     rows: usize,
     cols: usize,
 ) {
@@ -217,9 +229,8 @@ unsafe fn kernel_8x32(
         }
     }
     let (m0, m1) = (lanes(cols), lanes(cols.saturating_sub(16)));
-    for (i, (lo, hi)) in lo.iter().zip(&hi).enumerate().take(rows) {
+    for ((lo, hi), &ci) in lo.iter().zip(&hi).zip(&c).take(rows) {
         // Masked lanes are neither written nor faulted on; the pointer may pass the end.
-        let ci = c.wrapping_add(i * ldc);
         _mm512_mask_storeu_ps(ci, m0, *lo);
         _mm512_mask_storeu_ps(ci.wrapping_add(16), m1, *hi);
     }
@@ -232,8 +243,7 @@ unsafe fn kernel_8x16(
     k: usize,
     a: [*const f32; MR],
     b: *const f32,
-    c: *mut f32,
-    ldc: usize,
+    c: [*mut f32; MR],
     rows: usize,
     cols: usize,
 ) {
@@ -246,7 +256,7 @@ unsafe fn kernel_8x16(
         }
     }
     let m0 = lanes(cols);
-    for (i, v) in acc.iter().enumerate().take(rows) {
-        _mm512_mask_storeu_ps(c.wrapping_add(i * ldc), m0, *v);
+    for (v, &ci) in acc.iter().zip(&c).take(rows) {
+        _mm512_mask_storeu_ps(ci, m0, *v);
     }
 }
