@@ -1,5 +1,7 @@
 //! Twins of `shaders/act.wgsl`.
 
+use rayon::prelude::*;
+
 use crate::backend::ActParams;
 
 /// f(z) by activation code (see `Activation`).
@@ -44,13 +46,37 @@ fn segments(count: usize, rows: usize, cols: usize, mut f: impl FnMut(usize, usi
     }
 }
 
+/// Elements per `rayon` task at least: each row is independent, the split only amortizes the
+/// fork.
+const MIN_TASK: usize = 1 << 14;
+
+/// The rows `(instance, row, piece)` of `x`'s view in parallel where its rows lie back to back
+/// (`ld0 = cols`, `stride0 = rows cols`), else one after another as `segments` gives them.
+fn for_rows(x: &mut [f32], p: &ActParams, f: impl Fn(usize, usize, &mut [f32]) + Sync + Send) {
+    let (rows, cols, count) = (p.rows as usize, p.cols as usize, p.count as usize);
+    let off = p.off0 as usize;
+    let packed = p.ld0 as usize == cols && p.stride0 as usize == rows * cols;
+    if packed && rows > 0 && cols > 0 && off + count <= x.len() {
+        x[off..off + count]
+            .par_chunks_mut(cols)
+            .with_min_len((MIN_TASK / cols).max(1))
+            .enumerate()
+            .for_each(|(q, row)| f(q / rows, q % rows, row));
+        return;
+    }
+    segments(count, rows, cols, |inst, r, c, len| {
+        let at = off + inst * p.stride0 as usize + r * p.ld0 as usize + c;
+        debug_assert_eq!(c, 0, "pieces are whole rows from the first element");
+        f(inst, r, &mut x[at..at + len]);
+    });
+}
+
 /// `x = act(x + bias)` row by row; each activation's loop is branch-free so it vectorizes.
 pub fn bias_act(x: &mut [f32], bias: &[f32], p: &ActParams) {
-    let (rows, cols) = (p.rows as usize, p.cols as usize);
-    segments(p.count as usize, rows, cols, |inst, r, c, len| {
-        let at = p.off0 as usize + inst * p.stride0 as usize + r * p.ld0 as usize + c;
-        let bat = p.off1 as usize + inst * p.stride1 as usize + c;
-        let row = x[at..at + len].iter_mut().zip(&bias[bat..bat + len]);
+    for_rows(x, p, |inst, _, out| {
+        let bat = p.off1 as usize + inst * p.stride1 as usize;
+        let n = out.len();
+        let row = out.iter_mut().zip(&bias[bat..bat + n]);
         match p.act {
             1 => row.for_each(|(v, b)| *v = (*v + b).max(0.0)),
             0 => row.for_each(|(v, b)| *v += b),
@@ -61,11 +87,10 @@ pub fn bias_act(x: &mut [f32], bias: &[f32], p: &ActParams) {
 
 /// `d *= f'(h)` row by row.
 pub fn act_backward(d: &mut [f32], h: &[f32], p: &ActParams) {
-    let (rows, cols) = (p.rows as usize, p.cols as usize);
-    segments(p.count as usize, rows, cols, |inst, r, c, len| {
-        let at = p.off0 as usize + inst * p.stride0 as usize + r * p.ld0 as usize + c;
-        let hat = p.off1 as usize + inst * p.stride1 as usize + r * p.ld1 as usize + c;
-        let row = d[at..at + len].iter_mut().zip(&h[hat..hat + len]);
+    for_rows(d, p, |inst, r, out| {
+        let hat = p.off1 as usize + inst * p.stride1 as usize + r * p.ld1 as usize;
+        let n = out.len();
+        let row = out.iter_mut().zip(&h[hat..hat + n]);
         match p.act {
             0 => {}
             1 => row.for_each(|(v, h)| *v *= if *h > 0.0 { 1.0 } else { 0.0 }),

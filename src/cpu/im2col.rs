@@ -71,9 +71,16 @@ pub fn col2im(cols: &[f32], x: &mut [f32], p: &Im2colParams) {
             });
         return;
     }
-    for i in 0..count {
-        let (xx, y, c, b) = (i % w, (i / w) % h, (i / plane) % c_n, i / (plane * c_n));
-        x[b * p.sb as usize + c * p.sc as usize + y * w + xx] = col2im_at(cols, p, i);
+    // Strided images: the sums in parallel, then placed row by row.
+    let sums: Vec<f32> = (0..count)
+        .into_par_iter()
+        .with_min_len(1 << 12)
+        .map(|i| col2im_at(cols, p, i))
+        .collect();
+    for (r, row) in sums.chunks(w.max(1)).enumerate() {
+        let (y, c, b) = (r % h, (r / h) % c_n, r / (h * c_n));
+        let at = b * p.sb as usize + c * p.sc as usize + y * w;
+        x[at..at + row.len()].copy_from_slice(row);
     }
 }
 

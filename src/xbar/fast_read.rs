@@ -5,9 +5,9 @@
 //! D `[M = samples x signs x cycles][K = the pass's lines]` holds the input digits,
 //! G `[K][N = columns x slices]` the effective conductances. The epilogue quantizes each sum
 //! with the ADC, shift-adds across cycles and slices and subtracts the reference (offset) or
-//! negative set (differential), as `read.rs` states; products run on `sgemm::sgemm`
-//! (SIMD kernels picked at run time, `rayon` tasks across the product), epilogues on `rayon` across
-//! samples.
+//! negative set (differential), as `read.rs` states; products run on the packed panels of
+//! `panels` where the CPU has AVX-512, else on `sgemm::sgemm` / `matrixmultiply` (the same
+//! values), epilogues on `rayon` across samples.
 //!
 //! Exactness: the reference adds each partial sum in f32 in increasing line order, the GEMM in
 //! another order. With non-negative conductances every term is >= 0, so both lie within
@@ -19,7 +19,8 @@
 //! without output noise. With read noise every term carries its own draw: those sums are taken
 //! term by term in the reference order (no GEMM), bit-identical too.
 //!
-//! Files: this one holds the plan and the product loop; `epilogue` the ADC quantization and
+//! Files: this one holds the plan and the product loop; `panels` the product kernel on
+//! conductances packed once per read; `epilogue` the ADC quantization and
 //! shift-add after each product (SIMD where the CPU has it); `minmax_read` the `minmax` ADC
 //! mode, whose per-tensor ranges need every sum before any conversion; `calibrated_read` the
 //! calibrating read that keeps its products for the epilogue after the calibration.
@@ -28,6 +29,9 @@ mod blocks;
 mod calibrated_read;
 mod epilogue;
 mod minmax_read;
+mod panels;
+
+pub use panels::{available as panels_available, Panels, KC};
 
 use multiversion::multiversion;
 use rayon::prelude::*;
@@ -101,6 +105,9 @@ pub struct Plan<'a> {
     minmax: bool,
     /// Output-referred read noise (`read::output_referred`), sums term by term.
     out_ref: bool,
+    /// The conductances packed for the panel kernel (`Plan::pack_panels`); `None` inside:
+    /// products on `matrixmultiply`.
+    panels: std::sync::OnceLock<Option<Panels>>,
 }
 
 /// Non-empty passes: (group, pass, first line, end line).
@@ -176,6 +183,7 @@ impl<'a> Plan<'a> {
             minmax: cfg.array.adc_mode == AdcMode::MinMax,
             out_ref: knobs.read_noise > 0.0
                 && cfg.device.read_noise_model == ReadNoiseModel::OutputReferred,
+            panels: std::sync::OnceLock::new(),
         })
     }
 

@@ -11,4 +11,5 @@ mod device_spread;
 mod fast_read;
 mod models;
 mod noise;
+mod panels;
 mod read;

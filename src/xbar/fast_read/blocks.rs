@@ -10,7 +10,7 @@ use std::cell::RefCell;
 use rayon::prelude::*;
 
 use super::super::read::Counters;
-use super::{digit_rows, Plan, CHUNK_ELEMENTS};
+use super::{digit_rows, Panels, Plan, CHUNK_ELEMENTS};
 
 /// A thread's buffers, reused across reads (every entry is written before it is read).
 #[derive(Default)]
@@ -71,6 +71,9 @@ impl Plan<'_> {
         kept: Option<(usize, &[Vec<f32>])>,
     ) -> (Vec<f64>, Counters) {
         let outs = self.geo.outs;
+        if kept.is_none() && self.knobs.read_noise == 0.0 {
+            self.pack_panels();
+        }
         let block = kept.map_or_else(|| self.block_samples(batch), |(b, _)| b);
         let mut raw = vec![0f64; batch * outs];
         let counters = raw
@@ -108,16 +111,31 @@ impl Plan<'_> {
         active
     }
 
-    /// The product of one pass (lines `lo..hi`) of the `m` digit rows `dig` into `prod`
-    /// (`m x np`), on this thread.
+    /// Packs the conductances for the panel kernel where the CPU has it (once per plan; call
+    /// outside parallel tasks: the packing is parallel).
+    pub(super) fn pack_panels(&self) {
+        self.panels.get_or_init(|| {
+            let passes: Vec<_> = self.passes.iter().map(|p| (p.2, p.3)).collect();
+            Panels::new(self.eff, self.geo.lines, self.np, &passes)
+        });
+    }
+
+    /// The product of pass `gp` (lines `lo..hi`) of the `m` digit rows `dig` into `prod`
+    /// (`m x np`), on this thread: on the packed panels where `Plan::pack_panels` made them,
+    /// else on `matrixmultiply` (the same values).
     pub(super) fn step_product(
         &self,
+        gp: usize,
         dig: &[f32],
         m: usize,
         (lo, hi): (usize, usize),
         prod: &mut [f32],
     ) {
         let (lines, np) = (self.geo.lines, self.np);
+        if let Some(Some(panels)) = self.panels.get() {
+            panels.product(gp, dig, lines, (lo, hi), m, prod);
+            return;
+        }
         assert!(dig.len() >= m * lines && prod.len() >= m * np && hi <= lines);
         assert!(self.eff.len() >= np * lines);
         // SAFETY: D is m x lines (row-major) from column lo, G is (hi - lo) x np with element
@@ -182,7 +200,7 @@ impl Plan<'_> {
                     }
                     None => {
                         let prod = &mut s.prod[..m * np];
-                        self.step_product(dig, m, (lo, hi), prod);
+                        self.step_product(gp, dig, m, (lo, hi), prod);
                         prod
                     }
                 };

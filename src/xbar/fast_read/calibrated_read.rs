@@ -47,19 +47,21 @@ impl Plan<'_> {
 
     /// The products of a read of `batch` (see [`Plan::keeps_products`]), one task per block.
     pub fn products(&self, batch: usize) -> Products {
+        self.pack_panels();
         let block = self.block_samples(batch);
         let binned = self.data_conversions(batch) > percentile::EXACT_LIMIT;
         let bins = percentile::bins().div_ceil(percentile::FINE);
         // Allocated here, not in the tasks: large blocks from the worker threads' malloc arenas
-        // cost fresh pages on every read.
+        // cost fresh pages on every read. Zeroed in the tasks, in parallel.
         let mut slabs: Vec<Vec<f32>> = (0..batch.div_ceil(block))
-            .map(|i| vec![0f32; self.kept_len(block.min(batch - i * block))])
+            .map(|i| Vec::with_capacity(self.kept_len(block.min(batch - i * block))))
             .collect();
         let per_task: Vec<Vec<u32>> = slabs
             .par_iter_mut()
             .enumerate()
             .map(|(i, slab)| {
                 let (b0, nb) = (i * block, block.min(batch - i * block));
+                slab.resize(self.kept_len(nb), 0.0);
                 let mut hist = vec![0u32; if binned { WAYS * bins } else { 0 }];
                 with_scratch(|s| {
                     self.keep_block(b0, nb, &mut s.codes, &mut s.dig, slab, &mut hist);
@@ -110,7 +112,7 @@ impl Plan<'_> {
             for (gp, &(_, _, lo, hi)) in self.passes.iter().enumerate() {
                 let at = (i0 * self.passes.len() + gp * n) * rows_per_b * np;
                 let prod = &mut slab[at..at + m * np];
-                self.step_product(dig, m, (lo, hi), prod);
+                self.step_product(gp, dig, m, (lo, hi), prod);
                 if !hist.is_empty() {
                     self.count(prod, n_data, hist, |v| Some(percentile::coarse(v)));
                 }
@@ -136,7 +138,16 @@ impl Plan<'_> {
                 h[b] += 1;
             }
         };
+        let zero_bin = bin_of(self.level(0.0));
         for row in prod.chunks(self.np) {
+            // A row of +0 sums (every digit of the pass 0, common in the high input cycles) is
+            // one bin; the OR over its bits vectorizes.
+            if let Some(b) = zero_bin {
+                if row[..n_data].iter().fold(0u32, |a, &i| a | i.to_bits()) == 0 {
+                    h0[b] += n_data as u32;
+                    continue;
+                }
+            }
             let mut quads = row[..n_data].chunks_exact(WAYS);
             for q in &mut quads {
                 count(h0, q[0]);
