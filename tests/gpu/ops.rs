@@ -400,17 +400,29 @@ fn add(be: &mut dyn Backend) -> Vec<Vec<f32>> {
 /// Two instances of a 70 x 9 crossbar layer, read forward and transposed.
 fn xbar_read(be: &mut dyn Backend) -> Vec<Vec<f32>> {
     let cfg = ideal(Mapping::Differential, 5, 2, 6, 2);
+    two_instance_reads(be, &cfg, 40, false).1
+}
+
+/// Creates two instances of a 70 x 9 layer of `cfg` (weights, knobs and inputs drawn from
+/// `seed` on) and reads it forward, then transposed, through `xbar_read`, or through
+/// `xbar_calibrate_read` with `calibrate`: the crossbar and the two outputs.
+fn two_instance_reads(
+    be: &mut dyn Backend,
+    cfg: &insitu::xbar::Xbar,
+    seed: u64,
+    calibrate: bool,
+) -> (XbarId, Vec<Vec<f32>>) {
     let (k, n, p, rows) = (70usize, 9usize, 2usize, 5usize);
     let layers = (0..p)
         .map(|q| {
-            let w = values(n * k, 40 + q as u64, -0.9, 0.9);
-            map_weights(&w, n, k, None, &cfg, q as u32, 0)
+            let w = values(n * k, seed + q as u64, -0.9, 0.9);
+            map_weights(&w, n, k, None, cfg, q as u32, 0)
         })
         .collect();
-    let id = be.xbar_create(&cfg, layers, vec![quiet(41), quiet(42)]);
+    let id = be.xbar_create(cfg, layers, vec![quiet(seed + 1), quiet(seed + 2)]);
     let mut out = Vec::new();
     for (dir, lines, outs) in [(Direction::Forward, k, n), (Direction::Transposed, n, k)] {
-        let x = put(be, &random(p * rows * lines, 43, -1.0, 1.0));
+        let x = put(be, &random(p * rows * lines, seed as u32 + 3, -1.0, 1.0));
         let y = be.alloc(p * rows * outs);
         let view = |buf, ld: usize| MatView {
             buf,
@@ -424,10 +436,14 @@ fn xbar_read(be: &mut dyn Backend) -> Vec<Vec<f32>> {
             rows: rows as u32,
             read_counter: 3,
         };
-        be.xbar_read(id, view(x, lines), view(y, outs), &op);
+        if calibrate {
+            be.xbar_calibrate_read(id, view(x, lines), view(y, outs), &op);
+        } else {
+            be.xbar_read(id, view(x, lines), view(y, outs), &op);
+        }
         out.push(be.read(y));
     }
-    out
+    (id, out)
 }
 
 /// Two instances of a 70 x 9 layer with calibrated ADCs, calibrated by a read forward and
@@ -436,33 +452,7 @@ fn xbar_calibrate_read(be: &mut dyn Backend) -> Vec<Vec<f32>> {
     let mut cfg = ideal(Mapping::Offset, 5, 3, 6, 2);
     cfg.array.adc_mode = insitu::config::AdcMode::Calibrated;
     cfg.array.adc_bits = 6;
-    let (k, n, p, rows) = (70usize, 9usize, 2usize, 5usize);
-    let layers = (0..p)
-        .map(|q| {
-            let w = values(n * k, 44 + q as u64, -0.9, 0.9);
-            map_weights(&w, n, k, None, &cfg, q as u32, 0)
-        })
-        .collect();
-    let id = be.xbar_create(&cfg, layers, vec![quiet(45), quiet(46)]);
-    let mut out = Vec::new();
-    for (dir, lines, outs) in [(Direction::Forward, k, n), (Direction::Transposed, n, k)] {
-        let x = put(be, &random(p * rows * lines, 47, -1.0, 1.0));
-        let y = be.alloc(p * rows * outs);
-        let view = |buf, ld: usize| MatView {
-            buf,
-            off: 0,
-            ld: ld as u32,
-            stride: (rows * ld) as u32,
-        };
-        let op = XbarRead {
-            dir,
-            signed: true,
-            rows: rows as u32,
-            read_counter: 3,
-        };
-        be.xbar_calibrate_read(id, view(x, lines), view(y, outs), &op);
-        out.push(be.read(y));
-    }
+    let (id, mut out) = two_instance_reads(be, &cfg, 44, true);
     let cells = be.xbar_cells(id);
     let ranges = cells.iter().flat_map(|l| {
         [Direction::Forward, Direction::Transposed].map(|d| l.adc_range(d).expect("calibrated"))
