@@ -10,6 +10,7 @@ use std::cell::RefCell;
 use rayon::prelude::*;
 
 use super::super::read::Counters;
+use super::pool::RAW;
 use super::{digit_rows, Panels, Plan, CHUNK_ELEMENTS};
 
 /// A thread's buffers, reused across reads (every entry is written before it is read).
@@ -75,7 +76,9 @@ impl Plan<'_> {
             self.pack_panels();
         }
         let block = kept.map_or_else(|| self.block_samples(batch), |(b, _)| b);
-        let mut raw = vec![0f64; batch * outs];
+        // A kept buffer: `descale` adds into it.
+        let mut raw = RAW.take(batch * outs);
+        raw.fill(0.0);
         let counters = raw
             .par_chunks_mut(block * outs)
             .enumerate()

@@ -13,6 +13,7 @@ use rayon::prelude::*;
 use super::super::percentile;
 use super::super::read::Counters;
 use super::blocks::with_scratch;
+use super::pool::Pool;
 use super::{Plan, Seen};
 
 /// Products a calibrating read may keep (f32 values, 1 GiB); larger reads take two passes.
@@ -29,6 +30,17 @@ pub struct Products {
     block: usize,
     slabs: Vec<Vec<f32>>,
     coarse: Option<Vec<u64>>,
+}
+
+/// The slabs of finished reads, for the next.
+static SLABS: Pool<f32> = Pool::new();
+
+impl Drop for Products {
+    fn drop(&mut self) {
+        for slab in self.slabs.drain(..) {
+            SLABS.give(slab);
+        }
+    }
 }
 
 impl Plan<'_> {
@@ -51,17 +63,16 @@ impl Plan<'_> {
         let block = self.block_samples(batch);
         let binned = self.data_conversions(batch) > percentile::EXACT_LIMIT;
         let bins = percentile::bins().div_ceil(percentile::FINE);
-        // Allocated here, not in the tasks: large blocks from the worker threads' malloc arenas
-        // cost fresh pages on every read. Zeroed in the tasks, in parallel.
+        // Kept across reads (`Products` gives them back): every value is written by
+        // `keep_block`, so a reused slab is neither zeroed nor faulted in again.
         let mut slabs: Vec<Vec<f32>> = (0..batch.div_ceil(block))
-            .map(|i| Vec::with_capacity(self.kept_len(block.min(batch - i * block))))
+            .map(|i| SLABS.take(self.kept_len(block.min(batch - i * block))))
             .collect();
         let per_task: Vec<Vec<u32>> = slabs
             .par_iter_mut()
             .enumerate()
             .map(|(i, slab)| {
                 let (b0, nb) = (i * block, block.min(batch - i * block));
-                slab.resize(self.kept_len(nb), 0.0);
                 let mut hist = vec![0u32; if binned { WAYS * bins } else { 0 }];
                 with_scratch(|s| {
                     self.keep_block(b0, nb, &mut s.codes, &mut s.dig, slab, &mut hist);
