@@ -69,7 +69,7 @@ impl Plan<'_> {
     pub(super) fn run_blocks(
         &self,
         batch: usize,
-        kept: Option<(usize, &[Vec<f32>])>,
+        kept: Option<(usize, &[&[f32]])>,
     ) -> (Vec<f64>, Counters) {
         let outs = self.geo.outs;
         if kept.is_none() && self.knobs.read_noise == 0.0 {
@@ -83,7 +83,7 @@ impl Plan<'_> {
             .par_chunks_mut(block * outs)
             .enumerate()
             .map(|(i, raw_b)| {
-                let slab = kept.map(|(_, k)| &k[i][..]);
+                let slab = kept.map(|(_, k)| k[i]);
                 with_scratch(|s| self.run_block(i * block, raw_b, s, slab))
             })
             .reduce(Counters::default, |mut a, b| {

@@ -51,6 +51,54 @@ impl<T: Copy + Default> Pool<T> {
     }
 }
 
+/// Whole buffers of the largest size asked so far, one per read in flight: the kept products of
+/// a calibrating read (hundreds of MiB), whose sizes vary from layer to layer.
+pub(super) struct Arenas(Mutex<Vec<Vec<f32>>>);
+
+/// Arenas kept at most (reads of several instances in flight at once).
+const ARENAS: usize = 4;
+
+impl Arenas {
+    pub(super) const fn new() -> Self {
+        Arenas(Mutex::new(Vec::new()))
+    }
+
+    /// A buffer of at least `len` values, stale (zero where it grew): the largest kept one,
+    /// replaced by a larger one where its capacity is too small.
+    pub(super) fn take(&self, len: usize) -> Vec<f32> {
+        let found = {
+            let mut kept = self.0.lock().unwrap_or_else(|e| e.into_inner());
+            let largest = (kept.iter().enumerate())
+                .max_by_key(|(_, v)| v.len())
+                .map(|(i, _)| i);
+            largest.map(|i| kept.swap_remove(i))
+        };
+        let mut v = match found {
+            Some(v) if v.capacity() >= len => v,
+            // Room to spare: the next layers' reads are often a little larger.
+            _ => Vec::with_capacity(len + len / 4),
+        };
+        if v.len() < len {
+            v.resize(len, 0.0);
+        }
+        v
+    }
+
+    /// Keeps `v` for a later [`Arenas::take`]; past `ARENAS` the smallest is freed.
+    pub(super) fn give(&self, v: Vec<f32>) {
+        let mut kept = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        kept.push(v);
+        if kept.len() > ARENAS {
+            let smallest = (kept.iter().enumerate())
+                .min_by_key(|(_, v)| v.len())
+                .map(|(i, _)| i);
+            if let Some(i) = smallest {
+                kept.swap_remove(i);
+            }
+        }
+    }
+}
+
 /// Raw sums of finished reads (`[batch][outs]`), for the next.
 pub(super) static RAW: Pool<f64> = Pool::new();
 
@@ -76,6 +124,20 @@ pub fn recycle_output(out: Vec<f32>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn arenas_grow_and_are_reused_whole() {
+        let arenas = Arenas::new();
+        let a = arenas.take(10);
+        assert_eq!(a, [0.0; 10]);
+        let pa = a.as_ptr();
+        arenas.give(a);
+        let small = arenas.take(4);
+        assert_eq!((small.as_ptr(), small.len()), (pa, 10));
+        arenas.give(small);
+        let big = arenas.take(1000);
+        assert!(big.len() == 1000 && big.iter().all(|&v| v == 0.0));
+    }
 
     #[test]
     fn reuses_a_large_enough_buffer_of_about_the_size() {
