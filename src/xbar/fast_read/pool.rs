@@ -79,7 +79,10 @@ impl Arenas {
             _ => Vec::with_capacity(len + len / 4),
         };
         if v.len() < len {
-            v.resize(len, 0.0);
+            // In parallel: the first touch of fresh pages (faults, zeroing) is the cost.
+            use rayon::prelude::*;
+            let grown = len - v.len();
+            v.par_extend(rayon::iter::repeat_n(0.0, grown));
         }
         v
     }
