@@ -240,11 +240,7 @@ pub fn host_calibrate_read<B: Backend + ?Sized>(
         .zip(hx.cache.par_iter_mut())
         .enumerate()
         .map(|(p, ((layer, knobs), cache))| {
-            let at = |r: usize| x.off as usize + p * x.stride as usize + r * x.ld as usize;
-            let xin: Vec<f32> = (0..rows)
-                .flat_map(|r| &xs[at(r)..at(r) + k_in])
-                .copied()
-                .collect();
+            let xin = xbar::gather_rows(&xs, x, p, rows, k_in);
             let range = input_range(&xin, op.signed);
             if !range.is_finite() {
                 return None;
@@ -269,7 +265,8 @@ pub fn host_calibrate_read<B: Backend + ?Sized>(
                 None => out.fill(f32::NAN),
             }
         }
-        if let Some((_, c)) = read {
+        if let Some((v, c)) = read {
+            crate::xbar::fast_read::recycle_output(v);
             let a = &mut hx.activity;
             let (vectors, total) = match op.dir {
                 Direction::Forward => (&mut a.vectors_forward, &mut a.forward),
@@ -280,4 +277,5 @@ pub fn host_calibrate_read<B: Backend + ?Sized>(
         }
     }
     be.write(y.buf, &ys);
+    crate::xbar::fast_read::recycle_output(ys);
 }

@@ -9,6 +9,7 @@ use rayon::prelude::*;
 
 use super::{Backend, Buf};
 use crate::xbar::effective::EffCache;
+use crate::xbar::fast_read;
 use crate::xbar::program::{program, WriteCounters};
 use crate::xbar::read::{read_with, Counters, Direction, ReadInput};
 use crate::xbar::{Knobs, LayerCells, Xbar};
@@ -132,7 +133,7 @@ pub fn input_range(x: &[f32], signed: bool) -> f32 {
 }
 
 /// Instance `p`'s `rows` x `cols` block of `v`, borrowed when its rows lie back to back.
-fn gather_rows(
+pub(super) fn gather_rows(
     all: &[f32],
     v: MatView,
     p: usize,
@@ -225,6 +226,7 @@ pub fn host_read<B: Backend + ?Sized>(
                 let s = y.off as usize + p * y.stride as usize + r * y.ld as usize;
                 ys[s..s + n_out].copy_from_slice(&out[r * n_out..(r + 1) * n_out]);
             }
+            fast_read::recycle_output(out);
         }
         let a = &mut hx.activity;
         let (vectors, total) = match op.dir {
@@ -237,6 +239,8 @@ pub fn host_read<B: Backend + ?Sized>(
         total.adc_clipped += c.adc_clipped;
     }
     be.write(y.buf, &ys);
+    // Kept for the next read's output: a fresh buffer of this size costs its pages again.
+    fast_read::recycle_output(ys);
 }
 
 /// Host implementation of [`Backend::xbar_program`]: `grad` holds [P][out][in] at offset 0.

@@ -30,8 +30,10 @@ mod calibrated_read;
 mod epilogue;
 mod minmax_read;
 mod panels;
+mod pool;
 
 pub use panels::{available as panels_available, Panels, KC};
+pub use pool::{output_buffer, recycle_output, recycle_raw};
 
 use multiversion::multiversion;
 use rayon::prelude::*;

@@ -44,7 +44,7 @@ use crate::config::Mapping;
 
 pub use super::adc::adc_step;
 use super::effective::{pack, Frozen};
-use super::fast_read::Plan;
+use super::fast_read::{self, Plan};
 use super::knobs::Knobs;
 use super::mapping::LayerCells;
 use crate::config::Xbar;
@@ -314,8 +314,24 @@ pub fn read_with(
     eff: &[f32],
 ) -> (Vec<f32>, Counters) {
     let (raw, counters) = read_raw_with(layer, dir, inp, cfg, knobs, eff);
+    (scaled(layer, dir, inp, cfg, raw), counters)
+}
+
+/// `raw` in weight x activation units, in a kept output buffer; `raw` is kept for later reads.
+pub(super) fn scaled(
+    layer: &LayerCells,
+    dir: Direction,
+    inp: &ReadInput,
+    cfg: &Xbar,
+    raw: Vec<f64>,
+) -> Vec<f32> {
     let f = descale(layer, dir, inp.x_max, cfg);
-    (raw.iter().map(|&r| (r * f) as f32).collect(), counters)
+    let mut out = fast_read::output_buffer(raw.len());
+    out.iter_mut()
+        .zip(&raw)
+        .for_each(|(o, &r)| *o = (r * f) as f32);
+    fast_read::recycle_raw(raw);
+    out
 }
 
 /// Read in weight x activation units: `[batch][outs]`.

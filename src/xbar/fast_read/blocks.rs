@@ -10,6 +10,7 @@ use std::cell::RefCell;
 use rayon::prelude::*;
 
 use super::super::read::Counters;
+use super::pool::RAW;
 use super::{digit_rows, Panels, Plan, CHUNK_ELEMENTS};
 
 /// A thread's buffers, reused across reads (every entry is written before it is read).
@@ -68,19 +69,21 @@ impl Plan<'_> {
     pub(super) fn run_blocks(
         &self,
         batch: usize,
-        kept: Option<(usize, &[Vec<f32>])>,
+        kept: Option<(usize, &[&[f32]])>,
     ) -> (Vec<f64>, Counters) {
         let outs = self.geo.outs;
         if kept.is_none() && self.knobs.read_noise == 0.0 {
             self.pack_panels();
         }
         let block = kept.map_or_else(|| self.block_samples(batch), |(b, _)| b);
-        let mut raw = vec![0f64; batch * outs];
+        // A kept buffer: `descale` adds into it.
+        let mut raw = RAW.take(batch * outs);
+        raw.fill(0.0);
         let counters = raw
             .par_chunks_mut(block * outs)
             .enumerate()
             .map(|(i, raw_b)| {
-                let slab = kept.map(|(_, k)| &k[i][..]);
+                let slab = kept.map(|(_, k)| k[i]);
                 with_scratch(|s| self.run_block(i * block, raw_b, s, slab))
             })
             .reduce(Counters::default, |mut a, b| {

@@ -13,6 +13,7 @@ use rayon::prelude::*;
 use super::super::percentile;
 use super::super::read::Counters;
 use super::blocks::with_scratch;
+use super::pool::Arenas;
 use super::{Plan, Seen};
 
 /// Products a calibrating read may keep (f32 values, 1 GiB); larger reads take two passes.
@@ -27,8 +28,34 @@ const WAYS: usize = 4;
 /// `percentile::EXACT_LIMIT` sums, the coarse histogram of their data columns.
 pub struct Products {
     block: usize,
-    slabs: Vec<Vec<f32>>,
+    /// Every block's products back to back (a kept buffer, maybe longer), block `i` ending
+    /// at `ends[i]`.
+    data: Vec<f32>,
+    ends: Vec<usize>,
     coarse: Option<Vec<u64>>,
+}
+
+/// The products of finished reads, for the next.
+static KEPT: Arenas = Arenas::new();
+
+impl Drop for Products {
+    fn drop(&mut self) {
+        KEPT.give(std::mem::take(&mut self.data));
+    }
+}
+
+impl Products {
+    /// The products of each task block.
+    pub(super) fn slabs(&self) -> Vec<&[f32]> {
+        let mut at = 0;
+        (self.ends.iter())
+            .map(|&end| {
+                let slab = &self.data[at..end];
+                at = end;
+                slab
+            })
+            .collect()
+    }
 }
 
 impl Plan<'_> {
@@ -51,17 +78,28 @@ impl Plan<'_> {
         let block = self.block_samples(batch);
         let binned = self.data_conversions(batch) > percentile::EXACT_LIMIT;
         let bins = percentile::bins().div_ceil(percentile::FINE);
-        // Allocated here, not in the tasks: large blocks from the worker threads' malloc arenas
-        // cost fresh pages on every read. Zeroed in the tasks, in parallel.
-        let mut slabs: Vec<Vec<f32>> = (0..batch.div_ceil(block))
-            .map(|i| Vec::with_capacity(self.kept_len(block.min(batch - i * block))))
+        // Kept across reads (`Products` gives it back): every value is written by
+        // `keep_block`, so a reused buffer is neither zeroed nor faulted in again.
+        let ends: Vec<usize> = (0..batch.div_ceil(block))
+            .scan(0, |end, i| {
+                *end += self.kept_len(block.min(batch - i * block));
+                Some(*end)
+            })
             .collect();
+        let mut data = KEPT.take(ends.last().copied().unwrap_or(0));
+        let mut slabs = Vec::with_capacity(ends.len());
+        let mut rest = &mut data[..];
+        let mut at = 0;
+        for &end in &ends {
+            let (slab, tail) = rest.split_at_mut(end - at);
+            slabs.push(slab);
+            (rest, at) = (tail, end);
+        }
         let per_task: Vec<Vec<u32>> = slabs
-            .par_iter_mut()
+            .into_par_iter()
             .enumerate()
             .map(|(i, slab)| {
                 let (b0, nb) = (i * block, block.min(batch - i * block));
-                slab.resize(self.kept_len(nb), 0.0);
                 let mut hist = vec![0u32; if binned { WAYS * bins } else { 0 }];
                 with_scratch(|s| {
                     self.keep_block(b0, nb, &mut s.codes, &mut s.dig, slab, &mut hist);
@@ -78,7 +116,8 @@ impl Plan<'_> {
         });
         Products {
             block,
-            slabs,
+            data,
+            ends,
             coarse,
         }
     }
@@ -178,9 +217,8 @@ impl Plan<'_> {
         // are most of coarse bin 0 and would make the scan branch on every value). Tasks of
         // whole rows.
         let rows = ((1 << 16) / self.np.max(1)).max(1);
-        let mut both = products
-            .slabs
-            .par_iter()
+        let mut both = (products.slabs())
+            .into_par_iter()
             .flat_map(|slab| slab.par_chunks(rows * self.np))
             .fold(
                 || vec![0u64; 2 * fine],
@@ -226,7 +264,7 @@ impl Plan<'_> {
             count: self.data_conversions(batch),
             ..Seen::default()
         };
-        for (i, slab) in products.slabs.iter().enumerate() {
+        for (i, slab) in products.slabs().into_iter().enumerate() {
             let b0 = i * products.block;
             let nb = products.block.min(batch - b0);
             let step = self.step_samples(nb);
@@ -252,7 +290,7 @@ impl Plan<'_> {
     /// The read of samples `0..batch` (as [`Plan::run`]) on products kept by
     /// [`Plan::products`] from a plan of the same layer, inputs and conductances.
     pub fn run_on(&self, batch: usize, products: &Products) -> (Vec<f64>, Counters) {
-        self.run_blocks(batch, Some((products.block, &products.slabs)))
+        self.run_blocks(batch, Some((products.block, &products.slabs())))
     }
 }
 

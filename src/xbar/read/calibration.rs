@@ -10,7 +10,7 @@ use super::super::knobs::Knobs;
 use super::super::mapping::LayerCells;
 use super::super::percentile;
 use super::reference::read_core;
-use super::{checked_plan, descale, packed, read_with, Counters, Direction, ReadInput};
+use super::{checked_plan, packed, read_with, scaled, Counters, Direction, ReadInput};
 use crate::config::Xbar;
 
 /// Sets the `calibrated` ADC range of `dir` from a calibration batch: the (100 - p) and p
@@ -91,8 +91,7 @@ pub fn calibrate_read_with(
     let plan = checked_plan(layer, dir, inp, cfg, knobs, eff)
         .expect("the conductances were checked by the calibration pass");
     let (raw, counters) = plan.run_on(inp.batch, &products);
-    let f = descale(layer, dir, inp.x_max, cfg);
-    (raw.iter().map(|&r| (r * f) as f32).collect(), counters)
+    (scaled(layer, dir, inp, cfg, raw), counters)
 }
 
 /// The calibrated range from the data-column sums `seen` of `plan`'s read: the (100 - p) and
