@@ -159,7 +159,7 @@ pub trait Backend {
     /// [`Backend::xbar_read`] (counted in the activity as a read). An instance whose inputs
     /// are out of range keeps its range and reads NaN.
     fn xbar_calibrate_read(&mut self, id: XbarId, x: MatView, y: MatView, op: &XbarRead) {
-        host_calibrate_read(self, id, x, y, op);
+        xbar::host_calibrate_read(self, id, x, y, op);
     }
 
     /// Whether [`Backend::xbar_calibrate_read`] on layers without read noise gives the host's
@@ -208,74 +208,4 @@ pub fn check_buffer(be: &dyn Backend, what: &str, len: usize) -> anyhow::Result<
         (max as u64 * 4) >> 20
     );
     Ok(())
-}
-
-/// Host implementation of [`Backend::xbar_calibrate_read`]:
-/// `xbar::read::calibrate_read_with` per instance (in parallel). An instance whose inputs are
-/// out of range (a diverged instance) keeps its range and reads NaN, as a plain read does.
-pub fn host_calibrate_read<B: Backend + ?Sized>(
-    be: &mut B,
-    id: XbarId,
-    x: MatView,
-    y: MatView,
-    op: &XbarRead,
-) {
-    use crate::xbar::effective::EffCache;
-    use crate::xbar::read::{calibrate_read_with, Counters, Direction, ReadInput};
-    use rayon::prelude::*;
-
-    let xs = be.read(x.buf);
-    let mut ys = be.read(y.buf);
-    let rows = op.rows as usize;
-    let hx = &mut be.host_xbars()[id.0];
-    let l0 = &hx.layers[0];
-    let (k_in, n_out) = match op.dir {
-        Direction::Forward => (l0.fan_in, l0.fan_out),
-        Direction::Transposed => (l0.fan_out, l0.fan_in),
-    };
-    hx.cache.resize_with(hx.layers.len(), EffCache::default);
-    let cfg = &hx.cfg;
-    let reads: Vec<Option<(Vec<f32>, Counters)>> = (hx.layers.par_iter_mut())
-        .zip(hx.knobs.par_iter())
-        .zip(hx.cache.par_iter_mut())
-        .enumerate()
-        .map(|(p, ((layer, knobs), cache))| {
-            let xin = xbar::gather_rows(&xs, x, p, rows, k_in);
-            let range = input_range(&xin, op.signed);
-            if !range.is_finite() {
-                return None;
-            }
-            let inp = ReadInput {
-                x: &xin,
-                batch: rows,
-                x_max: range,
-                signed: op.signed,
-                read_counter: op.read_counter,
-            };
-            let eff = cache.get(layer, op.dir, cfg, knobs);
-            Some(calibrate_read_with(layer, op.dir, &inp, cfg, knobs, eff))
-        })
-        .collect();
-    for (p, read) in reads.into_iter().enumerate() {
-        for r in 0..rows {
-            let s = y.off as usize + p * y.stride as usize + r * y.ld as usize;
-            let out = &mut ys[s..s + n_out];
-            match &read {
-                Some((v, _)) => out.copy_from_slice(&v[r * n_out..(r + 1) * n_out]),
-                None => out.fill(f32::NAN),
-            }
-        }
-        if let Some((v, c)) = read {
-            crate::xbar::fast_read::recycle_output(v);
-            let a = &mut hx.activity;
-            let (vectors, total) = match op.dir {
-                Direction::Forward => (&mut a.vectors_forward, &mut a.forward),
-                Direction::Transposed => (&mut a.vectors_transposed, &mut a.transposed),
-            };
-            *vectors += rows as u64;
-            *total += c;
-        }
-    }
-    be.write(y.buf, &ys);
-    crate::xbar::fast_read::recycle_output(ys);
 }

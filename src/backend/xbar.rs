@@ -11,7 +11,7 @@ use super::{Backend, Buf};
 use crate::xbar::effective::EffCache;
 use crate::xbar::fast_read;
 use crate::xbar::program::{program, WriteCounters};
-use crate::xbar::read::{read_with, Counters, Direction, ReadInput};
+use crate::xbar::read::{calibrate_read_with, read_with, Counters, Direction, ReadInput};
 use crate::xbar::{Knobs, LayerCells, Xbar};
 
 /// A crossbar layer created on a backend.
@@ -170,6 +170,32 @@ pub fn host_read<B: Backend + ?Sized>(
     y: MatView,
     op: &XbarRead,
 ) {
+    host_read_each(be, id, x, y, op, false)
+}
+
+/// Host implementation of [`Backend::xbar_calibrate_read`]: `calibrate_read_with` per
+/// instance (in parallel). An instance whose inputs are out of range (a diverged instance) keeps
+/// its range and reads NaN, as a plain read does.
+pub fn host_calibrate_read<B: Backend + ?Sized>(
+    be: &mut B,
+    id: XbarId,
+    x: MatView,
+    y: MatView,
+    op: &XbarRead,
+) {
+    host_read_each(be, id, x, y, op, true)
+}
+
+/// Every instance's read of `x` into `y`; with `calibrate`, each first calibrates its ADC range
+/// on its inputs (`calibrate_read_with`).
+fn host_read_each<B: Backend + ?Sized>(
+    be: &mut B,
+    id: XbarId,
+    x: MatView,
+    y: MatView,
+    op: &XbarRead,
+    calibrate: bool,
+) {
     let xs = be.read(x.buf);
     let rows = op.rows as usize;
     let (instances, (k_in, n_out)) = {
@@ -185,7 +211,7 @@ pub fn host_read<B: Backend + ?Sized>(
     // Instances read in parallel (each read is parallel inside too); `None`: a diverged
     // instance (inputs overflowed).
     let cfg = &hx.cfg;
-    let reads: Vec<Option<(Vec<f32>, Counters)>> = (hx.layers.par_iter())
+    let reads: Vec<Option<(Vec<f32>, Counters)>> = (hx.layers.par_iter_mut())
         .zip(hx.knobs.par_iter())
         .zip(hx.cache.par_iter_mut())
         .enumerate()
@@ -203,7 +229,11 @@ pub fn host_read<B: Backend + ?Sized>(
                 read_counter: op.read_counter,
             };
             let eff = cache.get(layer, op.dir, cfg, knobs);
-            Some(read_with(layer, op.dir, &inp, cfg, knobs, eff))
+            Some(if calibrate {
+                calibrate_read_with(layer, op.dir, &inp, cfg, knobs, eff)
+            } else {
+                read_with(layer, op.dir, &inp, cfg, knobs, eff)
+            })
         })
         .collect();
     for (p, read) in reads.into_iter().enumerate() {
@@ -234,9 +264,7 @@ pub fn host_read<B: Backend + ?Sized>(
             Direction::Transposed => (&mut a.vectors_transposed, &mut a.transposed),
         };
         *vectors += rows as u64;
-        total.active_rows += c.active_rows;
-        total.adc_conversions += c.adc_conversions;
-        total.adc_clipped += c.adc_clipped;
+        *total += c;
     }
     be.write(y.buf, &ys);
     // Kept for the next read's output: a fresh buffer of this size costs its pages again.
