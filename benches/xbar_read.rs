@@ -5,8 +5,8 @@
 use std::time::Instant;
 
 use insitu::config::parse;
+use insitu::nn::init::uniform_sym;
 use insitu::rng::Purpose;
-use insitu::train::init::uniform_sym;
 use insitu::xbar::mapping::map_weights;
 use insitu::xbar::read::{packed, read_raw_reference, read_raw_with, Direction, ReadInput};
 use insitu::xbar::{Knobs, Xbar};

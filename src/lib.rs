@@ -12,6 +12,7 @@ pub mod experiment;
 pub mod gpu;
 pub mod limits;
 pub mod model_io;
+pub mod net;
 pub mod nn;
 pub mod plot;
 pub mod progress;

@@ -73,5 +73,5 @@ impl Case {
 
 /// `n` uniform values in [-1, 1] from a fixed stream.
 pub(super) fn rand(n: usize, stream: u32) -> Vec<f32> {
-    crate::train::init::uniform_sym(n, 1.0, 7, crate::rng::Purpose::Sample, stream)
+    crate::nn::init::uniform_sym(n, 1.0, 7, crate::rng::Purpose::Sample, stream)
 }

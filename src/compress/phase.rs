@@ -6,10 +6,10 @@ use super::config::CompressConfig;
 use crate::backend::Backend;
 use crate::config::ExperimentConfig;
 use crate::data::Split;
+use crate::net::Weights;
 use crate::nn::model::Model;
 use crate::report::{EpochRecord, RunReport};
 use crate::train::epochs;
-use crate::train::net::Weights;
 use crate::train::trainer::{self, Trainer};
 use crate::train::RunOptions;
 

@@ -185,7 +185,7 @@ pub fn run(
      -> anyhow::Result<Stage> {
         let (acc, lat) = evaluate(be, cfg, m, split)?;
         let xb = match cfg.array {
-            Some(_) => Some(crate::train::net_xbar_eval::evaluate(be, cfg, m, split)?),
+            Some(_) => Some(crate::train::xbar_eval::evaluate(be, cfg, m, split)?),
             None => None,
         };
         let s = Stage {

@@ -1,5 +1,5 @@
 //! A convolutional network on the host: its layers and weights, built from a layer list.
-//! Training moves it onto a backend (`train::net`); compression (`compress`) rewrites it;
+//! Training moves it onto a backend (`net`); compression (`compress`) rewrites it;
 //! `model_io` saves it. Checks (`nn::check`), counts (`nn::counts`), the chip's view
 //! (`nn::chip_layers`) and BN folding (`nn::fold`) live beside it.
 

@@ -65,7 +65,7 @@ fn accuracy(
     let mut h = test.images.clone();
     let last = layers.len() - 1;
     for (l, layer) in layers.iter().enumerate() {
-        let signed = crate::train::insitu::input_signed(cfg, l);
+        let signed = crate::net::mapping::input_signed(cfg, l);
         let range = input_range(&h, signed);
         let inp = ReadInput::new(&h, rows, range)
             .signed(signed)
@@ -167,7 +167,7 @@ fn calibrate_chip(
     let mut h = train.images[..rows * train.features()].to_vec();
     let last = layers.len() - 1;
     for (l, layer) in layers.iter_mut().enumerate() {
-        let signed = crate::train::insitu::input_signed(cfg, l);
+        let signed = crate::net::mapping::input_signed(cfg, l);
         let range = input_range(&h, signed);
         let inp = ReadInput::new(&h, rows, range).signed(signed);
         calibrate(layer, Direction::Forward, &inp, &fresh, knobs);

@@ -9,12 +9,12 @@ use super::augment::Augmenter;
 use super::epochs::{self, EpochHooks};
 use super::feed::{self, Feeder};
 pub use super::graph_init::{init_model, init_model_seeded, is_cnn};
-use super::net::{Hyper, Net};
 use super::options::{instance_settings, RunOptions};
-use super::{net_dfa, net_insitu};
 use crate::backend::*;
 use crate::config::{ExperimentConfig, Rule};
 use crate::data::{self, DataConfig, Split};
+use crate::net::{attach, dfa};
+use crate::net::{Hyper, Net};
 use crate::nn::model::Model;
 use crate::report::{Divergence, RunReport};
 
@@ -189,9 +189,9 @@ impl<'a> Trainer<'a> {
             .collect();
         if cfg.train.rule == Rule::Dfa {
             let t = &cfg.train;
-            net_dfa::attach(self.be, net, t.dfa_scope, t.feedback, &self.seeds);
+            dfa::attach(self.be, net, t.dfa_scope, t.feedback, &self.seeds);
         }
-        net_insitu::attach(self.be, net, &models, cfg, calib, &self.seeds)?;
+        attach::for_training(self.be, net, &models, cfg, calib, &self.seeds)?;
         if cfg.train.last_layer_only {
             net.trained_from = net.layers.len() - 1;
         }
@@ -234,7 +234,7 @@ impl<'a> Trainer<'a> {
         let model = self.model();
         let mut cells = Vec::new();
         for (l, lb) in self.net.layers.iter().enumerate() {
-            if let super::net::Weights::Xbar { id, .. } = &lb.weights {
+            if let crate::net::Weights::Xbar { id, .. } = &lb.weights {
                 cells.push((l, self.be.xbar_cells(*id).remove(0)));
             }
         }

@@ -20,6 +20,7 @@ const LAYERS: &[&[&str]] = &[
     &["report", "provenance"],
     &["cpu", "gpu"],
     &["nn", "data", "model_io", "select"],
+    &["net"],
     &["train"],
     &["chip"],
     &["compress", "wage"],

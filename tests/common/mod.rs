@@ -41,8 +41,8 @@ pub fn max_rel_err(a: &[f32], b: &[f32]) -> f32 {
 }
 
 /// Conv-net settings with no optimiser motion (forward and gradient checks).
-pub fn hyper(batch: usize, activation: insitu::backend::Activation) -> insitu::train::net::Hyper {
-    insitu::train::net::Hyper {
+pub fn hyper(batch: usize, activation: insitu::backend::Activation) -> insitu::net::Hyper {
+    insitu::net::Hyper {
         batch,
         activation,
         loss: insitu::backend::LossKind::CrossEntropy,
@@ -101,7 +101,7 @@ pub fn random_dataset(
 /// Mean loss of the batch already in `net.x` (forward pass and loss only).
 pub fn batch_loss(
     be: &mut dyn insitu::backend::Backend,
-    net: &insitu::train::net::Net,
+    net: &insitu::net::Net,
     batch: usize,
 ) -> f64 {
     be.fill(

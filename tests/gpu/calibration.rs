@@ -375,7 +375,7 @@ fn in_situ_conv_calibration_runs_on_the_device_as_on_the_host() {
                 .layers
                 .iter()
                 .filter_map(|lb| match &lb.weights {
-                    insitu::train::net::Weights::Xbar { id, .. } => Some(*id),
+                    insitu::net::Weights::Xbar { id, .. } => Some(*id),
                     _ => None,
                 })
                 .collect();

@@ -8,8 +8,8 @@ use insitu::backend::*;
 use insitu::compress::penni;
 use insitu::config::Init;
 use insitu::cpu::CpuBackend;
+use insitu::net::{Hyper, Net, Weights};
 use insitu::nn::model::Model;
-use insitu::train::net::{Hyper, Net, Weights};
 
 fn hyper(batch: usize, act: Activation) -> Hyper {
     Hyper {

@@ -8,10 +8,10 @@ use insitu::config::{parse, DfaScope, ExperimentConfig, Feedback};
 use insitu::cpu::CpuBackend;
 use insitu::data::{Dataset, Split};
 use insitu::experiment::{run_on, RunOptions};
+use insitu::net::dfa;
+use insitu::net::{Kind, Net, Weights};
 use insitu::nn::arch::PoolKind;
 use insitu::nn::model::Model;
-use insitu::train::net::{Kind, Net, Weights};
-use insitu::train::net_dfa;
 use insitu::train::trainer::{self, Trainer};
 
 /// Odd channel counts, a stride-2 unpadded conv, a padded conv with pooling, two FC layers.
@@ -71,7 +71,7 @@ fn ideal_crossbar_conv_forward_equals_float() {
     let mut be = CpuBackend::new();
     let h = trainer::hyper(&cfg, 8);
     let mut xnet = Net::new(&mut be, &m, h).unwrap();
-    insitu::train::net_insitu::attach(
+    insitu::net::attach::for_training(
         &mut be,
         &mut xnet,
         std::slice::from_ref(&m),
@@ -268,16 +268,16 @@ fn conv_dfa_projection_matches_host() {
     let h = trainer::hyper(&cfg, 4);
     let mut be = CpuBackend::new();
     let mut net = Net::new(&mut be, &m, h).unwrap();
-    net_dfa::attach(&mut be, &mut net, DfaScope::All, Feedback::Sign, &[9]);
+    dfa::attach(&mut be, &mut net, DfaScope::All, Feedback::Sign, &[9]);
     be.write(net.x, &s.train.images);
     be.write_u32(net.y, &s.train.labels);
     net.forward(&mut be, 4);
     net.loss(&mut be, 4);
     let e = be.read(net.layers.last().unwrap().dout);
     net.backward(&mut be, 4);
-    let sizes = net_dfa::signal_sizes(&net, DfaScope::All);
+    let sizes = dfa::signal_sizes(&net, DfaScope::All);
     assert_eq!(sizes, vec![Some(5 * 25), Some(7 * 25), Some(9), None]);
-    let mats = net_dfa::matrices(&sizes, Feedback::Sign, 6, 9);
+    let mats = dfa::matrices(&sizes, Feedback::Sign, 6, 9);
     for (l, b) in [(0, &mats[0]), (1, &mats[1])] {
         let Kind::Conv { geom, .. } = net.layers[l].kind else {
             panic!("conv")
@@ -304,11 +304,8 @@ fn conv_dfa_projection_matches_host() {
     // BP's errors and gradients.
     let m = Model::init("C5k3s2p0-C7-M-FC6", SHAPE, 6, insitu::config::Init::He, 7).unwrap();
     let mut head = Net::new(&mut be, &m, h).unwrap();
-    net_dfa::attach(&mut be, &mut head, DfaScope::FcHead, Feedback::Sign, &[9]);
-    assert_eq!(
-        net_dfa::signal_sizes(&head, DfaScope::FcHead),
-        vec![None; 3]
-    );
+    dfa::attach(&mut be, &mut head, DfaScope::FcHead, Feedback::Sign, &[9]);
+    assert_eq!(dfa::signal_sizes(&head, DfaScope::FcHead), vec![None; 3]);
     let bp = Net::new(&mut be, &m, h).unwrap();
     for n in [&head, &bp] {
         be.write(n.x, &s.train.images);

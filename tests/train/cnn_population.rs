@@ -294,7 +294,7 @@ fn penni_inference(
     models: &[insitu::nn::model::Model],
 ) -> Vec<Vec<f32>> {
     use insitu::backend::Activation;
-    use insitu::train::net::Net;
+    use insitu::net::Net;
     let refs: Vec<_> = models.iter().collect();
     let b = 8;
     let mut net = Net::with_instances(be, &refs, common::hyper(b, Activation::Relu)).unwrap();

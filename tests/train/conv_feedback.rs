@@ -9,9 +9,9 @@ use insitu::backend::Backend;
 use insitu::config::ExperimentConfig;
 use insitu::cpu::CpuBackend;
 use insitu::data::{Dataset, Split};
+use insitu::net::dfa;
+use insitu::net::Kind;
 use insitu::nn::model::Model;
-use insitu::train::net::Kind;
-use insitu::train::net_dfa;
 use insitu::train::trainer::{self, Trainer};
 
 /// Odd channel counts, a stride-2 unpadded conv, a padded conv with pooling, two FC layers.
@@ -90,7 +90,7 @@ fn projection_errors(be: &mut dyn Backend, bits: u32) -> Vec<(f32, f32)> {
         .as_ref()
         .expect("a feedback array");
     let signals = be.read(fa.signals);
-    let stacked = net_dfa::stacked(be, net, 0);
+    let stacked = dfa::stacked(be, net, 0);
     let bmax = stacked.iter().fold(0f32, |a, v| a.max(v.abs()));
     let step = bmax / ((1u32 << bits) - 1) as f32;
     let mut out = Vec::new();

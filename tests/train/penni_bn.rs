@@ -9,8 +9,8 @@ use insitu::backend::*;
 use insitu::compress::{config::CompressConfig, penni, pipeline};
 use insitu::config::Init;
 use insitu::cpu::CpuBackend;
+use insitu::net::Net;
 use insitu::nn::model::{Conv, ConvWeights, Layer, Model};
-use insitu::train::net::Net;
 
 /// A model with non-trivial biases, BN parameters and running statistics.
 fn model(arch: &str, input: [usize; 3], classes: usize) -> Model {

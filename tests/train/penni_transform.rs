@@ -7,8 +7,8 @@ use insitu::backend::*;
 use insitu::compress::penni;
 use insitu::config::{ArrayConfig, Init};
 use insitu::cpu::CpuBackend;
+use insitu::net::Net;
 use insitu::nn::model::{ConvWeights, Layer, Model};
-use insitu::train::net::Net;
 
 fn outputs(model: &Model, x: &[f32], batch: usize, inference: bool) -> Vec<f32> {
     let mut be = CpuBackend::new();

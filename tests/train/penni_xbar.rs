@@ -8,10 +8,10 @@ use insitu::compress::penni;
 use insitu::config::{ExperimentConfig, Init};
 use insitu::cpu::CpuBackend;
 use insitu::data::{Dataset, Split};
+use insitu::net::{attach, Net};
 use insitu::nn::model::{ConvWeights, Layer, Model};
-use insitu::train::net::Net;
-use insitu::train::net_xbar_eval;
 use insitu::train::trainer::{self};
+use insitu::train::xbar_eval;
 
 /// Odd channel counts, a stride-2 unpadded conv, a padded conv with pooling, two FC layers.
 const ARCH: &str = "C5k3s2p0-C7-M-FC9-FC6";
@@ -99,7 +99,7 @@ fn ideal_penni_crossbar_forward_equals_float_inference() {
     let h = trainer::hyper(&cfg, 5);
     let mut xnet = Net::new(&mut be, &m, h).unwrap();
     xnet.training = false;
-    net_xbar_eval::attach(&mut be, &mut xnet, &m, &cfg, &s, 1).unwrap();
+    attach::for_inference(&mut be, &mut xnet, &m, &cfg, &s, 1).unwrap();
     let (y, first) = forward(&mut be, &xnet, &s.images, 5);
     let stored = xnet.to_model(&mut be);
     let mut fnet = Net::new(&mut be, &stored, h).unwrap();
@@ -146,7 +146,7 @@ fn ideal_crossbar_accuracy_and_read_counts() {
         name: "random".into(),
     };
     let mut be = CpuBackend::new();
-    let r = net_xbar_eval::evaluate(&mut be, &cfg, &m, &split).unwrap();
+    let r = xbar_eval::evaluate(&mut be, &cfg, &m, &split).unwrap();
     let (float, _) = insitu::compress::pipeline::evaluate(&mut be, &cfg, &m, &split).unwrap();
     assert!(
         (r.accuracy - float).abs() <= 1.0 / 12.0 + 1e-9,
@@ -183,7 +183,7 @@ fn gpu_penni_crossbar_matches_cpu() {
         };
         let mut net = Net::new(be, &m, h).unwrap();
         net.training = false;
-        net_xbar_eval::attach(be, &mut net, &m, &cfg, &s, 1).unwrap();
+        attach::for_inference(be, &mut net, &m, &cfg, &s, 1).unwrap();
         let (y, _) = forward(be, &net, &s.images, 5);
         outs.push((y, net.activity(be)));
     }

@@ -7,9 +7,9 @@ use common::{gpu, max_rel_err, random};
 use insitu::backend::*;
 use insitu::config::{ArrayConfig, Init};
 use insitu::cpu::CpuBackend;
+use insitu::net::{Hyper, Net, Param, Weights};
 use insitu::nn::arch::{self, parse_shapes};
 use insitu::nn::model::{Layer, Model};
-use insitu::train::net::{Hyper, Net, Param, Weights};
 
 const SMALL: &str = "C3b-R3-R4s2-G-FC5";
 

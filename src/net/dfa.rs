@@ -8,11 +8,11 @@
 //! array, read once per step into every layer's block of `[B][S]`: an FC layer's error is its
 //! block, a conv layer's is its block permuted into the channel-major map.
 
-use super::init;
-use super::net::{FeedbackArray, Kind, Net, NetDfa};
-use super::net_instances::{instance_part, permute, view};
+use super::instances::{instance_part, permute, view};
+use super::network::{FeedbackArray, Kind, Net, NetDfa};
 use crate::backend::*;
 use crate::config::{DfaScope, Feedback};
+use crate::nn::init;
 use crate::xbar::read::Direction;
 
 /// Per layer: the size of its DFA signal per image (`Some(S_l)`), None where BP reaches it.

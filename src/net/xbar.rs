@@ -2,7 +2,7 @@
 //! range, `Backend::xbar_calibrate_read`), the programming step after each update, and the arrays'
 //! activity.
 
-use super::net::{Net, Weights};
+use super::network::{Net, Weights};
 use crate::backend::xbar::{MatView, XbarActivity, XbarId, XbarRead};
 use crate::backend::*;
 use crate::xbar::read::Direction;

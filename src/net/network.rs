@@ -1,15 +1,15 @@
 //! A network's buffers on one backend (any layer graph: FC-only perceptrons and conv nets):
 //! every layer's kind, weights, outputs and their gradients, the scratch the kernels share,
 //! and the state of in-situ training and DFA. Conv maps are channel-major (CNHW) so that one
-//! GEMM covers the batch. What runs on them: construction (`net_build`), forward, loss and
-//! backward (`net_step`, with `net_products`, `net_shortcut` and `net_dfa`), the SGD step
-//! (`net_weights`), and crossbar reads and programming (`net_xbar`).
+//! GEMM covers the batch. What runs on them: construction (`build`), forward, loss and
+//! backward (`step`, with `products`, `shortcut` and `dfa`), the SGD step
+//! (`weights`), and crossbar reads and programming (`xbar`).
 
-use super::net_block::{BnBufs, SkipBufs};
-pub use super::net_instances::Hyper;
-pub use super::net_param::Param;
-use super::net_penni_xbar::PenniXbar;
-use super::program::XbarSteps;
+use super::block::{BnBufs, SkipBufs};
+use super::instances::Hyper;
+use super::param::Param;
+use super::penni_xbar::PenniXbar;
+use super::xbar_steps::XbarSteps;
 use crate::backend::xbar::XbarId;
 use crate::backend::*;
 use crate::config::DfaScope;
@@ -89,13 +89,13 @@ pub enum Weights {
     },
     /// Conductances on a crossbar layer (`[C_out][C_in k k]` or `[fan_out][fan_in]`);
     /// `grad.w` is zeros, `grad.g`/`grad.v` the digital gradient and momentum that
-    /// `net_xbar` programs into the cells. `signed`: the layer's inputs can be negative.
+    /// `xbar` programs into the cells. `signed`: the layer's inputs can be negative.
     Xbar {
         id: XbarId,
         signed: bool,
         grad: Param,
     },
-    /// A PENNI layer on crossbars, inference only (`net_penni_xbar`).
+    /// A PENNI layer on crossbars, inference only (`penni_xbar`).
     PenniXbar(Box<PenniXbar>),
 }
 
@@ -175,7 +175,7 @@ impl Net {
     }
 }
 
-/// DFA's feedback (`net_dfa`).
+/// DFA's feedback (`dfa`).
 pub struct NetDfa {
     pub scope: DfaScope,
     /// Per layer: its feedback matrix `[S_l][classes]`, None where the error arrives by BP

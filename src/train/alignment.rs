@@ -1,8 +1,8 @@
 //! DFA's alignment diagnostic: per instance and hidden weight layer, the cosine between the
 //! DFA and the BP weight gradients on the first training batch.
 
-use super::net::Weights;
 use super::trainer::Trainer;
+use crate::net::Weights;
 
 impl Trainer<'_> {
     /// DFA's alignment: per instance and hidden weight layer, the cosine between the DFA and

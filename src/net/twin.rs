@@ -1,10 +1,11 @@
 //! Calibrating ADC ranges on a one-instance twin of the network, run on the first images of a
 //! calibration set.
 
-use super::net::{Hyper, Net};
-use super::net_cells::{collect, install, install_feedback, Cells};
-use super::net_dfa;
-use super::net_xbar::calibration_rows;
+use super::cells::{collect, install, install_feedback, Cells};
+use super::dfa;
+use super::instances::Hyper;
+use super::network::Net;
+use super::xbar::calibration_rows;
 use crate::backend::*;
 use crate::config::{ExperimentConfig, Rule};
 use crate::cpu::CpuBackend;
@@ -29,7 +30,7 @@ pub struct Twin<'a> {
 
 impl Twin<'_> {
     /// `cells` (and DFA's feedback array `feedback`) with ADC ranges calibrated on the first
-    /// images of `calib` (`net_xbar::calibration_rows`), run through a twin of `model`.
+    /// images of `calib` (`xbar::calibration_rows`), run through a twin of `model`.
     #[allow(clippy::too_many_arguments)]
     pub fn calibrate<'f>(
         &self,
@@ -56,7 +57,7 @@ impl Twin<'_> {
         twin.training = training;
         if let (Some(seed), Rule::Dfa) = (self.seed, cfg.train.rule) {
             let t = &cfg.train;
-            net_dfa::attach(cpu, &mut twin, t.dfa_scope, t.feedback, &[seed]);
+            dfa::attach(cpu, &mut twin, t.dfa_scope, t.feedback, &[seed]);
         }
         let knobs = std::slice::from_ref(self.knobs);
         install(

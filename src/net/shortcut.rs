@@ -3,9 +3,9 @@
 //! activation. In the backward pass the shortcut's gradient is held until the block's first
 //! layer has written the block input's gradient (col2im writes, not adds), then added to it.
 
-use super::net::Net;
-use super::net_block::{channel_view, SkipBufs};
-use super::net_conv_instances::ConvOps;
+use super::block::{channel_view, SkipBufs};
+use super::conv_instances::ConvOps;
+use super::network::Net;
 use crate::backend::*;
 use crate::nn::conv::{ConvGeom, Layout};
 

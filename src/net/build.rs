@@ -1,9 +1,11 @@
 //! Building a network on a backend: every layer's buffers for batches of up to `hyper.batch`
 //! images, one instance per model, and the scratch the kernels share.
 
-use super::net::{Hyper, Kind, LayerBufs, Net, Param, Weights};
-use super::net_block::{BnBufs, SkipBufs};
-use super::net_instances::{check_instances, concat, fc_concat};
+use super::block::{BnBufs, SkipBufs};
+use super::instances::Hyper;
+use super::instances::{check_instances, concat, fc_concat};
+use super::network::{Kind, LayerBufs, Net, Weights};
+use super::param::Param;
 use crate::backend::*;
 use crate::nn::conv::{ConvGeom, Layout};
 use crate::nn::model::{Conv, ConvWeights, Layer, Model, Penni};

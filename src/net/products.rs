@@ -6,11 +6,11 @@
 //! the result `[B OH OW][C_out]` is permuted back to the channel-major map. Every product runs
 //! all P instances of the network at once (`ConvOps`, per-instance strides).
 
-use super::net::{Kind, Net, Weights};
-use super::net_conv_instances::ConvOps;
-use super::net_dfa::Rows;
-use super::net_instances::{permute, view};
-use super::net_penni_xbar::PenniXbar;
+use super::conv_instances::ConvOps;
+use super::dfa::Rows;
+use super::instances::{permute, view};
+use super::network::{Kind, Net, Weights};
+use super::penni_xbar::PenniXbar;
 use crate::backend::*;
 use crate::nn::conv::ConvGeom;
 use crate::xbar::read::Direction;

@@ -1,19 +1,16 @@
 //! A trained model (dense or PENNI-compressed) evaluated on crossbars with the experiment's
 //! `[array]`/`[device]`, inference only: dense conv and FC layers read one array each (as in
-//! situ, `net_insitu`), PENNI layers a basis and a coefficient array (`net_penni_xbar`), the
-//! weights mapped for inference (`net_cells::map_model`).
+//! situ, `net::attach`), PENNI layers a basis and a coefficient array (`net::penni_xbar`), the
+//! weights mapped for inference (`net::cells::map_model`).
 
 use serde::Serialize;
 
-use super::insitu::knobs;
-use super::net::Net;
-use super::net_cells::{install, map_model};
-use super::net_twin::Twin;
 use super::trainer::{self, Trainer};
 use crate::backend::xbar::XbarActivity;
 use crate::backend::*;
-use crate::config::{AdcMode, ExperimentConfig};
-use crate::data::{Dataset, Split};
+use crate::config::ExperimentConfig;
+use crate::data::Split;
+use crate::net::attach;
 use crate::nn::model::Model;
 
 /// Accuracy, speed and crossbar activity of a model's test-set inference on crossbars.
@@ -28,39 +25,6 @@ pub struct XbarEval {
     pub activity: Vec<XbarActivity>,
 }
 
-/// Puts every weight layer of `net` (built from `model`, in evaluation mode) on crossbars per
-/// `cfg.array`; with `adc_mode = "calibrated"` the ADC ranges are first calibrated on the first
-/// images of `calib` (`net_xbar::calibration_rows`), run forward on a twin (`net_twin::Twin`).
-pub fn attach(
-    be: &mut dyn Backend,
-    net: &mut Net,
-    model: &Model,
-    cfg: &ExperimentConfig,
-    calib: &Dataset,
-    seed: u64,
-) -> anyhow::Result<()> {
-    let array = cfg
-        .array
-        .as_ref()
-        .ok_or_else(|| anyhow::anyhow!("crossbar evaluation needs an [array] section"))?;
-    let xb = cfg.xbar(array);
-    xb.validate(false)?;
-    let inst = &cfg.instances()[0];
-    let k = knobs(cfg, inst, seed);
-    let mut cells = map_model(model, &xb);
-    if array.adc_mode == AdcMode::Calibrated {
-        let twin = Twin {
-            xb: &xb,
-            knobs: &k,
-            seed: None,
-        };
-        cells = twin
-            .calibrate(be, model, net.hyper, cfg, cells, None, calib)?
-            .0;
-    }
-    install(be, net, cfg, &xb, &[k], vec![cells], false, false)
-}
-
 /// Test accuracy, seconds per batch and crossbar activity of `model` on the experiment's
 /// crossbars (ADC ranges calibrated on the training set's first batch when asked).
 pub fn evaluate(
@@ -72,7 +36,7 @@ pub fn evaluate(
     let seed = cfg.instances()[0].seed.unwrap_or(cfg.seed);
     let hyper = trainer::hyper(cfg, split.train.len());
     let mut t = Trainer::new(be, model, hyper, split, seed)?;
-    attach(t.be, &mut t.net, model, cfg, &split.train, seed)?;
+    attach::for_inference(t.be, &mut t.net, model, cfg, &split.train, seed)?;
     let (_, accuracy, latency_s_per_batch) = t.evaluate();
     let activity = t.activity();
     Ok(XbarEval {

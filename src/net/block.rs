@@ -1,13 +1,13 @@
 //! The buffers of a conv layer's batch normalisation and residual shortcut over P instances,
-//! and batch normalisation's forward and backward steps (`net_step` and `net_shortcut`
+//! and batch normalisation's forward and backward steps (`step` and `shortcut`
 //! sequence them around each conv layer).
 //!
 //! A layer with BN keeps its conv output `z = W x + b` in `out` (what the weight products
 //! read and whose gradient `dout` they consume) and its normalised, shortcut-added, activated
 //! output in `post`.
 
-use super::net_instances::instance_part;
-use super::net_param::Param;
+use super::instances::instance_part;
+use super::param::Param;
 use crate::backend::*;
 use crate::nn::block::{BatchNorm, BN_EPS, BN_MOMENTUM};
 use crate::nn::conv::ConvGeom;

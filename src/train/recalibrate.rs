@@ -1,12 +1,12 @@
 //! Recalibrating the `calibrated` ADC ranges during training (every
 //! `array.adc_recalibrate_steps` steps or every epoch): each instance's cells are read back
-//! and run through its twin (`net_twin`) on the fixed calibration batch.
+//! and run through its twin (`net::twin`) on the fixed calibration batch.
 
-use super::net::Weights;
-use super::net_cells::{collect, Cells};
-use super::net_insitu;
-use super::net_twin::Twin;
 use super::trainer::Trainer;
+use crate::net::attach;
+use crate::net::cells::{collect, Cells};
+use crate::net::twin::Twin;
+use crate::net::Weights;
 use crate::nn::model::Layer;
 use crate::xbar::read::Direction;
 
@@ -26,11 +26,11 @@ impl Trainer<'_> {
         let mut ranges: Vec<Vec<_>> = vec![Vec::new(); net.layers.len() + 1];
         // Every instance's cells, read back once per layer.
         let all_cells = collect(self.be, net);
-        let fx = net_insitu::feedback_xbar(cfg, net).expect("checked in attach");
+        let fx = attach::feedback_xbar(cfg, net).expect("checked in attach");
         let fa = net.dfa.as_ref().and_then(|d| d.array.as_ref());
         let mut all_fb = fa.map(|fa| self.be.xbar_cells(fa.id).into_iter());
         for (i, cells) in all_cells.into_iter().enumerate() {
-            let k = super::insitu::knobs(cfg, &insts[i], self.seeds[i]);
+            let k = crate::net::mapping::knobs(cfg, &insts[i], self.seeds[i]);
             let mut model = net.to_model_at(self.be, i);
             for layer in &mut model.layers {
                 match layer {

@@ -1,8 +1,9 @@
 //! The SGD step over a network's trainable tensors (L1 and masks applied), and the weights
 //! read back as a [`Model`] (crossbar layers decoded to their nominal weights).
 
-use super::net::{Kind, LayerBufs, Net, Param, Weights};
-use super::net_instances::instance_part;
+use super::instances::instance_part;
+use super::network::{Kind, LayerBufs, Net, Weights};
+use super::param::Param;
 use crate::backend::xbar::XbarId;
 use crate::backend::*;
 use crate::nn::model::{Conv, ConvWeights, Fc, Layer, Model, Penni};

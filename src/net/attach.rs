@@ -1,18 +1,18 @@
 //! Networks trained in situ: every weight layer (a conv's unrolled kernel matrix `[C_out][C_in k
 //! k]`, one kernel per crossbar column, or an FC `[fan_out][fan_in]`) lives as conductances on a
-//! crossbar layer. Reads replace the weight products (`net_products`); the weight gradient stays
+//! crossbar layer. Reads replace the weight products (`products`); the weight gradient stays
 //! digital, goes through the momentum, and is programmed as pulses by the step every crossbar layer
-//! shares (`program.rs`). Calibrated ADC ranges are set on one batch (at most 16 images for conv
+//! shares (`xbar_steps`). Calibrated ADC ranges are set on one batch (at most 16 images for conv
 //! nets) run through the freshly programmed arrays on a twin of the network (on the device where
 //! the backend calibrates there, else on the host), the same twin crossbar evaluation and
-//! recalibration during training calibrate on (`net_twin`). DFA's feedback is ideal, or with
-//! `array.feedback_bits` > 0 one fixed quantized array holding every layer's (`net_dfa`).
+//! recalibration during training calibrate on (`twin`). DFA's feedback is ideal, or with
+//! `array.feedback_bits` > 0 one fixed quantized array holding every layer's (`dfa`).
 
-use super::insitu::{knobs, map_layers};
-use super::net::{FeedbackArray, Net};
-use super::net_cells::{install, install_feedback, Cells};
-use super::net_dfa;
-use super::net_twin::Twin;
+use super::cells::{install, install_feedback, map_model, Cells};
+use super::dfa;
+use super::mapping::{knobs, map_layers};
+use super::network::{FeedbackArray, Net};
+use super::twin::Twin;
 use crate::backend::*;
 use crate::config::{AdcMode, ExperimentConfig};
 use crate::data::Dataset;
@@ -43,7 +43,7 @@ fn dense_weights(model: &Model, l: usize) -> anyhow::Result<(&[f32], usize, usiz
 /// `adc_mode = "calibrated"` each instance's ADC ranges are first calibrated on the start of
 /// `calib`. DFA's feedback, when the net has it, goes on a quantized array with
 /// `array.feedback_bits` > 0, else stays digital (ideal projection).
-pub fn attach(
+pub fn for_training(
     be: &mut dyn Backend,
     net: &mut Net,
     models: &[Model],
@@ -67,9 +67,9 @@ pub fn attach(
             .map(Cells::Dense)
             .collect();
         let mut fb = fx.as_ref().map(|fx| {
-            let (_, s) = FeedbackArray::layout(&net_dfa::signal_sizes(net, cfg.train.dfa_scope));
+            let (_, s) = FeedbackArray::layout(&dfa::signal_sizes(net, cfg.train.dfa_scope));
             let classes = net.classes();
-            let w = net_dfa::stacked(be, net, i);
+            let w = dfa::stacked(be, net, i);
             (fx, map_weights(&w, s, classes, None, fx, 0, FEEDBACK_LAYER))
         });
         if array.adc_mode == AdcMode::Calibrated {
@@ -91,9 +91,42 @@ pub fn attach(
     Ok(())
 }
 
+/// Puts every weight layer of `net` (built from `model`, in evaluation mode) on crossbars per
+/// `cfg.array`; with `adc_mode = "calibrated"` the ADC ranges are first calibrated on the first
+/// images of `calib` (`xbar::calibration_rows`), run forward on a twin (`twin::Twin`).
+pub fn for_inference(
+    be: &mut dyn Backend,
+    net: &mut Net,
+    model: &Model,
+    cfg: &ExperimentConfig,
+    calib: &Dataset,
+    seed: u64,
+) -> anyhow::Result<()> {
+    let array = cfg
+        .array
+        .as_ref()
+        .ok_or_else(|| anyhow::anyhow!("crossbar evaluation needs an [array] section"))?;
+    let xb = cfg.xbar(array);
+    xb.validate(false)?;
+    let inst = &cfg.instances()[0];
+    let k = knobs(cfg, inst, seed);
+    let mut cells = map_model(model, &xb);
+    if array.adc_mode == AdcMode::Calibrated {
+        let twin = Twin {
+            xb: &xb,
+            knobs: &k,
+            seed: None,
+        };
+        cells = twin
+            .calibrate(be, model, net.hyper, cfg, cells, None, calib)?
+            .0;
+    }
+    install(be, net, cfg, &xb, &[k], vec![cells], false, false)
+}
+
 /// The settings of DFA's quantized feedback array (`array.feedback_bits` > 0): the array's,
 /// with the feedback's bits per weight. None for an ideal projection.
-pub(super) fn feedback_xbar(cfg: &ExperimentConfig, net: &Net) -> anyhow::Result<Option<Xbar>> {
+pub fn feedback_xbar(cfg: &ExperimentConfig, net: &Net) -> anyhow::Result<Option<Xbar>> {
     let (Some(array), Some(_)) = (&cfg.array, &net.dfa) else {
         return Ok(None);
     };

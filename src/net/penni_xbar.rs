@@ -5,7 +5,7 @@
 //! second array holding only its used inputs (columns `j` some output reads) and live outputs,
 //! so the maps are gathered before that read and its outputs scattered back into
 //! `[C_out][B P]`, dropped outputs exactly zero before the bias. The reads run in
-//! `net_products`.
+//! `products`.
 
 use crate::backend::xbar::XbarId;
 use crate::backend::*;

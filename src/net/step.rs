@@ -3,9 +3,9 @@
 //! FC), the loss, and backward (activation and pooling gradients, the weight products'
 //! gradients, col2im for the input gradient) from the output error or DFA's projections.
 
-use super::net::{Kind, Net};
-use super::net_block::channel_view;
-use super::net_instances::permute;
+use super::block::channel_view;
+use super::instances::permute;
+use super::network::{Kind, Net};
 use crate::backend::*;
 use crate::nn::pool;
 
@@ -111,7 +111,7 @@ impl Net {
 
     /// The error signals and gradients of every trained layer (from `trained_from`) from the
     /// output error in the last layer's `dout`: backpropagation, or DFA's projections where the
-    /// net has feedback matrices (`net_dfa`).
+    /// net has feedback matrices (`dfa`).
     pub fn backward(&self, be: &mut dyn Backend, rows: usize) {
         let first = self.trained_from;
         if first + 1 < self.layers.len() {

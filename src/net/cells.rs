@@ -3,11 +3,12 @@
 //! Weights are mapped for inference with `map_weights` at a range of max |w| per matrix: the
 //! trained weights are known, so the full code range covers them without clipping.
 
-use super::insitu::{create_layers, input_signed};
-use super::net::{FeedbackArray, Kind, Net, Param, Weights};
-use super::net_dfa;
-use super::net_penni_xbar::{compact, PenniXbar};
-use super::program::XbarSteps;
+use super::dfa;
+use super::mapping::{create_layers, input_signed};
+use super::network::{FeedbackArray, Kind, Net, Weights};
+use super::param::Param;
+use super::penni_xbar::{compact, PenniXbar};
+use super::xbar_steps::XbarSteps;
 use crate::backend::*;
 use crate::config::ExperimentConfig;
 use crate::nn::model::{ConvWeights, Layer, Model};
@@ -115,7 +116,7 @@ pub fn install(
 }
 
 /// The cells now on `net`'s crossbars, per instance.
-pub(super) fn collect(be: &mut dyn Backend, net: &Net) -> Vec<Vec<Cells>> {
+pub fn collect(be: &mut dyn Backend, net: &Net) -> Vec<Vec<Cells>> {
     let mut per: Vec<Vec<Cells>> = (0..net.instances).map(|_| Vec::new()).collect();
     for lb in &net.layers {
         match &lb.weights {
@@ -148,7 +149,7 @@ pub(super) fn install_feedback(
     cells: Vec<LayerCells>,
     knobs: &[crate::xbar::Knobs],
 ) -> anyhow::Result<()> {
-    let (offsets, width) = FeedbackArray::layout(&net_dfa::signal_sizes(net, cfg.train.dfa_scope));
+    let (offsets, width) = FeedbackArray::layout(&dfa::signal_sizes(net, cfg.train.dfa_scope));
     let what = format!(
         "DFA's feedback array ({width} outputs, {} instances)",
         cells.len()
