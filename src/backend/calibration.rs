@@ -2,7 +2,7 @@
 //! each instance's `calibrated` ADC range is set from the read's own data-column partial sums,
 //! then the inputs are read through it.
 //!
-//! The host implementation (`backend::host_calibrate_read`) runs
+//! The host implementation (`backend::xbar::HostXbar::read`, calibrating) runs
 //! `xbar::read::calibrate_read_with` per instance. A device counts
 //! the sums' levels |I| / unit instead, level by level, in histograms over their f32 bits
 //! ([`HistLevel`], the bins of `xbar::percentile`), and [`percentile_levels`] narrows the two

@@ -3,29 +3,16 @@
 //! two paths run the same algorithm and the CPU one is the oracle for the GPU one.
 
 pub mod adapter;
+pub mod buf;
 pub mod calibration;
 pub mod kernels;
 pub mod ops;
 pub mod xbar;
 
 pub use adapter::AdapterSummary;
+pub use buf::{Buf, Mark};
 pub use ops::*;
 pub use xbar::{input_range, HostXbar, MatView, XbarActivity, XbarId, XbarRead};
-
-/// A buffer handle, valid for the backend that made it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Buf(pub usize);
-
-/// How much a backend held at one point: [`Backend::release`] frees what was created after it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Mark {
-    /// Buffers.
-    pub bufs: usize,
-    /// Crossbar layers.
-    pub xbars: usize,
-    /// Parameter blocks the backend keeps (GPU uniforms; 0 elsewhere).
-    pub params: usize,
-}
 
 pub trait Backend {
     /// Name, backend and driver of what runs the kernels.
@@ -150,7 +137,7 @@ pub trait Backend {
     /// ([rows][fan_in] -> [rows][fan_out]) or transposed y = W^T x. Each instance's inputs are
     /// scaled by their own range (`xbar::input_range`).
     fn xbar_read(&mut self, id: XbarId, x: MatView, y: MatView, op: &XbarRead) {
-        xbar::host_read(self, id, x, y, op);
+        host_read(self, id, x, y, op, false);
     }
 
     /// Calibrating read (`adc_mode = "calibrated"`): each instance's ADC range of `op.dir` is
@@ -159,7 +146,7 @@ pub trait Backend {
     /// [`Backend::xbar_read`] (counted in the activity as a read). An instance whose inputs
     /// are out of range keeps its range and reads NaN.
     fn xbar_calibrate_read(&mut self, id: XbarId, x: MatView, y: MatView, op: &XbarRead) {
-        xbar::host_calibrate_read(self, id, x, y, op);
+        host_read(self, id, x, y, op, true);
     }
 
     /// Whether [`Backend::xbar_calibrate_read`] on layers without read noise gives the host's
@@ -172,7 +159,8 @@ pub trait Backend {
     /// Programs every instance's cells with the update -lr * grad; `grad` is [P][out][in].
     /// `step` keys the rounding and cycle-to-cycle draws.
     fn xbar_program(&mut self, id: XbarId, grad: Buf, step: u32) {
-        xbar::host_program(self, id, grad, step);
+        let g = self.read(grad);
+        self.host_xbars()[id.0].program(&g, step);
     }
 
     /// The cells as the device holds them now, one per instance.
@@ -196,6 +184,28 @@ pub trait Backend {
 
 use crate::xbar::{Knobs, LayerCells, Xbar};
 
+/// The host crossbar read of [`Backend::xbar_read`] (with `calibrate`, of
+/// [`Backend::xbar_calibrate_read`]) on any backend: inputs and outputs go through the
+/// backend's buffers, the read through `HostXbar::read`.
+fn host_read<B: Backend + ?Sized>(
+    be: &mut B,
+    id: XbarId,
+    x: MatView,
+    y: MatView,
+    op: &XbarRead,
+    calibrate: bool,
+) {
+    let xs = be.read(x.buf);
+    // One instance writing rows [0, rows) of y back to back: the read's output is y's start,
+    // written as it is (`Backend::write` writes a prefix) without a copy of the rest of y.
+    let direct = be.host_xbars()[id.0].writes_prefix(y, op);
+    let mut ys = if direct { Vec::new() } else { be.read(y.buf) };
+    be.host_xbars()[id.0].read(&xs, x, &mut ys, y, op, calibrate);
+    be.write(y.buf, &ys);
+    // Kept for the next read's output: a fresh buffer of this size costs its pages again.
+    crate::xbar::fast_read::recycle_output(ys);
+}
+
 /// Refuses a buffer of `len` values that `be` cannot bind, naming what it holds.
 pub fn check_buffer(be: &dyn Backend, what: &str, len: usize) -> anyhow::Result<()> {
     let max = be.max_buffer_values();
@@ -208,4 +218,30 @@ pub fn check_buffer(be: &dyn Backend, what: &str, len: usize) -> anyhow::Result<
         (max as u64 * 4) >> 20
     );
     Ok(())
+}
+
+/// Refuses a crossbar layer of `p` instances like `layer` whose cells, programming curves or
+/// effective-conductance tables need a buffer larger than the backend binds.
+pub fn check_cells(
+    be: &dyn Backend,
+    what: &str,
+    layer: &LayerCells,
+    p: usize,
+) -> anyhow::Result<()> {
+    let (k, n, s, sets) = (layer.fan_in, layer.fan_out, layer.slices, layer.sets());
+    let refs = if layer.mapping == crate::config::Mapping::Offset {
+        2
+    } else {
+        0
+    };
+    let largest = [
+        p * layer.total_cells(),
+        p * layer.cells.len() * 2,
+        p * s * k * (sets * n + refs),
+        p * s * n * (sets * k + refs),
+    ]
+    .into_iter()
+    .max()
+    .unwrap_or(0);
+    check_buffer(be, &format!("the crossbar cells of {what}"), largest)
 }

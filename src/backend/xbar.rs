@@ -1,13 +1,14 @@
 //! Crossbar operations on a backend: P instances of one layer's cells, read (forward or
 //! transposed) and programmed in one call each.
 //!
-//! The host implementation here runs the reference physics of `crate::xbar` on rows copied
-//! from backend buffers; it is what `CpuBackend` uses. `GpuBackend` overrides these methods with
+//! The host implementation here (`HostXbar::read`, `HostXbar::program`) runs the reference
+//! physics of `crate::xbar` on rows the `Backend` trait's default methods copy from its
+//! buffers; it is what `CpuBackend` uses. `GpuBackend` overrides these methods with
 //! fused WGSL kernels that reproduce it (tests/gpu/xbar.rs).
 
 use rayon::prelude::*;
 
-use super::{Backend, Buf};
+use super::buf::Buf;
 use crate::xbar::effective::EffCache;
 use crate::xbar::fast_read;
 use crate::xbar::program::{program, WriteCounters};
@@ -82,32 +83,6 @@ impl XbarActivity {
     }
 }
 
-/// Refuses a crossbar layer of `p` instances like `layer` whose cells, programming curves or
-/// effective-conductance tables need a buffer larger than the backend binds.
-pub fn check_cells(
-    be: &dyn Backend,
-    what: &str,
-    layer: &LayerCells,
-    p: usize,
-) -> anyhow::Result<()> {
-    let (k, n, s, sets) = (layer.fan_in, layer.fan_out, layer.slices, layer.sets());
-    let refs = if layer.mapping == crate::config::Mapping::Offset {
-        2
-    } else {
-        0
-    };
-    let largest = [
-        p * layer.total_cells(),
-        p * layer.cells.len() * 2,
-        p * s * k * (sets * n + refs),
-        p * s * n * (sets * k + refs),
-    ]
-    .into_iter()
-    .max()
-    .unwrap_or(0);
-    super::check_buffer(be, &format!("the crossbar cells of {what}"), largest)
-}
-
 /// Host copy of a layer's P instances.
 pub struct HostXbar {
     pub cfg: Xbar,
@@ -160,142 +135,117 @@ impl HostXbar {
             Direction::Transposed => (l.fan_out, l.fan_in),
         }
     }
-}
 
-/// Host implementation of [`Backend::xbar_read`] for any backend.
-pub fn host_read<B: Backend + ?Sized>(
-    be: &mut B,
-    id: XbarId,
-    x: MatView,
-    y: MatView,
-    op: &XbarRead,
-) {
-    host_read_each(be, id, x, y, op, false)
-}
+    /// Whether a read writes `y` as one instance's rows [0, rows) back to back: then its
+    /// output is `y`'s prefix and `read` needs no copy of `y`.
+    pub fn writes_prefix(&self, y: MatView, op: &XbarRead) -> bool {
+        let n_out = self.dims(op.dir).1;
+        self.layers.len() == 1 && y.off == 0 && y.ld as usize == n_out
+    }
 
-/// Host implementation of [`Backend::xbar_calibrate_read`]: `calibrate_read_with` per
-/// instance (in parallel). An instance whose inputs are out of range (a diverged instance) keeps
-/// its range and reads NaN, as a plain read does.
-pub fn host_calibrate_read<B: Backend + ?Sized>(
-    be: &mut B,
-    id: XbarId,
-    x: MatView,
-    y: MatView,
-    op: &XbarRead,
-) {
-    host_read_each(be, id, x, y, op, true)
-}
-
-/// Every instance's read of `x` into `y`; with `calibrate`, each first calibrates its ADC range
-/// on its inputs (`calibrate_read_with`).
-fn host_read_each<B: Backend + ?Sized>(
-    be: &mut B,
-    id: XbarId,
-    x: MatView,
-    y: MatView,
-    op: &XbarRead,
-    calibrate: bool,
-) {
-    let xs = be.read(x.buf);
-    let rows = op.rows as usize;
-    let (instances, (k_in, n_out)) = {
-        let hx = &be.host_xbars()[id.0];
-        (hx.layers.len(), hx.dims(op.dir))
-    };
-    // One instance writing rows [0, rows) of y back to back: the read's output is y's start,
-    // written as it is (`Backend::write` writes a prefix) without a copy of the rest of y.
-    let direct = instances == 1 && y.off == 0 && y.ld as usize == n_out;
-    let mut ys = if direct { Vec::new() } else { be.read(y.buf) };
-    let hx = &mut be.host_xbars()[id.0];
-    hx.cache.resize_with(hx.layers.len(), EffCache::default);
-    // Instances read in parallel (each read is parallel inside too); `None`: a diverged
-    // instance (inputs overflowed).
-    let cfg = &hx.cfg;
-    let reads: Vec<Option<(Vec<f32>, Counters)>> = (hx.layers.par_iter_mut())
-        .zip(hx.knobs.par_iter())
-        .zip(hx.cache.par_iter_mut())
-        .enumerate()
-        .map(|(p, ((layer, knobs), cache))| {
-            let xin = gather_rows(&xs, x, p, rows, k_in);
-            let range = input_range(&xin, op.signed);
-            if !range.is_finite() {
-                return None;
-            }
-            let inp = ReadInput {
-                x: &xin,
-                batch: rows,
-                x_max: range,
-                signed: op.signed,
-                read_counter: op.read_counter,
-            };
-            let eff = cache.get(layer, op.dir, cfg, knobs);
-            Some(if calibrate {
-                calibrate_read_with(layer, op.dir, &inp, cfg, knobs, eff)
-            } else {
-                read_with(layer, op.dir, &inp, cfg, knobs, eff)
+    /// Every instance's read of `xs` (viewed as `x`) into `ys` (viewed as `y`; with
+    /// `writes_prefix`, `ys` starts empty and becomes the output); with `calibrate`, each
+    /// instance first calibrates its ADC range on its inputs (`calibrate_read_with`). An
+    /// instance whose inputs are out of range (a diverged instance) keeps its range and reads
+    /// NaN.
+    pub fn read(
+        &mut self,
+        xs: &[f32],
+        x: MatView,
+        ys: &mut Vec<f32>,
+        y: MatView,
+        op: &XbarRead,
+        calibrate: bool,
+    ) {
+        let rows = op.rows as usize;
+        let (k_in, n_out) = self.dims(op.dir);
+        let direct = self.writes_prefix(y, op);
+        self.cache.resize_with(self.layers.len(), EffCache::default);
+        // Instances read in parallel (each read is parallel inside too); `None`: a diverged
+        // instance (inputs overflowed).
+        let cfg = &self.cfg;
+        let reads: Vec<Option<(Vec<f32>, Counters)>> = (self.layers.par_iter_mut())
+            .zip(self.knobs.par_iter())
+            .zip(self.cache.par_iter_mut())
+            .enumerate()
+            .map(|(p, ((layer, knobs), cache))| {
+                let xin = gather_rows(xs, x, p, rows, k_in);
+                let range = input_range(&xin, op.signed);
+                if !range.is_finite() {
+                    return None;
+                }
+                let inp = ReadInput {
+                    x: &xin,
+                    batch: rows,
+                    x_max: range,
+                    signed: op.signed,
+                    read_counter: op.read_counter,
+                };
+                let eff = cache.get(layer, op.dir, cfg, knobs);
+                Some(if calibrate {
+                    calibrate_read_with(layer, op.dir, &inp, cfg, knobs, eff)
+                } else {
+                    read_with(layer, op.dir, &inp, cfg, knobs, eff)
+                })
             })
-        })
-        .collect();
-    for (p, read) in reads.into_iter().enumerate() {
-        let Some((out, c)) = read else {
-            // Its outputs are NaN, as on the GPU, and the run's divergence check stops it; the
-            // other instances read on.
+            .collect();
+        for (p, read) in reads.into_iter().enumerate() {
+            let Some((out, c)) = read else {
+                // Its outputs are NaN, as on the GPU, and the run's divergence check stops it;
+                // the other instances read on.
+                if direct {
+                    *ys = vec![f32::NAN; rows * n_out];
+                }
+                for r in 0..rows {
+                    let s = y.off as usize + p * y.stride as usize + r * y.ld as usize;
+                    ys[s..s + n_out].fill(f32::NAN);
+                }
+                continue;
+            };
             if direct {
-                ys = vec![f32::NAN; rows * n_out];
+                *ys = out;
+            } else {
+                for r in 0..rows {
+                    let s = y.off as usize + p * y.stride as usize + r * y.ld as usize;
+                    ys[s..s + n_out].copy_from_slice(&out[r * n_out..(r + 1) * n_out]);
+                }
+                fast_read::recycle_output(out);
             }
-            for r in 0..rows {
-                let s = y.off as usize + p * y.stride as usize + r * y.ld as usize;
-                ys[s..s + n_out].fill(f32::NAN);
-            }
-            continue;
-        };
-        if direct {
-            ys = out;
-        } else {
-            for r in 0..rows {
-                let s = y.off as usize + p * y.stride as usize + r * y.ld as usize;
-                ys[s..s + n_out].copy_from_slice(&out[r * n_out..(r + 1) * n_out]);
-            }
-            fast_read::recycle_output(out);
+            let a = &mut self.activity;
+            let (vectors, total) = match op.dir {
+                Direction::Forward => (&mut a.vectors_forward, &mut a.forward),
+                Direction::Transposed => (&mut a.vectors_transposed, &mut a.transposed),
+            };
+            *vectors += rows as u64;
+            *total += c;
         }
-        let a = &mut hx.activity;
-        let (vectors, total) = match op.dir {
-            Direction::Forward => (&mut a.vectors_forward, &mut a.forward),
-            Direction::Transposed => (&mut a.vectors_transposed, &mut a.transposed),
-        };
-        *vectors += rows as u64;
-        *total += c;
     }
-    be.write(y.buf, &ys);
-    // Kept for the next read's output: a fresh buffer of this size costs its pages again.
-    fast_read::recycle_output(ys);
-}
 
-/// Host implementation of [`Backend::xbar_program`]: `grad` holds [P][out][in] at offset 0.
-pub fn host_program<B: Backend + ?Sized>(be: &mut B, id: XbarId, grad: Buf, step: u32) {
-    let g = be.read(grad);
-    let hx = &mut be.host_xbars()[id.0];
-    let n = hx.layers[0].fan_in * hx.layers[0].fan_out;
-    hx.cache.resize_with(hx.layers.len(), EffCache::default);
-    // Instances program in parallel: each draws from its own streams, so the cells are those
-    // of one instance after another.
-    let cfg = &hx.cfg;
-    let written: Vec<WriteCounters> = (hx.layers.par_iter_mut())
-        .zip(hx.knobs.par_iter())
-        .zip(hx.cache.par_iter_mut())
-        .zip(g.par_chunks(n.max(1)))
-        .map(|(((layer, knobs), cache), grad)| {
-            let w = program(layer, grad, cfg, knobs, step)
-                .expect("crossbar settings were validated when the layer was created");
-            cache.invalidate();
-            w
-        })
-        .collect();
-    let a = &mut hx.activity;
-    for w in written {
-        a.write_pulses += w.pulses;
-        a.cells_written += w.cells_written;
-        a.row_max_pulses += w.sum_row_max();
+    /// Programs every instance's cells from `g` ([P][out][in]), the step of
+    /// [`Backend::xbar_program`](super::Backend::xbar_program).
+    pub fn program(&mut self, g: &[f32], step: u32) {
+        let n = self.layers[0].fan_in * self.layers[0].fan_out;
+        self.cache.resize_with(self.layers.len(), EffCache::default);
+        // Instances program in parallel: each draws from its own streams, so the cells are
+        // those of one instance after another.
+        let cfg = &self.cfg;
+        let written: Vec<WriteCounters> = (self.layers.par_iter_mut())
+            .zip(self.knobs.par_iter())
+            .zip(self.cache.par_iter_mut())
+            .zip(g.par_chunks(n.max(1)))
+            .map(|(((layer, knobs), cache), grad)| {
+                let w = program(layer, grad, cfg, knobs, step)
+                    .expect("crossbar settings were validated when the layer was created");
+                cache.invalidate();
+                w
+            })
+            .collect();
+        let a = &mut self.activity;
+        for w in written {
+            a.write_pulses += w.pulses;
+            a.cells_written += w.cells_written;
+            a.row_max_pulses += w.sum_row_max();
+        }
+        a.updates += 1;
     }
-    a.updates += 1;
 }

@@ -154,7 +154,7 @@ pub(super) fn install_feedback(
         "DFA's feedback array ({width} outputs, {} instances)",
         cells.len()
     );
-    crate::backend::xbar::check_cells(&*be, &what, &cells[0], cells.len())?;
+    crate::backend::check_cells(&*be, &what, &cells[0], cells.len())?;
     let id = be.xbar_create(fx, cells, knobs.to_vec());
     let signals = be.alloc(net.instances * net.hyper.batch * width.max(1));
     if let Some(dfa) = &mut net.dfa {

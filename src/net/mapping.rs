@@ -84,7 +84,7 @@ pub fn create_layers(
     let n_layers = cells.first().map_or(0, Vec::len);
     for l in 0..n_layers {
         let what = format!("layer {} ({} instances)", l + 1, cells.len());
-        crate::backend::xbar::check_cells(&*be, &what, &cells[0][l], cells.len())?;
+        crate::backend::check_cells(&*be, &what, &cells[0][l], cells.len())?;
     }
     Ok((0..n_layers)
         .map(|l| {

@@ -1,7 +1,7 @@
 //! Crossbar layers resident on the GPU, and the backend's crossbar operations on them: the fused
 //! read (`shaders/xbar_read.wgsl`), programming (`shaders/xbar_program.wgsl`) and the derived
-//! effective conductances (`shaders/xbar_eff.wgsl`). They reproduce `backend::xbar::host_read` /
-//! `host_program` (the reference physics of `crate::xbar`), including the activity counters.
+//! effective conductances (`shaders/xbar_eff.wgsl`). They reproduce `backend::xbar::HostXbar::read` /
+//! `HostXbar::program` (the reference physics of `crate::xbar`), including the activity counters.
 //!
 //! Storage per layer of P instances:
 //! - `cells` `[P][total]`: data cells, then forward and transposed reference cells, i.e. the
