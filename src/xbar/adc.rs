@@ -11,13 +11,14 @@
 //! - `full`: step = pass (2^d - 1) ((2^c - 1) + g_min / unit) / (2^b_a - 1), floor 0 (the whole
 //!   possible range of a pass; never clips).
 //! - `calibrated`: from partial sums observed on a calibration batch, the low and high
-//!   percentiles lo = P_(100 - p), hi = P_p (p = `adc_percentile`): step = (hi - lo) / (2^b_a - 1),
-//!   floor = lo. Spanning [lo, hi] instead of [0, hi] spends no codes on the G_min pedestal that
-//!   every active row adds. Until calibrated, or when hi - lo is below one level (every partial
-//!   sum equal, e.g. all-zero inputs at a zero initialisation), the `full` range is used.
+//!   percentiles lo = P_(100 - p), hi = P_p (p = `adc_percentile`; `adc_range`):
+//!   step = (hi - lo) / (2^b_a - 1), floor = lo. Spanning [lo, hi] instead of [0, hi] spends
+//!   no codes on the G_min pedestal that every active row adds. Until calibrated, or when
+//!   hi - lo is below one level (every partial sum equal, e.g. all-zero inputs at a zero
+//!   initialisation), the `full` range is used.
 //!
 //! With global drift compensation the conversion gain carries the layer's `drift_gain`
-//! (`drift`): inv_lsb = drift_gain / (unit * step).
+//! (`drift_compensation`): inv_lsb = drift_gain / (unit * step).
 //!
 //! The floor is subtracted as a current before the one multiply, so that no backend can fuse
 //! the two into a multiply-add: `I inv_lsb - floor / step` lands exactly on a rounding tie for
@@ -28,16 +29,11 @@
 
 use crate::config::AdcMode;
 
+pub use super::adc_range::{percentile_range, AdcRange};
+use super::direction::Direction;
+use super::geometry::geometry;
 use super::mapping::LayerCells;
-use super::read::{geometry, Direction};
 use crate::config::Xbar;
-
-/// One calibrated range in levels: the current of code 0 and the span of the codes.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct AdcRange {
-    pub lo: f32,
-    pub hi: f32,
-}
 
 /// The conversion of one read: LSB and floor, in the units the read accumulates.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -101,33 +97,12 @@ pub fn adc_step(layer: &LayerCells, dir: Direction, cfg: &Xbar) -> f32 {
     Adc::new(layer, dir, cfg).step
 }
 
-/// The calibrated range of observed currents `seen` (levels, any order): the (100 - p) and p
-/// percentiles (nearest rank). `None` when nothing was seen.
-pub fn percentile_range(seen: &mut [f32], percentile: f64) -> Option<AdcRange> {
-    if seen.is_empty() {
-        return None;
-    }
-    seen.sort_unstable_by(f32::total_cmp);
-    let n = seen.len();
-    let rank = |q: f64| ((q / 100.0 * n as f64).ceil() as usize).clamp(1, n) - 1;
-    Some(AdcRange {
-        lo: seen[rank(100.0 - percentile)].max(0.0),
-        hi: seen[rank(percentile)].max(f32::MIN_POSITIVE),
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn percentiles_and_quantizer() {
-        let mut v: Vec<f32> = (1..=1000).rev().map(|i| i as f32).collect();
-        let r = percentile_range(&mut v, 99.0).unwrap();
-        assert_eq!((r.lo, r.hi), (10.0, 990.0));
-        let r = percentile_range(&mut v, 100.0).unwrap();
-        assert_eq!((r.lo, r.hi), (1.0, 1000.0));
-        assert_eq!(percentile_range(&mut [], 99.0), None);
+    fn quantizer() {
         let adc = Adc {
             step: 2.0,
             inv_lsb: 0.5,

@@ -3,7 +3,7 @@
 //!   G_eff = G f_i,   f_i = max(0, 1 + d2d z_i),   z_i ~ N(0, 1)
 //!
 //! (draw `D2d` `[cell, 0, 0, 0]`, words 0 and 1, see `draws`), applied after the stuck value
-//! and drift (`read::effective`). One implementation for the reference read and the GPU's
+//! and drift (`effective::reference`). One implementation for the reference read and the GPU's
 //! frozen cell words (`gpu::xbar`).
 
 use crate::rng::Purpose;

@@ -18,11 +18,8 @@
 //! read_noise(t) = read_noise sqrt(1 + read_noise_growth ln(t / t0)),
 //! read_noise_growth being the relative variance added per e-fold of time.
 //!
-//! Global drift compensation (`drift.compensate`): a calibration read with every input on gives
-//! the layer's summed current at t0 and at t, over its data cells, and the ADC's conversion gain
-//! is multiplied by alpha = sum G(t0) / sum G(t) (`adc::Adc`), so the codes see currents at their
-//! t0 scale. A global factor cannot undo the per-device spread or the state dependence, only the
-//! common decay.
+//! Global drift compensation, which undoes the common decay in the ADC's gain, is
+//! `drift_compensation`.
 //!
 //! Every function here runs in f32 except ln t (f64, then cast), so the GPU's effective
 //! conductance shader (`shaders/xbar_eff.wgsl`) computes the same numbers up to its `exp`.
@@ -32,31 +29,8 @@ use crate::rng::Purpose;
 
 use super::draws::{normal_at, stream_key};
 use super::knobs::Knobs;
-use super::mapping::LayerCells;
-use super::read::{effective, geometry, Direction};
-use crate::config::Xbar;
 
-/// Sets `layer.drift_gain` from a calibration read: alpha = sum G_eff(t0) / sum G_eff(t) over
-/// the data cells (stuck cells and d2d included, as the read sees them); 1 without
-/// `drift.compensate`.
-pub fn calibrate_gain(layer: &mut LayerCells, cfg: &Xbar, knobs: &Knobs) {
-    layer.drift_gain = 1.0;
-    if !cfg.device.drift.compensate || !active(&cfg.device.drift) {
-        return;
-    }
-    let geo = geometry(layer, Direction::Forward, cfg);
-    let data = layer.sets() * layer.fan_out * layer.slices * geo.lines;
-    let mut fresh = cfg.clone();
-    fresh.device.drift = fresh.device.drift.at(1.0);
-    let (now, _) = effective(layer, Direction::Forward, &geo, cfg, knobs);
-    let (then, _) = effective(layer, Direction::Forward, &geo, &fresh, knobs);
-    layer.drift_gain = compensation(
-        then[..data]
-            .iter()
-            .copied()
-            .zip(now[..data].iter().copied()),
-    );
-}
+pub use super::drift_compensation::{calibrate_gain, compensation};
 
 /// The frozen per-cell deviates z_i of one instance of a layer (draw `Drift`
 /// `[cell, 0, 0, 0]`). One implementation for the reference read, the CPU fast path's frozen
@@ -140,20 +114,6 @@ pub fn read_noise_at(read_noise: f32, d: &Drift) -> f32 {
     read_noise * (1.0 + d.read_noise_growth as f32 * ln_t(d)).sqrt()
 }
 
-/// alpha = sum g0 / sum g(t) over pairs (conductance at t0, at t); 1 when the sum at t is 0.
-pub fn compensation(pairs: impl Iterator<Item = (f32, f32)>) -> f32 {
-    let (mut s0, mut st) = (0f64, 0f64);
-    for (a, b) in pairs {
-        s0 += a as f64;
-        st += b as f64;
-    }
-    if st > 0.0 {
-        (s0 / st) as f32
-    } else {
-        1.0
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -187,7 +147,7 @@ mod tests {
         let f = factor(0.5, 0.0, 1.0, &d) as f64;
         assert!((f - 1e3f64.powf(-0.07)).abs() < 1e-6, "{f}");
         assert_eq!(factor(0.5, 0.0, -10.0, &d), 1.0);
-        // Read-noise variance grows with ln t (1/f noise); compensation is the ratio of sums.
+        // Read-noise variance grows with ln t (1/f noise).
         let d = Drift {
             read_noise_growth: 0.1,
             ..drift(0.05, 0.0, 0.0, 100.0)
@@ -210,7 +170,5 @@ mod tests {
             ),
             0.02
         );
-        let a = compensation([(1.0, 0.5), (2.0, 1.5)].into_iter());
-        assert_eq!(a, 1.5);
     }
 }

@@ -1,19 +1,73 @@
-//! Effective conductances of a read, packed for the GEMM: `[col][slice][line]` (the layout of
-//! `read::effective`), with stuck cells, drift (`drift::factor`, per cell) and frozen d2d applied
-//! exactly as the reference does. The frozen draws (d2d factor, stuck state, drift-exponent
-//! normal) depend only on the cell index and the instance's knobs, so [`EffCache`] draws them
-//! once per layer; the packed matrices depend on the stored conductances too and are kept until
-//! the next programming event.
+//! Effective conductances of a read, `[col][slice][line]` (docs/crossbar.md, "Read"): per cell
+//!
+//!   G_eff = (stuck value or g) * drift * max(0, 1 + d2d z_d2d),
+//!
+//! the stuck value G_min or 1 (`stuck`), drift = `drift::factor` of the cell (t^(-nu_i)), the
+//! d2d factor frozen per cell (`d2d`).
+//!
+//! `reference` computes them cell by cell with their draws, for each call of the reference
+//! read; [`pack`] gives the same values for the GEMM, exactly. The frozen draws (d2d factor,
+//! stuck state, drift-exponent normal) depend only on the cell index and the instance's knobs,
+//! so [`EffCache`] draws them once per layer; the packed matrices depend on the stored
+//! conductances too and are kept until the next programming event.
 
 use rayon::prelude::*;
 
 use super::d2d::D2d;
+use super::direction::Direction;
 use super::drift;
+use super::geometry::{cell_id, geometry, Geometry};
 use super::knobs::Knobs;
 use super::mapping::LayerCells;
-use super::read::{cell_id, geometry, Direction};
 use super::stuck::Stuck;
 use crate::config::Xbar;
+
+/// The reference read's effective conductances `[col][k][line]` and their cell indices, drawn
+/// afresh for one call: stuck cells, drift and frozen d2d applied.
+pub(super) fn reference(
+    layer: &LayerCells,
+    dir: Direction,
+    geo: &Geometry,
+    cfg: &Xbar,
+    knobs: &Knobs,
+) -> (Vec<f32>, Vec<u32>) {
+    let dev = &cfg.device;
+    let s = layer.slices;
+    let (inst, lay) = (layer.instance, layer.layer);
+    let deviates = drift::Deviates::new(&dev.drift, knobs, inst, lay);
+    let stuck = Stuck::new(&cfg.device, knobs, inst, lay, layer.g_min);
+    let d2d = D2d::new(knobs, inst, lay);
+    let (r1, r2) = (layer.ref_fwd_base(), layer.ref_bwd_base());
+    let stored = |idx: usize| -> f32 {
+        if idx < r1 {
+            layer.cells[idx]
+        } else if idx < r2 {
+            layer.ref_fwd[idx - r1]
+        } else {
+            layer.ref_bwd[idx - r2]
+        }
+    };
+    let len = geo.ncol * s * geo.lines;
+    let (mut eff, mut index) = (Vec::with_capacity(len), Vec::with_capacity(len));
+    for c in 0..geo.ncol {
+        for k in 0..s {
+            for l in 0..geo.lines {
+                let idx = cell_id(layer, dir, c, k, l);
+                let mut g = stuck
+                    .and_then(|m| m.value(idx))
+                    .unwrap_or_else(|| stored(idx));
+                let z = deviates.map_or(0.0, |m| m.z(idx));
+                g *= drift::factor(g, layer.g_min, z, &dev.drift);
+                if let Some(m) = &d2d {
+                    g *= m.factor(idx);
+                }
+                eff.push(g);
+                index.push(idx as u32);
+            }
+        }
+    }
+    (eff, index)
+}
 
 /// Per-cell frozen draws over the whole cell-index space (data and reference cells).
 #[derive(Debug, Clone, PartialEq)]
@@ -140,7 +194,7 @@ fn pack_cells(layer: &LayerCells, dir: Direction, cfg: &Xbar, frozen: Option<&Fr
             let (c, k) = (j / s, j % s);
             for (l, e) in col.iter_mut().enumerate() {
                 let idx = cell_id(layer, dir, c, k, l);
-                // Same operations in the same order as `read::effective`.
+                // Same operations in the same order as `reference`.
                 let mut g = stored(idx);
                 if let Some(f) = frozen {
                     match f.stuck[idx] {

@@ -42,13 +42,15 @@ use crate::config::{AdcMode, ReadNoiseModel};
 use crate::rng::Purpose;
 
 use super::adc::Adc;
+use super::counters::Counters;
+use super::direction::Direction;
 use super::draws::{normal_at, stream_key, tag};
 use super::drift;
+use super::geometry::{cell_id, geometry, Geometry};
 use super::knobs::Knobs;
 use super::mapping::LayerCells;
-use super::read::{
-    cell_id, geometry, input_code, output_referred, Counters, Direction, Geometry, OUT_REF,
-};
+use super::read_input::input_code;
+use super::read_noise::{output_referred, OUT_REF};
 use crate::config::Xbar;
 
 /// Elements of one chunk's digit or product matrix (bounds the memory of a read).
@@ -105,7 +107,7 @@ pub struct Plan<'a> {
     passes: Vec<(usize, usize, usize, usize)>,
     /// `adc_mode = "minmax"`: per-tensor ranges, sums term by term ([`Plan::run_minmax`]).
     minmax: bool,
-    /// Output-referred read noise (`read::output_referred`), sums term by term.
+    /// Output-referred read noise (`read_noise::output_referred`), sums term by term.
     out_ref: bool,
     /// The conductances packed for the panel kernel (`Plan::pack_panels`); `None` inside:
     /// products on `matrixmultiply`.

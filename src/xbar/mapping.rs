@@ -29,11 +29,11 @@ use rayon::prelude::*;
 use crate::config::{ConfigError, Mapping};
 use crate::rng::Purpose;
 
-use super::adc::AdcRange;
+use super::adc_range::AdcRange;
 use super::device::{g_after_ltp, ltp_pulses_at, CellCurve};
+use super::direction::Direction;
 use super::draws::{normal2_at, normal_at, stream_key};
 use super::knobs::Knobs;
-use super::read::Direction;
 use crate::config::Xbar;
 
 /// One layer of one instance on crossbars.
@@ -67,7 +67,7 @@ pub struct LayerCells {
     /// Same for the transposed read.
     pub adc_lo_bwd: f32,
     /// Global drift compensation: ADC gain factor sum G(t0) / sum G(t) from a calibration read
-    /// (`drift::calibrate_gain`); 1 without compensation.
+    /// (`drift_compensation::calibrate_gain`); 1 without compensation.
     pub drift_gain: f32,
 }
 

@@ -25,7 +25,10 @@
 //! Because the range is set by the call's whole batch, one sample's result depends on the others
 //! read with it, as in NeuroSim.
 
-use super::read::Geometry;
+use crate::config::Mapping;
+
+use super::geometry::Geometry;
+use super::mapping::LayerCells;
 
 /// Tensor kinds: data columns, reference columns.
 pub const KINDS: usize = 2;
@@ -115,6 +118,38 @@ impl Range {
     #[inline]
     pub fn value(&self, index: f32) -> f64 {
         self.lo as f64 + index as f64 * self.step as f64
+    }
+}
+
+/// `minmax` shift-add of one (slice, cycle): acc_o += (2 v_o - (v_lo + v_hi)) 2^shift (offset)
+/// or (v_o+ - v_o-) 2^shift (differential), f64, in the reference's order.
+#[inline]
+pub(super) fn shift_add(acc: &mut [f64], vals: &[f64], mapping: Mapping, shift: usize) {
+    let outs = acc.len();
+    let sc = (1u64 << shift) as f64;
+    match mapping {
+        Mapping::Offset => {
+            let r = vals[outs] + vals[outs + 1];
+            for (a, &v) in acc.iter_mut().zip(&vals[..outs]) {
+                *a += (2.0 * v - r) * sc;
+            }
+        }
+        Mapping::Differential => {
+            for (o, a) in acc.iter_mut().enumerate() {
+                *a += (vals[o] - vals[outs + o]) * sc;
+            }
+        }
+    }
+}
+
+/// `minmax`: current to levels with the drift gain, negated for the negative sign pass.
+#[inline]
+pub(super) fn scale(layer: &LayerCells, negative: bool) -> f64 {
+    let f = layer.drift_gain as f64 / layer.unit() as f64;
+    if negative {
+        -f
+    } else {
+        f
     }
 }
 

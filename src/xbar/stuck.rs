@@ -7,9 +7,9 @@
 //!   otherwise                   -> healthy, G = the programmed conductance,
 //!
 //! with p_off = `device.stuck_off`, p_on = `device.stuck_on`. The stuck value replaces the
-//! programmed one before drift and d2d apply (`read::effective`). One implementation for the
-//! reference read, the fast path's frozen draws (`effective`) and the GPU's frozen cell words
-//! (`gpu::xbar`).
+//! programmed one before drift and d2d apply (`effective::reference`). One implementation for
+//! the reference read, the fast path's frozen draws (`effective`) and the GPU's frozen cell
+//! words (`gpu::xbar`).
 
 use crate::config::DeviceConfig;
 use crate::rng::Purpose;

@@ -26,7 +26,7 @@ pub(super) fn drift_deviates(layer: &LayerCells, cfg: &Xbar, knobs: &Knobs) -> V
 }
 
 /// The frozen word of every cell of one instance (see the module doc), from the reference's
-/// models (`xbar::stuck`, `xbar::d2d`, `xbar::drift`) in `read::effective`'s order.
+/// models (`xbar::stuck`, `xbar::d2d`, `xbar::drift`) in `effective::reference`'s order.
 pub(super) fn frozen_words(layer: &LayerCells, cfg: &Xbar, knobs: &Knobs) -> Vec<u32> {
     let z_drift = drift_deviates(layer, cfg, knobs);
     let (inst, lay) = (layer.instance, layer.layer);

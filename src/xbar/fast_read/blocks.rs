@@ -9,7 +9,7 @@ use std::cell::RefCell;
 
 use rayon::prelude::*;
 
-use super::super::read::Counters;
+use super::super::counters::Counters;
 use super::pool::RAW;
 use super::{digit_rows, Panels, Plan, CHUNK_ELEMENTS};
 

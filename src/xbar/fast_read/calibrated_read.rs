@@ -10,8 +10,8 @@
 use multiversion::multiversion;
 use rayon::prelude::*;
 
+use super::super::counters::Counters;
 use super::super::percentile;
-use super::super::read::Counters;
 use super::blocks::with_scratch;
 use super::pool::Arenas;
 use super::{Plan, Seen};

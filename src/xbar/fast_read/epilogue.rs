@@ -9,9 +9,10 @@ use rayon::prelude::*;
 use crate::config::Mapping;
 
 use super::super::adc::Adc;
+use super::super::counters::Counters;
 use super::super::device::floor;
+use super::super::direction::Direction;
 use super::super::draws::tag;
-use super::super::read::{Counters, Direction};
 use super::{Plan, Seen};
 
 /// ADC code before clamping: floor((I - floor_i) inv_lsb + noise + 1/2), the reference's f32

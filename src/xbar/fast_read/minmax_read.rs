@@ -3,9 +3,10 @@
 
 use rayon::prelude::*;
 
+use super::super::counters::Counters;
+use super::super::direction::Direction;
 use super::super::draws::tag;
 use super::super::minmax;
-use super::super::read::{minmax_scale, minmax_shift_add, Counters, Direction};
 use super::Plan;
 
 impl Plan<'_> {
@@ -97,7 +98,7 @@ impl Plan<'_> {
                                     *v = r.value(index);
                                 }
                                 cnt.adc_conversions += ncol as u64;
-                                minmax_shift_add(
+                                minmax::shift_add(
                                     &mut acc,
                                     &vals,
                                     self.layer.mapping,
@@ -106,7 +107,7 @@ impl Plan<'_> {
                             }
                         }
                     }
-                    let f = minmax_scale(self.layer, sign == 1);
+                    let f = minmax::scale(self.layer, sign == 1);
                     for (r, &a) in raw.iter_mut().zip(&acc) {
                         *r += f * a;
                     }

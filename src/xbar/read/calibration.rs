@@ -4,18 +4,21 @@
 //! every sum of the plain loop. `calibrate_read_with` calibrates and reads through the new range
 //! on the same GEMM products.
 
-use super::super::adc::{percentile_range, AdcRange};
+use super::super::adc_range::{percentile_range, AdcRange};
+use super::super::counters::Counters;
+use super::super::direction::Direction;
 use super::super::fast_read::{Plan, Seen};
 use super::super::knobs::Knobs;
 use super::super::mapping::LayerCells;
 use super::super::percentile;
+use super::super::read_input::ReadInput;
 use super::reference::read_core;
-use super::{checked_plan, packed, read_with, scaled, Counters, Direction, ReadInput};
+use super::{checked_plan, packed, read_with, scaled};
 use crate::config::Xbar;
 
 /// Sets the `calibrated` ADC range of `dir` from a calibration batch: the (100 - p) and p
 /// percentiles (p = `adc_percentile`) of |I| (levels) over all data-column conversions
-/// (`adc::percentile_range`). Returns the range's top.
+/// (`adc_range::percentile_range`). Returns the range's top.
 /// Exact up to `percentile::EXACT_LIMIT` conversions, within a relative 2^-13 above (see there).
 pub fn calibrate(
     layer: &mut LayerCells,
@@ -95,7 +98,7 @@ pub fn calibrate_read_with(
 }
 
 /// The calibrated range from the data-column sums `seen` of `plan`'s read: the (100 - p) and
-/// p percentiles (p = `pct`), as `adc::percentile_range` takes them.
+/// p percentiles (p = `pct`), as `adc_range::percentile_range` takes them.
 fn range_of(plan: &Plan, seen: &Seen, pct: f64) -> AdcRange {
     let ranks = [100.0 - pct, pct];
     let [lo, hi] = if seen.count == 0 {
@@ -127,7 +130,7 @@ fn bounded(lo: f32, hi: f32) -> AdcRange {
 }
 
 /// The reference calibration range (the oracle): the (100 - p) and p percentiles of every
-/// data-column |I| of the reference loop, by sorting (`adc::percentile_range`).
+/// data-column |I| of the reference loop, by sorting (`adc_range::percentile_range`).
 pub fn calibration_range_reference(
     layer: &LayerCells,
     dir: Direction,

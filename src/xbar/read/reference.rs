@@ -1,68 +1,25 @@
 //! The reference read (the oracle of the GEMM formulation in `fast_read`): every conversion's
 //! partial sum taken line by line in increasing order, as the module documentation of `read`
-//! states, with the effective conductances and their draws computed per call. Slow and plain on
-//! purpose: the fast path must give its codes, counters and outputs bit for bit.
+//! states, with the effective conductances and their draws computed per call
+//! (`effective::reference`). Slow and plain on purpose: the fast path must give its codes,
+//! counters and outputs bit for bit.
 
 use crate::config::{AdcMode, Mapping, ReadNoiseModel};
 use crate::rng::Purpose;
 
 use super::super::adc::Adc;
-use super::super::d2d::D2d;
+use super::super::counters::Counters;
+use super::super::direction::Direction;
 use super::super::draws::{normal_at, stream_key, tag};
 use super::super::drift;
+use super::super::effective;
+use super::super::geometry::geometry;
 use super::super::knobs::Knobs;
 use super::super::mapping::LayerCells;
 use super::super::minmax;
-use super::super::stuck::Stuck;
-use super::{cell_id, check_input, geometry, input_code, Counters, Direction, Geometry, ReadInput};
+use super::super::read_input::{check_input, input_code, ReadInput};
+use super::super::read_noise::{output_referred, OUT_REF};
 use crate::config::Xbar;
-
-/// Effective conductances `[col][k][line]` and their cell indices, for one call: stuck cells,
-/// drift and frozen d2d applied.
-pub(in crate::xbar) fn effective(
-    layer: &LayerCells,
-    dir: Direction,
-    geo: &Geometry,
-    cfg: &Xbar,
-    knobs: &Knobs,
-) -> (Vec<f32>, Vec<u32>) {
-    let dev = &cfg.device;
-    let s = layer.slices;
-    let (inst, lay) = (layer.instance, layer.layer);
-    let deviates = drift::Deviates::new(&dev.drift, knobs, inst, lay);
-    let stuck = Stuck::new(&cfg.device, knobs, inst, lay, layer.g_min);
-    let d2d = D2d::new(knobs, inst, lay);
-    let (r1, r2) = (layer.ref_fwd_base(), layer.ref_bwd_base());
-    let stored = |idx: usize| -> f32 {
-        if idx < r1 {
-            layer.cells[idx]
-        } else if idx < r2 {
-            layer.ref_fwd[idx - r1]
-        } else {
-            layer.ref_bwd[idx - r2]
-        }
-    };
-    let len = geo.ncol * s * geo.lines;
-    let (mut eff, mut index) = (Vec::with_capacity(len), Vec::with_capacity(len));
-    for c in 0..geo.ncol {
-        for k in 0..s {
-            for l in 0..geo.lines {
-                let idx = cell_id(layer, dir, c, k, l);
-                let mut g = stuck
-                    .and_then(|m| m.value(idx))
-                    .unwrap_or_else(|| stored(idx));
-                let z = deviates.map_or(0.0, |m| m.z(idx));
-                g *= drift::factor(g, layer.g_min, z, &dev.drift);
-                if let Some(m) = &d2d {
-                    g *= m.factor(idx);
-                }
-                eff.push(g);
-                index.push(idx as u32);
-            }
-        }
-    }
-    (eff, index)
-}
 
 /// The read, before de-scaling: raw `[batch][outs]` in levels x input codes, and the counters.
 /// `signed`: negative inputs are read in a second pass and subtracted (else they count as 0).
@@ -92,7 +49,7 @@ pub(super) fn read_core(
         x_max > 0.0 && x_max.is_finite(),
         "x_max must be positive, got {x_max}"
     );
-    let (eff, index) = effective(layer, dir, &geo, cfg, knobs);
+    let (eff, index) = effective::reference(layer, dir, &geo, cfg, knobs);
     let adc = Adc::new(layer, dir, cfg);
     let step = adc.step;
     let inv_unit = 1.0 / layer.unit();
@@ -238,7 +195,7 @@ pub(super) fn read_core(
                                 counters.adc_conversions += geo.ncol as u64;
                                 let shift = c_bits * k + d * t;
                                 if minmax {
-                                    minmax_shift_add(&mut accf, &vals, layer.mapping, shift);
+                                    minmax::shift_add(&mut accf, &vals, layer.mapping, shift);
                                     continue;
                                 }
                                 match layer.mapping {
@@ -263,7 +220,7 @@ pub(super) fn read_core(
                 }
                 let row = &mut raw[b * outs..(b + 1) * outs];
                 if minmax {
-                    let f = minmax_scale(layer, negative);
+                    let f = minmax::scale(layer, negative);
                     for (r, &a) in row.iter_mut().zip(&accf) {
                         *r += f * a;
                     }
@@ -281,58 +238,6 @@ pub(super) fn read_core(
         }
     }
     (raw, counters)
-}
-
-/// Tag bit of output-referred read-noise draws (`[conversion, read_counter, tag | OUT_REF, b]`
-/// under the `ReadNoise` key), apart from the per-cell draws.
-pub const OUT_REF: u32 = 1 << 18;
-
-/// Output-referred read noise of one conversion: read_noise sqrt(sum (q g)^2) z, the standard
-/// deviation the per-cell model gives the same sum; `terms` are the q g in line order (f32).
-#[inline]
-pub fn output_referred(terms: impl Iterator<Item = f32>, read_noise: f32, z: f32) -> f32 {
-    let mut s2 = 0f32;
-    for v in terms {
-        s2 += v * v;
-    }
-    read_noise * s2.sqrt() * z
-}
-
-/// `minmax` shift-add of one (slice, cycle): acc_o += (2 v_o - (v_lo + v_hi)) 2^shift (offset)
-/// or (v_o+ - v_o-) 2^shift (differential), f64, in the reference's order.
-#[inline]
-pub(in crate::xbar) fn minmax_shift_add(
-    acc: &mut [f64],
-    vals: &[f64],
-    mapping: Mapping,
-    shift: usize,
-) {
-    let outs = acc.len();
-    let sc = (1u64 << shift) as f64;
-    match mapping {
-        Mapping::Offset => {
-            let r = vals[outs] + vals[outs + 1];
-            for (a, &v) in acc.iter_mut().zip(&vals[..outs]) {
-                *a += (2.0 * v - r) * sc;
-            }
-        }
-        Mapping::Differential => {
-            for (o, a) in acc.iter_mut().enumerate() {
-                *a += (vals[o] - vals[outs + o]) * sc;
-            }
-        }
-    }
-}
-
-/// `minmax`: current to levels with the drift gain, negated for the negative sign pass.
-#[inline]
-pub(in crate::xbar) fn minmax_scale(layer: &LayerCells, negative: bool) -> f64 {
-    let f = layer.drift_gain as f64 / layer.unit() as f64;
-    if negative {
-        -f
-    } else {
-        f
-    }
 }
 
 /// The reference loop (the oracle of the fast path): raw read as `read_raw`.
