@@ -7,8 +7,10 @@ use std::time::Instant;
 use insitu::config::parse;
 use insitu::nn::init::uniform_sym;
 use insitu::rng::Purpose;
+use insitu::xbar::direction::Direction;
 use insitu::xbar::mapping::map_weights;
-use insitu::xbar::read::{packed, read_raw_reference, read_raw_with, Direction, ReadInput};
+use insitu::xbar::read::{packed, read_raw_reference, read_raw_with};
+use insitu::xbar::read_input::ReadInput;
 use insitu::xbar::{Knobs, Xbar};
 
 struct Case {
@@ -83,7 +85,7 @@ fn main() -> anyhow::Result<()> {
             read_counter: 0,
         };
         let eff = packed(&layer, c.dir, &xb, &knobs);
-        let geo = insitu::xbar::read::geometry(&layer, c.dir, &xb);
+        let geo = insitu::xbar::geometry::geometry(&layer, c.dir, &xb);
         let cell_reads = (c.batch * c.fan_in * c.fan_out * geo.cycles * geo.slices) as f64
             * if signed { 2.0 } else { 1.0 };
         read_raw_with(&layer, c.dir, &inp, &xb, &knobs, &eff); // warm-up

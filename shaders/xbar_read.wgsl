@@ -62,7 +62,7 @@ var<workgroup> codes: array<i32, 1024>;
 // Active rows, conversions, clipped conversions; exact zeros seen by `read_histogram`.
 var<workgroup> wg_count: array<atomic<u32>, 4>;
 
-// Tag bit of output-referred read-noise draws (read::OUT_REF).
+// Tag bit of output-referred read-noise draws (read_noise::OUT_REF).
 const OUT_REF: u32 = 0x40000u;
 
 // (lo, step) of the `minmax` tensor whose (min, max) words start at `i` (xbar::minmax::Range).
@@ -122,7 +122,7 @@ fn mm_clear(@builtin(global_invocation_id) gid: vec3<u32>) {
     }
 }
 
-// q = floor((2^bits - 1) clamp(x / x_max, 0, 1) + 0.5), as read::input_code.
+// q = floor((2^bits - 1) clamp(x / x_max, 0, 1) + 0.5), as read_input::input_code.
 fn input_code(x: f32, x_max: f32) -> u32 {
     let qmax = f32((1u << prm.in_bits) - 1u);
     return u32(floor(qmax * clamp(x / x_max, 0.0, 1.0) + 0.5));
@@ -148,7 +148,7 @@ fn tile_column(tile: u32, u: u32) -> Col {
     return Col((u / to) * prm.outs + j, j, ok, ok, ok && u < to);
 }
 
-// Cell index of column c, slice k, line l (read::cell_id).
+// Cell index of column c, slice k, line l (geometry::cell_id).
 fn cell_index(c: u32, k: u32, l: u32) -> u32 {
     let s = prm.slices;
     if (prm.transposed == 0u) {

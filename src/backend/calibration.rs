@@ -11,7 +11,7 @@
 //! sums), the low bits, which give the value itself. Counts are u32 atomics, so the result does
 //! not depend on the order the device adds them in.
 
-use crate::xbar::adc::AdcRange;
+use crate::xbar::adc_range::AdcRange;
 use crate::xbar::percentile;
 
 /// Counts per half of a level's histogram: the coarse bins (2041) fit, and 1024 sub-bins.

@@ -120,7 +120,7 @@ pub trait Backend {
     fn xbar_create(&mut self, cfg: &Xbar, layers: Vec<LayerCells>, knobs: Vec<Knobs>) -> XbarId {
         let mut layers = layers;
         for (l, k) in layers.iter_mut().zip(&knobs) {
-            crate::xbar::drift::calibrate_gain(l, cfg, k);
+            crate::xbar::drift_compensation::calibrate_gain(l, cfg, k);
         }
         let store = self.host_xbars();
         store.push(HostXbar {
@@ -174,7 +174,11 @@ pub trait Backend {
     }
 
     /// Sets the calibrated ADC ranges, per instance (forward, transposed).
-    fn xbar_set_adc(&mut self, id: XbarId, ranges: &[[Option<crate::xbar::adc::AdcRange>; 2]]) {
+    fn xbar_set_adc(
+        &mut self,
+        id: XbarId,
+        ranges: &[[Option<crate::xbar::adc_range::AdcRange>; 2]],
+    ) {
         for (l, r) in self.host_xbars()[id.0].layers.iter_mut().zip(ranges) {
             l.set_adc_range(crate::xbar::Direction::Forward, r[0]);
             l.set_adc_range(crate::xbar::Direction::Transposed, r[1]);

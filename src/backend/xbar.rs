@@ -9,10 +9,13 @@
 use rayon::prelude::*;
 
 use super::buf::Buf;
+use crate::xbar::counters::Counters;
+use crate::xbar::direction::Direction;
 use crate::xbar::effective::EffCache;
 use crate::xbar::fast_read;
 use crate::xbar::program::{program, WriteCounters};
-use crate::xbar::read::{calibrate_read_with, read_with, Counters, Direction, ReadInput};
+use crate::xbar::read::{calibrate_read_with, read_with};
+use crate::xbar::read_input::ReadInput;
 use crate::xbar::{Knobs, LayerCells, Xbar};
 
 /// A crossbar layer created on a backend.

@@ -37,8 +37,8 @@ use crate::backend::*;
 use crate::config::{parse, ExperimentConfig, Rule};
 use crate::data::{self, Split};
 use crate::experiment::{run_on, RunOptions};
+use crate::xbar::direction::Direction;
 use crate::xbar::mapping::map_weights;
-use crate::xbar::read::Direction;
 use crate::xbar::{Knobs, Xbar};
 
 /// What to run.

@@ -309,7 +309,11 @@ impl Backend for GpuBackend {
         super::xbar::activity(self, id)
     }
 
-    fn xbar_set_adc(&mut self, id: XbarId, ranges: &[[Option<crate::xbar::adc::AdcRange>; 2]]) {
+    fn xbar_set_adc(
+        &mut self,
+        id: XbarId,
+        ranges: &[[Option<crate::xbar::adc_range::AdcRange>; 2]],
+    ) {
         super::xbar::set_adc(self, id, ranges);
     }
 

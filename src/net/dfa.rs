@@ -13,7 +13,7 @@ use super::network::{FeedbackArray, Kind, Net, NetDfa};
 use crate::backend::*;
 use crate::config::{DfaScope, Feedback};
 use crate::nn::init;
-use crate::xbar::read::Direction;
+use crate::xbar::direction::Direction;
 
 /// Per layer: the size of its DFA signal per image (`Some(S_l)`), None where BP reaches it.
 pub fn signal_sizes(net: &Net, scope: DfaScope) -> Vec<Option<usize>> {

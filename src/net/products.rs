@@ -13,7 +13,7 @@ use super::network::{Kind, Net, Weights};
 use super::penni_xbar::PenniXbar;
 use crate::backend::*;
 use crate::nn::conv::ConvGeom;
-use crate::xbar::read::Direction;
+use crate::xbar::direction::Direction;
 
 impl Net {
     /// Conv layer `l` over `rows` images of every instance.

@@ -5,7 +5,7 @@
 use super::network::{Net, Weights};
 use crate::backend::xbar::{MatView, XbarActivity, XbarId, XbarRead};
 use crate::backend::*;
-use crate::xbar::read::Direction;
+use crate::xbar::direction::Direction;
 
 /// Images the ADC calibration reads: one batch, for a conv net at most `CALIBRATION_IMAGES`.
 /// Every conv read of an image is P input vectors, so a few images already sample each

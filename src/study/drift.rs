@@ -13,8 +13,10 @@ use crate::config::{AdcMode, ExperimentConfig};
 use crate::cpu::act::activate;
 use crate::data::{Dataset, Split};
 use crate::nn::model::Layer;
-use crate::xbar::read::{calibrate, read, Direction, ReadInput};
-use crate::xbar::{drift, map_weights, Knobs, LayerCells, Xbar};
+use crate::xbar::direction::Direction;
+use crate::xbar::read::{calibrate, read};
+use crate::xbar::read_input::ReadInput;
+use crate::xbar::{drift_compensation, map_weights, Knobs, LayerCells, Xbar};
 
 /// Accuracy at one read time, over the chips.
 #[derive(Debug, Clone, Serialize)]
@@ -133,7 +135,7 @@ pub fn drift_study(
                 xb.device.drift = xb.device.drift.at(t);
                 xb.device.drift.compensate = compensate;
                 for l in layers.iter_mut() {
-                    drift::calibrate_gain(l, &xb, &knobs);
+                    drift_compensation::calibrate_gain(l, &xb, &knobs);
                 }
                 accs.push(accuracy(&layers, weights, &xb, &knobs, cfg, &split.test));
             }

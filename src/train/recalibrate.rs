@@ -8,7 +8,7 @@ use crate::net::cells::{collect, Cells};
 use crate::net::twin::Twin;
 use crate::net::Weights;
 use crate::nn::model::Layer;
-use crate::xbar::read::Direction;
+use crate::xbar::direction::Direction;
 
 impl Trainer<'_> {
     /// Recalibrates the `calibrated` ADC ranges on the arrays as they are now: every

@@ -29,7 +29,6 @@
 
 use crate::config::AdcMode;
 
-pub use super::adc_range::{percentile_range, AdcRange};
 use super::direction::Direction;
 use super::geometry::geometry;
 use super::mapping::LayerCells;

@@ -30,8 +30,6 @@ use crate::rng::Purpose;
 use super::draws::{normal_at, stream_key};
 use super::knobs::Knobs;
 
-pub use super::drift_compensation::{calibrate_gain, compensation};
-
 /// The frozen per-cell deviates z_i of one instance of a layer (draw `Drift`
 /// `[cell, 0, 0, 0]`). One implementation for the reference read, the CPU fast path's frozen
 /// state and the GPU's cell words.

@@ -32,17 +32,15 @@
 mod calibration;
 mod reference;
 
-pub use super::adc::adc_step;
-pub use super::counters::Counters;
-pub use super::direction::Direction;
+use super::counters::Counters;
+use super::direction::Direction;
 use super::effective::{pack, Frozen};
 use super::fast_read::{self, Plan};
-pub use super::geometry::{cell_id, descale, geometry, Geometry};
+use super::geometry::descale;
 use super::knobs::Knobs;
 use super::mapping::LayerCells;
 use super::read_input::check_input;
-pub use super::read_input::{input_code, ReadInput};
-pub use super::read_noise::{output_referred, OUT_REF};
+use super::read_input::ReadInput;
 use crate::config::Xbar;
 
 pub use calibration::{

@@ -12,10 +12,12 @@ use insitu::backend::*;
 use insitu::config::{AdcMode, Mapping, ReadNoiseModel};
 use insitu::cpu::CpuBackend;
 use insitu::gpu::tiles::ReadTile;
-use insitu::xbar::adc::AdcRange;
+use insitu::xbar::adc_range::AdcRange;
+use insitu::xbar::direction::Direction;
 use insitu::xbar::mapping::map_weights;
 use insitu::xbar::percentile;
-use insitu::xbar::read::{reference_levels, Direction, ReadInput};
+use insitu::xbar::read::reference_levels;
+use insitu::xbar::read_input::ReadInput;
 use insitu::xbar::{Knobs, LayerCells, Xbar};
 use xcommon::{ideal, quiet, values};
 

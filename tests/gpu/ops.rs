@@ -14,8 +14,8 @@ use insitu::config::Mapping;
 use insitu::cpu::CpuBackend;
 use insitu::gpu::tiles::{GemmTile, ReadTile};
 use insitu::gpu::GpuBackend;
+use insitu::xbar::direction::Direction;
 use insitu::xbar::mapping::{map_for_training, map_weights};
-use insitu::xbar::read::Direction;
 use xcommon::{ideal, quiet, values};
 
 /// Runs one operation on `be` and returns everything it wrote.

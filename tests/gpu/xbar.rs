@@ -11,8 +11,12 @@ use insitu::backend::*;
 use insitu::config::{AdcMode, C2cLaw, Mapping, ReadNoiseModel, Rounding};
 use insitu::cpu::CpuBackend;
 use insitu::gpu::tiles::ReadTile;
+use insitu::xbar::adc::adc_step;
+use insitu::xbar::direction::Direction;
+use insitu::xbar::geometry::{descale, geometry};
 use insitu::xbar::mapping::{map_for_training, map_weights};
-use insitu::xbar::read::{adc_step, descale, geometry, read_raw, Direction, ReadInput};
+use insitu::xbar::read::read_raw;
+use insitu::xbar::read_input::ReadInput;
 use insitu::xbar::{calibrate, Knobs, LayerCells, Xbar};
 use xcommon::{ideal, quiet, values};
 
@@ -372,7 +376,7 @@ fn ideal_read_equals_quantized_matmul() {
             for i in 0..k {
                 let (code, _, _) =
                     insitu::xbar::mapping::weight_code(w[j * k + i], s, 8, Mapping::Offset);
-                let q = insitu::xbar::read::input_code(x[b * k + i], x_max, 8) as f64;
+                let q = insitu::xbar::read_input::input_code(x[b * k + i], x_max, 8) as f64;
                 f += (s as f64 * code as f64 / 255.0) * (x_max as f64 * q / 255.0);
             }
             let got = y[b * n + j] as f64;
@@ -765,7 +769,7 @@ fn two_instances(cfg: &Xbar, n: usize, k: usize, stream: u64, layer: u32) -> Vec
 /// backends read the same codes with a range [lo, hi] set per instance and direction.
 #[test]
 fn adc_ranges_set_after_creation_match_reference() {
-    use insitu::xbar::adc::AdcRange;
+    use insitu::xbar::adc_range::AdcRange;
     let mut g = gpu();
     let mut c = CpuBackend::new();
     let mut cfg = ideal(Mapping::Offset, 6, 6, 5, 1);

@@ -215,7 +215,7 @@ fn quantized_conv_feedback_changes_the_run() {
         t.attach(&cfg, &s.train).unwrap();
         if let Some(fa) = t.net.dfa.as_ref().unwrap().array.as_ref() {
             let cells = t.be.xbar_cells(fa.id).remove(0);
-            let r = cells.adc_range(insitu::xbar::read::Direction::Forward);
+            let r = cells.adc_range(insitu::xbar::direction::Direction::Forward);
             let r = r.expect("the feedback array's ADC range is calibrated");
             assert!(r.hi.is_finite() && r.hi > 0.0, "{r:?}");
         }

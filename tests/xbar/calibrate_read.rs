@@ -7,7 +7,8 @@ use crate::common::xbar as common;
 use common::*;
 use insitu::config::{AdcMode, Mapping};
 use insitu::xbar::mapping::map_weights;
-use insitu::xbar::read::{calibrate_read_with, calibrate_with, packed, read_with, ReadInput};
+use insitu::xbar::read::{calibrate_read_with, calibrate_with, packed, read_with};
+use insitu::xbar::read_input::ReadInput;
 use insitu::xbar::{Direction, Knobs, Xbar};
 
 /// A 5-bit, one-cell array with 128-row groups and a 6-bit calibrated ADC, on a device with

@@ -7,9 +7,11 @@ use common::*;
 use insitu::config::{AdcMode, C2cLaw, DeviceConfig, Mapping, ReadNoiseModel};
 use insitu::rng::Purpose;
 use insitu::xbar::device::{apply_update, g_after_ltp, CellCurve};
+use insitu::xbar::direction::Direction;
 use insitu::xbar::draws::stream_key;
 use insitu::xbar::mapping::{cell_curve, map_weights};
-use insitu::xbar::read::{read_raw, Direction, ReadInput};
+use insitu::xbar::read::read_raw;
+use insitu::xbar::read_input::ReadInput;
 use insitu::xbar::Knobs;
 
 fn std_of(v: &[f64]) -> (f64, f64) {

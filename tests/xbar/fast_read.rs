@@ -9,10 +9,10 @@ use insitu::backend::Backend;
 use insitu::backend::{MatView, XbarRead};
 use insitu::config::{AdcMode, Mapping, Rounding};
 use insitu::cpu::CpuBackend;
+use insitu::xbar::direction::Direction;
 use insitu::xbar::mapping::{map_for_training, map_weights};
-use insitu::xbar::read::{
-    calibrate, calibration_range_reference, read_raw, read_raw_reference, Direction, ReadInput,
-};
+use insitu::xbar::read::{calibrate, calibration_range_reference, read_raw, read_raw_reference};
+use insitu::xbar::read_input::ReadInput;
 use insitu::xbar::{Knobs, LayerCells, Xbar};
 
 /// Device variants: (name, d2d, stuck_off, stuck_on, drift nu, read noise, output noise).
@@ -229,7 +229,7 @@ fn population_through_the_cache_follows_programming() {
                         read_counter: step,
                     };
                     let (raw, _) = read_raw_reference(&cells[p], dir, &inp, &cfg, &ks[p]);
-                    let f = insitu::xbar::read::descale(&cells[p], dir, range, &cfg);
+                    let f = insitu::xbar::geometry::descale(&cells[p], dir, range, &cfg);
                     let want: Vec<f32> = raw.iter().map(|&r| (r * f) as f32).collect();
                     let got = &ys[p * rows * outs..(p + 1) * rows * outs];
                     assert_eq!(

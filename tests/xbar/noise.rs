@@ -5,8 +5,10 @@ use crate::common::xbar as common;
 
 use common::*;
 use insitu::config::Mapping;
+use insitu::xbar::direction::Direction;
 use insitu::xbar::mapping::map_weights;
-use insitu::xbar::read::{read_raw, Direction, ReadInput};
+use insitu::xbar::read::read_raw;
+use insitu::xbar::read_input::ReadInput;
 use insitu::xbar::{Knobs, LayerCells, Xbar};
 
 /// One row, many columns, one 8-bit cell per weight: each output reads one cell at level 255
@@ -198,7 +200,7 @@ fn drift_spread_grows_with_time_and_compensation_restores_the_mean() {
         let mut l = layer.clone();
         let mut c = cfg.clone();
         c.device.drift.compensate = true;
-        insitu::xbar::drift::calibrate_gain(&mut l, &c, &knobs);
+        insitu::xbar::drift_compensation::calibrate_gain(&mut l, &c, &knobs);
         assert!(
             (l.drift_gain as f64 * m - 1.0).abs() < 0.01,
             "t {t}: gain {}",

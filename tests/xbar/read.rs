@@ -4,8 +4,10 @@ use crate::common::xbar as common;
 
 use common::*;
 use insitu::config::{AdcMode, Mapping};
+use insitu::xbar::direction::Direction;
 use insitu::xbar::mapping::{map_weights, weight_code};
-use insitu::xbar::read::{input_code, read, read_raw, Direction, ReadInput};
+use insitu::xbar::read::{read, read_raw};
+use insitu::xbar::read_input::{input_code, ReadInput};
 use insitu::xbar::{calibrate, read_forward, read_transposed};
 
 #[allow(clippy::too_many_arguments)]
@@ -88,7 +90,7 @@ fn ideal_read_equals_integer_matmul() {
                     }
                     assert_eq!(cnt.adc_clipped, 0);
                     // Conversions: per sample and sign, every nonempty pass x slices x cycles x columns.
-                    let geo = insitu::xbar::read::geometry(&layer, dir, &cfg);
+                    let geo = insitu::xbar::geometry::geometry(&layer, dir, &cfg);
                     let mut passes = 0u64;
                     for g in 0..geo.n_groups {
                         let end = ((g + 1) * geo.group).min(geo.lines);
@@ -284,7 +286,7 @@ fn calibrated_range_covers_the_chosen_percentile() {
     let mut from_zero = layer.clone();
     from_zero.set_adc_range(
         Direction::Forward,
-        Some(insitu::xbar::adc::AdcRange { lo: 0.0, hi: r.hi }),
+        Some(insitu::xbar::adc_range::AdcRange { lo: 0.0, hi: r.hi }),
     );
     let zero = rms_error_layer(&from_zero, &cfg, &w, &x, n, k, batch, AdcMode::Calibrated);
     assert!(calibrated < zero, "[lo, hi] {calibrated} vs [0, hi] {zero}");
@@ -312,11 +314,11 @@ fn degenerate_calibration_falls_back_to_full_range() {
     let (_, cnt) = read_forward(&layer, &x, batch, 1.0, &cfg, &quiet(0), 0);
     assert_eq!(cnt.adc_clipped, 0, "{cnt:?}");
     assert_eq!(
-        insitu::xbar::read::adc_step(&layer, Direction::Forward, &cfg),
+        insitu::xbar::adc::adc_step(&layer, Direction::Forward, &cfg),
         {
             let mut f = cfg.clone();
             f.array.adc_mode = AdcMode::Full;
-            insitu::xbar::read::adc_step(&layer, Direction::Forward, &f)
+            insitu::xbar::adc::adc_step(&layer, Direction::Forward, &f)
         }
     );
 }
@@ -387,7 +389,7 @@ fn minmax_reproduces_partial_sums_within_one_lsb() {
                             x_ref.iter_mut().for_each(|v| *v = v.max(0.0));
                         }
                         let want = int_matmul(&w, n, k, &x_ref, batch, 1.0, &cfg, dir, layer.scale);
-                        let geo = insitu::xbar::read::geometry(&layer, dir, &cfg);
+                        let geo = insitu::xbar::geometry::geometry(&layer, dir, &cfg);
                         let levels =
                             ((1u32 << cb) - 1) as f64 + layer.g_min as f64 / layer.unit() as f64;
                         let digit = ((1u32 << db) - 1) as f64;

@@ -14,8 +14,9 @@ use crate::backend::calibration::{
     calibrated_range, calibration_ranks, percentile_levels, HistLevel, HIST_STRIDE,
 };
 use crate::backend::{Buf, MatView, XbarId, XbarRead};
+use crate::xbar::direction::Direction;
+use crate::xbar::geometry::geometry;
 use crate::xbar::percentile;
-use crate::xbar::read::{geometry, Direction};
 
 pub(in crate::gpu) fn calibrate_read(
     be: &mut impl Host,
@@ -139,7 +140,7 @@ fn count_level(
 
 /// Data-column conversions of a read (`fast_read::Plan::data_conversions`): per sample, sign
 /// pass, input cycle and non-empty pass, every slice of the data columns.
-fn data_conversions(geo: &crate::xbar::read::Geometry, sets: usize, op: &XbarRead) -> u64 {
+fn data_conversions(geo: &crate::xbar::geometry::Geometry, sets: usize, op: &XbarRead) -> u64 {
     let mut passes = 0u64;
     for g in 0..geo.n_groups {
         let g_end = ((g + 1) * geo.group).min(geo.lines);

@@ -9,12 +9,14 @@ use super::words::{adc_words, drift_deviates, frozen_words, instance_words};
 use crate::backend::{XbarActivity, XbarId};
 use crate::config::{AdcMode, Mapping, ReadNoiseModel};
 use crate::rng::Purpose;
-use crate::xbar::adc::AdcRange;
+use crate::xbar::adc_range::AdcRange;
+use crate::xbar::counters::Counters;
+use crate::xbar::direction::Direction;
 use crate::xbar::draws::stream_key;
+use crate::xbar::geometry::geometry;
 use crate::xbar::mapping::{cell_curve, nominal_curve};
 use crate::xbar::param_table::{self as table, INST_STRIDE, RING_BASE};
-use crate::xbar::read::{geometry, Counters, Direction};
-use crate::xbar::{drift, minmax, Knobs, LayerCells, Xbar};
+use crate::xbar::{drift_compensation, minmax, Knobs, LayerCells, Xbar};
 
 /// Workgroups per instance of the first input-range pass (`PARTS` of `shaders/xbar_absmax.wgsl`).
 pub(super) const ABSMAX_PARTS: usize = 64;
@@ -41,7 +43,7 @@ pub(in crate::gpu) fn create(
     }
     let mut layers = layers;
     for (l, k) in layers.iter_mut().zip(&knobs) {
-        drift::calibrate_gain(l, cfg, k);
+        drift_compensation::calibrate_gain(l, cfg, k);
     }
     let l0 = &layers[0];
     let p = layers.len();

@@ -38,7 +38,7 @@ pub(super) struct ReadParams {
     pub(super) r2: u32,
     pub(super) counter_base: u32,
     pub(super) sets: u32,
-    /// Output-referred read noise (`read::output_referred`).
+    /// Output-referred read noise (`read_noise::output_referred`).
     pub(super) noise_out: u32,
     /// 0: the ADC of `xbar::adc`; `minmax`: 1 observes every tensor's range, 2 converts.
     pub(super) mm_phase: u32,

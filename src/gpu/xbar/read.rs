@@ -8,8 +8,9 @@ use super::ring::ring_slot;
 use crate::backend::{Buf, MatView, XbarId, XbarRead};
 use crate::config::{AdcMode, Mapping, ReadNoiseModel};
 use crate::gpu::shaders;
+use crate::xbar::direction::Direction;
+use crate::xbar::geometry::geometry;
 use crate::xbar::param_table as table;
-use crate::xbar::read::{geometry, Direction};
 
 use super::split::{chunk_lines, StepWork, TILE_COLS};
 

@@ -6,7 +6,7 @@
 //! host therefore estimates the loop iterations of each step (one (group, pass, slice, sign,
 //! cycle) conversion) and cuts the steps into dispatches that stay within [`LOOP_BUDGET`].
 
-use crate::xbar::read::Geometry;
+use crate::xbar::geometry::Geometry;
 
 /// Columns of a workgroup's tile (`TN`); its rows are the chosen `tiles::ReadTile`'s.
 pub(super) const TILE_COLS: u32 = 64;

@@ -6,10 +6,11 @@ use crate::config::{AdcMode, Xbar};
 use crate::rng::Purpose;
 use crate::xbar::adc::Adc;
 use crate::xbar::d2d::D2d;
+use crate::xbar::direction::Direction;
 use crate::xbar::draws::stream_key;
+use crate::xbar::geometry::geometry;
 use crate::xbar::mapping::nominal_curve;
 use crate::xbar::param_table::{self as table, Field, INST_STRIDE};
-use crate::xbar::read::{geometry, Direction};
 use crate::xbar::stuck::Stuck;
 use crate::xbar::{drift, Knobs, LayerCells};
 
