@@ -37,16 +37,6 @@ pub(super) fn reference(
     let deviates = drift::Deviates::new(&dev.drift, knobs, inst, lay);
     let stuck = Stuck::new(&cfg.device, knobs, inst, lay, layer.g_min);
     let d2d = D2d::new(knobs, inst, lay);
-    let (r1, r2) = (layer.ref_fwd_base(), layer.ref_bwd_base());
-    let stored = |idx: usize| -> f32 {
-        if idx < r1 {
-            layer.cells[idx]
-        } else if idx < r2 {
-            layer.ref_fwd[idx - r1]
-        } else {
-            layer.ref_bwd[idx - r2]
-        }
-    };
     let len = geo.ncol * s * geo.lines;
     let (mut eff, mut index) = (Vec::with_capacity(len), Vec::with_capacity(len));
     for c in 0..geo.ncol {
@@ -55,7 +45,7 @@ pub(super) fn reference(
                 let idx = cell_id(layer, dir, c, k, l);
                 let mut g = stuck
                     .and_then(|m| m.value(idx))
-                    .unwrap_or_else(|| stored(idx));
+                    .unwrap_or_else(|| layer.stored(idx));
                 let z = deviates.map_or(0.0, |m| m.z(idx));
                 g *= drift::factor(g, layer.g_min, z, &dev.drift);
                 if let Some(m) = &d2d {
@@ -177,16 +167,6 @@ fn pack_cells(layer: &LayerCells, dir: Direction, cfg: &Xbar, frozen: Option<&Fr
     let d = &cfg.device.drift;
     // The reference draws z for every cell of a per-cell drift; it matters only with a spread.
     let spread = drift::active(d) && !drift::uniform(d) && d.nu_d2d != 0.0;
-    let (r1, r2) = (layer.ref_fwd_base(), layer.ref_bwd_base());
-    let stored = |idx: usize| -> f32 {
-        if idx < r1 {
-            layer.cells[idx]
-        } else if idx < r2 {
-            layer.ref_fwd[idx - r1]
-        } else {
-            layer.ref_bwd[idx - r2]
-        }
-    };
     let mut eff = vec![0f32; geo.ncol * s * lines];
     eff.par_chunks_mut(lines.max(1))
         .enumerate()
@@ -195,7 +175,7 @@ fn pack_cells(layer: &LayerCells, dir: Direction, cfg: &Xbar, frozen: Option<&Fr
             for (l, e) in col.iter_mut().enumerate() {
                 let idx = cell_id(layer, dir, c, k, l);
                 // Same operations in the same order as `reference`.
-                let mut g = stored(idx);
+                let mut g = layer.stored(idx);
                 if let Some(f) = frozen {
                     match f.stuck[idx] {
                         1 => g = layer.g_min,

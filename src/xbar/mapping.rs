@@ -135,6 +135,20 @@ impl LayerCells {
         self.cells.len() + self.ref_fwd.len() + self.ref_bwd.len()
     }
 
+    /// The stored conductance of cell `idx` of the cell-index space: data cells, then the
+    /// forward and the transposed reference cells.
+    #[inline]
+    pub fn stored(&self, idx: usize) -> f32 {
+        let (r1, r2) = (self.ref_fwd_base(), self.ref_bwd_base());
+        if idx < r1 {
+            self.cells[idx]
+        } else if idx < r2 {
+            self.ref_fwd[idx - r1]
+        } else {
+            self.ref_bwd[idx - r2]
+        }
+    }
+
     /// Nominal weights `[out][in]` decoded from the stored conductances (no d2d, stuck, drift or
     /// noise): level l = (g - g_min) / unit, X = sum_k l_k 2^(c k), w = s code(X) / M.
     pub fn decode_weights(&self) -> Vec<f32> {
