@@ -14,6 +14,8 @@ pub use buf::{Buf, Mark};
 pub use ops::*;
 pub use xbar::{input_range, HostXbar, MatView, XbarActivity, XbarId, XbarRead};
 
+use crate::xbar::{Knobs, LayerCells, Xbar};
+
 pub trait Backend {
     /// Name, backend and driver of what runs the kernels.
     fn describe(&self) -> AdapterSummary;
@@ -185,8 +187,6 @@ pub trait Backend {
         }
     }
 }
-
-use crate::xbar::{Knobs, LayerCells, Xbar};
 
 /// The host crossbar read of [`Backend::xbar_read`] (with `calibrate`, of
 /// [`Backend::xbar_calibrate_read`]) on any backend: inputs and outputs go through the
