@@ -1,3 +1,6 @@
+//! Putting a network's weight layers on crossbars, for in-situ training (`for_training`) or for
+//! inference on a trained model (`for_inference`, weights mapped by `cells::map_model`).
+//!
 //! Networks trained in situ: every weight layer (a conv's unrolled kernel matrix `[C_out][C_in k
 //! k]`, one kernel per crossbar column, or an FC `[fan_out][fan_in]`) lives as conductances on a
 //! crossbar layer. Reads replace the weight products (`products`); the weight gradient stays
